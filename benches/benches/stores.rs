@@ -1,0 +1,409 @@
+//! Store benches: the vault over the memory and SQLite stores, every SQLite
+//! figure paired in the same run with the raw baseline (the same SQL
+//! through plain rusqlite, see `vault_benches::raw`).
+//!
+//! Ids: `store-<scale>/<operation>/<memory|sqlite|sqlite-raw>` and
+//! `concurrency-<scale>/<memory|sqlite|sqlite-raw>/<tasks>`.
+//! `VAULT_BENCH_SCALE=full` adds the 1M-purchase scale (see
+//! `vault_benches::scale`).
+//!
+//! Only time inside the measured loop counts: per-iteration setup (a fresh
+//! pending purchase, a signed event) runs between the timed sections.
+//! Outcomes are checked once before timing (a grant, a page, an applied
+//! event); no timing is ever asserted.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, measurement::WallTime};
+use tokio::runtime::Runtime;
+use uuid::Uuid;
+use vault_benches::raw::{self, RawEvent, RawSqlite};
+use vault_benches::scale;
+use vault_benches::spec;
+use vault_benches::world::{Backend, World};
+use vault_core::SeededEntropy;
+use vault_core::actor::Actor;
+use vault_core::license::LicenseKey;
+use vault_core::purchase::PaymentRef;
+use vault_stripe::webhook::Handled;
+
+/// Concurrency levels of the throughput benches.
+const TASKS: [usize; 3] = [1, 4, 16];
+
+static RAW_IDS: AtomicUsize = AtomicUsize::new(0);
+
+/// A download id nobody else uses (raw baseline).
+fn raw_id() -> String {
+    Uuid::from_u128((0xfeed_u128 << 112) | RAW_IDS.fetch_add(1, Ordering::Relaxed) as u128)
+        .to_string()
+}
+
+/// Times `iters` runs of an async body on the runtime.
+fn timed<F, Fut>(rt: &Runtime, iters: u64, mut body: F) -> Duration
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    rt.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            body().await;
+        }
+        start.elapsed()
+    })
+}
+
+fn sanity(w: &World, rt: &Runtime, raw: Option<&RawSqlite>) {
+    let t = &w.targets[0];
+    rt.block_on(async {
+        let d =
+            w.fx.vault
+                .check_access(&t.actor, t.workflow, Some(t.file))
+                .await
+                .unwrap();
+        assert!(d.grant.is_some(), "the target must be granted: {d:?}");
+        let page =
+            w.fx.vault
+                .list_workflows(&t.actor, w.list_query())
+                .await
+                .unwrap();
+        assert_eq!(page.items.len(), 20, "a full page");
+        let found =
+            w.fx.vault
+                .list_workflows(&t.actor, w.search_query())
+                .await
+                .unwrap();
+        assert!(!found.items.is_empty(), "the search finds something");
+    });
+    if let Some(raw) = raw {
+        assert!(raw.check_access(&t.raw).is_ok());
+    }
+}
+
+fn store_benches(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &Runtime,
+    w: &World,
+    raw: Option<&RawSqlite>,
+) {
+    let b_name = w.backend.name();
+    let t = &w.targets[0];
+    let vault = &w.fx.vault;
+
+    // check_access: the decision for a given file, with its explanation.
+    g.bench_function(BenchmarkId::new("check_access", b_name), |b| {
+        b.iter_custom(|iters| {
+            timed(rt, iters, || async {
+                black_box(
+                    vault
+                        .check_access(&t.actor, t.workflow, Some(t.file))
+                        .await
+                        .unwrap(),
+                );
+            })
+        })
+    });
+    if let Some(raw) = raw {
+        g.bench_function(BenchmarkId::new("check_access", "sqlite-raw"), |b| {
+            b.iter(|| raw.check_access(black_box(&t.raw)).unwrap())
+        });
+    }
+
+    // download: decide, charge the purchase, record.
+    g.bench_function(BenchmarkId::new("download", b_name), |b| {
+        b.iter_custom(|iters| {
+            timed(rt, iters, || async {
+                black_box(
+                    vault
+                        .download(&t.actor, t.workflow, None, &w.request)
+                        .await
+                        .unwrap(),
+                );
+            })
+        })
+    });
+    if let Some(raw) = raw {
+        g.bench_function(BenchmarkId::new("download", "sqlite-raw"), |b| {
+            b.iter(|| raw.download(&t.raw, &raw_id()).unwrap())
+        });
+    }
+
+    // list: one category, one tier, by downloads.
+    let list = w.list_query();
+    g.bench_function(BenchmarkId::new("list", b_name), |b| {
+        b.iter_custom(|iters| {
+            timed(rt, iters, || async {
+                black_box(vault.list_workflows(&t.actor, list.clone()).await.unwrap());
+            })
+        })
+    });
+    let category = w.category.to_string();
+    if let Some(raw) = raw {
+        let sql = raw::list_sql();
+        g.bench_function(BenchmarkId::new("list", "sqlite-raw"), |b| {
+            b.iter(|| {
+                raw.list(&sql, rusqlite::params!["published", category, "pro"])
+                    .unwrap()
+            })
+        });
+    }
+
+    // search: full text, newest first.
+    let search = w.search_query();
+    g.bench_function(BenchmarkId::new("search", b_name), |b| {
+        b.iter_custom(|iters| {
+            timed(rt, iters, || async {
+                black_box(
+                    vault
+                        .list_workflows(&t.actor, search.clone())
+                        .await
+                        .unwrap(),
+                );
+            })
+        })
+    });
+    if let Some(raw) = raw {
+        let (sql, expr) = (raw::search_sql(), raw::match_expr(spec::SEARCH));
+        g.bench_function(BenchmarkId::new("search", "sqlite-raw"), |b| {
+            b.iter(|| {
+                raw.list(&sql, rusqlite::params!["published", expr])
+                    .unwrap()
+            })
+        });
+    }
+}
+
+/// The benches that add purchases: run after the others, because the
+/// memory store scans every purchase for a user's entitlements, so each
+/// purchase they add would slow the benches that follow.
+fn purchase_benches(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &Runtime,
+    w: &World,
+    raw: Option<&RawSqlite>,
+) {
+    let b_name = w.backend.name();
+    let t = &w.targets[0];
+    let vault = &w.fx.vault;
+    // complete_purchase: a fresh pending purchase each iteration.
+    g.bench_function(BenchmarkId::new("complete_purchase", b_name), |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let p = w.fresh_pending().await;
+                    let payment = PaymentRef::parse(&format!("pi_bench_{}", w.next())).unwrap();
+                    let start = Instant::now();
+                    black_box(
+                        vault
+                            .complete_purchase(&Actor::Service, p.id, payment)
+                            .await
+                            .unwrap(),
+                    );
+                    total += start.elapsed();
+                }
+                total
+            })
+        })
+    });
+    let keys = SeededEntropy::new(0x4a3);
+    let pending = w.templates.pending.id.to_string();
+    if let Some(raw) = raw {
+        g.bench_function(BenchmarkId::new("complete_purchase", "sqlite-raw"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (id, n) = (raw_id(), w.next());
+                    let key = LicenseKey::generate(&keys);
+                    raw.insert_pending(
+                        &pending,
+                        &id,
+                        &format!("raw-buyer-{n}"),
+                        key.as_str(),
+                        &t.raw.now,
+                    )
+                    .unwrap();
+                    let start = Instant::now();
+                    raw.complete(&id, &format!("pi_raw_{n}"), &t.raw.now, &t.raw.today)
+                        .unwrap();
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+    }
+
+    // webhook: a signed checkout.session.completed for a fresh pending
+    // purchase each iteration.
+    g.bench_function(BenchmarkId::new("webhook_checkout", b_name), |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let p = w.fresh_pending().await;
+                    let (body, header) = w.checkout_completed(&p, w.next());
+                    let start = Instant::now();
+                    let handled = w.hooks.handle(&body, &header).await.unwrap();
+                    total += start.elapsed();
+                    assert!(
+                        matches!(handled, Handled::Applied { changed: true, .. }),
+                        "{handled:?}"
+                    );
+                }
+                total
+            })
+        })
+    });
+    if let Some(raw) = raw {
+        g.bench_function(BenchmarkId::new("webhook_checkout", "sqlite-raw"), |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let (id, n) = (raw_id(), w.next());
+                    let key = LicenseKey::generate(&keys);
+                    raw.insert_pending(
+                        &pending,
+                        &id,
+                        &format!("raw-buyer-{n}"),
+                        key.as_str(),
+                        &t.raw.now,
+                    )
+                    .unwrap();
+                    let (event, session, payment) = (
+                        format!("evt_raw_{n}"),
+                        format!("cs_raw_{n}"),
+                        format!("pi_raw_hook_{n}"),
+                    );
+                    let start = Instant::now();
+                    raw.webhook(
+                        &RawEvent {
+                            event: &event,
+                            session: &session,
+                            purchase: &id,
+                            payment_ref: &payment,
+                        },
+                        &t.raw.now,
+                        &t.raw.today,
+                    )
+                    .unwrap();
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+    }
+}
+
+/// Download throughput: `n` tasks download concurrently, each as its own
+/// target user; the figure is wall time per download.
+fn concurrency(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &Runtime,
+    w: &World,
+    raw: Option<&RawSqlite>,
+) {
+    g.throughput(Throughput::Elements(1));
+    for n in TASKS {
+        g.bench_function(BenchmarkId::new(w.backend.name(), n), |b| {
+            b.iter_custom(|iters| {
+                let per = iters.div_ceil(n as u64);
+                let elapsed = rt.block_on(async {
+                    let start = Instant::now();
+                    let tasks: Vec<_> = w.targets[..n]
+                        .iter()
+                        .map(|t| {
+                            let (vault, t, req) =
+                                (w.fx.vault.clone(), t.clone(), w.request.clone());
+                            tokio::spawn(async move {
+                                for _ in 0..per {
+                                    vault
+                                        .download(&t.actor, t.workflow, None, &req)
+                                        .await
+                                        .unwrap();
+                                }
+                            })
+                        })
+                        .collect();
+                    for task in tasks {
+                        task.await.unwrap();
+                    }
+                    start.elapsed()
+                });
+                elapsed.mul_f64(iters as f64 / (per * n as u64) as f64)
+            })
+        });
+        if let Some(raw) = raw {
+            let mut handles: Vec<RawSqlite> = (0..n).map(|_| raw.handle().unwrap()).collect();
+            g.bench_function(BenchmarkId::new("sqlite-raw", n), |b| {
+                b.iter_custom(|iters| {
+                    let per = iters.div_ceil(n as u64);
+                    let start = Instant::now();
+                    std::thread::scope(|s| {
+                        for (h, t) in handles.iter_mut().zip(&w.targets) {
+                            s.spawn(move || {
+                                for _ in 0..per {
+                                    h.download(&t.raw, &raw_id()).unwrap();
+                                }
+                            });
+                        }
+                    });
+                    start
+                        .elapsed()
+                        .mul_f64(iters as f64 / (per * n as u64) as f64)
+                })
+            });
+        }
+    }
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    let rt = vault_benches::runtime();
+    let dir = scale::db_dir(Path::new(env!("CARGO_TARGET_TMPDIR")));
+    eprintln!("SQLite databases in {}", dir.display());
+    for scale in scale::selected() {
+        for backend in [Backend::Memory, Backend::Sqlite] {
+            if backend == Backend::Memory && !scale::memory_at(&scale) {
+                eprintln!(
+                    "skipping the memory store at {}: loading it is quadratic (its inserts \
+                     scan every workflow for the slug; ~14 min for 100k workflows here); \
+                     set VAULT_BENCH_MEMORY_1M=1 to include it",
+                    scale.name
+                );
+                continue;
+            }
+            let world = Arc::new(rt.block_on(World::build(backend, scale, &dir)));
+            let raw = world.path.as_deref().map(|p| RawSqlite::open(p).unwrap());
+            sanity(&world, &rt, raw.as_ref());
+            {
+                let mut g = c.benchmark_group(format!("store-{}", scale.name));
+                store_benches(&mut g, &rt, &world, raw.as_ref());
+                g.finish();
+            }
+            {
+                let mut g = c.benchmark_group(format!("concurrency-{}", scale.name));
+                concurrency(&mut g, &rt, &world, raw.as_ref());
+                g.finish();
+            }
+            {
+                let mut g = c.benchmark_group(format!("store-{}", scale.name));
+                purchase_benches(&mut g, &rt, &world, raw.as_ref());
+                g.finish();
+            }
+            if let Some(path) = &world.path {
+                // Gigabytes at 1M, and on tmpfs they are memory.
+                vault_benches::world::remove_db(path);
+            }
+        }
+    }
+    c.final_summary();
+}

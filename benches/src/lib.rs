@@ -1,0 +1,37 @@
+//! Benchmarks for Workflow Vault (criterion, `harness = false`).
+//!
+//! * `benches/core.rs`: the pure rules (access decision, rating update,
+//!   bundle pricing and allocation).
+//! * `benches/stores.rs`: the [`Vault`](vault_core::Vault) over the memory
+//!   and SQLite stores, each SQLite figure paired in the same run with
+//!   [`raw::RawSqlite`], the same SQL statements through plain rusqlite; and
+//!   download throughput with 1, 4 and 16 concurrent tasks.
+//! * `src/bin/bench-report.rs`: reads criterion's estimates and writes
+//!   `target/bench-report.md` (see [`report`]).
+//!
+//! This library holds what the benches share: the [`scale`] of the data set,
+//! the deterministic data [`spec`], the bulk [`load`]ers (raw SQL in one
+//! transaction for SQLite, the store trait for memory; never the service),
+//! the benchmark [`world`] (a vault with its targets) and the [`raw`]
+//! baselines. See `benches/README.md` for the commands.
+
+pub mod load;
+pub mod raw;
+pub mod report;
+pub mod scale;
+pub mod spec;
+pub mod world;
+
+/// The runtime every store bench runs on: multi-threaded with one worker
+/// per core (this machine has two), like an app server.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2),
+        )
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}

@@ -1,0 +1,592 @@
+//! The raw baselines: the SQL statements `vault-store-sqlite` issues for each
+//! benchmarked operation, issued directly through rusqlite with no vault
+//! code around them, so a vault figure divided by its raw figure is the
+//! vault's overhead.
+//!
+//! What "the same statements" means, per operation (read from
+//! `vault-store-sqlite/src/{catalog,commerce,analytics,webhooks}.rs` and
+//! `vault-core/src/vault/{delivery,commerce}.rs`):
+//! * **check_access** (a user, a workflow and its file): the reads of
+//!   `Vault::gather`: the workflow by id, the file by id, the workflow's
+//!   updates, `purchases_covering`, `memberships_for_user`.
+//! * **download** (the primary file): the same reads with the workflow's files
+//!   instead of one file, then `record_download`'s transaction: existence
+//!   checks, the purchase charge (`SELECT` + `UPDATE`), the download row, the
+//!   three counters and the day's analytics row (read, add, replace).
+//! * **list** / **search**: the one `SELECT` `list_workflows` builds for the
+//!   query.
+//! * **complete_purchase**: the purchase read, then `settle_purchase`'s
+//!   transaction (status guard, payment-reference check, item check, the row
+//!   update, the purchase counter, analytics).
+//! * **webhook** (checkout.session.completed): the claim transaction, the
+//!   ordering read, the purchase read, complete_purchase's statements, and
+//!   the finish transaction.
+//!
+//! Rows are stepped through and every column is read (as a borrowed value,
+//! folded into a checksum), but nothing is decoded into domain types: that,
+//! the async hops and the bookkeeping are what the ratio measures. Ids are
+//! formatted once, up front. Writes run in `BEGIN IMMEDIATE` transactions on
+//! one writer connection, reads on a read-only connection, with the store's
+//! pragmas (WAL, `synchronous = FULL`, foreign keys on).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, TransactionBehavior, params};
+
+/// `vault-store-sqlite`'s column list for workflows.
+pub const WORKFLOW_COLS: &str = "id, slug, title, short_description, description, category_id, \
+    wedge_score_x10, workflow_complexity, efficiency_x10, digital_maturity, growth_potential, \
+    excellence_tier, pricing_tier, price_minor, currency, media, features, requirements, includes, \
+    tags, seo, update_months, download_limit, status, current_version, download_count, \
+    favorite_count, view_count, purchase_count, stars_1, stars_2, stars_3, stars_4, stars_5, \
+    dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
+    dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, dim_excellence_count, \
+    dim_excellence_sum, created_at, updated_at, published_at, archived_at, revision";
+
+const FILE_COLS: &str = "id, workflow_id, file_type, file_name, storage_key, mime_type, version, \
+    is_primary, access, size_bytes, checksum, download_count, created_at, updated_at";
+
+const UPDATE_COLS: &str = "id, workflow_id, version, changelog, files_added, files_modified, \
+    files_removed, release_notes, is_major, released_at";
+
+const PURCHASE_COLS: &str = "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, \
+    item_workflows, license_type, license_key, download_limit, downloads_used, license_expires_at, \
+    update_months, updates_until, payment_status, currency, amount_minor, tax_minor, total_minor, \
+    refunded_minor, refund_reason, refunded_at, payment_ref, stripe_customer_id, \
+    stripe_checkout_session_id, stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, \
+    created_at, completed_at, disputed_at, updated_at";
+
+// `PURCHASE_COLS` without `downloads_used` (index 10), as settle writes them.
+const PURCHASE_WRITE_COLS: [&str; 31] = [
+    "id",
+    "user_id",
+    "purchase_type",
+    "workflow_id",
+    "bundle_id",
+    "membership_id",
+    "item_workflows",
+    "license_type",
+    "license_key",
+    "download_limit",
+    "license_expires_at",
+    "update_months",
+    "updates_until",
+    "payment_status",
+    "currency",
+    "amount_minor",
+    "tax_minor",
+    "total_minor",
+    "refunded_minor",
+    "refund_reason",
+    "refunded_at",
+    "payment_ref",
+    "stripe_customer_id",
+    "stripe_checkout_session_id",
+    "stripe_payment_intent_id",
+    "stripe_subscription_id",
+    "stripe_price_id",
+    "created_at",
+    "completed_at",
+    "disputed_at",
+    "updated_at",
+];
+
+const MEMBERSHIP_COLS: &str = "id, user_id, tier, status, trial_ends_at, current_period_start, \
+    current_period_end, period_download_limit, period_downloads_used, cancel_at_period_end, \
+    past_due_since, canceled_at, ended_at, features, enrolled_at, stripe_customer_id, \
+    stripe_subscription_id, stripe_price_id, created_at, updated_at, revision";
+
+const DOWNLOAD_COLS: &str = "id, user_id, workflow_id, file_id, file_version, download_type, source, \
+    purchase_id, membership_id, ip_hash, user_agent, referrer, country_code, downloaded_at";
+
+const ANALYTICS_COLS: &str = "workflow_id, date, views, unique_visitors, clicks, downloads, purchases, \
+    revenue_minor, refunds_minor, currency, favorites, shares, reviews, traffic_sources, countries";
+
+const WEBHOOK_COLS: &str = "id, event_type, object_id, created, status, attempts, last_error, applied, \
+    received_at, claimed_at, finished_at";
+
+/// The statement `list_workflows` builds for: published (the default
+/// query's status, which the vault keeps for a user), one category, one
+/// tier, sorted by downloads, 20 per page.
+pub fn list_sql() -> String {
+    format!(
+        "SELECT {WORKFLOW_COLS} FROM workflows WHERE status IN (?1) AND category_id = ?2 \
+         AND pricing_tier IN (?3) ORDER BY download_count DESC, id ASC LIMIT 21"
+    )
+}
+
+/// The statement `list_workflows` builds for a text search (published,
+/// newest first, 20 per page).
+pub fn search_sql() -> String {
+    format!(
+        "SELECT {WORKFLOW_COLS} FROM workflows WHERE status IN (?1) AND workflows.rowid IN \
+         (SELECT rowid FROM workflows_fts WHERE workflows_fts MATCH ?2) \
+         ORDER BY newest_at DESC, id ASC LIMIT 21"
+    )
+}
+
+/// The FTS5 expression `list_workflows` builds for `text`.
+pub fn match_expr(text: &str) -> String {
+    vault_core::query::search_terms(text)
+        .iter()
+        .map(|t| format!("\"{t}\"*"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A user downloading a workflow through one purchase, as preformatted
+/// strings.
+#[derive(Debug, Clone)]
+pub struct RawTarget {
+    /// User id.
+    pub user: String,
+    /// Workflow id.
+    pub workflow: String,
+    /// Its primary file's id.
+    pub file: String,
+    /// The purchase charged.
+    pub purchase: String,
+    /// The file's version.
+    pub file_version: String,
+    /// The request's IP hash as stored.
+    pub ip_hash: Option<String>,
+    /// The request's user agent.
+    pub user_agent: Option<String>,
+    /// The current time, encoded.
+    pub now: String,
+    /// Today, encoded.
+    pub today: String,
+}
+
+/// A checkout.session.completed event, as the raw baseline's strings.
+#[derive(Debug, Clone, Copy)]
+pub struct RawEvent<'a> {
+    /// Event id.
+    pub event: &'a str,
+    /// Checkout session id (the event's object).
+    pub session: &'a str,
+    /// The pending purchase it completes.
+    pub purchase: &'a str,
+    /// The PaymentIntent that settles it.
+    pub payment_ref: &'a str,
+}
+
+/// The raw baseline's connections: one writer shared by all clones, one
+/// read-only connection each.
+#[derive(Debug)]
+pub struct RawSqlite {
+    writer: Arc<Mutex<Connection>>,
+    reader: Connection,
+    path: std::path::PathBuf,
+}
+
+fn read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let r = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    r.busy_timeout(Duration::from_secs(5))?;
+    Ok(r)
+}
+
+fn fold(v: ValueRef<'_>) -> u64 {
+    match v {
+        ValueRef::Null => 0,
+        ValueRef::Integer(i) => i as u64,
+        ValueRef::Real(f) => f.to_bits(),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            t.len() as u64 + u64::from(t.first().copied().unwrap_or(0))
+        }
+    }
+}
+
+/// Steps through every row of a cached statement, reading every column.
+fn drain(conn: &Connection, sql: &str, p: impl Params) -> rusqlite::Result<u64> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query(p)?;
+    let mut acc = 0u64;
+    while let Some(row) = rows.next()? {
+        for i in 0..n {
+            acc = acc.wrapping_add(fold(row.get_ref(i)?));
+        }
+    }
+    Ok(acc)
+}
+
+/// Reads the first row of a cached statement as owned values.
+fn first_row(conn: &Connection, sql: &str, p: impl Params) -> rusqlite::Result<Option<Vec<Value>>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let n = stmt.column_count();
+    stmt.query_row(p, |row| (0..n).map(|i| row.get::<_, Value>(i)).collect())
+        .optional()
+}
+
+fn exists(conn: &Connection, sql: &str, p: impl Params) -> rusqlite::Result<bool> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row(p, |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn add(v: &mut Value, by: i64) {
+    if let Value::Integer(i) = v {
+        *i += by;
+    }
+}
+
+/// The day's analytics row read, changed by `bump`, written back, as
+/// `apply_delta` does.
+fn apply_delta(
+    tx: &Connection,
+    workflow: &str,
+    day: &str,
+    bump: impl FnOnce(&mut [Value]),
+) -> rusqlite::Result<()> {
+    if !exists(tx, "SELECT 1 FROM workflows WHERE id = ?1", [workflow])? {
+        return Err(rusqlite::Error::QueryReturnedNoRows);
+    }
+    let mut row = first_row(
+        tx,
+        &format!(
+            "SELECT {ANALYTICS_COLS} FROM workflow_analytics WHERE workflow_id = ?1 AND date = ?2"
+        ),
+        params![workflow, day],
+    )?
+    .unwrap_or_else(|| {
+        let mut r = vec![Value::Integer(0); 15];
+        r[0] = Value::Text(workflow.to_owned());
+        r[1] = Value::Text(day.to_owned());
+        r[9] = Value::Null;
+        r[13] = Value::Text("{}".into());
+        r[14] = Value::Text("{}".into());
+        r
+    });
+    bump(&mut row);
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO workflow_analytics ({ANALYTICS_COLS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+    ))?
+    .execute(rusqlite::params_from_iter(row))?;
+    Ok(())
+}
+
+impl RawSqlite {
+    /// Opens the database with the store's pragmas.
+    pub fn open(path: &Path) -> rusqlite::Result<Self> {
+        let writer = Connection::open(path)?;
+        writer.busy_timeout(Duration::from_secs(5))?;
+        writer.pragma_update(None, "foreign_keys", "ON")?;
+        writer.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        Ok(Self {
+            writer: Arc::new(Mutex::new(writer)),
+            reader: read_only(path)?,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Another handle sharing the writer, with its own reader (one per
+    /// thread in the concurrency baseline).
+    pub fn handle(&self) -> rusqlite::Result<Self> {
+        Ok(Self {
+            writer: Arc::clone(&self.writer),
+            reader: read_only(&self.path)?,
+            path: self.path.clone(),
+        })
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// `check_access` for a given file.
+    pub fn check_access(&self, t: &RawTarget) -> rusqlite::Result<u64> {
+        let c = &self.reader;
+        let mut acc = drain(
+            c,
+            &format!("SELECT {WORKFLOW_COLS} FROM workflows WHERE id = ?1"),
+            [&t.workflow],
+        )?;
+        acc ^= drain(
+            c,
+            &format!("SELECT {FILE_COLS} FROM workflow_files WHERE id = ?1"),
+            [&t.file],
+        )?;
+        acc ^= self.updates_purchases_memberships(t)?;
+        Ok(acc)
+    }
+
+    fn updates_purchases_memberships(&self, t: &RawTarget) -> rusqlite::Result<u64> {
+        let c = &self.reader;
+        let mut acc = drain(
+            c,
+            &format!(
+                "SELECT {UPDATE_COLS} FROM workflow_updates WHERE workflow_id = ?1 \
+                 ORDER BY version_major, version_minor, version_patch"
+            ),
+            [&t.workflow],
+        )?;
+        acc ^= drain(
+            c,
+            &format!(
+                "SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE user_id = ?1 AND id IN \
+                 (SELECT purchase_id FROM workflow_purchase_items WHERE workflow_id = ?2) \
+                 ORDER BY created_at DESC, id"
+            ),
+            params![t.user, t.workflow],
+        )?;
+        acc ^= drain(
+            c,
+            &format!(
+                "SELECT {MEMBERSHIP_COLS} FROM memberships WHERE user_id = ?1 ORDER BY created_at DESC, id"
+            ),
+            [&t.user],
+        )?;
+        Ok(acc)
+    }
+
+    /// `download` of the primary file, charged to the target's purchase;
+    /// `id` is the new download's id.
+    pub fn download(&self, t: &RawTarget, id: &str) -> rusqlite::Result<u64> {
+        let c = &self.reader;
+        let mut acc = drain(
+            c,
+            &format!("SELECT {WORKFLOW_COLS} FROM workflows WHERE id = ?1"),
+            [&t.workflow],
+        )?;
+        acc ^= drain(
+            c,
+            &format!(
+                "SELECT {FILE_COLS} FROM workflow_files WHERE workflow_id = ?1 \
+                 ORDER BY is_primary DESC, version_major DESC, version_minor DESC, version_patch DESC, id"
+            ),
+            [&t.workflow],
+        )?;
+        acc ^= self.updates_purchases_memberships(t)?;
+        self.write(|tx| {
+            let category: String = tx
+                .prepare_cached("SELECT category_id FROM workflows WHERE id = ?1")?
+                .query_row([&t.workflow], |r| r.get(0))?;
+            if !exists(tx, "SELECT 1 FROM workflow_files WHERE id = ?1 AND workflow_id = ?2", params![t.file, t.workflow])?
+                || exists(tx, "SELECT 1 FROM workflow_downloads WHERE id = ?1", [id])?
+            {
+                return Err(rusqlite::Error::QueryReturnedNoRows);
+            }
+            let (status, used): (String, i64) = tx
+                .prepare_cached("SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = ?1")?
+                .query_row([&t.purchase], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            if status != "completed" || used >= i64::from(crate::spec::TARGET_LIMIT) {
+                return Err(rusqlite::Error::QueryReturnedNoRows);
+            }
+            tx.prepare_cached("UPDATE workflow_purchases SET downloads_used = downloads_used + 1 WHERE id = ?1")?
+                .execute([&t.purchase])?;
+            tx.prepare_cached(&format!(
+                "INSERT INTO workflow_downloads ({DOWNLOAD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+            ))?
+            .execute(params![
+                id,
+                t.user,
+                t.workflow,
+                t.file,
+                t.file_version,
+                "purchased",
+                "purchase",
+                t.purchase,
+                None::<String>,
+                t.ip_hash,
+                t.user_agent,
+                None::<String>,
+                None::<String>,
+                t.now,
+            ])?;
+            tx.prepare_cached("UPDATE workflows SET download_count = download_count + 1 WHERE id = ?1")?
+                .execute([&t.workflow])?;
+            tx.prepare_cached("UPDATE workflow_files SET download_count = download_count + 1 WHERE id = ?1")?
+                .execute([&t.file])?;
+            tx.prepare_cached("UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = ?1")?
+                .execute([&category])?;
+            apply_delta(tx, &t.workflow, &t.today, |r| add(&mut r[5], 1))
+        })?;
+        Ok(acc)
+    }
+
+    /// One page of `sql` ([`list_sql`] or [`search_sql`]) with `p`.
+    pub fn list(&self, sql: &str, p: impl Params) -> rusqlite::Result<u64> {
+        drain(&self.reader, sql, p)
+    }
+
+    /// Inserts a pending purchase copied from `template` (setup of the
+    /// completion baseline; not measured).
+    pub fn insert_pending(
+        &self,
+        template: &str,
+        id: &str,
+        user: &str,
+        key: &str,
+        now: &str,
+    ) -> rusqlite::Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, bundle_id, \
+                 membership_id, item_workflows, license_type, license_key, download_limit, \
+                 downloads_used, license_expires_at, update_months, updates_until, payment_status, \
+                 currency, amount_minor, tax_minor, total_minor, refunded_minor, refund_reason, \
+                 refunded_at, payment_ref, stripe_customer_id, stripe_checkout_session_id, \
+                 stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, created_at, \
+                 completed_at, disputed_at, updated_at) \
+                 SELECT ?1, ?2, purchase_type, workflow_id, NULL, NULL, item_workflows, license_type, \
+                 ?3, download_limit, 0, license_expires_at, update_months, updates_until, \
+                 payment_status, currency, amount_minor, tax_minor, total_minor, NULL, NULL, NULL, \
+                 NULL, NULL, NULL, NULL, NULL, NULL, ?4, NULL, NULL, ?4 \
+                 FROM workflow_purchases WHERE id = ?5",
+            )?
+            .execute(params![id, user, key, now, template])?;
+            tx.prepare_cached(
+                "INSERT INTO workflow_purchase_items (purchase_id, workflow_id, position) \
+                 SELECT ?1, workflow_id, position FROM workflow_purchase_items WHERE purchase_id = ?2",
+            )?
+            .execute(params![id, template])?;
+            Ok(())
+        })
+    }
+
+    /// `complete_purchase` of a pending one-workflow purchase.
+    pub fn complete(
+        &self,
+        id: &str,
+        payment_ref: &str,
+        now: &str,
+        today: &str,
+    ) -> rusqlite::Result<()> {
+        let mut row = first_row(
+            &self.reader,
+            &format!("SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE id = ?1"),
+            [id],
+        )?
+        .ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        row.remove(10); // downloads_used: downloads own it
+        let col = |name: &str| {
+            PURCHASE_WRITE_COLS
+                .iter()
+                .position(|c| *c == name)
+                .unwrap_or(0)
+        };
+        row[col("payment_status")] = Value::Text("completed".into());
+        row[col("payment_ref")] = Value::Text(payment_ref.into());
+        row[col("completed_at")] = Value::Text(now.into());
+        row[col("updated_at")] = Value::Text(now.into());
+        let workflow = match &row[col("workflow_id")] {
+            Value::Text(w) => w.clone(),
+            _ => return Err(rusqlite::Error::QueryReturnedNoRows),
+        };
+        let amount = match row[col("amount_minor")] {
+            Value::Integer(a) => a,
+            _ => 0,
+        };
+        let sets: Vec<String> = PURCHASE_WRITE_COLS
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, c)| format!("{c} = ?{}", i + 1))
+            .collect();
+        let update = format!(
+            "UPDATE workflow_purchases SET {} WHERE id = ?1",
+            sets.join(", ")
+        );
+        self.write(|tx| {
+            let status: String = tx
+                .prepare_cached("SELECT payment_status FROM workflow_purchases WHERE id = ?1")?
+                .query_row([id], |r| r.get(0))?;
+            if status != "pending"
+                || exists(
+                    tx,
+                    "SELECT 1 FROM workflow_purchases WHERE payment_ref = ?1 AND id <> ?2",
+                    params![payment_ref, id],
+                )?
+                || !exists(tx, "SELECT 1 FROM workflows WHERE id = ?1", [&workflow])?
+            {
+                return Err(rusqlite::Error::QueryReturnedNoRows);
+            }
+            tx.prepare_cached(&update)?
+                .execute(rusqlite::params_from_iter(row))?;
+            tx.prepare_cached(
+                "UPDATE workflows SET purchase_count = purchase_count + 1 WHERE id = ?1",
+            )?
+            .execute([&workflow])?;
+            apply_delta(tx, &workflow, today, |r| {
+                add(&mut r[6], 1);
+                add(&mut r[7], amount);
+                r[9] = Value::Text("USD".into());
+            })
+        })
+    }
+
+    /// A checkout.session.completed delivery: claim, ordering read,
+    /// purchase read, completion, finish (created and received now).
+    pub fn webhook(&self, e: &RawEvent<'_>, now: &str, today: &str) -> rusqlite::Result<()> {
+        let RawEvent {
+            event,
+            session,
+            purchase: id,
+            payment_ref,
+        } = *e;
+        let created = now;
+        let save = format!(
+            "INSERT OR REPLACE INTO stripe_webhook_events ({WEBHOOK_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        );
+        let load = format!("SELECT {WEBHOOK_COLS} FROM stripe_webhook_events WHERE id = ?1");
+        self.write(|tx| {
+            if first_row(tx, &load, [event])?.is_some() {
+                return Err(rusqlite::Error::QueryReturnedNoRows);
+            }
+            tx.prepare_cached(&save)?.execute(params![
+                event,
+                "checkout.session.completed",
+                session,
+                created,
+                "received",
+                1,
+                None::<String>,
+                false,
+                now,
+                now,
+                None::<String>
+            ])?;
+            Ok(())
+        })?;
+        let _latest: Option<String> = self
+            .reader
+            .prepare_cached(
+                "SELECT MAX(created) FROM stripe_webhook_events \
+                 WHERE object_id = ?1 AND status = 'processed' AND applied = 1",
+            )?
+            .query_row([session], |r| r.get(0))?;
+        drain(
+            &self.reader,
+            &format!("SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE id = ?1"),
+            [id],
+        )?;
+        self.complete(id, payment_ref, now, today)?;
+        self.write(|tx| {
+            let mut e =
+                first_row(tx, &load, [event])?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+            e[4] = Value::Text("processed".into());
+            e[7] = Value::Integer(1);
+            e[10] = Value::Text(now.into());
+            tx.prepare_cached(&save)?
+                .execute(rusqlite::params_from_iter(e))?;
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,287 @@
+//! Shared pieces of the examples: the system clock and OS entropy an app
+//! provides, opening a vault on a SQLite file, and an idempotent demo catalog.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+use vault_core::actor::Actor;
+use vault_core::bundle::NewBundle;
+use vault_core::download::IpSalt;
+use vault_core::error::Error;
+use vault_core::file::{Checksum, FileAccess, FileKind, NewFile};
+use vault_core::money::{Currency, Money};
+use vault_core::slug::Slug;
+use vault_core::store::Store;
+use vault_core::tier::PricingTier;
+use vault_core::version::Version;
+use vault_core::wedge::{
+    Complexity, DigitalMaturity, ExcellenceTier, GrowthPotential, Score, Wedge,
+};
+use vault_core::workflow::{Workflow, WorkflowContent, parse_tags};
+use vault_core::{Clock, Entropy, Vault, VaultConfig};
+use vault_store_sqlite::SqliteStore;
+
+/// Boxed error for examples.
+pub type AnyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The system clock: vault-core never reads it on its own.
+#[derive(Debug)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// OS randomness (through `uuid`'s v4 generator) for ids and license keys.
+#[derive(Debug)]
+pub struct OsEntropy;
+
+impl Entropy for OsEntropy {
+    fn bytes16(&self) -> [u8; 16] {
+        uuid::Uuid::new_v4().into_bytes()
+    }
+}
+
+/// The database file: `--db PATH`, else `$VAULT_DB`, else `default` in the
+/// working directory.
+pub fn db_path(default: &str) -> PathBuf {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--db"
+            && let Some(p) = args.next()
+        {
+            return PathBuf::from(p);
+        }
+        if let Some(p) = a.strip_prefix("--db=") {
+            return PathBuf::from(p);
+        }
+    }
+    std::env::var_os("VAULT_DB").map_or_else(|| PathBuf::from(default), PathBuf::from)
+}
+
+/// Where the examples keep their data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (its URL; never printed, it may hold a password).
+    Postgres(String),
+}
+
+/// `--database-url URL` (or `$DATABASE_URL`) picks PostgreSQL; otherwise the
+/// SQLite file from [`db_path`].
+pub fn backend(default_file: &str) -> Backend {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let flag = args.iter().enumerate().find_map(|(i, a)| {
+        if a == "--database-url" {
+            args.get(i + 1).cloned()
+        } else {
+            a.strip_prefix("--database-url=").map(str::to_owned)
+        }
+    });
+    match flag.or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty())) {
+        Some(url) => Backend::Postgres(url),
+        None => Backend::Sqlite(db_path(default_file)),
+    }
+}
+
+/// Opens a vault on `backend`: the SQLite file is created and migrated if
+/// needed; the PostgreSQL database is migrated (a fresh one gets the whole
+/// schema and the nine categories).
+pub async fn open_vault(backend: &Backend) -> Result<Vault<dyn Store>, AnyError> {
+    let store: Arc<dyn Store> = match backend {
+        Backend::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
+        Backend::Postgres(url) => Arc::new(vault_store_postgres::PgStore::connect(url).await?),
+    };
+    Ok(Vault::new(
+        store,
+        Arc::new(SystemClock),
+        Arc::new(OsEntropy),
+        // A real app loads this secret from its configuration.
+        VaultConfig::new(IpSalt::new(b"example-salt-change-me!".to_vec())?),
+    ))
+}
+
+/// Opens (creating and migrating if needed) a vault on the SQLite file.
+pub async fn open_sqlite_vault(path: &std::path::Path) -> Result<Vault<dyn Store>, AnyError> {
+    open_vault(&Backend::Sqlite(path.to_path_buf())).await
+}
+
+/// One demo workflow: slug, title, category index, tier, price in cents,
+/// W.E.D.G.E. score, tags, blurb.
+type Demo = (
+    &'static str,
+    &'static str,
+    usize,
+    PricingTier,
+    Option<i64>,
+    &'static str,
+    &'static [&'static str],
+    &'static str,
+);
+
+const DEMO: [Demo; 6] = [
+    (
+        "lead-magnet-delivery",
+        "Lead magnet delivery",
+        0,
+        PricingTier::Free,
+        None,
+        "8.0",
+        &["email", "make"],
+        "Send the promised PDF the moment a form is submitted.",
+    ),
+    (
+        "invoice-chaser",
+        "Invoice chaser",
+        4,
+        PricingTier::Pro,
+        Some(4900),
+        "9.2",
+        &["invoices", "stripe", "make"],
+        "Polite, escalating reminders for unpaid invoices.",
+    ),
+    (
+        "client-onboarding-kit",
+        "Client onboarding kit",
+        1,
+        PricingTier::Basic,
+        Some(1900),
+        "7.5",
+        &["onboarding", "n8n"],
+        "Contract, intake form and kickoff call in one flow.",
+    ),
+    (
+        "weekly-kpi-report",
+        "Weekly KPI report",
+        6,
+        PricingTier::Pro,
+        Some(2900),
+        "8.4",
+        &["reporting", "sheets"],
+        "Collect metrics every Monday and email a one-page report.",
+    ),
+    (
+        "content-repurposer",
+        "Content repurposer",
+        5,
+        PricingTier::Premium,
+        Some(7900),
+        "8.9",
+        &["content", "ai", "zapier"],
+        "Turn one long post into threads, clips and a newsletter.",
+    ),
+    (
+        "project-status-digest",
+        "Project status digest",
+        2,
+        PricingTier::Basic,
+        Some(1500),
+        "7.1",
+        &["projects", "slack"],
+        "Daily digest of what moved, what is stuck, and who is waiting.",
+    ),
+];
+
+/// Seeds the nine categories, the demo workflows (each with a primary
+/// Make.com blueprint and a public preview) and a starter bundle. Anything
+/// that exists already (by slug) is left alone, so running it again adds
+/// nothing. Returns the demo workflows in order.
+pub async fn seed_catalog(
+    vault: &Vault<dyn Store>,
+    admin: &Actor,
+) -> Result<Vec<Workflow>, AnyError> {
+    let categories = vault.seed_core_categories(admin).await?;
+    let mut out = Vec::new();
+    for (slug, title, cat, tier, cents, score, tags, blurb) in DEMO {
+        let slug = Slug::parse(slug)?;
+        match vault.workflow_by_slug(admin, &slug).await {
+            Ok(w) => {
+                out.push(w);
+                continue;
+            }
+            Err(Error::NotFound { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+        let content = WorkflowContent {
+            slug: slug.clone(),
+            title: title.into(),
+            short_description: blurb.into(),
+            description: format!("{blurb} Works with the tools you already use."),
+            category_id: categories[cat].id,
+            wedge: Wedge {
+                score: Score::new("wedge_score", score.parse()?)?,
+                complexity: Complexity::Intermediate,
+                efficiency: Score::new("efficiency_rating", score.parse()?)?,
+                digital_maturity: DigitalMaturity::Developing,
+                growth_potential: GrowthPotential::High,
+                excellence_tier: ExcellenceTier::Professional,
+            },
+            pricing_tier: tier,
+            price: cents.map(|c| Money::from_minor(c, Currency::USD)),
+            media: Default::default(),
+            features: vec![],
+            requirements: vec![],
+            includes: vec!["Make.com blueprint".into(), "Setup guide".into()],
+            tags: parse_tags(tags)?,
+            seo: Default::default(),
+            update_months: Some(12),
+            download_limit: Some(3),
+        };
+        let w = vault.create_workflow(admin, content).await?;
+        for (name, access, primary) in [
+            (format!("{slug}.json"), FileAccess::Standard, true),
+            (format!("{slug}-preview.pdf"), FileAccess::Public, false),
+        ] {
+            vault
+                .add_file(
+                    admin,
+                    NewFile {
+                        workflow_id: w.id,
+                        kind: if primary {
+                            FileKind::Make
+                        } else {
+                            FileKind::Pdf
+                        },
+                        storage_key: format!("files/{slug}/1.0.0/{name}"),
+                        mime_type: if primary {
+                            "application/json"
+                        } else {
+                            "application/pdf"
+                        }
+                        .into(),
+                        file_name: name,
+                        version: Version::new(1, 0, 0),
+                        is_primary: primary,
+                        access,
+                        size_bytes: 18_432,
+                        checksum: Checksum::of(slug.as_str().as_bytes()),
+                    },
+                )
+                .await?;
+        }
+        out.push(vault.publish_workflow(admin, w.id).await?);
+    }
+    let bundle_slug = Slug::parse("agency-starter-pack")?;
+    if vault.store().bundle_by_slug(&bundle_slug).await?.is_none() {
+        vault
+            .create_bundle(
+                admin,
+                NewBundle {
+                    slug: bundle_slug,
+                    name: "Agency starter pack".into(),
+                    description: "Onboard, report and get paid.".into(),
+                    workflow_ids: vec![out[1].id, out[2].id, out[3].id],
+                    price: Money::from_minor(6900, Currency::USD),
+                    valid_from: None,
+                    valid_until: None,
+                    seo: Default::default(),
+                },
+            )
+            .await?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,314 @@
+//! Daily analytics per workflow, and the seed's two reporting views.
+//!
+//! Counters are stored per workflow per UTC day and only ever incremented by
+//! [`AnalyticsDelta`]s written in the same transaction as the event that
+//! causes them (a download, a purchase, a refund, a view). Ratios (conversion
+//! rate, revenue per view) are derived on read, so they can never disagree
+//! with the counts.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::actor::UserId;
+use crate::country::CountryCode;
+use crate::download::IpHash;
+use crate::ids::{CategoryId, MembershipId, WorkflowId};
+use crate::membership::{MembershipStatus, Standing};
+use crate::money::Currency;
+use crate::rating::RatingAggregate;
+use crate::slug::Slug;
+use crate::tier::PricingTier;
+use crate::workflow::WorkflowStatus;
+
+/// One workflow's counters for one UTC day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyAnalytics {
+    /// The workflow.
+    pub workflow_id: WorkflowId,
+    /// The UTC day.
+    pub date: NaiveDate,
+    /// Page views.
+    pub views: u64,
+    /// Distinct visitors (by salted IP hash or user).
+    pub unique_visitors: u64,
+    /// Clicks on calls to action.
+    pub clicks: u64,
+    /// Downloads.
+    pub downloads: u64,
+    /// Completed purchases that include the workflow.
+    pub purchases: u64,
+    /// Revenue attributed to the workflow (bundle revenue allocated).
+    pub revenue: Decimal,
+    /// Refunded amount attributed to the workflow.
+    pub refunds: Decimal,
+    /// Currency of `revenue` and `refunds` (the workflow's).
+    pub currency: Option<Currency>,
+    /// New favorites.
+    pub favorites: u64,
+    /// Shares.
+    pub shares: u64,
+    /// Reviews approved.
+    pub reviews: u64,
+    /// Views per traffic source (referrer host or campaign).
+    pub traffic_sources: BTreeMap<String, u64>,
+    /// Views per country.
+    pub countries: BTreeMap<CountryCode, u64>,
+}
+
+impl DailyAnalytics {
+    /// An empty row.
+    pub fn empty(workflow_id: WorkflowId, date: NaiveDate) -> Self {
+        Self {
+            workflow_id,
+            date,
+            views: 0,
+            unique_visitors: 0,
+            clicks: 0,
+            downloads: 0,
+            purchases: 0,
+            revenue: Decimal::ZERO,
+            refunds: Decimal::ZERO,
+            currency: None,
+            favorites: 0,
+            shares: 0,
+            reviews: 0,
+            traffic_sources: BTreeMap::new(),
+            countries: BTreeMap::new(),
+        }
+    }
+
+    /// Purchases per unique visitor, as a percentage with two places
+    /// (half-to-even); `None` without visitors.
+    pub fn conversion_rate(&self) -> Option<Decimal> {
+        (self.unique_visitors > 0).then(|| {
+            (Decimal::from(self.purchases) * Decimal::ONE_HUNDRED
+                / Decimal::from(self.unique_visitors))
+            .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven)
+        })
+    }
+
+    /// Net revenue (revenue - refunds) per view, four places; `None` without
+    /// views.
+    pub fn revenue_per_view(&self) -> Option<Decimal> {
+        (self.views > 0).then(|| {
+            ((self.revenue - self.refunds) / Decimal::from(self.views))
+                .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::MidpointNearestEven)
+        })
+    }
+
+    /// Adds a delta. Counters saturate rather than wrap.
+    pub fn apply(&mut self, d: &AnalyticsDelta) {
+        self.views = self.views.saturating_add(d.views);
+        self.unique_visitors = self.unique_visitors.saturating_add(d.unique_visitors);
+        self.clicks = self.clicks.saturating_add(d.clicks);
+        self.downloads = self.downloads.saturating_add(d.downloads);
+        self.purchases = self.purchases.saturating_add(d.purchases);
+        self.revenue += d.revenue;
+        self.refunds += d.refunds;
+        if d.currency.is_some() {
+            self.currency = d.currency;
+        }
+        self.favorites = self.favorites.saturating_add(d.favorites);
+        self.shares = self.shares.saturating_add(d.shares);
+        self.reviews = self.reviews.saturating_add(d.reviews);
+        if let Some(s) = &d.traffic_source {
+            *self.traffic_sources.entry(s.clone()).or_default() += 1;
+        }
+        if let Some(c) = d.country {
+            *self.countries.entry(c).or_default() += 1;
+        }
+    }
+}
+
+/// Increments to one workflow's counters for one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalyticsDelta {
+    /// The workflow.
+    pub workflow_id: WorkflowId,
+    /// The UTC day.
+    pub date: NaiveDate,
+    /// Views to add.
+    pub views: u64,
+    /// Unique visitors to add. For views, the store adds one only if the
+    /// `visitor` was not yet seen that day (see [`AnalyticsDelta::visitor`]).
+    pub unique_visitors: u64,
+    /// Clicks.
+    pub clicks: u64,
+    /// Downloads.
+    pub downloads: u64,
+    /// Purchases.
+    pub purchases: u64,
+    /// Revenue.
+    pub revenue: Decimal,
+    /// Refunds.
+    pub refunds: Decimal,
+    /// Currency of the amounts.
+    pub currency: Option<Currency>,
+    /// Favorites.
+    pub favorites: u64,
+    /// Shares.
+    pub shares: u64,
+    /// Reviews.
+    pub reviews: u64,
+    /// One view from this source.
+    pub traffic_source: Option<String>,
+    /// One view from this country.
+    pub country: Option<CountryCode>,
+    /// The visitor behind a view; the store counts a unique visitor only the
+    /// first time it sees this key for the workflow and day.
+    pub visitor: Option<VisitorKey>,
+}
+
+/// Identifies a visitor for unique counts without storing who they are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "key", rename_all = "snake_case")]
+pub enum VisitorKey {
+    /// A signed-in user.
+    User(UserId),
+    /// An anonymous visitor by salted IP hash.
+    Ip(IpHash),
+}
+
+impl VisitorKey {
+    /// A stable text form for storage.
+    pub fn storage_key(&self) -> String {
+        match self {
+            VisitorKey::User(u) => format!("u:{u}"),
+            VisitorKey::Ip(h) => format!("ip:{}", h.as_str()),
+        }
+    }
+}
+
+impl AnalyticsDelta {
+    /// A delta that changes nothing, for `workflow_id` on the day of `at`.
+    pub fn none(workflow_id: WorkflowId, at: DateTime<Utc>) -> Self {
+        Self {
+            workflow_id,
+            date: at.date_naive(),
+            views: 0,
+            unique_visitors: 0,
+            clicks: 0,
+            downloads: 0,
+            purchases: 0,
+            revenue: Decimal::ZERO,
+            refunds: Decimal::ZERO,
+            currency: None,
+            favorites: 0,
+            shares: 0,
+            reviews: 0,
+            traffic_source: None,
+            country: None,
+            visitor: None,
+        }
+    }
+}
+
+/// Normalises a referrer into a traffic source: its host, lowercased, without
+/// `www.`; `direct` when there is none.
+pub fn traffic_source(referrer: Option<&str>) -> String {
+    let Some(r) = referrer.map(str::trim).filter(|r| !r.is_empty()) else {
+        return "direct".into();
+    };
+    let rest = r.split_once("://").map_or(r, |(_, rest)| rest);
+    let host = rest.split(['/', '?', '#', ':']).next().unwrap_or("");
+    let host = host.trim_start_matches("www.").to_ascii_lowercase();
+    if host.is_empty() {
+        "direct".into()
+    } else {
+        host.chars().take(100).collect()
+    }
+}
+
+/// The seed's `workflow_stats` view: one row per workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowStatsRow {
+    /// Workflow.
+    pub workflow_id: WorkflowId,
+    /// Slug.
+    pub slug: Slug,
+    /// Title.
+    pub title: String,
+    /// Status.
+    pub status: WorkflowStatus,
+    /// Tier.
+    pub pricing_tier: PricingTier,
+    /// Category.
+    pub category_id: CategoryId,
+    /// Category name.
+    pub category_name: String,
+    /// Approved reviews.
+    pub rating: RatingAggregate,
+    /// Completed purchases (direct and bundles).
+    pub total_purchases: u64,
+    /// Net revenue attributed (sum of daily revenue - refunds).
+    pub total_revenue: Decimal,
+    /// Currency of `total_revenue`.
+    pub currency: Option<Currency>,
+    /// Favorites.
+    pub favorite_count: u64,
+    /// Downloads.
+    pub download_count: u64,
+    /// Views.
+    pub view_count: u64,
+}
+
+/// The seed's `active_memberships` view: memberships that grant access now,
+/// with the status calculated at `now`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveMembershipRow {
+    /// Membership.
+    pub membership_id: MembershipId,
+    /// Member.
+    pub user_id: UserId,
+    /// Tier.
+    pub tier: PricingTier,
+    /// Stored status.
+    pub status: MembershipStatus,
+    /// Calculated standing at `now`.
+    pub standing: Standing,
+    /// Whole days until the period (or grace) ends.
+    pub days_remaining: i64,
+    /// Downloads left this period (`None`: unlimited).
+    pub downloads_remaining: Option<u32>,
+    /// Ends at period end instead of renewing.
+    pub cancel_at_period_end: bool,
+    /// First enrollment.
+    pub enrolled_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::dec;
+
+    #[test]
+    fn derived_ratios() {
+        let mut a = DailyAnalytics::empty(WorkflowId::from_uuid(uuid::Uuid::nil()), NaiveDate::MIN);
+        assert_eq!(a.conversion_rate(), None);
+        assert_eq!(a.revenue_per_view(), None);
+        a.unique_visitors = 3;
+        a.purchases = 1;
+        a.views = 8;
+        a.revenue = dec!(49.00);
+        a.refunds = dec!(9.00);
+        assert_eq!(a.conversion_rate(), Some(dec!(33.33)));
+        assert_eq!(a.revenue_per_view(), Some(dec!(5)));
+    }
+
+    #[test]
+    fn traffic_sources_are_hosts() {
+        assert_eq!(traffic_source(None), "direct");
+        assert_eq!(
+            traffic_source(Some("https://www.Google.com/search?q=x")),
+            "google.com"
+        );
+        assert_eq!(
+            traffic_source(Some("news.ycombinator.com:443/item")),
+            "news.ycombinator.com"
+        );
+        assert_eq!(traffic_source(Some("  ")), "direct");
+    }
+}

@@ -1,0 +1,85 @@
+//! Authorization: what each [`Actor`] may do. Replaces the seed's row-level
+//! security policies:
+//!
+//! * public reads of published (and announced) content; drafts are invisible
+//!   to everyone but staff, and an invisible record reads as *not found* so
+//!   its existence does not leak;
+//! * users read and change only their own purchases, downloads, favorites,
+//!   memberships and reviews;
+//! * catalog management and settling payments are for staff (admins and the
+//!   service); moderation is for admins (and the service).
+//!
+//! Every refusal is [`Error::Forbidden`] and happens before anything is
+//! written.
+
+use crate::actor::{Actor, UserId};
+use crate::error::{Error, Result};
+use crate::ids::WorkflowId;
+use crate::store::Entity;
+use crate::workflow::WorkflowStatus;
+
+/// Staff only (admins and the service).
+pub fn require_staff(actor: &Actor, action: &'static str) -> Result<()> {
+    if actor.is_privileged() {
+        Ok(())
+    } else {
+        Err(Error::Forbidden {
+            action,
+            reason: "only staff may do this",
+        })
+    }
+}
+
+/// A signed-in user (or admin) acting as themselves.
+pub fn require_user<'a>(actor: &'a Actor, action: &'static str) -> Result<&'a UserId> {
+    actor.user_id().ok_or(Error::Forbidden {
+        action,
+        reason: "sign in first",
+    })
+}
+
+/// The user themselves, or staff.
+pub fn require_self_or_staff(actor: &Actor, user: &UserId, action: &'static str) -> Result<()> {
+    if actor.is_privileged() || actor.user_id() == Some(user) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden {
+            action,
+            reason: "users may only act on their own records",
+        })
+    }
+}
+
+/// Whether `actor` may see a workflow in `status`: staff see everything;
+/// others see published, coming-soon and archived (by direct link, so earlier
+/// buyers can still reach what they own) but never drafts.
+pub fn can_see(actor: &Actor, status: WorkflowStatus) -> bool {
+    actor.is_privileged() || status != WorkflowStatus::Draft
+}
+
+/// `NotFound` for a workflow the actor may not see.
+pub(crate) fn hidden(id: WorkflowId) -> Error {
+    Error::NotFound {
+        entity: Entity::Workflow,
+        key: id.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles() {
+        let user = Actor::user("u1").expect("valid");
+        let other = UserId::parse("u2").expect("valid");
+        assert!(require_staff(&user, "x").is_err());
+        assert!(require_staff(&Actor::Service, "x").is_ok());
+        assert!(require_user(&Actor::Anonymous, "x").is_err());
+        assert!(require_self_or_staff(&user, &other, "x").is_err());
+        assert!(require_self_or_staff(&Actor::admin("a").expect("valid"), &other, "x").is_ok());
+        assert!(!can_see(&user, WorkflowStatus::Draft));
+        assert!(can_see(&user, WorkflowStatus::Archived));
+        assert!(can_see(&Actor::Service, WorkflowStatus::Draft));
+    }
+}

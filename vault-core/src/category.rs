@@ -1,0 +1,199 @@
+//! Categories: the nine core business systems that organise the catalog.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ValidationError, check_text};
+use crate::ids::CategoryId;
+use crate::slug::Slug;
+
+/// A category of workflows. `workflow_count` (published workflows) and
+/// `total_downloads` are maintained by the store in the same write as the
+/// change that moves them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Category {
+    /// Id.
+    pub id: CategoryId,
+    /// URL slug, unique.
+    pub slug: Slug,
+    /// Display name.
+    pub name: String,
+    /// What the system covers.
+    pub description: String,
+    /// An emoji or icon name.
+    pub icon: String,
+    /// A display color name or hex code.
+    pub color: String,
+    /// Position in listings, ascending.
+    pub order_index: i32,
+    /// Inactive categories are hidden from non-admins.
+    pub is_active: bool,
+    /// Published workflows in this category (maintained).
+    pub workflow_count: u64,
+    /// Downloads of this category's workflows (maintained).
+    pub total_downloads: u64,
+    /// App-defined extra data (the seed's `metadata`).
+    pub metadata: serde_json::Value,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change time (maintained).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What an admin provides to create a category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCategory {
+    /// URL slug.
+    pub slug: Slug,
+    /// Display name, 1-100 characters.
+    pub name: String,
+    /// Up to 2000 characters.
+    pub description: String,
+    /// Up to 32 characters.
+    pub icon: String,
+    /// Up to 32 characters.
+    pub color: String,
+    /// Position in listings.
+    pub order_index: i32,
+}
+
+impl NewCategory {
+    /// Checks every field.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        check_text("name", &self.name, true, 100)?;
+        check_text("description", &self.description, false, 2000)?;
+        check_text("icon", &self.icon, false, 32)?;
+        check_text("color", &self.color, false, 32)?;
+        Ok(())
+    }
+
+    /// Builds the stored category with zeroed counters.
+    pub fn build(self, id: CategoryId, now: DateTime<Utc>) -> Result<Category, ValidationError> {
+        self.validate()?;
+        Ok(Category {
+            id,
+            slug: self.slug,
+            name: self.name,
+            description: self.description,
+            icon: self.icon,
+            color: self.color,
+            order_index: self.order_index,
+            is_active: true,
+            workflow_count: 0,
+            total_downloads: 0,
+            metadata: serde_json::Value::Object(Default::default()),
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
+/// The seed's nine business systems, in order: (slug, name, icon, color, description).
+pub const CORE_SYSTEMS: [(&str, &str, &str, &str, &str); 9] = [
+    (
+        "client-acquisition",
+        "Client Acquisition System",
+        "🎯",
+        "blue",
+        "Attract and capture leads, qualify them and book calls.",
+    ),
+    (
+        "client-onboarding",
+        "Client Onboarding System",
+        "🚀",
+        "green",
+        "Welcome new clients: contracts, intake forms, kickoff.",
+    ),
+    (
+        "project-delivery",
+        "Project Delivery System",
+        "⚡",
+        "orange",
+        "Plan, track and deliver client work on time.",
+    ),
+    (
+        "client-communication",
+        "Client Communication System",
+        "💬",
+        "purple",
+        "Keep clients informed with updates, reminders and reports.",
+    ),
+    (
+        "invoicing-payment",
+        "Invoicing & Payment System",
+        "💰",
+        "cyan",
+        "Invoice, collect, reconcile and chase payments.",
+    ),
+    (
+        "content-marketing",
+        "Content Marketing System",
+        "📢",
+        "pink",
+        "Create, schedule and repurpose content across channels.",
+    ),
+    (
+        "analytics-reporting",
+        "Analytics & Reporting System",
+        "📊",
+        "teal",
+        "Collect metrics and turn them into dashboards and reports.",
+    ),
+    (
+        "operations-admin",
+        "Operations & Admin System",
+        "⚙️",
+        "indigo",
+        "Automate the back office: files, HR, tools and admin.",
+    ),
+    (
+        "growth-scaling",
+        "Growth & Scaling System",
+        "📈",
+        "red",
+        "Systemise, delegate and scale the business.",
+    ),
+];
+
+/// The nine seed categories as [`NewCategory`] values, ready to create.
+pub fn core_systems() -> Vec<NewCategory> {
+    CORE_SYSTEMS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (slug, name, icon, color, description))| {
+            Some(NewCategory {
+                slug: Slug::parse(slug).ok()?,
+                name: (*name).to_owned(),
+                description: (*description).to_owned(),
+                icon: (*icon).to_owned(),
+                color: (*color).to_owned(),
+                order_index: i32::try_from(i).ok()? + 1,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nine_core_systems_are_valid() {
+        let systems = core_systems();
+        assert_eq!(systems.len(), 9);
+        for s in &systems {
+            s.validate().expect("seed category is valid");
+        }
+        assert_eq!(systems[8].order_index, 9);
+    }
+
+    #[test]
+    fn category_fields_are_checked() {
+        let mut c = core_systems().remove(0);
+        c.name = " ".into();
+        assert_eq!(c.validate().expect_err("blank").field(), "name");
+        let mut c = core_systems().remove(0);
+        c.icon = "x".repeat(33);
+        assert_eq!(c.validate().expect_err("long").field(), "icon");
+    }
+}

@@ -1,0 +1,277 @@
+//! Downloads: the record of each file served, and the privacy rules for the
+//! request data kept with it.
+//!
+//! The raw IP address is never stored: it is hashed with a secret salt
+//! ([`IpSalt`]) so repeat visitors can be counted without keeping who they
+//! are. The salt never appears in `Debug` output.
+
+use std::fmt;
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::actor::UserId;
+use crate::country::CountryCode;
+use crate::error::{Reason, ValidationError, check_text};
+use crate::ids::{DownloadId, FileId, MembershipId, PurchaseId, WorkflowId};
+use crate::tier::named_enum;
+use crate::version::Version;
+
+named_enum!(
+    /// Why a download was allowed (the seed's `download_type`).
+    DownloadKind, "download_type", "free, purchased, membership, trial" {
+        /// Free workflow or public file.
+        Free = "free",
+        /// Through a purchase.
+        Purchased = "purchased",
+        /// Through a paid membership.
+        Membership = "membership",
+        /// Through a trial membership.
+        Trial = "trial",
+    }
+);
+
+/// The secret salt for IP hashes. At least 16 bytes; redacted in `Debug`.
+#[derive(Clone)]
+pub struct IpSalt(Vec<u8>);
+
+impl IpSalt {
+    /// Wraps a secret of at least 16 bytes.
+    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, ValidationError> {
+        let s = secret.into();
+        if s.len() < 16 {
+            return Err(ValidationError::new(
+                "ip_salt",
+                Reason::OutOfRange {
+                    min: "16 bytes".into(),
+                    max: "any length".into(),
+                },
+            ));
+        }
+        Ok(Self(s))
+    }
+}
+
+impl fmt::Debug for IpSalt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IpSalt(<redacted>)")
+    }
+}
+
+/// A salted SHA-256 of an IP address, hex. What is stored instead of the IP.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IpHash(String);
+
+impl IpHash {
+    /// Hashes `ip` with `salt`. IPv4-mapped IPv6 addresses hash like their
+    /// IPv4 form, so one visitor is one hash whichever stack they came in on.
+    pub fn new(salt: &IpSalt, ip: IpAddr) -> Self {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6
+                .to_ipv4_mapped()
+                .map(IpAddr::V4)
+                .unwrap_or(IpAddr::V6(v6)),
+            v4 => v4,
+        };
+        let mut h = Sha256::new();
+        h.update(&salt.0);
+        h.update(ip.to_string().as_bytes());
+        Self(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Checks a stored hash (64 lowercase hex characters).
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        if s.len() != 64
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(ValidationError::new(
+                "ip_hash",
+                Reason::Format {
+                    expected: "64 lowercase hex characters",
+                },
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for IpHash {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<IpHash> for String {
+    fn from(h: IpHash) -> Self {
+        h.0
+    }
+}
+
+/// What the app knows about the HTTP request behind a download or a view.
+/// The IP is hashed immediately; only the hash leaves this struct.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// The client's address; hashed, never stored.
+    pub ip: Option<IpAddr>,
+    /// `User-Agent`, truncated to 512 characters.
+    pub user_agent: Option<String>,
+    /// `Referer`, truncated to 2048 characters.
+    pub referrer: Option<String>,
+    /// Country from the app's geo lookup.
+    pub country: Option<CountryCode>,
+}
+
+// The IP is personal data: never print it.
+impl fmt::Debug for RequestInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequestInfo")
+            .field("ip", &self.ip.map(|_| "<redacted>"))
+            .field("user_agent", &self.user_agent)
+            .field("referrer", &self.referrer)
+            .field("country", &self.country)
+            .finish()
+    }
+}
+
+/// Request data as stored: the IP reduced to its salted hash, long headers
+/// truncated (not refused: they come from browsers, not from our users).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestMeta {
+    /// Salted IP hash.
+    pub ip_hash: Option<IpHash>,
+    /// User agent.
+    pub user_agent: Option<String>,
+    /// Referrer.
+    pub referrer: Option<String>,
+    /// Country.
+    pub country: Option<CountryCode>,
+}
+
+fn truncate_clean(s: &str, max: usize) -> Option<String> {
+    let cleaned: String = s.chars().filter(|c| !c.is_control()).take(max).collect();
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+impl RequestInfo {
+    /// Reduces the request to what may be stored.
+    pub fn to_meta(&self, salt: &IpSalt) -> RequestMeta {
+        RequestMeta {
+            ip_hash: self.ip.map(|ip| IpHash::new(salt, ip)),
+            user_agent: self
+                .user_agent
+                .as_deref()
+                .and_then(|s| truncate_clean(s, 512)),
+            referrer: self
+                .referrer
+                .as_deref()
+                .and_then(|s| truncate_clean(s, 2048)),
+            country: self.country,
+        }
+    }
+}
+
+/// What paid for a download: the entitlement whose quota it used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum DownloadSource {
+    /// Nothing: free content.
+    Free,
+    /// A purchase.
+    Purchase(PurchaseId),
+    /// A membership.
+    Membership(MembershipId),
+    /// An admin or the service.
+    Staff,
+}
+
+/// A recorded download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Download {
+    /// Id.
+    pub id: DownloadId,
+    /// The user, or `None` for anonymous downloads of free content.
+    pub user_id: Option<UserId>,
+    /// The workflow.
+    pub workflow_id: WorkflowId,
+    /// The file.
+    pub file_id: FileId,
+    /// The file's version when downloaded.
+    pub file_version: Version,
+    /// Kind.
+    pub kind: DownloadKind,
+    /// The entitlement charged.
+    pub source: DownloadSource,
+    /// Request data.
+    pub request: RequestMeta,
+    /// When.
+    pub downloaded_at: DateTime<Utc>,
+}
+
+/// Checks a referrer or user agent the app wants to pass through as-is.
+pub fn check_header(field: &'static str, value: &str) -> Result<(), ValidationError> {
+    check_text(field, value, false, 2048)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn salt() -> IpSalt {
+        IpSalt::new(b"0123456789abcdef".to_vec()).expect("long enough")
+    }
+
+    #[test]
+    fn ip_is_hashed_and_never_printed() {
+        let ip: IpAddr = "203.0.113.7".parse().expect("ip");
+        let info = RequestInfo {
+            ip: Some(ip),
+            user_agent: Some("curl/8".into()),
+            referrer: None,
+            country: None,
+        };
+        let meta = info.to_meta(&salt());
+        let hash = meta.ip_hash.clone().expect("hashed");
+        assert_eq!(hash.as_str().len(), 64);
+        assert!(!format!("{meta:?}{info:?}").contains("203.0.113.7"));
+        assert!(!format!("{:?}", salt()).contains("0123"));
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().expect("ip");
+        assert_eq!(IpHash::new(&salt(), mapped), hash);
+        let other = IpSalt::new(b"fedcba9876543210".to_vec()).expect("ok");
+        assert_ne!(IpHash::new(&other, ip), hash);
+    }
+
+    #[test]
+    fn short_salt_refused() {
+        assert_eq!(
+            IpSalt::new(b"short".to_vec()).expect_err("short").field(),
+            "ip_salt"
+        );
+        assert_eq!(IpHash::parse("xyz").expect_err("bad").field(), "ip_hash");
+    }
+
+    #[test]
+    fn headers_are_truncated_and_cleaned() {
+        let info = RequestInfo {
+            ip: None,
+            user_agent: Some(format!("a\u{0}b{}", "x".repeat(600))),
+            referrer: Some(String::new()),
+            country: None,
+        };
+        let meta = info.to_meta(&salt());
+        let ua = meta.user_agent.expect("kept");
+        assert_eq!(ua.chars().count(), 512);
+        assert!(ua.starts_with("ab"));
+        assert_eq!(meta.referrer, None);
+    }
+}

@@ -1,0 +1,511 @@
+//! Purchases: one-time buys of a workflow or a bundle, and their payment
+//! lifecycle.
+//!
+//! ```text
+//!  pending ──complete──▶ completed ──refund (full)──▶ refunded
+//!     │                    │  ▲  └──refund (part)──▶ partially_refunded ─┐
+//!     └──fail──▶ failed    │  └─dispute won──┐                         │
+//!                          └──dispute──▶ disputed ──dispute lost──▶ refunded
+//! ```
+//! Completing a completed purchase with the same payment reference is a no-op
+//! (webhooks arrive more than once). Every other move not drawn is a typed
+//! [`Error::InvalidTransition`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::actor::UserId;
+use crate::error::{Error, Reason, ValidationError, check_limit, check_text};
+use crate::ids::{BundleId, MembershipId, PurchaseId, WorkflowId};
+use crate::license::{LicenseKey, LicenseType, Quota};
+use crate::money::Money;
+use crate::store::Entity;
+use crate::tier::named_enum;
+
+named_enum!(
+    /// The seed's `payment_status`.
+    PaymentStatus, "payment_status", "pending, completed, failed, refunded, partially_refunded, disputed" {
+        /// Checkout started, not paid.
+        Pending = "pending",
+        /// Paid.
+        Completed = "completed",
+        /// Payment failed.
+        Failed = "failed",
+        /// Fully refunded: access revoked.
+        Refunded = "refunded",
+        /// Partly refunded: access kept.
+        PartiallyRefunded = "partially_refunded",
+        /// Under dispute: access suspended.
+        Disputed = "disputed",
+    }
+);
+
+impl PaymentStatus {
+    /// Paid and not taken back: the statuses that can grant access.
+    pub fn is_paid(&self) -> bool {
+        matches!(
+            self,
+            PaymentStatus::Completed | PaymentStatus::PartiallyRefunded
+        )
+    }
+}
+
+named_enum!(
+    /// The seed's `purchase_type`.
+    PurchaseType, "purchase_type", "one_time, bundle, membership_included" {
+        /// One workflow, paid once.
+        OneTime = "one_time",
+        /// A bundle of workflows, paid once.
+        Bundle = "bundle",
+        /// A workflow claimed through a membership that includes it to keep.
+        MembershipIncluded = "membership_included",
+    }
+);
+
+/// What was bought.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PurchaseItem {
+    /// A single workflow.
+    Workflow {
+        /// The workflow.
+        workflow_id: WorkflowId,
+    },
+    /// A bundle; `members` is the bundle's content at purchase time, which is
+    /// what the purchase grants (later additions to the bundle are not).
+    Bundle {
+        /// The bundle.
+        bundle_id: BundleId,
+        /// Its workflows when bought.
+        members: Vec<WorkflowId>,
+    },
+    /// A workflow kept through a membership.
+    MembershipIncluded {
+        /// The workflow.
+        workflow_id: WorkflowId,
+        /// The membership that included it.
+        membership_id: MembershipId,
+    },
+}
+
+impl PurchaseItem {
+    /// The seed's purchase type.
+    pub fn purchase_type(&self) -> PurchaseType {
+        match self {
+            PurchaseItem::Workflow { .. } => PurchaseType::OneTime,
+            PurchaseItem::Bundle { .. } => PurchaseType::Bundle,
+            PurchaseItem::MembershipIncluded { .. } => PurchaseType::MembershipIncluded,
+        }
+    }
+
+    /// True when this item grants `workflow`.
+    pub fn covers(&self, workflow: WorkflowId) -> bool {
+        match self {
+            PurchaseItem::Workflow { workflow_id }
+            | PurchaseItem::MembershipIncluded { workflow_id, .. } => *workflow_id == workflow,
+            PurchaseItem::Bundle { members, .. } => members.contains(&workflow),
+        }
+    }
+
+    /// Every workflow the item grants.
+    pub fn workflows(&self) -> Vec<WorkflowId> {
+        match self {
+            PurchaseItem::Workflow { workflow_id }
+            | PurchaseItem::MembershipIncluded { workflow_id, .. } => vec![*workflow_id],
+            PurchaseItem::Bundle { members, .. } => members.clone(),
+        }
+    }
+}
+
+/// Ids at the payment provider (Stripe), all optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderRefs {
+    /// Customer (`cus_…`).
+    pub customer_id: Option<String>,
+    /// Checkout Session (`cs_…`).
+    pub checkout_session_id: Option<String>,
+    /// PaymentIntent (`pi_…`).
+    pub payment_intent_id: Option<String>,
+    /// Subscription (`sub_…`), for memberships.
+    pub subscription_id: Option<String>,
+    /// Price (`price_…`), for memberships.
+    pub price_id: Option<String>,
+}
+
+/// A reference naming one payment, unique across purchases: completing twice
+/// with the same reference is idempotent, with another is a conflict.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PaymentRef(String);
+
+impl PaymentRef {
+    /// 1-255 printable characters.
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        check_text("payment_ref", s, true, 255)?;
+        if s.chars().any(char::is_whitespace) {
+            return Err(ValidationError::new(
+                "payment_ref",
+                Reason::Format {
+                    expected: "no whitespace",
+                },
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The reference.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for PaymentRef {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<PaymentRef> for String {
+    fn from(p: PaymentRef) -> Self {
+        p.0
+    }
+}
+
+/// Refund bookkeeping on a purchase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundState {
+    /// Refunded so far (sum of all refunds).
+    pub refunded: Money,
+    /// The latest reason given.
+    pub reason: Option<String>,
+    /// When the latest refund happened.
+    pub refunded_at: DateTime<Utc>,
+}
+
+/// A stored purchase.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purchase {
+    /// Id.
+    pub id: PurchaseId,
+    /// Buyer.
+    pub user_id: UserId,
+    /// What was bought.
+    pub item: PurchaseItem,
+    /// License type.
+    pub license_type: LicenseType,
+    /// License key (minted at creation; valid once paid).
+    pub license_key: LicenseKey,
+    /// Download quota of the license.
+    pub quota: Quota,
+    /// After this instant the license no longer allows downloads.
+    pub license_expires_at: Option<DateTime<Utc>>,
+    /// Months of updates included, counted from completion (`None`: all).
+    pub update_months: Option<u32>,
+    /// Versions released after this instant are not covered; earlier ones
+    /// are, forever. Set at completion from `update_months`.
+    pub updates_until: Option<DateTime<Utc>>,
+    /// Payment status.
+    pub status: PaymentStatus,
+    /// Subtotal before tax.
+    pub amount: Money,
+    /// Tax.
+    pub tax: Money,
+    /// Charged: always `amount + tax`.
+    pub total: Money,
+    /// Refunds, once any.
+    pub refund: Option<RefundState>,
+    /// The payment this purchase is settled by (idempotency key of completion).
+    pub payment_ref: Option<PaymentRef>,
+    /// Provider ids.
+    pub provider: ProviderRefs,
+    /// When the checkout started.
+    pub created_at: DateTime<Utc>,
+    /// When it was paid.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When the dispute opened, while disputed.
+    pub disputed_at: Option<DateTime<Utc>>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What the service needs to open a purchase (checkout started).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPurchase {
+    /// Buyer.
+    pub user_id: UserId,
+    /// What is being bought.
+    pub item: PurchaseItem,
+    /// License type.
+    pub license_type: LicenseType,
+    /// Subtotal.
+    pub amount: Money,
+    /// Tax.
+    pub tax: Money,
+    /// Download limit of the license.
+    pub download_limit: Option<u32>,
+    /// License expiry.
+    pub license_expires_at: Option<DateTime<Utc>>,
+    /// Months of updates included (`None`: all).
+    pub update_months: Option<u32>,
+    /// Provider ids known at checkout.
+    pub provider: ProviderRefs,
+}
+
+impl NewPurchase {
+    /// Checks the amounts (same currency, non-negative) and builds the pending
+    /// purchase with `total = amount + tax`.
+    pub fn build(
+        self,
+        id: PurchaseId,
+        license_key: LicenseKey,
+        now: DateTime<Utc>,
+    ) -> Result<Purchase, Error> {
+        if self.amount.is_negative() {
+            return Err(ValidationError::new("amount", Reason::Negative).into());
+        }
+        if self.tax.is_negative() {
+            return Err(ValidationError::new("tax", Reason::Negative).into());
+        }
+        let total = self.amount.checked_add(&self.tax)?;
+        check_limit("download_limit", self.download_limit)?;
+        check_limit("update_months", self.update_months)?;
+        if let PurchaseItem::Bundle { members, .. } = &self.item
+            && members.is_empty()
+        {
+            return Err(ValidationError::new("members", Reason::Empty).into());
+        }
+        if let Some(at) = self.license_expires_at
+            && at <= now
+        {
+            return Err(ValidationError::new(
+                "license_expires_at",
+                Reason::Inconsistent {
+                    detail: "a license must not expire before it is bought".into(),
+                },
+            )
+            .into());
+        }
+        Ok(Purchase {
+            id,
+            user_id: self.user_id,
+            item: self.item,
+            license_type: self.license_type,
+            license_key,
+            quota: Quota {
+                used: 0,
+                limit: self.download_limit,
+            },
+            license_expires_at: self.license_expires_at,
+            update_months: self.update_months,
+            updates_until: None,
+            status: PaymentStatus::Pending,
+            amount: self.amount,
+            tax: self.tax,
+            total,
+            refund: None,
+            payment_ref: None,
+            provider: self.provider,
+            created_at: now,
+            completed_at: None,
+            disputed_at: None,
+            updated_at: now,
+        })
+    }
+}
+
+/// Adds `months` calendar months to `t`, clamping to the month's last day
+/// (Jan 31 + 1 month = Feb 28/29). `None` past year 262143.
+pub fn add_months(t: DateTime<Utc>, months: u32) -> Option<DateTime<Utc>> {
+    t.checked_add_months(chrono::Months::new(months))
+}
+
+impl Purchase {
+    /// The seed's purchase type.
+    pub fn purchase_type(&self) -> PurchaseType {
+        self.item.purchase_type()
+    }
+
+    /// Marks the purchase paid by `payment`. Idempotent for the same payment;
+    /// a different payment on a completed purchase is a conflict.
+    /// Returns `false` when it was already completed by this payment.
+    pub fn complete(&mut self, payment: PaymentRef, now: DateTime<Utc>) -> Result<bool, Error> {
+        match self.status {
+            PaymentStatus::Pending => {
+                self.status = PaymentStatus::Completed;
+                self.payment_ref = Some(payment);
+                self.completed_at = Some(now);
+                self.updates_until = match self.update_months {
+                    Some(m) => Some(add_months(now, m).ok_or(Error::Overflow {
+                        what: "update window",
+                    })?),
+                    None => None,
+                };
+                self.updated_at = now;
+                Ok(true)
+            }
+            _ if self.payment_ref.as_ref() == Some(&payment) => Ok(false),
+            PaymentStatus::Completed
+            | PaymentStatus::PartiallyRefunded
+            | PaymentStatus::Refunded
+            | PaymentStatus::Disputed => Err(Error::Conflict {
+                entity: Entity::Purchase,
+                key: self.id.to_string(),
+                reason: "already settled by another payment",
+            }),
+            PaymentStatus::Failed => Err(self.refuse("complete")),
+        }
+    }
+
+    /// Marks a pending checkout failed.
+    pub fn fail(&mut self, now: DateTime<Utc>) -> Result<(), Error> {
+        match self.status {
+            PaymentStatus::Pending => {
+                self.status = PaymentStatus::Failed;
+                self.updated_at = now;
+                Ok(())
+            }
+            PaymentStatus::Failed => Ok(()),
+            _ => Err(self.refuse("fail")),
+        }
+    }
+
+    pub(crate) fn refuse(&self, event: &'static str) -> Error {
+        Error::InvalidTransition {
+            entity: Entity::Purchase,
+            state: self.status.as_str(),
+            event,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::clock::SeededEntropy;
+    use crate::money::Currency;
+
+    pub(crate) fn pending(item: PurchaseItem, cents: i64) -> Purchase {
+        NewPurchase {
+            user_id: UserId::parse("buyer").expect("valid"),
+            item,
+            license_type: LicenseType::Personal,
+            amount: Money::from_minor(cents, Currency::USD),
+            tax: Money::from_minor(0, Currency::USD),
+            download_limit: Some(5),
+            license_expires_at: None,
+            update_months: Some(12),
+            provider: ProviderRefs::default(),
+        }
+        .build(
+            PurchaseId::from_uuid(uuid::Uuid::nil()),
+            LicenseKey::generate(&SeededEntropy::new(3)),
+            DateTime::<Utc>::UNIX_EPOCH,
+        )
+        .expect("valid")
+    }
+
+    fn wf() -> PurchaseItem {
+        PurchaseItem::Workflow {
+            workflow_id: WorkflowId::from_uuid(uuid::Uuid::nil()),
+        }
+    }
+
+    #[test]
+    fn total_is_amount_plus_tax_in_one_currency() {
+        let mut n = NewPurchase {
+            user_id: UserId::parse("b").expect("valid"),
+            item: wf(),
+            license_type: LicenseType::Team,
+            amount: Money::from_minor(1000, Currency::USD),
+            tax: Money::from_minor(190, Currency::USD),
+            download_limit: None,
+            license_expires_at: None,
+            update_months: None,
+            provider: ProviderRefs::default(),
+        };
+        let id = PurchaseId::from_uuid(uuid::Uuid::nil());
+        let key = LicenseKey::generate(&SeededEntropy::new(1));
+        let p = n
+            .clone()
+            .build(id, key.clone(), DateTime::<Utc>::UNIX_EPOCH)
+            .expect("valid");
+        assert_eq!(p.total, Money::from_minor(1190, Currency::USD));
+        n.tax = Money::from_minor(190, Currency::EUR);
+        assert!(matches!(
+            n.clone()
+                .build(id, key.clone(), DateTime::<Utc>::UNIX_EPOCH),
+            Err(Error::CurrencyMismatch { .. })
+        ));
+        n.tax = Money::from_minor(-1, Currency::USD);
+        match n.build(id, key, DateTime::<Utc>::UNIX_EPOCH) {
+            Err(Error::Invalid(e)) => assert_eq!(e.field(), "tax"),
+            other => panic!("expected invalid tax, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn zero_update_months_refused() {
+        let n = NewPurchase {
+            user_id: UserId::parse("b").expect("valid"),
+            item: wf(),
+            license_type: LicenseType::Team,
+            amount: Money::from_minor(1000, Currency::USD),
+            tax: Money::from_minor(0, Currency::USD),
+            download_limit: None,
+            license_expires_at: None,
+            update_months: Some(0),
+            provider: ProviderRefs::default(),
+        };
+        let r = n.build(
+            PurchaseId::from_uuid(uuid::Uuid::nil()),
+            LicenseKey::generate(&SeededEntropy::new(1)),
+            DateTime::<Utc>::UNIX_EPOCH,
+        );
+        assert!(matches!(r, Err(Error::Invalid(e)) if e.field() == "update_months"));
+    }
+
+    #[test]
+    fn completion_is_idempotent_per_payment() {
+        let mut p = pending(wf(), 1000);
+        let pay = PaymentRef::parse("pi_1").expect("valid");
+        let now = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(10);
+        assert!(p.complete(pay.clone(), now).expect("completes"));
+        assert_eq!(p.updates_until, add_months(now, 12));
+        assert!(!p.complete(pay, now).expect("same payment is a no-op"));
+        let other = PaymentRef::parse("pi_2").expect("valid");
+        assert!(matches!(
+            p.complete(other, now),
+            Err(Error::Conflict { .. })
+        ));
+        assert!(matches!(p.fail(now), Err(Error::InvalidTransition { .. })));
+    }
+
+    #[test]
+    fn failed_checkout_cannot_complete() {
+        let mut p = pending(wf(), 1000);
+        p.fail(DateTime::<Utc>::UNIX_EPOCH).expect("fails");
+        let e = p
+            .complete(
+                PaymentRef::parse("pi").expect("v"),
+                DateTime::<Utc>::UNIX_EPOCH,
+            )
+            .expect_err("failed");
+        assert!(matches!(
+            e,
+            Error::InvalidTransition {
+                state: "failed",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn month_arithmetic_clamps() {
+        let jan31 = DateTime::parse_from_rfc3339("2025-01-31T12:00:00Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        let feb = add_months(jan31, 1).expect("fits");
+        assert_eq!(feb.to_rfc3339(), "2025-02-28T12:00:00+00:00");
+    }
+}

@@ -1,0 +1,252 @@
+//! Webhook events from the payment provider, recorded through the store so
+//! each is applied at most once and never rolls state back (seed 003).
+//!
+//! A separate trait from [`Store`](super::Store): it is what a payment
+//! integration needs, not every app.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::StoreResult;
+use crate::tier::named_enum;
+
+named_enum!(
+    /// Where an event is in its processing.
+    WebhookStatus, "webhook_status", "received, processed, failed" {
+        /// Claimed by a worker and being applied.
+        Received = "received",
+        /// Applied (or deliberately skipped as a duplicate in effect or stale).
+        Processed = "processed",
+        /// The last application failed; a redelivery may try again.
+        Failed = "failed",
+    }
+);
+
+/// An event to claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewWebhookEvent {
+    /// The provider's event id (`evt_…`), unique.
+    pub id: String,
+    /// Its type (`checkout.session.completed`).
+    pub event_type: String,
+    /// The object whose state it carries (subscription, charge, dispute…),
+    /// for ordering.
+    pub object_id: Option<String>,
+    /// When the provider created the event.
+    pub created: DateTime<Utc>,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEvent {
+    /// The provider's event id.
+    pub id: String,
+    /// Its type.
+    pub event_type: String,
+    /// The object it is about.
+    pub object_id: Option<String>,
+    /// When the provider created it.
+    pub created: DateTime<Utc>,
+    /// Processing status.
+    pub status: WebhookStatus,
+    /// Application attempts so far.
+    pub attempts: u32,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+    /// Whether applying it changed state (false for stale or ignored ones).
+    pub applied: bool,
+    /// First received.
+    pub received_at: DateTime<Utc>,
+    /// When the current (or last) attempt claimed it; the lease runs from here.
+    pub claimed_at: DateTime<Utc>,
+    /// When it reached `processed` or `failed`.
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// The answer to a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller must apply the event now; `attempt` counts from 1.
+    Claimed {
+        /// Which attempt this is.
+        attempt: u32,
+    },
+    /// It was processed before: acknowledge and do nothing.
+    AlreadyProcessed,
+    /// Another worker holds a fresh claim on it: try again later.
+    InProgress,
+    /// It failed `attempts` times, the most allowed: acknowledge and stop.
+    GaveUp {
+        /// Attempts made.
+        attempts: u32,
+    },
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finish {
+    /// Done; `applied` says whether it changed state.
+    Processed {
+        /// It changed state (false: stale or nothing to do).
+        applied: bool,
+    },
+    /// It failed with this error.
+    Failed {
+        /// What went wrong, for operators.
+        error: String,
+    },
+}
+
+/// Recording and claiming webhook events.
+#[async_trait]
+pub trait WebhookStore: Send + Sync + std::fmt::Debug {
+    /// Claims `event` for processing, atomically, so racing deliveries of one
+    /// event get exactly one `Claimed`:
+    /// * unknown id → recorded as `received`, attempt 1, `Claimed`;
+    /// * `processed` → `AlreadyProcessed`;
+    /// * `received` and claimed less than `lease` ago → `InProgress`; older
+    ///   (its worker died) → re-claimed, attempts + 1;
+    /// * `failed` with fewer than `max_attempts` attempts → re-claimed,
+    ///   attempts + 1; otherwise `GaveUp`.
+    async fn claim_webhook_event(
+        &self,
+        event: &NewWebhookEvent,
+        now: DateTime<Utc>,
+        lease: Duration,
+        max_attempts: u32,
+    ) -> StoreResult<Claim>;
+
+    /// Records how the current attempt ended. `NotFound` for an unknown id.
+    async fn finish_webhook_event(
+        &self,
+        id: &str,
+        finish: &Finish,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+
+    /// One recorded event.
+    async fn webhook_event(&self, id: &str) -> StoreResult<Option<WebhookEvent>>;
+
+    /// The newest `created` among processed events about `object_id` that
+    /// changed state: an event older than this must not be applied.
+    async fn latest_applied(&self, object_id: &str) -> StoreResult<Option<DateTime<Utc>>>;
+}
+
+/// The claim rule every backend applies inside its transaction: given the
+/// stored record (if any), what a new claim gets. See
+/// [`WebhookStore::claim_webhook_event`].
+pub fn claim_decision(
+    existing: Option<&WebhookEvent>,
+    now: DateTime<Utc>,
+    lease: Duration,
+    max_attempts: u32,
+) -> Claim {
+    let Some(e) = existing else {
+        return Claim::Claimed { attempt: 1 };
+    };
+    match e.status {
+        WebhookStatus::Processed => Claim::AlreadyProcessed,
+        WebhookStatus::Received if now < e.claimed_at + lease => Claim::InProgress,
+        WebhookStatus::Received | WebhookStatus::Failed if e.attempts >= max_attempts => {
+            Claim::GaveUp {
+                attempts: e.attempts,
+            }
+        }
+        WebhookStatus::Received | WebhookStatus::Failed => Claim::Claimed {
+            attempt: e.attempts + 1,
+        },
+    }
+}
+
+/// The record after `claim` was granted on `existing` at `now`.
+pub fn claimed_record(
+    event: &NewWebhookEvent,
+    existing: Option<&WebhookEvent>,
+    attempt: u32,
+    now: DateTime<Utc>,
+) -> WebhookEvent {
+    WebhookEvent {
+        id: event.id.clone(),
+        event_type: event.event_type.clone(),
+        object_id: event.object_id.clone(),
+        created: event.created,
+        status: WebhookStatus::Received,
+        attempts: attempt,
+        last_error: existing.and_then(|e| e.last_error.clone()),
+        applied: false,
+        received_at: existing.map_or(now, |e| e.received_at),
+        claimed_at: now,
+        finished_at: None,
+    }
+}
+
+/// The record after an attempt finished.
+pub fn finished_record(mut e: WebhookEvent, finish: &Finish, now: DateTime<Utc>) -> WebhookEvent {
+    match finish {
+        Finish::Processed { applied } => {
+            e.status = WebhookStatus::Processed;
+            e.applied = *applied;
+        }
+        Finish::Failed { error } => {
+            e.status = WebhookStatus::Failed;
+            e.last_error = Some(error.chars().take(2000).collect());
+        }
+    }
+    e.finished_at = Some(now);
+    e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + Duration::seconds(s)
+    }
+
+    #[test]
+    fn claims() {
+        let new = NewWebhookEvent {
+            id: "evt_1".into(),
+            event_type: "x".into(),
+            object_id: None,
+            created: t(0),
+        };
+        let lease = Duration::seconds(60);
+        assert_eq!(
+            claim_decision(None, t(0), lease, 3),
+            Claim::Claimed { attempt: 1 }
+        );
+        let rec = claimed_record(&new, None, 1, t(0));
+        assert_eq!(
+            claim_decision(Some(&rec), t(10), lease, 3),
+            Claim::InProgress
+        );
+        assert_eq!(
+            claim_decision(Some(&rec), t(61), lease, 3),
+            Claim::Claimed { attempt: 2 }
+        );
+        let failed = finished_record(
+            rec.clone(),
+            &Finish::Failed {
+                error: "boom".into(),
+            },
+            t(1),
+        );
+        assert_eq!(
+            claim_decision(Some(&failed), t(2), lease, 3),
+            Claim::Claimed { attempt: 2 }
+        );
+        assert_eq!(
+            claim_decision(Some(&failed), t(2), lease, 1),
+            Claim::GaveUp { attempts: 1 }
+        );
+        let done = finished_record(rec, &Finish::Processed { applied: true }, t(1));
+        assert_eq!(
+            claim_decision(Some(&done), t(2), lease, 3),
+            Claim::AlreadyProcessed
+        );
+        assert_eq!(done.received_at, t(0));
+    }
+}

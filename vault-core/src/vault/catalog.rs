@@ -1,0 +1,452 @@
+//! Catalog operations: categories, workflows, files, updates, bundles.
+
+use serde::{Deserialize, Serialize};
+
+use super::Vault;
+use super::commerce::owns;
+use crate::actor::Actor;
+use crate::authz::{can_see, hidden, require_staff};
+use crate::bundle::{Availability, Bundle, BundlePricing, NewBundle, complete_the_bundle};
+use crate::category::{Category, NewCategory};
+use crate::error::{Error, Reason, Result, ValidationError};
+use crate::file::{NewFile, WorkflowFile};
+use crate::ids::{BundleId, CategoryId, FileId, UpdateId, WorkflowId};
+use crate::license::LicenseType;
+use crate::money::Money;
+use crate::query::{Page, WorkflowQuery};
+use crate::rating::RatingAggregate;
+use crate::slug::Slug;
+use crate::store::{Entity, Store};
+use crate::update::{NewUpdate, WorkflowUpdate};
+use crate::workflow::{Workflow, WorkflowContent, WorkflowStatus};
+
+/// A bundle with its current pricing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleView {
+    /// The bundle.
+    pub bundle: Bundle,
+    /// Pricing against the members' current prices.
+    pub pricing: BundlePricing,
+    /// On sale now?
+    pub availability: Availability,
+    /// The members' approved reviews, combined.
+    pub rating: RatingAggregate,
+}
+
+/// What the rest of a bundle costs a particular buyer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BundleQuote {
+    /// The bundle's pricing.
+    pub pricing: BundlePricing,
+    /// Members the buyer already owns.
+    pub owned: Vec<WorkflowId>,
+    /// What the buyer pays (bundle price minus credit for what they own).
+    pub price: Money,
+}
+
+impl<S: Store + ?Sized> Vault<S> {
+    /// Creates a category (staff).
+    pub async fn create_category(&self, actor: &Actor, new: NewCategory) -> Result<Category> {
+        require_staff(actor, "create_category")?;
+        let category = new.build(CategoryId::from_uuid(self.uuid()), self.now())?;
+        self.store.insert_category(&category).await?;
+        Ok(category)
+    }
+
+    /// Creates any of the seed's nine business systems that do not exist yet
+    /// (by slug) and returns all categories. Running it again adds nothing.
+    pub async fn seed_core_categories(&self, actor: &Actor) -> Result<Vec<Category>> {
+        require_staff(actor, "seed_core_categories")?;
+        for new in crate::category::core_systems() {
+            if self.store.category_by_slug(&new.slug).await?.is_none() {
+                match self.create_category(actor, new).await {
+                    Ok(_) | Err(Error::AlreadyExists { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(self.store.categories().await?)
+    }
+
+    /// Categories in display order; inactive ones only for staff.
+    pub async fn categories(&self, actor: &Actor) -> Result<Vec<Category>> {
+        let all = self.store.categories().await?;
+        Ok(all
+            .into_iter()
+            .filter(|c| c.is_active || actor.is_privileged())
+            .collect())
+    }
+
+    /// Creates a workflow as a draft (staff).
+    pub async fn create_workflow(
+        &self,
+        actor: &Actor,
+        content: WorkflowContent,
+    ) -> Result<Workflow> {
+        require_staff(actor, "create_workflow")?;
+        self.require_category(content.category_id).await?;
+        let w = Workflow::new_draft(WorkflowId::from_uuid(self.uuid()), content, self.now())?;
+        self.store.insert_workflow(&w).await?;
+        Ok(w)
+    }
+
+    async fn require_category(&self, id: CategoryId) -> Result<Category> {
+        self.store
+            .category(id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                entity: Entity::Category,
+                key: id.to_string(),
+            })
+    }
+
+    async fn load_workflow(&self, id: WorkflowId) -> Result<Workflow> {
+        self.store.workflow(id).await?.ok_or_else(|| hidden(id))
+    }
+
+    /// Replaces a workflow's content (staff). The price's currency is fixed
+    /// once a workflow has been published, so revenue history never mixes
+    /// currencies: a new price must be in the current price's currency or,
+    /// when it has none now (sold through memberships only for a while), in
+    /// the currency its revenue was recorded in.
+    pub async fn edit_workflow(
+        &self,
+        actor: &Actor,
+        id: WorkflowId,
+        content: WorkflowContent,
+    ) -> Result<Workflow> {
+        require_staff(actor, "edit_workflow")?;
+        content.validate()?;
+        let current = self.load_workflow(id).await?;
+        if current.content.category_id != content.category_id {
+            self.require_category(content.category_id).await?;
+        }
+        if current.published_at.is_some()
+            && let Some(new) = &content.price
+        {
+            let fixed = match &current.content.price {
+                Some(old) => Some(old.currency()),
+                None => self
+                    .store
+                    .workflow_stats(Some(id))
+                    .await?
+                    .into_iter()
+                    .find_map(|row| row.currency),
+            };
+            if let Some(fixed) = fixed
+                && fixed != new.currency()
+            {
+                return Err(ValidationError::new(
+                    "price",
+                    Reason::Inconsistent {
+                        detail: format!("the currency is fixed at {fixed} once published"),
+                    },
+                )
+                .into());
+            }
+        }
+        self.write_workflow(current, |w| w.content = content).await
+    }
+
+    async fn write_workflow(
+        &self,
+        current: Workflow,
+        change: impl FnOnce(&mut Workflow),
+    ) -> Result<Workflow> {
+        let mut next = current.clone();
+        change(&mut next);
+        next.updated_at = self.now();
+        next.revision = current.revision + 1;
+        self.store.update_workflow(&next, current.revision).await?;
+        Ok(next)
+    }
+
+    /// Publishes a workflow (staff): it enters the catalog and becomes
+    /// downloadable. Republishing an archived workflow clears `archived_at`.
+    pub async fn publish_workflow(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow> {
+        self.set_status(actor, id, WorkflowStatus::Published, "publish_workflow")
+            .await
+    }
+
+    /// Announces a workflow as coming soon (staff): listed, not downloadable.
+    pub async fn announce_workflow(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow> {
+        self.set_status(actor, id, WorkflowStatus::ComingSoon, "announce_workflow")
+            .await
+    }
+
+    /// Archives a workflow (staff): it leaves the catalog; those who had
+    /// access keep it.
+    pub async fn archive_workflow(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow> {
+        self.set_status(actor, id, WorkflowStatus::Archived, "archive_workflow")
+            .await
+    }
+
+    async fn set_status(
+        &self,
+        actor: &Actor,
+        id: WorkflowId,
+        status: WorkflowStatus,
+        action: &'static str,
+    ) -> Result<Workflow> {
+        require_staff(actor, action)?;
+        let current = self.load_workflow(id).await?;
+        if current.status == status {
+            return Ok(current);
+        }
+        // Announcing is for what has not been released yet: taking a
+        // released workflow back to "coming soon" would lock out its buyers.
+        if status == WorkflowStatus::ComingSoon
+            && matches!(
+                current.status,
+                WorkflowStatus::Published | WorkflowStatus::Archived
+            )
+        {
+            return Err(Error::InvalidTransition {
+                entity: Entity::Workflow,
+                state: current.status.as_str(),
+                event: "announce",
+            });
+        }
+        let now = self.now();
+        self.write_workflow(current, |w| {
+            w.status = status;
+            match status {
+                WorkflowStatus::Published => {
+                    w.published_at.get_or_insert(now);
+                    w.archived_at = None;
+                }
+                WorkflowStatus::Archived => w.archived_at = Some(now),
+                _ => {}
+            }
+        })
+        .await
+    }
+
+    /// A workflow, if the actor may see it (drafts read as not found).
+    pub async fn workflow(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow> {
+        let w = self.load_workflow(id).await?;
+        if !can_see(actor, w.status) {
+            return Err(hidden(id));
+        }
+        Ok(w)
+    }
+
+    /// A workflow by slug, if the actor may see it.
+    pub async fn workflow_by_slug(&self, actor: &Actor, slug: &Slug) -> Result<Workflow> {
+        let w = self
+            .store
+            .workflow_by_slug(slug)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                entity: Entity::Workflow,
+                key: slug.to_string(),
+            })?;
+        if !can_see(actor, w.status) {
+            return Err(Error::NotFound {
+                entity: Entity::Workflow,
+                key: slug.to_string(),
+            });
+        }
+        Ok(w)
+    }
+
+    /// A page of the catalog. Non-staff see only published and coming-soon
+    /// workflows whatever the query asks; the ranking prior is the vault's.
+    pub async fn list_workflows(
+        &self,
+        actor: &Actor,
+        mut query: WorkflowQuery,
+    ) -> Result<Page<Workflow>> {
+        query.validate()?;
+        if !actor.is_privileged() {
+            let listed = [WorkflowStatus::Published, WorkflowStatus::ComingSoon];
+            query.statuses = if query.statuses.is_empty() {
+                listed.to_vec()
+            } else {
+                query
+                    .statuses
+                    .into_iter()
+                    .filter(|s| listed.contains(s))
+                    .collect()
+            };
+            if query.statuses.is_empty() {
+                return Ok(Page {
+                    items: vec![],
+                    next: None,
+                });
+            }
+        }
+        query.prior = self.config.rating_prior;
+        Ok(self.store.list_workflows(&query).await?)
+    }
+
+    /// Attaches a file to a workflow (staff).
+    pub async fn add_file(&self, actor: &Actor, new: NewFile) -> Result<WorkflowFile> {
+        require_staff(actor, "add_file")?;
+        self.load_workflow(new.workflow_id).await?;
+        let file = new.build(FileId::from_uuid(self.uuid()), self.now())?;
+        self.store.insert_file(&file).await?;
+        Ok(file)
+    }
+
+    /// Replaces a file's details (staff).
+    pub async fn edit_file(&self, actor: &Actor, id: FileId, new: NewFile) -> Result<WorkflowFile> {
+        require_staff(actor, "edit_file")?;
+        new.validate()?;
+        let current = self.store.file(id).await?.ok_or_else(|| Error::NotFound {
+            entity: Entity::File,
+            key: id.to_string(),
+        })?;
+        if new.workflow_id != current.workflow_id {
+            return Err(ValidationError::new(
+                "workflow_id",
+                Reason::Inconsistent {
+                    detail: "a file cannot move to another workflow".into(),
+                },
+            )
+            .into());
+        }
+        let mut file = new.build(id, current.created_at)?;
+        file.download_count = current.download_count;
+        file.updated_at = self.now();
+        self.store.update_file(&file).await?;
+        Ok(file)
+    }
+
+    /// A workflow's files (their metadata; downloading is separate).
+    pub async fn files(&self, actor: &Actor, workflow: WorkflowId) -> Result<Vec<WorkflowFile>> {
+        self.workflow(actor, workflow).await?;
+        Ok(self.store.files(workflow).await?)
+    }
+
+    /// Releases a new version (staff). It must be greater than the latest.
+    pub async fn publish_update(&self, actor: &Actor, new: NewUpdate) -> Result<WorkflowUpdate> {
+        require_staff(actor, "publish_update")?;
+        let w = self.load_workflow(new.workflow_id).await?;
+        let update = new.build(
+            UpdateId::from_uuid(self.uuid()),
+            w.current_version,
+            self.now(),
+        )?;
+        self.store.insert_update(&update).await?;
+        Ok(update)
+    }
+
+    /// A workflow's released updates, oldest first.
+    pub async fn updates(
+        &self,
+        actor: &Actor,
+        workflow: WorkflowId,
+    ) -> Result<Vec<WorkflowUpdate>> {
+        self.workflow(actor, workflow).await?;
+        Ok(self.store.updates(workflow).await?)
+    }
+
+    /// Current one-time prices of `members`, in order. A member sold only
+    /// through memberships has no price and cannot be bundled.
+    async fn member_prices(&self, members: &[WorkflowId]) -> Result<Vec<Money>> {
+        let mut prices = Vec::with_capacity(members.len());
+        for id in members {
+            let w = self.load_workflow(*id).await?;
+            let price = w.content.price.ok_or_else(|| {
+                ValidationError::new(
+                    "workflow_ids",
+                    Reason::Inconsistent {
+                        detail: format!("{} is not sold individually", w.content.slug),
+                    },
+                )
+            })?;
+            prices.push(price);
+        }
+        Ok(prices)
+    }
+
+    /// Creates a bundle (staff), priced against its members' current prices.
+    pub async fn create_bundle(&self, actor: &Actor, new: NewBundle) -> Result<Bundle> {
+        require_staff(actor, "create_bundle")?;
+        new.validate()?;
+        let prices = self.member_prices(&new.workflow_ids).await?;
+        let bundle = new.build(BundleId::from_uuid(self.uuid()), &prices, self.now())?;
+        self.store.insert_bundle(&bundle).await?;
+        Ok(bundle)
+    }
+
+    async fn load_bundle(&self, id: BundleId) -> Result<Bundle> {
+        self.store.bundle(id).await?.ok_or_else(|| Error::NotFound {
+            entity: Entity::Bundle,
+            key: id.to_string(),
+        })
+    }
+
+    /// A bundle with its pricing and availability now. Inactive bundles
+    /// read as not found for non-staff.
+    pub async fn bundle(&self, actor: &Actor, id: BundleId) -> Result<BundleView> {
+        let bundle = self.load_bundle(id).await?;
+        if !bundle.is_active && !actor.is_privileged() {
+            return Err(Error::NotFound {
+                entity: Entity::Bundle,
+                key: id.to_string(),
+            });
+        }
+        let prices = self.member_prices(&bundle.workflow_ids).await?;
+        let pricing = BundlePricing::new(&prices, bundle.price)?;
+        let availability = bundle.availability(self.now());
+        let mut ratings = Vec::with_capacity(bundle.workflow_ids.len());
+        for id in &bundle.workflow_ids {
+            ratings.push(self.load_workflow(*id).await?.stats.rating);
+        }
+        Ok(BundleView {
+            bundle,
+            pricing,
+            availability,
+            rating: RatingAggregate::combine(&ratings),
+        })
+    }
+
+    /// All bundles the actor may see.
+    pub async fn bundles(&self, actor: &Actor) -> Result<Vec<Bundle>> {
+        Ok(self
+            .store
+            .bundles()
+            .await?
+            .into_iter()
+            .filter(|b| b.is_active || actor.is_privileged())
+            .collect())
+    }
+
+    /// What the rest of a bundle costs the signed-in actor under
+    /// `license_type`: the price a checkout of the bundle with that license
+    /// type charges, crediting the members they already own under it (see
+    /// [`Vault::start_purchase`]).
+    pub async fn quote_bundle(
+        &self,
+        actor: &Actor,
+        id: BundleId,
+        license_type: LicenseType,
+    ) -> Result<BundleQuote> {
+        let user = crate::authz::require_user(actor, "quote_bundle")?;
+        let view = self.bundle(actor, id).await?;
+        let prices = self.member_prices(&view.bundle.workflow_ids).await?;
+        let purchases = self.store.purchases_for_user(user).await?;
+        let now = self.now();
+        let owned: Vec<bool> = view
+            .bundle
+            .workflow_ids
+            .iter()
+            .map(|w| owns(&purchases, *w, license_type, now))
+            .collect();
+        let price = complete_the_bundle(view.bundle.price, &prices, &owned)?;
+        Ok(BundleQuote {
+            pricing: view.pricing,
+            owned: view
+                .bundle
+                .workflow_ids
+                .iter()
+                .zip(&owned)
+                .filter(|(_, o)| **o)
+                .map(|(w, _)| *w)
+                .collect(),
+            price,
+        })
+    }
+}

@@ -1,0 +1,244 @@
+//! Access checks and downloads.
+
+use serde::{Deserialize, Serialize};
+
+use super::Vault;
+use crate::access::{AccessDecision, Entitlements, FileTarget, Target, decide};
+use crate::actor::Actor;
+use crate::analytics::AnalyticsDelta;
+use crate::authz::{can_see, hidden, require_self_or_staff};
+use crate::download::{Download, DownloadSource, RequestInfo};
+use crate::error::{Error, Result};
+use crate::file::WorkflowFile;
+use crate::ids::{DownloadId, FileId, WorkflowId};
+use crate::license::Quota;
+use crate::store::{Charge, Entity, Store, StoreError};
+use crate::workflow::{Workflow, WorkflowStatus};
+
+/// What the app needs to serve a granted download.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DownloadTicket {
+    /// The recorded download.
+    pub download: Download,
+    /// The file to serve (its `storage_key`, name, type, checksum).
+    pub file: WorkflowFile,
+    /// Why it was allowed.
+    pub decision: AccessDecision,
+    /// The charged quota after this download, when there is one.
+    pub quota_after: Option<Quota>,
+}
+
+struct Facts {
+    workflow: Workflow,
+    file: Option<WorkflowFile>,
+    target: Target,
+    entitlements: Entitlements,
+}
+
+impl<S: Store + ?Sized> Vault<S> {
+    async fn gather(
+        &self,
+        actor: &Actor,
+        workflow_id: WorkflowId,
+        file_id: Option<FileId>,
+        want_primary: bool,
+    ) -> Result<Facts> {
+        let workflow = self
+            .store
+            .workflow(workflow_id)
+            .await?
+            .ok_or_else(|| hidden(workflow_id))?;
+        if !can_see(actor, workflow.status) {
+            return Err(hidden(workflow_id));
+        }
+        let file = match file_id {
+            Some(id) => {
+                let f = self
+                    .store
+                    .file(id)
+                    .await?
+                    .filter(|f| f.workflow_id == workflow_id);
+                Some(f.ok_or_else(|| Error::NotFound {
+                    entity: Entity::File,
+                    key: id.to_string(),
+                })?)
+            }
+            None if want_primary => {
+                let files = self.store.files(workflow_id).await?;
+                let primary = files.into_iter().find(|f| f.is_primary);
+                Some(primary.ok_or_else(|| Error::NotFound {
+                    entity: Entity::File,
+                    key: format!("primary file of {workflow_id}"),
+                })?)
+            }
+            None => None,
+        };
+        let file_target = match &file {
+            Some(f) => {
+                let released_at = self
+                    .store
+                    .updates(workflow_id)
+                    .await?
+                    .into_iter()
+                    .find(|u| u.version == f.version)
+                    .map_or(f.created_at, |u| u.released_at);
+                Some(FileTarget::new(f, released_at))
+            }
+            None => None,
+        };
+        let entitlements = match actor.user_id() {
+            Some(user) if !actor.is_privileged() => Entitlements {
+                purchases: self.store.purchases_covering(user, workflow_id).await?,
+                memberships: self.store.memberships_for_user(user).await?,
+                // Only archived workflows care, so only they pay for the query.
+                downloaded_before: workflow.status == WorkflowStatus::Archived
+                    && self.store.has_downloaded(user, workflow_id).await?,
+            },
+            _ => Entitlements::default(),
+        };
+        let target = Target::new(&workflow, file_target);
+        Ok(Facts {
+            workflow,
+            file,
+            target,
+            entitlements,
+        })
+    }
+
+    /// Decides whether `actor` may download `workflow` (or one of its files)
+    /// now, with the full explanation. Writes nothing.
+    pub async fn check_access(
+        &self,
+        actor: &Actor,
+        workflow: WorkflowId,
+        file: Option<FileId>,
+    ) -> Result<AccessDecision> {
+        let facts = self.gather(actor, workflow, file, false).await?;
+        Ok(decide(
+            actor,
+            &facts.target,
+            &facts.entitlements,
+            self.now(),
+            &self.config.access,
+        ))
+    }
+
+    /// Downloads a file (the primary one when `file` is `None`): decides,
+    /// charges the cheapest entitlement's quota, records the download with
+    /// its counters and analytics, and returns what the app needs to serve
+    /// it. A denial is [`Error::Denied`] with the explanation. Under
+    /// concurrency the quota holds exactly: a download that loses the race
+    /// for the last unit is decided again and denied.
+    pub async fn download(
+        &self,
+        actor: &Actor,
+        workflow: WorkflowId,
+        file: Option<FileId>,
+        request: &RequestInfo,
+    ) -> Result<DownloadTicket> {
+        let meta = request.to_meta(&self.config.ip_salt);
+        let mut tries = self.config.conflict_retries.max(1);
+        loop {
+            tries -= 1;
+            let facts = self.gather(actor, workflow, file, true).await?;
+            let now = self.now();
+            let decision = decide(
+                actor,
+                &facts.target,
+                &facts.entitlements,
+                now,
+                &self.config.access,
+            );
+            let Some(grant) = decision.grant else {
+                return Err(Error::Denied(Box::new(decision)));
+            };
+            let file = facts.file.ok_or_else(|| Error::NotFound {
+                entity: Entity::File,
+                key: workflow.to_string(),
+            })?;
+            let charge = match grant.source {
+                DownloadSource::Purchase(id) => Charge::Purchase {
+                    id,
+                    expected_status: grant
+                        .purchase_status
+                        .unwrap_or(crate::purchase::PaymentStatus::Completed),
+                    limit: grant.quota.and_then(|q| q.limit),
+                },
+                DownloadSource::Membership(id) => {
+                    let m = facts
+                        .entitlements
+                        .memberships
+                        .iter()
+                        .find(|m| m.id == id)
+                        .ok_or(Error::Conflict {
+                            entity: Entity::Membership,
+                            key: id.to_string(),
+                            reason: "membership vanished",
+                        })?;
+                    Charge::Membership {
+                        id,
+                        expected_status: m.status,
+                        period_start: m.period.start,
+                        limit: m.quota.limit,
+                    }
+                }
+                DownloadSource::Free | DownloadSource::Staff => Charge::Nothing,
+            };
+            let download = Download {
+                id: DownloadId::from_uuid(self.uuid()),
+                user_id: actor.user_id().cloned(),
+                workflow_id: facts.workflow.id,
+                file_id: file.id,
+                file_version: file.version,
+                kind: grant.kind.download_kind(),
+                source: grant.source,
+                request: meta.clone(),
+                downloaded_at: now,
+            };
+            let mut delta = AnalyticsDelta::none(facts.workflow.id, now);
+            delta.downloads = 1;
+            match self.store.record_download(&download, &charge, &delta).await {
+                Ok(()) => {
+                    // Saturating, like the store's counter: an unlimited
+                    // quota's count may reach u32::MAX.
+                    let quota_after = grant.quota.map(|q| Quota {
+                        used: q.used.saturating_add(1),
+                        limit: q.limit,
+                    });
+                    return Ok(DownloadTicket {
+                        download,
+                        file,
+                        decision,
+                        quota_after,
+                    });
+                }
+                // The entitlement moved or filled up under us: decide again
+                // on fresh state (which may pick another entitlement or deny).
+                Err(StoreError::LimitReached { .. } | StoreError::Conflict { .. }) if tries > 0 => {
+                }
+                Err(StoreError::LimitReached { entity, key, .. }) => {
+                    return Err(Error::Conflict {
+                        entity,
+                        key,
+                        reason: "the quota kept changing concurrently; try again",
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// A user's downloads, newest first (the user or staff).
+    pub async fn downloads_for_user(
+        &self,
+        actor: &Actor,
+        user: &crate::actor::UserId,
+        limit: u32,
+    ) -> Result<Vec<Download>> {
+        require_self_or_staff(actor, user, "downloads_for_user")?;
+        Ok(self
+            .store
+            .downloads_for_user(user, limit.clamp(1, 1000))
+            .await?)
+    }
+}

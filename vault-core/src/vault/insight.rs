@@ -1,0 +1,97 @@
+//! Views, clicks, shares and the analytics reports.
+
+use chrono::NaiveDate;
+
+use super::Vault;
+use crate::actor::Actor;
+use crate::analytics::{
+    AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow, traffic_source,
+};
+use crate::authz::require_staff;
+use crate::download::RequestInfo;
+use crate::error::{Reason, Result, ValidationError};
+use crate::ids::WorkflowId;
+use crate::store::Store;
+
+/// A user interaction worth counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interaction {
+    /// A click on a call to action.
+    Click,
+    /// A share.
+    Share,
+}
+
+impl<S: Store + ?Sized> Vault<S> {
+    /// Records a page view: one view, its traffic source and country, and a
+    /// unique visitor the first time this visitor (user, else salted IP hash)
+    /// is seen that day. Anyone who can see the workflow may record one.
+    pub async fn record_view(
+        &self,
+        actor: &Actor,
+        workflow: WorkflowId,
+        request: &RequestInfo,
+    ) -> Result<()> {
+        self.workflow(actor, workflow).await?;
+        let meta = request.to_meta(&self.config.ip_salt);
+        let mut d = AnalyticsDelta::none(workflow, self.now());
+        d.views = 1;
+        d.traffic_source = Some(traffic_source(meta.referrer.as_deref()));
+        d.country = meta.country;
+        d.visitor = match (actor.user_id(), meta.ip_hash) {
+            (Some(u), _) => Some(VisitorKey::User(u.clone())),
+            (None, Some(h)) => Some(VisitorKey::Ip(h)),
+            (None, None) => None,
+        };
+        Ok(self.store.record_analytics(&d).await?)
+    }
+
+    /// Records a click or a share.
+    pub async fn record_interaction(
+        &self,
+        actor: &Actor,
+        workflow: WorkflowId,
+        what: Interaction,
+    ) -> Result<()> {
+        self.workflow(actor, workflow).await?;
+        let mut d = AnalyticsDelta::none(workflow, self.now());
+        match what {
+            Interaction::Click => d.clicks = 1,
+            Interaction::Share => d.shares = 1,
+        }
+        Ok(self.store.record_analytics(&d).await?)
+    }
+
+    /// Daily analytics of a workflow for `from..=to` (staff), at most 366 days.
+    pub async fn analytics(
+        &self,
+        actor: &Actor,
+        workflow: WorkflowId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<DailyAnalytics>> {
+        require_staff(actor, "analytics")?;
+        if to < from || (to - from).num_days() > 366 {
+            return Err(ValidationError::new(
+                "to",
+                Reason::OutOfRange {
+                    min: "from".into(),
+                    max: "from + 366 days".into(),
+                },
+            )
+            .into());
+        }
+        Ok(self.store.analytics(workflow, from, to).await?)
+    }
+
+    /// The seed's `workflow_stats` view (staff).
+    pub async fn workflow_stats(
+        &self,
+        actor: &Actor,
+        workflow: Option<WorkflowId>,
+    ) -> Result<Vec<WorkflowStatsRow>> {
+        require_staff(actor, "workflow_stats")?;
+        Ok(self.store.workflow_stats(workflow).await?)
+    }
+}

@@ -1,0 +1,155 @@
+//! The [`Vault`] service: the operations a storefront calls, over a store, a
+//! clock and an entropy source.
+//!
+//! Each operation takes the [`Actor`](crate::actor::Actor) performing it,
+//! checks authorization and input first (a refusal writes nothing), computes
+//! the outcome with the pure rules, and hands the store one atomic, guarded
+//! write. Where a guarded write loses a race (`Conflict`), operations whose
+//! outcome depends on fresh state (downloads, purchase completion) re-read and
+//! decide again, up to [`VaultConfig::conflict_retries`] times.
+
+mod catalog;
+mod commerce;
+mod community;
+mod delivery;
+mod insight;
+mod subscription;
+
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+pub use self::catalog::{BundleQuote, BundleView};
+pub use self::commerce::{CheckoutItem, StartPurchase};
+pub use self::community::RatingSummary;
+pub use self::delivery::DownloadTicket;
+pub use self::insight::Interaction;
+use crate::access::AccessPolicy;
+use crate::clock::{Clock, Entropy, new_uuid};
+use crate::download::IpSalt;
+use crate::error::Result;
+use crate::rating::BayesianPrior;
+use crate::store::Store;
+
+/// Settings of a vault.
+#[derive(Clone)]
+pub struct VaultConfig {
+    /// The access rule's knobs (past_due grace).
+    pub access: AccessPolicy,
+    /// Prior of the Bayesian rating used for ranking.
+    pub rating_prior: BayesianPrior,
+    /// Secret salt for IP hashes.
+    pub ip_salt: IpSalt,
+    /// How often a download or completion re-decides after losing a race.
+    pub conflict_retries: u32,
+}
+
+impl VaultConfig {
+    /// Defaults with the app's IP salt (a secret of at least 16 bytes).
+    pub fn new(ip_salt: IpSalt) -> Self {
+        Self {
+            access: AccessPolicy::default(),
+            rating_prior: BayesianPrior::default(),
+            ip_salt,
+            conflict_retries: 8,
+        }
+    }
+}
+
+// The salt is secret: Debug shows everything else.
+impl fmt::Debug for VaultConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VaultConfig")
+            .field("access", &self.access)
+            .field("rating_prior", &self.rating_prior)
+            .field("ip_salt", &self.ip_salt)
+            .field("conflict_retries", &self.conflict_retries)
+            .finish()
+    }
+}
+
+/// The marketplace service. Cheap to clone (everything is behind `Arc`).
+pub struct Vault<S: ?Sized = dyn Store> {
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
+    config: VaultConfig,
+}
+
+impl<S: ?Sized> Clone for Vault<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: Arc::clone(&self.store),
+            clock: Arc::clone(&self.clock),
+            entropy: Arc::clone(&self.entropy),
+            config: self.config.clone(),
+        }
+    }
+}
+
+impl<S: ?Sized + fmt::Debug> fmt::Debug for Vault<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Vault")
+            .field("store", &self.store)
+            .field("clock", &self.clock)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Store + ?Sized> Vault<S> {
+    /// A vault over `store`, reading time from `clock` and minting ids and
+    /// license keys from `entropy`.
+    pub fn new(
+        store: Arc<S>,
+        clock: Arc<dyn Clock>,
+        entropy: Arc<dyn Entropy>,
+        config: VaultConfig,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            entropy,
+            config,
+        }
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &VaultConfig {
+        &self.config
+    }
+
+    // Every instant the vault stores is truncated to the microsecond: the
+    // finest precision every backend keeps (PostgreSQL's TIMESTAMPTZ), so a
+    // record reads back exactly as written on all of them.
+    fn now(&self) -> DateTime<Utc> {
+        use chrono::SubsecRound;
+        self.clock.now().trunc_subsecs(6)
+    }
+
+    fn uuid(&self) -> uuid::Uuid {
+        new_uuid(self.entropy.as_ref())
+    }
+}
+
+/// Runs `attempt` until it does not fail with a conflict, at most `tries`
+/// times; the last error is returned.
+async fn retry_conflicts<T, F, Fut>(tries: u32, mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut left = tries.max(1);
+    loop {
+        match attempt().await {
+            Err(crate::error::Error::Conflict { .. }) if left > 1 => left -= 1,
+            other => return other,
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Memberships: start, renew, fail, change tier, cancel, expire; and the
+//! seed's `active_memberships` view.
+
+use super::Vault;
+use crate::actor::{Actor, UserId};
+use crate::analytics::ActiveMembershipRow;
+use crate::authz::{require_self_or_staff, require_staff};
+use crate::error::{Error, Result};
+use crate::ids::MembershipId;
+use crate::membership::{
+    Membership, MembershipEvent, MembershipStatus, NewMembership, Period, Standing,
+};
+use crate::store::{Entity, Store};
+use crate::tier::PricingTier;
+
+impl<S: Store + ?Sized> Vault<S> {
+    /// Starts a membership (staff; billing, once the first payment or the
+    /// trial sign-up is confirmed). Members cannot start their own: the
+    /// request names its tier, period, quota and trial flag, so a member
+    /// could grant themselves anything. A user holds at most one membership
+    /// in good standing: starting a second is refused; change the tier of
+    /// the first instead.
+    pub async fn start_membership(&self, actor: &Actor, new: NewMembership) -> Result<Membership> {
+        require_staff(actor, "start_membership")?;
+        let now = self.now();
+        let existing = self.store.memberships_for_user(&new.user_id).await?;
+        if let Some(m) = existing
+            .iter()
+            .find(|m| m.standing(now, self.config.access.past_due_grace).grants())
+        {
+            return Err(Error::AlreadyExists {
+                entity: Entity::Membership,
+                key: format!("{} already holds {}", new.user_id, m.id),
+            });
+        }
+        let m = new.build(MembershipId::from_uuid(self.uuid()), now)?;
+        self.store.insert_membership(&m).await?;
+        Ok(m)
+    }
+
+    async fn load_membership(&self, id: MembershipId) -> Result<Membership> {
+        self.store
+            .membership(id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                entity: Entity::Membership,
+                key: id.to_string(),
+            })
+    }
+
+    /// One membership (its member or staff; others read not found).
+    pub async fn membership(&self, actor: &Actor, id: MembershipId) -> Result<Membership> {
+        let m = self.load_membership(id).await?;
+        if require_self_or_staff(actor, &m.user_id, "membership").is_err() {
+            return Err(Error::NotFound {
+                entity: Entity::Membership,
+                key: id.to_string(),
+            });
+        }
+        Ok(m)
+    }
+
+    /// The membership with this provider subscription id (staff).
+    pub async fn membership_by_subscription(
+        &self,
+        actor: &Actor,
+        subscription_id: &str,
+    ) -> Result<Option<Membership>> {
+        require_staff(actor, "membership_by_subscription")?;
+        Ok(self
+            .store
+            .membership_by_subscription(subscription_id)
+            .await?)
+    }
+
+    /// Applies a state-machine event. Members may cancel their own
+    /// membership (now or at period end); every other event (renewals,
+    /// failed payments, tier changes, expiry) comes from billing and is for
+    /// staff. Illegal transitions are [`Error::InvalidTransition`]; repeated
+    /// events change nothing.
+    pub async fn apply_membership_event(
+        &self,
+        actor: &Actor,
+        id: MembershipId,
+        event: MembershipEvent,
+    ) -> Result<Membership> {
+        let member_may = matches!(
+            event,
+            MembershipEvent::Cancel | MembershipEvent::CancelAtPeriodEnd(_)
+        );
+        let current = self.membership(actor, id).await?;
+        if !member_may {
+            require_staff(actor, "apply_membership_event")?;
+        }
+        let mut next = current.clone();
+        if !next.apply(&event, self.now())? {
+            return Ok(current);
+        }
+        next.revision = current.revision + 1;
+        self.store
+            .update_membership(&next, current.revision)
+            .await?;
+        Ok(next)
+    }
+
+    /// Starts a new paid period (staff; billing): resets the period quota
+    /// and returns a past_due or trialing membership to active.
+    pub async fn renew_membership(
+        &self,
+        actor: &Actor,
+        id: MembershipId,
+        period: Period,
+    ) -> Result<Membership> {
+        self.apply_membership_event(actor, id, MembershipEvent::Renew { period })
+            .await
+    }
+
+    /// Records a failed renewal payment (staff; billing): the membership is
+    /// past_due and keeps access for the configured grace period.
+    pub async fn mark_membership_past_due(
+        &self,
+        actor: &Actor,
+        id: MembershipId,
+    ) -> Result<Membership> {
+        self.apply_membership_event(actor, id, MembershipEvent::PaymentFailed)
+            .await
+    }
+
+    /// Upgrades or downgrades (staff; billing). The enrollment date stays.
+    pub async fn change_membership_tier(
+        &self,
+        actor: &Actor,
+        id: MembershipId,
+        tier: PricingTier,
+        period_download_limit: Option<u32>,
+    ) -> Result<Membership> {
+        self.apply_membership_event(
+            actor,
+            id,
+            MembershipEvent::ChangeTier {
+                tier,
+                period_download_limit,
+            },
+        )
+        .await
+    }
+
+    /// Cancels now, or at the end of the period (the member or staff).
+    pub async fn cancel_membership(
+        &self,
+        actor: &Actor,
+        id: MembershipId,
+        at_period_end: bool,
+    ) -> Result<Membership> {
+        let event = if at_period_end {
+            MembershipEvent::CancelAtPeriodEnd(true)
+        } else {
+            MembershipEvent::Cancel
+        };
+        self.apply_membership_event(actor, id, event).await
+    }
+
+    /// A user's memberships, newest first (the user or staff).
+    pub async fn memberships_for_user(
+        &self,
+        actor: &Actor,
+        user: &UserId,
+    ) -> Result<Vec<Membership>> {
+        require_self_or_staff(actor, user, "memberships_for_user")?;
+        Ok(self.store.memberships_for_user(user).await?)
+    }
+
+    /// The seed's `active_memberships` view (staff): memberships that grant
+    /// access now, with their calculated standing, days and downloads left.
+    pub async fn active_memberships(&self, actor: &Actor) -> Result<Vec<ActiveMembershipRow>> {
+        require_staff(actor, "active_memberships")?;
+        let now = self.now();
+        let grace = self.config.access.past_due_grace;
+        let candidates = self
+            .store
+            .memberships_with_status(&[
+                MembershipStatus::Trialing,
+                MembershipStatus::Active,
+                MembershipStatus::PastDue,
+            ])
+            .await?;
+        Ok(candidates
+            .into_iter()
+            .filter_map(|m| {
+                let standing = m.standing(now, grace);
+                if !standing.grants() {
+                    return None;
+                }
+                let ends = match standing {
+                    Standing::Grace { until } => until,
+                    _ => m
+                        .trial_ends_at
+                        .filter(|_| m.status == MembershipStatus::Trialing)
+                        .unwrap_or(m.period.end),
+                };
+                Some(ActiveMembershipRow {
+                    membership_id: m.id,
+                    user_id: m.user_id.clone(),
+                    tier: m.tier,
+                    status: m.status,
+                    standing,
+                    days_remaining: (ends - now).num_days(),
+                    downloads_remaining: m.quota.remaining(),
+                    cancel_at_period_end: m.cancel_at_period_end,
+                    enrolled_at: m.enrolled_at,
+                })
+            })
+            .collect())
+    }
+}

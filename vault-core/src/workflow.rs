@@ -1,0 +1,428 @@
+//! Workflows: the products of the marketplace.
+//!
+//! A [`Workflow`] is the stored product: the editable [`WorkflowContent`]
+//! plus lifecycle timestamps and the counters the store maintains
+//! ([`WorkflowStats`]). Edits replace the content and never touch counters.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Reason, ValidationError, check_limit, check_text};
+use crate::ids::{CategoryId, WorkflowId};
+use crate::money::Money;
+use crate::rating::RatingAggregate;
+use crate::slug::Slug;
+use crate::tier::{PricingTier, named_enum};
+use crate::wedge::Wedge;
+
+named_enum!(
+    /// Where a workflow is in its life.
+    WorkflowStatus, "status", "draft, published, archived, coming_soon" {
+        /// Being written; visible and downloadable only by admins.
+        Draft = "draft",
+        /// In the catalog.
+        Published = "published",
+        /// Withdrawn: hidden from the catalog, downloadable only by those who
+        /// already had access.
+        Archived = "archived",
+        /// Announced in the catalog, not yet downloadable.
+        ComingSoon = "coming_soon",
+    }
+);
+
+impl WorkflowStatus {
+    /// Shown in the public catalog (published and announced workflows).
+    pub fn is_listed(&self) -> bool {
+        matches!(self, WorkflowStatus::Published | WorkflowStatus::ComingSoon)
+    }
+}
+
+/// A tag: 1-50 characters of lowercase letters, digits, hyphens and spaces.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Tag(String);
+
+impl Tag {
+    /// Lowercases and checks a tag.
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        let t = s.trim().to_lowercase();
+        if t.is_empty() {
+            return Err(ValidationError::new("tags", Reason::Empty));
+        }
+        if t.chars().count() > 50 {
+            return Err(ValidationError::new("tags", Reason::TooLong { max: 50 }));
+        }
+        if !t
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == ' ' || c == '.')
+        {
+            return Err(ValidationError::new(
+                "tags",
+                Reason::Format {
+                    expected: "letters, digits, hyphens, dots and spaces",
+                },
+            ));
+        }
+        Ok(Self(t))
+    }
+
+    /// The tag text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Tag {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Tag> for String {
+    fn from(t: Tag) -> Self {
+        t.0
+    }
+}
+
+/// Parses a list of tags, dropping duplicates but keeping first-seen order.
+pub fn parse_tags<S: AsRef<str>>(tags: &[S]) -> Result<Vec<Tag>, ValidationError> {
+    let mut out: Vec<Tag> = Vec::with_capacity(tags.len());
+    for t in tags {
+        let tag = Tag::parse(t.as_ref())?;
+        if !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    Ok(out)
+}
+
+/// Media shown on a workflow's page.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    /// Card thumbnail.
+    pub thumbnail_url: Option<String>,
+    /// Screenshot gallery.
+    pub preview_images: Vec<String>,
+    /// Walkthrough video.
+    pub video_url: Option<String>,
+    /// Live demo.
+    pub demo_url: Option<String>,
+}
+
+/// Search-engine fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seo {
+    /// `<title>`, up to 200 characters.
+    pub meta_title: Option<String>,
+    /// Meta description, up to 500 characters.
+    pub meta_description: Option<String>,
+    /// Keywords, up to 30.
+    pub keywords: Vec<String>,
+}
+
+impl Seo {
+    pub(crate) fn validate(&self) -> Result<(), ValidationError> {
+        if let Some(t) = &self.meta_title {
+            check_text("meta_title", t, true, 200)?;
+        }
+        if let Some(d) = &self.meta_description {
+            check_text("meta_description", d, true, 500)?;
+        }
+        check_list("seo_keywords", &self.keywords, 30, 100)
+    }
+}
+
+pub(crate) fn check_url(field: &'static str, url: &str) -> Result<(), ValidationError> {
+    check_text(field, url, true, 2048)?;
+    let ok = (url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/'))
+        && !url.chars().any(char::is_whitespace);
+    if !ok {
+        return Err(ValidationError::new(
+            field,
+            Reason::Format {
+                expected: "an http(s) URL or an absolute path",
+            },
+        ));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_list(
+    field: &'static str,
+    items: &[String],
+    max_items: usize,
+    max_len: usize,
+) -> Result<(), ValidationError> {
+    if items.len() > max_items {
+        return Err(ValidationError::new(
+            field,
+            Reason::TooLong { max: max_items },
+        ));
+    }
+    items
+        .iter()
+        .try_for_each(|i| check_text(field, i, true, max_len))
+}
+
+impl Media {
+    pub(crate) fn validate(&self) -> Result<(), ValidationError> {
+        if let Some(u) = &self.thumbnail_url {
+            check_url("thumbnail_url", u)?;
+        }
+        if self.preview_images.len() > 20 {
+            return Err(ValidationError::new(
+                "preview_images",
+                Reason::TooLong { max: 20 },
+            ));
+        }
+        for u in &self.preview_images {
+            check_url("preview_images", u)?;
+        }
+        if let Some(u) = &self.video_url {
+            check_url("video_url", u)?;
+        }
+        if let Some(u) = &self.demo_url {
+            check_url("demo_url", u)?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything about a workflow that an editor sets. Counters and lifecycle
+/// timestamps are not here: they are maintained, not edited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowContent {
+    /// URL slug, unique across workflows.
+    pub slug: Slug,
+    /// Title, 1-200 characters.
+    pub title: String,
+    /// Card text, up to 500 characters.
+    pub short_description: String,
+    /// Page text, up to 20 000 characters.
+    pub description: String,
+    /// The business system it belongs to.
+    pub category_id: CategoryId,
+    /// W.E.D.G.E. profile.
+    pub wedge: Wedge,
+    /// The tier a membership needs to cover it; `Free` means free for all.
+    pub pricing_tier: PricingTier,
+    /// One-time price. `None` for free workflows and for membership-only
+    /// ones that are not sold individually.
+    pub price: Option<Money>,
+    /// Media.
+    pub media: Media,
+    /// Feature bullets (up to 50, 500 characters each).
+    pub features: Vec<String>,
+    /// What a buyer needs (accounts, plans, apps).
+    pub requirements: Vec<String>,
+    /// What the download includes.
+    pub includes: Vec<String>,
+    /// Tags (up to 20).
+    pub tags: Vec<Tag>,
+    /// Search-engine fields.
+    pub seo: Seo,
+    /// Months of updates a one-time purchase includes (`None`: all updates
+    /// forever). Versions released later are not covered by that purchase;
+    /// earlier ones stay covered forever.
+    pub update_months: Option<u32>,
+    /// Downloads a one-time purchase allows (`None`: unlimited).
+    pub download_limit: Option<u32>,
+}
+
+impl WorkflowContent {
+    /// Checks every field and the rules between them.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        check_text("title", &self.title, true, 200)?;
+        check_text("short_description", &self.short_description, false, 500)?;
+        check_text("description", &self.description, false, 20_000)?;
+        self.media.validate()?;
+        check_list("features", &self.features, 50, 500)?;
+        check_list("requirements", &self.requirements, 50, 500)?;
+        check_list("includes", &self.includes, 50, 500)?;
+        if self.tags.len() > 20 {
+            return Err(ValidationError::new("tags", Reason::TooLong { max: 20 }));
+        }
+        self.seo.validate()?;
+        match (&self.pricing_tier, &self.price) {
+            (PricingTier::Free, Some(p)) if !p.is_zero() => {
+                return Err(ValidationError::new(
+                    "price",
+                    Reason::Inconsistent {
+                        detail: "a free-tier workflow cannot have a price".into(),
+                    },
+                ));
+            }
+            (_, Some(p)) if p.is_negative() => {
+                return Err(ValidationError::new("price", Reason::Negative));
+            }
+            (tier, Some(p)) if *tier != PricingTier::Free && p.is_zero() => {
+                return Err(ValidationError::new(
+                    "price",
+                    Reason::Inconsistent {
+                        detail: "a paid tier needs a positive price, or none if sold only through memberships".into(),
+                    },
+                ));
+            }
+            _ => {}
+        }
+        check_limit("update_months", self.update_months)?;
+        check_limit("download_limit", self.download_limit)
+    }
+
+    /// Free for everyone: the free tier.
+    pub fn is_free(&self) -> bool {
+        self.pricing_tier == PricingTier::Free
+    }
+}
+
+/// Counters the store maintains in the same write as the change that moves
+/// them (the seed's triggers).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowStats {
+    /// Recorded downloads.
+    pub download_count: u64,
+    /// Users who favorited it.
+    pub favorite_count: u64,
+    /// Recorded page views.
+    pub view_count: u64,
+    /// Completed purchases (direct and through bundles).
+    pub purchase_count: u64,
+    /// Approved reviews, aggregated.
+    pub rating: RatingAggregate,
+}
+
+/// A stored workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workflow {
+    /// Id.
+    pub id: WorkflowId,
+    /// Editable content.
+    pub content: WorkflowContent,
+    /// Lifecycle status.
+    pub status: WorkflowStatus,
+    /// The latest released version, if any update was published.
+    pub current_version: Option<crate::version::Version>,
+    /// Maintained counters.
+    pub stats: WorkflowStats,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change time (maintained).
+    pub updated_at: DateTime<Utc>,
+    /// First time it was published.
+    pub published_at: Option<DateTime<Utc>>,
+    /// When it was archived (cleared when republished).
+    pub archived_at: Option<DateTime<Utc>>,
+    /// Bumped by every edit; writes that expect an older revision conflict.
+    pub revision: u64,
+}
+
+impl Workflow {
+    /// A new draft.
+    pub fn new_draft(
+        id: WorkflowId,
+        content: WorkflowContent,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ValidationError> {
+        content.validate()?;
+        Ok(Self {
+            id,
+            content,
+            status: WorkflowStatus::Draft,
+            current_version: None,
+            stats: WorkflowStats::default(),
+            created_at: now,
+            updated_at: now,
+            published_at: None,
+            archived_at: None,
+            revision: 0,
+        })
+    }
+
+    /// The workflow's slug.
+    pub fn slug(&self) -> &Slug {
+        &self.content.slug
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use rust_decimal::dec;
+
+    pub(crate) fn content(slug: &str, tier: PricingTier, price: Option<i64>) -> WorkflowContent {
+        WorkflowContent {
+            slug: Slug::parse(slug).expect("slug"),
+            title: "Lead capture".into(),
+            short_description: "Capture leads".into(),
+            description: String::new(),
+            category_id: CategoryId::from_uuid(uuid::Uuid::nil()),
+            wedge: Wedge::default(),
+            pricing_tier: tier,
+            price: price.map(|p| Money::from_minor(p, Currency::USD)),
+            media: Media::default(),
+            features: vec![],
+            requirements: vec![],
+            includes: vec![],
+            tags: vec![],
+            seo: Seo::default(),
+            update_months: None,
+            download_limit: None,
+        }
+    }
+
+    #[test]
+    fn pricing_consistency() {
+        assert!(content("a", PricingTier::Free, None).validate().is_ok());
+        assert!(
+            content("a", PricingTier::Pro, Some(4900))
+                .validate()
+                .is_ok()
+        );
+        assert!(content("a", PricingTier::Pro, None).validate().is_ok());
+        let e = content("a", PricingTier::Free, Some(100))
+            .validate()
+            .expect_err("free with price");
+        assert_eq!(e.field(), "price");
+        let e = content("a", PricingTier::Pro, Some(0))
+            .validate()
+            .expect_err("zero paid");
+        assert_eq!(e.field(), "price");
+        let e = content("a", PricingTier::Pro, Some(-5))
+            .validate()
+            .expect_err("negative");
+        assert_eq!(e.reason(), &Reason::Negative);
+        let _ = dec!(1);
+    }
+
+    #[test]
+    fn each_field_is_named_on_error() {
+        let mut c = content("a", PricingTier::Free, None);
+        c.title = String::new();
+        assert_eq!(c.validate().expect_err("x").field(), "title");
+        let mut c = content("a", PricingTier::Free, None);
+        c.media.video_url = Some("javascript:alert(1)".into());
+        assert_eq!(c.validate().expect_err("x").field(), "video_url");
+        let mut c = content("a", PricingTier::Free, None);
+        c.features = vec!["x".into(); 51];
+        assert_eq!(c.validate().expect_err("x").field(), "features");
+        let mut c = content("a", PricingTier::Free, None);
+        c.download_limit = Some(0);
+        assert_eq!(c.validate().expect_err("x").field(), "download_limit");
+        let mut c = content("a", PricingTier::Free, None);
+        c.update_months = Some(0);
+        assert_eq!(c.validate().expect_err("x").field(), "update_months");
+        let mut c = content("a", PricingTier::Free, None);
+        c.seo.meta_title = Some("t".repeat(201));
+        assert_eq!(c.validate().expect_err("x").field(), "meta_title");
+    }
+
+    #[test]
+    fn tags_are_normalised() {
+        let tags = parse_tags(&["CRM", "crm", " Lead Gen "]).expect("valid");
+        assert_eq!(tags.len(), 2);
+        assert_eq!(tags[1].as_str(), "lead gen");
+        assert_eq!(Tag::parse("a/b").expect_err("x").field(), "tags");
+    }
+}

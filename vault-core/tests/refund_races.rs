@@ -1,0 +1,322 @@
+//! A refund that loses a race against another refund.
+//!
+//! `Interleaved` wraps the in-memory store and, when armed, lets a competing
+//! partial refund commit right after the service reads the purchase: the
+//! interleaving two concurrent refund calls can hit, made deterministic.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use vault_core::MemoryStore;
+use vault_core::actor::{Actor, UserId};
+use vault_core::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
+use vault_core::bundle::Bundle;
+use vault_core::category::Category;
+use vault_core::download::Download;
+use vault_core::favorite::Favorite;
+use vault_core::file::WorkflowFile;
+use vault_core::ids::{
+    BundleId, CategoryId, FileId, MembershipId, PurchaseId, ReviewId, WorkflowId,
+};
+use vault_core::membership::{Membership, MembershipStatus};
+use vault_core::money::{Currency, Money};
+use vault_core::purchase::{PaymentRef, PaymentStatus, Purchase};
+use vault_core::query::{Page, WorkflowQuery};
+use vault_core::rating::RatingDelta;
+use vault_core::refund::{PaymentEvent, cascade};
+use vault_core::review::{ModerationStatus, Review, Vote};
+use vault_core::slug::Slug;
+use vault_core::store::{
+    AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore, PurchaseWrite, Store,
+    StoreResult,
+};
+use vault_core::testkit::{Fixture, run};
+use vault_core::tier::PricingTier;
+use vault_core::update::WorkflowUpdate;
+use vault_core::vault::CheckoutItem;
+use vault_core::workflow::Workflow;
+
+#[derive(Debug, Default)]
+struct Interleaved {
+    inner: MemoryStore,
+    /// The next read of this purchase is followed by a competing refund of
+    /// this much more.
+    armed: Mutex<Option<(PurchaseId, Money)>>,
+}
+
+impl Interleaved {
+    async fn competing_refund(&self, read: &Purchase, more: Money) {
+        let already = read
+            .refund
+            .as_ref()
+            .map_or(Money::zero(more.currency()), |r| r.refunded);
+        let event = PaymentEvent::Refunded {
+            refunded_total: already.checked_add(&more).unwrap(),
+            reason: Some("the other refund".into()),
+        };
+        let fx = cascade(read, &event, &[], read.updated_at).unwrap();
+        let mut next = read.clone();
+        fx.apply_to(&mut next, read.updated_at);
+        self.inner
+            .settle_purchase(&PurchaseWrite {
+                purchase: next,
+                expected_status: read.status,
+                expected_refunded: read.refund.as_ref().map(|r| r.refunded),
+                count_purchase: false,
+                analytics: vec![],
+            })
+            .await
+            .unwrap();
+    }
+}
+
+#[async_trait]
+impl CatalogStore for Interleaved {
+    async fn insert_category(&self, c: &Category) -> StoreResult<()> {
+        self.inner.insert_category(c).await
+    }
+    async fn categories(&self) -> StoreResult<Vec<Category>> {
+        self.inner.categories().await
+    }
+    async fn category(&self, id: CategoryId) -> StoreResult<Option<Category>> {
+        self.inner.category(id).await
+    }
+    async fn category_by_slug(&self, slug: &Slug) -> StoreResult<Option<Category>> {
+        self.inner.category_by_slug(slug).await
+    }
+    async fn insert_workflow(&self, w: &Workflow) -> StoreResult<()> {
+        self.inner.insert_workflow(w).await
+    }
+    async fn update_workflow(&self, w: &Workflow, expected_revision: u64) -> StoreResult<()> {
+        self.inner.update_workflow(w, expected_revision).await
+    }
+    async fn workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>> {
+        self.inner.workflow(id).await
+    }
+    async fn workflow_by_slug(&self, slug: &Slug) -> StoreResult<Option<Workflow>> {
+        self.inner.workflow_by_slug(slug).await
+    }
+    async fn list_workflows(&self, q: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
+        self.inner.list_workflows(q).await
+    }
+    async fn insert_file(&self, f: &WorkflowFile) -> StoreResult<()> {
+        self.inner.insert_file(f).await
+    }
+    async fn update_file(&self, f: &WorkflowFile) -> StoreResult<()> {
+        self.inner.update_file(f).await
+    }
+    async fn file(&self, id: FileId) -> StoreResult<Option<WorkflowFile>> {
+        self.inner.file(id).await
+    }
+    async fn files(&self, w: WorkflowId) -> StoreResult<Vec<WorkflowFile>> {
+        self.inner.files(w).await
+    }
+    async fn insert_update(&self, u: &WorkflowUpdate) -> StoreResult<()> {
+        self.inner.insert_update(u).await
+    }
+    async fn updates(&self, w: WorkflowId) -> StoreResult<Vec<WorkflowUpdate>> {
+        self.inner.updates(w).await
+    }
+    async fn insert_bundle(&self, b: &Bundle) -> StoreResult<()> {
+        self.inner.insert_bundle(b).await
+    }
+    async fn update_bundle(&self, b: &Bundle) -> StoreResult<()> {
+        self.inner.update_bundle(b).await
+    }
+    async fn bundle(&self, id: BundleId) -> StoreResult<Option<Bundle>> {
+        self.inner.bundle(id).await
+    }
+    async fn bundle_by_slug(&self, slug: &Slug) -> StoreResult<Option<Bundle>> {
+        self.inner.bundle_by_slug(slug).await
+    }
+    async fn bundles(&self) -> StoreResult<Vec<Bundle>> {
+        self.inner.bundles().await
+    }
+}
+
+#[async_trait]
+impl CommerceStore for Interleaved {
+    async fn insert_purchase(&self, p: &Purchase) -> StoreResult<()> {
+        self.inner.insert_purchase(p).await
+    }
+    async fn purchase(&self, id: PurchaseId) -> StoreResult<Option<Purchase>> {
+        let read = self.inner.purchase(id).await?;
+        let armed = {
+            let mut armed = self.armed.lock().unwrap();
+            match *armed {
+                Some((target, more)) if target == id => armed.take().map(|_| more),
+                _ => None,
+            }
+        };
+        if let (Some(more), Some(p)) = (armed, &read) {
+            self.competing_refund(p, more).await;
+        }
+        Ok(read)
+    }
+    async fn purchase_by_payment_ref(&self, r: &PaymentRef) -> StoreResult<Option<Purchase>> {
+        self.inner.purchase_by_payment_ref(r).await
+    }
+    async fn purchases_for_user(&self, u: &UserId) -> StoreResult<Vec<Purchase>> {
+        self.inner.purchases_for_user(u).await
+    }
+    async fn purchases_covering(&self, u: &UserId, w: WorkflowId) -> StoreResult<Vec<Purchase>> {
+        self.inner.purchases_covering(u, w).await
+    }
+    async fn settle_purchase(&self, w: &PurchaseWrite) -> StoreResult<()> {
+        self.inner.settle_purchase(w).await
+    }
+    async fn insert_membership(&self, m: &Membership) -> StoreResult<()> {
+        self.inner.insert_membership(m).await
+    }
+    async fn update_membership(&self, m: &Membership, expected_revision: u64) -> StoreResult<()> {
+        self.inner.update_membership(m, expected_revision).await
+    }
+    async fn membership(&self, id: MembershipId) -> StoreResult<Option<Membership>> {
+        self.inner.membership(id).await
+    }
+    async fn membership_by_subscription(&self, s: &str) -> StoreResult<Option<Membership>> {
+        self.inner.membership_by_subscription(s).await
+    }
+    async fn memberships_for_user(&self, u: &UserId) -> StoreResult<Vec<Membership>> {
+        self.inner.memberships_for_user(u).await
+    }
+    async fn memberships_with_status(
+        &self,
+        s: &[MembershipStatus],
+    ) -> StoreResult<Vec<Membership>> {
+        self.inner.memberships_with_status(s).await
+    }
+    async fn record_download(
+        &self,
+        d: &Download,
+        c: &Charge,
+        a: &AnalyticsDelta,
+    ) -> StoreResult<()> {
+        self.inner.record_download(d, c, a).await
+    }
+    async fn downloads_for_user(&self, u: &UserId, limit: u32) -> StoreResult<Vec<Download>> {
+        self.inner.downloads_for_user(u, limit).await
+    }
+    async fn downloads_for_workflow(
+        &self,
+        w: WorkflowId,
+        limit: u32,
+    ) -> StoreResult<Vec<Download>> {
+        self.inner.downloads_for_workflow(w, limit).await
+    }
+    async fn has_downloaded(&self, u: &UserId, w: WorkflowId) -> StoreResult<bool> {
+        self.inner.has_downloaded(u, w).await
+    }
+}
+
+#[async_trait]
+impl CommunityStore for Interleaved {
+    async fn insert_review(
+        &self,
+        r: &Review,
+        d: &RatingDelta,
+        a: Option<&AnalyticsDelta>,
+    ) -> StoreResult<()> {
+        self.inner.insert_review(r, d, a).await
+    }
+    async fn update_review(
+        &self,
+        r: &Review,
+        expected_revision: u64,
+        d: &RatingDelta,
+        a: Option<&AnalyticsDelta>,
+    ) -> StoreResult<()> {
+        self.inner.update_review(r, expected_revision, d, a).await
+    }
+    async fn delete_review(
+        &self,
+        id: ReviewId,
+        expected_revision: u64,
+        d: &RatingDelta,
+    ) -> StoreResult<()> {
+        self.inner.delete_review(id, expected_revision, d).await
+    }
+    async fn review(&self, id: ReviewId) -> StoreResult<Option<Review>> {
+        self.inner.review(id).await
+    }
+    async fn review_by_user(&self, w: WorkflowId, u: &UserId) -> StoreResult<Option<Review>> {
+        self.inner.review_by_user(w, u).await
+    }
+    async fn reviews_for_workflow(
+        &self,
+        w: WorkflowId,
+        s: &[ModerationStatus],
+    ) -> StoreResult<Vec<Review>> {
+        self.inner.reviews_for_workflow(w, s).await
+    }
+    async fn set_vote(
+        &self,
+        r: ReviewId,
+        u: &UserId,
+        v: Option<Vote>,
+    ) -> StoreResult<Option<Vote>> {
+        self.inner.set_vote(r, u, v).await
+    }
+    async fn insert_favorite(&self, f: &Favorite, a: &AnalyticsDelta) -> StoreResult<()> {
+        self.inner.insert_favorite(f, a).await
+    }
+    async fn delete_favorite(&self, u: &UserId, w: WorkflowId) -> StoreResult<bool> {
+        self.inner.delete_favorite(u, w).await
+    }
+    async fn favorites_for_user(&self, u: &UserId) -> StoreResult<Vec<Favorite>> {
+        self.inner.favorites_for_user(u).await
+    }
+}
+
+#[async_trait]
+impl AnalyticsStore for Interleaved {
+    async fn record_analytics(&self, d: &AnalyticsDelta) -> StoreResult<()> {
+        self.inner.record_analytics(d).await
+    }
+    async fn analytics(
+        &self,
+        w: WorkflowId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<DailyAnalytics>> {
+        self.inner.analytics(w, from, to).await
+    }
+    async fn workflow_stats(&self, w: Option<WorkflowId>) -> StoreResult<Vec<WorkflowStatsRow>> {
+        self.inner.workflow_stats(w).await
+    }
+}
+
+fn usd(cents: i64) -> Money {
+    Money::from_minor(cents, Currency::USD)
+}
+
+/// "Refund 10.00 more" read the purchase, then another 10.00 refund
+/// committed: the call must end with 20.00 refunded, not absorb the other
+/// refund as if it were its own.
+#[test]
+fn a_refund_that_loses_a_race_still_counts() {
+    run(async {
+        let store = Arc::new(Interleaved::default());
+        let f = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+        let (w, _) = f
+            .workflow("raced-refund", PricingTier::Pro, Some(5000))
+            .await;
+        let user = Fixture::user("refunded");
+        let p = f.buy(&user, CheckoutItem::Workflow(w.id)).await;
+        *store.armed.lock().unwrap() = Some((p.id, usd(1000)));
+        let (after, fx) = f
+            .vault
+            .refund_purchase(&Actor::Service, p.id, Some(usd(1000)), None)
+            .await
+            .unwrap();
+        assert!(store.armed.lock().unwrap().is_none(), "the race happened");
+        assert!(fx.changed);
+        assert_eq!(after.refund.as_ref().map(|r| r.refunded), Some(usd(2000)));
+        let stored = f.store.purchase(p.id).await.unwrap().unwrap();
+        assert_eq!(stored, after);
+        assert_eq!(stored.status, PaymentStatus::PartiallyRefunded);
+    });
+}

@@ -1,0 +1,37 @@
+-- Rolls back migrations 0001 and 0002 (the seed's rollback, plus the tables
+-- this backend adds). Destroys every Workflow Vault row.
+--
+-- Not in the migrations directory on purpose: sqlx::migrate! must never run
+-- it. Apply by hand (psql -f sql/rollback.sql) or with
+-- vault_store_postgres::rollback(&pool). Row-level security policies go with
+-- their tables; the roles from sql/row_level_security.sql are cluster-wide
+-- and stay (drop them yourself if no other database uses them).
+
+DROP TABLE IF EXISTS stripe_webhook_events CASCADE;
+DROP VIEW IF EXISTS workflow_stats CASCADE;
+DROP VIEW IF EXISTS active_memberships CASCADE;
+DROP TABLE IF EXISTS workflow_favorites CASCADE;
+DROP TABLE IF EXISTS workflow_analytics_visitors CASCADE;
+DROP TABLE IF EXISTS workflow_analytics CASCADE;
+DROP TABLE IF EXISTS workflow_review_votes CASCADE;
+DROP TABLE IF EXISTS workflow_reviews CASCADE;
+DROP TABLE IF EXISTS workflow_downloads CASCADE;
+DROP TABLE IF EXISTS workflow_purchase_items CASCADE;
+DROP TABLE IF EXISTS workflow_purchases CASCADE;
+DROP TABLE IF EXISTS memberships CASCADE;
+DROP TABLE IF EXISTS workflow_bundle_items CASCADE;
+DROP TABLE IF EXISTS workflow_bundles CASCADE;
+DROP TABLE IF EXISTS workflow_updates CASCADE;
+DROP TABLE IF EXISTS workflow_files CASCADE;
+DROP TABLE IF EXISTS workflows CASCADE;
+DROP TABLE IF EXISTS workflow_categories CASCADE;
+DROP FUNCTION IF EXISTS vault_current_user_id() CASCADE;
+
+-- Forget the migration so migrate() applies it again.
+DO $$
+BEGIN
+    IF to_regclass('_sqlx_migrations') IS NOT NULL THEN
+        DELETE FROM _sqlx_migrations WHERE version IN (1, 2);
+    END IF;
+END
+$$;

@@ -1,0 +1,230 @@
+//! Daily analytics and the reporting views.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
+use vault_core::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
+use vault_core::country::CountryCode;
+use vault_core::ids::WorkflowId;
+use vault_core::store::{AnalyticsStore, Entity, StoreError, StoreResult};
+
+use crate::catalog::{require_workflow, workflow_cols, workflow_from_row};
+use crate::codec::*;
+use crate::{PgStore, write_tx};
+
+macro_rules! analytics_cols {
+    () => {
+        "workflow_id, date, views, unique_visitors, clicks, downloads, purchases, revenue, \
+         refunds, currency, favorites, shares, reviews, traffic_sources, countries"
+    };
+}
+
+fn analytics_from_row(row: &PgRow) -> StoreResult<DailyAnalytics> {
+    let countries: BTreeMap<String, u64> = json_col(row, "countries")?;
+    let countries = countries
+        .into_iter()
+        .map(|(k, v)| CountryCode::parse(&k).map(|c| (c, v)).map_err(corrupt))
+        .collect::<StoreResult<_>>()?;
+    Ok(DailyAnalytics {
+        workflow_id: id(row, "workflow_id")?,
+        date: get(row, "date")?,
+        views: u64_col(row, "views")?,
+        unique_visitors: u64_col(row, "unique_visitors")?,
+        clicks: u64_col(row, "clicks")?,
+        downloads: u64_col(row, "downloads")?,
+        purchases: u64_col(row, "purchases")?,
+        revenue: get(row, "revenue")?,
+        refunds: get(row, "refunds")?,
+        currency: opt_currency(row, "currency")?,
+        favorites: u64_col(row, "favorites")?,
+        shares: u64_col(row, "shares")?,
+        reviews: u64_col(row, "reviews")?,
+        traffic_sources: json_col(row, "traffic_sources")?,
+        countries,
+    })
+}
+
+/// Applies deltas in (workflow, day) order, so two writers touching the
+/// same rows lock them in the same order.
+pub(crate) async fn apply_deltas(
+    c: &mut PgConnection,
+    deltas: &[AnalyticsDelta],
+) -> StoreResult<()> {
+    let mut sorted: Vec<&AnalyticsDelta> = deltas.iter().collect();
+    sorted.sort_by_key(|d| (d.workflow_id, d.date));
+    for d in sorted {
+        apply_delta(c, d).await?;
+    }
+    Ok(())
+}
+
+/// Applies a delta to its day's row, creating it: the row is created if
+/// missing (`ON CONFLICT DO NOTHING`), locked (`FOR UPDATE`), added to with
+/// vault-core's own [`DailyAnalytics::apply`] and written back, so
+/// concurrent writers of one day take turns and none is lost.
+async fn apply_delta(c: &mut PgConnection, d: &AnalyticsDelta) -> StoreResult<()> {
+    let wf = d.workflow_id.as_uuid();
+    // The workflow row first: every write locks a workflow before its
+    // analytics rows.
+    if d.views > 0 {
+        let n = sqlx::query("UPDATE workflows SET view_count = view_count + $2 WHERE id = $1")
+            .bind(wf)
+            .bind(i64_of(d.views)?)
+            .execute(&mut *c)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
+        }
+    } else {
+        require_workflow(c, d.workflow_id).await?;
+    }
+    sqlx::query(
+        "INSERT INTO workflow_analytics (workflow_id, date) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(wf)
+    .bind(d.date)
+    .execute(&mut *c)
+    .await
+    .map_err(db)?;
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        analytics_cols!(),
+        " FROM workflow_analytics WHERE workflow_id = $1 AND date = $2 FOR UPDATE"
+    ))
+    .bind(wf)
+    .bind(d.date)
+    .fetch_one(&mut *c)
+    .await
+    .map_err(db)?;
+    let mut row = analytics_from_row(&row)?;
+    let mut delta = d.clone();
+    if let Some(visitor) = &d.visitor {
+        let fresh = sqlx::query(
+            "INSERT INTO workflow_analytics_visitors (workflow_id, date, visitor) \
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(wf)
+        .bind(d.date)
+        .bind(visitor.storage_key())
+        .execute(&mut *c)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        delta.unique_visitors = u64::from(fresh == 1);
+    }
+    if let (Some(have), Some(new)) = (row.currency, d.currency)
+        && have != new
+        && !(d.revenue.is_zero() && d.refunds.is_zero())
+    {
+        return Err(StoreError::conflict(
+            Entity::Analytics,
+            d.workflow_id,
+            "amounts in two currencies on one day",
+        ));
+    }
+    row.apply(&delta);
+    let countries: BTreeMap<&str, u64> = row
+        .countries
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    sqlx::query(
+        "UPDATE workflow_analytics SET views = $3, unique_visitors = $4, clicks = $5, \
+         downloads = $6, purchases = $7, revenue = $8, refunds = $9, currency = $10, \
+         favorites = $11, shares = $12, reviews = $13, traffic_sources = $14, countries = $15 \
+         WHERE workflow_id = $1 AND date = $2",
+    )
+    .bind(wf)
+    .bind(d.date)
+    .bind(i64_of(row.views)?)
+    .bind(i64_of(row.unique_visitors)?)
+    .bind(i64_of(row.clicks)?)
+    .bind(i64_of(row.downloads)?)
+    .bind(i64_of(row.purchases)?)
+    .bind(row.revenue)
+    .bind(row.refunds)
+    .bind(row.currency.map(|c| c.code().to_owned()))
+    .bind(i64_of(row.favorites)?)
+    .bind(i64_of(row.shares)?)
+    .bind(i64_of(row.reviews)?)
+    .bind(json(&row.traffic_sources)?)
+    .bind(json(&countries)?)
+    .execute(&mut *c)
+    .await
+    .map_err(db)?;
+    Ok(())
+}
+
+#[async_trait]
+impl AnalyticsStore for PgStore {
+    async fn record_analytics(&self, delta: &AnalyticsDelta) -> StoreResult<()> {
+        write_tx!(self, |c| apply_delta(c, delta))
+    }
+
+    async fn analytics(
+        &self,
+        workflow: WorkflowId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<DailyAnalytics>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            analytics_cols!(),
+            " FROM workflow_analytics WHERE workflow_id = $1 AND date BETWEEN $2 AND $3 \
+             ORDER BY date"
+        ))
+        .bind(workflow.as_uuid())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(analytics_from_row)
+        .collect()
+    }
+
+    async fn workflow_stats(
+        &self,
+        workflow: Option<WorkflowId>,
+    ) -> StoreResult<Vec<WorkflowStatsRow>> {
+        sqlx::query(concat!(
+            "SELECT wf.*, s.category_name AS stats_category_name, \
+             s.total_revenue AS stats_revenue, s.currency AS stats_currency \
+             FROM (SELECT ",
+            workflow_cols!(),
+            " FROM workflows) wf JOIN workflow_stats s ON s.id = wf.id \
+             WHERE $1::uuid IS NULL OR wf.id = $1 ORDER BY wf.id"
+        ))
+        .bind(workflow.map(|w| w.as_uuid()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(|row| {
+            let w = workflow_from_row(row)?;
+            Ok(WorkflowStatsRow {
+                workflow_id: w.id,
+                slug: w.content.slug.clone(),
+                title: w.content.title.clone(),
+                status: w.status,
+                pricing_tier: w.content.pricing_tier,
+                category_id: w.content.category_id,
+                category_name: get(row, "stats_category_name")?,
+                rating: w.stats.rating,
+                total_purchases: w.stats.purchase_count,
+                total_revenue: get(row, "stats_revenue")?,
+                currency: opt_currency(row, "stats_currency")?,
+                favorite_count: w.stats.favorite_count,
+                download_count: w.stats.download_count,
+                view_count: w.stats.view_count,
+            })
+        })
+        .collect()
+    }
+}

@@ -1,0 +1,193 @@
+//! Conversions between domain values and PostgreSQL columns, and the error
+//! mapping.
+//!
+//! Every value read back goes through its vault-core constructor (or its
+//! validating `Deserialize`), so a corrupted or hand-edited row is reported
+//! as a backend error instead of entering the domain unchecked.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::de::DeserializeOwned;
+use sqlx::postgres::PgRow;
+use sqlx::{Postgres, Row};
+use uuid::Uuid;
+use vault_core::money::{Currency, Money};
+use vault_core::slug::Slug;
+use vault_core::store::{Entity, StoreError, StoreResult};
+
+/// The backend name in [`StoreError::Backend`].
+pub(crate) const BACKEND: &str = "postgres";
+
+/// A stored value that does not decode, or a value that does not fit.
+#[derive(Debug)]
+pub(crate) struct Corrupt(pub(crate) String);
+
+impl Display for Corrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stored value does not decode: {}", self.0)
+    }
+}
+
+impl std::error::Error for Corrupt {}
+
+pub(crate) fn corrupt(what: impl Display) -> StoreError {
+    StoreError::backend(BACKEND, Corrupt(what.to_string()))
+}
+
+/// Any sqlx error, kept as the source.
+pub(crate) fn db(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> StoreError {
+    StoreError::backend(BACKEND, e)
+}
+
+/// The SQLSTATE of a database error.
+fn sqlstate(e: &sqlx::Error) -> Option<String> {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .map(|c| c.into_owned())
+}
+
+/// Maps a unique violation (23505) to `AlreadyExists`, anything else to
+/// `Backend`.
+pub(crate) fn unique(entity: Entity, key: impl Display) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| {
+        if sqlstate(&e).as_deref() == Some("23505") {
+            StoreError::exists(entity, key)
+        } else {
+            db(e)
+        }
+    }
+}
+
+/// Maps a unique violation to `AlreadyExists` and a foreign-key violation
+/// (23503) to `NotFound` of the parent, anything else to `Backend`.
+pub(crate) fn unique_or_parent(
+    entity: Entity,
+    key: impl Display,
+    parent: Entity,
+    parent_key: impl Display,
+) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| match sqlstate(&e).as_deref() {
+        Some("23505") => StoreError::exists(entity, key),
+        Some("23503") => StoreError::not_found(parent, parent_key),
+        _ => db(e),
+    }
+}
+
+/// Reads column `col`.
+pub(crate) fn get<'r, T>(row: &'r PgRow, col: &str) -> StoreResult<T>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    row.try_get(col).map_err(db)
+}
+
+/// Reads a UUID column as a typed id.
+pub(crate) fn id<T: From<Uuid>>(row: &PgRow, col: &str) -> StoreResult<T> {
+    Ok(T::from(get::<Uuid>(row, col)?))
+}
+
+/// Reads a nullable UUID column as a typed id.
+pub(crate) fn opt_id<T: From<Uuid>>(row: &PgRow, col: &str) -> StoreResult<Option<T>> {
+    Ok(get::<Option<Uuid>>(row, col)?.map(T::from))
+}
+
+/// Reads a text column and parses it with the domain's `FromStr`.
+pub(crate) fn parse<T>(row: &PgRow, col: &str) -> StoreResult<T>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    let s: String = get(row, col)?;
+    s.parse::<T>()
+        .map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
+}
+
+/// Like [`parse`] for a nullable column.
+pub(crate) fn parse_opt<T>(row: &PgRow, col: &str) -> StoreResult<Option<T>>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    let s: Option<String> = get(row, col)?;
+    s.map(|s| {
+        s.parse::<T>()
+            .map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
+    })
+    .transpose()
+}
+
+/// Reads a text column through a domain constructor.
+pub(crate) fn parse_with<T, E: Display>(
+    row: &PgRow,
+    col: &str,
+    f: impl FnOnce(&str) -> Result<T, E>,
+) -> StoreResult<T> {
+    let s: String = get(row, col)?;
+    f(&s).map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
+}
+
+/// Like [`parse_with`] for a nullable column.
+pub(crate) fn parse_opt_with<T, E: Display>(
+    row: &PgRow,
+    col: &str,
+    f: impl FnOnce(&str) -> Result<T, E>,
+) -> StoreResult<Option<T>> {
+    let s: Option<String> = get(row, col)?;
+    s.map(|s| f(&s).map_err(|e| corrupt(format!("{col} {s:?}: {e}"))))
+        .transpose()
+}
+
+pub(crate) fn slug(row: &PgRow, col: &str) -> StoreResult<Slug> {
+    parse_with(row, col, Slug::parse)
+}
+
+/// Reads a JSONB column through the type's (validating) `Deserialize`.
+pub(crate) fn json_col<T: DeserializeOwned>(row: &PgRow, col: &str) -> StoreResult<T> {
+    let v: serde_json::Value = get(row, col)?;
+    serde_json::from_value(v).map_err(|e| corrupt(format!("{col}: {e}")))
+}
+
+/// A value as JSONB.
+pub(crate) fn json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<serde_json::Value> {
+    serde_json::to_value(v).map_err(|e| corrupt(format!("json: {e}")))
+}
+
+pub(crate) fn u64_col(row: &PgRow, col: &str) -> StoreResult<u64> {
+    let v: i64 = get(row, col)?;
+    u64::try_from(v).map_err(|_| corrupt(format!("{col} is negative")))
+}
+
+pub(crate) fn u32_col(row: &PgRow, col: &str) -> StoreResult<u32> {
+    let v: i64 = get(row, col)?;
+    u32::try_from(v).map_err(|_| corrupt(format!("{col} out of range")))
+}
+
+pub(crate) fn opt_u32_col(row: &PgRow, col: &str) -> StoreResult<Option<u32>> {
+    let v: Option<i64> = get(row, col)?;
+    v.map(|v| u32::try_from(v).map_err(|_| corrupt(format!("{col} out of range"))))
+        .transpose()
+}
+
+/// `u64` counters into PostgreSQL's `BIGINT`.
+pub(crate) fn i64_of(v: u64) -> StoreResult<i64> {
+    i64::try_from(v).map_err(|_| corrupt(format!("{v} exceeds BIGINT")))
+}
+
+/// A money amount read from `NUMERIC` + currency code.
+pub(crate) fn money(amount: Decimal, currency: &str) -> StoreResult<Money> {
+    let c = Currency::parse(currency).map_err(corrupt)?;
+    Money::new(amount, c).map_err(corrupt)
+}
+
+/// Reads a money column pair.
+pub(crate) fn money_col(row: &PgRow, amount: &str, currency: &str) -> StoreResult<Money> {
+    let c: String = get(row, currency)?;
+    money(get(row, amount)?, &c)
+}
+
+/// A currency code column, nullable.
+pub(crate) fn opt_currency(row: &PgRow, col: &str) -> StoreResult<Option<Currency>> {
+    parse_opt_with(row, col, Currency::parse)
+}

@@ -1,0 +1,939 @@
+//! Purchases, memberships and downloads, with their guarded writes.
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
+use vault_core::actor::UserId;
+use vault_core::analytics::AnalyticsDelta;
+use vault_core::country::CountryCode;
+use vault_core::download::{Download, DownloadSource, IpHash, RequestMeta};
+use vault_core::ids::{MembershipId, PurchaseId, WorkflowId};
+use vault_core::license::{LicenseKey, Quota};
+use vault_core::membership::{Membership, MembershipStatus, Period};
+use vault_core::purchase::{PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState};
+use vault_core::store::{Charge, CommerceStore, Entity, PurchaseWrite, StoreError, StoreResult};
+
+use crate::analytics::apply_deltas;
+use crate::catalog::{PgQuery, require_workflow};
+use crate::codec::*;
+use crate::{PgStore, write_tx};
+
+// --------------------------------------------------------------- purchases
+
+macro_rules! purchase_cols {
+    () => {
+        "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, item_workflows, \
+         license_type, license_key, download_limit, license_expires_at, update_months, \
+         updates_until, payment_status, currency, amount, tax, total, refunded_amount, \
+         refund_reason, refunded_at, payment_ref, stripe_customer_id, stripe_checkout_session_id, \
+         stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, created_at, \
+         completed_at, disputed_at, updated_at, downloads_used"
+    };
+}
+
+fn user(row: &PgRow, col: &str) -> StoreResult<UserId> {
+    parse_with(row, col, UserId::parse)
+}
+
+fn provider(row: &PgRow, with_purchase_ids: bool) -> StoreResult<ProviderRefs> {
+    Ok(ProviderRefs {
+        customer_id: get(row, "stripe_customer_id")?,
+        checkout_session_id: if with_purchase_ids {
+            get(row, "stripe_checkout_session_id")?
+        } else {
+            None
+        },
+        payment_intent_id: if with_purchase_ids {
+            get(row, "stripe_payment_intent_id")?
+        } else {
+            None
+        },
+        subscription_id: get(row, "stripe_subscription_id")?,
+        price_id: get(row, "stripe_price_id")?,
+    })
+}
+
+fn purchase_from_row(row: &PgRow) -> StoreResult<Purchase> {
+    let currency: String = get(row, "currency")?;
+    let kind: String = get(row, "purchase_type")?;
+    let item = match kind.as_str() {
+        "one_time" => PurchaseItem::Workflow {
+            workflow_id: id(row, "workflow_id")?,
+        },
+        "bundle" => PurchaseItem::Bundle {
+            bundle_id: id(row, "bundle_id")?,
+            members: get::<Vec<Uuid>>(row, "item_workflows")?
+                .into_iter()
+                .map(WorkflowId::from_uuid)
+                .collect(),
+        },
+        "membership_included" => PurchaseItem::MembershipIncluded {
+            workflow_id: id(row, "workflow_id")?,
+            membership_id: id(row, "membership_id")?,
+        },
+        other => return Err(corrupt(format!("purchase_type {other:?}"))),
+    };
+    let refund = match get::<Option<Decimal>>(row, "refunded_amount")? {
+        Some(amount) => Some(RefundState {
+            refunded: money(amount, &currency)?,
+            reason: get(row, "refund_reason")?,
+            refunded_at: get(row, "refunded_at")?,
+        }),
+        None => None,
+    };
+    Ok(Purchase {
+        id: id(row, "id")?,
+        user_id: user(row, "user_id")?,
+        item,
+        license_type: parse(row, "license_type")?,
+        license_key: parse_with(row, "license_key", LicenseKey::parse)?,
+        quota: Quota {
+            used: u32_col(row, "downloads_used")?,
+            limit: opt_u32_col(row, "download_limit")?,
+        },
+        license_expires_at: get(row, "license_expires_at")?,
+        update_months: opt_u32_col(row, "update_months")?,
+        updates_until: get(row, "updates_until")?,
+        status: parse(row, "payment_status")?,
+        amount: money(get(row, "amount")?, &currency)?,
+        tax: money(get(row, "tax")?, &currency)?,
+        total: money(get(row, "total")?, &currency)?,
+        refund,
+        payment_ref: parse_opt_with(row, "payment_ref", PaymentRef::parse)?,
+        provider: provider(row, true)?,
+        created_at: get(row, "created_at")?,
+        completed_at: get(row, "completed_at")?,
+        disputed_at: get(row, "disputed_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+/// Binds $1..$31 of the purchase writes: every column but `downloads_used`,
+/// which downloads own.
+fn bind_purchase<'q>(q: PgQuery<'q>, p: &Purchase) -> StoreResult<PgQuery<'q>> {
+    let currency = p.amount.currency();
+    if p.tax.currency() != currency
+        || p.total.currency() != currency
+        || p.refund
+            .as_ref()
+            .is_some_and(|r| r.refunded.currency() != currency)
+    {
+        return Err(corrupt("a purchase's amounts must share a currency"));
+    }
+    let (workflow, bundle, membership) = match &p.item {
+        PurchaseItem::Workflow { workflow_id } => (Some(workflow_id.as_uuid()), None, None),
+        PurchaseItem::Bundle { bundle_id, .. } => (None, Some(bundle_id.as_uuid()), None),
+        PurchaseItem::MembershipIncluded {
+            workflow_id,
+            membership_id,
+        } => (
+            Some(workflow_id.as_uuid()),
+            None,
+            Some(membership_id.as_uuid()),
+        ),
+    };
+    let items: Vec<Uuid> = p.item.workflows().iter().map(|w| w.as_uuid()).collect();
+    let pr = &p.provider;
+    Ok(q.bind(p.id.as_uuid())
+        .bind(p.user_id.as_str().to_owned())
+        .bind(p.purchase_type().as_str())
+        .bind(workflow)
+        .bind(bundle)
+        .bind(membership)
+        .bind(items)
+        .bind(p.license_type.as_str())
+        .bind(p.license_key.as_str().to_owned())
+        .bind(p.quota.limit.map(i64::from))
+        .bind(p.license_expires_at)
+        .bind(p.update_months.map(i64::from))
+        .bind(p.updates_until)
+        .bind(p.status.as_str())
+        .bind(currency.code().to_owned())
+        .bind(p.amount.amount())
+        .bind(p.tax.amount())
+        .bind(p.total.amount())
+        .bind(p.refund.as_ref().map(|r| r.refunded.amount()))
+        .bind(p.refund.as_ref().and_then(|r| r.reason.clone()))
+        .bind(p.refund.as_ref().map(|r| r.refunded_at))
+        .bind(p.payment_ref.as_ref().map(|r| r.as_str().to_owned()))
+        .bind(pr.customer_id.clone())
+        .bind(pr.checkout_session_id.clone())
+        .bind(pr.payment_intent_id.clone())
+        .bind(pr.subscription_id.clone())
+        .bind(pr.price_id.clone())
+        .bind(p.created_at)
+        .bind(p.completed_at)
+        .bind(p.disputed_at)
+        .bind(p.updated_at))
+}
+
+async fn check_purchase_refs(c: &mut PgConnection, p: &Purchase) -> StoreResult<()> {
+    match &p.item {
+        PurchaseItem::Workflow { workflow_id } => require_workflow(c, *workflow_id).await?,
+        PurchaseItem::Bundle { bundle_id, members } => {
+            let found: Option<i32> =
+                sqlx::query_scalar("SELECT 1 FROM workflow_bundles WHERE id = $1")
+                    .bind(bundle_id.as_uuid())
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(db)?;
+            if found.is_none() {
+                return Err(StoreError::not_found(Entity::Bundle, bundle_id));
+            }
+            for m in members {
+                require_workflow(c, *m).await?;
+            }
+        }
+        PurchaseItem::MembershipIncluded {
+            workflow_id,
+            membership_id,
+        } => {
+            require_workflow(c, *workflow_id).await?;
+            let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM memberships WHERE id = $1")
+                .bind(membership_id.as_uuid())
+                .fetch_optional(&mut *c)
+                .await
+                .map_err(db)?;
+            if found.is_none() {
+                return Err(StoreError::not_found(Entity::Membership, membership_id));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn payment_key(p: &Purchase) -> String {
+    p.payment_ref
+        .as_ref()
+        .map_or_else(|| p.id.to_string(), |r| r.as_str().to_owned())
+}
+
+async fn payment_ref_taken(c: &mut PgConnection, p: &Purchase) -> StoreResult<bool> {
+    let Some(r) = &p.payment_ref else {
+        return Ok(false);
+    };
+    let found: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM workflow_purchases WHERE payment_ref = $1 AND id <> $2")
+            .bind(r.as_str())
+            .bind(p.id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db)?;
+    Ok(found.is_some())
+}
+
+async fn write_purchase_items(c: &mut PgConnection, p: &Purchase) -> StoreResult<()> {
+    sqlx::query("DELETE FROM workflow_purchase_items WHERE purchase_id = $1")
+        .bind(p.id.as_uuid())
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    for (i, w) in p.item.workflows().iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO workflow_purchase_items (purchase_id, workflow_id, position) \
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(p.id.as_uuid())
+        .bind(w.as_uuid())
+        .bind(i32::try_from(i).map_err(|_| corrupt("too many purchase items"))?)
+        .execute(&mut *c)
+        .await
+        .map_err(unique_or_parent(
+            Entity::Purchase,
+            p.id,
+            Entity::Workflow,
+            w,
+        ))?;
+    }
+    Ok(())
+}
+
+async fn insert_purchase(s: &PgStore, c: &mut PgConnection, p: &Purchase) -> StoreResult<()> {
+    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM workflow_purchases WHERE id = $1")
+        .bind(p.id.as_uuid())
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db)?;
+    if found.is_some() {
+        return Err(StoreError::exists(Entity::Purchase, p.id));
+    }
+    if payment_ref_taken(c, p).await? {
+        return Err(StoreError::exists(Entity::Purchase, payment_key(p)));
+    }
+    let key_taken: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM workflow_purchases WHERE license_key = $1")
+            .bind(p.license_key.as_str())
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db)?;
+    if key_taken.is_some() {
+        return Err(StoreError::exists(Entity::Purchase, "license key"));
+    }
+    check_purchase_refs(c, p).await?;
+    bind_purchase(
+        sqlx::query(concat!(
+            "INSERT INTO workflow_purchases (",
+            purchase_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)"
+        )),
+        p,
+    )?
+    .bind(i64::from(p.quota.used))
+    .execute(&mut *c)
+    .await
+    .map_err(unique(Entity::Purchase, payment_key(p)))?;
+    s.step(c, "insert_purchase:after_row").await?;
+    write_purchase_items(c, p).await
+}
+
+async fn settle_purchase(s: &PgStore, c: &mut PgConnection, w: &PurchaseWrite) -> StoreResult<()> {
+    let p = &w.purchase;
+    // The row lock makes concurrent settlements of one purchase take turns;
+    // each sees the status the previous one committed.
+    let stored: Option<(String, Option<rust_decimal::Decimal>)> = sqlx::query_as(
+        "SELECT payment_status, refunded_amount FROM workflow_purchases WHERE id = $1 FOR NO KEY UPDATE",
+    )
+    .bind(p.id.as_uuid())
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(db)?;
+    let Some((status, refunded)) = stored else {
+        return Err(StoreError::not_found(Entity::Purchase, p.id));
+    };
+    // NUMERIC compares by value: 10 and 10.00 are the same amount.
+    let refund_moved = refunded != w.expected_refunded.as_ref().map(|m| m.amount());
+    if status != w.expected_status.as_str() || refund_moved {
+        return Err(StoreError::conflict(
+            Entity::Purchase,
+            p.id,
+            "the payment status changed since it was read",
+        ));
+    }
+    if payment_ref_taken(c, p).await? {
+        return Err(StoreError::exists(Entity::Purchase, payment_key(p)));
+    }
+    check_purchase_refs(c, p).await?;
+    bind_purchase(
+        sqlx::query(
+            "UPDATE workflow_purchases SET user_id = $2, purchase_type = $3, workflow_id = $4, \
+             bundle_id = $5, membership_id = $6, item_workflows = $7, license_type = $8, \
+             license_key = $9, download_limit = $10, license_expires_at = $11, \
+             update_months = $12, updates_until = $13, payment_status = $14, currency = $15, \
+             amount = $16, tax = $17, total = $18, refunded_amount = $19, refund_reason = $20, \
+             refunded_at = $21, payment_ref = $22, stripe_customer_id = $23, \
+             stripe_checkout_session_id = $24, stripe_payment_intent_id = $25, \
+             stripe_subscription_id = $26, stripe_price_id = $27, created_at = $28, \
+             completed_at = $29, disputed_at = $30, updated_at = $31 WHERE id = $1",
+        ),
+        p,
+    )?
+    .execute(&mut *c)
+    .await
+    // Two purchases settled with one payment reference at once: the
+    // second commit hits the unique index.
+    .map_err(unique(Entity::Purchase, payment_key(p)))?;
+    write_purchase_items(c, p).await?;
+    s.step(c, "settle_purchase:after_row").await?;
+    if w.count_purchase {
+        // In id order, so concurrent bundle purchases never deadlock.
+        let mut workflows = p.item.workflows();
+        workflows.sort();
+        workflows.dedup();
+        for wf in workflows {
+            sqlx::query("UPDATE workflows SET purchase_count = purchase_count + 1 WHERE id = $1")
+                .bind(wf.as_uuid())
+                .execute(&mut *c)
+                .await
+                .map_err(db)?;
+        }
+        if let PurchaseItem::Bundle { bundle_id, .. } = &p.item {
+            sqlx::query(
+                "UPDATE workflow_bundles SET purchase_count = purchase_count + 1 WHERE id = $1",
+            )
+            .bind(bundle_id.as_uuid())
+            .execute(&mut *c)
+            .await
+            .map_err(db)?;
+        }
+    }
+    s.step(c, "settle_purchase:after_counters").await?;
+    apply_deltas(c, &w.analytics).await
+}
+
+// ------------------------------------------------------------- memberships
+
+macro_rules! membership_cols {
+    () => {
+        "id, user_id, tier, status, trial_ends_at, current_period_start, current_period_end, \
+         period_download_limit, cancel_at_period_end, past_due_since, canceled_at, ended_at, \
+         features, enrolled_at, stripe_customer_id, stripe_subscription_id, stripe_price_id, \
+         created_at, updated_at, revision, period_downloads_used"
+    };
+}
+
+fn membership_from_row(row: &PgRow) -> StoreResult<Membership> {
+    let period = Period::new(
+        get(row, "current_period_start")?,
+        get(row, "current_period_end")?,
+    )
+    .map_err(corrupt)?;
+    Ok(Membership {
+        id: id(row, "id")?,
+        user_id: user(row, "user_id")?,
+        tier: parse(row, "tier")?,
+        status: parse(row, "status")?,
+        trial_ends_at: get(row, "trial_ends_at")?,
+        period,
+        quota: Quota {
+            used: u32_col(row, "period_downloads_used")?,
+            limit: opt_u32_col(row, "period_download_limit")?,
+        },
+        cancel_at_period_end: get(row, "cancel_at_period_end")?,
+        past_due_since: get(row, "past_due_since")?,
+        canceled_at: get(row, "canceled_at")?,
+        ended_at: get(row, "ended_at")?,
+        features: json_col(row, "features")?,
+        enrolled_at: get(row, "enrolled_at")?,
+        provider: provider(row, false)?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+        revision: u64_col(row, "revision")?,
+    })
+}
+
+/// Binds $1..$20 of the membership writes: every column but
+/// `period_downloads_used`, which downloads own.
+fn bind_membership<'q>(q: PgQuery<'q>, m: &Membership) -> StoreResult<PgQuery<'q>> {
+    Ok(q.bind(m.id.as_uuid())
+        .bind(m.user_id.as_str().to_owned())
+        .bind(m.tier.as_str())
+        .bind(m.status.as_str())
+        .bind(m.trial_ends_at)
+        .bind(m.period.start)
+        .bind(m.period.end)
+        .bind(m.quota.limit.map(i64::from))
+        .bind(m.cancel_at_period_end)
+        .bind(m.past_due_since)
+        .bind(m.canceled_at)
+        .bind(m.ended_at)
+        .bind(json(&m.features)?)
+        .bind(m.enrolled_at)
+        .bind(m.provider.customer_id.clone())
+        .bind(m.provider.subscription_id.clone())
+        .bind(m.provider.price_id.clone())
+        .bind(m.created_at)
+        .bind(m.updated_at)
+        .bind(i64_of(m.revision)?))
+}
+
+async fn insert_membership(c: &mut PgConnection, m: &Membership) -> StoreResult<()> {
+    bind_membership(
+        sqlx::query(concat!(
+            "INSERT INTO memberships (",
+            membership_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21)"
+        )),
+        m,
+    )?
+    .bind(i64::from(m.quota.used))
+    .execute(&mut *c)
+    .await
+    .map_err(unique(Entity::Membership, m.id))?;
+    Ok(())
+}
+
+macro_rules! membership_set {
+    () => {
+        "UPDATE memberships SET user_id = $2, tier = $3, status = $4, trial_ends_at = $5, \
+         current_period_start = $6, current_period_end = $7, period_download_limit = $8, \
+         cancel_at_period_end = $9, past_due_since = $10, canceled_at = $11, ended_at = $12, \
+         features = $13, enrolled_at = $14, stripe_customer_id = $15, \
+         stripe_subscription_id = $16, stripe_price_id = $17, created_at = $18, \
+         updated_at = $19, revision = $20"
+    };
+}
+
+async fn update_membership(c: &mut PgConnection, m: &Membership, expected: u64) -> StoreResult<()> {
+    // The period comparison happens in SQL, at the stored (microsecond)
+    // precision of both sides.
+    let row = sqlx::query(
+        "SELECT revision, current_period_start = $2 AS same_period FROM memberships \
+         WHERE id = $1 FOR NO KEY UPDATE",
+    )
+    .bind(m.id.as_uuid())
+    .bind(m.period.start)
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| StoreError::not_found(Entity::Membership, m.id))?;
+    if get::<i64>(&row, "revision")? != i64_of(expected)? {
+        return Err(StoreError::conflict(
+            Entity::Membership,
+            m.id,
+            "the membership changed since it was read",
+        ));
+    }
+    // Downloads own the quota; only a new period resets it (as written).
+    let q = if get::<bool>(&row, "same_period")? {
+        bind_membership(sqlx::query(concat!(membership_set!(), " WHERE id = $1")), m)?
+    } else {
+        bind_membership(
+            sqlx::query(concat!(
+                membership_set!(),
+                ", period_downloads_used = $21 WHERE id = $1"
+            )),
+            m,
+        )?
+        .bind(i64::from(m.quota.used))
+    };
+    q.execute(&mut *c).await.map_err(db)?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- downloads
+
+macro_rules! download_cols {
+    () => {
+        "id, user_id, workflow_id, file_id, file_version, download_type, source, purchase_id, \
+         membership_id, ip_hash, user_agent, referrer, country_code, downloaded_at"
+    };
+}
+
+fn download_from_row(row: &PgRow) -> StoreResult<Download> {
+    let source: String = get(row, "source")?;
+    let source = match source.as_str() {
+        "free" => DownloadSource::Free,
+        "staff" => DownloadSource::Staff,
+        "purchase" => DownloadSource::Purchase(
+            opt_id(row, "purchase_id")?
+                .ok_or_else(|| corrupt("purchase download without purchase"))?,
+        ),
+        "membership" => DownloadSource::Membership(
+            opt_id(row, "membership_id")?
+                .ok_or_else(|| corrupt("membership download without membership"))?,
+        ),
+        other => return Err(corrupt(format!("download source {other:?}"))),
+    };
+    Ok(Download {
+        id: id(row, "id")?,
+        user_id: parse_opt_with(row, "user_id", UserId::parse)?,
+        workflow_id: id(row, "workflow_id")?,
+        file_id: id(row, "file_id")?,
+        file_version: parse(row, "file_version")?,
+        kind: parse(row, "download_type")?,
+        source,
+        request: RequestMeta {
+            ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
+            user_agent: get(row, "user_agent")?,
+            referrer: get(row, "referrer")?,
+            country: parse_opt_with(row, "country_code", CountryCode::parse)?,
+        },
+        downloaded_at: get(row, "downloaded_at")?,
+    })
+}
+
+/// Checks and increments the charge's quota in one conditional UPDATE: the
+/// row lock it takes makes concurrent chargers queue, and each re-checks the
+/// condition against the previous one's commit (READ COMMITTED re-evaluates
+/// the WHERE clause on the newest row version). Only when no row matched is
+/// the row read again, to say why.
+async fn charge(c: &mut PgConnection, charge: &Charge) -> StoreResult<()> {
+    match *charge {
+        Charge::Nothing => Ok(()),
+        Charge::Purchase {
+            id,
+            expected_status,
+            limit,
+        } => {
+            let charged: Option<i64> = sqlx::query_scalar(
+                "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
+                 WHERE id = $1 AND payment_status = $2 \
+                 AND ($3::bigint IS NULL OR downloads_used < $3) RETURNING downloads_used",
+            )
+            .bind(id.as_uuid())
+            .bind(expected_status.as_str())
+            .bind(limit.map(i64::from))
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db)?;
+            if charged.is_some() {
+                return Ok(());
+            }
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT payment_status FROM workflow_purchases WHERE id = $1")
+                    .bind(id.as_uuid())
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(db)?;
+            match (status, limit) {
+                (None, _) => Err(StoreError::not_found(Entity::Purchase, id)),
+                (Some(s), Some(l)) if s == expected_status.as_str() => {
+                    Err(StoreError::LimitReached {
+                        entity: Entity::Purchase,
+                        key: id.to_string(),
+                        limit: l,
+                    })
+                }
+                _ => Err(StoreError::conflict(
+                    Entity::Purchase,
+                    id,
+                    "the payment status changed since the decision",
+                )),
+            }
+        }
+        Charge::Membership {
+            id,
+            expected_status,
+            period_start,
+            limit,
+        } => {
+            let charged: Option<i64> = sqlx::query_scalar(
+                "UPDATE memberships SET period_downloads_used = period_downloads_used + 1 \
+                 WHERE id = $1 AND status = $2 AND current_period_start = $3 \
+                 AND ($4::bigint IS NULL OR period_downloads_used < $4) \
+                 RETURNING period_downloads_used",
+            )
+            .bind(id.as_uuid())
+            .bind(expected_status.as_str())
+            .bind(period_start)
+            .bind(limit.map(i64::from))
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db)?;
+            if charged.is_some() {
+                return Ok(());
+            }
+            let same: Option<bool> = sqlx::query_scalar(
+                "SELECT status = $2 AND current_period_start = $3 FROM memberships WHERE id = $1",
+            )
+            .bind(id.as_uuid())
+            .bind(expected_status.as_str())
+            .bind(period_start)
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db)?;
+            match (same, limit) {
+                (None, _) => Err(StoreError::not_found(Entity::Membership, id)),
+                (Some(true), Some(l)) => Err(StoreError::LimitReached {
+                    entity: Entity::Membership,
+                    key: id.to_string(),
+                    limit: l,
+                }),
+                _ => Err(StoreError::conflict(
+                    Entity::Membership,
+                    id,
+                    "the membership changed since the decision",
+                )),
+            }
+        }
+    }
+}
+
+async fn record_download(
+    s: &PgStore,
+    c: &mut PgConnection,
+    d: &Download,
+    ch: &Charge,
+    delta: &AnalyticsDelta,
+) -> StoreResult<()> {
+    require_workflow(c, d.workflow_id).await?;
+    let file: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM workflow_files WHERE id = $1 AND workflow_id = $2")
+            .bind(d.file_id.as_uuid())
+            .bind(d.workflow_id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db)?;
+    if file.is_none() {
+        return Err(StoreError::not_found(Entity::File, d.file_id));
+    }
+    let dup: Option<i32> = sqlx::query_scalar("SELECT 1 FROM workflow_downloads WHERE id = $1")
+        .bind(d.id.as_uuid())
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db)?;
+    if dup.is_some() {
+        return Err(StoreError::exists(Entity::Download, d.id));
+    }
+    charge(c, ch).await?;
+    s.step(c, "record_download:after_charge").await?;
+    let (source, purchase, membership) = match d.source {
+        DownloadSource::Free => ("free", None, None),
+        DownloadSource::Staff => ("staff", None, None),
+        DownloadSource::Purchase(p) => ("purchase", Some(p.as_uuid()), None),
+        DownloadSource::Membership(m) => ("membership", None, Some(m.as_uuid())),
+    };
+    sqlx::query(concat!(
+        "INSERT INTO workflow_downloads (",
+        download_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ))
+    .bind(d.id.as_uuid())
+    .bind(d.user_id.as_ref().map(|u| u.as_str().to_owned()))
+    .bind(d.workflow_id.as_uuid())
+    .bind(d.file_id.as_uuid())
+    .bind(d.file_version.to_string())
+    .bind(d.kind.as_str())
+    .bind(source)
+    .bind(purchase)
+    .bind(membership)
+    .bind(d.request.ip_hash.as_ref().map(|h| h.as_str().to_owned()))
+    .bind(d.request.user_agent.clone())
+    .bind(d.request.referrer.clone())
+    .bind(d.request.country.map(|c| c.as_str().to_owned()))
+    .bind(d.downloaded_at)
+    .execute(&mut *c)
+    .await
+    .map_err(unique(Entity::Download, d.id))?;
+    s.step(c, "record_download:after_insert").await?;
+    // Counters in the lock order every write uses: workflow, file, category.
+    let category: Uuid = sqlx::query_scalar(
+        "UPDATE workflows SET download_count = download_count + 1 WHERE id = $1 \
+         RETURNING category_id",
+    )
+    .bind(d.workflow_id.as_uuid())
+    .fetch_one(&mut *c)
+    .await
+    .map_err(db)?;
+    sqlx::query("UPDATE workflow_files SET download_count = download_count + 1 WHERE id = $1")
+        .bind(d.file_id.as_uuid())
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    sqlx::query(
+        "UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = $1",
+    )
+    .bind(category)
+    .execute(&mut *c)
+    .await
+    .map_err(db)?;
+    s.step(c, "record_download:after_counters").await?;
+    apply_deltas(c, std::slice::from_ref(delta)).await
+}
+
+#[async_trait]
+impl CommerceStore for PgStore {
+    async fn insert_purchase(&self, purchase: &Purchase) -> StoreResult<()> {
+        write_tx!(self, |c| insert_purchase(self, c, purchase))
+    }
+
+    async fn purchase(&self, id: PurchaseId) -> StoreResult<Option<Purchase>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            purchase_cols!(),
+            " FROM workflow_purchases WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(purchase_from_row)
+        .transpose()
+    }
+
+    async fn purchase_by_payment_ref(&self, payment: &PaymentRef) -> StoreResult<Option<Purchase>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            purchase_cols!(),
+            " FROM workflow_purchases WHERE payment_ref = $1"
+        ))
+        .bind(payment.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(purchase_from_row)
+        .transpose()
+    }
+
+    async fn purchases_for_user(&self, user: &UserId) -> StoreResult<Vec<Purchase>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            purchase_cols!(),
+            " FROM workflow_purchases WHERE user_id = $1 ORDER BY created_at DESC, id"
+        ))
+        .bind(user.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(purchase_from_row)
+        .collect()
+    }
+
+    async fn purchases_covering(
+        &self,
+        user: &UserId,
+        workflow: WorkflowId,
+    ) -> StoreResult<Vec<Purchase>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            purchase_cols!(),
+            " FROM workflow_purchases WHERE user_id = $1 AND item_workflows @> ARRAY[$2::uuid] \
+             ORDER BY created_at DESC, id"
+        ))
+        .bind(user.as_str())
+        .bind(workflow.as_uuid())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(purchase_from_row)
+        .collect()
+    }
+
+    async fn settle_purchase(&self, write: &PurchaseWrite) -> StoreResult<()> {
+        write_tx!(self, |c| settle_purchase(self, c, write))
+    }
+
+    async fn insert_membership(&self, membership: &Membership) -> StoreResult<()> {
+        write_tx!(self, |c| insert_membership(c, membership))
+    }
+
+    async fn update_membership(
+        &self,
+        membership: &Membership,
+        expected_revision: u64,
+    ) -> StoreResult<()> {
+        write_tx!(self, |c| update_membership(
+            c,
+            membership,
+            expected_revision
+        ))
+    }
+
+    async fn membership(&self, id: MembershipId) -> StoreResult<Option<Membership>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            membership_cols!(),
+            " FROM memberships WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(membership_from_row)
+        .transpose()
+    }
+
+    async fn membership_by_subscription(
+        &self,
+        subscription_id: &str,
+    ) -> StoreResult<Option<Membership>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            membership_cols!(),
+            " FROM memberships WHERE stripe_subscription_id = $1 \
+             ORDER BY created_at DESC, id LIMIT 1"
+        ))
+        .bind(subscription_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(membership_from_row)
+        .transpose()
+    }
+
+    async fn memberships_for_user(&self, user: &UserId) -> StoreResult<Vec<Membership>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            membership_cols!(),
+            " FROM memberships WHERE user_id = $1 ORDER BY created_at DESC, id"
+        ))
+        .bind(user.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(membership_from_row)
+        .collect()
+    }
+
+    async fn memberships_with_status(
+        &self,
+        statuses: &[MembershipStatus],
+    ) -> StoreResult<Vec<Membership>> {
+        if statuses.is_empty() {
+            return Ok(vec![]);
+        }
+        let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+        sqlx::query(concat!(
+            "SELECT ",
+            membership_cols!(),
+            " FROM memberships WHERE status = ANY($1) ORDER BY id"
+        ))
+        .bind(statuses)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(membership_from_row)
+        .collect()
+    }
+
+    async fn record_download(
+        &self,
+        download: &Download,
+        charge: &Charge,
+        analytics: &AnalyticsDelta,
+    ) -> StoreResult<()> {
+        write_tx!(self, |c| record_download(
+            self, c, download, charge, analytics
+        ))
+    }
+
+    async fn downloads_for_user(&self, user: &UserId, limit: u32) -> StoreResult<Vec<Download>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            download_cols!(),
+            " FROM workflow_downloads WHERE user_id = $1 ORDER BY downloaded_at DESC, id LIMIT $2"
+        ))
+        .bind(user.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(download_from_row)
+        .collect()
+    }
+
+    async fn downloads_for_workflow(
+        &self,
+        workflow: WorkflowId,
+        limit: u32,
+    ) -> StoreResult<Vec<Download>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            download_cols!(),
+            " FROM workflow_downloads WHERE workflow_id = $1 \
+             ORDER BY downloaded_at DESC, id LIMIT $2"
+        ))
+        .bind(workflow.as_uuid())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?
+        .iter()
+        .map(download_from_row)
+        .collect()
+    }
+
+    async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
+        sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM workflow_downloads WHERE user_id = $1 AND workflow_id = $2)",
+        )
+        .bind(user.as_str())
+        .bind(workflow.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(db)
+    }
+}

@@ -1,0 +1,292 @@
+//! Failures in the middle of a write leave nothing behind: an injected error
+//! after some statements ran, and a connection killed by the server
+//! (`pg_terminate_backend`) while the write's transaction is open. The store
+//! answers with a typed `StoreError::Backend` and the next call works.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use vault_core::analytics::AnalyticsDelta;
+use vault_core::download::{Download, DownloadKind, DownloadSource};
+use vault_core::file::WorkflowFile;
+use vault_core::ids::{DownloadId, PurchaseId};
+use vault_core::purchase::PaymentStatus;
+use vault_core::store::{AnalyticsStore, CatalogStore, Charge, CommerceStore, Store, StoreError};
+use vault_core::testkit::{Fixture, epoch};
+use vault_core::tier::PricingTier;
+use vault_core::vault::CheckoutItem;
+use vault_core::workflow::Workflow;
+use vault_store_postgres::PgStore;
+
+/// Everything one download moves, to compare before and after.
+#[derive(Debug, PartialEq, Eq)]
+struct Counters {
+    workflow_downloads: u64,
+    file_downloads: u64,
+    category_downloads: u64,
+    quota_used: u32,
+    recorded: usize,
+    analytics_downloads: u64,
+}
+
+struct Setup {
+    store: Arc<PgStore>,
+    _fixture: Fixture,
+    workflow: Workflow,
+    file: WorkflowFile,
+    purchase: PurchaseId,
+    user: vault_core::actor::UserId,
+}
+
+async fn setup() -> Option<Setup> {
+    let store = Arc::new(common::fresh_store().await?);
+    let f = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+    let mut c = f.content("fragile", PricingTier::Pro, Some(1500));
+    c.download_limit = Some(5);
+    let (workflow, file) = f.publish(c).await;
+    let buyer = Fixture::user("buyer");
+    let p = f.buy(&buyer, CheckoutItem::Workflow(workflow.id)).await;
+    Some(Setup {
+        store,
+        workflow,
+        file,
+        purchase: p.id,
+        user: buyer.user_id().unwrap().clone(),
+        _fixture: f,
+    })
+}
+
+impl Setup {
+    fn download(&self, n: u128) -> (Download, Charge, AnalyticsDelta) {
+        let d = Download {
+            id: DownloadId::from_uuid(uuid::Uuid::from_u128(0xd0_0000 + n)),
+            user_id: Some(self.user.clone()),
+            workflow_id: self.workflow.id,
+            file_id: self.file.id,
+            file_version: self.file.version,
+            kind: DownloadKind::Purchased,
+            source: DownloadSource::Purchase(self.purchase),
+            request: Default::default(),
+            downloaded_at: epoch(),
+        };
+        let charge = Charge::Purchase {
+            id: self.purchase,
+            expected_status: PaymentStatus::Completed,
+            limit: Some(5),
+        };
+        let mut delta = AnalyticsDelta::none(self.workflow.id, epoch());
+        delta.downloads = 1;
+        (d, charge, delta)
+    }
+
+    async fn counters(&self) -> Counters {
+        let s = &self.store;
+        let w = s.workflow(self.workflow.id).await.unwrap().unwrap();
+        let day = epoch().date_naive();
+        Counters {
+            workflow_downloads: w.stats.download_count,
+            file_downloads: s.file(self.file.id).await.unwrap().unwrap().download_count,
+            category_downloads: s
+                .category(w.content.category_id)
+                .await
+                .unwrap()
+                .unwrap()
+                .total_downloads,
+            quota_used: s.purchase(self.purchase).await.unwrap().unwrap().quota.used,
+            recorded: s
+                .downloads_for_workflow(self.workflow.id, 100)
+                .await
+                .unwrap()
+                .len(),
+            analytics_downloads: s
+                .analytics(self.workflow.id, day, day)
+                .await
+                .unwrap()
+                .first()
+                .map_or(0, |r| r.downloads),
+        }
+    }
+
+    /// One more download goes through and moves every counter by one.
+    async fn next_call_works(&self, before: &Counters, n: u128) {
+        let (d, charge, delta) = self.download(n);
+        self.store
+            .record_download(&d, &charge, &delta)
+            .await
+            .unwrap();
+        let after = self.counters().await;
+        assert_eq!(
+            after,
+            Counters {
+                workflow_downloads: before.workflow_downloads + 1,
+                file_downloads: before.file_downloads + 1,
+                category_downloads: before.category_downloads + 1,
+                quota_used: before.quota_used + 1,
+                recorded: before.recorded + 1,
+                analytics_downloads: before.analytics_downloads + 1,
+            }
+        );
+    }
+}
+
+fn sqlx_source(e: &StoreError) -> Option<&sqlx::Error> {
+    match e {
+        StoreError::Backend { backend, source } => {
+            assert_eq!(*backend, "postgres");
+            source.downcast_ref::<sqlx::Error>()
+        }
+        _ => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_failure_at_any_step_of_a_download_writes_nothing() {
+    let Some(s) = setup().await else { return };
+    let before = s.counters().await;
+    for (i, step) in [
+        "record_download:after_charge",
+        "record_download:after_insert",
+        "record_download:after_counters",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        s.store.fail_at(step);
+        let (d, charge, delta) = s.download(i as u128);
+        let r = s.store.record_download(&d, &charge, &delta).await;
+        assert!(
+            matches!(r, Err(StoreError::Backend { .. })),
+            "{step}: {r:?}"
+        );
+        assert_eq!(s.counters().await, before, "{step} left a partial write");
+    }
+    s.next_call_works(&before, 99).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_killed_mid_download_writes_nothing() {
+    let Some(s) = setup().await else { return };
+    let before = s.counters().await;
+    for (i, step) in [
+        "record_download:after_charge",
+        "record_download:after_counters",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut pause = s.store.pause_at(step);
+        let (d, charge, delta) = s.download(i as u128);
+        let store = Arc::clone(&s.store);
+        let write = tokio::spawn(async move { store.record_download(&d, &charge, &delta).await });
+        // The write stopped with its transaction open: kill its connection
+        // from another one, then let it go on.
+        let pid = pause.reached().await.unwrap();
+        let (_, mut admin) = common::server().await.unwrap();
+        let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+            .bind(pid)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap();
+        assert!(killed, "{step}: backend {pid} not terminated");
+        pause.release();
+        let r = write.await.unwrap();
+        let err = r.expect_err("a write on a killed connection cannot succeed");
+        assert!(
+            sqlx_source(&err).is_some(),
+            "{step}: expected StoreError::Backend with the sqlx error as source, got {err:?}"
+        );
+        assert_eq!(s.counters().await, before, "{step} left a partial write");
+    }
+    // The pool replaced the dead connection.
+    s.next_call_works(&before, 99).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_killed_mid_purchase_completion_writes_nothing() {
+    let Some(store) = common::fresh_store().await else {
+        return;
+    };
+    let store = Arc::new(store);
+    let f = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+    let (w, _) = f.workflow("once-only", PricingTier::Pro, Some(4900)).await;
+    let buyer = Fixture::user("payer");
+    let pending = f
+        .vault
+        .start_purchase(
+            &buyer,
+            vault_core::vault::StartPurchase {
+                user_id: buyer.user_id().unwrap().clone(),
+                item: CheckoutItem::Workflow(w.id),
+                license_type: vault_core::license::LicenseType::Personal,
+                tax: None,
+                license_expires_at: None,
+                provider: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let mut pause = store.pause_at("settle_purchase:after_counters");
+    let vault = f.vault.clone();
+    let id = pending.id;
+    let write = tokio::spawn(async move {
+        vault
+            .complete_purchase(
+                &vault_core::actor::Actor::Service,
+                id,
+                vault_core::purchase::PaymentRef::parse("pi_killed").unwrap(),
+            )
+            .await
+    });
+    let pid = pause.reached().await.unwrap();
+    let (_, mut admin) = common::server().await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    pause.release();
+    let r = write.await.unwrap();
+    assert!(
+        matches!(
+            r,
+            Err(vault_core::error::Error::Store(StoreError::Backend { .. }))
+        ),
+        "{r:?}"
+    );
+    let stored = store.purchase(id).await.unwrap().unwrap();
+    assert_eq!(stored.status, PaymentStatus::Pending);
+    assert_eq!(stored.payment_ref, None);
+    assert_eq!(
+        store
+            .workflow(w.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .stats
+            .purchase_count,
+        0
+    );
+    // Retrying the same webhook delivery completes it exactly once.
+    let done = f
+        .vault
+        .complete_purchase(
+            &vault_core::actor::Actor::Service,
+            id,
+            vault_core::purchase::PaymentRef::parse("pi_killed").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(done.status, PaymentStatus::Completed);
+    assert_eq!(
+        store
+            .workflow(w.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .stats
+            .purchase_count,
+        1
+    );
+}

@@ -1,0 +1,219 @@
+//! The schema itself: seed rows, migrating twice, the rollback script, the
+//! CHECK constraints, exact money, and a Debug that hides the password.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use rust_decimal::Decimal;
+use sqlx::PgPool;
+use vault_core::category::CORE_SYSTEMS;
+use vault_core::money::{Currency, Money};
+use vault_core::store::{CatalogStore, Store};
+use vault_core::testkit::Fixture;
+use vault_core::tier::PricingTier;
+use vault_store_postgres::{PgOptions, PgStore, migrate, rollback};
+
+async fn sqlstate(pool: &PgPool, sql: String) -> Option<String> {
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+        .execute(pool)
+        .await
+        .err()
+        .and_then(|e| {
+            e.as_database_error()
+                .and_then(|d| d.code())
+                .map(|c| c.into_owned())
+        })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nine_core_categories_are_seeded_exactly() {
+    let Some(store) = common::fresh_store().await else {
+        return;
+    };
+    let seeded = store.categories().await.unwrap();
+    assert_eq!(seeded.len(), 9);
+    for (i, (c, (slug, name, icon, color, description))) in
+        seeded.iter().zip(CORE_SYSTEMS).enumerate()
+    {
+        assert_eq!(c.slug.as_str(), slug);
+        assert_eq!(c.name, name);
+        assert_eq!(c.icon, icon);
+        assert_eq!(c.color, color);
+        assert_eq!(c.description, description);
+        assert_eq!(c.order_index, i as i32 + 1);
+        assert!(c.is_active);
+        assert_eq!((c.workflow_count, c.total_downloads), (0, 0));
+        assert_eq!(c.metadata, serde_json::json!({}));
+    }
+    // The service finds them by slug and adds nothing.
+    let store: Arc<dyn Store> = Arc::new(store);
+    let f = Fixture::new(Arc::clone(&store)).await;
+    let ids: Vec<_> = f.categories.iter().map(|c| c.id).collect();
+    assert_eq!(ids, seeded.iter().map(|c| c.id).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
+    let Some(store) = common::fresh_store().await else {
+        return;
+    };
+    let pool = store.pool().clone();
+    migrate(&pool).await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(applied, 2, "both migrations, each once");
+
+    rollback(&pool).await.unwrap();
+    for relation in [
+        "stripe_webhook_events",
+        "workflow_categories",
+        "workflows",
+        "workflow_files",
+        "memberships",
+        "workflow_purchases",
+        "workflow_downloads",
+        "workflow_reviews",
+        "workflow_updates",
+        "workflow_bundles",
+        "workflow_analytics",
+        "workflow_favorites",
+        "active_memberships",
+        "workflow_stats",
+    ] {
+        let gone: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NULL")
+            .bind(relation)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert!(gone, "{relation} survived the rollback");
+    }
+
+    // And it can be applied again, seed rows included.
+    migrate(&pool).await.unwrap();
+    assert_eq!(store.categories().await.unwrap().len(), 9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_constraints_refuse_what_the_domain_refuses() {
+    let Some(store) = common::fresh_store().await else {
+        return;
+    };
+    let f = Fixture::new(Arc::new(store.clone()) as Arc<dyn Store>).await;
+    let (w, _) = f.workflow("checked", PricingTier::Pro, Some(1000)).await;
+    let pool = store.pool();
+    // Statements whose only fault is the value under test.
+    let wid = w.id.as_uuid();
+    let cases: Vec<(&str, String)> = vec![
+        (
+            "rating above 5",
+            format!(
+                "INSERT INTO workflow_reviews (id, workflow_id, user_id, rating, title) \
+                 VALUES (gen_random_uuid(), '{wid}', 'u', 6, 't')"
+            ),
+        ),
+        (
+            "dimension rating below 1",
+            format!(
+                "INSERT INTO workflow_reviews (id, workflow_id, user_id, rating, rating_growth, title) \
+                 VALUES (gen_random_uuid(), '{wid}', 'u', 4, 0, 't')"
+            ),
+        ),
+        (
+            "W.E.D.G.E. score above 10",
+            format!("UPDATE workflows SET wedge_score = 10.5 WHERE id = '{wid}'"),
+        ),
+        (
+            "unknown pricing tier",
+            format!("UPDATE workflows SET pricing_tier = 'gold' WHERE id = '{wid}'"),
+        ),
+        (
+            "a price finer than a minor unit of 4 places",
+            format!("UPDATE workflows SET price = 1.00001 WHERE id = '{wid}'"),
+        ),
+        (
+            "a price without its currency",
+            format!("UPDATE workflows SET currency = NULL WHERE id = '{wid}'"),
+        ),
+        (
+            "total other than amount + tax",
+            format!(
+                "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, \
+                 item_workflows, license_type, license_key, payment_status, currency, amount, tax, total) \
+                 VALUES (gen_random_uuid(), 'u', 'one_time', '{wid}', ARRAY['{wid}'::uuid], \
+                 'personal', 'k-1', 'pending', 'USD', 10.00, 1.00, 12.00)"
+            ),
+        ),
+        (
+            "unknown payment status",
+            format!(
+                "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, \
+                 item_workflows, license_type, license_key, payment_status, currency, amount, tax, total) \
+                 VALUES (gen_random_uuid(), 'u', 'one_time', '{wid}', ARRAY['{wid}'::uuid], \
+                 'personal', 'k-2', 'paid', 'USD', 10.00, 1.00, 11.00)"
+            ),
+        ),
+        (
+            "negative download counter",
+            format!("UPDATE workflows SET download_count = -1 WHERE id = '{wid}'"),
+        ),
+    ];
+    for (what, sql) in cases {
+        assert_eq!(
+            sqlstate(pool, sql).await.as_deref(),
+            Some("23514"),
+            "{what} must violate a CHECK"
+        );
+    }
+    // The control: the same purchase with a consistent total is accepted.
+    let ok = format!(
+        "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, \
+         item_workflows, license_type, license_key, payment_status, currency, amount, tax, total) \
+         VALUES (gen_random_uuid(), 'u', 'one_time', '{wid}', ARRAY['{wid}'::uuid], \
+         'personal', 'k-3', 'pending', 'USD', 10.00, 1.00, 11.00)"
+    );
+    assert_eq!(sqlstate(pool, ok).await, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn money_reads_back_exactly_in_every_minor_unit() {
+    let Some(store) = common::fresh_store().await else {
+        return;
+    };
+    let f = Fixture::new(Arc::new(store.clone()) as Arc<dyn Store>).await;
+    for (slug, code, amount) in [
+        ("priced-usd", "USD", Decimal::new(1999, 2)),
+        ("priced-jpy", "JPY", Decimal::new(4900, 0)),
+        ("priced-bhd", "BHD", Decimal::new(12345, 3)),
+        (
+            "priced-big",
+            "USD",
+            Decimal::new(123_456_789_012_345_678, 2),
+        ),
+    ] {
+        let mut c = f.content(slug, PricingTier::Pro, None);
+        c.price = Some(Money::new(amount, Currency::parse(code).unwrap()).unwrap());
+        let w = f.vault.create_workflow(&f.admin, c).await.unwrap();
+        let read = store.workflow(w.id).await.unwrap().unwrap();
+        assert_eq!(read, w, "{slug}");
+        assert_eq!(read.content.price.unwrap().amount(), amount);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_never_shows_the_password() {
+    let Some(options) = common::fresh_database().await else {
+        return;
+    };
+    // The server here trusts local connections, so any password connects.
+    let options = options.password("s3cret-Pa55");
+    let store = PgStore::connect_with_options(options, PgOptions::default())
+        .await
+        .unwrap();
+    let shown = format!("{store:?}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(shown.contains("PgStore"), "{shown}");
+}

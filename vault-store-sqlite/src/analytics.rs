@@ -1,0 +1,214 @@
+//! Daily analytics and the reporting views.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use rusqlite::{OptionalExtension, params};
+use rust_decimal::Decimal;
+use vault_core::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
+use vault_core::country::CountryCode;
+use vault_core::ids::WorkflowId;
+use vault_core::money::Currency;
+use vault_core::store::{AnalyticsStore, Entity, StoreError, StoreResult};
+
+use crate::catalog::{WORKFLOW_COLS, query_all, query_one, workflow_from_row};
+use crate::codec::*;
+use crate::{SqliteStore, Tx};
+
+const ANALYTICS_COLS: &str = "workflow_id, date, views, unique_visitors, clicks, downloads, purchases, \
+    revenue_minor, refunds_minor, currency, favorites, shares, reviews, traffic_sources, countries";
+
+fn decimal_of(minor: i64, currency: Option<Currency>) -> Decimal {
+    Decimal::new(minor, currency.map_or(0, |c| c.exponent()))
+}
+
+fn minor_of(amount: Decimal, currency: Option<Currency>) -> StoreResult<i64> {
+    if amount.is_zero() {
+        return Ok(0);
+    }
+    let c = currency.ok_or_else(|| corrupt("an analytics amount without a currency"))?;
+    let scaled = amount * Decimal::from(10i64.pow(c.exponent()));
+    if scaled.fract() != Decimal::ZERO {
+        return Err(corrupt(format!("{amount} is finer than {c}'s minor unit")));
+    }
+    i64::try_from(scaled).map_err(|_| corrupt(format!("{amount} {c} overflows")))
+}
+
+fn analytics_from_row(row: &Row<'_>) -> StoreResult<DailyAnalytics> {
+    let currency = parse_opt_with(row, "currency", Currency::parse)?;
+    let countries: BTreeMap<String, u64> = json_col(row, "countries")?;
+    let countries = countries
+        .into_iter()
+        .map(|(k, v)| CountryCode::parse(&k).map(|c| (c, v)).map_err(corrupt))
+        .collect::<StoreResult<_>>()?;
+    Ok(DailyAnalytics {
+        workflow_id: parse(row, "workflow_id")?,
+        date: parse_date(&get::<String>(row, "date")?)?,
+        views: u64_col(row, "views")?,
+        unique_visitors: u64_col(row, "unique_visitors")?,
+        clicks: u64_col(row, "clicks")?,
+        downloads: u64_col(row, "downloads")?,
+        purchases: u64_col(row, "purchases")?,
+        revenue: decimal_of(get(row, "revenue_minor")?, currency),
+        refunds: decimal_of(get(row, "refunds_minor")?, currency),
+        currency,
+        favorites: u64_col(row, "favorites")?,
+        shares: u64_col(row, "shares")?,
+        reviews: u64_col(row, "reviews")?,
+        traffic_sources: json_col(row, "traffic_sources")?,
+        countries,
+    })
+}
+
+/// Applies a delta to its day's row, creating it: read, add with
+/// vault-core's own [`DailyAnalytics::apply`], write back — inside the
+/// caller's transaction, which holds the write lock.
+pub(crate) fn apply_delta(tx: &Tx<'_>, d: &AnalyticsDelta) -> StoreResult<()> {
+    let wf = d.workflow_id.to_string();
+    if tx
+        .prepare_cached("SELECT 1 FROM workflows WHERE id = ?1")
+        .map_err(db)?
+        .query_row([&wf], |_| Ok(()))
+        .optional()
+        .map_err(db)?
+        .is_none()
+    {
+        return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
+    }
+    let day = date(&d.date);
+    let mut row = query_one(
+        tx,
+        &format!(
+            "SELECT {ANALYTICS_COLS} FROM workflow_analytics WHERE workflow_id = ?1 AND date = ?2"
+        ),
+        params![wf, day],
+        analytics_from_row,
+    )?
+    .unwrap_or_else(|| DailyAnalytics::empty(d.workflow_id, d.date));
+    let mut delta = d.clone();
+    if let Some(visitor) = &d.visitor {
+        let fresh = tx
+            .prepare_cached("INSERT OR IGNORE INTO workflow_analytics_visitors (workflow_id, date, visitor) VALUES (?1, ?2, ?3)")
+            .map_err(db)?
+            .execute(params![wf, day, visitor.storage_key()])
+            .map_err(db)?;
+        tx.step("apply_delta:after_visitor")?;
+        delta.unique_visitors = u64::from(fresh == 1);
+    }
+    if let (Some(have), Some(new)) = (row.currency, d.currency)
+        && have != new
+        && !(d.revenue.is_zero() && d.refunds.is_zero())
+    {
+        return Err(StoreError::conflict(
+            Entity::Analytics,
+            d.workflow_id,
+            "amounts in two currencies on one day",
+        ));
+    }
+    row.apply(&delta);
+    let countries: BTreeMap<&str, u64> = row
+        .countries
+        .iter()
+        .map(|(k, v)| (k.as_str(), *v))
+        .collect();
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO workflow_analytics ({ANALYTICS_COLS}) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+    ))
+    .map_err(db)?
+    .execute(params![
+        wf,
+        day,
+        i64_of(row.views)?,
+        i64_of(row.unique_visitors)?,
+        i64_of(row.clicks)?,
+        i64_of(row.downloads)?,
+        i64_of(row.purchases)?,
+        minor_of(row.revenue, row.currency)?,
+        minor_of(row.refunds, row.currency)?,
+        row.currency.map(|c| c.code().to_owned()),
+        i64_of(row.favorites)?,
+        i64_of(row.shares)?,
+        i64_of(row.reviews)?,
+        json(&row.traffic_sources)?,
+        json(&countries)?,
+    ])
+    .map_err(db)?;
+    tx.step("apply_delta:after_row")?;
+    if d.views > 0 {
+        tx.prepare_cached("UPDATE workflows SET view_count = view_count + ?2 WHERE id = ?1")
+            .map_err(db)?
+            .execute(params![wf, i64_of(d.views)?])
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl AnalyticsStore for SqliteStore {
+    async fn record_analytics(&self, delta: &AnalyticsDelta) -> StoreResult<()> {
+        let d = delta.clone();
+        self.write(move |tx| apply_delta(tx, &d)).await
+    }
+
+    async fn analytics(
+        &self,
+        workflow: WorkflowId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<DailyAnalytics>> {
+        self.read(move |c| {
+            query_all(
+                c,
+                &format!(
+                    "SELECT {ANALYTICS_COLS} FROM workflow_analytics \
+                     WHERE workflow_id = ?1 AND date >= ?2 AND date <= ?3 ORDER BY date"
+                ),
+                params![workflow.to_string(), date(&from), date(&to)],
+                analytics_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn workflow_stats(
+        &self,
+        workflow: Option<WorkflowId>,
+    ) -> StoreResult<Vec<WorkflowStatsRow>> {
+        let cols: Vec<String> = WORKFLOW_COLS
+            .split(", ")
+            .map(|c| format!("w.{}", c.trim()))
+            .collect();
+        let sql = format!(
+            "SELECT {}, s.category_name AS stats_category_name, s.total_revenue_minor AS stats_revenue_minor, \
+             s.currency AS stats_currency FROM workflows w JOIN workflow_stats s ON s.id = w.id \
+             WHERE ?1 IS NULL OR w.id = ?1 ORDER BY w.id",
+            cols.join(", ")
+        );
+        let id = workflow.map(|w| w.to_string());
+        self.read(move |c| {
+            query_all(c, &sql, [id], |row| {
+                let w = workflow_from_row(row)?;
+                let currency = parse_opt_with(row, "stats_currency", Currency::parse)?;
+                Ok(WorkflowStatsRow {
+                    workflow_id: w.id,
+                    slug: w.content.slug.clone(),
+                    title: w.content.title.clone(),
+                    status: w.status,
+                    pricing_tier: w.content.pricing_tier,
+                    category_id: w.content.category_id,
+                    category_name: get(row, "stats_category_name")?,
+                    rating: w.stats.rating,
+                    total_purchases: w.stats.purchase_count,
+                    total_revenue: decimal_of(get(row, "stats_revenue_minor")?, currency),
+                    currency,
+                    favorite_count: w.stats.favorite_count,
+                    download_count: w.stats.download_count,
+                    view_count: w.stats.view_count,
+                })
+            })
+        })
+        .await
+    }
+}

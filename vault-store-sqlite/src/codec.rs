@@ -1,0 +1,208 @@
+//! Conversions between domain values and SQLite columns, and row mappers.
+//!
+//! Every value read back goes through its vault-core constructor, so a
+//! corrupted or hand-edited row is reported as a backend error instead of
+//! entering the domain unchecked.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use vault_core::store::{StoreError, StoreResult};
+
+/// A stored value that does not decode.
+#[derive(Debug)]
+pub(crate) struct Corrupt(pub(crate) String);
+
+impl Display for Corrupt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stored value does not decode: {}", self.0)
+    }
+}
+
+impl std::error::Error for Corrupt {}
+
+pub(crate) fn corrupt(what: impl Display) -> StoreError {
+    StoreError::backend("sqlite", Corrupt(what.to_string()))
+}
+
+pub(crate) fn db(e: rusqlite::Error) -> StoreError {
+    StoreError::backend("sqlite", e)
+}
+
+const TS: &str = "%Y-%m-%dT%H:%M:%S%.9fZ";
+
+pub(crate) fn ts(t: &DateTime<Utc>) -> String {
+    t.format(TS).to_string()
+}
+
+pub(crate) fn opt_ts(t: &Option<DateTime<Utc>>) -> Option<String> {
+    t.as_ref().map(ts)
+}
+
+pub(crate) fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| corrupt(format!("timestamp {s:?}: {e}")))
+}
+
+pub(crate) fn date(d: &NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+pub(crate) fn parse_date(s: &str) -> StoreResult<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| corrupt(format!("date {s:?}: {e}")))
+}
+
+pub(crate) fn json<T: Serialize + ?Sized>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| corrupt(format!("json: {e}")))
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(s: &str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|e| corrupt(format!("json {s:?}: {e}")))
+}
+
+/// A statement's column names, read once per query: rusqlite's lookup by
+/// name asks SQLite for every column's name on every lookup, which made
+/// decoding a 49-column workflow row cost as much as running its query.
+pub(crate) struct Columns {
+    names: Vec<String>,
+}
+
+impl Columns {
+    pub(crate) fn of(stmt: &rusqlite::Statement<'_>) -> Self {
+        Self {
+            names: stmt.column_names().into_iter().map(str::to_owned).collect(),
+        }
+    }
+
+    /// The first column named `name`, ignoring ASCII case, as rusqlite's
+    /// `Statement::column_index` finds it.
+    fn index(&self, name: &str) -> rusqlite::Result<usize> {
+        self.names
+            .iter()
+            .position(|n| n.eq_ignore_ascii_case(name))
+            .ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_owned()))
+    }
+}
+
+/// A result row with its statement's [`Columns`], for lookups by name.
+pub(crate) struct Row<'a> {
+    row: &'a rusqlite::Row<'a>,
+    columns: &'a Columns,
+}
+
+impl<'a> Row<'a> {
+    pub(crate) fn new(row: &'a rusqlite::Row<'a>, columns: &'a Columns) -> Self {
+        Self { row, columns }
+    }
+}
+
+/// Reads column `col` of `row`.
+pub(crate) fn get<T: rusqlite::types::FromSql>(row: &Row<'_>, col: &str) -> StoreResult<T> {
+    let i = row.columns.index(col).map_err(db)?;
+    row.row.get(i).map_err(db)
+}
+
+/// Reads a text column and parses it with the domain's `FromStr`.
+pub(crate) fn parse<T>(row: &Row<'_>, col: &str) -> StoreResult<T>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    let s: String = get(row, col)?;
+    s.parse::<T>()
+        .map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
+}
+
+pub(crate) fn parse_opt<T>(row: &Row<'_>, col: &str) -> StoreResult<Option<T>>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    let s: Option<String> = get(row, col)?;
+    s.map(|s| {
+        s.parse::<T>()
+            .map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
+    })
+    .transpose()
+}
+
+pub(crate) fn time(row: &Row<'_>, col: &str) -> StoreResult<DateTime<Utc>> {
+    parse_ts(&get::<String>(row, col)?)
+}
+
+pub(crate) fn opt_time(row: &Row<'_>, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    get::<Option<String>>(row, col)?
+        .map(|s| parse_ts(&s))
+        .transpose()
+}
+
+pub(crate) fn json_col<T: DeserializeOwned>(row: &Row<'_>, col: &str) -> StoreResult<T> {
+    from_json(&get::<String>(row, col)?)
+}
+
+pub(crate) fn u64_col(row: &Row<'_>, col: &str) -> StoreResult<u64> {
+    let v: i64 = get(row, col)?;
+    u64::try_from(v).map_err(|_| corrupt(format!("{col} is negative")))
+}
+
+pub(crate) fn u32_col(row: &Row<'_>, col: &str) -> StoreResult<u32> {
+    let v: i64 = get(row, col)?;
+    u32::try_from(v).map_err(|_| corrupt(format!("{col} out of range")))
+}
+
+pub(crate) fn opt_u32_col(row: &Row<'_>, col: &str) -> StoreResult<Option<u32>> {
+    let v: Option<i64> = get(row, col)?;
+    v.map(|v| u32::try_from(v).map_err(|_| corrupt(format!("{col} out of range"))))
+        .transpose()
+}
+
+pub(crate) fn bool_col(row: &Row<'_>, col: &str) -> StoreResult<bool> {
+    Ok(get::<i64>(row, col)? != 0)
+}
+
+/// Money as (minor units, currency code).
+pub(crate) fn money_parts(m: &vault_core::money::Money) -> StoreResult<(i64, String)> {
+    let minor = m
+        .to_minor()
+        .ok_or_else(|| corrupt(format!("{m} does not fit in minor units")))?;
+    Ok((minor, m.currency().code().to_owned()))
+}
+
+pub(crate) fn money(minor: i64, currency: &str) -> StoreResult<vault_core::money::Money> {
+    let c = vault_core::money::Currency::parse(currency).map_err(corrupt)?;
+    Ok(vault_core::money::Money::from_minor(minor, c))
+}
+
+/// `u64` counters into SQLite's `i64`.
+pub(crate) fn i64_of(v: u64) -> StoreResult<i64> {
+    i64::try_from(v).map_err(|_| corrupt(format!("{v} exceeds SQLite's integer range")))
+}
+
+/// Reads a text column through a domain constructor.
+pub(crate) fn parse_with<T, E: Display>(
+    row: &Row<'_>,
+    col: &str,
+    f: impl FnOnce(&str) -> Result<T, E>,
+) -> StoreResult<T> {
+    let s: String = get(row, col)?;
+    f(&s).map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
+}
+
+/// Like [`parse_with`] for a nullable column.
+pub(crate) fn parse_opt_with<T, E: Display>(
+    row: &Row<'_>,
+    col: &str,
+    f: impl FnOnce(&str) -> Result<T, E>,
+) -> StoreResult<Option<T>> {
+    let s: Option<String> = get(row, col)?;
+    s.map(|s| f(&s).map_err(|e| corrupt(format!("{col} {s:?}: {e}"))))
+        .transpose()
+}
+
+pub(crate) fn slug(row: &Row<'_>, col: &str) -> StoreResult<vault_core::slug::Slug> {
+    parse_with(row, col, vault_core::slug::Slug::parse)
+}

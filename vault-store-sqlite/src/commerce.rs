@@ -1,0 +1,889 @@
+//! Purchases, memberships and downloads, with their guarded writes.
+
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use vault_core::actor::UserId;
+use vault_core::analytics::AnalyticsDelta;
+use vault_core::download::{Download, DownloadSource, IpHash, RequestMeta};
+use vault_core::ids::{MembershipId, PurchaseId, WorkflowId};
+use vault_core::license::{LicenseKey, Quota};
+use vault_core::membership::{Membership, MembershipStatus, Period};
+use vault_core::purchase::{PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState};
+use vault_core::store::{Charge, CommerceStore, Entity, PurchaseWrite, StoreError, StoreResult};
+
+use crate::analytics::apply_delta;
+use crate::catalog::{exists, query_all, query_one, require_workflow};
+use crate::codec::*;
+use crate::{SqliteStore, Tx};
+
+// --------------------------------------------------------------- purchases
+
+const PURCHASE_COLS: &str = "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, \
+    item_workflows, license_type, license_key, download_limit, downloads_used, license_expires_at, \
+    update_months, updates_until, payment_status, currency, amount_minor, tax_minor, total_minor, \
+    refunded_minor, refund_reason, refunded_at, payment_ref, stripe_customer_id, \
+    stripe_checkout_session_id, stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, \
+    created_at, completed_at, disputed_at, updated_at";
+
+fn user(row: &Row<'_>, col: &str) -> StoreResult<UserId> {
+    parse_with(row, col, UserId::parse)
+}
+
+fn provider(row: &Row<'_>, with_purchase_ids: bool) -> StoreResult<ProviderRefs> {
+    Ok(ProviderRefs {
+        customer_id: get(row, "stripe_customer_id")?,
+        checkout_session_id: if with_purchase_ids {
+            get(row, "stripe_checkout_session_id")?
+        } else {
+            None
+        },
+        payment_intent_id: if with_purchase_ids {
+            get(row, "stripe_payment_intent_id")?
+        } else {
+            None
+        },
+        subscription_id: get(row, "stripe_subscription_id")?,
+        price_id: get(row, "stripe_price_id")?,
+    })
+}
+
+fn purchase_from_row(row: &Row<'_>) -> StoreResult<Purchase> {
+    let currency: String = get(row, "currency")?;
+    let kind: String = get(row, "purchase_type")?;
+    let item = match kind.as_str() {
+        "one_time" => PurchaseItem::Workflow {
+            workflow_id: parse(row, "workflow_id")?,
+        },
+        "bundle" => PurchaseItem::Bundle {
+            bundle_id: parse(row, "bundle_id")?,
+            members: json_col(row, "item_workflows")?,
+        },
+        "membership_included" => PurchaseItem::MembershipIncluded {
+            workflow_id: parse(row, "workflow_id")?,
+            membership_id: parse(row, "membership_id")?,
+        },
+        other => return Err(corrupt(format!("purchase_type {other:?}"))),
+    };
+    let refund = match get::<Option<i64>>(row, "refunded_minor")? {
+        Some(minor) => Some(RefundState {
+            refunded: money(minor, &currency)?,
+            reason: get(row, "refund_reason")?,
+            refunded_at: time(row, "refunded_at")?,
+        }),
+        None => None,
+    };
+    Ok(Purchase {
+        id: parse(row, "id")?,
+        user_id: user(row, "user_id")?,
+        item,
+        license_type: parse(row, "license_type")?,
+        license_key: parse_with(row, "license_key", LicenseKey::parse)?,
+        quota: Quota {
+            used: u32_col(row, "downloads_used")?,
+            limit: opt_u32_col(row, "download_limit")?,
+        },
+        license_expires_at: opt_time(row, "license_expires_at")?,
+        update_months: opt_u32_col(row, "update_months")?,
+        updates_until: opt_time(row, "updates_until")?,
+        status: parse(row, "payment_status")?,
+        amount: money(get(row, "amount_minor")?, &currency)?,
+        tax: money(get(row, "tax_minor")?, &currency)?,
+        total: money(get(row, "total_minor")?, &currency)?,
+        refund,
+        payment_ref: parse_opt_with(row, "payment_ref", PaymentRef::parse)?,
+        provider: provider(row, true)?,
+        created_at: time(row, "created_at")?,
+        completed_at: opt_time(row, "completed_at")?,
+        disputed_at: opt_time(row, "disputed_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+fn load_purchase(conn: &Connection, id: PurchaseId) -> StoreResult<Option<Purchase>> {
+    query_one(
+        conn,
+        &format!("SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE id = ?1"),
+        [id.to_string()],
+        purchase_from_row,
+    )
+}
+
+/// Every mutable column of a purchase except `downloads_used`, which
+/// downloads own. Order matches `PURCHASE_SET`.
+fn purchase_values(p: &Purchase) -> StoreResult<Vec<Value>> {
+    let (amount, currency) = money_parts(&p.amount)?;
+    let (tax, _) = money_parts(&p.tax)?;
+    let (total, _) = money_parts(&p.total)?;
+    let (workflow, bundle, membership) = match &p.item {
+        PurchaseItem::Workflow { workflow_id } => (Some(workflow_id.to_string()), None, None),
+        PurchaseItem::Bundle { bundle_id, .. } => (None, Some(bundle_id.to_string()), None),
+        PurchaseItem::MembershipIncluded {
+            workflow_id,
+            membership_id,
+        } => (
+            Some(workflow_id.to_string()),
+            None,
+            Some(membership_id.to_string()),
+        ),
+    };
+    let text = |s: Option<String>| s.map_or(Value::Null, Value::Text);
+    let int = |v: Option<u32>| v.map_or(Value::Null, |v| Value::Integer(i64::from(v)));
+    let refunded = match &p.refund {
+        Some(r) => Value::Integer(money_parts(&r.refunded)?.0),
+        None => Value::Null,
+    };
+    Ok(vec![
+        Value::Text(p.id.to_string()),
+        Value::Text(p.user_id.to_string()),
+        Value::Text(p.purchase_type().as_str().into()),
+        text(workflow),
+        text(bundle),
+        text(membership),
+        Value::Text(json(&p.item.workflows())?),
+        Value::Text(p.license_type.as_str().into()),
+        Value::Text(p.license_key.as_str().into()),
+        int(p.quota.limit),
+        text(opt_ts(&p.license_expires_at)),
+        int(p.update_months),
+        text(opt_ts(&p.updates_until)),
+        Value::Text(p.status.as_str().into()),
+        Value::Text(currency),
+        Value::Integer(amount),
+        Value::Integer(tax),
+        Value::Integer(total),
+        refunded,
+        text(p.refund.as_ref().and_then(|r| r.reason.clone())),
+        text(p.refund.as_ref().map(|r| ts(&r.refunded_at))),
+        text(p.payment_ref.as_ref().map(|r| r.as_str().to_owned())),
+        text(p.provider.customer_id.clone()),
+        text(p.provider.checkout_session_id.clone()),
+        text(p.provider.payment_intent_id.clone()),
+        text(p.provider.subscription_id.clone()),
+        text(p.provider.price_id.clone()),
+        Value::Text(ts(&p.created_at)),
+        text(opt_ts(&p.completed_at)),
+        text(opt_ts(&p.disputed_at)),
+        Value::Text(ts(&p.updated_at)),
+    ])
+}
+
+const PURCHASE_WRITE_COLS: [&str; 31] = [
+    "id",
+    "user_id",
+    "purchase_type",
+    "workflow_id",
+    "bundle_id",
+    "membership_id",
+    "item_workflows",
+    "license_type",
+    "license_key",
+    "download_limit",
+    "license_expires_at",
+    "update_months",
+    "updates_until",
+    "payment_status",
+    "currency",
+    "amount_minor",
+    "tax_minor",
+    "total_minor",
+    "refunded_minor",
+    "refund_reason",
+    "refunded_at",
+    "payment_ref",
+    "stripe_customer_id",
+    "stripe_checkout_session_id",
+    "stripe_payment_intent_id",
+    "stripe_subscription_id",
+    "stripe_price_id",
+    "created_at",
+    "completed_at",
+    "disputed_at",
+    "updated_at",
+];
+
+fn check_purchase_refs(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
+    match &p.item {
+        PurchaseItem::Workflow { workflow_id } => require_workflow(tx, *workflow_id)?,
+        PurchaseItem::Bundle { bundle_id, members } => {
+            if !exists(
+                tx,
+                "SELECT 1 FROM workflow_bundles WHERE id = ?1",
+                [bundle_id.to_string()],
+            )? {
+                return Err(StoreError::not_found(Entity::Bundle, bundle_id));
+            }
+            for m in members {
+                require_workflow(tx, *m)?;
+            }
+        }
+        PurchaseItem::MembershipIncluded {
+            workflow_id,
+            membership_id,
+        } => {
+            require_workflow(tx, *workflow_id)?;
+            if !exists(
+                tx,
+                "SELECT 1 FROM memberships WHERE id = ?1",
+                [membership_id.to_string()],
+            )? {
+                return Err(StoreError::not_found(Entity::Membership, membership_id));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn payment_ref_taken(tx: &Tx<'_>, p: &Purchase) -> StoreResult<bool> {
+    match &p.payment_ref {
+        Some(r) => exists(
+            tx,
+            "SELECT 1 FROM workflow_purchases WHERE payment_ref = ?1 AND id <> ?2",
+            params![r.as_str(), p.id.to_string()],
+        ),
+        None => Ok(false),
+    }
+}
+
+fn insert_purchase(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
+    if exists(
+        tx,
+        "SELECT 1 FROM workflow_purchases WHERE id = ?1",
+        [p.id.to_string()],
+    )? {
+        return Err(StoreError::exists(Entity::Purchase, p.id));
+    }
+    if payment_ref_taken(tx, p)? {
+        return Err(StoreError::exists(
+            Entity::Purchase,
+            p.payment_ref.as_ref().map_or("", |r| r.as_str()),
+        ));
+    }
+    if exists(
+        tx,
+        "SELECT 1 FROM workflow_purchases WHERE license_key = ?1",
+        [p.license_key.as_str()],
+    )? {
+        return Err(StoreError::exists(Entity::Purchase, "license key"));
+    }
+    check_purchase_refs(tx, p)?;
+    let mut cols: Vec<&str> = PURCHASE_WRITE_COLS.to_vec();
+    let mut vals = purchase_values(p)?;
+    cols.push("downloads_used");
+    vals.push(Value::Integer(i64::from(p.quota.used)));
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    tx.prepare_cached(&format!(
+        "INSERT INTO workflow_purchases ({}) VALUES ({})",
+        cols.join(", "),
+        marks.join(", ")
+    ))
+    .map_err(db)?
+    .execute(params_from_iter(vals))
+    .map_err(db)?;
+    tx.step("insert_purchase:after_row")?;
+    for (i, w) in p.item.workflows().iter().enumerate() {
+        tx.prepare_cached("INSERT INTO workflow_purchase_items (purchase_id, workflow_id, position) VALUES (?1, ?2, ?3)")
+            .map_err(db)?
+            .execute(params![p.id.to_string(), w.to_string(), i as i64])
+            .map_err(db)?;
+        tx.step("insert_purchase:after_item")?;
+    }
+    Ok(())
+}
+
+fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
+    let p = &w.purchase;
+    let stored: Option<(String, Option<i64>)> = tx
+        .prepare_cached(
+            "SELECT payment_status, refunded_minor FROM workflow_purchases WHERE id = ?1",
+        )
+        .map_err(db)?
+        .query_row([p.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(db)?;
+    let Some((status, refunded)) = stored else {
+        return Err(StoreError::not_found(Entity::Purchase, p.id));
+    };
+    let expected_refunded = w
+        .expected_refunded
+        .as_ref()
+        .map(|m| money_parts(m).map(|(minor, _)| minor))
+        .transpose()?;
+    if status != w.expected_status.as_str() || refunded != expected_refunded {
+        return Err(StoreError::conflict(
+            Entity::Purchase,
+            p.id,
+            "the payment status changed since it was read",
+        ));
+    }
+    if payment_ref_taken(tx, p)? {
+        return Err(StoreError::exists(
+            Entity::Purchase,
+            p.payment_ref.as_ref().map_or("", |r| r.as_str()),
+        ));
+    }
+    check_purchase_refs(tx, p)?;
+    let sets: Vec<String> = PURCHASE_WRITE_COLS
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, c)| format!("{c} = ?{}", i + 1))
+        .collect();
+    tx.prepare_cached(&format!(
+        "UPDATE workflow_purchases SET {} WHERE id = ?1",
+        sets.join(", ")
+    ))
+    .map_err(db)?
+    .execute(params_from_iter(purchase_values(p)?))
+    .map_err(db)?;
+    tx.step("settle_purchase:after_row")?;
+    if w.count_purchase {
+        for wf in p.item.workflows() {
+            tx.prepare_cached(
+                "UPDATE workflows SET purchase_count = purchase_count + 1 WHERE id = ?1",
+            )
+            .map_err(db)?
+            .execute([wf.to_string()])
+            .map_err(db)?;
+        }
+        if let PurchaseItem::Bundle { bundle_id, .. } = &p.item {
+            tx.prepare_cached(
+                "UPDATE workflow_bundles SET purchase_count = purchase_count + 1 WHERE id = ?1",
+            )
+            .map_err(db)?
+            .execute([bundle_id.to_string()])
+            .map_err(db)?;
+        }
+    }
+    tx.step("settle_purchase:after_counters")?;
+    for d in &w.analytics {
+        apply_delta(tx, d)?;
+    }
+    Ok(())
+}
+
+// ------------------------------------------------------------- memberships
+
+const MEMBERSHIP_COLS: &str = "id, user_id, tier, status, trial_ends_at, current_period_start, \
+    current_period_end, period_download_limit, period_downloads_used, cancel_at_period_end, \
+    past_due_since, canceled_at, ended_at, features, enrolled_at, stripe_customer_id, \
+    stripe_subscription_id, stripe_price_id, created_at, updated_at, revision";
+
+fn membership_from_row(row: &Row<'_>) -> StoreResult<Membership> {
+    let period = Period::new(
+        time(row, "current_period_start")?,
+        time(row, "current_period_end")?,
+    )
+    .map_err(corrupt)?;
+    Ok(Membership {
+        id: parse(row, "id")?,
+        user_id: user(row, "user_id")?,
+        tier: parse(row, "tier")?,
+        status: parse(row, "status")?,
+        trial_ends_at: opt_time(row, "trial_ends_at")?,
+        period,
+        quota: Quota {
+            used: u32_col(row, "period_downloads_used")?,
+            limit: opt_u32_col(row, "period_download_limit")?,
+        },
+        cancel_at_period_end: bool_col(row, "cancel_at_period_end")?,
+        past_due_since: opt_time(row, "past_due_since")?,
+        canceled_at: opt_time(row, "canceled_at")?,
+        ended_at: opt_time(row, "ended_at")?,
+        features: json_col(row, "features")?,
+        enrolled_at: time(row, "enrolled_at")?,
+        provider: provider(row, false)?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+        revision: u64_col(row, "revision")?,
+    })
+}
+
+fn membership_values(m: &Membership) -> StoreResult<Vec<Value>> {
+    let text = |s: Option<String>| s.map_or(Value::Null, Value::Text);
+    Ok(vec![
+        Value::Text(m.id.to_string()),
+        Value::Text(m.user_id.to_string()),
+        Value::Text(m.tier.as_str().into()),
+        Value::Text(m.status.as_str().into()),
+        text(opt_ts(&m.trial_ends_at)),
+        Value::Text(ts(&m.period.start)),
+        Value::Text(ts(&m.period.end)),
+        m.quota
+            .limit
+            .map_or(Value::Null, |l| Value::Integer(i64::from(l))),
+        Value::Integer(i64::from(m.cancel_at_period_end)),
+        text(opt_ts(&m.past_due_since)),
+        text(opt_ts(&m.canceled_at)),
+        text(opt_ts(&m.ended_at)),
+        Value::Text(json(&m.features)?),
+        Value::Text(ts(&m.enrolled_at)),
+        text(m.provider.customer_id.clone()),
+        text(m.provider.subscription_id.clone()),
+        text(m.provider.price_id.clone()),
+        Value::Text(ts(&m.created_at)),
+        Value::Text(ts(&m.updated_at)),
+        Value::Integer(i64_of(m.revision)?),
+    ])
+}
+
+const MEMBERSHIP_WRITE_COLS: [&str; 20] = [
+    "id",
+    "user_id",
+    "tier",
+    "status",
+    "trial_ends_at",
+    "current_period_start",
+    "current_period_end",
+    "period_download_limit",
+    "cancel_at_period_end",
+    "past_due_since",
+    "canceled_at",
+    "ended_at",
+    "features",
+    "enrolled_at",
+    "stripe_customer_id",
+    "stripe_subscription_id",
+    "stripe_price_id",
+    "created_at",
+    "updated_at",
+    "revision",
+];
+
+// ---------------------------------------------------------------- downloads
+
+const DOWNLOAD_COLS: &str = "id, user_id, workflow_id, file_id, file_version, download_type, source, \
+    purchase_id, membership_id, ip_hash, user_agent, referrer, country_code, downloaded_at";
+
+fn download_from_row(row: &Row<'_>) -> StoreResult<Download> {
+    let source: String = get(row, "source")?;
+    let source = match source.as_str() {
+        "free" => DownloadSource::Free,
+        "staff" => DownloadSource::Staff,
+        "purchase" => DownloadSource::Purchase(parse(row, "purchase_id")?),
+        "membership" => DownloadSource::Membership(parse(row, "membership_id")?),
+        other => return Err(corrupt(format!("download source {other:?}"))),
+    };
+    Ok(Download {
+        id: parse(row, "id")?,
+        user_id: parse_opt_with(row, "user_id", UserId::parse)?,
+        workflow_id: parse(row, "workflow_id")?,
+        file_id: parse(row, "file_id")?,
+        file_version: parse(row, "file_version")?,
+        kind: parse(row, "download_type")?,
+        source,
+        request: RequestMeta {
+            ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
+            user_agent: get(row, "user_agent")?,
+            referrer: get(row, "referrer")?,
+            country: parse_opt_with(row, "country_code", vault_core::country::CountryCode::parse)?,
+        },
+        downloaded_at: time(row, "downloaded_at")?,
+    })
+}
+
+fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
+    match *c {
+        Charge::Nothing => Ok(()),
+        Charge::Purchase {
+            id,
+            expected_status,
+            limit,
+        } => {
+            let row: Option<(String, i64)> = tx
+                .prepare_cached(
+                    "SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = ?1",
+                )
+                .map_err(db)?
+                .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(db)?;
+            let Some((status, used)) = row else {
+                return Err(StoreError::not_found(Entity::Purchase, id));
+            };
+            if status != expected_status.as_str() {
+                return Err(StoreError::conflict(
+                    Entity::Purchase,
+                    id,
+                    "the payment status changed since the decision",
+                ));
+            }
+            if let Some(l) = limit
+                && used >= i64::from(l)
+            {
+                return Err(StoreError::LimitReached {
+                    entity: Entity::Purchase,
+                    key: id.to_string(),
+                    limit: l,
+                });
+            }
+            tx.prepare_cached(
+                "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 WHERE id = ?1",
+            )
+            .map_err(db)?
+            .execute([id.to_string()])
+            .map_err(db)?;
+            Ok(())
+        }
+        Charge::Membership {
+            id,
+            expected_status,
+            period_start,
+            limit,
+        } => {
+            let row: Option<(String, String, i64)> = tx
+                .prepare_cached("SELECT status, current_period_start, period_downloads_used FROM memberships WHERE id = ?1")
+                .map_err(db)?
+                .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()
+                .map_err(db)?;
+            let Some((status, start, used)) = row else {
+                return Err(StoreError::not_found(Entity::Membership, id));
+            };
+            if status != expected_status.as_str() || start != ts(&period_start) {
+                return Err(StoreError::conflict(
+                    Entity::Membership,
+                    id,
+                    "the membership changed since the decision",
+                ));
+            }
+            if let Some(l) = limit
+                && used >= i64::from(l)
+            {
+                return Err(StoreError::LimitReached {
+                    entity: Entity::Membership,
+                    key: id.to_string(),
+                    limit: l,
+                });
+            }
+            tx.prepare_cached("UPDATE memberships SET period_downloads_used = period_downloads_used + 1 WHERE id = ?1")
+                .map_err(db)?
+                .execute([id.to_string()])
+                .map_err(db)?;
+            Ok(())
+        }
+    }
+}
+
+fn record_download(
+    tx: &Tx<'_>,
+    d: &Download,
+    c: &Charge,
+    delta: &AnalyticsDelta,
+) -> StoreResult<()> {
+    let category: Option<String> = tx
+        .prepare_cached("SELECT category_id FROM workflows WHERE id = ?1")
+        .map_err(db)?
+        .query_row([d.workflow_id.to_string()], |r| r.get(0))
+        .optional()
+        .map_err(db)?;
+    let Some(category) = category else {
+        return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
+    };
+    if !exists(
+        tx,
+        "SELECT 1 FROM workflow_files WHERE id = ?1 AND workflow_id = ?2",
+        params![d.file_id.to_string(), d.workflow_id.to_string()],
+    )? {
+        return Err(StoreError::not_found(Entity::File, d.file_id));
+    }
+    if exists(
+        tx,
+        "SELECT 1 FROM workflow_downloads WHERE id = ?1",
+        [d.id.to_string()],
+    )? {
+        return Err(StoreError::exists(Entity::Download, d.id));
+    }
+    charge(tx, c)?;
+    tx.step("record_download:after_charge")?;
+    let (source, purchase, membership) = match d.source {
+        DownloadSource::Free => ("free", None, None),
+        DownloadSource::Staff => ("staff", None, None),
+        DownloadSource::Purchase(p) => ("purchase", Some(p.to_string()), None),
+        DownloadSource::Membership(m) => ("membership", None, Some(m.to_string())),
+    };
+    tx.prepare_cached(&format!("INSERT INTO workflow_downloads ({DOWNLOAD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"))
+        .map_err(db)?
+        .execute(params![
+            d.id.to_string(),
+            d.user_id.as_ref().map(|u| u.to_string()),
+            d.workflow_id.to_string(),
+            d.file_id.to_string(),
+            d.file_version.to_string(),
+            d.kind.as_str(),
+            source,
+            purchase,
+            membership,
+            d.request.ip_hash.as_ref().map(|h| h.as_str().to_owned()),
+            d.request.user_agent,
+            d.request.referrer,
+            d.request.country.map(|c| c.as_str().to_owned()),
+            ts(&d.downloaded_at),
+        ])
+        .map_err(db)?;
+    tx.step("record_download:after_insert")?;
+    tx.prepare_cached("UPDATE workflows SET download_count = download_count + 1 WHERE id = ?1")
+        .map_err(db)?
+        .execute([d.workflow_id.to_string()])
+        .map_err(db)?;
+    tx.prepare_cached(
+        "UPDATE workflow_files SET download_count = download_count + 1 WHERE id = ?1",
+    )
+    .map_err(db)?
+    .execute([d.file_id.to_string()])
+    .map_err(db)?;
+    tx.prepare_cached(
+        "UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = ?1",
+    )
+    .map_err(db)?
+    .execute([category])
+    .map_err(db)?;
+    tx.step("record_download:after_counters")?;
+    apply_delta(tx, delta)
+}
+
+#[async_trait]
+impl CommerceStore for SqliteStore {
+    async fn insert_purchase(&self, p: &Purchase) -> StoreResult<()> {
+        let p = p.clone();
+        self.write(move |tx| insert_purchase(tx, &p)).await
+    }
+
+    async fn purchase(&self, id: PurchaseId) -> StoreResult<Option<Purchase>> {
+        self.read(move |c| load_purchase(c, id)).await
+    }
+
+    async fn purchase_by_payment_ref(&self, payment: &PaymentRef) -> StoreResult<Option<Purchase>> {
+        let r = payment.as_str().to_owned();
+        self.read(move |c| {
+            query_one(
+                c,
+                &format!("SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE payment_ref = ?1"),
+                [r],
+                purchase_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn purchases_for_user(&self, user: &UserId) -> StoreResult<Vec<Purchase>> {
+        let u = user.to_string();
+        self.read(move |c| {
+            query_all(c, &format!("SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE user_id = ?1 ORDER BY created_at DESC, id"), [u], purchase_from_row)
+        })
+        .await
+    }
+
+    async fn purchases_covering(
+        &self,
+        user: &UserId,
+        workflow: WorkflowId,
+    ) -> StoreResult<Vec<Purchase>> {
+        let u = user.to_string();
+        self.read(move |c| {
+            query_all(
+                c,
+                &format!(
+                    "SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE user_id = ?1 AND id IN \
+                     (SELECT purchase_id FROM workflow_purchase_items WHERE workflow_id = ?2) \
+                     ORDER BY created_at DESC, id"
+                ),
+                params![u, workflow.to_string()],
+                purchase_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn settle_purchase(&self, write: &PurchaseWrite) -> StoreResult<()> {
+        let w = write.clone();
+        self.write(move |tx| settle_purchase(tx, &w)).await
+    }
+
+    async fn insert_membership(&self, m: &Membership) -> StoreResult<()> {
+        let m = m.clone();
+        self.write(move |tx| {
+            if exists(
+                tx,
+                "SELECT 1 FROM memberships WHERE id = ?1",
+                [m.id.to_string()],
+            )? {
+                return Err(StoreError::exists(Entity::Membership, m.id));
+            }
+            let mut cols = MEMBERSHIP_WRITE_COLS.to_vec();
+            let mut vals = membership_values(&m)?;
+            cols.push("period_downloads_used");
+            vals.push(Value::Integer(i64::from(m.quota.used)));
+            let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+            tx.prepare_cached(&format!(
+                "INSERT INTO memberships ({}) VALUES ({})",
+                cols.join(", "),
+                marks.join(", ")
+            ))
+            .map_err(db)?
+            .execute(params_from_iter(vals))
+            .map_err(db)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn update_membership(&self, m: &Membership, expected_revision: u64) -> StoreResult<()> {
+        let m = m.clone();
+        self.write(move |tx| {
+            let row: Option<(i64, String)> = tx
+                .prepare_cached(
+                    "SELECT revision, current_period_start FROM memberships WHERE id = ?1",
+                )
+                .map_err(db)?
+                .query_row([m.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+                .map_err(db)?;
+            let Some((revision, start)) = row else {
+                return Err(StoreError::not_found(Entity::Membership, m.id));
+            };
+            if revision != i64_of(expected_revision)? {
+                return Err(StoreError::conflict(
+                    Entity::Membership,
+                    m.id,
+                    "the membership changed since it was read",
+                ));
+            }
+            let mut sets: Vec<String> = MEMBERSHIP_WRITE_COLS
+                .iter()
+                .enumerate()
+                .skip(1)
+                .map(|(i, c)| format!("{c} = ?{}", i + 1))
+                .collect();
+            let mut vals = membership_values(&m)?;
+            // Downloads own the quota; only a new period resets it.
+            if start != ts(&m.period.start) {
+                vals.push(Value::Integer(i64::from(m.quota.used)));
+                sets.push(format!("period_downloads_used = ?{}", vals.len()));
+            }
+            tx.prepare_cached(&format!(
+                "UPDATE memberships SET {} WHERE id = ?1",
+                sets.join(", ")
+            ))
+            .map_err(db)?
+            .execute(params_from_iter(vals))
+            .map_err(db)?;
+            tx.step("update_membership:after_row")?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn membership(&self, id: MembershipId) -> StoreResult<Option<Membership>> {
+        self.read(move |c| {
+            query_one(
+                c,
+                &format!("SELECT {MEMBERSHIP_COLS} FROM memberships WHERE id = ?1"),
+                [id.to_string()],
+                membership_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn membership_by_subscription(
+        &self,
+        subscription_id: &str,
+    ) -> StoreResult<Option<Membership>> {
+        let s = subscription_id.to_owned();
+        self.read(move |c| {
+            query_one(
+                c,
+                &format!("SELECT {MEMBERSHIP_COLS} FROM memberships WHERE stripe_subscription_id = ?1 ORDER BY created_at DESC, id LIMIT 1"),
+                [s],
+                membership_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn memberships_for_user(&self, user: &UserId) -> StoreResult<Vec<Membership>> {
+        let u = user.to_string();
+        self.read(move |c| {
+            query_all(c, &format!("SELECT {MEMBERSHIP_COLS} FROM memberships WHERE user_id = ?1 ORDER BY created_at DESC, id"), [u], membership_from_row)
+        })
+        .await
+    }
+
+    async fn memberships_with_status(
+        &self,
+        statuses: &[MembershipStatus],
+    ) -> StoreResult<Vec<Membership>> {
+        let statuses: Vec<Value> = statuses
+            .iter()
+            .map(|s| Value::Text(s.as_str().into()))
+            .collect();
+        self.read(move |c| {
+            if statuses.is_empty() {
+                return Ok(vec![]);
+            }
+            let marks: Vec<String> = (1..=statuses.len()).map(|i| format!("?{i}")).collect();
+            query_all(
+                c,
+                &format!(
+                    "SELECT {MEMBERSHIP_COLS} FROM memberships WHERE status IN ({}) ORDER BY id",
+                    marks.join(", ")
+                ),
+                params_from_iter(statuses),
+                membership_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn record_download(
+        &self,
+        download: &Download,
+        charge: &Charge,
+        analytics: &AnalyticsDelta,
+    ) -> StoreResult<()> {
+        let (d, c, a) = (download.clone(), *charge, analytics.clone());
+        self.write(move |tx| record_download(tx, &d, &c, &a)).await
+    }
+
+    async fn downloads_for_user(&self, user: &UserId, limit: u32) -> StoreResult<Vec<Download>> {
+        let u = user.to_string();
+        self.read(move |c| {
+            query_all(
+                c,
+                &format!("SELECT {DOWNLOAD_COLS} FROM workflow_downloads WHERE user_id = ?1 ORDER BY downloaded_at DESC, id LIMIT ?2"),
+                params![u, i64::from(limit)],
+                download_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn downloads_for_workflow(
+        &self,
+        workflow: WorkflowId,
+        limit: u32,
+    ) -> StoreResult<Vec<Download>> {
+        self.read(move |c| {
+            query_all(
+                c,
+                &format!("SELECT {DOWNLOAD_COLS} FROM workflow_downloads WHERE workflow_id = ?1 ORDER BY downloaded_at DESC, id LIMIT ?2"),
+                params![workflow.to_string(), i64::from(limit)],
+                download_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
+        let u = user.to_string();
+        self.read(move |c| {
+            exists(
+                c,
+                "SELECT 1 FROM workflow_downloads WHERE user_id = ?1 AND workflow_id = ?2",
+                params![u, workflow.to_string()],
+            )
+        })
+        .await
+    }
+}

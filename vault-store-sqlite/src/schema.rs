@@ -1,0 +1,77 @@
+//! Versioned migrations, embedded in the crate and tracked in
+//! `PRAGMA user_version`.
+
+use rusqlite::{Connection, TransactionBehavior};
+use vault_core::store::{StoreError, StoreResult};
+
+// Append only: a released migration never changes.
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_workflow_vault.sql"),
+    include_str!("../migrations/0002_webhook_events.sql"),
+];
+
+/// The schema version this crate writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Why a database could not be brought to this crate's schema.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// The database was written by a newer version of this crate.
+    #[error(
+        "database schema version {found} is newer than this vault-store-sqlite supports ({supported}); upgrade the crate"
+    )]
+    TooNew {
+        /// Its schema version.
+        found: u32,
+        /// The newest this crate knows.
+        supported: u32,
+    },
+}
+
+fn version(conn: &Connection) -> rusqlite::Result<u32> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+}
+
+fn too_new(found: u32) -> StoreError {
+    StoreError::backend(
+        "sqlite",
+        SchemaError::TooNew {
+            found,
+            supported: SCHEMA_VERSION,
+        },
+    )
+}
+
+/// Refuses a database written by a newer version of this crate, reading
+/// only: called before anything that would change the file (the journal
+/// mode is persistent), so a refused database is left exactly as it was.
+pub(crate) fn refuse_too_new(conn: &Connection) -> StoreResult<()> {
+    let v = version(conn).map_err(|e| StoreError::backend("sqlite", e))?;
+    if v > SCHEMA_VERSION {
+        return Err(too_new(v));
+    }
+    Ok(())
+}
+
+/// Applies pending migrations, each in its own immediate transaction that
+/// re-reads the version, so two processes opening a fresh file at once apply
+/// each migration exactly once.
+pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let db = |e| StoreError::backend("sqlite", e);
+    loop {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let v = version(&tx).map_err(db)?;
+        if v > SCHEMA_VERSION {
+            return Err(too_new(v));
+        }
+        let Some(sql) = MIGRATIONS.get(v as usize) else {
+            return Ok(());
+        };
+        tx.execute_batch(sql).map_err(db)?;
+        tx.pragma_update(None, "user_version", v + 1).map_err(db)?;
+        tx.commit().map_err(db)?;
+    }
+}

@@ -1,0 +1,435 @@
+//! Schema migrations and connection settings: a fresh file gets the schema,
+//! reopening changes nothing, a newer schema is refused untouched, racing
+//! openers apply it once, and every foreign key is indexed.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Barrier};
+
+use rusqlite::{Connection, OpenFlags};
+use vault_core::actor::Actor;
+use vault_core::download::DownloadSource;
+use vault_core::ids::{DownloadId, PurchaseId};
+use vault_core::store::{Store, StoreError};
+use vault_core::testkit::Fixture;
+use vault_core::tier::PricingTier;
+use vault_store_sqlite::{SCHEMA_VERSION, SchemaError, SqliteStore};
+
+use crate::common::{assert_same, snapshot};
+
+const TABLES: [&str; 11] = [
+    "workflow_categories",
+    "workflows",
+    "workflow_files",
+    "memberships",
+    "workflow_purchases",
+    "workflow_downloads",
+    "workflow_reviews",
+    "workflow_updates",
+    "workflow_bundles",
+    "workflow_analytics",
+    "workflow_favorites",
+];
+
+const VIEWS: [&str; 2] = ["active_memberships", "workflow_stats"];
+
+fn raw(path: &Path) -> Connection {
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
+}
+
+fn user_version(conn: &Connection) -> u32 {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap()
+}
+
+fn names(conn: &Connection, kind: &str) -> BTreeSet<String> {
+    conn.prepare("SELECT name FROM sqlite_schema WHERE type = ?1")
+        .unwrap()
+        .query_map([kind], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn fresh_path() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    (dir, path)
+}
+
+fn schema_error(e: &StoreError) -> &SchemaError {
+    match e {
+        StoreError::Backend { source, .. } => source
+            .downcast_ref::<SchemaError>()
+            .unwrap_or_else(|| panic!("not a SchemaError: {source}")),
+        other => panic!("expected a backend error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fresh_file_gets_the_whole_schema() {
+    let (_dir, path) = fresh_path();
+    let store = SqliteStore::open(&path).await.unwrap();
+    let conn = raw(&path);
+    assert_eq!(user_version(&conn), SCHEMA_VERSION);
+    let tables = names(&conn, "table");
+    for t in TABLES {
+        assert!(tables.contains(t), "missing table {t}: {tables:?}");
+    }
+    let views = names(&conn, "view");
+    for v in VIEWS {
+        assert!(views.contains(v), "missing view {v}: {views:?}");
+        // The views compile against the tables they name.
+        conn.prepare(&format!("SELECT * FROM {v}")).unwrap();
+    }
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    // WAL is a property of the file: every connection sees it.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+    drop(store);
+}
+
+/// Foreign keys are a per-connection setting, so the store's own writer is
+/// checked by what it does: a download naming a purchase that does not
+/// exist (the one reference `record_download` leaves to the database) is
+/// refused, and nothing is written.
+async fn foreign_keys_enforced(store: SqliteStore, path: Option<&Path>) {
+    let fx = Fixture::new(Arc::new(store) as Arc<dyn Store>).await;
+    let (w, _) = fx.workflow("free", PricingTier::Free, None).await;
+    let t = fx
+        .vault
+        .download(&Actor::Anonymous, w.id, None, &Default::default())
+        .await
+        .unwrap();
+    let mut dangling = t.download.clone();
+    dangling.id = DownloadId::from_uuid(uuid::Uuid::new_v4());
+    dangling.source = DownloadSource::Purchase(PurchaseId::from_uuid(uuid::Uuid::new_v4()));
+    let before = path.map(snapshot);
+    let delta = vault_core::analytics::AnalyticsDelta::none(w.id, t.download.downloaded_at);
+    let r = fx
+        .store
+        .record_download(&dangling, &vault_core::store::Charge::Nothing, &delta)
+        .await;
+    match r {
+        Err(StoreError::Backend { source, .. }) => assert!(
+            source.to_string().contains("FOREIGN KEY constraint failed"),
+            "{source}"
+        ),
+        other => panic!("a dangling purchase_id must be refused, got {other:?}"),
+    }
+    if let (Some(before), Some(path)) = (before, path) {
+        assert_same(&before, &snapshot(path), "a refused dangling reference");
+    }
+    assert_eq!(
+        fx.store
+            .downloads_for_workflow(w.id, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn foreign_keys_are_on_for_files() {
+    let (_dir, path) = fresh_path();
+    let store = SqliteStore::open(&path).await.unwrap();
+    foreign_keys_enforced(store, Some(&path)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn foreign_keys_are_on_in_memory() {
+    foreign_keys_enforced(SqliteStore::open_in_memory().await.unwrap(), None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reopening_is_a_no_op() {
+    let (_dir, path) = fresh_path();
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let fx = Fixture::new(Arc::new(store) as Arc<dyn Store>).await;
+        let (w, _) = fx.workflow("kept", PricingTier::Pro, Some(4900)).await;
+        fx.buy(
+            &Fixture::user("buyer"),
+            vault_core::vault::CheckoutItem::Workflow(w.id),
+        )
+        .await;
+    }
+    let before = snapshot(&path);
+    assert_eq!(before["workflows"].len(), 1);
+    for _ in 0..3 {
+        let store = SqliteStore::open(&path).await.unwrap();
+        assert_same(&before, &snapshot(&path), "reopening");
+        // And the data reads back through the store.
+        let fx_store: Arc<dyn Store> = Arc::new(store);
+        assert_eq!(fx_store.categories().await.unwrap().len(), 9);
+        drop(fx_store);
+        assert_same(&before, &snapshot(&path), "reopening");
+    }
+    assert_eq!(user_version(&raw(&path)), SCHEMA_VERSION);
+}
+
+fn file_bytes(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_newer_schema_is_refused_untouched() {
+    let (_dir, path) = fresh_path();
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        Fixture::new(Arc::new(store) as Arc<dyn Store>).await;
+    }
+    let newer = SCHEMA_VERSION + 1;
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", newer).unwrap();
+    }
+    let before = snapshot(&path);
+    let bytes = file_bytes(&path);
+    for _ in 0..2 {
+        let e = SqliteStore::open(&path).await.unwrap_err();
+        match schema_error(&e) {
+            SchemaError::TooNew { found, supported } => {
+                assert_eq!((*found, *supported), (newer, SCHEMA_VERSION));
+            }
+            other => panic!("expected TooNew, got {other:?}"),
+        }
+        assert!(e.to_string().contains("sqlite"));
+        assert_same(&before, &snapshot(&path), "refusing a newer schema");
+        assert_eq!(file_bytes(&path), bytes, "the refused file changed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_newer_schema_in_rollback_journal_mode_is_refused_untouched() {
+    // Written by some other tool (or a future version) without WAL: the
+    // refusal must not convert the file to WAL on the way out.
+    let (_dir, path) = fresh_path();
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE future_table (id INTEGER PRIMARY KEY); INSERT INTO future_table VALUES (1);")
+            .unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 7)
+            .unwrap();
+    }
+    let bytes = file_bytes(&path);
+    let e = SqliteStore::open(&path).await.unwrap_err();
+    assert!(
+        matches!(schema_error(&e), SchemaError::TooNew { found, .. } if *found == SCHEMA_VERSION + 7)
+    );
+    let mode: String = raw(&path)
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        mode, "delete",
+        "the refused file was switched to another journal mode"
+    );
+    assert_eq!(file_bytes(&path), bytes, "the refused file changed");
+}
+
+#[test]
+fn racing_threads_apply_the_schema_once() {
+    for round in 0..10 {
+        let (_dir, path) = fresh_path();
+        let n = 8;
+        let barrier = Arc::new(Barrier::new(n));
+        let handles: Vec<_> = (0..n)
+            .map(|_| {
+                let (barrier, path) = (Arc::clone(&barrier), path.clone());
+                std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    barrier.wait();
+                    rt.block_on(SqliteStore::open(&path)).map(|_| ())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .unwrap()
+                .unwrap_or_else(|e| panic!("round {round}: an opener failed: {e:?}"));
+        }
+        let conn = raw(&path);
+        assert_eq!(user_version(&conn), SCHEMA_VERSION);
+        assert!(names(&conn, "table").contains("workflows"));
+    }
+}
+
+/// Set by `racing_processes_apply_the_schema_once` for its children.
+const CHILD_DB: &str = "VAULT_MIGRATIONS_CHILD_DB";
+
+/// Not a test on its own: the body of each child process.
+#[tokio::test(flavor = "multi_thread")]
+async fn child_opens_the_database() {
+    let Ok(path) = std::env::var(CHILD_DB) else {
+        return;
+    };
+    let start: u128 = std::env::var("VAULT_MIGRATIONS_START")
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Start together: wait for the agreed instant.
+    loop {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis();
+        if now >= start {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    SqliteStore::open(&path).await.unwrap();
+}
+
+#[test]
+fn racing_processes_apply_the_schema_once() {
+    let exe = std::env::current_exe().unwrap();
+    for round in 0..3 {
+        let (_dir, path) = fresh_path();
+        let start = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            + 500;
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                std::process::Command::new(&exe)
+                    .args(["--exact", "child_opens_the_database", "--test-threads=1"])
+                    .env(CHILD_DB, &path)
+                    .env("VAULT_MIGRATIONS_START", start.to_string())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect::<Vec<_>>();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: a child failed:\n{}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains("1 passed"),
+                "the child ran no test"
+            );
+        }
+        assert_eq!(user_version(&raw(&path)), SCHEMA_VERSION);
+    }
+}
+
+/// Each table's foreign keys as (child column, parent table), first column
+/// of each key.
+fn foreign_keys(conn: &Connection, table: &str) -> Vec<(String, String)> {
+    let mut firsts: BTreeMap<i64, (String, String)> = BTreeMap::new();
+    let mut stmt = conn
+        .prepare("SELECT id, seq, \"table\", \"from\" FROM pragma_foreign_key_list(?1)")
+        .unwrap();
+    let rows = stmt
+        .query_map([table], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .unwrap();
+    for row in rows {
+        let (id, seq, parent, from) = row.unwrap();
+        if seq == 0 {
+            firsts.insert(id, (from, parent));
+        }
+    }
+    firsts.into_values().collect()
+}
+
+/// The leading column of each of a table's indexes (explicit, unique and
+/// primary key ones alike).
+fn leading_columns(conn: &Connection, table: &str) -> BTreeSet<String> {
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_index_list(?1)")
+        .unwrap()
+        .query_map([table], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    indexes
+        .iter()
+        .filter_map(|i| {
+            conn.query_row(
+                "SELECT name FROM pragma_index_info(?1) WHERE seqno = 0",
+                [i],
+                |r| r.get::<_, Option<String>>(0),
+            )
+            .unwrap()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_foreign_key_is_indexed() {
+    let (_dir, path) = fresh_path();
+    SqliteStore::open(&path).await.unwrap();
+    let conn = raw(&path);
+    let tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%' \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut checked = 0;
+    let mut missing = Vec::new();
+    let mut scanned = Vec::new();
+    for t in &tables {
+        let leading = leading_columns(&conn, t);
+        for (col, parent) in foreign_keys(&conn, t) {
+            checked += 1;
+            if !leading.contains(&col) {
+                missing.push(format!("{t}.{col} -> {parent}"));
+            }
+            // What SQLite runs on a parent delete or key change: it must
+            // search an index (a partial `IS NOT NULL` one qualifies), not
+            // scan the child table.
+            let plan: Vec<String> = conn
+                .prepare(&format!(
+                    "EXPLAIN QUERY PLAN SELECT 1 FROM \"{t}\" WHERE \"{col}\" = ?1"
+                ))
+                .unwrap()
+                .query_map([""], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            if plan.iter().any(|p| p.starts_with("SCAN")) {
+                scanned.push(format!("{t}.{col}: {plan:?}"));
+            }
+        }
+    }
+    assert!(checked >= 20, "only {checked} foreign keys found");
+    assert!(
+        missing.is_empty(),
+        "foreign keys without an index: {missing:?}"
+    );
+    assert!(
+        scanned.is_empty(),
+        "foreign key lookups that scan: {scanned:?}"
+    );
+}
