@@ -601,9 +601,18 @@ async fn list_workflows(pool: &sqlx::PgPool, q: &WorkflowQuery) -> StoreResult<P
         workflow_cols!(),
         " FROM workflows WHERE TRUE"
     ));
-    if !q.statuses.is_empty() {
-        let statuses: Vec<&str> = q.statuses.iter().map(|s| s.as_str()).collect();
-        qb.push(" AND status = ANY(").push_bind(statuses).push(")");
+    // One status (the catalog's usual "published") as `=`: PostgreSQL 15
+    // walks a (status, key, id) index in order only for an equality on
+    // status, never for `= ANY(array)`; with ANY it sorted every match.
+    match q.statuses.as_slice() {
+        [] => {}
+        [one] => {
+            qb.push(" AND status = ").push_bind(one.as_str());
+        }
+        many => {
+            let statuses: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+            qb.push(" AND status = ANY(").push_bind(statuses).push(")");
+        }
     }
     if let Some(cat) = q.category {
         qb.push(" AND category_id = ").push_bind(cat.as_uuid());
@@ -646,8 +655,16 @@ async fn list_workflows(pool: &sqlx::PgPool, q: &WorkflowQuery) -> StoreResult<P
         push_cursor(&mut qb, q, cursor, w, m100)?;
     }
     let limit = i64::from(q.limit);
+    // Only the rating keys can be NULL (no reviews), and their index is
+    // built NULLS LAST. The other keys are never NULL, where `DESC` alone
+    // orders the same and matches their `DESC` indexes; spelling NULLS LAST
+    // there too made the planner sort instead of walking the index.
+    let nulls = match q.sort {
+        WorkflowSort::Rating | WorkflowSort::BayesianRating => " NULLS LAST",
+        WorkflowSort::WedgeScore | WorkflowSort::Downloads | WorkflowSort::Newest => "",
+    };
     qb.push(format!(
-        " ORDER BY {} DESC NULLS LAST, id ASC LIMIT ",
+        " ORDER BY {} DESC{nulls}, id ASC LIMIT ",
         key_expr(q, w, m100)
     ))
     .push_bind(limit + 1);
