@@ -121,14 +121,48 @@ pub struct Target {
     pub file: Option<FileTarget>,
 }
 
+/// The part of a workflow the access rule reads: what a store's access read
+/// fetches instead of the whole row (descriptions, media, SEO and counters
+/// play no part in a decision).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateFacts {
+    /// Workflow.
+    pub id: WorkflowId,
+    /// Its status.
+    pub status: WorkflowStatus,
+    /// Its tier.
+    pub tier: PricingTier,
+    /// Its one-time price, if sold individually.
+    pub price: Option<Money>,
+    /// When it was archived.
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Workflow> for GateFacts {
+    fn from(w: &Workflow) -> Self {
+        Self {
+            id: w.id,
+            status: w.status,
+            tier: w.content.pricing_tier,
+            price: w.content.price,
+            archived_at: w.archived_at,
+        }
+    }
+}
+
 impl Target {
     /// The target for `workflow` (and optionally one of its files).
     pub fn new(workflow: &Workflow, file: Option<FileTarget>) -> Self {
+        Self::of(&GateFacts::from(workflow), file)
+    }
+
+    /// The target for a workflow's [`GateFacts`] (and optionally a file).
+    pub fn of(workflow: &GateFacts, file: Option<FileTarget>) -> Self {
         Self {
             workflow_id: workflow.id,
             status: workflow.status,
-            tier: workflow.content.pricing_tier,
-            price: workflow.content.price,
+            tier: workflow.tier,
+            price: workflow.price,
             archived_at: workflow.archived_at,
             file,
         }

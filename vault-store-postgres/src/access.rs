@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use vault_core::store::{AccessQuery, AccessRead, AccessStore, StoreResult};
 
 use crate::PgStore;
-use crate::catalog::{load_workflow, version_released_at, wanted_file};
+use crate::catalog::{load_gate, version_released_at, wanted_file};
 use crate::codec::db;
 use crate::commerce::{has_downloaded, memberships_for_user, purchases_covering};
 
@@ -16,7 +16,7 @@ use crate::commerce::{has_downloaded, memberships_for_user, purchases_covering};
 impl AccessStore for PgStore {
     async fn access_read(&self, query: &AccessQuery<'_>) -> StoreResult<Option<AccessRead>> {
         let mut c = self.pool.acquire().await.map_err(db)?;
-        let Some(workflow) = load_workflow(&mut *c, query.workflow).await? else {
+        let Some(workflow) = load_gate(&mut *c, query.workflow).await? else {
             return Ok(None);
         };
         let file = wanted_file(&mut *c, query.workflow, query.file).await?;

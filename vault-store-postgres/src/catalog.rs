@@ -10,10 +10,12 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
+use vault_core::access::GateFacts;
 use vault_core::bundle::Bundle;
 use vault_core::category::Category;
 use vault_core::file::{Checksum, FileAccess, WorkflowFile};
 use vault_core::ids::{BundleId, CategoryId, FileId, WorkflowId};
+use vault_core::money::Money;
 use vault_core::query::{Cursor, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms};
 use vault_core::rating::{Dimension, DimensionTotals, RatingAggregate};
 use vault_core::slug::Slug;
@@ -142,15 +144,43 @@ fn score(row: &PgRow, col: &str, field: &'static str) -> StoreResult<Score> {
     Score::new(field, get(row, col)?).map_err(corrupt)
 }
 
-pub(crate) fn workflow_from_row(row: &PgRow) -> StoreResult<Workflow> {
-    let price = match (
+fn price(row: &PgRow) -> StoreResult<Option<Money>> {
+    match (
         get::<Option<Decimal>>(row, "price")?,
         get::<Option<String>>(row, "currency")?,
     ) {
-        (Some(amount), Some(c)) => Some(money(amount, &c)?),
-        (None, None) => None,
-        _ => return Err(corrupt("price and currency must be set together")),
+        (Some(amount), Some(c)) => Ok(Some(money(amount, &c)?)),
+        (None, None) => Ok(None),
+        _ => Err(corrupt("price and currency must be set together")),
+    }
+}
+
+/// A workflow's [`GateFacts`]: all an access read needs of it.
+pub(crate) async fn load_gate<'e>(
+    e: impl PgExecutor<'e>,
+    workflow: WorkflowId,
+) -> StoreResult<Option<GateFacts>> {
+    let Some(row) = sqlx::query(
+        "SELECT id, status, pricing_tier, price, currency, archived_at FROM workflows WHERE id = $1",
+    )
+    .bind(workflow.as_uuid())
+    .fetch_optional(e)
+    .await
+    .map_err(db)?
+    else {
+        return Ok(None);
     };
+    Ok(Some(GateFacts {
+        id: id(&row, "id")?,
+        status: parse(&row, "status")?,
+        tier: parse(&row, "pricing_tier")?,
+        price: price(&row)?,
+        archived_at: get(&row, "archived_at")?,
+    }))
+}
+
+pub(crate) fn workflow_from_row(row: &PgRow) -> StoreResult<Workflow> {
+    let price = price(row)?;
     let mut stars = [0u64; 5];
     for (i, s) in stars.iter_mut().enumerate() {
         *s = u64_col(row, &format!("stars_{}", i + 1))?;

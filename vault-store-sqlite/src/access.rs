@@ -13,7 +13,7 @@ use vault_core::ids::WorkflowId;
 use vault_core::store::{AccessQuery, AccessRead, AccessStore, FileWanted, StoreResult};
 
 use crate::SqliteStore;
-use crate::catalog::{FILE_COLS, file_from_row, load_workflow, query_one};
+use crate::catalog::{FILE_COLS, GATE_COLS, file_from_row, gate_from_row, query_one};
 use crate::codec::{get, parse_ts};
 use crate::commerce::{has_downloaded, memberships_for_user, purchases_covering};
 
@@ -33,7 +33,13 @@ fn read(
     wanted: FileWanted,
     user: Option<&UserId>,
 ) -> StoreResult<Option<AccessRead>> {
-    let Some(workflow) = load_workflow(c, workflow_id)? else {
+    let Some(workflow) = query_one(
+        c,
+        &format!("SELECT {GATE_COLS} FROM workflows WHERE id = ?1"),
+        [workflow_id.to_string()],
+        gate_from_row,
+    )?
+    else {
         return Ok(None);
     };
     let w = workflow_id.to_string();

@@ -4,10 +4,12 @@ use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use rust_decimal::Decimal;
+use vault_core::access::GateFacts;
 use vault_core::bundle::Bundle;
 use vault_core::category::Category;
 use vault_core::file::{FileAccess, WorkflowFile};
 use vault_core::ids::{BundleId, CategoryId, FileId, WorkflowId};
+use vault_core::money::Money;
 use vault_core::query::{Cursor, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms};
 use vault_core::rating::{DimensionTotals, RatingAggregate};
 use vault_core::slug::Slug;
@@ -116,14 +118,33 @@ fn score(row: &Row<'_>, col: &str, field: &'static str) -> StoreResult<Score> {
     Score::new(field, Decimal::new(v, 1)).map_err(corrupt)
 }
 
+fn price(row: &Row<'_>) -> StoreResult<Option<Money>> {
+    Ok(
+        match (
+            get::<Option<i64>>(row, "price_minor")?,
+            get::<Option<String>>(row, "currency")?,
+        ) {
+            (Some(minor), Some(c)) => Some(money(minor, &c)?),
+            _ => None,
+        },
+    )
+}
+
+/// The columns of [`GateFacts`]: all an access read needs of a workflow.
+pub(crate) const GATE_COLS: &str = "id, status, pricing_tier, price_minor, currency, archived_at";
+
+pub(crate) fn gate_from_row(row: &Row<'_>) -> StoreResult<GateFacts> {
+    Ok(GateFacts {
+        id: parse(row, "id")?,
+        status: parse(row, "status")?,
+        tier: parse(row, "pricing_tier")?,
+        price: price(row)?,
+        archived_at: opt_time(row, "archived_at")?,
+    })
+}
+
 pub(crate) fn workflow_from_row(row: &Row<'_>) -> StoreResult<Workflow> {
-    let price = match (
-        get::<Option<i64>>(row, "price_minor")?,
-        get::<Option<String>>(row, "currency")?,
-    ) {
-        (Some(minor), Some(c)) => Some(money(minor, &c)?),
-        _ => None,
-    };
+    let price = price(row)?;
     let mut stars = [0u64; 5];
     for (i, s) in stars.iter_mut().enumerate() {
         *s = u64_col(row, &format!("stars_{}", i + 1))?;

@@ -4,12 +4,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{CatalogStore, CommerceStore, StoreResult};
+use crate::access::GateFacts;
 use crate::actor::UserId;
 use crate::file::WorkflowFile;
 use crate::ids::{FileId, WorkflowId};
 use crate::membership::Membership;
 use crate::purchase::Purchase;
-use crate::workflow::Workflow;
 
 /// Which file an [`AccessRead`] fetches with its workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,8 +38,8 @@ pub struct AccessQuery<'a> {
 /// the service decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessRead {
-    /// The workflow, whatever its status.
-    pub workflow: Workflow,
+    /// The workflow's facts the rule reads, whatever its status.
+    pub workflow: GateFacts,
     /// The wanted file: `None` when none was wanted, when the id names no
     /// file or a file of another workflow, or when the workflow has no
     /// primary file.
@@ -88,6 +88,7 @@ where
     let Some(workflow) = store.workflow(query.workflow).await? else {
         return Ok(None);
     };
+    let workflow = GateFacts::from(&workflow);
     let file = match query.file {
         FileWanted::None => None,
         FileWanted::Id(id) => store

@@ -13,7 +13,7 @@ use crate::file::WorkflowFile;
 use crate::ids::{DownloadId, FileId, WorkflowId};
 use crate::license::Quota;
 use crate::store::{AccessQuery, Charge, Entity, FileWanted, Store, StoreError};
-use crate::workflow::{Workflow, WorkflowStatus};
+use crate::workflow::WorkflowStatus;
 
 /// What the app needs to serve a granted download.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +29,6 @@ pub struct DownloadTicket {
 }
 
 struct Facts {
-    workflow: Workflow,
     file: Option<WorkflowFile>,
     target: Target,
     entitlements: Entitlements,
@@ -89,9 +88,8 @@ impl<S: Store + ?Sized> Vault<S> {
             downloaded_before: read.workflow.status == WorkflowStatus::Archived
                 && read.downloaded_before,
         };
-        let target = Target::new(&read.workflow, file_target);
+        let target = Target::of(&read.workflow, file_target);
         Ok(Facts {
-            workflow: read.workflow,
             file,
             target,
             entitlements,
@@ -180,7 +178,7 @@ impl<S: Store + ?Sized> Vault<S> {
             let download = Download {
                 id: DownloadId::from_uuid(self.uuid()),
                 user_id: actor.user_id().cloned(),
-                workflow_id: facts.workflow.id,
+                workflow_id: facts.target.workflow_id,
                 file_id: file.id,
                 file_version: file.version,
                 kind: grant.kind.download_kind(),
@@ -188,7 +186,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 request: meta.clone(),
                 downloaded_at: now,
             };
-            let mut delta = AnalyticsDelta::none(facts.workflow.id, now);
+            let mut delta = AnalyticsDelta::none(facts.target.workflow_id, now);
             delta.downloads = 1;
             match self.store.record_download(&download, &charge, &delta).await {
                 Ok(()) => {
