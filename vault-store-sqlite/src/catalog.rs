@@ -52,7 +52,7 @@ pub(crate) fn query_all<T>(
     map: impl Fn(&Row<'_>) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(db)?;
-    let columns = Columns::of(&stmt);
+    let columns = Columns::of(&stmt, sql);
     let mut rows = stmt.query(params).map_err(db)?;
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(db)? {
@@ -68,7 +68,7 @@ pub(crate) fn query_one<T>(
     map: impl Fn(&Row<'_>) -> StoreResult<T>,
 ) -> StoreResult<Option<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(db)?;
-    let columns = Columns::of(&stmt);
+    let columns = Columns::of(&stmt, sql);
     let mut rows = stmt.query(params).map_err(db)?;
     match rows.next().map_err(db)? {
         Some(row) => Ok(Some(map(&Row::new(row, &columns))?)),

@@ -4,7 +4,10 @@
 //! corrupted or hand-edited row is reported as a backend error instead of
 //! entering the domain unchecked.
 
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::fmt::Display;
+use std::rc::Rc;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -64,27 +67,73 @@ pub(crate) fn from_json<T: DeserializeOwned>(s: &str) -> StoreResult<T> {
     serde_json::from_str(s).map_err(|e| corrupt(format!("json {s:?}: {e}")))
 }
 
-/// A statement's column names, read once per query: rusqlite's lookup by
-/// name asks SQLite for every column's name on every lookup, which made
-/// decoding a 49-column workflow row cost as much as running its query.
+/// A statement's column names, for lookups by name.
+///
+/// Asking SQLite for them costs a call and a UTF-8 check per column, and
+/// keeping them an allocation each: ~26k instructions for a 49-column
+/// workflow row, as much as running its query (callgrind). They depend only
+/// on the SQL text (one schema per crate version), so each blocking thread
+/// keeps them per text, bounded.
 pub(crate) struct Columns {
-    names: Vec<String>,
+    names: Rc<Names>,
+}
+
+struct Names {
+    list: Vec<Box<str>>,
+    /// No two names equal ignoring ASCII case: a hit at the hint is then
+    /// the first match without scanning.
+    distinct: bool,
+}
+
+/// Distinct SQL texts are few (the dynamic ones vary with filter shapes);
+/// past this the cache starts over rather than grow.
+const NAMES_CACHED: usize = 512;
+
+thread_local! {
+    static NAMES: RefCell<HashMap<String, Rc<Names>>> = RefCell::new(HashMap::new());
 }
 
 impl Columns {
-    pub(crate) fn of(stmt: &rusqlite::Statement<'_>) -> Self {
-        Self {
-            names: stmt.column_names().into_iter().map(str::to_owned).collect(),
-        }
+    pub(crate) fn of(stmt: &rusqlite::Statement<'_>, sql: &str) -> Self {
+        let names = NAMES.with_borrow_mut(|cache| {
+            if let Some(names) = cache.get(sql) {
+                return Rc::clone(names);
+            }
+            if cache.len() >= NAMES_CACHED {
+                cache.clear();
+            }
+            let list: Vec<Box<str>> = stmt.column_names().into_iter().map(Box::from).collect();
+            let distinct = list
+                .iter()
+                .enumerate()
+                .all(|(i, a)| list[..i].iter().all(|b| !a.eq_ignore_ascii_case(b)));
+            let names = Rc::new(Names { list, distinct });
+            cache.insert(sql.to_owned(), Rc::clone(&names));
+            names
+        });
+        Self { names }
     }
 
     /// The first column named `name`, ignoring ASCII case, as rusqlite's
-    /// `Statement::column_index` finds it.
-    fn index(&self, name: &str) -> rusqlite::Result<usize> {
+    /// `Statement::column_index` finds it. Mappers read columns mostly in
+    /// select order, so `hint` (the column after the last one read) is
+    /// tried first and a lookup is usually one comparison.
+    fn index(&self, name: &str, hint: &Cell<usize>) -> rusqlite::Result<usize> {
+        let at = hint.get();
+        let found = match self.names.list.get(at) {
+            Some(n) if self.names.distinct && n.eq_ignore_ascii_case(name) => Some(at),
+            _ => self.first(name),
+        };
+        let i = found.ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_owned()))?;
+        hint.set(i + 1);
+        Ok(i)
+    }
+
+    fn first(&self, name: &str) -> Option<usize> {
         self.names
+            .list
             .iter()
             .position(|n| n.eq_ignore_ascii_case(name))
-            .ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_owned()))
     }
 }
 
@@ -92,17 +141,22 @@ impl Columns {
 pub(crate) struct Row<'a> {
     row: &'a rusqlite::Row<'a>,
     columns: &'a Columns,
+    hint: Cell<usize>,
 }
 
 impl<'a> Row<'a> {
     pub(crate) fn new(row: &'a rusqlite::Row<'a>, columns: &'a Columns) -> Self {
-        Self { row, columns }
+        Self {
+            row,
+            columns,
+            hint: Cell::new(0),
+        }
     }
 }
 
 /// Reads column `col` of `row`.
 pub(crate) fn get<T: rusqlite::types::FromSql>(row: &Row<'_>, col: &str) -> StoreResult<T> {
-    let i = row.columns.index(col).map_err(db)?;
+    let i = row.columns.index(col, &row.hint).map_err(db)?;
     row.row.get(i).map_err(db)
 }
 
@@ -205,4 +259,47 @@ pub(crate) fn parse_opt_with<T, E: Display>(
 
 pub(crate) fn slug(row: &Row<'_>, col: &str) -> StoreResult<vault_core::slug::Slug> {
     parse_with(row, col, vault_core::slug::Slug::parse)
+}
+
+#[cfg(test)]
+mod columns_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{Columns, Row, get};
+
+    fn read(sql: &str, cols: &[&str]) -> Vec<i64> {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare(sql).unwrap();
+        let columns = Columns::of(&stmt, sql);
+        let mut rows = stmt.query([]).unwrap();
+        let row = rows.next().unwrap().unwrap();
+        let row = Row::new(row, &columns);
+        cols.iter().map(|c| get(&row, c).unwrap()).collect()
+    }
+
+    #[test]
+    fn lookups_by_name_in_any_order() {
+        let sql = "SELECT 1 AS a, 2 AS b, 3 AS c";
+        assert_eq!(read(sql, &["a", "b", "c"]), [1, 2, 3]);
+        assert_eq!(read(sql, &["c", "a", "b", "b", "A"]), [3, 1, 2, 2, 1]);
+    }
+
+    #[test]
+    fn duplicate_names_read_the_first_like_rusqlite() {
+        let sql = "SELECT 1 AS a, 2 AS b, 3 AS A";
+        // The hint after "b" points at the second "A": still the first wins.
+        assert_eq!(read(sql, &["b", "a", "a"]), [2, 1, 1]);
+        assert_eq!(read(sql, &["a", "b", "A"]), [1, 2, 1]);
+    }
+
+    #[test]
+    fn an_unknown_name_is_an_error() {
+        let sql = "SELECT 1 AS a";
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let mut stmt = conn.prepare(sql).unwrap();
+        let columns = Columns::of(&stmt, sql);
+        let mut rows = stmt.query([]).unwrap();
+        let row = Row::new(rows.next().unwrap().unwrap(), &columns);
+        assert!(get::<i64>(&row, "nope").is_err());
+    }
 }
