@@ -16,7 +16,9 @@
 //! baselines. See `benches/README.md` for the commands.
 
 pub mod load;
+pub mod pg;
 pub mod raw;
+pub mod raw_pg;
 pub mod report;
 pub mod scale;
 pub mod spec;
