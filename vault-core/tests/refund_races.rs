@@ -30,8 +30,8 @@ use vault_core::refund::{PaymentEvent, cascade};
 use vault_core::review::{ModerationStatus, Review, Vote};
 use vault_core::slug::Slug;
 use vault_core::store::{
-    AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore, PurchaseWrite, Store,
-    StoreResult,
+    AccessStore, AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore,
+    PurchaseWrite, Store, StoreResult,
 };
 use vault_core::testkit::{Fixture, run};
 use vault_core::tier::PricingTier;
@@ -270,6 +270,8 @@ impl CommunityStore for Interleaved {
         self.inner.favorites_for_user(u).await
     }
 }
+
+impl AccessStore for Interleaved {}
 
 #[async_trait]
 impl AnalyticsStore for Interleaved {

@@ -4,6 +4,7 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
@@ -16,8 +17,9 @@ use vault_core::ids::{BundleId, CategoryId, FileId, WorkflowId};
 use vault_core::query::{Cursor, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms};
 use vault_core::rating::{Dimension, DimensionTotals, RatingAggregate};
 use vault_core::slug::Slug;
-use vault_core::store::{CatalogStore, Entity, StoreError, StoreResult};
+use vault_core::store::{CatalogStore, Entity, FileWanted, StoreError, StoreResult};
 use vault_core::update::WorkflowUpdate;
+use vault_core::version::Version;
 use vault_core::wedge::{Score, Wedge};
 use vault_core::workflow::{Tag, Workflow, WorkflowContent, WorkflowStats, WorkflowStatus};
 
@@ -599,9 +601,18 @@ async fn list_workflows(pool: &sqlx::PgPool, q: &WorkflowQuery) -> StoreResult<P
         workflow_cols!(),
         " FROM workflows WHERE TRUE"
     ));
-    if !q.statuses.is_empty() {
-        let statuses: Vec<&str> = q.statuses.iter().map(|s| s.as_str()).collect();
-        qb.push(" AND status = ANY(").push_bind(statuses).push(")");
+    // One status (the catalog's usual "published") as `=`: PostgreSQL 15
+    // walks a (status, key, id) index in order only for an equality on
+    // status, never for `= ANY(array)`; with ANY it sorted every match.
+    match q.statuses.as_slice() {
+        [] => {}
+        [one] => {
+            qb.push(" AND status = ").push_bind(one.as_str());
+        }
+        many => {
+            let statuses: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+            qb.push(" AND status = ANY(").push_bind(statuses).push(")");
+        }
     }
     if let Some(cat) = q.category {
         qb.push(" AND category_id = ").push_bind(cat.as_uuid());
@@ -644,8 +655,16 @@ async fn list_workflows(pool: &sqlx::PgPool, q: &WorkflowQuery) -> StoreResult<P
         push_cursor(&mut qb, q, cursor, w, m100)?;
     }
     let limit = i64::from(q.limit);
+    // Only the rating keys can be NULL (no reviews), and their index is
+    // built NULLS LAST. The other keys are never NULL, where `DESC` alone
+    // orders the same and matches their `DESC` indexes; spelling NULLS LAST
+    // there too made the planner sort instead of walking the index.
+    let nulls = match q.sort {
+        WorkflowSort::Rating | WorkflowSort::BayesianRating => " NULLS LAST",
+        WorkflowSort::WedgeScore | WorkflowSort::Downloads | WorkflowSort::Newest => "",
+    };
     qb.push(format!(
-        " ORDER BY {} DESC NULLS LAST, id ASC LIMIT ",
+        " ORDER BY {} DESC{nulls}, id ASC LIMIT ",
         key_expr(q, w, m100)
     ))
     .push_bind(limit + 1);
@@ -691,6 +710,55 @@ fn file_from_row(row: &PgRow) -> StoreResult<WorkflowFile> {
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
+}
+
+/// The file an access read wants, if it belongs to `workflow`.
+pub(crate) async fn wanted_file<'e>(
+    e: impl PgExecutor<'e>,
+    workflow: WorkflowId,
+    wanted: FileWanted,
+) -> StoreResult<Option<WorkflowFile>> {
+    let q = match wanted {
+        FileWanted::None => return Ok(None),
+        FileWanted::Id(id) => sqlx::query(concat!(
+            "SELECT ",
+            file_cols!(),
+            " FROM workflow_files WHERE id = $2 AND workflow_id = $1"
+        ))
+        .bind(workflow.as_uuid())
+        .bind(id.as_uuid()),
+        FileWanted::Primary => sqlx::query(concat!(
+            "SELECT ",
+            file_cols!(),
+            " FROM workflow_files WHERE workflow_id = $1 AND is_primary"
+        ))
+        .bind(workflow.as_uuid()),
+    };
+    q.fetch_optional(e)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(file_from_row)
+        .transpose()
+}
+
+/// When the update carrying `version` of `workflow` was released.
+pub(crate) async fn version_released_at<'e>(
+    e: impl PgExecutor<'e>,
+    workflow: WorkflowId,
+    version: Version,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    sqlx::query_scalar(
+        "SELECT released_at FROM workflow_updates WHERE workflow_id = $1 \
+         AND version_major = $2 AND version_minor = $3 AND version_patch = $4",
+    )
+    .bind(workflow.as_uuid())
+    .bind(i64::from(version.major()))
+    .bind(i64::from(version.minor()))
+    .bind(i64::from(version.patch()))
+    .fetch_optional(e)
+    .await
+    .map_err(db)
 }
 
 /// Binds $1..$16 of the file writes (all but the download count).

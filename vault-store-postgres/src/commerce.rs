@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use rust_decimal::Decimal;
-use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 use vault_core::actor::UserId;
 use vault_core::analytics::AnalyticsDelta;
@@ -771,20 +771,7 @@ impl CommerceStore for PgStore {
         user: &UserId,
         workflow: WorkflowId,
     ) -> StoreResult<Vec<Purchase>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            purchase_cols!(),
-            " FROM workflow_purchases WHERE user_id = $1 AND item_workflows @> ARRAY[$2::uuid] \
-             ORDER BY created_at DESC, id"
-        ))
-        .bind(user.as_str())
-        .bind(workflow.as_uuid())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(purchase_from_row)
-        .collect()
+        purchases_covering(&self.pool, user, workflow).await
     }
 
     async fn settle_purchase(&self, write: &PurchaseWrite) -> StoreResult<()> {
@@ -842,18 +829,7 @@ impl CommerceStore for PgStore {
     }
 
     async fn memberships_for_user(&self, user: &UserId) -> StoreResult<Vec<Membership>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            membership_cols!(),
-            " FROM memberships WHERE user_id = $1 ORDER BY created_at DESC, id"
-        ))
-        .bind(user.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?
-        .iter()
-        .map(membership_from_row)
-        .collect()
+        memberships_for_user(&self.pool, user).await
     }
 
     async fn memberships_with_status(
@@ -927,13 +903,64 @@ impl CommerceStore for PgStore {
     }
 
     async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
-        sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM workflow_downloads WHERE user_id = $1 AND workflow_id = $2)",
-        )
-        .bind(user.as_str())
-        .bind(workflow.as_uuid())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(db)
+        has_downloaded(&self.pool, user, workflow).await
     }
+}
+
+/// A user's purchases covering a workflow (directly or through a bundle),
+/// newest first.
+pub(crate) async fn purchases_covering<'e>(
+    e: impl PgExecutor<'e>,
+    user: &UserId,
+    workflow: WorkflowId,
+) -> StoreResult<Vec<Purchase>> {
+    sqlx::query(concat!(
+        "SELECT ",
+        purchase_cols!(),
+        " FROM workflow_purchases WHERE user_id = $1 AND item_workflows @> ARRAY[$2::uuid] \
+         ORDER BY created_at DESC, id"
+    ))
+    .bind(user.as_str())
+    .bind(workflow.as_uuid())
+    .fetch_all(e)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(purchase_from_row)
+    .collect()
+}
+
+/// A user's memberships, newest first.
+pub(crate) async fn memberships_for_user<'e>(
+    e: impl PgExecutor<'e>,
+    user: &UserId,
+) -> StoreResult<Vec<Membership>> {
+    sqlx::query(concat!(
+        "SELECT ",
+        membership_cols!(),
+        " FROM memberships WHERE user_id = $1 ORDER BY created_at DESC, id"
+    ))
+    .bind(user.as_str())
+    .fetch_all(e)
+    .await
+    .map_err(db)?
+    .iter()
+    .map(membership_from_row)
+    .collect()
+}
+
+/// Whether a user has a recorded download of a workflow.
+pub(crate) async fn has_downloaded<'e>(
+    e: impl PgExecutor<'e>,
+    user: &UserId,
+    workflow: WorkflowId,
+) -> StoreResult<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM workflow_downloads WHERE user_id = $1 AND workflow_id = $2)",
+    )
+    .bind(user.as_str())
+    .bind(workflow.as_uuid())
+    .fetch_one(e)
+    .await
+    .map_err(db)
 }

@@ -95,6 +95,7 @@
 //! can kill its connection and check that nothing partial was committed.
 #![deny(missing_docs)]
 
+mod access;
 mod analytics;
 mod catalog;
 mod codec;

@@ -649,10 +649,10 @@ fn list_workflows(conn: &Connection, q: &WorkflowQuery) -> StoreResult<Page<Work
 
 // ------------------------------------------------------------------- files
 
-const FILE_COLS: &str = "id, workflow_id, file_type, file_name, storage_key, mime_type, version, \
+pub(crate) const FILE_COLS: &str = "id, workflow_id, file_type, file_name, storage_key, mime_type, version, \
     is_primary, access, size_bytes, checksum, download_count, created_at, updated_at";
 
-fn file_from_row(row: &Row<'_>) -> StoreResult<WorkflowFile> {
+pub(crate) fn file_from_row(row: &Row<'_>) -> StoreResult<WorkflowFile> {
     Ok(WorkflowFile {
         id: parse(row, "id")?,
         workflow_id: parse(row, "workflow_id")?,

@@ -680,19 +680,8 @@ impl CommerceStore for SqliteStore {
         workflow: WorkflowId,
     ) -> StoreResult<Vec<Purchase>> {
         let u = user.to_string();
-        self.read(move |c| {
-            query_all(
-                c,
-                &format!(
-                    "SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE user_id = ?1 AND id IN \
-                     (SELECT purchase_id FROM workflow_purchase_items WHERE workflow_id = ?2) \
-                     ORDER BY created_at DESC, id"
-                ),
-                params![u, workflow.to_string()],
-                purchase_from_row,
-            )
-        })
-        .await
+        self.read(move |c| purchases_covering(c, &u, &workflow.to_string()))
+            .await
     }
 
     async fn settle_purchase(&self, write: &PurchaseWrite) -> StoreResult<()> {
@@ -804,10 +793,7 @@ impl CommerceStore for SqliteStore {
 
     async fn memberships_for_user(&self, user: &UserId) -> StoreResult<Vec<Membership>> {
         let u = user.to_string();
-        self.read(move |c| {
-            query_all(c, &format!("SELECT {MEMBERSHIP_COLS} FROM memberships WHERE user_id = ?1 ORDER BY created_at DESC, id"), [u], membership_from_row)
-        })
-        .await
+        self.read(move |c| memberships_for_user(c, &u)).await
     }
 
     async fn memberships_with_status(
@@ -877,13 +863,47 @@ impl CommerceStore for SqliteStore {
 
     async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
         let u = user.to_string();
-        self.read(move |c| {
-            exists(
-                c,
-                "SELECT 1 FROM workflow_downloads WHERE user_id = ?1 AND workflow_id = ?2",
-                params![u, workflow.to_string()],
-            )
-        })
-        .await
+        self.read(move |c| has_downloaded(c, &u, &workflow.to_string()))
+            .await
     }
+}
+
+/// A user's purchases covering a workflow (directly or through a bundle),
+/// newest first.
+pub(crate) fn purchases_covering(
+    c: &Connection,
+    user: &str,
+    workflow: &str,
+) -> StoreResult<Vec<Purchase>> {
+    query_all(
+        c,
+        &format!(
+            "SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE user_id = ?1 AND id IN \
+             (SELECT purchase_id FROM workflow_purchase_items WHERE workflow_id = ?2) \
+             ORDER BY created_at DESC, id"
+        ),
+        params![user, workflow],
+        purchase_from_row,
+    )
+}
+
+/// A user's memberships, newest first.
+pub(crate) fn memberships_for_user(c: &Connection, user: &str) -> StoreResult<Vec<Membership>> {
+    query_all(
+        c,
+        &format!(
+            "SELECT {MEMBERSHIP_COLS} FROM memberships WHERE user_id = ?1 ORDER BY created_at DESC, id"
+        ),
+        [user],
+        membership_from_row,
+    )
+}
+
+/// Whether a user has a recorded download of a workflow.
+pub(crate) fn has_downloaded(c: &Connection, user: &str, workflow: &str) -> StoreResult<bool> {
+    exists(
+        c,
+        "SELECT 1 FROM workflow_downloads WHERE user_id = ?1 AND workflow_id = ?2",
+        params![user, workflow],
+    )
 }

@@ -43,6 +43,7 @@
 //!   (`2025-02-13T09:00:00.000000000Z`, so text order is time order).
 #![deny(missing_docs)]
 
+mod access;
 mod analytics;
 mod catalog;
 mod codec;

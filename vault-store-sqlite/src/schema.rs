@@ -8,6 +8,7 @@ use vault_core::store::{StoreError, StoreResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_workflow_vault.sql"),
     include_str!("../migrations/0002_webhook_events.sql"),
+    include_str!("../migrations/0003_downloads_by_user_and_workflow.sql"),
 ];
 
 /// The schema version this crate writes.

@@ -1,7 +1,9 @@
 //! The storage contract: what a backend must store and guarantee.
 //!
-//! A backend implements four async traits, grouped by area, and gets
-//! [`Store`] for free. All are `Send + Sync` and usable as `dyn`. A backend
+//! A backend implements four async traits, grouped by area, plus
+//! [`AccessStore`] (whose one method has a default built from the others;
+//! override it to read in one hand-off), and gets [`Store`] for free. All
+//! are `Send + Sync` and usable as `dyn`. A backend
 //! translates to its storage; it holds no business rules: decisions (access,
 //! prices, rating deltas, refund effects) are computed by vault-core and
 //! handed to the store as data.
@@ -44,6 +46,7 @@
 //! The conformance suite ([`crate::testkit`], feature `testkit`) checks all
 //! of this; a backend is done when it passes every case.
 
+mod access;
 mod error;
 mod webhook;
 
@@ -52,6 +55,7 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
+pub use self::access::{AccessQuery, AccessRead, AccessStore, FileWanted, compose_access_read};
 pub use self::error::{Entity, StoreError, StoreResult};
 pub use self::webhook::{
     Claim, Finish, NewWebhookEvent, WebhookEvent, WebhookStatus, WebhookStore, claim_decision,
@@ -345,6 +349,12 @@ pub trait AnalyticsStore: Send + Sync + Debug {
 }
 
 /// A complete backend: every area. Implemented automatically.
-pub trait Store: CatalogStore + CommerceStore + CommunityStore + AnalyticsStore {}
+pub trait Store:
+    CatalogStore + CommerceStore + CommunityStore + AnalyticsStore + AccessStore
+{
+}
 
-impl<T> Store for T where T: CatalogStore + CommerceStore + CommunityStore + AnalyticsStore {}
+impl<T> Store for T where
+    T: CatalogStore + CommerceStore + CommunityStore + AnalyticsStore + AccessStore
+{
+}

@@ -22,6 +22,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod cases;
+mod reads;
 mod webhooks;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
 pub use self::cases::*;
+pub use self::reads::*;
 pub use self::webhooks::*;
 use crate::actor::Actor;
 use crate::category::Category;
@@ -290,6 +292,7 @@ macro_rules! conformance_tests {
             stale_refund_writes_conflict,
             dispute_suspends_then_restores,
             archived_only_for_prior_access,
+            access_read_matches_separate_reads,
             version_scoped_purchase,
             concurrent_downloads_respect_purchase_limit,
             guarded_charge_under_contention,

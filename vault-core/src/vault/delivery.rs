@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::file::WorkflowFile;
 use crate::ids::{DownloadId, FileId, WorkflowId};
 use crate::license::Quota;
-use crate::store::{Charge, Entity, Store, StoreError};
+use crate::store::{AccessQuery, Charge, Entity, FileWanted, Store, StoreError};
 use crate::workflow::{Workflow, WorkflowStatus};
 
 /// What the app needs to serve a granted download.
@@ -36,6 +36,9 @@ struct Facts {
 }
 
 impl<S: Store + ?Sized> Vault<S> {
+    /// One store read for everything a decision needs; `want_primary` picks
+    /// the primary file when no file is named (a download), a check on the
+    /// workflow as a whole reads no file.
     async fn gather(
         &self,
         actor: &Actor,
@@ -43,62 +46,52 @@ impl<S: Store + ?Sized> Vault<S> {
         file_id: Option<FileId>,
         want_primary: bool,
     ) -> Result<Facts> {
-        let workflow = self
+        let file_wanted = match file_id {
+            Some(id) => FileWanted::Id(id),
+            None if want_primary => FileWanted::Primary,
+            None => FileWanted::None,
+        };
+        // Staff entitlements are never consulted, so they are not read.
+        let user = actor.user_id().filter(|_| !actor.is_privileged());
+        let read = self
             .store
-            .workflow(workflow_id)
+            .access_read(&AccessQuery {
+                workflow: workflow_id,
+                file: file_wanted,
+                user,
+            })
             .await?
             .ok_or_else(|| hidden(workflow_id))?;
-        if !can_see(actor, workflow.status) {
+        // Hidden before anything about files: a draft's file ids are not
+        // confirmed to an actor who may not see the draft.
+        if !can_see(actor, read.workflow.status) {
             return Err(hidden(workflow_id));
         }
-        let file = match file_id {
-            Some(id) => {
-                let f = self
-                    .store
-                    .file(id)
-                    .await?
-                    .filter(|f| f.workflow_id == workflow_id);
-                Some(f.ok_or_else(|| Error::NotFound {
-                    entity: Entity::File,
-                    key: id.to_string(),
-                })?)
-            }
-            None if want_primary => {
-                let files = self.store.files(workflow_id).await?;
-                let primary = files.into_iter().find(|f| f.is_primary);
-                Some(primary.ok_or_else(|| Error::NotFound {
-                    entity: Entity::File,
-                    key: format!("primary file of {workflow_id}"),
-                })?)
-            }
-            None => None,
+        let file = match file_wanted {
+            FileWanted::None => None,
+            FileWanted::Id(id) => Some(read.file.ok_or_else(|| Error::NotFound {
+                entity: Entity::File,
+                key: id.to_string(),
+            })?),
+            FileWanted::Primary => Some(read.file.ok_or_else(|| Error::NotFound {
+                entity: Entity::File,
+                key: format!("primary file of {workflow_id}"),
+            })?),
         };
-        let file_target = match &file {
-            Some(f) => {
-                let released_at = self
-                    .store
-                    .updates(workflow_id)
-                    .await?
-                    .into_iter()
-                    .find(|u| u.version == f.version)
-                    .map_or(f.created_at, |u| u.released_at);
-                Some(FileTarget::new(f, released_at))
-            }
-            None => None,
+        // A version no update announces was released with the file itself.
+        let file_target = file
+            .as_ref()
+            .map(|f| FileTarget::new(f, read.file_released_at.unwrap_or(f.created_at)));
+        let entitlements = Entitlements {
+            purchases: read.purchases,
+            memberships: read.memberships,
+            // Only archived workflows care; the rule reads it only for them.
+            downloaded_before: read.workflow.status == WorkflowStatus::Archived
+                && read.downloaded_before,
         };
-        let entitlements = match actor.user_id() {
-            Some(user) if !actor.is_privileged() => Entitlements {
-                purchases: self.store.purchases_covering(user, workflow_id).await?,
-                memberships: self.store.memberships_for_user(user).await?,
-                // Only archived workflows care, so only they pay for the query.
-                downloaded_before: workflow.status == WorkflowStatus::Archived
-                    && self.store.has_downloaded(user, workflow_id).await?,
-            },
-            _ => Entitlements::default(),
-        };
-        let target = Target::new(&workflow, file_target);
+        let target = Target::new(&read.workflow, file_target);
         Ok(Facts {
-            workflow,
+            workflow: read.workflow,
             file,
             target,
             entitlements,

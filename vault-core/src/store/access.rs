@@ -1,0 +1,128 @@
+//! The reads behind one access decision, as one store call.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{CatalogStore, CommerceStore, StoreResult};
+use crate::actor::UserId;
+use crate::file::WorkflowFile;
+use crate::ids::{FileId, WorkflowId};
+use crate::membership::Membership;
+use crate::purchase::Purchase;
+use crate::workflow::Workflow;
+
+/// Which file an [`AccessRead`] fetches with its workflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileWanted {
+    /// No file: a check on the workflow as a whole.
+    None,
+    /// This file, if it belongs to the workflow.
+    Id(FileId),
+    /// The workflow's primary file.
+    Primary,
+}
+
+/// What to read: a workflow, optionally one of its files, and optionally a
+/// user's entitlements to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessQuery<'a> {
+    /// The workflow.
+    pub workflow: WorkflowId,
+    /// The file to fetch with it.
+    pub file: FileWanted,
+    /// The user whose entitlements to fetch; `None` fetches none.
+    pub user: Option<&'a UserId>,
+}
+
+/// Everything an access decision reads, as stored. Holds facts, no verdict:
+/// the service decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessRead {
+    /// The workflow, whatever its status.
+    pub workflow: Workflow,
+    /// The wanted file: `None` when none was wanted, when the id names no
+    /// file or a file of another workflow, or when the workflow has no
+    /// primary file.
+    pub file: Option<WorkflowFile>,
+    /// When the update that carries the file's version was released, if the
+    /// workflow has an update with exactly that version.
+    pub file_released_at: Option<DateTime<Utc>>,
+    /// The user's purchases covering the workflow, any status, as
+    /// [`CommerceStore::purchases_covering`] orders them.
+    pub purchases: Vec<Purchase>,
+    /// The user's memberships, any status, as
+    /// [`CommerceStore::memberships_for_user`] orders them.
+    pub memberships: Vec<Membership>,
+    /// The user has a recorded download of the workflow.
+    pub downloaded_before: bool,
+}
+
+/// The read path of access checks and downloads.
+///
+/// [`AccessStore::access_read`] has a default built from the other traits'
+/// methods, one call each: correct on any backend, and what the in-memory
+/// store uses. A backend whose calls cost a hand-off (a blocking pool, a
+/// pooled connection) overrides it to do every read in one hand-off; it must
+/// return exactly what the default returns, which the conformance suite
+/// checks case by case. Like the default, the reads need not be one
+/// snapshot: a download's charge is guarded at write time, and a decision
+/// read across a concurrent write is one a moment earlier would have made.
+#[async_trait]
+pub trait AccessStore: CatalogStore + CommerceStore {
+    /// Reads what [`AccessRead`] lists. `None` when the workflow does not
+    /// exist.
+    async fn access_read(&self, query: &AccessQuery<'_>) -> StoreResult<Option<AccessRead>> {
+        compose_access_read(self, query).await
+    }
+}
+
+/// [`AccessStore::access_read`]'s default, callable by an override that
+/// wants it for some cases.
+pub async fn compose_access_read<S>(
+    store: &S,
+    query: &AccessQuery<'_>,
+) -> StoreResult<Option<AccessRead>>
+where
+    S: CatalogStore + CommerceStore + ?Sized,
+{
+    let Some(workflow) = store.workflow(query.workflow).await? else {
+        return Ok(None);
+    };
+    let file = match query.file {
+        FileWanted::None => None,
+        FileWanted::Id(id) => store
+            .file(id)
+            .await?
+            .filter(|f| f.workflow_id == query.workflow),
+        FileWanted::Primary => store
+            .files(query.workflow)
+            .await?
+            .into_iter()
+            .find(|f| f.is_primary),
+    };
+    let file_released_at = match &file {
+        Some(f) => store
+            .updates(query.workflow)
+            .await?
+            .into_iter()
+            .find(|u| u.version == f.version)
+            .map(|u| u.released_at),
+        None => None,
+    };
+    let (purchases, memberships, downloaded_before) = match query.user {
+        Some(user) => (
+            store.purchases_covering(user, query.workflow).await?,
+            store.memberships_for_user(user).await?,
+            store.has_downloaded(user, query.workflow).await?,
+        ),
+        None => (Vec::new(), Vec::new(), false),
+    };
+    Ok(Some(AccessRead {
+        workflow,
+        file,
+        file_released_at,
+        purchases,
+        memberships,
+        downloaded_before,
+    }))
+}
