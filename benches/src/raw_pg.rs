@@ -5,14 +5,16 @@
 //! overhead.
 //!
 //! What "the same statements" means, per operation (copied from
-//! `vault-store-postgres/src/{catalog,commerce,analytics,webhooks}.rs`, in
+//! `vault-store-postgres/src/{access,catalog,commerce,analytics,webhooks}.rs`, in
 //! the order of `vault-core/src/vault/{delivery,commerce}.rs` and
 //! `vault-stripe/src/webhook.rs`):
-//! * **check_access** (a user, a workflow and its file): the reads of
-//!   `Vault::gather`: the workflow by id, the file by id, the workflow's
-//!   updates, `purchases_covering`, `memberships_for_user`.
+//! * **check_access** (a user, a workflow and its file): the statements of
+//!   the store's one access read (`access.rs`, what `Vault::gather` calls),
+//!   in its order: the workflow by id, the file by id and workflow, the
+//!   release instant of its version's update, `purchases_covering`,
+//!   `memberships_for_user`, the downloaded-before `EXISTS`.
 //! * **download** (the primary file): the same reads with the workflow's
-//!   files instead of one file, then `record_download`'s transaction:
+//!   primary file, then `record_download`'s transaction:
 //!   `BEGIN`, the workflow, file and download-id checks, the conditional
 //!   charge (`UPDATE ... RETURNING`), the download row, the three counters
 //!   and `apply_delta` (workflow check, `INSERT ... ON CONFLICT DO NOTHING`,
@@ -72,13 +74,6 @@ macro_rules! file_cols {
     };
 }
 
-macro_rules! update_cols {
-    () => {
-        "id, workflow_id, version, version_major, version_minor, version_patch, changelog, \
-         files_added, files_modified, files_removed, release_notes, is_major, released_at"
-    };
-}
-
 macro_rules! purchase_cols {
     () => {
         "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, item_workflows, \
@@ -132,22 +127,15 @@ macro_rules! webhook_insert {
 }
 
 const WORKFLOW_BY_ID: &str = concat!("SELECT ", workflow_cols!(), " FROM workflows WHERE id = $1");
-const FILE_BY_ID: &str = concat!(
+const FILE_OF: &str = concat!(
     "SELECT ",
     file_cols!(),
-    " FROM workflow_files WHERE id = $1"
+    " FROM workflow_files WHERE id = $2 AND workflow_id = $1"
 );
-const FILES_OF: &str = concat!(
+const PRIMARY_FILE_OF: &str = concat!(
     "SELECT ",
     file_cols!(),
-    " FROM workflow_files WHERE workflow_id = $1 ORDER BY is_primary DESC, \
-     version_major DESC, version_minor DESC, version_patch DESC, id"
-);
-const UPDATES_OF: &str = concat!(
-    "SELECT ",
-    update_cols!(),
-    " FROM workflow_updates WHERE workflow_id = $1 \
-     ORDER BY version_major, version_minor, version_patch"
+    " FROM workflow_files WHERE workflow_id = $1 AND is_primary"
 );
 const PURCHASES_COVERING: &str = concat!(
     "SELECT ",
@@ -167,22 +155,22 @@ const PURCHASE_BY_ID: &str = concat!(
 );
 const WORKFLOW_EXISTS: &str = "SELECT 1 FROM workflows WHERE id = $1";
 
-/// The statement `list_workflows` builds for the listing benchmarked
-/// (statuses, one category, tiers, by downloads; `$4` is the page size + 1).
+/// The statement `list_workflows` builds for the listing benchmarked (one
+/// status, one category, tiers, by downloads; `$4` is the page size + 1).
 pub const LIST_SQL: &str = concat!(
     "SELECT ",
     workflow_cols!(),
-    " FROM workflows WHERE TRUE AND status = ANY($1) AND category_id = $2 \
-     AND pricing_tier = ANY($3) ORDER BY download_count DESC NULLS LAST, id ASC LIMIT $4"
+    " FROM workflows WHERE TRUE AND status = $1 AND category_id = $2 \
+     AND pricing_tier = ANY($3) ORDER BY download_count DESC, id ASC LIMIT $4"
 );
 
-/// The statement `list_workflows` builds for a text search (statuses, a
+/// The statement `list_workflows` builds for a text search (one status, a
 /// tsquery, newest first; `$3` is the page size + 1).
 pub const SEARCH_SQL: &str = concat!(
     "SELECT ",
     workflow_cols!(),
-    " FROM workflows WHERE TRUE AND status = ANY($1) AND search_vector @@ \
-     to_tsquery('simple', $2) ORDER BY newest_at DESC NULLS LAST, id ASC LIMIT $3"
+    " FROM workflows WHERE TRUE AND status = $1 AND search_vector @@ \
+     to_tsquery('simple', $2) ORDER BY newest_at DESC, id ASC LIMIT $3"
 );
 
 /// The tsquery `list_workflows` builds for `text`: every word a prefix.
@@ -397,66 +385,81 @@ impl RawPg {
         })
     }
 
-    async fn updates_purchases_memberships(&mut self, t: &PgTarget) -> sqlx::Result<u64> {
+    /// The statements of the store's `access_read`
+    /// (`vault-store-postgres/src/access.rs`: one pooled connection for all
+    /// of them), in its order: the workflow, the wanted file (`t.file`, or
+    /// the primary one), its version's release instant, the user's covering
+    /// purchases, their memberships and the downloaded-before check.
+    async fn access_read(&mut self, t: &PgTarget, primary: bool) -> sqlx::Result<u64> {
         let c = &mut self.conn;
         let mut acc = fold(
-            &sqlx::query(UPDATES_OF)
+            &sqlx::query(WORKFLOW_BY_ID)
                 .bind(t.workflow)
                 .fetch_all(&mut *c)
                 .await?,
         )?;
+        let file = if primary {
+            sqlx::query(PRIMARY_FILE_OF)
+                .bind(t.workflow)
+                .fetch_optional(&mut *c)
+                .await?
+        } else {
+            sqlx::query(FILE_OF)
+                .bind(t.workflow)
+                .bind(t.file)
+                .fetch_optional(&mut *c)
+                .await?
+        };
+        if let Some(file) = file {
+            acc ^= fold(std::slice::from_ref(&file))?;
+            // file_cols!() positions of version_major, _minor, _patch.
+            let (major, minor, patch): (i64, i64, i64) =
+                (file.try_get(7)?, file.try_get(8)?, file.try_get(9)?);
+            let released: Option<DateTime<Utc>> = sqlx::query_scalar(
+                "SELECT released_at FROM workflow_updates WHERE workflow_id = $1 \
+                 AND version_major = $2 AND version_minor = $3 AND version_patch = $4",
+            )
+            .bind(t.workflow)
+            .bind(major)
+            .bind(minor)
+            .bind(patch)
+            .fetch_optional(&mut *c)
+            .await?;
+            acc ^= u64::from(released.is_some());
+        }
         acc ^= fold(
             &sqlx::query(PURCHASES_COVERING)
-                .bind(&t.user)
+                .bind(t.user.as_str())
                 .bind(t.workflow)
                 .fetch_all(&mut *c)
                 .await?,
         )?;
         acc ^= fold(
             &sqlx::query(MEMBERSHIPS_OF)
-                .bind(&t.user)
+                .bind(t.user.as_str())
                 .fetch_all(&mut *c)
                 .await?,
         )?;
+        let downloaded: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM workflow_downloads WHERE user_id = $1 AND workflow_id = $2)",
+        )
+        .bind(t.user.as_str())
+        .bind(t.workflow)
+        .fetch_one(&mut *c)
+        .await?;
+        acc ^= u64::from(downloaded);
         Ok(acc)
     }
 
     /// `check_access` for a given file.
     pub async fn check_access(&mut self, t: &PgTarget) -> sqlx::Result<u64> {
-        let c = &mut self.conn;
-        let mut acc = fold(
-            &sqlx::query(WORKFLOW_BY_ID)
-                .bind(t.workflow)
-                .fetch_all(&mut *c)
-                .await?,
-        )?;
-        acc ^= fold(
-            &sqlx::query(FILE_BY_ID)
-                .bind(t.file)
-                .fetch_all(&mut *c)
-                .await?,
-        )?;
-        acc ^= self.updates_purchases_memberships(t).await?;
-        Ok(acc)
+        self.access_read(t, false).await
     }
 
     /// `download` of the primary file, charged to the target's purchase;
     /// `id` is the new download's id.
     pub async fn download(&mut self, t: &PgTarget, id: Uuid) -> sqlx::Result<u64> {
-        let c = &mut self.conn;
-        let mut acc = fold(
-            &sqlx::query(WORKFLOW_BY_ID)
-                .bind(t.workflow)
-                .fetch_all(&mut *c)
-                .await?,
-        )?;
-        acc ^= fold(
-            &sqlx::query(FILES_OF)
-                .bind(t.workflow)
-                .fetch_all(&mut *c)
-                .await?,
-        )?;
-        acc ^= self.updates_purchases_memberships(t).await?;
+        let acc = self.access_read(t, true).await?;
         let mut tx = self.conn.begin().await?;
         let c: &mut PgConnection = &mut tx;
         if !exists(sqlx::query(WORKFLOW_EXISTS).bind(t.workflow), c).await?
@@ -535,7 +538,7 @@ impl RawPg {
     pub async fn list(&mut self, category: Uuid) -> sqlx::Result<u64> {
         fold(
             &sqlx::query(LIST_SQL)
-                .bind(vec!["published"])
+                .bind("published")
                 .bind(category)
                 .bind(vec!["pro"])
                 .bind(21_i64)
@@ -548,7 +551,7 @@ impl RawPg {
     pub async fn search(&mut self, tsquery: &str) -> sqlx::Result<u64> {
         fold(
             &sqlx::query(SEARCH_SQL)
-                .bind(vec!["published"])
+                .bind("published")
                 .bind(tsquery)
                 .bind(21_i64)
                 .fetch_all(&mut self.conn)
