@@ -31,12 +31,18 @@ pub fn durable_commits() -> bool {
 }
 
 /// `options` with the session settings every bench connection uses.
-pub fn session(options: PgConnectOptions) -> PgConnectOptions {
-    if durable_commits() {
-        options
-    } else {
-        options.options([("synchronous_commit", "off")])
+/// `VAULT_BENCH_PG_LOG=1` also logs every statement to the server log
+/// (`log_statement = all`, which needs a superuser): with
+/// `cargo bench -- --test postgres`, each bench runs once, so the log shows
+/// a vault operation's statements next to its raw baseline's.
+pub fn session(mut options: PgConnectOptions) -> PgConnectOptions {
+    if !durable_commits() {
+        options = options.options([("synchronous_commit", "off")]);
     }
+    if std::env::var("VAULT_BENCH_PG_LOG").is_ok_and(|v| v == "1") {
+        options = options.options([("log_statement", "all")]);
+    }
+    options
 }
 
 /// `DATABASE_URL` parsed, when set (no connection attempted).
