@@ -1,9 +1,13 @@
-//! Store benches: the vault over the memory and SQLite stores, every SQLite
-//! figure paired in the same run with the raw baseline (the same SQL
-//! through plain rusqlite, see `vault_benches::raw`).
+//! Store benches: the vault over the memory, SQLite and PostgreSQL stores,
+//! every SQLite and PostgreSQL figure paired in the same run with its raw
+//! baseline (the same SQL through plain rusqlite or one plain sqlx
+//! connection, see `vault_benches::raw` and `vault_benches::raw_pg`). The
+//! PostgreSQL backend runs when `DATABASE_URL` names a server that answers
+//! (see `vault_benches::pg`); otherwise it is skipped with a notice.
 //!
-//! Ids: `store-<scale>/<operation>/<memory|sqlite|sqlite-raw>` and
-//! `concurrency-<scale>/<memory|sqlite|sqlite-raw>/<tasks>`.
+//! Ids: `store-<scale>/<operation>/<backend>` and
+//! `concurrency-<scale>/<backend>/<tasks>`, backend one of `memory`,
+//! `sqlite`, `sqlite-raw`, `postgres`, `postgres-raw`.
 //! `VAULT_BENCH_SCALE=full` adds the 1M-purchase scale (see
 //! `vault_benches::scale`).
 //!
@@ -23,9 +27,10 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, measurement:
 use tokio::runtime::Runtime;
 use uuid::Uuid;
 use vault_benches::raw::{self, RawEvent, RawSqlite};
-use vault_benches::scale;
+use vault_benches::raw_pg::{self, PgEvent, RawPg};
 use vault_benches::spec;
 use vault_benches::world::{Backend, World};
+use vault_benches::{pg, scale};
 use vault_core::SeededEntropy;
 use vault_core::actor::Actor;
 use vault_core::license::LicenseKey;
@@ -37,10 +42,50 @@ const TASKS: [usize; 3] = [1, 4, 16];
 
 static RAW_IDS: AtomicUsize = AtomicUsize::new(0);
 
-/// A download id nobody else uses (raw baseline).
-fn raw_id() -> String {
+/// An id nobody else uses (raw baselines).
+fn raw_uuid() -> Uuid {
     Uuid::from_u128((0xfeed_u128 << 112) | RAW_IDS.fetch_add(1, Ordering::Relaxed) as u128)
-        .to_string()
+}
+
+/// [`raw_uuid`] as the SQLite baseline's text.
+fn raw_id() -> String {
+    raw_uuid().to_string()
+}
+
+/// The raw baseline paired with a backend.
+enum Raw {
+    /// None (the memory store).
+    None,
+    /// Plain rusqlite.
+    Sqlite(RawSqlite),
+    /// One plain sqlx connection.
+    Postgres(RawPg),
+}
+
+impl Raw {
+    fn open(w: &World, rt: &Runtime) -> Raw {
+        if let Some(path) = &w.path {
+            Raw::Sqlite(RawSqlite::open(path).unwrap())
+        } else if let Some(options) = &w.pg {
+            Raw::Postgres(rt.block_on(RawPg::connect(options)).unwrap())
+        } else {
+            Raw::None
+        }
+    }
+}
+
+/// Times `iters` runs of `$body` (an expression that may `.await`) inside
+/// one `block_on`, like [`timed`] for bodies that borrow mutably.
+macro_rules! timed_loop {
+    ($rt:expr, $iters:expr, $body:expr) => {
+        $rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..$iters {
+                $body;
+            }
+            start.elapsed()
+        })
+    };
 }
 
 /// Times `iters` runs of an async body on the runtime.
@@ -58,7 +103,7 @@ where
     })
 }
 
-fn sanity(w: &World, rt: &Runtime, raw: Option<&RawSqlite>) {
+fn sanity(w: &World, rt: &Runtime, raw: &mut Raw) {
     let t = &w.targets[0];
     rt.block_on(async {
         let d =
@@ -80,17 +125,18 @@ fn sanity(w: &World, rt: &Runtime, raw: Option<&RawSqlite>) {
                 .unwrap();
         assert!(!found.items.is_empty(), "the search finds something");
     });
-    if let Some(raw) = raw {
-        assert!(raw.check_access(&t.raw).is_ok());
+    match raw {
+        Raw::Sqlite(raw) => assert!(raw.check_access(&t.raw).is_ok()),
+        Raw::Postgres(raw) => rt.block_on(async {
+            raw.check_access(&t.pg).await.unwrap();
+            raw.list(w.category.as_uuid()).await.unwrap();
+            raw.search(&raw_pg::tsquery(spec::SEARCH)).await.unwrap();
+        }),
+        Raw::None => {}
     }
 }
 
-fn store_benches(
-    g: &mut BenchmarkGroup<'_, WallTime>,
-    rt: &Runtime,
-    w: &World,
-    raw: Option<&RawSqlite>,
-) {
+fn store_benches(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &World, raw: &mut Raw) {
     let b_name = w.backend.name();
     let t = &w.targets[0];
     let vault = &w.fx.vault;
@@ -108,10 +154,20 @@ fn store_benches(
             })
         })
     });
-    if let Some(raw) = raw {
-        g.bench_function(BenchmarkId::new("check_access", "sqlite-raw"), |b| {
-            b.iter(|| raw.check_access(black_box(&t.raw)).unwrap())
-        });
+    match raw {
+        Raw::Sqlite(raw) => {
+            g.bench_function(BenchmarkId::new("check_access", "sqlite-raw"), |b| {
+                b.iter(|| raw.check_access(black_box(&t.raw)).unwrap())
+            });
+        }
+        Raw::Postgres(raw) => {
+            g.bench_function(BenchmarkId::new("check_access", "postgres-raw"), |b| {
+                b.iter_custom(|iters| {
+                    timed_loop!(rt, iters, black_box(raw.check_access(&t.pg).await.unwrap()))
+                })
+            });
+        }
+        Raw::None => {}
     }
 
     // download: decide, charge the purchase, record.
@@ -127,10 +183,24 @@ fn store_benches(
             })
         })
     });
-    if let Some(raw) = raw {
-        g.bench_function(BenchmarkId::new("download", "sqlite-raw"), |b| {
-            b.iter(|| raw.download(&t.raw, &raw_id()).unwrap())
-        });
+    match raw {
+        Raw::Sqlite(raw) => {
+            g.bench_function(BenchmarkId::new("download", "sqlite-raw"), |b| {
+                b.iter(|| raw.download(&t.raw, &raw_id()).unwrap())
+            });
+        }
+        Raw::Postgres(raw) => {
+            g.bench_function(BenchmarkId::new("download", "postgres-raw"), |b| {
+                b.iter_custom(|iters| {
+                    timed_loop!(
+                        rt,
+                        iters,
+                        black_box(raw.download(&t.pg, raw_uuid()).await.unwrap())
+                    )
+                })
+            });
+        }
+        Raw::None => {}
     }
 
     // list: one category, one tier, by downloads.
@@ -143,14 +213,25 @@ fn store_benches(
         })
     });
     let category = w.category.to_string();
-    if let Some(raw) = raw {
-        let sql = raw::list_sql();
-        g.bench_function(BenchmarkId::new("list", "sqlite-raw"), |b| {
-            b.iter(|| {
-                raw.list(&sql, rusqlite::params!["published", category, "pro"])
-                    .unwrap()
-            })
-        });
+    match raw {
+        Raw::Sqlite(raw) => {
+            let sql = raw::list_sql();
+            g.bench_function(BenchmarkId::new("list", "sqlite-raw"), |b| {
+                b.iter(|| {
+                    raw.list(&sql, rusqlite::params!["published", category, "pro"])
+                        .unwrap()
+                })
+            });
+        }
+        Raw::Postgres(raw) => {
+            let category = w.category.as_uuid();
+            g.bench_function(BenchmarkId::new("list", "postgres-raw"), |b| {
+                b.iter_custom(|iters| {
+                    timed_loop!(rt, iters, black_box(raw.list(category).await.unwrap()))
+                })
+            });
+        }
+        Raw::None => {}
     }
 
     // search: full text, newest first.
@@ -167,26 +248,32 @@ fn store_benches(
             })
         })
     });
-    if let Some(raw) = raw {
-        let (sql, expr) = (raw::search_sql(), raw::match_expr(spec::SEARCH));
-        g.bench_function(BenchmarkId::new("search", "sqlite-raw"), |b| {
-            b.iter(|| {
-                raw.list(&sql, rusqlite::params!["published", expr])
-                    .unwrap()
-            })
-        });
+    match raw {
+        Raw::Sqlite(raw) => {
+            let (sql, expr) = (raw::search_sql(), raw::match_expr(spec::SEARCH));
+            g.bench_function(BenchmarkId::new("search", "sqlite-raw"), |b| {
+                b.iter(|| {
+                    raw.list(&sql, rusqlite::params!["published", expr])
+                        .unwrap()
+                })
+            });
+        }
+        Raw::Postgres(raw) => {
+            let query = raw_pg::tsquery(spec::SEARCH);
+            g.bench_function(BenchmarkId::new("search", "postgres-raw"), |b| {
+                b.iter_custom(|iters| {
+                    timed_loop!(rt, iters, black_box(raw.search(&query).await.unwrap()))
+                })
+            });
+        }
+        Raw::None => {}
     }
 }
 
 /// The benches that add purchases: run after the others, because the
 /// memory store scans every purchase for a user's entitlements, so each
 /// purchase they add would slow the benches that follow.
-fn purchase_benches(
-    g: &mut BenchmarkGroup<'_, WallTime>,
-    rt: &Runtime,
-    w: &World,
-    raw: Option<&RawSqlite>,
-) {
+fn purchase_benches(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &World, raw: &mut Raw) {
     let b_name = w.backend.name();
     let t = &w.targets[0];
     let vault = &w.fx.vault;
@@ -213,7 +300,37 @@ fn purchase_benches(
     });
     let keys = SeededEntropy::new(0x4a3);
     let pending = w.templates.pending.id.to_string();
-    if let Some(raw) = raw {
+    let pending_uuid = w.templates.pending.id.as_uuid();
+    if let Raw::Postgres(raw) = raw {
+        g.bench_function(BenchmarkId::new("complete_purchase", "postgres-raw"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (id, n) = (raw_uuid(), w.next());
+                        let key = LicenseKey::generate(&keys);
+                        raw.insert_pending(
+                            pending_uuid,
+                            id,
+                            &format!("raw-buyer-{n}"),
+                            key.as_str(),
+                            t.pg.now,
+                        )
+                        .await
+                        .unwrap();
+                        let payment = format!("pi_raw_{n}");
+                        let start = Instant::now();
+                        raw.complete(id, &payment, t.pg.now, t.pg.today)
+                            .await
+                            .unwrap();
+                        total += start.elapsed();
+                    }
+                    total
+                })
+            })
+        });
+    }
+    if let Raw::Sqlite(raw) = raw {
         g.bench_function(BenchmarkId::new("complete_purchase", "sqlite-raw"), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
@@ -259,7 +376,49 @@ fn purchase_benches(
             })
         })
     });
-    if let Some(raw) = raw {
+    if let Raw::Postgres(raw) = raw {
+        g.bench_function(BenchmarkId::new("webhook_checkout", "postgres-raw"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (id, n) = (raw_uuid(), w.next());
+                        let key = LicenseKey::generate(&keys);
+                        raw.insert_pending(
+                            pending_uuid,
+                            id,
+                            &format!("raw-buyer-{n}"),
+                            key.as_str(),
+                            t.pg.now,
+                        )
+                        .await
+                        .unwrap();
+                        let (event, session, payment) = (
+                            format!("evt_raw_{n}"),
+                            format!("cs_raw_{n}"),
+                            format!("pi_raw_hook_{n}"),
+                        );
+                        let start = Instant::now();
+                        raw.webhook(
+                            &PgEvent {
+                                event: &event,
+                                session: &session,
+                                purchase: id,
+                                payment_ref: &payment,
+                            },
+                            t.pg.now,
+                            t.pg.today,
+                        )
+                        .await
+                        .unwrap();
+                        total += start.elapsed();
+                    }
+                    total
+                })
+            })
+        });
+    }
+    if let Raw::Sqlite(raw) = raw {
         g.bench_function(BenchmarkId::new("webhook_checkout", "sqlite-raw"), |b| {
             b.iter_custom(|iters| {
                 let mut total = Duration::ZERO;
@@ -301,12 +460,7 @@ fn purchase_benches(
 
 /// Download throughput: `n` tasks download concurrently, each as its own
 /// target user; the figure is wall time per download.
-fn concurrency(
-    g: &mut BenchmarkGroup<'_, WallTime>,
-    rt: &Runtime,
-    w: &World,
-    raw: Option<&RawSqlite>,
-) {
+fn concurrency(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &World, raw: &Raw) {
     g.throughput(Throughput::Elements(1));
     for n in TASKS {
         g.bench_function(BenchmarkId::new(w.backend.name(), n), |b| {
@@ -337,7 +491,40 @@ fn concurrency(
                 elapsed.mul_f64(iters as f64 / (per * n as u64) as f64)
             })
         });
-        if let Some(raw) = raw {
+        if let (Raw::Postgres(_), Some(options)) = (raw, &w.pg) {
+            let mut conns: Vec<RawPg> = (0..n)
+                .map(|_| rt.block_on(RawPg::connect(options)).unwrap())
+                .collect();
+            g.bench_function(BenchmarkId::new("postgres-raw", n), |b| {
+                b.iter_custom(|iters| {
+                    let per = iters.div_ceil(n as u64);
+                    let (elapsed, back) = rt.block_on(async {
+                        let start = Instant::now();
+                        let tasks: Vec<_> = std::mem::take(&mut conns)
+                            .into_iter()
+                            .zip(&w.targets)
+                            .map(|(mut conn, t)| {
+                                let t = t.pg.clone();
+                                tokio::spawn(async move {
+                                    for _ in 0..per {
+                                        conn.download(&t, raw_uuid()).await.unwrap();
+                                    }
+                                    conn
+                                })
+                            })
+                            .collect();
+                        let mut back = Vec::with_capacity(n);
+                        for task in tasks {
+                            back.push(task.await.unwrap());
+                        }
+                        (start.elapsed(), back)
+                    });
+                    conns = back;
+                    elapsed.mul_f64(iters as f64 / (per * n as u64) as f64)
+                })
+            });
+        }
+        if let Raw::Sqlite(raw) = raw {
             let mut handles: Vec<RawSqlite> = (0..n).map(|_| raw.handle().unwrap()).collect();
             g.bench_function(BenchmarkId::new("sqlite-raw", n), |b| {
                 b.iter_custom(|iters| {
@@ -370,8 +557,12 @@ fn main() {
     let rt = vault_benches::runtime();
     let dir = scale::db_dir(Path::new(env!("CARGO_TARGET_TMPDIR")));
     eprintln!("SQLite databases in {}", dir.display());
+    let postgres = rt.block_on(pg::server()).is_some();
     for scale in scale::selected() {
-        for backend in [Backend::Memory, Backend::Sqlite] {
+        for backend in [Backend::Memory, Backend::Sqlite, Backend::Postgres] {
+            if backend == Backend::Postgres && !postgres {
+                continue;
+            }
             if backend == Backend::Memory && !scale::memory_at(&scale) {
                 eprintln!(
                     "skipping the memory store at {}: loading it is quadratic (its inserts \
@@ -382,27 +573,26 @@ fn main() {
                 continue;
             }
             let world = Arc::new(rt.block_on(World::build(backend, scale, &dir)));
-            let raw = world.path.as_deref().map(|p| RawSqlite::open(p).unwrap());
-            sanity(&world, &rt, raw.as_ref());
+            let mut raw = Raw::open(&world, &rt);
+            sanity(&world, &rt, &mut raw);
             {
                 let mut g = c.benchmark_group(format!("store-{}", scale.name));
-                store_benches(&mut g, &rt, &world, raw.as_ref());
+                store_benches(&mut g, &rt, &world, &mut raw);
                 g.finish();
             }
             {
                 let mut g = c.benchmark_group(format!("concurrency-{}", scale.name));
-                concurrency(&mut g, &rt, &world, raw.as_ref());
+                concurrency(&mut g, &rt, &world, &raw);
                 g.finish();
             }
             {
                 let mut g = c.benchmark_group(format!("store-{}", scale.name));
-                purchase_benches(&mut g, &rt, &world, raw.as_ref());
+                purchase_benches(&mut g, &rt, &world, &mut raw);
                 g.finish();
             }
-            if let Some(path) = &world.path {
-                // Gigabytes at 1M, and on tmpfs they are memory.
-                vault_benches::world::remove_db(path);
-            }
+            drop(raw);
+            // Gigabytes at 1M (and SQLite's on tmpfs are memory).
+            rt.block_on(world.remove_storage());
         }
     }
     c.final_summary();

@@ -2,21 +2,27 @@
 //!
 //! * `benches/core.rs`: the pure rules (access decision, rating update,
 //!   bundle pricing and allocation).
-//! * `benches/stores.rs`: the [`Vault`](vault_core::Vault) over the memory
-//!   and SQLite stores, each SQLite figure paired in the same run with
-//!   [`raw::RawSqlite`], the same SQL statements through plain rusqlite; and
-//!   download throughput with 1, 4 and 16 concurrent tasks.
+//! * `benches/stores.rs`: the [`Vault`](vault_core::Vault) over the memory,
+//!   SQLite and PostgreSQL stores, each SQLite figure paired in the same run
+//!   with [`raw::RawSqlite`] (the same SQL statements through plain
+//!   rusqlite) and each PostgreSQL figure with [`raw_pg::RawPg`] (through
+//!   one plain sqlx connection); and download throughput with 1, 4 and 16
+//!   concurrent tasks. PostgreSQL runs when `DATABASE_URL` answers (see
+//!   [`pg`]).
 //! * `src/bin/bench-report.rs`: reads criterion's estimates and writes
 //!   `target/bench-report.md` (see [`report`]).
 //!
 //! This library holds what the benches share: the [`scale`] of the data set,
 //! the deterministic data [`spec`], the bulk [`load`]ers (raw SQL in one
-//! transaction for SQLite, the store trait for memory; never the service),
-//! the benchmark [`world`] (a vault with its targets) and the [`raw`]
-//! baselines. See `benches/README.md` for the commands.
+//! transaction for SQLite and PostgreSQL, the store trait for memory; never
+//! the service), the PostgreSQL server and per-run database ([`pg`]), the
+//! benchmark [`world`] (a vault with its targets) and the [`raw`] and
+//! [`raw_pg`] baselines. See `benches/README.md` for the commands.
 
 pub mod load;
+pub mod pg;
 pub mod raw;
+pub mod raw_pg;
 pub mod report;
 pub mod scale;
 pub mod spec;

@@ -4,13 +4,16 @@
 //! vault's overhead.
 //!
 //! What "the same statements" means, per operation (read from
-//! `vault-store-sqlite/src/{catalog,commerce,analytics,webhooks}.rs` and
+//! `vault-store-sqlite/src/{access,catalog,commerce,analytics,webhooks}.rs` and
 //! `vault-core/src/vault/{delivery,commerce}.rs`):
-//! * **check_access** (a user, a workflow and its file): the reads of
-//!   `Vault::gather`: the workflow by id, the file by id, the workflow's
-//!   updates, `purchases_covering`, `memberships_for_user`.
-//! * **download** (the primary file): the same reads with the workflow's files
-//!   instead of one file, then `record_download`'s transaction: existence
+//! * **check_access** (a user, a workflow and its file): the statements of
+//!   the store's one access read (`vault-store-sqlite/src/access.rs`, what
+//!   `Vault::gather` calls), in its order: the workflow by id, the file by
+//!   id and workflow, the release instant of its version's update,
+//!   `purchases_covering`, `memberships_for_user`, the downloaded-before
+//!   check.
+//! * **download** (the primary file): the same reads with the workflow's
+//!   primary file, then `record_download`'s transaction: existence
 //!   checks, the purchase charge (`SELECT` + `UPDATE`), the download row, the
 //!   three counters and the day's analytics row (read, add, replace).
 //! * **list** / **search**: the one `SELECT` `list_workflows` builds for the
@@ -48,9 +51,6 @@ pub const WORKFLOW_COLS: &str = "id, slug, title, short_description, description
 
 const FILE_COLS: &str = "id, workflow_id, file_type, file_name, storage_key, mime_type, version, \
     is_primary, access, size_bytes, checksum, download_count, created_at, updated_at";
-
-const UPDATE_COLS: &str = "id, workflow_id, version, changelog, files_added, files_modified, \
-    files_removed, release_notes, is_major, released_at";
 
 const PURCHASE_COLS: &str = "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, \
     item_workflows, license_type, license_key, download_limit, downloads_used, license_expires_at, \
@@ -219,6 +219,40 @@ fn drain(conn: &Connection, sql: &str, p: impl Params) -> rusqlite::Result<u64> 
     Ok(acc)
 }
 
+/// A version's (major, minor, patch).
+type Parts = (u32, u32, u32);
+
+/// The one file row of a cached statement, its columns folded, and its
+/// version's parts (`FILE_COLS`' `version`, as the store decodes it).
+fn file_row(
+    conn: &Connection,
+    sql: &str,
+    p: impl Params,
+) -> rusqlite::Result<(u64, Option<Parts>)> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let n = stmt.column_count();
+    let mut rows = stmt.query(p)?;
+    let Some(row) = rows.next()? else {
+        return Ok((0, None));
+    };
+    let mut acc = 0u64;
+    for i in 0..n {
+        acc = acc.wrapping_add(fold(row.get_ref(i)?));
+    }
+    let version = match row.get_ref(6)? {
+        ValueRef::Text(v) => {
+            let mut parts = std::str::from_utf8(v)
+                .unwrap_or_default()
+                .split('.')
+                .map(|p| p.parse::<u32>().unwrap_or(0));
+            let mut next = || parts.next().unwrap_or(0);
+            Some((next(), next(), next()))
+        }
+        _ => None,
+    };
+    Ok((acc, version))
+}
+
 /// Reads the first row of a cached statement as owned values.
 fn first_row(conn: &Connection, sql: &str, p: impl Params) -> rusqlite::Result<Option<Vec<Value>>> {
     let mut stmt = conn.prepare_cached(sql)?;
@@ -312,31 +346,47 @@ impl RawSqlite {
 
     /// `check_access` for a given file.
     pub fn check_access(&self, t: &RawTarget) -> rusqlite::Result<u64> {
+        self.access_read(t, false)
+    }
+
+    /// The statements of the store's `access_read` (one closure on one
+    /// reader connection in `vault-store-sqlite/src/access.rs`), in its
+    /// order: the workflow, the wanted file (`t.file`, or the primary one),
+    /// its version's release instant, the user's covering purchases, their
+    /// memberships and the downloaded-before check.
+    fn access_read(&self, t: &RawTarget, primary: bool) -> rusqlite::Result<u64> {
         let c = &self.reader;
         let mut acc = drain(
             c,
             &format!("SELECT {WORKFLOW_COLS} FROM workflows WHERE id = ?1"),
             [&t.workflow],
         )?;
-        acc ^= drain(
-            c,
-            &format!("SELECT {FILE_COLS} FROM workflow_files WHERE id = ?1"),
-            [&t.file],
-        )?;
-        acc ^= self.updates_purchases_memberships(t)?;
-        Ok(acc)
-    }
-
-    fn updates_purchases_memberships(&self, t: &RawTarget) -> rusqlite::Result<u64> {
-        let c = &self.reader;
-        let mut acc = drain(
-            c,
-            &format!(
-                "SELECT {UPDATE_COLS} FROM workflow_updates WHERE workflow_id = ?1 \
-                 ORDER BY version_major, version_minor, version_patch"
-            ),
-            [&t.workflow],
-        )?;
+        let (file, version) = if primary {
+            file_row(
+                c,
+                &format!(
+                    "SELECT {FILE_COLS} FROM workflow_files WHERE workflow_id = ?1 AND is_primary = 1"
+                ),
+                [&t.workflow],
+            )?
+        } else {
+            file_row(
+                c,
+                &format!(
+                    "SELECT {FILE_COLS} FROM workflow_files WHERE id = ?1 AND workflow_id = ?2"
+                ),
+                params![t.file, t.workflow],
+            )?
+        };
+        acc ^= file;
+        if let Some((major, minor, patch)) = version {
+            acc ^= drain(
+                c,
+                "SELECT released_at FROM workflow_updates WHERE workflow_id = ?1 \
+                 AND version_major = ?2 AND version_minor = ?3 AND version_patch = ?4",
+                params![t.workflow, major, minor, patch],
+            )?;
+        }
         acc ^= drain(
             c,
             &format!(
@@ -353,27 +403,18 @@ impl RawSqlite {
             ),
             [&t.user],
         )?;
+        acc ^= u64::from(exists(
+            c,
+            "SELECT 1 FROM workflow_downloads WHERE user_id = ?1 AND workflow_id = ?2",
+            params![t.user, t.workflow],
+        )?);
         Ok(acc)
     }
 
     /// `download` of the primary file, charged to the target's purchase;
     /// `id` is the new download's id.
     pub fn download(&self, t: &RawTarget, id: &str) -> rusqlite::Result<u64> {
-        let c = &self.reader;
-        let mut acc = drain(
-            c,
-            &format!("SELECT {WORKFLOW_COLS} FROM workflows WHERE id = ?1"),
-            [&t.workflow],
-        )?;
-        acc ^= drain(
-            c,
-            &format!(
-                "SELECT {FILE_COLS} FROM workflow_files WHERE workflow_id = ?1 \
-                 ORDER BY is_primary DESC, version_major DESC, version_minor DESC, version_patch DESC, id"
-            ),
-            [&t.workflow],
-        )?;
-        acc ^= self.updates_purchases_memberships(t)?;
+        let acc = self.access_read(t, true)?;
         self.write(|tx| {
             let category: String = tx
                 .prepare_cached("SELECT category_id FROM workflows WHERE id = ?1")?

@@ -3,10 +3,15 @@
 //!
 //! Benchmark ids follow one scheme, which the report relies on:
 //! * `core/<name>`: pure rules;
-//! * `store-<scale>/<operation>/<backend>` with backend `memory`, `sqlite`
-//!   (the vault) or `sqlite-raw` (the baseline);
+//! * `store-<scale>/<operation>/<backend>` with backend `memory`, `sqlite`,
+//!   `postgres` (the vault over that store) or `sqlite-raw`,
+//!   `postgres-raw` (the baselines);
 //! * `concurrency-<scale>/<backend>/<tasks>`: time per download with that
 //!   many concurrent tasks.
+//!
+//! Figures are grouped by backend: each vault backend gets a column, and
+//! one with a `<backend>-raw` baseline also gets the baseline's column and
+//! the ratio `raw ÷ vault`. Backends without any figure get no column.
 //!
 //! Ratios are computed only between figures of the same report, which come
 //! from the last run of each benchmark: run the benches together (see the
@@ -113,6 +118,38 @@ fn scale_order(s: &str) -> (usize, String) {
     (n.saturating_mul(mult), s.to_owned())
 }
 
+/// The vault backends in report order (known ones first), each with
+/// whether a `-raw` baseline of it was measured.
+fn backends<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<(String, bool)> {
+    const ORDER: [&str; 3] = ["memory", "sqlite", "postgres"];
+    let names: std::collections::BTreeSet<&str> = names.into_iter().map(String::as_str).collect();
+    let mut vault: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| !n.ends_with("-raw"))
+        .collect();
+    // A baseline whose vault figure is missing still gets its column.
+    for n in &names {
+        if let Some(v) = n.strip_suffix("-raw")
+            && !vault.contains(&v)
+        {
+            vault.push(v);
+        }
+    }
+    vault.sort_by_key(|n| (ORDER.iter().position(|o| o == n).unwrap_or(ORDER.len()), *n));
+    vault
+        .into_iter()
+        .map(|v| (v.to_owned(), names.contains(format!("{v}-raw").as_str())))
+        .collect()
+}
+
+fn ratio(raw: Option<&f64>, vault: Option<&f64>) -> String {
+    match (raw, vault) {
+        (Some(r), Some(v)) if *v > 0.0 => format!("{:.2}", r / v),
+        _ => "-".into(),
+    }
+}
+
 /// The markdown report.
 pub fn render(figures: &[Figure], header: &str) -> String {
     let mut sorted = figures.to_vec();
@@ -147,27 +184,44 @@ pub fn render(figures: &[Figure], header: &str) -> String {
         }
     }
     for ((_, scale), ops) in &stores {
-        let _ = writeln!(
+        let cols = backends(ops.values().flat_map(|by| by.keys()));
+        let _ = write!(
             md,
             "## Stores at {scale} purchases\n\n\
-             Medians per operation. `raw ÷ vault` is the SQLite vault's speed relative to the \
-             same SQL through plain rusqlite (1.00 = no overhead; the goal for check_access and \
-             download is at least 0.80).\n\n\
-             | operation | memory | sqlite (vault) | sqlite (raw) | raw ÷ vault |\n|---|---:|---:|---:|---:|"
+             Medians per operation, grouped by backend. `raw ÷ vault` is the vault's speed \
+             relative to the same SQL issued directly (plain rusqlite for SQLite, one plain sqlx \
+             connection for PostgreSQL; 1.00 = no overhead; the goal for check_access and \
+             download is at least 0.80).\n\n| operation |"
         );
+        let mut rule = String::from("|---|");
+        for (b, has_raw) in &cols {
+            if *has_raw {
+                let _ = write!(md, " {b} (vault) | {b} (raw) | {b} raw ÷ vault |");
+                rule.push_str("---:|---:|---:|");
+            } else {
+                let _ = write!(md, " {b} |");
+                rule.push_str("---:|");
+            }
+        }
+        let _ = writeln!(md, "\n{rule}");
         for (op, by) in ops {
             let cell = |b: &str| by.get(b).map_or("-".to_string(), |v| human(*v));
-            let ratio = match (by.get("sqlite-raw"), by.get("sqlite")) {
-                (Some(r), Some(v)) if *v > 0.0 => format!("{:.2}", r / v),
-                _ => "-".into(),
-            };
-            let _ = writeln!(
-                md,
-                "| {op} | {} | {} | {} | {ratio} |",
-                cell("memory"),
-                cell("sqlite"),
-                cell("sqlite-raw")
-            );
+            let _ = write!(md, "| {op} |");
+            for (b, has_raw) in &cols {
+                if *has_raw {
+                    let raw = format!("{b}-raw");
+                    let _ = write!(
+                        md,
+                        " {} | {} | {} |",
+                        cell(b),
+                        cell(&raw),
+                        ratio(by.get(&raw), by.get(b))
+                    );
+                } else {
+                    let _ = write!(md, " {} |", cell(b));
+                }
+            }
+            md.push('\n');
         }
         md.push('\n');
     }
@@ -206,17 +260,31 @@ pub fn render(figures: &[Figure], header: &str) -> String {
             md.push_str("---:|");
         }
         md.push('\n');
-        for (backend, by) in backends {
-            let _ = write!(md, "| {backend} |");
-            for t in &tasks {
-                match by.get(t) {
-                    Some(ns) => {
-                        let _ = write!(md, " {:.0}/s ({}) |", 1e9 / ns, human(*ns));
-                    }
-                    None => md.push_str(" - |"),
-                }
+        for (backend, has_raw) in self::backends(backends.keys()) {
+            let mut rows = vec![backend.clone()];
+            if has_raw {
+                rows.push(format!("{backend}-raw"));
             }
-            md.push('\n');
+            for name in &rows {
+                let _ = write!(md, "| {name} |");
+                for t in &tasks {
+                    match backends.get(name).and_then(|by| by.get(t)) {
+                        Some(ns) => {
+                            let _ = write!(md, " {:.0}/s ({}) |", 1e9 / ns, human(*ns));
+                        }
+                        None => md.push_str(" - |"),
+                    }
+                }
+                md.push('\n');
+            }
+            if has_raw {
+                let _ = write!(md, "| {backend} raw ÷ vault |");
+                for t in &tasks {
+                    let get = |name: &str| backends.get(name).and_then(|by| by.get(t));
+                    let _ = write!(md, " {} |", ratio(get(&rows[1]), get(&backend)));
+                }
+                md.push('\n');
+            }
         }
         md.push('\n');
     }
@@ -225,28 +293,41 @@ pub fn render(figures: &[Figure], header: &str) -> String {
     if stores.len() >= 2 {
         let ((_, small), small_ops) = stores.iter().next().expect("two scales");
         let ((_, large), large_ops) = stores.iter().next_back().expect("two scales");
-        let _ = writeln!(
+        let cols: Vec<String> = backends(
+            small_ops
+                .values()
+                .chain(large_ops.values())
+                .flat_map(|by| by.keys()),
+        )
+        .into_iter()
+        .flat_map(|(b, has_raw)| {
+            let raw = format!("{b}-raw");
+            std::iter::once(b).chain(has_raw.then_some(raw))
+        })
+        .collect();
+        let _ = write!(
             md,
             "## Growth from {small} to {large} purchases\n\n\
              Median at {large} ÷ median at {small} (1.00 = flat; the goal for check_access and \
-             download is at most 1.50).\n\n\
-             | operation | memory | sqlite (vault) | sqlite (raw) |\n|---|---:|---:|---:|"
+             download is at most 1.50).\n\n| operation |"
         );
+        for c in &cols {
+            let _ = write!(md, " {c} |");
+        }
+        let _ = writeln!(md, "\n|---|{}", "---:|".repeat(cols.len()));
         for (op, by_small) in small_ops {
             let Some(by_large) = large_ops.get(op) else {
                 continue;
             };
-            let cell = |b: &str| match (by_small.get(b), by_large.get(b)) {
-                (Some(s), Some(l)) if *s > 0.0 => format!("{:.2}", l / s),
-                _ => "-".into(),
-            };
-            let _ = writeln!(
-                md,
-                "| {op} | {} | {} | {} |",
-                cell("memory"),
-                cell("sqlite"),
-                cell("sqlite-raw")
-            );
+            let _ = write!(md, "| {op} |");
+            for c in &cols {
+                let cell = match (by_small.get(c), by_large.get(c)) {
+                    (Some(s), Some(l)) if *s > 0.0 => format!("{:.2}", l / s),
+                    _ => "-".into(),
+                };
+                let _ = write!(md, " {cell} |");
+            }
+            md.push('\n');
         }
         md.push('\n');
     }
@@ -286,13 +367,52 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| download | - | 100.00 µs | 90.00 µs | 0.90 |"),
+            md.contains("| download | 100.00 µs | 90.00 µs | 0.90 |"),
             "{md}"
         );
-        assert!(md.contains("| download | - | 1.20 | 1.11 |"), "{md}");
+        assert!(md.contains("| download | 1.20 | 1.11 |"), "{md}");
         assert!(md.contains("| sqlite | 20000/s (50.00 µs) |"), "{md}");
         // 10k comes before 1M although "1M" sorts first as text.
         assert!(md.find("at 10k").unwrap() < md.find("at 1M").unwrap());
+    }
+
+    #[test]
+    fn groups_by_backend_with_each_raw_ratio() {
+        let figures = vec![
+            fig("store-10k", "download", Some("memory"), 10_000.0),
+            fig("store-10k", "download", Some("sqlite"), 100_000.0),
+            fig("store-10k", "download", Some("sqlite-raw"), 90_000.0),
+            fig("store-10k", "download", Some("postgres"), 400_000.0),
+            fig("store-10k", "download", Some("postgres-raw"), 300_000.0),
+            fig("store-10k", "list", Some("postgres"), 200_000.0),
+            fig("concurrency-10k", "postgres", Some("4"), 100_000.0),
+            fig("concurrency-10k", "postgres-raw", Some("4"), 50_000.0),
+            fig("concurrency-10k", "memory", Some("4"), 1_000.0),
+        ];
+        let md = render(&figures, "test");
+        assert!(
+            md.contains(
+                "| operation | memory | sqlite (vault) | sqlite (raw) | sqlite raw ÷ vault \
+                 | postgres (vault) | postgres (raw) | postgres raw ÷ vault |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| download | 10.00 µs | 100.00 µs | 90.00 µs | 0.90 | 400.00 µs | 300.00 µs | 0.75 |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| list | - | - | - | - | 200.00 µs | - | - |"),
+            "{md}"
+        );
+        assert!(md.contains("| postgres raw ÷ vault | 0.50 |"), "{md}");
+        assert!(
+            md.find("| memory |").unwrap() < md.find("| postgres |").unwrap()
+                && md.find("| postgres |").unwrap() < md.find("| postgres-raw |").unwrap(),
+            "{md}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::json;
+use sqlx::postgres::PgConnectOptions;
 use vault_core::actor::Actor;
 use vault_core::download::RequestInfo;
 use vault_core::ids::{CategoryId, FileId, PurchaseId, WorkflowId};
@@ -20,12 +21,15 @@ use vault_core::update::{ChangeKind, ChangelogEntry, NewUpdate};
 use vault_core::vault::{CheckoutItem, StartPurchase};
 use vault_core::version::Version;
 use vault_core::{Clock, MemoryStore};
+use vault_store_postgres::PgStore;
 use vault_store_sqlite::SqliteStore;
 use vault_stripe::signature::{Verifier, WebhookSecret};
 use vault_stripe::webhook::{WebhookConfig, WebhookHandler};
 
 use crate::load::{self, Templates, ts};
+use crate::pg;
 use crate::raw::RawTarget;
+use crate::raw_pg::PgTarget;
 use crate::scale::Scale;
 use crate::spec;
 
@@ -37,6 +41,10 @@ pub enum Backend {
     /// `vault_store_sqlite::SqliteStore` on a file (default options: WAL,
     /// `synchronous = FULL`, four readers).
     Sqlite,
+    /// `vault_store_postgres::PgStore` (default options: a pool of 40
+    /// connections) on a fresh database of the server in `DATABASE_URL`
+    /// (see [`crate::pg`]).
+    Postgres,
 }
 
 impl Backend {
@@ -45,6 +53,7 @@ impl Backend {
         match self {
             Backend::Memory => "memory",
             Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
         }
     }
 }
@@ -60,8 +69,10 @@ pub struct Target {
     pub file: FileId,
     /// The purchase that pays for the downloads (limit never reached).
     pub purchase: PurchaseId,
-    /// The same, as the raw baseline's strings.
+    /// The same, as the raw SQLite baseline's strings.
     pub raw: RawTarget,
+    /// The same, as the raw PostgreSQL baseline's values.
+    pub pg: PgTarget,
 }
 
 const WEBHOOK_SECRET: &str = "whsec_bench_secret";
@@ -79,6 +90,8 @@ pub struct World {
     pub hooks: WebhookHandler<dyn Store>,
     /// The database file (SQLite only).
     pub path: Option<PathBuf>,
+    /// The bench database's connect options (PostgreSQL only).
+    pub pg: Option<PgConnectOptions>,
     /// Users with an unlimited-in-practice purchase ([`spec::TARGETS`]).
     pub targets: Vec<Target>,
     /// The category listed.
@@ -105,17 +118,30 @@ impl World {
     /// through the vault and bulk-loads the data set.
     pub async fn build(backend: Backend, scale: Scale, dir: &Path) -> World {
         eprintln!("setting up {} at {}", backend.name(), scale.name);
-        let (store, events, path): (Arc<dyn Store>, Arc<dyn WebhookStore>, _) = match backend {
+        let (store, events, path, pg): (Arc<dyn Store>, Arc<dyn WebhookStore>, _, _) = match backend
+        {
             Backend::Memory => {
                 let m = Arc::new(MemoryStore::new());
-                (m.clone(), m, None)
+                (m.clone(), m, None, None)
             }
             Backend::Sqlite => {
                 std::fs::create_dir_all(dir).expect("bench dir");
                 let path = dir.join(format!("bench-{}.db", scale.name));
                 remove_db(&path);
                 let s = Arc::new(SqliteStore::open(&path).await.expect("open sqlite"));
-                (s.clone(), s, Some(path))
+                (s.clone(), s, Some(path), None)
+            }
+            Backend::Postgres => {
+                let server = pg::server_options().expect("DATABASE_URL (see pg::server)");
+                let options = pg::fresh_database(&server, &scale)
+                    .await
+                    .expect("create the bench database");
+                let s = Arc::new(
+                    PgStore::connect_with_options(options.clone(), Default::default())
+                        .await
+                        .expect("connect postgres"),
+                );
+                (s.clone(), s, None, Some(options))
             }
         };
         let fx = Fixture::new(store.clone()).await;
@@ -127,10 +153,20 @@ impl World {
         };
         let templates = templates(&fx, &request).await;
         let epoch = vault_core::testkit::epoch();
-        match (&path, backend) {
-            (Some(p), _) => load::sqlite(p, &scale, &templates, &fx.categories, epoch)
-                .expect("bulk load sqlite"),
-            (None, _) => load::memory(&store, &scale, &templates, &fx.categories, epoch)
+        match backend {
+            Backend::Sqlite => {
+                let p = path.as_deref().expect("sqlite path");
+                load::sqlite(p, &scale, &templates, &fx.categories, epoch)
+                    .expect("bulk load sqlite")
+            }
+            Backend::Postgres => {
+                let options = pg.as_ref().expect("postgres options");
+                load::postgres(options, &scale, &templates, &fx.categories, epoch)
+                    .await
+                    .expect("bulk load postgres");
+                load::verify_postgres(&store, &scale, &templates, &fx.categories, epoch).await;
+            }
+            Backend::Memory => load::memory(&store, &scale, &templates, &fx.categories, epoch)
                 .await
                 .expect("bulk load memory"),
         }
@@ -159,6 +195,17 @@ impl World {
                         now: ts(&now),
                         today: now.format("%Y-%m-%d").to_string(),
                     },
+                    pg: PgTarget {
+                        user: spec::user(u),
+                        workflow: workflow.as_uuid(),
+                        file: file.as_uuid(),
+                        purchase: purchase.as_uuid(),
+                        file_version: "1.0.0".into(),
+                        ip_hash: meta.ip_hash.as_ref().map(|h| h.as_str().to_owned()),
+                        user_agent: meta.user_agent.clone(),
+                        now,
+                        today: now.date_naive(),
+                    },
                 }
             })
             .collect();
@@ -179,12 +226,26 @@ impl World {
             fx,
             hooks,
             path,
+            pg,
             targets,
             category,
             request,
             templates,
             secret: WebhookSecret::new(WEBHOOK_SECRET),
             fresh: AtomicUsize::new(0),
+        }
+    }
+
+    /// Deletes what the world stored: the SQLite files (gigabytes at 1M, and
+    /// on tmpfs they are memory) or the PostgreSQL database.
+    pub async fn remove_storage(&self) {
+        if let Some(path) = &self.path {
+            remove_db(path);
+        }
+        if let (Some(server), Some(_)) = (pg::server_options(), &self.pg)
+            && let Err(e) = pg::drop_database(&server, &pg::database_name(&self.scale)).await
+        {
+            eprintln!("could not drop the bench database: {e}");
         }
     }
 

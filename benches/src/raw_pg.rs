@@ -1,0 +1,778 @@
+//! The raw PostgreSQL baseline: the SQL statements `vault-store-postgres`
+//! issues for each benchmarked operation, in the order the vault issues
+//! them, through one plain `sqlx::PgConnection` with no vault code around
+//! them, so a vault figure divided by its raw figure is the vault's
+//! overhead.
+//!
+//! What "the same statements" means, per operation (copied from
+//! `vault-store-postgres/src/{access,catalog,commerce,analytics,webhooks}.rs`, in
+//! the order of `vault-core/src/vault/{delivery,commerce}.rs` and
+//! `vault-stripe/src/webhook.rs`):
+//! * **check_access** (a user, a workflow and its file): the statements of
+//!   the store's one access read (`access.rs`, what `Vault::gather` calls),
+//!   in its order: the workflow by id, the file by id and workflow, the
+//!   release instant of its version's update, `purchases_covering`,
+//!   `memberships_for_user`, the downloaded-before `EXISTS`.
+//! * **download** (the primary file): the same reads with the workflow's
+//!   primary file, then `record_download`'s transaction:
+//!   `BEGIN`, the workflow, file and download-id checks, the conditional
+//!   charge (`UPDATE ... RETURNING`), the download row, the three counters
+//!   and `apply_delta` (workflow check, `INSERT ... ON CONFLICT DO NOTHING`,
+//!   the day's row `FOR UPDATE`, its `UPDATE`), `COMMIT`.
+//! * **list** / **search**: the one `SELECT` `list_workflows` builds for the
+//!   query.
+//! * **complete_purchase**: the purchase read, then `settle_purchase`'s
+//!   transaction (the status row `FOR NO KEY UPDATE`, the payment-reference
+//!   and workflow checks, the 31-column `UPDATE`, the purchase items
+//!   rewritten, the purchase counter, `apply_delta`).
+//! * **webhook** (checkout.session.completed): the claim transaction
+//!   (`INSERT ... ON CONFLICT DO NOTHING`), `latest_applied`, the purchase
+//!   read, complete_purchase's statements, the finish transaction (the
+//!   event `FOR UPDATE`, the upsert).
+//!
+//! Every column of every row read is visited as its raw bytes (folded into
+//! a checksum), but nothing is decoded into domain types. Rows that are
+//! read to be written back (the purchase, the day's analytics, the webhook
+//! event) are decoded into plain column values ([`Cell`]) and bound back
+//! unchanged but for the columns the write changes: what a hand-written
+//! SQL program would do. Statements are prepared once per connection and
+//! cached (sqlx's default, as in the store). Ids come as `Uuid`s, formatted
+//! nowhere.
+//!
+//! The baseline holds one connection and no pool: a pool checkout (the
+//! store's pool pings every idle connection it hands out) is part of what
+//! the vault's figure pays and the ratio shows. The concurrency baseline
+//! gives each task its own connection, as the store's pool of 40 gives
+//! each of up to 16 concurrent downloads its own.
+
+use chrono::{DateTime, Months, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::{Column, Connection, PgConnection, Postgres, Row, TypeInfo, ValueRef};
+use uuid::Uuid;
+
+macro_rules! workflow_cols {
+    () => {
+        "id, slug, title, short_description, description, category_id, wedge_score, \
+         workflow_complexity, efficiency_rating, digital_maturity, growth_potential, \
+         excellence_tier, pricing_tier, price, currency, media, features, requirements, includes, \
+         tags, seo, update_months, download_limit, status, current_version, download_count, \
+         favorite_count, view_count, purchase_count, stars_1, stars_2, stars_3, stars_4, stars_5, \
+         dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
+         dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, \
+         dim_excellence_count, dim_excellence_sum, created_at, updated_at, published_at, \
+         archived_at, revision"
+    };
+}
+
+macro_rules! file_cols {
+    () => {
+        "id, workflow_id, file_type, file_name, storage_key, mime_type, version, version_major, \
+         version_minor, version_patch, is_primary, access, size_bytes, checksum, created_at, \
+         updated_at, download_count"
+    };
+}
+
+macro_rules! purchase_cols {
+    () => {
+        "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, item_workflows, \
+         license_type, license_key, download_limit, license_expires_at, update_months, \
+         updates_until, payment_status, currency, amount, tax, total, refunded_amount, \
+         refund_reason, refunded_at, payment_ref, stripe_customer_id, stripe_checkout_session_id, \
+         stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, created_at, \
+         completed_at, disputed_at, updated_at, downloads_used"
+    };
+}
+
+macro_rules! membership_cols {
+    () => {
+        "id, user_id, tier, status, trial_ends_at, current_period_start, current_period_end, \
+         period_download_limit, cancel_at_period_end, past_due_since, canceled_at, ended_at, \
+         features, enrolled_at, stripe_customer_id, stripe_subscription_id, stripe_price_id, \
+         created_at, updated_at, revision, period_downloads_used"
+    };
+}
+
+macro_rules! download_cols {
+    () => {
+        "id, user_id, workflow_id, file_id, file_version, download_type, source, purchase_id, \
+         membership_id, ip_hash, user_agent, referrer, country_code, downloaded_at"
+    };
+}
+
+macro_rules! analytics_cols {
+    () => {
+        "workflow_id, date, views, unique_visitors, clicks, downloads, purchases, revenue, \
+         refunds, currency, favorites, shares, reviews, traffic_sources, countries"
+    };
+}
+
+macro_rules! webhook_cols {
+    () => {
+        "id, event_type, object_id, created, status, attempts, last_error, applied, \
+         received_at, claimed_at, finished_at"
+    };
+}
+
+macro_rules! webhook_insert {
+    ($conflict:literal) => {
+        concat!(
+            "INSERT INTO stripe_webhook_events (",
+            webhook_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) ",
+            $conflict
+        )
+    };
+}
+
+const WORKFLOW_BY_ID: &str = concat!("SELECT ", workflow_cols!(), " FROM workflows WHERE id = $1");
+const FILE_OF: &str = concat!(
+    "SELECT ",
+    file_cols!(),
+    " FROM workflow_files WHERE id = $2 AND workflow_id = $1"
+);
+const PRIMARY_FILE_OF: &str = concat!(
+    "SELECT ",
+    file_cols!(),
+    " FROM workflow_files WHERE workflow_id = $1 AND is_primary"
+);
+const PURCHASES_COVERING: &str = concat!(
+    "SELECT ",
+    purchase_cols!(),
+    " FROM workflow_purchases WHERE user_id = $1 AND item_workflows @> ARRAY[$2::uuid] \
+     ORDER BY created_at DESC, id"
+);
+const MEMBERSHIPS_OF: &str = concat!(
+    "SELECT ",
+    membership_cols!(),
+    " FROM memberships WHERE user_id = $1 ORDER BY created_at DESC, id"
+);
+const PURCHASE_BY_ID: &str = concat!(
+    "SELECT ",
+    purchase_cols!(),
+    " FROM workflow_purchases WHERE id = $1"
+);
+const WORKFLOW_EXISTS: &str = "SELECT 1 FROM workflows WHERE id = $1";
+
+/// The statement `list_workflows` builds for the listing benchmarked (one
+/// status, one category, tiers, by downloads; `$4` is the page size + 1).
+pub const LIST_SQL: &str = concat!(
+    "SELECT ",
+    workflow_cols!(),
+    " FROM workflows WHERE TRUE AND status = $1 AND category_id = $2 \
+     AND pricing_tier = ANY($3) ORDER BY download_count DESC, id ASC LIMIT $4"
+);
+
+/// The statement `list_workflows` builds for a text search (one status, a
+/// tsquery, newest first; `$3` is the page size + 1).
+pub const SEARCH_SQL: &str = concat!(
+    "SELECT ",
+    workflow_cols!(),
+    " FROM workflows WHERE TRUE AND status = $1 AND search_vector @@ \
+     to_tsquery('simple', $2) ORDER BY newest_at DESC, id ASC LIMIT $3"
+);
+
+/// The tsquery `list_workflows` builds for `text`: every word a prefix.
+pub fn tsquery(text: &str) -> String {
+    vault_core::query::search_terms(text)
+        .iter()
+        .map(|t| format!("'{t}':*"))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+/// A user downloading a workflow through one purchase, as the values the
+/// raw PostgreSQL baseline binds.
+#[derive(Debug, Clone)]
+pub struct PgTarget {
+    /// User id.
+    pub user: String,
+    /// Workflow id.
+    pub workflow: Uuid,
+    /// Its primary file's id.
+    pub file: Uuid,
+    /// The purchase charged.
+    pub purchase: Uuid,
+    /// The file's version.
+    pub file_version: String,
+    /// The request's IP hash as stored.
+    pub ip_hash: Option<String>,
+    /// The request's user agent.
+    pub user_agent: Option<String>,
+    /// The current time.
+    pub now: DateTime<Utc>,
+    /// Today.
+    pub today: NaiveDate,
+}
+
+/// A checkout.session.completed event, as the raw baseline's values.
+#[derive(Debug, Clone, Copy)]
+pub struct PgEvent<'a> {
+    /// Event id.
+    pub event: &'a str,
+    /// Checkout session id (the event's object).
+    pub session: &'a str,
+    /// The pending purchase it completes.
+    pub purchase: Uuid,
+    /// The PaymentIntent that settles it.
+    pub payment_ref: &'a str,
+}
+
+/// One column value of a row read to be written back, by its PostgreSQL
+/// type (only the types these tables use).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// `UUID`.
+    Uuid(Option<Uuid>),
+    /// `TEXT`.
+    Text(Option<String>),
+    /// `BIGINT`.
+    Int8(Option<i64>),
+    /// `INTEGER`.
+    Int4(Option<i32>),
+    /// `BOOLEAN`.
+    Bool(Option<bool>),
+    /// `NUMERIC`.
+    Numeric(Option<Decimal>),
+    /// `TIMESTAMPTZ`.
+    Timestamptz(Option<DateTime<Utc>>),
+    /// `DATE`.
+    Date(Option<NaiveDate>),
+    /// `UUID[]`.
+    UuidArray(Option<Vec<Uuid>>),
+    /// `TEXT[]`.
+    TextArray(Option<Vec<String>>),
+    /// `JSONB`.
+    Jsonb(Option<serde_json::Value>),
+}
+
+/// Decodes every column of `row` into [`Cell`]s.
+fn cells(row: &PgRow) -> sqlx::Result<Vec<Cell>> {
+    (0..row.len())
+        .map(|i| {
+            let kind = row.column(i).type_info().name();
+            Ok(match kind {
+                "UUID" => Cell::Uuid(row.try_get(i)?),
+                "TEXT" => Cell::Text(row.try_get(i)?),
+                "INT8" => Cell::Int8(row.try_get(i)?),
+                "INT4" => Cell::Int4(row.try_get(i)?),
+                "BOOL" => Cell::Bool(row.try_get(i)?),
+                "NUMERIC" => Cell::Numeric(row.try_get(i)?),
+                "TIMESTAMPTZ" => Cell::Timestamptz(row.try_get(i)?),
+                "DATE" => Cell::Date(row.try_get(i)?),
+                "UUID[]" => Cell::UuidArray(row.try_get(i)?),
+                "TEXT[]" => Cell::TextArray(row.try_get(i)?),
+                "JSONB" => Cell::Jsonb(row.try_get(i)?),
+                other => {
+                    return Err(sqlx::Error::Decode(
+                        format!("raw baseline: no cell for {other}").into(),
+                    ));
+                }
+            })
+        })
+        .collect()
+}
+
+type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
+
+fn bind_cells<'q>(mut q: PgQuery<'q>, cells: impl IntoIterator<Item = Cell>) -> PgQuery<'q> {
+    for c in cells {
+        q = match c {
+            Cell::Uuid(v) => q.bind(v),
+            Cell::Text(v) => q.bind(v),
+            Cell::Int8(v) => q.bind(v),
+            Cell::Int4(v) => q.bind(v),
+            Cell::Bool(v) => q.bind(v),
+            Cell::Numeric(v) => q.bind(v),
+            Cell::Timestamptz(v) => q.bind(v),
+            Cell::Date(v) => q.bind(v),
+            Cell::UuidArray(v) => q.bind(v),
+            Cell::TextArray(v) => q.bind(v),
+            Cell::Jsonb(v) => q.bind(v),
+        };
+    }
+    q
+}
+
+fn missing(what: &str) -> sqlx::Error {
+    sqlx::Error::Protocol(format!("raw baseline: {what}"))
+}
+
+/// Visits every column of every row as raw bytes.
+fn fold(rows: &[PgRow]) -> sqlx::Result<u64> {
+    let mut acc = 0u64;
+    for row in rows {
+        for i in 0..row.len() {
+            let v = row.try_get_raw(i)?;
+            if !v.is_null() {
+                let b = v.as_bytes().map_err(sqlx::Error::Decode)?;
+                acc = acc
+                    .wrapping_add(b.len() as u64)
+                    .wrapping_add(u64::from(b.first().copied().unwrap_or(0)));
+            }
+        }
+    }
+    Ok(acc)
+}
+
+/// `SELECT 1 ... ` as the store's `query_scalar::<i32>` existence checks.
+async fn exists(q: PgQuery<'_>, c: &mut PgConnection) -> sqlx::Result<bool> {
+    Ok(q.fetch_optional(c).await?.is_some())
+}
+
+/// `apply_delta` for one workflow and day: the workflow check, the row
+/// created if missing, read `FOR UPDATE`, changed by `bump` (on the
+/// columns of `analytics_cols!`) and written back.
+async fn apply_delta(
+    c: &mut PgConnection,
+    workflow: Uuid,
+    day: NaiveDate,
+    bump: impl FnOnce(&mut [Cell]),
+) -> sqlx::Result<()> {
+    if !exists(sqlx::query(WORKFLOW_EXISTS).bind(workflow), c).await? {
+        return Err(missing("workflow"));
+    }
+    sqlx::query(
+        "INSERT INTO workflow_analytics (workflow_id, date) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(workflow)
+    .bind(day)
+    .execute(&mut *c)
+    .await?;
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        analytics_cols!(),
+        " FROM workflow_analytics WHERE workflow_id = $1 AND date = $2 FOR UPDATE"
+    ))
+    .bind(workflow)
+    .bind(day)
+    .fetch_one(&mut *c)
+    .await?;
+    let mut row = cells(&row)?;
+    bump(&mut row);
+    bind_cells(
+        sqlx::query(
+            "UPDATE workflow_analytics SET views = $3, unique_visitors = $4, clicks = $5, \
+             downloads = $6, purchases = $7, revenue = $8, refunds = $9, currency = $10, \
+             favorites = $11, shares = $12, reviews = $13, traffic_sources = $14, countries = $15 \
+             WHERE workflow_id = $1 AND date = $2",
+        ),
+        row,
+    )
+    .execute(&mut *c)
+    .await?;
+    Ok(())
+}
+
+fn add(c: &mut Cell, by: i64) {
+    if let Cell::Int8(Some(v)) = c {
+        *v += by;
+    }
+}
+
+/// The raw baseline's connection.
+#[derive(Debug)]
+pub struct RawPg {
+    conn: PgConnection,
+}
+
+impl RawPg {
+    /// Connects to the bench database.
+    pub async fn connect(options: &PgConnectOptions) -> sqlx::Result<Self> {
+        Ok(Self {
+            conn: PgConnection::connect_with(options).await?,
+        })
+    }
+
+    /// The statements of the store's `access_read`
+    /// (`vault-store-postgres/src/access.rs`: one pooled connection for all
+    /// of them), in its order: the workflow, the wanted file (`t.file`, or
+    /// the primary one), its version's release instant, the user's covering
+    /// purchases, their memberships and the downloaded-before check.
+    async fn access_read(&mut self, t: &PgTarget, primary: bool) -> sqlx::Result<u64> {
+        let c = &mut self.conn;
+        let mut acc = fold(
+            &sqlx::query(WORKFLOW_BY_ID)
+                .bind(t.workflow)
+                .fetch_all(&mut *c)
+                .await?,
+        )?;
+        let file = if primary {
+            sqlx::query(PRIMARY_FILE_OF)
+                .bind(t.workflow)
+                .fetch_optional(&mut *c)
+                .await?
+        } else {
+            sqlx::query(FILE_OF)
+                .bind(t.workflow)
+                .bind(t.file)
+                .fetch_optional(&mut *c)
+                .await?
+        };
+        if let Some(file) = file {
+            acc ^= fold(std::slice::from_ref(&file))?;
+            // file_cols!() positions of version_major, _minor, _patch.
+            let (major, minor, patch): (i64, i64, i64) =
+                (file.try_get(7)?, file.try_get(8)?, file.try_get(9)?);
+            let released: Option<DateTime<Utc>> = sqlx::query_scalar(
+                "SELECT released_at FROM workflow_updates WHERE workflow_id = $1 \
+                 AND version_major = $2 AND version_minor = $3 AND version_patch = $4",
+            )
+            .bind(t.workflow)
+            .bind(major)
+            .bind(minor)
+            .bind(patch)
+            .fetch_optional(&mut *c)
+            .await?;
+            acc ^= u64::from(released.is_some());
+        }
+        acc ^= fold(
+            &sqlx::query(PURCHASES_COVERING)
+                .bind(t.user.as_str())
+                .bind(t.workflow)
+                .fetch_all(&mut *c)
+                .await?,
+        )?;
+        acc ^= fold(
+            &sqlx::query(MEMBERSHIPS_OF)
+                .bind(t.user.as_str())
+                .fetch_all(&mut *c)
+                .await?,
+        )?;
+        let downloaded: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM workflow_downloads WHERE user_id = $1 AND workflow_id = $2)",
+        )
+        .bind(t.user.as_str())
+        .bind(t.workflow)
+        .fetch_one(&mut *c)
+        .await?;
+        acc ^= u64::from(downloaded);
+        Ok(acc)
+    }
+
+    /// `check_access` for a given file.
+    pub async fn check_access(&mut self, t: &PgTarget) -> sqlx::Result<u64> {
+        self.access_read(t, false).await
+    }
+
+    /// `download` of the primary file, charged to the target's purchase;
+    /// `id` is the new download's id.
+    pub async fn download(&mut self, t: &PgTarget, id: Uuid) -> sqlx::Result<u64> {
+        let acc = self.access_read(t, true).await?;
+        let mut tx = self.conn.begin().await?;
+        let c: &mut PgConnection = &mut tx;
+        if !exists(sqlx::query(WORKFLOW_EXISTS).bind(t.workflow), c).await?
+            || !exists(
+                sqlx::query("SELECT 1 FROM workflow_files WHERE id = $1 AND workflow_id = $2")
+                    .bind(t.file)
+                    .bind(t.workflow),
+                c,
+            )
+            .await?
+            || exists(
+                sqlx::query("SELECT 1 FROM workflow_downloads WHERE id = $1").bind(id),
+                c,
+            )
+            .await?
+        {
+            return Err(missing("workflow, file or fresh download id"));
+        }
+        let charged: Option<i64> = sqlx::query_scalar(
+            "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
+             WHERE id = $1 AND payment_status = $2 \
+             AND ($3::bigint IS NULL OR downloads_used < $3) RETURNING downloads_used",
+        )
+        .bind(t.purchase)
+        .bind("completed")
+        .bind(Some(i64::from(crate::spec::TARGET_LIMIT)))
+        .fetch_optional(&mut *c)
+        .await?;
+        if charged.is_none() {
+            return Err(missing("charge"));
+        }
+        sqlx::query(concat!(
+            "INSERT INTO workflow_downloads (",
+            download_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ))
+        .bind(id)
+        .bind(Some(t.user.as_str()))
+        .bind(t.workflow)
+        .bind(t.file)
+        .bind(t.file_version.as_str())
+        .bind("purchased")
+        .bind("purchase")
+        .bind(Some(t.purchase))
+        .bind(None::<Uuid>)
+        .bind(t.ip_hash.as_deref())
+        .bind(t.user_agent.as_deref())
+        .bind(None::<String>)
+        .bind(None::<String>)
+        .bind(t.now)
+        .execute(&mut *c)
+        .await?;
+        let category: Uuid = sqlx::query_scalar(
+            "UPDATE workflows SET download_count = download_count + 1 WHERE id = $1 \
+             RETURNING category_id",
+        )
+        .bind(t.workflow)
+        .fetch_one(&mut *c)
+        .await?;
+        sqlx::query("UPDATE workflow_files SET download_count = download_count + 1 WHERE id = $1")
+            .bind(t.file)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(
+            "UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = $1",
+        )
+        .bind(category)
+        .execute(&mut *c)
+        .await?;
+        apply_delta(c, t.workflow, t.today, |r| add(&mut r[5], 1)).await?;
+        tx.commit().await?;
+        Ok(acc)
+    }
+
+    /// The listing page of [`LIST_SQL`]: published, `category`, pro.
+    pub async fn list(&mut self, category: Uuid) -> sqlx::Result<u64> {
+        fold(
+            &sqlx::query(LIST_SQL)
+                .bind("published")
+                .bind(category)
+                .bind(vec!["pro"])
+                .bind(21_i64)
+                .fetch_all(&mut self.conn)
+                .await?,
+        )
+    }
+
+    /// The search page of [`SEARCH_SQL`] for `tsquery` (see [`tsquery`]).
+    pub async fn search(&mut self, tsquery: &str) -> sqlx::Result<u64> {
+        fold(
+            &sqlx::query(SEARCH_SQL)
+                .bind("published")
+                .bind(tsquery)
+                .bind(21_i64)
+                .fetch_all(&mut self.conn)
+                .await?,
+        )
+    }
+
+    /// Inserts a pending purchase copied from `template` (setup of the
+    /// completion baselines; not measured).
+    pub async fn insert_pending(
+        &mut self,
+        template: Uuid,
+        id: Uuid,
+        user: &str,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> sqlx::Result<()> {
+        let mut tx = self.conn.begin().await?;
+        sqlx::query(
+            "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, bundle_id, \
+             membership_id, item_workflows, license_type, license_key, download_limit, \
+             downloads_used, license_expires_at, update_months, updates_until, payment_status, \
+             currency, amount, tax, total, refunded_amount, refund_reason, refunded_at, \
+             payment_ref, stripe_customer_id, stripe_checkout_session_id, \
+             stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, created_at, \
+             completed_at, disputed_at, updated_at) \
+             SELECT $1, $2, purchase_type, workflow_id, NULL, NULL, item_workflows, license_type, \
+             $3, download_limit, 0, license_expires_at, update_months, updates_until, \
+             payment_status, currency, amount, tax, total, NULL, NULL, NULL, NULL, NULL, NULL, \
+             NULL, NULL, NULL, $4, NULL, NULL, $4 FROM workflow_purchases WHERE id = $5",
+        )
+        .bind(id)
+        .bind(user)
+        .bind(key)
+        .bind(now)
+        .bind(template)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO workflow_purchase_items (purchase_id, workflow_id, position) \
+             SELECT $1, workflow_id, position FROM workflow_purchase_items WHERE purchase_id = $2",
+        )
+        .bind(id)
+        .bind(template)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+
+    /// `complete_purchase` of a pending one-workflow purchase.
+    pub async fn complete(
+        &mut self,
+        id: Uuid,
+        payment_ref: &str,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> sqlx::Result<()> {
+        // purchase_cols!() positions.
+        const UPDATE_MONTHS: usize = 11;
+        const UPDATES_UNTIL: usize = 12;
+        const STATUS: usize = 13;
+        const AMOUNT: usize = 15;
+        const PAYMENT_REF: usize = 21;
+        const COMPLETED_AT: usize = 28;
+        const UPDATED_AT: usize = 30;
+        let row = sqlx::query(PURCHASE_BY_ID)
+            .bind(id)
+            .fetch_optional(&mut self.conn)
+            .await?
+            .ok_or_else(|| missing("purchase"))?;
+        let mut row = cells(&row)?;
+        row.pop(); // downloads_used: downloads own it
+        let workflow = match row[3] {
+            Cell::Uuid(Some(w)) => w,
+            _ => return Err(missing("one-workflow purchase")),
+        };
+        let amount = match row[AMOUNT] {
+            Cell::Numeric(Some(a)) => a,
+            _ => Decimal::ZERO,
+        };
+        row[STATUS] = Cell::Text(Some("completed".into()));
+        row[PAYMENT_REF] = Cell::Text(Some(payment_ref.into()));
+        row[COMPLETED_AT] = Cell::Timestamptz(Some(now));
+        row[UPDATED_AT] = Cell::Timestamptz(Some(now));
+        if let Cell::Int8(Some(m)) = row[UPDATE_MONTHS] {
+            let months = Months::new(u32::try_from(m).unwrap_or(0));
+            row[UPDATES_UNTIL] = Cell::Timestamptz(now.checked_add_months(months));
+        }
+        let mut tx = self.conn.begin().await?;
+        let c: &mut PgConnection = &mut tx;
+        let (status, _refunded): (String, Option<Decimal>) = sqlx::query_as(
+            "SELECT payment_status, refunded_amount FROM workflow_purchases WHERE id = $1 FOR NO KEY UPDATE",
+        )
+        .bind(id)
+        .fetch_optional(&mut *c)
+        .await?
+        .ok_or_else(|| missing("purchase"))?;
+        if status != "pending"
+            || exists(
+                sqlx::query("SELECT 1 FROM workflow_purchases WHERE payment_ref = $1 AND id <> $2")
+                    .bind(payment_ref)
+                    .bind(id),
+                c,
+            )
+            .await?
+            || !exists(sqlx::query(WORKFLOW_EXISTS).bind(workflow), c).await?
+        {
+            return Err(missing("a pending purchase of an existing workflow"));
+        }
+        bind_cells(
+            sqlx::query(
+                "UPDATE workflow_purchases SET user_id = $2, purchase_type = $3, workflow_id = $4, \
+                 bundle_id = $5, membership_id = $6, item_workflows = $7, license_type = $8, \
+                 license_key = $9, download_limit = $10, license_expires_at = $11, \
+                 update_months = $12, updates_until = $13, payment_status = $14, currency = $15, \
+                 amount = $16, tax = $17, total = $18, refunded_amount = $19, refund_reason = $20, \
+                 refunded_at = $21, payment_ref = $22, stripe_customer_id = $23, \
+                 stripe_checkout_session_id = $24, stripe_payment_intent_id = $25, \
+                 stripe_subscription_id = $26, stripe_price_id = $27, created_at = $28, \
+                 completed_at = $29, disputed_at = $30, updated_at = $31 WHERE id = $1",
+            ),
+            row,
+        )
+        .execute(&mut *c)
+        .await?;
+        sqlx::query("DELETE FROM workflow_purchase_items WHERE purchase_id = $1")
+            .bind(id)
+            .execute(&mut *c)
+            .await?;
+        sqlx::query(
+            "INSERT INTO workflow_purchase_items (purchase_id, workflow_id, position) \
+             VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(workflow)
+        .bind(0_i32)
+        .execute(&mut *c)
+        .await?;
+        sqlx::query("UPDATE workflows SET purchase_count = purchase_count + 1 WHERE id = $1")
+            .bind(workflow)
+            .execute(&mut *c)
+            .await?;
+        apply_delta(c, workflow, today, |r| {
+            add(&mut r[6], 1);
+            if let Cell::Numeric(Some(revenue)) = &mut r[7] {
+                *revenue += amount;
+            }
+            r[9] = Cell::Text(Some("USD".into()));
+        })
+        .await?;
+        tx.commit().await
+    }
+
+    /// A checkout.session.completed delivery: claim, `latest_applied`,
+    /// purchase read, completion, finish (created and received now).
+    pub async fn webhook(
+        &mut self,
+        e: &PgEvent<'_>,
+        now: DateTime<Utc>,
+        today: NaiveDate,
+    ) -> sqlx::Result<()> {
+        let mut tx = self.conn.begin().await?;
+        let claimed = sqlx::query(webhook_insert!("DO NOTHING"))
+            .bind(e.event)
+            .bind("checkout.session.completed")
+            .bind(Some(e.session))
+            .bind(now)
+            .bind("received")
+            .bind(1_i32)
+            .bind(None::<String>)
+            .bind(false)
+            .bind(now)
+            .bind(now)
+            .bind(None::<DateTime<Utc>>)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        if claimed != 1 {
+            return Err(missing("a fresh event"));
+        }
+        let _latest: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT MAX(created) FROM stripe_webhook_events \
+             WHERE object_id = $1 AND status = 'processed' AND applied",
+        )
+        .bind(e.session)
+        .fetch_one(&mut self.conn)
+        .await?;
+        fold(
+            &sqlx::query(PURCHASE_BY_ID)
+                .bind(e.purchase)
+                .fetch_all(&mut self.conn)
+                .await?,
+        )?;
+        self.complete(e.purchase, e.payment_ref, now, today).await?;
+        let mut tx = self.conn.begin().await?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            webhook_cols!(),
+            " FROM stripe_webhook_events WHERE id = $1 FOR UPDATE"
+        ))
+        .bind(e.event)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| missing("event"))?;
+        let mut row = cells(&row)?;
+        row[4] = Cell::Text(Some("processed".into()));
+        row[7] = Cell::Bool(Some(true));
+        row[10] = Cell::Timestamptz(Some(now));
+        bind_cells(
+            sqlx::query(webhook_insert!(
+                "DO UPDATE SET event_type = EXCLUDED.event_type, object_id = EXCLUDED.object_id, \
+                 created = EXCLUDED.created, status = EXCLUDED.status, attempts = EXCLUDED.attempts, \
+                 last_error = EXCLUDED.last_error, applied = EXCLUDED.applied, \
+                 received_at = EXCLUDED.received_at, claimed_at = EXCLUDED.claimed_at, \
+                 finished_at = EXCLUDED.finished_at"
+            )),
+            row,
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    }
+}
