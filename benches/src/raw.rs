@@ -351,14 +351,14 @@ impl RawSqlite {
 
     /// The statements of the store's `access_read` (one closure on one
     /// reader connection in `vault-store-sqlite/src/access.rs`), in its
-    /// order: the workflow, the wanted file (`t.file`, or the primary one),
+    /// order: the workflow's gate columns, the wanted file (`t.file`, or the primary one),
     /// its version's release instant, the user's covering purchases, their
     /// memberships and the downloaded-before check.
     fn access_read(&self, t: &RawTarget, primary: bool) -> rusqlite::Result<u64> {
         let c = &self.reader;
         let mut acc = drain(
             c,
-            &format!("SELECT {WORKFLOW_COLS} FROM workflows WHERE id = ?1"),
+            "SELECT id, status, pricing_tier, price_minor, currency, archived_at FROM workflows WHERE id = ?1",
             [&t.workflow],
         )?;
         let (file, version) = if primary {

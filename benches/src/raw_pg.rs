@@ -126,7 +126,9 @@ macro_rules! webhook_insert {
     };
 }
 
-const WORKFLOW_BY_ID: &str = concat!("SELECT ", workflow_cols!(), " FROM workflows WHERE id = $1");
+/// The access read's workflow statement: the gate columns only.
+const WORKFLOW_GATE: &str =
+    "SELECT id, status, pricing_tier, price, currency, archived_at FROM workflows WHERE id = $1";
 const FILE_OF: &str = concat!(
     "SELECT ",
     file_cols!(),
@@ -387,13 +389,13 @@ impl RawPg {
 
     /// The statements of the store's `access_read`
     /// (`vault-store-postgres/src/access.rs`: one pooled connection for all
-    /// of them), in its order: the workflow, the wanted file (`t.file`, or
+    /// of them), in its order: the workflow's gate columns, the wanted file (`t.file`, or
     /// the primary one), its version's release instant, the user's covering
     /// purchases, their memberships and the downloaded-before check.
     async fn access_read(&mut self, t: &PgTarget, primary: bool) -> sqlx::Result<u64> {
         let c = &mut self.conn;
         let mut acc = fold(
-            &sqlx::query(WORKFLOW_BY_ID)
+            &sqlx::query(WORKFLOW_GATE)
                 .bind(t.workflow)
                 .fetch_all(&mut *c)
                 .await?,

@@ -25,10 +25,16 @@
 //!   still never corrupts the database, but the last transactions before a
 //!   power loss (not a process crash) may roll back; choose it when the
 //!   payment provider can replay what was lost.
-//! * **Async without blocking the runtime:** rusqlite is blocking, so every
-//!   call runs on tokio's blocking pool. One writer connection (SQLite allows
-//!   one writer at a time anyway) and several reader connections, which WAL
-//!   lets read while the writer writes.
+//! * **Async without stalling the runtime:** rusqlite is blocking. On a
+//!   multi-threaded tokio runtime a call runs on the calling worker under
+//!   `block_in_place` (the worker's other tasks move to another thread);
+//!   on a current-thread runtime it runs on the blocking pool. The pool's
+//!   two cross-thread wake-ups per call cost more than SQLite's own work
+//!   here (benches/README.md). A call is one closure, so it cannot be
+//!   cancelled halfway: dropping its future after it started changes
+//!   nothing. One writer connection (SQLite allows one writer at a time
+//!   anyway) and several reader connections, which WAL lets read while the
+//!   writer writes.
 //! * **Atomic, guarded writes:** every write is one `BEGIN IMMEDIATE`
 //!   transaction, which takes the database's write lock up front; its
 //!   preconditions (quota room, expected status, expected revision) are
@@ -239,14 +245,14 @@ impl SqliteStore {
         self.inner.location.as_deref()
     }
 
-    /// Runs `f` on a reader connection, off the async runtime.
+    /// Runs `f` on a reader connection, without stalling the runtime ([`blocking`]).
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             if inner.readers.is_empty() {
                 return f(&lock(&inner.writer));
             }
@@ -261,7 +267,6 @@ impl SqliteStore {
             f(&lock(&inner.readers[start]))
         })
         .await
-        .map_err(|e| StoreError::backend("sqlite", e))?
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer: committed
@@ -272,7 +277,7 @@ impl SqliteStore {
         F: FnOnce(&Tx<'_>) -> StoreResult<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             let mut conn = lock(&inner.writer);
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -287,13 +292,33 @@ impl SqliteStore {
             Ok(out)
         })
         .await
-        .map_err(|e| StoreError::backend("sqlite", e))?
     }
 
     /// Makes the next write that reaches step `step` fail there (tests only).
     #[cfg(feature = "fault-injection")]
     pub fn fail_at(&self, step: &'static str) {
         self.inner.faults.arm(step);
+    }
+}
+
+/// Runs blocking SQLite work without stalling the async runtime.
+///
+/// On a multi-threaded runtime the work runs right here, under
+/// `block_in_place`: the worker hands its other tasks to another thread and
+/// this one blocks. Elsewhere (a current-thread runtime, where
+/// `block_in_place` panics) it goes to the blocking pool. The pool costs two
+/// cross-thread wake-ups per call, which on a small VM took ~100 us against
+/// SQLite's ~40 us for a whole access read (benches/README.md).
+async fn blocking<T, F>(f: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> StoreResult<T> + Send + 'static,
+{
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| StoreError::backend("sqlite", e))?,
     }
 }
 
