@@ -290,3 +290,78 @@ async fn connection_killed_mid_purchase_completion_writes_nothing() {
         1
     );
 }
+
+/// Kills every server backend of the store's database while its pooled
+/// connection sits idle, as a server restart or a proxy's idle timeout does.
+async fn kill_idle_connections(database: &str) {
+    // sqlx pings a connection as it returns to the pool, in the background;
+    // let that finish so the connection is idle in the pool when it dies.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (_, mut admin) = common::server().await.unwrap();
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+    )
+    .bind(database)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(!killed.is_empty(), "the store had no open connection");
+    // Termination is asynchronous: wait until the backends are gone.
+    for _ in 0..100 {
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = $1")
+                .bind(database)
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+        if left == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("backends of {database} still alive");
+}
+
+async fn one_connection_store(test_before_acquire: bool) -> Option<(PgStore, String)> {
+    let options = common::fresh_database().await?;
+    let database = options.get_database().unwrap().to_owned();
+    let store = PgStore::connect_with_options(
+        options,
+        vault_store_postgres::PgOptions {
+            max_connections: 1,
+            test_before_acquire,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    Some((store, database))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_closed_while_idle_fails_one_call_then_is_replaced() {
+    let Some((store, database)) = one_connection_store(false).await else {
+        return;
+    };
+    assert!(store.categories().await.unwrap().len() >= 9);
+    kill_idle_connections(&database).await;
+    let first = store.categories().await;
+    assert!(
+        matches!(first, Err(StoreError::Backend { .. })),
+        "without a ping before checkout the dead connection is used: {first:?}"
+    );
+    assert!(
+        store.categories().await.unwrap().len() >= 9,
+        "then replaced"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_before_acquire_replaces_a_connection_closed_while_idle() {
+    let Some((store, database)) = one_connection_store(true).await else {
+        return;
+    };
+    assert!(store.categories().await.unwrap().len() >= 9);
+    kill_idle_connections(&database).await;
+    assert!(store.categories().await.unwrap().len() >= 9);
+}
