@@ -25,16 +25,14 @@
 //!   still never corrupts the database, but the last transactions before a
 //!   power loss (not a process crash) may roll back; choose it when the
 //!   payment provider can replay what was lost.
-//! * **Async without stalling the runtime:** rusqlite is blocking. On a
-//!   multi-threaded tokio runtime a call runs on the calling worker under
-//!   `block_in_place` (the worker's other tasks move to another thread);
-//!   on a current-thread runtime it runs on the blocking pool. The pool's
-//!   two cross-thread wake-ups per call cost more than SQLite's own work
-//!   here (benches/README.md). A call is one closure, so it cannot be
-//!   cancelled halfway: dropping its future after it started changes
-//!   nothing. One writer connection (SQLite allows one writer at a time
-//!   anyway) and several reader connections, which WAL lets read while the
-//!   writer writes.
+//! * **Async without blocking the runtime:** rusqlite is blocking. Writes
+//!   (which may wait for another process's lock) run on tokio's blocking
+//!   pool; reads run under `block_in_place` on a multi-threaded runtime (the
+//!   worker's other tasks move to another thread; the pool's two wake-ups
+//!   cost more than a read itself) and on the pool otherwise. Each call is
+//!   one closure, so it cannot be cancelled halfway. One writer connection
+//!   (SQLite allows one writer at a time anyway) and several reader
+//!   connections, which WAL lets read while the writer writes.
 //! * **Atomic, guarded writes:** every write is one `BEGIN IMMEDIATE`
 //!   transaction, which takes the database's write lock up front; its
 //!   preconditions (quota room, expected status, expected revision) are
@@ -245,14 +243,14 @@ impl SqliteStore {
         self.inner.location.as_deref()
     }
 
-    /// Runs `f` on a reader connection, without stalling the runtime ([`blocking`]).
+    /// Runs `f` on a reader connection, off the async runtime.
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
-        blocking(move || {
+        read_in_place(move || {
             if inner.readers.is_empty() {
                 return f(&lock(&inner.writer));
             }
@@ -301,25 +299,37 @@ impl SqliteStore {
     }
 }
 
-/// Runs blocking SQLite work without stalling the async runtime.
+/// Runs a read without stalling the async runtime.
 ///
-/// On a multi-threaded runtime the work runs right here, under
+/// On a multi-threaded runtime the read runs right here, under
 /// `block_in_place`: the worker hands its other tasks to another thread and
-/// this one blocks. Elsewhere (a current-thread runtime, where
+/// this one blocks for the read. Elsewhere (a current-thread runtime, where
 /// `block_in_place` panics) it goes to the blocking pool. The pool costs two
-/// cross-thread wake-ups per call, which on a small VM took ~100 us against
-/// SQLite's ~40 us for a whole access read (benches/README.md).
-async fn blocking<T, F>(f: F) -> StoreResult<T>
+/// cross-thread wake-ups per call, which on a 2-vCPU VM took ~100 us against
+/// SQLite's ~40 us for a whole access read (benches/README.md). A WAL read
+/// never waits for the write lock, so it holds the thread only for its own
+/// work.
+async fn read_in_place<T, F>(f: F) -> StoreResult<T>
 where
     T: Send + 'static,
     F: FnOnce() -> StoreResult<T> + Send + 'static,
 {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => tokio::task::spawn_blocking(f)
-            .await
-            .map_err(|e| StoreError::backend("sqlite", e))?,
+        _ => blocking(f).await,
     }
+}
+
+/// Runs blocking SQLite work on tokio's blocking pool: writes, which may
+/// wait for another process's lock up to the busy timeout.
+async fn blocking<T, F>(f: F) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> StoreResult<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::backend("sqlite", e))?
 }
 
 /// A write transaction, with the fault-injection hook when enabled.
