@@ -72,7 +72,25 @@ impl Currency {
                 .chunks(4)
                 .any(|c| c.get(..3) == Some(&code[..]))
         };
-        if !listed(CODES) {
+        // The full list is sorted: a binary search takes eight strides where
+        // a scan took ninety on average (~900 instructions per parse, and a
+        // purchase row decodes three amounts).
+        let strides = CODES.as_bytes();
+        let (mut lo, mut hi) = (0, strides.len().div_ceil(4));
+        let mut known = false;
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match strides.get(mid * 4..mid * 4 + 3).map(|c| c.cmp(&code[..])) {
+                Some(std::cmp::Ordering::Less) => lo = mid + 1,
+                Some(std::cmp::Ordering::Greater) => hi = mid,
+                Some(std::cmp::Ordering::Equal) => {
+                    known = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        if !known {
             return Err(ValidationError::new(
                 "currency",
                 Reason::Unknown {
@@ -424,6 +442,9 @@ mod tests {
             }
             assert_eq!(list.len() % 4, 3);
         }
+        // `Currency::parse` binary-searches the full list.
+        let codes: Vec<&str> = CODES.split(' ').collect();
+        assert!(codes.windows(2).all(|w| w[0] < w[1]), "CODES is sorted");
         for code in CODES.split(' ') {
             let c = Currency::parse(code).unwrap();
             let expected = if EXPONENT_0.split(' ').any(|e| e == code) {

@@ -25,11 +25,13 @@
 //!   still never corrupts the database, but the last transactions before a
 //!   power loss (not a process crash) may roll back; choose it when the
 //!   payment provider can replay what was lost.
-//! * **Async without blocking the runtime:** rusqlite is blocking. Writes
-//!   (which may wait for another process's lock) run on tokio's blocking
-//!   pool; reads run under `block_in_place` on a multi-threaded runtime (the
-//!   worker's other tasks move to another thread; the pool's two wake-ups
-//!   cost more than a read itself) and on the pool otherwise. Each call is
+//! * **Async without blocking the runtime:** rusqlite is blocking. On a
+//!   multi-threaded runtime, reads and writes that can start at once run
+//!   under `block_in_place` (the worker's other tasks move to another
+//!   thread; the blocking pool's two wake-ups cost more than a read itself).
+//!   A write that would wait for the lock (another task or process holds
+//!   it) and every call on a current-thread runtime go to tokio's blocking
+//!   pool, so waiting never holds a worker. Each call is
 //!   one closure, so it cannot be cancelled halfway. One writer connection
 //!   (SQLite allows one writer at a time anyway) and several reader
 //!   connections, which WAL lets read while the writer writes.
@@ -105,6 +107,8 @@ struct Inner {
     // Empty for in-memory databases, whose one connection does everything.
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    // The writer's busy timeout, restored after a non-waiting attempt.
+    busy_timeout: Duration,
     location: Option<PathBuf>,
     #[cfg(feature = "fault-injection")]
     faults: fault::Faults,
@@ -231,6 +235,7 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
+                busy_timeout: options.busy_timeout,
                 location: path,
                 #[cfg(feature = "fault-injection")]
                 faults: fault::Faults::default(),
@@ -269,25 +274,35 @@ impl SqliteStore {
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer: committed
     /// if `f` returns `Ok`, rolled back (nothing written) otherwise.
+    ///
+    /// On a multi-threaded runtime it first tries to write right here, under
+    /// `block_in_place`, but only when nothing would make it wait: the
+    /// writer connection is free in this process and no other process holds
+    /// the write lock (asked with a zero busy timeout). Otherwise, and on a
+    /// current-thread runtime, the write goes to the blocking pool, where it
+    /// may wait for the lock up to the busy timeout without holding a worker.
+    /// The pool's hand-off costs two cross-thread wake-ups, about as much as
+    /// a download's whole transaction on tmpfs (benches/README.md).
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Tx<'_>) -> StoreResult<T> + Send + 'static,
     {
         let inner = Arc::clone(&self.inner);
+        let f = if in_place_allowed() {
+            match tokio::task::block_in_place(|| write_now(&inner, f)) {
+                Attempt::Done(out) => return out,
+                Attempt::Busy(f) => f,
+            }
+        } else {
+            f
+        };
         blocking(move || {
             let mut conn = lock(&inner.writer);
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(db)?;
-            let wrapped = Tx {
-                tx: &tx,
-                #[cfg(feature = "fault-injection")]
-                faults: &inner.faults,
-            };
-            let out = f(&wrapped)?;
-            tx.commit().map_err(db)?;
-            Ok(out)
+            run_write(&inner, tx, f)
         })
         .await
     }
@@ -314,10 +329,88 @@ where
     T: Send + 'static,
     F: FnOnce() -> StoreResult<T> + Send + 'static,
 {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => blocking(f).await,
+    if in_place_allowed() {
+        tokio::task::block_in_place(f)
+    } else {
+        blocking(f).await
     }
+}
+
+/// Whether blocking work may run on the calling thread under
+/// `block_in_place` (a multi-threaded runtime), instead of the pool.
+fn in_place_allowed() -> bool {
+    matches!(
+        tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()),
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread)
+    )
+}
+
+/// The outcome of [`write_now`].
+enum Attempt<T, F> {
+    /// The write ran (committed or rolled back).
+    Done(StoreResult<T>),
+    /// It would have had to wait: the body is handed back, unrun.
+    Busy(F),
+}
+
+/// Runs the write on the calling thread if it can start without waiting.
+fn write_now<T, F>(inner: &Inner, f: F) -> Attempt<T, F>
+where
+    F: FnOnce(&Tx<'_>) -> StoreResult<T>,
+{
+    // Another task of this process is writing: wait for it on the pool.
+    // (A poisoned lock goes there too; `lock` recovers it.)
+    let Ok(mut conn) = inner.writer.try_lock() else {
+        return Attempt::Busy(f);
+    };
+    // Zero busy timeout: another process's lock answers SQLITE_BUSY at once
+    // instead of sleeping in the busy handler on this worker.
+    if let Err(e) = conn.busy_timeout(Duration::ZERO) {
+        return Attempt::Done(Err(db(e)));
+    }
+    let refused = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => {
+            // The lock, once held, is all a WAL commit needs: the timeout
+            // goes back before the body runs, so the connection leaves as it
+            // came. (On error the transaction's drop rolls back.)
+            if let Err(e) = tx.busy_timeout(inner.busy_timeout) {
+                return Attempt::Done(Err(db(e)));
+            }
+            return Attempt::Done(run_write(inner, tx, f));
+        }
+        Err(e) => e,
+    };
+    match conn.busy_timeout(inner.busy_timeout) {
+        Ok(()) if is_busy(&refused) => Attempt::Busy(f),
+        Ok(()) => Attempt::Done(Err(db(refused))),
+        Err(e) => Attempt::Done(Err(db(e))),
+    }
+}
+
+/// Whether SQLite answered "another connection holds the lock".
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+/// Runs `f` in the open transaction `tx`: commits if it returns `Ok`,
+/// rolls back (nothing written) otherwise.
+fn run_write<T, F>(inner: &Inner, tx: Transaction<'_>, f: F) -> StoreResult<T>
+where
+    F: FnOnce(&Tx<'_>) -> StoreResult<T>,
+{
+    #[cfg(not(feature = "fault-injection"))]
+    let _ = inner; // only the fault hooks need it
+    let wrapped = Tx {
+        tx: &tx,
+        #[cfg(feature = "fault-injection")]
+        faults: &inner.faults,
+    };
+    let out = f(&wrapped)?;
+    tx.commit().map_err(db)?;
+    Ok(out)
 }
 
 /// Runs blocking SQLite work on tokio's blocking pool: writes, which may
