@@ -3,14 +3,17 @@
 //! check_access 1000` (and again with 0 to subtract the setup).
 //!
 //! Operations: `check_access`, `download`, `list`, `search` (the vault) and
-//! the same with `-raw` (the baseline).
+//! the same with `-raw` (the baseline). With `DATABASE_URL` set and a third
+//! argument `postgres`, `check_access` and `download` run on PostgreSQL
+//! (callgrind then counts this process only, not the server's).
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::hint::black_box;
 
 use vault_benches::raw::{self, RawSqlite};
+use vault_benches::raw_pg::RawPg;
 use vault_benches::world::{Backend, World};
-use vault_benches::{scale, spec};
+use vault_benches::{pg, scale, spec};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -18,6 +21,9 @@ fn main() {
     let n: usize = args.next().map_or(1000, |s| s.parse().unwrap());
     let rt = vault_benches::runtime();
     let dir = std::env::temp_dir().join("vault-bench-profile");
+    if args.next().as_deref() == Some("postgres") {
+        return postgres(&rt, &dir, &op, n);
+    }
     let w = rt.block_on(World::build(Backend::Sqlite, scale::SMALL, &dir));
     let raw = RawSqlite::open(w.path.as_deref().unwrap()).unwrap();
     let t = &w.targets[0];
@@ -93,4 +99,58 @@ fn main() {
     });
     let el = started.elapsed();
     eprintln!("{op} x{n}: {el:.2?} ({:.1?} each)", el / n.max(1) as u32);
+}
+
+fn postgres(rt: &tokio::runtime::Runtime, dir: &std::path::Path, op: &str, n: usize) {
+    assert!(
+        rt.block_on(pg::server()).is_some(),
+        "DATABASE_URL must name a server"
+    );
+    let w = rt.block_on(World::build(Backend::Postgres, scale::SMALL, dir));
+    let mut raw = rt.block_on(RawPg::connect(w.pg.as_ref().unwrap())).unwrap();
+    let t = &w.targets[0];
+    let vault = &w.fx.vault;
+    let started = std::time::Instant::now();
+    rt.block_on(async {
+        for i in 0..n {
+            match op {
+                "check_access" => {
+                    black_box(
+                        vault
+                            .check_access(&t.actor, t.workflow, Some(t.file))
+                            .await
+                            .unwrap(),
+                    );
+                }
+                "download" => {
+                    black_box(
+                        vault
+                            .download(&t.actor, t.workflow, None, &w.request)
+                            .await
+                            .unwrap(),
+                    );
+                }
+                "check_access-raw" => {
+                    black_box(raw.check_access(&t.pg).await.unwrap());
+                }
+                "download-raw" => {
+                    black_box(
+                        raw.download(
+                            &t.pg,
+                            uuid::Uuid::from_u128((0xfeed_u128 << 112) | i as u128),
+                        )
+                        .await
+                        .unwrap(),
+                    );
+                }
+                other => panic!("unknown postgres operation {other}"),
+            }
+        }
+    });
+    let el = started.elapsed();
+    eprintln!(
+        "postgres {op} x{n}: {el:.2?} ({:.1?} each)",
+        el / n.max(1) as u32
+    );
+    rt.block_on(w.remove_storage());
 }
