@@ -13,6 +13,7 @@ use vault_core::store::{AnalyticsStore, Entity, StoreError, StoreResult};
 
 use crate::catalog::{require_workflow, workflow_cols, workflow_from_row};
 use crate::codec::*;
+use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 
 macro_rules! analytics_cols {
@@ -172,7 +173,7 @@ impl AnalyticsStore for PgStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<DailyAnalytics>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             analytics_cols!(),
             " FROM workflow_analytics WHERE workflow_id = $1 AND date BETWEEN $2 AND $3 \
@@ -181,8 +182,7 @@ impl AnalyticsStore for PgStore {
         .bind(workflow.as_uuid())
         .bind(from)
         .bind(to)
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(c))
         .map_err(db)?
         .iter()
         .map(analytics_from_row)
@@ -193,7 +193,7 @@ impl AnalyticsStore for PgStore {
         &self,
         workflow: Option<WorkflowId>,
     ) -> StoreResult<Vec<WorkflowStatsRow>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT wf.*, s.category_name AS stats_category_name, \
              s.total_revenue AS stats_revenue, s.currency AS stats_currency \
              FROM (SELECT ",
@@ -202,8 +202,7 @@ impl AnalyticsStore for PgStore {
              WHERE $1::uuid IS NULL OR wf.id = $1 ORDER BY wf.id"
         ))
         .bind(workflow.map(|w| w.as_uuid()))
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(c))
         .map_err(db)?
         .iter()
         .map(|row| {

@@ -26,6 +26,7 @@ use vault_core::wedge::{Score, Wedge};
 use vault_core::workflow::{Tag, Workflow, WorkflowContent, WorkflowStats, WorkflowStatus};
 
 use crate::codec::*;
+use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 
 pub(crate) type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
@@ -625,7 +626,10 @@ fn push_cursor(
     Ok(())
 }
 
-async fn list_workflows(pool: &sqlx::PgPool, q: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
+async fn list_workflows(
+    c: &mut sqlx::PgConnection,
+    q: &WorkflowQuery,
+) -> StoreResult<Page<Workflow>> {
     let mut qb = QueryBuilder::<Postgres>::new(concat!(
         "SELECT ",
         workflow_cols!(),
@@ -698,7 +702,7 @@ async fn list_workflows(pool: &sqlx::PgPool, q: &WorkflowQuery) -> StoreResult<P
         key_expr(q, w, m100)
     ))
     .push_bind(limit + 1);
-    let rows = qb.build().fetch_all(pool).await.map_err(db)?;
+    let rows = qb.build().fetch_all(c).await.map_err(db)?;
     let mut items = rows
         .iter()
         .map(workflow_from_row)
@@ -1120,13 +1124,12 @@ impl CatalogStore for PgStore {
     }
 
     async fn categories(&self) -> StoreResult<Vec<Category>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             category_cols!(),
             " FROM workflow_categories ORDER BY order_index, slug"
         ))
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(c))
         .map_err(db)?
         .iter()
         .map(category_from_row)
@@ -1134,14 +1137,13 @@ impl CatalogStore for PgStore {
     }
 
     async fn category(&self, id: CategoryId) -> StoreResult<Option<Category>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             category_cols!(),
             " FROM workflow_categories WHERE id = $1"
         ))
         .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(category_from_row)
@@ -1149,14 +1151,13 @@ impl CatalogStore for PgStore {
     }
 
     async fn category_by_slug(&self, slug: &Slug) -> StoreResult<Option<Category>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             category_cols!(),
             " FROM workflow_categories WHERE slug = $1"
         ))
         .bind(slug.as_str())
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(category_from_row)
@@ -1181,18 +1182,17 @@ impl CatalogStore for PgStore {
     }
 
     async fn workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>> {
-        load_workflow(&self.pool, id).await
+        on_conn!(self, |c| load_workflow(c, id))
     }
 
     async fn workflow_by_slug(&self, slug: &Slug) -> StoreResult<Option<Workflow>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             workflow_cols!(),
             " FROM workflows WHERE slug = $1"
         ))
         .bind(slug.as_str())
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(workflow_from_row)
@@ -1200,7 +1200,7 @@ impl CatalogStore for PgStore {
     }
 
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
-        list_workflows(&self.pool, query).await
+        on_conn!(self, |c| list_workflows(c, query))
     }
 
     async fn insert_file(&self, file: &WorkflowFile) -> StoreResult<()> {
@@ -1212,14 +1212,13 @@ impl CatalogStore for PgStore {
     }
 
     async fn file(&self, id: FileId) -> StoreResult<Option<WorkflowFile>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             file_cols!(),
             " FROM workflow_files WHERE id = $1"
         ))
         .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(file_from_row)
@@ -1227,15 +1226,14 @@ impl CatalogStore for PgStore {
     }
 
     async fn files(&self, workflow: WorkflowId) -> StoreResult<Vec<WorkflowFile>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             file_cols!(),
             " FROM workflow_files WHERE workflow_id = $1 ORDER BY is_primary DESC, \
              version_major DESC, version_minor DESC, version_patch DESC, id"
         ))
         .bind(workflow.as_uuid())
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(c))
         .map_err(db)?
         .iter()
         .map(file_from_row)
@@ -1247,15 +1245,14 @@ impl CatalogStore for PgStore {
     }
 
     async fn updates(&self, workflow: WorkflowId) -> StoreResult<Vec<WorkflowUpdate>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             update_cols!(),
             " FROM workflow_updates WHERE workflow_id = $1 \
              ORDER BY version_major, version_minor, version_patch"
         ))
         .bind(workflow.as_uuid())
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(c))
         .map_err(db)?
         .iter()
         .map(update_from_row)
@@ -1271,14 +1268,13 @@ impl CatalogStore for PgStore {
     }
 
     async fn bundle(&self, id: BundleId) -> StoreResult<Option<Bundle>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             bundle_cols!(),
             " FROM workflow_bundles WHERE id = $1"
         ))
         .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(bundle_from_row)
@@ -1286,14 +1282,13 @@ impl CatalogStore for PgStore {
     }
 
     async fn bundle_by_slug(&self, slug: &Slug) -> StoreResult<Option<Bundle>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             bundle_cols!(),
             " FROM workflow_bundles WHERE slug = $1"
         ))
         .bind(slug.as_str())
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(bundle_from_row)
@@ -1301,13 +1296,12 @@ impl CatalogStore for PgStore {
     }
 
     async fn bundles(&self) -> StoreResult<Vec<Bundle>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             bundle_cols!(),
             " FROM workflow_bundles ORDER BY slug"
         ))
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(c))
         .map_err(db)?
         .iter()
         .map(bundle_from_row)

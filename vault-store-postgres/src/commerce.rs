@@ -18,6 +18,7 @@ use vault_core::store::{Charge, CommerceStore, Entity, PurchaseWrite, StoreError
 use crate::analytics::apply_deltas;
 use crate::catalog::{PgQuery, require_workflow};
 use crate::codec::*;
+use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 
 // --------------------------------------------------------------- purchases
@@ -722,14 +723,13 @@ impl CommerceStore for PgStore {
     }
 
     async fn purchase(&self, id: PurchaseId) -> StoreResult<Option<Purchase>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             purchase_cols!(),
             " FROM workflow_purchases WHERE id = $1"
         ))
         .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(purchase_from_row)
@@ -737,14 +737,13 @@ impl CommerceStore for PgStore {
     }
 
     async fn purchase_by_payment_ref(&self, payment: &PaymentRef) -> StoreResult<Option<Purchase>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             purchase_cols!(),
             " FROM workflow_purchases WHERE payment_ref = $1"
         ))
         .bind(payment.as_str())
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(purchase_from_row)
@@ -752,14 +751,13 @@ impl CommerceStore for PgStore {
     }
 
     async fn purchases_for_user(&self, user: &UserId) -> StoreResult<Vec<Purchase>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             purchase_cols!(),
             " FROM workflow_purchases WHERE user_id = $1 ORDER BY created_at DESC, id"
         ))
         .bind(user.as_str())
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(c))
         .map_err(db)?
         .iter()
         .map(purchase_from_row)
@@ -771,7 +769,7 @@ impl CommerceStore for PgStore {
         user: &UserId,
         workflow: WorkflowId,
     ) -> StoreResult<Vec<Purchase>> {
-        purchases_covering(&self.pool, user, workflow).await
+        on_conn!(self, |c| purchases_covering(c, user, workflow))
     }
 
     async fn settle_purchase(&self, write: &PurchaseWrite) -> StoreResult<()> {
@@ -795,14 +793,13 @@ impl CommerceStore for PgStore {
     }
 
     async fn membership(&self, id: MembershipId) -> StoreResult<Option<Membership>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             membership_cols!(),
             " FROM memberships WHERE id = $1"
         ))
         .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(membership_from_row)
@@ -813,15 +810,14 @@ impl CommerceStore for PgStore {
         &self,
         subscription_id: &str,
     ) -> StoreResult<Option<Membership>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             membership_cols!(),
             " FROM memberships WHERE stripe_subscription_id = $1 \
              ORDER BY created_at DESC, id LIMIT 1"
         ))
         .bind(subscription_id)
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(membership_from_row)
@@ -829,7 +825,7 @@ impl CommerceStore for PgStore {
     }
 
     async fn memberships_for_user(&self, user: &UserId) -> StoreResult<Vec<Membership>> {
-        memberships_for_user(&self.pool, user).await
+        on_conn!(self, |c| memberships_for_user(c, user))
     }
 
     async fn memberships_with_status(
@@ -840,14 +836,13 @@ impl CommerceStore for PgStore {
             return Ok(vec![]);
         }
         let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             membership_cols!(),
             " FROM memberships WHERE status = ANY($1) ORDER BY id"
         ))
         .bind(statuses)
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(c))
         .map_err(db)?
         .iter()
         .map(membership_from_row)
@@ -866,15 +861,14 @@ impl CommerceStore for PgStore {
     }
 
     async fn downloads_for_user(&self, user: &UserId, limit: u32) -> StoreResult<Vec<Download>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             download_cols!(),
             " FROM workflow_downloads WHERE user_id = $1 ORDER BY downloaded_at DESC, id LIMIT $2"
         ))
         .bind(user.as_str())
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(c))
         .map_err(db)?
         .iter()
         .map(download_from_row)
@@ -886,7 +880,7 @@ impl CommerceStore for PgStore {
         workflow: WorkflowId,
         limit: u32,
     ) -> StoreResult<Vec<Download>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             download_cols!(),
             " FROM workflow_downloads WHERE workflow_id = $1 \
@@ -894,8 +888,7 @@ impl CommerceStore for PgStore {
         ))
         .bind(workflow.as_uuid())
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(c))
         .map_err(db)?
         .iter()
         .map(download_from_row)
@@ -903,7 +896,7 @@ impl CommerceStore for PgStore {
     }
 
     async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
-        has_downloaded(&self.pool, user, workflow).await
+        on_conn!(self, |c| has_downloaded(c, user, workflow))
     }
 }
 

@@ -18,6 +18,7 @@ use vault_core::workflow::Tag;
 use crate::analytics::apply_deltas;
 use crate::catalog::require_workflow;
 use crate::codec::*;
+use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 
 macro_rules! review_cols {
@@ -494,14 +495,13 @@ impl CommunityStore for PgStore {
     }
 
     async fn review(&self, id: ReviewId) -> StoreResult<Option<Review>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             review_cols!(),
             " FROM workflow_reviews WHERE id = $1"
         ))
         .bind(id.as_uuid())
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(review_from_row)
@@ -513,15 +513,14 @@ impl CommunityStore for PgStore {
         workflow: WorkflowId,
         user: &UserId,
     ) -> StoreResult<Option<Review>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             review_cols!(),
             " FROM workflow_reviews WHERE workflow_id = $1 AND user_id = $2"
         ))
         .bind(workflow.as_uuid())
         .bind(user.as_str())
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(review_from_row)
@@ -534,7 +533,7 @@ impl CommunityStore for PgStore {
         statuses: &[ModerationStatus],
     ) -> StoreResult<Vec<Review>> {
         let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             review_cols!(),
             " FROM workflow_reviews WHERE workflow_id = $1 \
@@ -542,8 +541,7 @@ impl CommunityStore for PgStore {
         ))
         .bind(workflow.as_uuid())
         .bind(statuses)
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(c))
         .map_err(db)?
         .iter()
         .map(review_from_row)
@@ -572,14 +570,13 @@ impl CommunityStore for PgStore {
     }
 
     async fn favorites_for_user(&self, user: &UserId) -> StoreResult<Vec<Favorite>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             favorite_cols!(),
             " FROM workflow_favorites WHERE user_id = $1 ORDER BY created_at DESC, workflow_id"
         ))
         .bind(user.as_str())
-        .fetch_all(&self.pool)
-        .await
+        .fetch_all(c))
         .map_err(db)?
         .iter()
         .map(favorite_from_row)

@@ -52,10 +52,14 @@
 //! * **Failures are typed and leave nothing behind.** A dropped connection,
 //!   a server restart or a constraint the store did not expect is
 //!   [`StoreError::Backend`] with the `sqlx::Error` as its source; the open
-//!   transaction is rolled back by the server, and the pool drops the
-//!   connection (sqlx pings each one as it comes back), so the next call
-//!   works. A connection the server closed while idle fails the one call
-//!   that takes it unless [`PgOptions::test_before_acquire`] is set.
+//!   transaction is rolled back by the server, and the connection goes
+//!   back to sqlx, which pings it and drops it, so the next call works. A
+//!   connection the server closed while idle fails the one call that takes
+//!   it unless [`PgOptions::test_before_acquire`] is set.
+//! * **Connections between calls:** a call that finished cleanly parks its
+//!   connection for the next one instead of returning it to sqlx, whose
+//!   return path pings every connection (one round trip per call); see
+//!   [`PgOptions::parked_connections`].
 //! * **Search:** a `tsvector` column with a GIN index holds the words of
 //!   title, short description, description and tags exactly as
 //!   [`vault_core::query::search_terms`] splits and lowercases them (written
@@ -105,10 +109,12 @@ mod commerce;
 mod community;
 #[cfg(feature = "fault-injection")]
 mod fault;
+mod lease;
 mod schema;
 mod webhooks;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
@@ -124,6 +130,9 @@ pub use crate::schema::{
 /// How many times a transaction that lost a deadlock or a serialization
 /// check is run again before the error is returned.
 const MAX_RETRIES: u32 = 3;
+
+/// [`PgOptions::parked_connections`] by default.
+const DEFAULT_PARKED: usize = 8;
 
 /// Settings for [`PgStore::connect_with`].
 #[derive(Debug, Clone)]
@@ -148,8 +157,23 @@ pub struct PgOptions {
     /// fails with [`StoreError::Backend`] and the pool replaces it. The
     /// price is one more round trip on every store call (~0.1-0.2 ms on
     /// loopback here; download went from 0.70x to ~0.9x of its raw SQL in
-    /// `benches/`).
+    /// `benches/`). Setting it also turns off [`parked_connections`]: every
+    /// call then checks out through sqlx.
+    ///
+    /// [`parked_connections`]: PgOptions::parked_connections
     pub test_before_acquire: bool,
+    /// Connections kept checked out between calls, at most half of
+    /// `max_connections`. Default 8; 0 turns parking off.
+    ///
+    /// sqlx pings every connection it gets back, one round trip per call.
+    /// A call that finished cleanly parks its connection instead, and the
+    /// next call takes it without the ping; a call that failed or was
+    /// cancelled hands its connection back to sqlx, and a connection parked
+    /// unused for a second goes back at the next call. Up to this many
+    /// connections are therefore out of sqlx's idle queue while the store
+    /// is busy, and stay so (at most this many) after the last call until
+    /// the next one.
+    pub parked_connections: usize,
 }
 
 impl Default for PgOptions {
@@ -160,6 +184,7 @@ impl Default for PgOptions {
             acquire_timeout: Duration::from_secs(30),
             migrate: true,
             test_before_acquire: false,
+            parked_connections: DEFAULT_PARKED,
         }
     }
 }
@@ -169,6 +194,7 @@ impl Default for PgOptions {
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    parking: Arc<lease::Parking>,
     #[cfg(feature = "fault-injection")]
     faults: std::sync::Arc<fault::Faults>,
 }
@@ -184,6 +210,7 @@ impl fmt::Debug for PgStore {
             .field("username", &options.get_username())
             .field("connections", &self.pool.size())
             .field("idle", &self.pool.num_idle())
+            .field("parked", &self.parking.len())
             .finish()
     }
 }
@@ -217,22 +244,54 @@ impl PgStore {
         if options.migrate {
             migrate(&pool).await?;
         }
-        Ok(Self::from_pool(pool))
+        let parked = if options.test_before_acquire {
+            0
+        } else {
+            options.parked_connections
+        };
+        Ok(Self::with_parking(pool, parked))
     }
 
     /// A store over an existing pool. Does not migrate: call [`migrate`]
-    /// first (once per deploy is enough).
+    /// first (once per deploy is enough). Parks up to
+    /// [`PgOptions::parked_connections`]'s default, none if the pool tests
+    /// connections before acquire.
     pub fn from_pool(pool: PgPool) -> Self {
+        let parked = if pool.options().get_test_before_acquire() {
+            0
+        } else {
+            DEFAULT_PARKED
+        };
+        Self::with_parking(pool, parked)
+    }
+
+    fn with_parking(pool: PgPool, parked: usize) -> Self {
+        let max = pool.options().get_max_connections();
         Self {
+            parking: Arc::new(lease::Parking::new(parked, max)),
             pool,
             #[cfg(feature = "fault-injection")]
             faults: Default::default(),
         }
     }
 
-    /// The pool, for the app's own queries.
+    /// The pool, for the app's own queries. While the store is busy, up to
+    /// [`PgOptions::parked_connections`] of its connections are parked by
+    /// the store.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// How many connections are parked between calls now (see
+    /// [`PgOptions::parked_connections`]), beside the pool's `size()` and
+    /// `num_idle()` for metrics.
+    pub fn parked_connections(&self) -> usize {
+        self.parking.len()
+    }
+
+    /// A connection for one call: a parked one or one from the pool.
+    async fn lease(&self) -> StoreResult<lease::Lease<'_>> {
+        lease::Lease::take(&self.pool, &self.parking).await
     }
 
     /// A named point inside a multi-step write where tests can inject a
@@ -283,7 +342,11 @@ macro_rules! write_tx {
         let store: &$crate::PgStore = $store;
         let mut attempt: u32 = 0;
         loop {
-            let mut tx = match store.pool.begin().await {
+            let mut lease = match store.lease().await {
+                Ok(lease) => lease,
+                Err(e) => break Err(e),
+            };
+            let mut tx = match ::sqlx::Connection::begin(&mut *lease).await {
                 Ok(tx) => tx,
                 Err(e) => break Err($crate::codec::db(e)),
             };
@@ -291,15 +354,23 @@ macro_rules! write_tx {
                 let $conn: &mut ::sqlx::PgConnection = &mut *tx;
                 $body.await
             };
-            let out = match out {
-                Ok(v) => tx.commit().await.map(|()| v).map_err($crate::codec::db),
+            // Clean: the transaction ended and the server said so. Only then
+            // is the connection parked for the next call.
+            let (out, clean) = match out {
+                Ok(v) => match tx.commit().await {
+                    Ok(()) => (Ok(v), true),
+                    Err(e) => (Err($crate::codec::db(e)), false),
+                },
+                // A dead connection cannot roll back; the server already
+                // has, and sqlx drops the connection.
                 Err(e) => {
-                    // A dead connection cannot roll back; the server already
-                    // has, and the pool drops the connection.
-                    let _ = tx.rollback().await;
-                    Err(e)
+                    let rolled_back = tx.rollback().await.is_ok();
+                    (Err(e), rolled_back)
                 }
             };
+            if clean {
+                lease.park();
+            }
             match out {
                 Err(e) if attempt < $crate::MAX_RETRIES && $crate::retryable(&e) => attempt += 1,
                 other => break other,

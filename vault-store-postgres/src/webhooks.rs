@@ -9,6 +9,7 @@ use vault_core::store::{
 };
 
 use crate::codec::db;
+use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 
 macro_rules! cols {
@@ -147,14 +148,13 @@ impl WebhookStore for PgStore {
     }
 
     async fn webhook_event(&self, id: &str) -> StoreResult<Option<WebhookEvent>> {
-        sqlx::query(concat!(
+        on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             cols!(),
             " FROM stripe_webhook_events WHERE id = $1"
         ))
         .bind(id)
-        .fetch_optional(&self.pool)
-        .await
+        .fetch_optional(c))
         .map_err(db)?
         .as_ref()
         .map(from_row)
@@ -162,13 +162,12 @@ impl WebhookStore for PgStore {
     }
 
     async fn latest_applied(&self, object_id: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        sqlx::query_scalar(
+        on_conn!(self, |c| sqlx::query_scalar(
             "SELECT MAX(created) FROM stripe_webhook_events \
              WHERE object_id = $1 AND status = 'processed' AND applied",
         )
         .bind(object_id)
-        .fetch_one(&self.pool)
-        .await
+        .fetch_one(c))
         .map_err(db)
     }
 }

@@ -365,3 +365,98 @@ async fn test_before_acquire_replaces_a_connection_closed_while_idle() {
     kill_idle_connections(&database).await;
     assert!(store.categories().await.unwrap().len() >= 9);
 }
+
+async fn store_with(options: vault_store_postgres::PgOptions) -> Option<(PgStore, String)> {
+    let connect = common::fresh_database().await?;
+    let database = connect.get_database().unwrap().to_owned();
+    let store = PgStore::connect_with_options(connect, options)
+        .await
+        .unwrap();
+    Some((store, database))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parked_connection_closed_while_idle_fails_one_call_then_is_replaced() {
+    let Some((store, database)) = store_with(vault_store_postgres::PgOptions {
+        max_connections: 4,
+        ..Default::default()
+    })
+    .await
+    else {
+        return;
+    };
+    assert!(store.categories().await.unwrap().len() >= 9);
+    assert_eq!(store.parked_connections(), 1, "a clean call parks");
+    // Every connection dies: the parked one and any sqlx holds idle.
+    let open = store.pool().size() as usize;
+    kill_idle_connections(&database).await;
+    let first = store.categories().await;
+    assert!(
+        matches!(first, Err(StoreError::Backend { .. })),
+        "the parked connection is taken first, dead: {first:?}"
+    );
+    // Each failed call gives its connection back to sqlx, which drops it;
+    // re-parking it would fail every later call the same way. So each dead
+    // connection fails one call at most, then the store works again.
+    let mut failed = 1;
+    loop {
+        assert_eq!(store.parked_connections(), 0, "a failed call parks nothing");
+        match store.categories().await {
+            Ok(categories) => {
+                assert!(categories.len() >= 9);
+                break;
+            }
+            Err(e) => {
+                failed += 1;
+                assert!(
+                    failed <= open,
+                    "{failed} failures, {open} dead connections: {e:?}"
+                );
+            }
+        }
+    }
+    assert_eq!(store.parked_connections(), 1);
+    assert!(store.categories().await.unwrap().len() >= 9);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_before_acquire_parks_nothing() {
+    let Some((store, _)) = store_with(vault_store_postgres::PgOptions {
+        max_connections: 4,
+        test_before_acquire: true,
+        ..Default::default()
+    })
+    .await
+    else {
+        return;
+    };
+    for _ in 0..3 {
+        assert!(store.categories().await.unwrap().len() >= 9);
+    }
+    assert_eq!(store.parked_connections(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancelled_write_is_not_parked_and_writes_nothing() {
+    let Some(s) = setup().await else { return };
+    let before = s.counters().await;
+    let parked = s.store.parked_connections();
+    assert!(parked >= 1, "the setup's calls parked their connections");
+    let mut pause = s.store.pause_at("record_download:after_charge");
+    let (d, charge, delta) = s.download(7);
+    let store = Arc::clone(&s.store);
+    let write = tokio::spawn(async move { store.record_download(&d, &charge, &delta).await });
+    pause.reached().await.unwrap();
+    // The write took the most recently parked connection.
+    assert_eq!(s.store.parked_connections(), parked - 1);
+    // Cancelled with its transaction open, after the charge.
+    write.abort();
+    assert!(write.await.unwrap_err().is_cancelled());
+    assert_eq!(
+        s.store.parked_connections(),
+        parked - 1,
+        "a cancelled call's connection goes back to sqlx"
+    );
+    assert_eq!(s.counters().await, before, "the charge was rolled back");
+    s.next_call_works(&before, 8).await;
+}
