@@ -193,6 +193,63 @@ pub struct WorkflowFile {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What anyone who may see a workflow may know of one of its files: the
+/// [`WorkflowFile`] without its `storage_key`. The key locates the bytes in
+/// the app's storage; a client that learned it could fetch them without a
+/// download decision (and without its limit and record), so only
+/// [`Vault::download`](crate::vault::Vault::download) hands it out, for
+/// the file it granted, and staff see it through
+/// [`Vault::stored_files`](crate::vault::Vault::stored_files).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    /// Id.
+    pub id: FileId,
+    /// The workflow it belongs to.
+    pub workflow_id: WorkflowId,
+    /// Kind.
+    pub kind: FileKind,
+    /// File name.
+    pub file_name: String,
+    /// MIME type.
+    pub mime_type: String,
+    /// Workflow version.
+    pub version: Version,
+    /// Main download.
+    pub is_primary: bool,
+    /// Access level.
+    pub access: FileAccess,
+    /// Size in bytes.
+    pub size_bytes: u64,
+    /// SHA-256, for the client to check what it downloaded.
+    pub checksum: Checksum,
+    /// Recorded downloads.
+    pub download_count: u64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<WorkflowFile> for FileInfo {
+    fn from(f: WorkflowFile) -> Self {
+        Self {
+            id: f.id,
+            workflow_id: f.workflow_id,
+            kind: f.kind,
+            file_name: f.file_name,
+            mime_type: f.mime_type,
+            version: f.version,
+            is_primary: f.is_primary,
+            access: f.access,
+            size_bytes: f.size_bytes,
+            checksum: f.checksum,
+            download_count: f.download_count,
+            created_at: f.created_at,
+            updated_at: f.updated_at,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -591,6 +591,39 @@ fn review_input(stars: u8) -> ReviewInput {
     }
 }
 
+/// Anyone who may see a workflow sees its files' metadata; only staff see
+/// where the bytes are stored, and a download hands out the key of the one
+/// file it granted.
+pub async fn storage_keys_only_for_staff(store: Arc<dyn Store>) {
+    let f = Fixture::new(store).await;
+    let (w, file) = f.workflow("keys", PricingTier::Pro, Some(900)).await;
+    let anyone = Fixture::user("browser");
+    let listed = f.vault.files(&anyone, w.id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, file.id);
+    assert_eq!(listed[0].checksum, file.checksum);
+    let json = serde_json::to_value(&listed).unwrap();
+    assert!(
+        !json.to_string().contains(&file.storage_key),
+        "a listing must not carry the storage key: {json}"
+    );
+    for actor in [&anyone, &Actor::Anonymous] {
+        assert!(matches!(
+            f.vault.stored_files(actor, w.id).await,
+            Err(Error::Forbidden { .. })
+        ));
+    }
+    let stored = f.vault.stored_files(&f.admin, w.id).await.unwrap();
+    assert_eq!(stored, vec![file.clone()]);
+    // The paid file is denied to the browser: no key either way.
+    assert!(
+        f.vault
+            .download(&anyone, w.id, None, &no_request())
+            .await
+            .is_err()
+    );
+}
+
 pub async fn primary_file_is_unique(store: Arc<dyn Store>) {
     let f = Fixture::new(store).await;
     let (w, first) = f.workflow("files", PricingTier::Free, None).await;

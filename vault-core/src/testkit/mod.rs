@@ -281,6 +281,7 @@ macro_rules! conformance_tests {
             list_filters,
             list_sorts_and_paginates,
             primary_file_is_unique,
+            storage_keys_only_for_staff,
             catalog_maintenance,
             update_versions_strictly_increase,
             bundles_price_and_quote,

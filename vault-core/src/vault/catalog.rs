@@ -9,7 +9,7 @@ use crate::authz::{can_see, hidden, require_staff};
 use crate::bundle::{Availability, Bundle, BundlePricing, NewBundle, complete_the_bundle};
 use crate::category::{Category, NewCategory};
 use crate::error::{Error, Reason, Result, ValidationError};
-use crate::file::{NewFile, WorkflowFile};
+use crate::file::{FileInfo, NewFile, WorkflowFile};
 use crate::ids::{BundleId, CategoryId, FileId, UpdateId, WorkflowId};
 use crate::license::LicenseType;
 use crate::money::Money;
@@ -313,9 +313,24 @@ impl<S: Store + ?Sized> Vault<S> {
         Ok(file)
     }
 
-    /// A workflow's files (their metadata; downloading is separate).
-    pub async fn files(&self, actor: &Actor, workflow: WorkflowId) -> Result<Vec<WorkflowFile>> {
+    /// A workflow's files as a storefront lists them, primary first, for
+    /// anyone who may see the workflow: no storage keys (see [`FileInfo`];
+    /// [`Vault::download`] returns the key of the file it grants).
+    pub async fn files(&self, actor: &Actor, workflow: WorkflowId) -> Result<Vec<FileInfo>> {
         self.workflow(actor, workflow).await?;
+        let files = self.store.files(workflow).await?;
+        Ok(files.into_iter().map(FileInfo::from).collect())
+    }
+
+    /// A workflow's files with their storage keys (staff), for managing the
+    /// stored bytes.
+    pub async fn stored_files(
+        &self,
+        actor: &Actor,
+        workflow: WorkflowId,
+    ) -> Result<Vec<WorkflowFile>> {
+        require_staff(actor, "stored_files")?;
+        self.load_workflow(workflow).await?;
         Ok(self.store.files(workflow).await?)
     }
 
