@@ -961,6 +961,38 @@ pub async fn bundles_price_and_quote(store: Arc<dyn Store>) {
     assert_eq!((view.rating.count(), view.rating.sum()), (1, 4));
     let slug_clash = f.store.insert_bundle(&bundle).await;
     assert!(matches!(slug_clash, Err(StoreError::AlreadyExists { .. })));
+    // A member taken off sale takes the bundle off sale with it: buying it
+    // alone would fail the same way.
+    f.vault
+        .archive_workflow(&f.admin, members[2])
+        .await
+        .unwrap();
+    let latecomer = Fixture::user("latecomer");
+    let late = f
+        .vault
+        .start_purchase(
+            &latecomer,
+            StartPurchase {
+                user_id: latecomer.user_id().unwrap().clone(),
+                item: CheckoutItem::Bundle(bundle.id),
+                license_type: LicenseType::Personal,
+                tax: None,
+                license_expires_at: None,
+                provider: ProviderRefs::default(),
+            },
+        )
+        .await;
+    assert!(
+        matches!(
+            late,
+            Err(Error::InvalidTransition {
+                entity: Entity::Workflow,
+                state: "archived",
+                event: "purchase"
+            })
+        ),
+        "{late:?}"
+    );
 }
 
 // ------------------------------------------------------- access, downloads

@@ -50,8 +50,8 @@ impl<S: Store + ?Sized> Vault<S> {
     /// Opens a pending purchase at the current price (the buyer or staff).
     ///
     /// A workflow must be published and sold individually; a bundle must be
-    /// on sale, and costs the buyer the bundle price minus credit for the
-    /// members they own. Buying what one already owns under the same license
+    /// on sale with every member published, and costs the buyer the bundle
+    /// price minus credit for the members they own. Buying what one already owns under the same license
     /// type is refused, unless that license can no longer download (it
     /// expired or its downloads are used up): buying again is then the
     /// remedy the access decision offers.
@@ -117,6 +117,18 @@ impl<S: Store + ?Sized> Vault<S> {
                 let mut months: Option<u32> = Some(0);
                 for m in &bundle.workflow_ids {
                     let w = self.store.workflow(*m).await?.ok_or_else(|| hidden(*m))?;
+                    // A member off sale (archived, or back to draft) takes
+                    // the bundle off sale: buying it alone fails the same way.
+                    if w.status != WorkflowStatus::Published {
+                        if !can_see(actor, w.status) {
+                            return Err(hidden(*m));
+                        }
+                        return Err(Error::InvalidTransition {
+                            entity: Entity::Workflow,
+                            state: w.status.as_str(),
+                            event: "purchase",
+                        });
+                    }
                     prices.push(w.content.price.ok_or_else(|| {
                         invalid_item("a bundle member is no longer sold individually")
                     })?);
