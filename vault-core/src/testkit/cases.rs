@@ -758,9 +758,19 @@ pub async fn catalog_maintenance(store: Arc<dyn Store>) {
         f.vault.bundles(&Actor::Anonymous).await.unwrap(),
         vec![bundle.clone()]
     );
-    let mut off = bundle.clone();
-    off.is_active = false;
-    f.store.update_bundle(&off).await.unwrap();
+    assert!(matches!(
+        f.vault.set_bundle_active(&user, bundle.id, false).await,
+        Err(Error::Forbidden { .. })
+    ));
+    f.advance(Duration::minutes(1));
+    let off = f
+        .vault
+        .set_bundle_active(&f.admin, bundle.id, false)
+        .await
+        .unwrap();
+    assert!(!off.is_active);
+    assert!(off.updated_at > bundle.updated_at);
+    assert_eq!(f.store.bundle(bundle.id).await.unwrap().unwrap(), off);
     assert!(f.vault.bundles(&Actor::Anonymous).await.unwrap().is_empty());
     assert!(matches!(
         f.vault.bundle(&user, bundle.id).await,
@@ -769,7 +779,51 @@ pub async fn catalog_maintenance(store: Arc<dyn Store>) {
             ..
         })
     ));
-    assert_eq!(f.vault.bundles(&f.admin).await.unwrap(), vec![off]);
+    assert_eq!(f.vault.bundles(&f.admin).await.unwrap(), vec![off.clone()]);
+
+    // Editing re-prices against the members' current prices and keeps what
+    // the store maintains.
+    let mut edit = NewBundle {
+        slug: Slug::parse("starter-pack-2").unwrap(),
+        name: "Starter pack, second edition".into(),
+        description: "Two of the three".into(),
+        workflow_ids: off.workflow_ids[..2].to_vec(),
+        price: usd(7000),
+        valid_from: None,
+        valid_until: None,
+        seo: Default::default(),
+    };
+    assert!(matches!(
+        f.vault.edit_bundle(&user, bundle.id, edit.clone()).await,
+        Err(Error::Forbidden { .. })
+    ));
+    edit.price = usd(9001);
+    assert!(
+        matches!(
+            f.vault.edit_bundle(&f.admin, bundle.id, edit.clone()).await,
+            Err(Error::Invalid(_))
+        ),
+        "a bundle may not cost more than its members (90.00)"
+    );
+    edit.price = usd(7000);
+    let edited = f
+        .vault
+        .edit_bundle(&f.admin, bundle.id, edit)
+        .await
+        .unwrap();
+    assert_eq!(edited.original_price, usd(9000));
+    assert_eq!(edited.workflow_ids, off.workflow_ids[..2].to_vec());
+    assert_eq!(
+        (edited.is_active, edited.created_at, edited.purchase_count),
+        (false, bundle.created_at, bundle.purchase_count)
+    );
+    assert_eq!(f.store.bundle(bundle.id).await.unwrap().unwrap(), edited);
+    let on = f
+        .vault
+        .set_bundle_active(&f.admin, bundle.id, true)
+        .await
+        .unwrap();
+    assert_eq!(f.vault.bundles(&Actor::Anonymous).await.unwrap(), vec![on]);
 }
 
 pub async fn update_versions_strictly_increase(store: Arc<dyn Store>) {

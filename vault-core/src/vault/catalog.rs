@@ -386,6 +386,48 @@ impl<S: Store + ?Sized> Vault<S> {
         Ok(bundle)
     }
 
+    /// Replaces a bundle's name, description, members, price, sale window
+    /// and SEO (staff), priced again against its members' current prices,
+    /// as [`Vault::create_bundle`] prices a new one. Its id, slug history,
+    /// active flag, purchase count and creation time stay. Purchases
+    /// already made keep the members they were made with.
+    pub async fn edit_bundle(
+        &self,
+        actor: &Actor,
+        id: BundleId,
+        edit: NewBundle,
+    ) -> Result<Bundle> {
+        require_staff(actor, "edit_bundle")?;
+        edit.validate()?;
+        let old = self.load_bundle(id).await?;
+        let prices = self.member_prices(&edit.workflow_ids).await?;
+        let mut bundle = edit.build(id, &prices, old.created_at)?;
+        bundle.is_active = old.is_active;
+        bundle.purchase_count = old.purchase_count;
+        bundle.updated_at = self.now();
+        self.store.update_bundle(&bundle).await?;
+        Ok(bundle)
+    }
+
+    /// Puts a bundle on sale or takes it off (staff). An inactive bundle
+    /// cannot be bought and reads as not found for non-staff; its buyers
+    /// keep their access.
+    pub async fn set_bundle_active(
+        &self,
+        actor: &Actor,
+        id: BundleId,
+        active: bool,
+    ) -> Result<Bundle> {
+        require_staff(actor, "set_bundle_active")?;
+        let mut bundle = self.load_bundle(id).await?;
+        if bundle.is_active != active {
+            bundle.is_active = active;
+            bundle.updated_at = self.now();
+            self.store.update_bundle(&bundle).await?;
+        }
+        Ok(bundle)
+    }
+
     async fn load_bundle(&self, id: BundleId) -> Result<Bundle> {
         self.store.bundle(id).await?.ok_or_else(|| Error::NotFound {
             entity: Entity::Bundle,
