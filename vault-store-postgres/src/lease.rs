@@ -16,13 +16,15 @@
 //! Anything else goes back to sqlx as before: a call whose statement or
 //! rollback failed (the connection may be broken), a cancelled call
 //! (dropping a [`Lease`] that was not parked), a connection parked for
-//! longer than [`PARKED_FOR`], and whatever does not fit in the list. At most half the pool is ever parked, so an app's own
+//! longer than [`PARKED_FOR`] (a sweeper task hands those back, so a quiet
+//! store holds none), everything once the pool is closed, and whatever
+//! does not fit in the list. At most half the pool is ever parked, so an app's own
 //! queries on [`PgStore::pool`](crate::PgStore::pool) still find
 //! connections; with [`PgOptions::test_before_acquire`](crate::PgOptions)
 //! nothing is parked, so every call gets sqlx's ping before checkout.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use sqlx::pool::PoolConnection;
@@ -41,6 +43,9 @@ pub(crate) const PARKED_FOR: Duration = Duration::from_secs(1);
 pub(crate) struct Parking {
     spots: Mutex<Vec<Parked>>,
     capacity: usize,
+    /// The pool they came from: once it is closed nothing is parked, so
+    /// `Pool::close`, which waits for every connection, can finish.
+    pool: PgPool,
 }
 
 struct Parked {
@@ -49,13 +54,59 @@ struct Parked {
 }
 
 impl Parking {
-    /// Room for `capacity` connections, capped at half of `max_connections`.
-    pub(crate) fn new(capacity: usize, max_connections: u32) -> Self {
-        let half = usize::try_from(max_connections / 2).unwrap_or(usize::MAX);
+    /// Room for `capacity` connections of `pool`, capped at half of its
+    /// `max_connections`.
+    pub(crate) fn new(capacity: usize, pool: PgPool) -> Self {
+        let max = pool.options().get_max_connections();
+        let half = usize::try_from(max / 2).unwrap_or(usize::MAX);
         Self {
             spots: Mutex::new(Vec::new()),
             capacity: capacity.min(half),
+            pool,
         }
+    }
+
+    /// Returns parked connections to sqlx once they are [`PARKED_FOR`] old,
+    /// and all of them once the pool is closed, from a task on the current
+    /// runtime that ends with the last store clone. Without it a quiet store
+    /// would hold its parked connections until its next call, and
+    /// `store.pool().close()` would wait for them forever. Outside a runtime
+    /// (a store built by a synchronous `PgStore::from_pool`) there is no
+    /// sweeper: the next call sweeps, and `PgStore::close` empties the list.
+    pub(crate) fn start_sweeper(self: &Arc<Self>) {
+        if self.capacity == 0 {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let parking: Weak<Self> = Arc::downgrade(self);
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(PARKED_FOR / 2);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(parking) = parking.upgrade() else {
+                    return;
+                };
+                parking.sweep(Instant::now());
+            }
+        });
+    }
+
+    /// Hands back to sqlx every connection parked longer than
+    /// [`PARKED_FOR`], or every one if the pool is closed.
+    pub(crate) fn sweep(&self, now: Instant) {
+        let closed = self.pool.is_closed();
+        let leaving: Vec<Parked> = {
+            let mut spots = self.lock();
+            let (stay, leave) = std::mem::take(&mut *spots)
+                .into_iter()
+                .partition(|p| !closed && now.duration_since(p.since) <= PARKED_FOR);
+            *spots = stay;
+            leave
+        };
+        drop(leaving);
     }
 
     /// How many connections are parked now.
@@ -92,7 +143,9 @@ impl Parking {
     /// oldest would otherwise stay parked for good.
     fn park(&self, conn: PoolConnection<Postgres>, now: Instant) {
         let mut leaving = Vec::new();
-        {
+        if self.pool.is_closed() {
+            leaving.push(conn);
+        } else {
             let mut spots = self.lock();
             if spots
                 .first()
@@ -133,10 +186,10 @@ pub(crate) struct Lease<'a> {
 
 impl<'a> Lease<'a> {
     /// A parked connection if one is fresh, else one from `pool`.
-    pub(crate) async fn take(pool: &PgPool, parking: &'a Parking) -> StoreResult<Self> {
+    pub(crate) async fn take(parking: &'a Parking) -> StoreResult<Self> {
         let conn = match parking.take(Instant::now()) {
             Some(conn) => conn,
-            None => pool.acquire().await.map_err(db)?,
+            None => parking.pool.acquire().await.map_err(db)?,
         };
         Ok(Self {
             conn: Some(conn),
@@ -198,12 +251,18 @@ mod tests {
     use super::*;
     use sqlx::postgres::PgPoolOptions;
 
-    #[test]
-    fn capacity_is_at_most_half_the_pool() {
-        assert_eq!(Parking::new(8, 40).capacity, 8);
-        assert_eq!(Parking::new(8, 10).capacity, 5);
-        assert_eq!(Parking::new(8, 1).capacity, 0);
-        assert_eq!(Parking::new(0, 40).capacity, 0);
+    #[tokio::test]
+    async fn capacity_is_at_most_half_the_pool() {
+        // A lazy pool never connects: no server needed.
+        let of = |max: u32| {
+            PgPoolOptions::new()
+                .max_connections(max)
+                .connect_lazy_with(sqlx::postgres::PgConnectOptions::new())
+        };
+        assert_eq!(Parking::new(8, of(40)).capacity, 8);
+        assert_eq!(Parking::new(8, of(10)).capacity, 5);
+        assert_eq!(Parking::new(8, of(1)).capacity, 0);
+        assert_eq!(Parking::new(0, of(40)).capacity, 0);
     }
 
     /// A pool of `max` on the server in `DATABASE_URL` (no schema needed),
@@ -250,14 +309,14 @@ mod tests {
     #[tokio::test]
     async fn a_parked_connection_serves_the_next_call_without_sqlx() {
         let Some(pool) = pool(4).await else { return };
-        let parking = Parking::new(8, 4);
-        let mut lease = Lease::take(&pool, &parking).await.unwrap();
+        let parking = Parking::new(8, pool.clone());
+        let mut lease = Lease::take(&parking).await.unwrap();
         let pid = backend_pid(&mut lease).await;
         lease.park();
         assert_eq!(parking.len(), 1);
         // Parked, not idle in sqlx: it was never returned there.
         idle_settles_at(&pool, 0).await;
-        let mut again = Lease::take(&pool, &parking).await.unwrap();
+        let mut again = Lease::take(&parking).await.unwrap();
         assert_eq!(parking.len(), 0);
         assert_eq!(backend_pid(&mut again).await, pid, "the same connection");
         again.park();
@@ -266,8 +325,8 @@ mod tests {
     #[tokio::test]
     async fn a_lease_dropped_unparked_goes_back_to_sqlx() {
         let Some(pool) = pool(4).await else { return };
-        let parking = Parking::new(8, 4);
-        let mut lease = Lease::take(&pool, &parking).await.unwrap();
+        let parking = Parking::new(8, pool.clone());
+        let mut lease = Lease::take(&parking).await.unwrap();
         backend_pid(&mut lease).await;
         drop(lease);
         assert_eq!(parking.len(), 0);
@@ -277,7 +336,7 @@ mod tests {
     #[tokio::test]
     async fn stale_and_surplus_connections_go_back_to_sqlx() {
         let Some(pool) = pool(6).await else { return };
-        let parking = Parking::new(2, 6);
+        let parking = Parking::new(2, pool.clone());
         let now = Instant::now();
         let old = now.checked_sub(PARKED_FOR * 2).unwrap();
         let mut conns = Vec::new();
@@ -307,6 +366,31 @@ mod tests {
         idle_settles_at(&pool, 3).await;
     }
 
+    #[tokio::test]
+    async fn a_sweep_returns_the_stale_and_everything_once_closed() {
+        let Some(pool) = pool(6).await else { return };
+        let parking = Parking::new(3, pool.clone());
+        let now = Instant::now();
+        let old = now.checked_sub(PARKED_FOR * 2).unwrap();
+        for since in [now, now, old] {
+            parking.park(pool.acquire().await.unwrap(), since);
+        }
+        assert_eq!(parking.len(), 3);
+        parking.sweep(now);
+        assert_eq!(parking.len(), 2, "only the stale one left");
+        let in_use = pool.acquire().await.unwrap();
+        let closing = pool.close();
+        parking.sweep(now);
+        assert_eq!(parking.len(), 0, "a closed pool gets everything back");
+        // A call that ends after the close does not park either: the close
+        // waits for every connection.
+        parking.park(in_use, now);
+        assert_eq!(parking.len(), 0);
+        tokio::time::timeout(Duration::from_secs(30), closing)
+            .await
+            .expect("the pool closes once every connection is back");
+    }
+
     #[test]
     fn dropped_after_its_runtime_without_panicking() {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -315,8 +399,8 @@ mod tests {
             .unwrap();
         let parked = rt.block_on(async {
             let pool = pool(2).await?;
-            let parking = Parking::new(1, 2);
-            let lease = Lease::take(&pool, &parking).await.unwrap();
+            let parking = Parking::new(1, pool.clone());
+            let lease = Lease::take(&parking).await.unwrap();
             lease.park();
             Some((pool, parking))
         });

@@ -169,10 +169,10 @@ pub struct PgOptions {
     /// A call that finished cleanly parks its connection instead, and the
     /// next call takes it without the ping; a call that failed or was
     /// cancelled hands its connection back to sqlx, and a connection parked
-    /// unused for a second goes back at the next call. Up to this many
-    /// connections are therefore out of sqlx's idle queue while the store
-    /// is busy, and stay so (at most this many) after the last call until
-    /// the next one.
+    /// unused for a second goes back within another half second (a task on
+    /// the runtime the store was built on sweeps them), or at once when the
+    /// pool is closed. Up to this many connections are therefore out of
+    /// sqlx's idle queue while the store is busy.
     pub parked_connections: usize,
 }
 
@@ -266,9 +266,10 @@ impl PgStore {
     }
 
     fn with_parking(pool: PgPool, parked: usize) -> Self {
-        let max = pool.options().get_max_connections();
+        let parking = Arc::new(lease::Parking::new(parked, pool.clone()));
+        parking.start_sweeper();
         Self {
-            parking: Arc::new(lease::Parking::new(parked, max)),
+            parking,
             pool,
             #[cfg(feature = "fault-injection")]
             faults: Default::default(),
@@ -277,9 +278,21 @@ impl PgStore {
 
     /// The pool, for the app's own queries. While the store is busy, up to
     /// [`PgOptions::parked_connections`] of its connections are parked by
-    /// the store.
+    /// the store; a parked connection goes back within about a second of
+    /// its last call, and at once when the pool is closed.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Closes the pool, as `pool().close()` does, after handing back the
+    /// parked connections: waits until every connection is closed. Calls
+    /// made afterwards fail with [`StoreError::Backend`].
+    pub async fn close(&self) {
+        let closing = self.pool.close();
+        // The pool is closed now: what is parked goes back and is closed,
+        // and nothing is parked again.
+        self.parking.sweep(std::time::Instant::now());
+        closing.await;
     }
 
     /// How many connections are parked between calls now (see
@@ -291,7 +304,7 @@ impl PgStore {
 
     /// A connection for one call: a parked one or one from the pool.
     async fn lease(&self) -> StoreResult<lease::Lease<'_>> {
-        lease::Lease::take(&self.pool, &self.parking).await
+        lease::Lease::take(&self.parking).await
     }
 
     /// A named point inside a multi-step write where tests can inject a

@@ -460,3 +460,50 @@ async fn a_cancelled_write_is_not_parked_and_writes_nothing() {
     assert_eq!(s.counters().await, before, "the charge was rolled back");
     s.next_call_works(&before, 8).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_store_hands_its_parked_connections_back() {
+    let Some((store, _)) = store_with(Default::default()).await else {
+        return;
+    };
+    assert!(store.categories().await.unwrap().len() >= 9);
+    assert_eq!(store.parked_connections(), 1);
+    // Parked for over a second: the store's sweeper returns it to sqlx
+    // (within another half second; a loaded machine may take longer).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while store.parked_connections() > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still parked after 20 s without a call"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(store.pool().num_idle() >= 1, "back in sqlx's idle queue");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_pool_does_not_wait_for_parked_connections() {
+    for close_through_store in [false, true] {
+        let Some((store, _)) = store_with(Default::default()).await else {
+            return;
+        };
+        assert!(store.categories().await.unwrap().len() >= 9);
+        assert_eq!(store.parked_connections(), 1);
+        let closing = async {
+            if close_through_store {
+                store.close().await;
+            } else {
+                // The sweeper sees the closed pool and hands back.
+                store.pool().close().await;
+            }
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(20), closing)
+            .await
+            .expect("the pool closed with a connection parked");
+        assert_eq!(store.parked_connections(), 0);
+        assert!(matches!(
+            store.categories().await,
+            Err(StoreError::Backend { .. })
+        ));
+    }
+}
