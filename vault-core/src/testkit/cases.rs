@@ -957,17 +957,10 @@ pub async fn bundles_price_and_quote(store: Arc<dyn Store>) {
     assert!(commercial.owned.is_empty());
     assert_eq!(commercial.price, usd(8000));
     let checkout = f
-        .vault
-        .start_purchase(
+        .checkout(
             &buyer,
-            StartPurchase {
-                user_id: buyer.user_id().unwrap().clone(),
-                item: CheckoutItem::Bundle(bundle.id),
-                license_type: LicenseType::Commercial,
-                tax: None,
-                license_expires_at: None,
-                provider: ProviderRefs::default(),
-            },
+            CheckoutItem::Bundle(bundle.id),
+            LicenseType::Commercial,
         )
         .await
         .unwrap();
@@ -984,17 +977,10 @@ pub async fn bundles_price_and_quote(store: Arc<dyn Store>) {
         1
     );
     let again = f
-        .vault
-        .start_purchase(
+        .checkout(
             &buyer,
-            StartPurchase {
-                user_id: buyer.user_id().unwrap().clone(),
-                item: CheckoutItem::Bundle(bundle.id),
-                license_type: LicenseType::Personal,
-                tax: None,
-                license_expires_at: None,
-                provider: ProviderRefs::default(),
-            },
+            CheckoutItem::Bundle(bundle.id),
+            LicenseType::Personal,
         )
         .await;
     assert!(
@@ -1023,17 +1009,10 @@ pub async fn bundles_price_and_quote(store: Arc<dyn Store>) {
         .unwrap();
     let latecomer = Fixture::user("latecomer");
     let late = f
-        .vault
-        .start_purchase(
+        .checkout(
             &latecomer,
-            StartPurchase {
-                user_id: latecomer.user_id().unwrap().clone(),
-                item: CheckoutItem::Bundle(bundle.id),
-                license_type: LicenseType::Personal,
-                tax: None,
-                license_expires_at: None,
-                provider: ProviderRefs::default(),
-            },
+            CheckoutItem::Bundle(bundle.id),
+            LicenseType::Personal,
         )
         .await;
     assert!(
@@ -1940,18 +1919,7 @@ pub async fn purchase_failures_and_refusals(store: Arc<dyn Store>) {
     assert!(matches!(r, Err(Error::InvalidTransition { .. })), "{r:?}");
     for (id, what) in [(free.id, "free"), (members.id, "members-only")] {
         let r = f
-            .vault
-            .start_purchase(
-                &user,
-                StartPurchase {
-                    user_id: user.user_id().unwrap().clone(),
-                    item: CheckoutItem::Workflow(id),
-                    license_type: LicenseType::Personal,
-                    tax: None,
-                    license_expires_at: None,
-                    provider: ProviderRefs::default(),
-                },
-            )
+            .checkout(&user, CheckoutItem::Workflow(id), LicenseType::Personal)
             .await;
         assert!(
             matches!(r, Err(Error::Invalid(ref e)) if e.field() == "item"),

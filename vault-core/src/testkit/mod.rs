@@ -200,18 +200,7 @@ impl Fixture {
     /// Buys a workflow for `user` and completes the payment.
     pub async fn buy(&self, user: &Actor, item: CheckoutItem) -> Purchase {
         let p = self
-            .vault
-            .start_purchase(
-                user,
-                StartPurchase {
-                    user_id: user.user_id().unwrap().clone(),
-                    item,
-                    license_type: LicenseType::Personal,
-                    tax: None,
-                    license_expires_at: None,
-                    provider: ProviderRefs::default(),
-                },
-            )
+            .checkout(user, item, LicenseType::Personal)
             .await
             .unwrap();
         self.vault
@@ -222,6 +211,29 @@ impl Fixture {
             )
             .await
             .unwrap()
+    }
+
+    /// Opens a pending purchase of `item` by `user` for themselves: no tax,
+    /// no expiry, no provider ids.
+    pub async fn checkout(
+        &self,
+        user: &Actor,
+        item: CheckoutItem,
+        license_type: LicenseType,
+    ) -> crate::error::Result<Purchase> {
+        self.vault
+            .start_purchase(
+                user,
+                StartPurchase {
+                    user_id: user.user_id().unwrap().clone(),
+                    item,
+                    license_type,
+                    tax: None,
+                    license_expires_at: None,
+                    provider: ProviderRefs::default(),
+                },
+            )
+            .await
     }
 
     /// Starts a paid membership for `user` (as billing does, with the
