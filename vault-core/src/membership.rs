@@ -23,7 +23,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::UserId;
-use crate::error::{Error, Reason, ValidationError, check_limit};
+use crate::error::{Error, Reason, ValidationError, check_limit, check_text};
 use crate::ids::MembershipId;
 use crate::license::Quota;
 use crate::purchase::ProviderRefs;
@@ -131,6 +131,38 @@ pub struct Membership {
     pub revision: u64,
 }
 
+/// Most feature flags a membership carries.
+pub const MAX_FEATURES: usize = 100;
+/// The longest feature name, in characters.
+pub const MAX_FEATURE_NAME: usize = 100;
+/// The largest feature map, as JSON bytes: flags and limits, not documents.
+pub const MAX_FEATURES_JSON: usize = 16 * 1024;
+
+/// A feature map stays a handful of named flags and limits: at most
+/// [`MAX_FEATURES`] entries, names of 1-[`MAX_FEATURE_NAME`] printable
+/// characters, [`MAX_FEATURES_JSON`] bytes of JSON in all.
+fn check_features(features: &BTreeMap<String, serde_json::Value>) -> Result<(), ValidationError> {
+    if features.len() > MAX_FEATURES {
+        return Err(ValidationError::new(
+            "features",
+            Reason::TooLong { max: MAX_FEATURES },
+        ));
+    }
+    for name in features.keys() {
+        check_text("features", name, true, MAX_FEATURE_NAME)?;
+    }
+    let size = serde_json::to_vec(features).map_or(usize::MAX, |json| json.len());
+    if size > MAX_FEATURES_JSON {
+        return Err(ValidationError::new(
+            "features",
+            Reason::TooLong {
+                max: MAX_FEATURES_JSON,
+            },
+        ));
+    }
+    Ok(())
+}
+
 /// What the service needs to start a membership.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewMembership {
@@ -166,6 +198,8 @@ impl NewMembership {
             ));
         }
         check_limit("period_download_limit", self.period_download_limit)?;
+        self.provider.validate()?;
+        check_features(&self.features)?;
         Ok(Membership {
             id,
             user_id: self.user_id,
@@ -439,6 +473,58 @@ mod tests {
         }
         .build(MembershipId::from_uuid(uuid::Uuid::nil()), t(0))
         .expect("valid")
+    }
+
+    #[test]
+    fn features_and_provider_ids_are_bounded() {
+        let build = |features: BTreeMap<String, serde_json::Value>, provider: ProviderRefs| {
+            NewMembership {
+                user_id: UserId::parse("m").expect("valid"),
+                tier: PricingTier::Pro,
+                period: Period::new(t(0), t(30)).expect("valid"),
+                trial: false,
+                period_download_limit: None,
+                features,
+                provider,
+            }
+            .build(MembershipId::from_uuid(uuid::Uuid::nil()), t(0))
+        };
+        let flags = |n: usize, value: serde_json::Value| -> BTreeMap<String, serde_json::Value> {
+            (0..n)
+                .map(|i| (format!("flag_{i}"), value.clone()))
+                .collect()
+        };
+        assert!(build(flags(MAX_FEATURES, true.into()), ProviderRefs::default()).is_ok());
+        let field = |r: Result<Membership, ValidationError>| r.expect_err("refused").field();
+        assert_eq!(
+            field(build(
+                flags(MAX_FEATURES + 1, true.into()),
+                ProviderRefs::default()
+            )),
+            "features"
+        );
+        let mut named = BTreeMap::new();
+        named.insert(
+            "n".repeat(MAX_FEATURE_NAME + 1),
+            serde_json::Value::Bool(true),
+        );
+        assert_eq!(field(build(named, ProviderRefs::default())), "features");
+        let mut empty_name = BTreeMap::new();
+        empty_name.insert(String::new(), serde_json::Value::Bool(true));
+        assert_eq!(
+            field(build(empty_name, ProviderRefs::default())),
+            "features"
+        );
+        let big = flags(2, "x".repeat(MAX_FEATURES_JSON / 2).into());
+        assert_eq!(field(build(big, ProviderRefs::default())), "features");
+        let provider = ProviderRefs {
+            subscription_id: Some("sub 1".into()),
+            ..ProviderRefs::default()
+        };
+        assert_eq!(
+            field(build(BTreeMap::new(), provider)),
+            "provider.subscription_id"
+        );
     }
 
     #[test]

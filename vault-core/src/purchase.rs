@@ -132,6 +132,34 @@ pub struct ProviderRefs {
     pub price_id: Option<String>,
 }
 
+impl ProviderRefs {
+    /// Each id present is 1-255 printable characters without whitespace,
+    /// as the provider's ids are; the error names the field
+    /// (`provider.customer_id`, ...).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        for (field, id) in [
+            ("provider.customer_id", &self.customer_id),
+            ("provider.checkout_session_id", &self.checkout_session_id),
+            ("provider.payment_intent_id", &self.payment_intent_id),
+            ("provider.subscription_id", &self.subscription_id),
+            ("provider.price_id", &self.price_id),
+        ] {
+            if let Some(id) = id {
+                check_text(field, id, true, 255)?;
+                if id.chars().any(char::is_whitespace) {
+                    return Err(ValidationError::new(
+                        field,
+                        Reason::Format {
+                            expected: "an id without whitespace",
+                        },
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A reference naming one payment, unique across purchases: completing twice
 /// with the same reference is idempotent, with another is a conflict.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -268,6 +296,7 @@ impl NewPurchase {
             return Err(ValidationError::new("tax", Reason::Negative).into());
         }
         let total = self.amount.checked_add(&self.tax)?;
+        self.provider.validate()?;
         check_limit("download_limit", self.download_limit)?;
         check_limit("update_months", self.update_months)?;
         if let PurchaseItem::Bundle { members, .. } = &self.item
@@ -403,6 +432,60 @@ pub(crate) mod tests {
             DateTime::<Utc>::UNIX_EPOCH,
         )
         .expect("valid")
+    }
+
+    #[test]
+    fn provider_ids_are_checked_by_field() {
+        let ok = ProviderRefs {
+            customer_id: Some("cus_NffrFeUfNV2Hib".into()),
+            checkout_session_id: Some("cs_test_a1b2".into()),
+            payment_intent_id: None,
+            subscription_id: Some("sub_1MowQVLkdIwHu7ixeRlqHVzs".into()),
+            price_id: Some("price_1MoBy5LkdIwHu7ixZhnattbh".into()),
+        };
+        assert_eq!(ok.validate(), Ok(()));
+        type Set = fn(&mut ProviderRefs, String);
+        let cases: [(&str, Set); 3] = [
+            ("provider.customer_id", |p, v| p.customer_id = Some(v)),
+            ("provider.payment_intent_id", |p, v| {
+                p.payment_intent_id = Some(v)
+            }),
+            ("provider.price_id", |p, v| p.price_id = Some(v)),
+        ];
+        for (field, set) in cases {
+            for bad in [
+                String::new(),
+                "x".repeat(256),
+                "pi_1 2".into(),
+                "pi_\u{0}".into(),
+            ] {
+                let mut p = ok.clone();
+                set(&mut p, bad.clone());
+                let err = p.validate().expect_err(&bad);
+                assert_eq!(err.field(), field, "{bad:?}");
+            }
+        }
+        // And nothing is built with them.
+        let mut n = NewPurchase {
+            user_id: UserId::parse("buyer").expect("valid"),
+            item: wf(),
+            license_type: LicenseType::Personal,
+            amount: Money::from_minor(100, Currency::USD),
+            tax: Money::from_minor(0, Currency::USD),
+            download_limit: None,
+            license_expires_at: None,
+            update_months: None,
+            provider: ok,
+        };
+        n.provider.checkout_session_id = Some("x".repeat(300));
+        let built = n.build(
+            PurchaseId::from_uuid(uuid::Uuid::nil()),
+            LicenseKey::generate(&SeededEntropy::new(3)),
+            DateTime::<Utc>::UNIX_EPOCH,
+        );
+        assert!(
+            matches!(built, Err(Error::Invalid(e)) if e.field() == "provider.checkout_session_id")
+        );
     }
 
     fn wf() -> PurchaseItem {
