@@ -37,8 +37,19 @@ pub(crate) fn corrupt(what: impl Display) -> StoreError {
 }
 
 /// Any sqlx error, kept as the source.
+/// An error as a store error: [`StoreError::Busy`] when the pool had no
+/// connection within its acquire timeout or a lock wait timed out
+/// (SQLSTATE 55P03), else `Backend`.
 pub(crate) fn db(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> StoreError {
-    StoreError::backend(BACKEND, e)
+    let e = e.into();
+    let busy = e.downcast_ref::<sqlx::Error>().is_some_and(|e| {
+        matches!(e, sqlx::Error::PoolTimedOut) || sqlstate(e).as_deref() == Some("55P03")
+    });
+    if busy {
+        StoreError::busy(BACKEND, e)
+    } else {
+        StoreError::backend(BACKEND, e)
+    }
 }
 
 /// The SQLSTATE of a database error.

@@ -507,3 +507,30 @@ async fn closing_the_pool_does_not_wait_for_parked_connections() {
         ));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_connection_within_the_acquire_timeout_is_busy() {
+    let Some((store, _)) = store_with(vault_store_postgres::PgOptions {
+        max_connections: 1,
+        acquire_timeout: std::time::Duration::from_millis(200),
+        ..Default::default()
+    })
+    .await
+    else {
+        return;
+    };
+    // The app holds the only connection.
+    let held = store.pool().acquire().await.unwrap();
+    match store.categories().await {
+        Err(StoreError::Busy { backend, source }) => {
+            assert_eq!(backend, "postgres");
+            assert!(matches!(
+                source.downcast_ref::<sqlx::Error>(),
+                Some(sqlx::Error::PoolTimedOut)
+            ));
+        }
+        other => panic!("expected StoreError::Busy, got {other:?}"),
+    }
+    drop(held);
+    assert!(store.categories().await.unwrap().len() >= 9);
+}

@@ -31,8 +31,22 @@ pub(crate) fn corrupt(what: impl Display) -> StoreError {
     StoreError::backend("sqlite", Corrupt(what.to_string()))
 }
 
+/// A rusqlite error as a store error: [`StoreError::Busy`] when SQLite
+/// gave up waiting for a lock (the busy timeout ran out), else `Backend`.
 pub(crate) fn db(e: rusqlite::Error) -> StoreError {
-    StoreError::backend("sqlite", e)
+    if is_busy(&e) {
+        StoreError::busy("sqlite", e)
+    } else {
+        StoreError::backend("sqlite", e)
+    }
+}
+
+/// Whether SQLite answered "another connection holds the lock".
+pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 const TS: &str = "%Y-%m-%dT%H:%M:%S%.9fZ";

@@ -69,6 +69,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use vault_core::store::{StoreError, StoreResult};
 
+use crate::codec::{db, is_busy};
 pub use crate::schema::{SCHEMA_VERSION, SchemaError};
 
 /// How hard SQLite pushes each commit to disk (`PRAGMA synchronous`).
@@ -127,10 +128,6 @@ impl fmt::Debug for SqliteStore {
             .field("readers", &self.inner.readers.len())
             .finish()
     }
-}
-
-fn db(e: rusqlite::Error) -> StoreError {
-    StoreError::backend("sqlite", e)
 }
 
 fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
@@ -385,14 +382,6 @@ where
         Ok(()) => Attempt::Done(Err(db(refused))),
         Err(e) => Attempt::Done(Err(db(e))),
     }
-}
-
-/// Whether SQLite answered "another connection holds the lock".
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
 }
 
 /// Runs `f` in the open transaction `tx`: commits if it returns `Ok`,

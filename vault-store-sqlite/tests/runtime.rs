@@ -4,7 +4,7 @@
 //! on the blocking pool, so a ticking task on the same runtime keeps
 //! running meanwhile, on a one-worker multi-threaded runtime and on a
 //! current-thread one. Running the call inline on the worker would freeze
-//! the ticker.
+//! the ticker. A write starved past the busy timeout is `StoreError::Busy`.
 #![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
@@ -12,9 +12,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use rusqlite::Connection;
-use vault_core::store::Store;
+use vault_core::category::NewCategory;
+use vault_core::slug::Slug;
+use vault_core::store::{Store, StoreError};
 use vault_core::testkit::Fixture;
-use vault_store_sqlite::SqliteStore;
+use vault_store_sqlite::{SqliteOptions, SqliteStore};
 
 async fn a_blocked_write_leaves_the_runtime_running() {
     let dir = tempfile::tempdir().unwrap();
@@ -88,4 +90,62 @@ fn on_a_current_thread_runtime() {
         .build()
         .unwrap()
         .block_on(a_blocked_write_leaves_the_runtime_running());
+}
+
+/// A write that waits past the busy timeout for another connection's lock
+/// fails with `StoreError::Busy` (try again later), writes nothing, and the
+/// same write succeeds once the lock is free.
+async fn a_write_starved_past_the_busy_timeout_is_busy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    let options = SqliteOptions {
+        busy_timeout: Duration::from_millis(150),
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
+    let f = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+    let category = || NewCategory {
+        slug: Slug::parse("starved").unwrap(),
+        name: "Starved".into(),
+        description: String::new(),
+        icon: String::new(),
+        color: String::new(),
+        order_index: 99,
+    };
+    let holder = Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let starved = f.vault.create_category(&f.admin, category()).await;
+    match starved {
+        Err(vault_core::Error::Store(StoreError::Busy { backend, .. })) => {
+            assert_eq!(backend, "sqlite")
+        }
+        other => panic!("expected StoreError::Busy, got {other:?}"),
+    }
+    holder.execute_batch("COMMIT").unwrap();
+    assert_eq!(f.vault.categories(&f.admin).await.unwrap().len(), 9);
+    f.vault.create_category(&f.admin, category()).await.unwrap();
+    assert_eq!(f.vault.categories(&f.admin).await.unwrap().len(), 10);
+}
+
+#[test]
+fn busy_on_a_multi_thread_runtime() {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            tokio::spawn(a_write_starved_past_the_busy_timeout_is_busy())
+                .await
+                .unwrap();
+        });
+}
+
+#[test]
+fn busy_on_a_current_thread_runtime() {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(a_write_starved_past_the_busy_timeout_is_busy());
 }

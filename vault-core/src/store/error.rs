@@ -98,6 +98,19 @@ pub enum StoreError {
         /// The limit.
         limit: u32,
     },
+    /// The backend could not get what it waited for in time: the database's
+    /// write lock (SQLite's busy timeout) or a pooled connection
+    /// (PostgreSQL's acquire timeout, a lock timeout). Nothing was written;
+    /// the same call may succeed later, so an app answers "try again" (503
+    /// with `Retry-After`) rather than "failed". Its error is kept.
+    #[error("{backend} backend busy")]
+    Busy {
+        /// Which backend.
+        backend: &'static str,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn StdError + Send + Sync + 'static>,
+    },
     /// The backend failed (I/O, connection, corruption). Its error is kept.
     #[error("{backend} backend error")]
     Backend {
@@ -132,6 +145,17 @@ impl StoreError {
             entity,
             key: key.to_string(),
             reason,
+        }
+    }
+
+    /// A [`StoreError::Busy`] wrapping the backend's own error.
+    pub fn busy(
+        backend: &'static str,
+        source: impl Into<Box<dyn StdError + Send + Sync + 'static>>,
+    ) -> Self {
+        StoreError::Busy {
+            backend,
+            source: source.into(),
         }
     }
 
