@@ -10,7 +10,7 @@ use std::fmt::Display;
 use std::rc::Rc;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vault_core::store::{StoreError, StoreResult};
@@ -51,18 +51,82 @@ pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
 
 const TS: &str = "%Y-%m-%dT%H:%M:%S%.9fZ";
 
+/// The stored form of an instant: fixed-width UTC text with nanoseconds
+/// (`2025-02-13T09:00:00.000000000Z`), so text order is time order.
+///
+/// Written digit by digit: chrono's `format` parses the pattern on every
+/// call (~1.5k instructions, several per download). Years outside 0-9999
+/// and leap seconds, which the fixed width cannot hold, go through chrono.
 pub(crate) fn ts(t: &DateTime<Utc>) -> String {
-    t.format(TS).to_string()
+    let (date, time) = (t.date_naive(), t.time());
+    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999);
+    let (Some(year), true) = (year, time.nanosecond() < 1_000_000_000) else {
+        return t.format(TS).to_string();
+    };
+    let mut b = *b"0000-00-00T00:00:00.000000000Z";
+    digits(&mut b[0..4], year);
+    digits(&mut b[5..7], date.month());
+    digits(&mut b[8..10], date.day());
+    digits(&mut b[11..13], time.hour());
+    digits(&mut b[14..16], time.minute());
+    digits(&mut b[17..19], time.second());
+    digits(&mut b[20..29], time.nanosecond());
+    b.iter().map(|&c| char::from(c)).collect()
+}
+
+/// Writes `v` right-aligned into `out` as ASCII digits (its width is the
+/// field's: a larger `v` keeps only its low digits, which callers rule out).
+fn digits(out: &mut [u8], mut v: u32) {
+    for d in out.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
 }
 
 pub(crate) fn opt_ts(t: &Option<DateTime<Utc>>) -> Option<String> {
     t.as_ref().map(ts)
 }
 
+/// Reads what [`ts`] writes without a general parser; anything else (an
+/// older or hand-written row) goes through chrono's RFC 3339 parser.
 pub(crate) fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
+    if let Some(t) = parse_fixed(s.as_bytes()) {
+        return Ok(t);
+    }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| corrupt(format!("timestamp {s:?}: {e}")))
+}
+
+fn parse_fixed(b: &[u8]) -> Option<DateTime<Utc>> {
+    if b.len() != 30
+        || [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (29, b'Z'),
+        ]
+        .iter()
+        .any(|&(i, c)| b[i] != c)
+    {
+        return None;
+    }
+    let num = |range: std::ops::Range<usize>| -> Option<u32> {
+        b[range].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(i32::try_from(num(0..4)?).ok()?, num(5..7)?, num(8..10)?)?;
+    let time = chrono::NaiveTime::from_hms_nano_opt(
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+        num(20..29)?,
+    )?;
+    Some(date.and_time(time).and_utc())
 }
 
 pub(crate) fn date(d: &NaiveDate) -> String {
@@ -104,7 +168,56 @@ struct Names {
 const NAMES_CACHED: usize = 512;
 
 thread_local! {
-    static NAMES: RefCell<HashMap<String, Rc<Names>>> = RefCell::new(HashMap::new());
+    static NAMES: RefCell<HashMap<String, Rc<Names>, BuildSqlHasher>> =
+        RefCell::new(HashMap::default());
+}
+
+/// Hashes SQL texts for the [`Columns`] cache: a multiply-rotate over
+/// eight-byte words (FxHash's step). The keys are the crate's own
+/// statements, so there is no adversary to resist, and std's SipHash cost
+/// ~1.5k instructions per lookup of a 500-byte statement, more than the
+/// lookup saves on short ones. Equal hashes are still compared in full.
+#[derive(Default, Clone, Copy)]
+struct BuildSqlHasher;
+
+impl std::hash::BuildHasher for BuildSqlHasher {
+    type Hasher = SqlHasher;
+    fn build_hasher(&self) -> SqlHasher {
+        SqlHasher(0)
+    }
+}
+
+struct SqlHasher(u64);
+
+impl SqlHasher {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl std::hash::Hasher for SqlHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            self.add(u64::from_le_bytes(b));
+        }
+        let mut tail = [0u8; 8];
+        let rest = words.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(tail) ^ ((rest.len() as u64) << 56));
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Columns {
@@ -336,5 +449,55 @@ mod columns_tests {
         let mut rows = stmt.query([]).unwrap();
         let row = Row::new(rows.next().unwrap().unwrap(), &columns);
         assert!(get::<i64>(&row, "nope").is_err());
+    }
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chrono::{DateTime, Utc};
+    use proptest::prelude::*;
+
+    use super::{TS, parse_ts, ts};
+
+    /// Instants from year 0 to 9999 at any nanosecond, and beyond.
+    fn instant(secs: i64, nanos: u32) -> DateTime<Utc> {
+        DateTime::from_timestamp(secs, nanos).unwrap()
+    }
+
+    proptest! {
+        #[test]
+        fn written_as_chrono_writes_and_read_back(
+            secs in -62_167_219_200i64..253_402_300_800,
+            nanos in 0u32..1_000_000_000,
+        ) {
+            let t = instant(secs, nanos);
+            let text = ts(&t);
+            prop_assert_eq!(&text, &t.format(TS).to_string());
+            prop_assert_eq!(text.len(), 30);
+            prop_assert_eq!(parse_ts(&text).unwrap(), t);
+        }
+
+        #[test]
+        fn other_rfc3339_forms_still_read(secs in 0i64..4_102_444_800, millis in 0u32..1000) {
+            let t = instant(secs, millis * 1_000_000);
+            let text = t.to_rfc3339();
+            prop_assert_eq!(parse_ts(&text).unwrap(), t);
+        }
+    }
+
+    #[test]
+    fn outside_the_fixed_width_chrono_writes() {
+        // Year 10000 (`+10000-...`, as before: RFC 3339 has no such year).
+        let far = instant(253_402_300_800 + 86_400, 5);
+        assert_eq!(ts(&far), far.format(TS).to_string());
+        for bad in [
+            "2025-02-13T09:00:00.00000000xZ",
+            "2025-13-13T09:00:00.000000000Z",
+            "",
+        ] {
+            assert!(parse_ts(bad).is_err(), "{bad:?}");
+        }
     }
 }
