@@ -79,7 +79,7 @@ impl IpHash {
         let mut h = Sha256::new();
         h.update(&salt.0);
         h.update(ip.to_string().as_bytes());
-        Self(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+        Self(crate::hex::lower(&h.finalize()))
     }
 
     /// Checks a stored hash (64 lowercase hex characters).

@@ -74,7 +74,7 @@ impl Checksum {
     pub fn of(bytes: &[u8]) -> Self {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(bytes);
-        Self(digest.iter().map(|b| format!("{b:02x}")).collect())
+        Self(crate::hex::lower(&digest))
     }
 
     /// The hex digest.

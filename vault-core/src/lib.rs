@@ -115,6 +115,7 @@ pub mod download;
 pub mod error;
 pub mod favorite;
 pub mod file;
+mod hex;
 pub mod ids;
 pub mod license;
 pub mod membership;

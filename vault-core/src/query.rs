@@ -328,7 +328,7 @@ impl Cursor {
     /// An opaque token for URLs.
     pub fn encode(&self) -> String {
         serde_json::to_string(self)
-            .map(|s| s.bytes().map(|b| format!("{b:02x}")).collect())
+            .map(|s| crate::hex::lower(s.as_bytes()))
             .unwrap_or_default()
     }
 
