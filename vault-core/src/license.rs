@@ -30,6 +30,19 @@ named_enum!(
 // Crockford's base32: no I, L, O, U, so keys survive being read aloud.
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
+/// Membership in [`ALPHABET`] by byte: stored purchases parse their key on
+/// every read, and a scan of the alphabet per character was ~2k
+/// instructions a key.
+const IN_ALPHABET: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        table[ALPHABET[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 /// A license key: `WV-` and five groups of five Crockford base32 characters
 /// (125 random bits), e.g. `WV-8M2QK-4T7ZC-0N9XH-RB3WD-6FJYP`.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -79,7 +92,7 @@ impl LicenseKey {
                     'I' | 'L' => '1',
                     c => c,
                 };
-                if !ALPHABET.contains(&(c as u8)) || !c.is_ascii() {
+                if !c.is_ascii() || !IN_ALPHABET[usize::from(c as u8)] {
                     return Err(bad());
                 }
                 out.push(c);
