@@ -18,8 +18,8 @@
 //! (dropping a [`Lease`] that was not parked), a connection parked for
 //! longer than [`PARKED_FOR`] (a sweeper task hands those back, so a quiet
 //! store holds none), everything once the pool is closed, and whatever
-//! does not fit in the list. At most half the pool is ever parked, so an app's own
-//! queries on [`PgStore::pool`](crate::PgStore::pool) still find
+//! does not fit in the list. At most half the pool is ever parked, so an
+//! app's own queries on [`PgStore::pool`](crate::PgStore::pool) still find
 //! connections; with [`PgOptions::test_before_acquire`](crate::PgOptions)
 //! nothing is parked, so every call gets sqlx's ping before checkout.
 
@@ -227,7 +227,8 @@ impl DerefMut for Lease<'_> {
 /// Runs `$body` (a future over `$conn: &mut PgConnection` resolving to a
 /// `Result`) on a leased connection; parks the connection if it returned
 /// `Ok`. Evaluates to the body's result; a failed checkout returns early
-/// with [`StoreError::Backend`](vault_core::store::StoreError).
+/// (`StoreError::Busy` when the pool had no connection in time, else
+/// `StoreError::Backend`).
 macro_rules! on_conn {
     ($store:expr, |$conn:ident| $body:expr) => {{
         let store: &$crate::PgStore = $store;
