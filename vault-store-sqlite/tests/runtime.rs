@@ -68,28 +68,34 @@ async fn a_blocked_write_leaves_the_runtime_running() {
     ticker.abort();
 }
 
-#[test]
-fn on_a_multi_thread_runtime_with_one_worker() {
+/// Runs `case` in a task spawned on a one-worker multi-thread runtime, as
+/// an app's request handler calls the store.
+fn on_multi_thread<F: std::future::Future<Output = ()> + Send + 'static>(case: F) {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap()
-        .block_on(async {
-            // From a spawned task, as an app's request handler calls it.
-            tokio::spawn(a_blocked_write_leaves_the_runtime_running())
-                .await
-                .unwrap();
-        });
+        .block_on(async { tokio::spawn(case).await.unwrap() });
 }
 
-#[test]
-fn on_a_current_thread_runtime() {
+/// Runs `case` on a current-thread runtime.
+fn on_current_thread<F: std::future::Future<Output = ()>>(case: F) {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(a_blocked_write_leaves_the_runtime_running());
+        .block_on(case);
+}
+
+#[test]
+fn on_a_multi_thread_runtime_with_one_worker() {
+    on_multi_thread(a_blocked_write_leaves_the_runtime_running());
+}
+
+#[test]
+fn on_a_current_thread_runtime() {
+    on_current_thread(a_blocked_write_leaves_the_runtime_running());
 }
 
 /// A write that waits past the busy timeout for another connection's lock
@@ -129,23 +135,10 @@ async fn a_write_starved_past_the_busy_timeout_is_busy() {
 
 #[test]
 fn busy_on_a_multi_thread_runtime() {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async {
-            tokio::spawn(a_write_starved_past_the_busy_timeout_is_busy())
-                .await
-                .unwrap();
-        });
+    on_multi_thread(a_write_starved_past_the_busy_timeout_is_busy());
 }
 
 #[test]
 fn busy_on_a_current_thread_runtime() {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(a_write_starved_past_the_busy_timeout_is_busy());
+    on_current_thread(a_write_starved_past_the_busy_timeout_is_busy());
 }
