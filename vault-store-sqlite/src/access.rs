@@ -13,7 +13,7 @@ use vault_core::ids::WorkflowId;
 use vault_core::store::{AccessQuery, AccessRead, AccessStore, FileWanted, StoreResult};
 
 use crate::SqliteStore;
-use crate::catalog::{FILE_COLS, GATE_COLS, file_from_row, gate_from_row, query_one};
+use crate::catalog::{file_cols, file_from_row, gate_cols, gate_from_row, query_one};
 use crate::codec::{get, parse_ts};
 use crate::commerce::{has_downloaded, memberships_for_user, purchases_covering};
 
@@ -35,7 +35,7 @@ fn read(
 ) -> StoreResult<Option<AccessRead>> {
     let Some(workflow) = query_one(
         c,
-        &format!("SELECT {GATE_COLS} FROM workflows WHERE id = ?1"),
+        concat!("SELECT ", gate_cols!(), " FROM workflows WHERE id = ?1"),
         [workflow_id.to_string()],
         gate_from_row,
     )?
@@ -47,14 +47,20 @@ fn read(
         FileWanted::None => None,
         FileWanted::Id(id) => query_one(
             c,
-            &format!("SELECT {FILE_COLS} FROM workflow_files WHERE id = ?1 AND workflow_id = ?2"),
+            concat!(
+                "SELECT ",
+                file_cols!(),
+                " FROM workflow_files WHERE id = ?1 AND workflow_id = ?2"
+            ),
             params![id.to_string(), w],
             file_from_row,
         )?,
         FileWanted::Primary => query_one(
             c,
-            &format!(
-                "SELECT {FILE_COLS} FROM workflow_files WHERE workflow_id = ?1 AND is_primary = 1"
+            concat!(
+                "SELECT ",
+                file_cols!(),
+                " FROM workflow_files WHERE workflow_id = ?1 AND is_primary = 1"
             ),
             [&w],
             file_from_row,

@@ -16,8 +16,15 @@ use crate::catalog::{WORKFLOW_COLS, query_all, query_one, workflow_from_row};
 use crate::codec::*;
 use crate::{SqliteStore, Tx};
 
-const ANALYTICS_COLS: &str = "workflow_id, date, views, unique_visitors, clicks, downloads, purchases, \
-    revenue_minor, refunds_minor, currency, favorites, shares, reviews, traffic_sources, countries";
+/// The columns read back, as a literal for `concat!`: the statements
+/// are built at compile time, not formatted on every call.
+macro_rules! analytics_cols {
+    () => {
+        "workflow_id, date, views, unique_visitors, clicks, downloads, purchases, \
+    revenue_minor, refunds_minor, currency, favorites, shares, reviews, traffic_sources, countries"
+    };
+}
+const ANALYTICS_COLS: &str = analytics_cols!();
 
 fn decimal_of(minor: i64, currency: Option<Currency>) -> Decimal {
     Decimal::new(minor, currency.map_or(0, |c| c.exponent()))
@@ -79,8 +86,10 @@ pub(crate) fn apply_delta(tx: &Tx<'_>, d: &AnalyticsDelta) -> StoreResult<()> {
     let day = date(&d.date);
     let mut row = query_one(
         tx,
-        &format!(
-            "SELECT {ANALYTICS_COLS} FROM workflow_analytics WHERE workflow_id = ?1 AND date = ?2"
+        concat!(
+            "SELECT ",
+            analytics_cols!(),
+            " FROM workflow_analytics WHERE workflow_id = ?1 AND date = ?2"
         ),
         params![wf, day],
         analytics_from_row,
@@ -161,8 +170,10 @@ impl AnalyticsStore for SqliteStore {
         self.read(move |c| {
             query_all(
                 c,
-                &format!(
-                    "SELECT {ANALYTICS_COLS} FROM workflow_analytics \
+                concat!(
+                    "SELECT ",
+                    analytics_cols!(),
+                    " FROM workflow_analytics \
                      WHERE workflow_id = ?1 AND date >= ?2 AND date <= ?3 ORDER BY date"
                 ),
                 params![workflow.to_string(), date(&from), date(&to)],

@@ -24,8 +24,15 @@ use crate::{SqliteStore, Tx};
 
 // ------------------------------------------------------------- categories
 
-const CATEGORY_COLS: &str = "id, slug, name, description, icon, color, order_index, is_active, \
-    workflow_count, total_downloads, metadata, created_at, updated_at";
+/// The columns read back, as a literal for `concat!`: the statements
+/// are built at compile time, not formatted on every call.
+macro_rules! category_cols {
+    () => {
+        "id, slug, name, description, icon, color, order_index, is_active, \
+    workflow_count, total_downloads, metadata, created_at, updated_at"
+    };
+}
+const CATEGORY_COLS: &str = category_cols!();
 
 fn category_from_row(row: &Row<'_>) -> StoreResult<Category> {
     Ok(Category {
@@ -91,14 +98,21 @@ pub(crate) fn exists(
 
 // -------------------------------------------------------------- workflows
 
-pub(crate) const WORKFLOW_COLS: &str = "id, slug, title, short_description, description, category_id, \
+/// The columns read back, as a literal for `concat!`: the statements
+/// are built at compile time, not formatted on every call.
+macro_rules! workflow_cols {
+    () => {
+        "id, slug, title, short_description, description, category_id, \
     wedge_score_x10, workflow_complexity, efficiency_x10, digital_maturity, growth_potential, \
     excellence_tier, pricing_tier, price_minor, currency, media, features, requirements, includes, \
     tags, seo, update_months, download_limit, status, current_version, download_count, \
     favorite_count, view_count, purchase_count, stars_1, stars_2, stars_3, stars_4, stars_5, \
     dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
     dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, dim_excellence_count, \
-    dim_excellence_sum, created_at, updated_at, published_at, archived_at, revision";
+    dim_excellence_sum, created_at, updated_at, published_at, archived_at, revision"
+    };
+}
+pub(crate) const WORKFLOW_COLS: &str = workflow_cols!();
 
 fn x10(score: &Score) -> StoreResult<i64> {
     let v = score.value() * Decimal::TEN;
@@ -123,7 +137,14 @@ fn price(row: &Row<'_>) -> StoreResult<Option<Money>> {
 }
 
 /// The columns of [`GateFacts`]: all an access read needs of a workflow.
-pub(crate) const GATE_COLS: &str = "id, status, pricing_tier, price_minor, currency, archived_at";
+/// The columns read back, as a literal for `concat!`: the statements
+/// are built at compile time, not formatted on every call.
+macro_rules! gate_cols {
+    () => {
+        "id, status, pricing_tier, price_minor, currency, archived_at"
+    };
+}
+pub(crate) use gate_cols;
 
 pub(crate) fn gate_from_row(row: &Row<'_>) -> StoreResult<GateFacts> {
     Ok(GateFacts {
@@ -222,7 +243,7 @@ pub(crate) fn workflow_from_row(row: &Row<'_>) -> StoreResult<Workflow> {
 pub(crate) fn load_workflow(conn: &Connection, id: WorkflowId) -> StoreResult<Option<Workflow>> {
     query_one(
         conn,
-        &format!("SELECT {WORKFLOW_COLS} FROM workflows WHERE id = ?1"),
+        concat!("SELECT ", workflow_cols!(), " FROM workflows WHERE id = ?1"),
         [id.to_string()],
         workflow_from_row,
     )
@@ -685,8 +706,15 @@ fn list_workflows(conn: &Connection, q: &WorkflowQuery) -> StoreResult<Page<Work
 
 // ------------------------------------------------------------------- files
 
-pub(crate) const FILE_COLS: &str = "id, workflow_id, file_type, file_name, storage_key, mime_type, version, \
-    is_primary, access, size_bytes, checksum, download_count, created_at, updated_at";
+/// The columns read back, as a literal for `concat!`: the statements
+/// are built at compile time, not formatted on every call.
+macro_rules! file_cols {
+    () => {
+        "id, workflow_id, file_type, file_name, storage_key, mime_type, version, \
+    is_primary, access, size_bytes, checksum, download_count, created_at, updated_at"
+    };
+}
+pub(crate) use file_cols;
 
 pub(crate) fn file_from_row(row: &Row<'_>) -> StoreResult<WorkflowFile> {
     Ok(WorkflowFile {
@@ -747,8 +775,14 @@ fn file_values(f: &WorkflowFile) -> StoreResult<Vec<Value>> {
 
 // ------------------------------------------------------------------ updates
 
-const UPDATE_COLS: &str = "id, workflow_id, version, changelog, files_added, files_modified, \
-    files_removed, release_notes, is_major, released_at";
+/// The columns read back, as a literal for `concat!`: the statements
+/// are built at compile time, not formatted on every call.
+macro_rules! update_cols {
+    () => {
+        "id, workflow_id, version, changelog, files_added, files_modified, \
+    files_removed, release_notes, is_major, released_at"
+    };
+}
 
 fn update_from_row(row: &Row<'_>) -> StoreResult<WorkflowUpdate> {
     Ok(WorkflowUpdate {
@@ -767,8 +801,14 @@ fn update_from_row(row: &Row<'_>) -> StoreResult<WorkflowUpdate> {
 
 // ------------------------------------------------------------------ bundles
 
-const BUNDLE_COLS: &str = "id, slug, name, description, workflow_ids, currency, price_minor, \
-    original_minor, valid_from, valid_until, seo, is_active, purchase_count, created_at, updated_at";
+/// The columns read back, as a literal for `concat!`: the statements
+/// are built at compile time, not formatted on every call.
+macro_rules! bundle_cols {
+    () => {
+        "id, slug, name, description, workflow_ids, currency, price_minor, \
+    original_minor, valid_from, valid_until, seo, is_active, purchase_count, created_at, updated_at"
+    };
+}
 
 fn bundle_from_row(row: &Row<'_>) -> StoreResult<Bundle> {
     let currency: String = get(row, "currency")?;
@@ -865,8 +905,10 @@ impl CatalogStore for SqliteStore {
         self.read(|c| {
             query_all(
                 c,
-                &format!(
-                    "SELECT {CATEGORY_COLS} FROM workflow_categories ORDER BY order_index, slug"
+                concat!(
+                    "SELECT ",
+                    category_cols!(),
+                    " FROM workflow_categories ORDER BY order_index, slug"
                 ),
                 [],
                 category_from_row,
@@ -879,7 +921,11 @@ impl CatalogStore for SqliteStore {
         self.read(move |c| {
             query_one(
                 c,
-                &format!("SELECT {CATEGORY_COLS} FROM workflow_categories WHERE id = ?1"),
+                concat!(
+                    "SELECT ",
+                    category_cols!(),
+                    " FROM workflow_categories WHERE id = ?1"
+                ),
                 [id.to_string()],
                 category_from_row,
             )
@@ -892,7 +938,11 @@ impl CatalogStore for SqliteStore {
         self.read(move |c| {
             query_one(
                 c,
-                &format!("SELECT {CATEGORY_COLS} FROM workflow_categories WHERE slug = ?1"),
+                concat!(
+                    "SELECT ",
+                    category_cols!(),
+                    " FROM workflow_categories WHERE slug = ?1"
+                ),
                 [slug],
                 category_from_row,
             )
@@ -920,7 +970,11 @@ impl CatalogStore for SqliteStore {
         self.read(move |c| {
             query_one(
                 c,
-                &format!("SELECT {WORKFLOW_COLS} FROM workflows WHERE slug = ?1"),
+                concat!(
+                    "SELECT ",
+                    workflow_cols!(),
+                    " FROM workflows WHERE slug = ?1"
+                ),
                 [slug],
                 workflow_from_row,
             )
@@ -985,7 +1039,11 @@ impl CatalogStore for SqliteStore {
         self.read(move |c| {
             query_one(
                 c,
-                &format!("SELECT {FILE_COLS} FROM workflow_files WHERE id = ?1"),
+                concat!(
+                    "SELECT ",
+                    file_cols!(),
+                    " FROM workflow_files WHERE id = ?1"
+                ),
                 [id.to_string()],
                 file_from_row,
             )
@@ -997,10 +1055,8 @@ impl CatalogStore for SqliteStore {
         self.read(move |c| {
             query_all(
                 c,
-                &format!(
-                    "SELECT {FILE_COLS} FROM workflow_files WHERE workflow_id = ?1 \
-                     ORDER BY is_primary DESC, version_major DESC, version_minor DESC, version_patch DESC, id"
-                ),
+                concat!("SELECT ", file_cols!(), " FROM workflow_files WHERE workflow_id = ?1 \
+                     ORDER BY is_primary DESC, version_major DESC, version_minor DESC, version_patch DESC, id"),
                 [workflow.to_string()],
                 file_from_row,
             )
@@ -1061,8 +1117,10 @@ impl CatalogStore for SqliteStore {
         self.read(move |c| {
             query_all(
                 c,
-                &format!(
-                    "SELECT {UPDATE_COLS} FROM workflow_updates WHERE workflow_id = ?1 \
+                concat!(
+                    "SELECT ",
+                    update_cols!(),
+                    " FROM workflow_updates WHERE workflow_id = ?1 \
                      ORDER BY version_major, version_minor, version_patch"
                 ),
                 [workflow.to_string()],
@@ -1121,7 +1179,11 @@ impl CatalogStore for SqliteStore {
         self.read(move |c| {
             query_one(
                 c,
-                &format!("SELECT {BUNDLE_COLS} FROM workflow_bundles WHERE id = ?1"),
+                concat!(
+                    "SELECT ",
+                    bundle_cols!(),
+                    " FROM workflow_bundles WHERE id = ?1"
+                ),
                 [id.to_string()],
                 bundle_from_row,
             )
@@ -1134,7 +1196,11 @@ impl CatalogStore for SqliteStore {
         self.read(move |c| {
             query_one(
                 c,
-                &format!("SELECT {BUNDLE_COLS} FROM workflow_bundles WHERE slug = ?1"),
+                concat!(
+                    "SELECT ",
+                    bundle_cols!(),
+                    " FROM workflow_bundles WHERE slug = ?1"
+                ),
                 [slug],
                 bundle_from_row,
             )
@@ -1146,7 +1212,11 @@ impl CatalogStore for SqliteStore {
         self.read(|c| {
             query_all(
                 c,
-                &format!("SELECT {BUNDLE_COLS} FROM workflow_bundles ORDER BY slug"),
+                concat!(
+                    "SELECT ",
+                    bundle_cols!(),
+                    " FROM workflow_bundles ORDER BY slug"
+                ),
                 [],
                 bundle_from_row,
             )

@@ -19,12 +19,18 @@ use crate::{SqliteStore, Tx};
 
 // --------------------------------------------------------------- purchases
 
-const PURCHASE_COLS: &str = "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, \
+/// The columns read back, as a literal for `concat!`: the statements
+/// are built at compile time, not formatted on every call.
+macro_rules! purchase_cols {
+    () => {
+        "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, \
     item_workflows, license_type, license_key, download_limit, downloads_used, license_expires_at, \
     update_months, updates_until, payment_status, currency, amount_minor, tax_minor, total_minor, \
     refunded_minor, refund_reason, refunded_at, payment_ref, stripe_customer_id, \
     stripe_checkout_session_id, stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, \
-    created_at, completed_at, disputed_at, updated_at";
+    created_at, completed_at, disputed_at, updated_at"
+    };
+}
 
 fn user(row: &Row<'_>, col: &str) -> StoreResult<UserId> {
     parse_with(row, col, UserId::parse)
@@ -103,7 +109,11 @@ fn purchase_from_row(row: &Row<'_>) -> StoreResult<Purchase> {
 fn load_purchase(conn: &Connection, id: PurchaseId) -> StoreResult<Option<Purchase>> {
     query_one(
         conn,
-        &format!("SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE id = ?1"),
+        concat!(
+            "SELECT ",
+            purchase_cols!(),
+            " FROM workflow_purchases WHERE id = ?1"
+        ),
         [id.to_string()],
         purchase_from_row,
     )
@@ -364,10 +374,17 @@ fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
 
 // ------------------------------------------------------------- memberships
 
-const MEMBERSHIP_COLS: &str = "id, user_id, tier, status, trial_ends_at, current_period_start, \
+/// The columns read back, as a literal for `concat!`: the statements
+/// are built at compile time, not formatted on every call.
+macro_rules! membership_cols {
+    () => {
+        "id, user_id, tier, status, trial_ends_at, current_period_start, \
     current_period_end, period_download_limit, period_downloads_used, cancel_at_period_end, \
     past_due_since, canceled_at, ended_at, features, enrolled_at, stripe_customer_id, \
-    stripe_subscription_id, stripe_price_id, created_at, updated_at, revision";
+    stripe_subscription_id, stripe_price_id, created_at, updated_at, revision"
+    };
+}
+const MEMBERSHIP_COLS: &str = membership_cols!();
 
 fn membership_from_row(row: &Row<'_>) -> StoreResult<Membership> {
     let period = Period::new(
@@ -452,8 +469,15 @@ const MEMBERSHIP_WRITE_COLS: [&str; 20] = [
 
 // ---------------------------------------------------------------- downloads
 
-const DOWNLOAD_COLS: &str = "id, user_id, workflow_id, file_id, file_version, download_type, source, \
-    purchase_id, membership_id, ip_hash, user_agent, referrer, country_code, downloaded_at";
+/// The columns read back, as a literal for `concat!`: the statements
+/// are built at compile time, not formatted on every call.
+macro_rules! download_cols {
+    () => {
+        "id, user_id, workflow_id, file_id, file_version, download_type, source, \
+    purchase_id, membership_id, ip_hash, user_agent, referrer, country_code, downloaded_at"
+    };
+}
+const DOWNLOAD_COLS: &str = download_cols!();
 
 fn download_from_row(row: &Row<'_>) -> StoreResult<Download> {
     let source: String = get(row, "source")?;
@@ -658,7 +682,11 @@ impl CommerceStore for SqliteStore {
         self.read(move |c| {
             query_one(
                 c,
-                &format!("SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE payment_ref = ?1"),
+                concat!(
+                    "SELECT ",
+                    purchase_cols!(),
+                    " FROM workflow_purchases WHERE payment_ref = ?1"
+                ),
                 [r],
                 purchase_from_row,
             )
@@ -669,7 +697,16 @@ impl CommerceStore for SqliteStore {
     async fn purchases_for_user(&self, user: &UserId) -> StoreResult<Vec<Purchase>> {
         let u = user.to_string();
         self.read(move |c| {
-            query_all(c, &format!("SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE user_id = ?1 ORDER BY created_at DESC, id"), [u], purchase_from_row)
+            query_all(
+                c,
+                concat!(
+                    "SELECT ",
+                    purchase_cols!(),
+                    " FROM workflow_purchases WHERE user_id = ?1 ORDER BY created_at DESC, id"
+                ),
+                [u],
+                purchase_from_row,
+            )
         })
         .await
     }
@@ -767,7 +804,11 @@ impl CommerceStore for SqliteStore {
         self.read(move |c| {
             query_one(
                 c,
-                &format!("SELECT {MEMBERSHIP_COLS} FROM memberships WHERE id = ?1"),
+                concat!(
+                    "SELECT ",
+                    membership_cols!(),
+                    " FROM memberships WHERE id = ?1"
+                ),
                 [id.to_string()],
                 membership_from_row,
             )
@@ -783,7 +824,7 @@ impl CommerceStore for SqliteStore {
         self.read(move |c| {
             query_one(
                 c,
-                &format!("SELECT {MEMBERSHIP_COLS} FROM memberships WHERE stripe_subscription_id = ?1 ORDER BY created_at DESC, id LIMIT 1"),
+                concat!("SELECT ", membership_cols!(), " FROM memberships WHERE stripe_subscription_id = ?1 ORDER BY created_at DESC, id LIMIT 1"),
                 [s],
                 membership_from_row,
             )
@@ -837,7 +878,7 @@ impl CommerceStore for SqliteStore {
         self.read(move |c| {
             query_all(
                 c,
-                &format!("SELECT {DOWNLOAD_COLS} FROM workflow_downloads WHERE user_id = ?1 ORDER BY downloaded_at DESC, id LIMIT ?2"),
+                concat!("SELECT ", download_cols!(), " FROM workflow_downloads WHERE user_id = ?1 ORDER BY downloaded_at DESC, id LIMIT ?2"),
                 params![u, i64::from(limit)],
                 download_from_row,
             )
@@ -853,7 +894,7 @@ impl CommerceStore for SqliteStore {
         self.read(move |c| {
             query_all(
                 c,
-                &format!("SELECT {DOWNLOAD_COLS} FROM workflow_downloads WHERE workflow_id = ?1 ORDER BY downloaded_at DESC, id LIMIT ?2"),
+                concat!("SELECT ", download_cols!(), " FROM workflow_downloads WHERE workflow_id = ?1 ORDER BY downloaded_at DESC, id LIMIT ?2"),
                 params![workflow.to_string(), i64::from(limit)],
                 download_from_row,
             )
@@ -877,8 +918,10 @@ pub(crate) fn purchases_covering(
 ) -> StoreResult<Vec<Purchase>> {
     query_all(
         c,
-        &format!(
-            "SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE user_id = ?1 AND id IN \
+        concat!(
+            "SELECT ",
+            purchase_cols!(),
+            " FROM workflow_purchases WHERE user_id = ?1 AND id IN \
              (SELECT purchase_id FROM workflow_purchase_items WHERE workflow_id = ?2) \
              ORDER BY created_at DESC, id"
         ),
@@ -891,8 +934,10 @@ pub(crate) fn purchases_covering(
 pub(crate) fn memberships_for_user(c: &Connection, user: &str) -> StoreResult<Vec<Membership>> {
     query_all(
         c,
-        &format!(
-            "SELECT {MEMBERSHIP_COLS} FROM memberships WHERE user_id = ?1 ORDER BY created_at DESC, id"
+        concat!(
+            "SELECT ",
+            membership_cols!(),
+            " FROM memberships WHERE user_id = ?1 ORDER BY created_at DESC, id"
         ),
         [user],
         membership_from_row,

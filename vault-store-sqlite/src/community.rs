@@ -16,10 +16,17 @@ use crate::catalog::{exists, load_workflow, query_all, query_one, require_workfl
 use crate::codec::*;
 use crate::{SqliteStore, Tx};
 
-const REVIEW_COLS: &str = "id, workflow_id, user_id, rating, rating_complexity, rating_efficiency, \
+/// The columns read back, as a literal for `concat!`: the statements
+/// are built at compile time, not formatted on every call.
+macro_rules! review_cols {
+    () => {
+        "id, workflow_id, user_id, rating, rating_complexity, rating_efficiency, \
     rating_maturity, rating_growth, rating_excellence, title, body, is_verified_purchase, \
     helpful_count, not_helpful_count, status, moderated_by, moderated_at, moderation_note, \
-    created_at, updated_at, revision";
+    created_at, updated_at, revision"
+    };
+}
+const REVIEW_COLS: &str = review_cols!();
 
 const DIM_COLS: [&str; 5] = [
     "rating_complexity",
@@ -170,7 +177,14 @@ fn review_revision(tx: &Tx<'_>, id: ReviewId) -> StoreResult<(i64, String)> {
         .ok_or_else(|| StoreError::not_found(Entity::Review, id))
 }
 
-const FAVORITE_COLS: &str = "user_id, workflow_id, note, tags, created_at";
+/// The columns read back, as a literal for `concat!`: the statements
+/// are built at compile time, not formatted on every call.
+macro_rules! favorite_cols {
+    () => {
+        "user_id, workflow_id, note, tags, created_at"
+    };
+}
+const FAVORITE_COLS: &str = favorite_cols!();
 
 fn favorite_from_row(row: &Row<'_>) -> StoreResult<Favorite> {
     Ok(Favorite {
@@ -302,7 +316,11 @@ impl CommunityStore for SqliteStore {
         self.read(move |c| {
             query_one(
                 c,
-                &format!("SELECT {REVIEW_COLS} FROM workflow_reviews WHERE id = ?1"),
+                concat!(
+                    "SELECT ",
+                    review_cols!(),
+                    " FROM workflow_reviews WHERE id = ?1"
+                ),
                 [id.to_string()],
                 review_from_row,
             )
@@ -319,7 +337,11 @@ impl CommunityStore for SqliteStore {
         self.read(move |c| {
             query_one(
                 c,
-                &format!("SELECT {REVIEW_COLS} FROM workflow_reviews WHERE workflow_id = ?1 AND user_id = ?2"),
+                concat!(
+                    "SELECT ",
+                    review_cols!(),
+                    " FROM workflow_reviews WHERE workflow_id = ?1 AND user_id = ?2"
+                ),
                 params![workflow.to_string(), u],
                 review_from_row,
             )
@@ -475,7 +497,7 @@ impl CommunityStore for SqliteStore {
         self.read(move |c| {
             query_all(
                 c,
-                &format!("SELECT {FAVORITE_COLS} FROM workflow_favorites WHERE user_id = ?1 ORDER BY created_at DESC, workflow_id"),
+                concat!("SELECT ", favorite_cols!(), " FROM workflow_favorites WHERE user_id = ?1 ORDER BY created_at DESC, workflow_id"),
                 [u],
                 favorite_from_row,
             )
