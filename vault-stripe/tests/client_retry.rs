@@ -63,7 +63,8 @@ async fn a_500_then_200_is_retried_with_the_same_idempotency_key() {
     assert_eq!(reqs[0].body, reqs[1].body);
     let delays = sleeper.delays();
     assert_eq!(delays.len(), 1);
-    assert!((250..=500).contains(&ms(delays[0])), "{delays:?}");
+    // Never below 0.5 s, as Stripe's clients: the first retry waits exactly that.
+    assert_eq!(ms(delays[0]), 500, "{delays:?}");
 }
 
 #[tokio::test]
@@ -153,7 +154,7 @@ async fn retries_stop_after_max_retries_with_growing_delays() {
     );
     let delays = sleeper.delays();
     assert_eq!(delays.len(), 2);
-    assert!((250..=500).contains(&ms(delays[0])), "{delays:?}");
+    assert_eq!(ms(delays[0]), 500, "{delays:?}");
     assert!((500..=1000).contains(&ms(delays[1])), "{delays:?}");
 }
 
@@ -170,9 +171,9 @@ async fn max_retries_is_configurable() {
     create_customer(&c).await.unwrap_err();
     assert_eq!(server.requests().len(), 5);
     let delays: Vec<u128> = sleeper.delays().into_iter().map(ms).collect();
-    // min(0.5 * 2^(n-1), 5) s times a jitter in [0.5, 1].
+    // min(0.5 * 2^(n-1), 5) s times a jitter in [0.5, 1], never below 0.5 s.
     for (d, cap) in delays.iter().zip([500, 1000, 2000, 4000]) {
-        assert!((cap / 2..=cap).contains(d), "{delays:?}");
+        assert!(((cap / 2).max(500)..=cap).contains(d), "{delays:?}");
     }
 
     let server = RecordingServer::always(Reply::json(500, SERVER_ERROR));
@@ -284,8 +285,9 @@ async fn the_tokio_sleeper_waits_the_scaled_backoff() {
     create_customer(&c).await.unwrap_err();
     let took = started.elapsed();
     assert_eq!(server.requests().len(), 3);
-    // At least 20 ms + 30 ms of jittered sleep; far below the unscaled 0.75 s.
-    assert!(took >= Duration::from_millis(50), "{took:?}");
+    // At least 40 ms (the floor) + 40 ms of jittered sleep; far below the
+    // unscaled 1 s.
+    assert!(took >= Duration::from_millis(80), "{took:?}");
     assert!(took < Duration::from_millis(700), "{took:?}");
 }
 

@@ -12,7 +12,7 @@
 //! [`STRIPE_API_VERSION`]; every `POST` carries an `Idempotency-Key` (random,
 //! or the caller's from [`RequestOptions`]) that stays the same across the
 //! retries of one call. Retries follow [`retry`]'s rule with capped,
-//! jittered exponential backoff. Bodies are form-encoded with bracketed keys
+//! jittered exponential backoff that never waits less than 0.5 s. Bodies are form-encoded with bracketed keys
 //! by [`form::Form`]. Error responses become a typed [`StripeError`] that
 //! keeps the status and `Request-Id`.
 //!
@@ -191,7 +191,8 @@ impl StripeClientBuilder {
         self
     }
 
-    /// The retry policy (default: 2 retries, 0.5 s doubling up to 5 s).
+    /// The retry policy (default: 2 retries, 0.5 s doubling up to 5 s,
+    /// jittered but never below 0.5 s).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self

@@ -8,10 +8,14 @@
 //! * a connection failure or timeout (no response at all) is retried.
 //!
 //! Before retry `n` (1-based) the client sleeps
-//! `min(initial_delay * 2^(n-1), max_delay) * jitter` with `jitter` uniform
-//! in `[0.5, 1.0]`: 0.25–0.5 s, then 0.5–1 s, … never above 5 s with the
-//! defaults. The sleep goes through a [`Sleeper`], so tests can record it
-//! instead of waiting, and the delays scale with [`RetryPolicy`].
+//! `max(initial_delay, min(initial_delay * 2^(n-1), max_delay) * jitter)`
+//! with `jitter` uniform in `[0.5, 1.0]`, as Stripe's official libraries do
+//! (`max(0.5, jittered)` seconds). With the defaults that is exactly 0.5 s
+//! before the first retry, 0.5–1 s before the second, 1–2 s, … never above
+//! 5 s: jitter never takes a retry below the initial delay, so Stripe's side
+//! always gets at least that long to recover. The sleep goes through a
+//! [`Sleeper`], so tests can record it instead of waiting, and the delays
+//! scale with [`RetryPolicy`].
 
 use std::fmt;
 use std::time::Duration;
@@ -46,7 +50,10 @@ impl RetryPolicy {
     }
 
     /// The delay before retry `n` (1-based) for a `jitter` in `[0, 1]`
-    /// (clamped): `min(initial * 2^(n-1), max) * (0.5 + jitter / 2)`.
+    /// (clamped; NaN counts as 1):
+    /// `max(floor, min(initial * 2^(n-1), max) * (0.5 + jitter / 2))`, where
+    /// `floor` is `initial_delay` (or `max_delay` if that is smaller, so
+    /// the cap stays a cap). Never panics, whatever the arguments.
     pub fn backoff(&self, retry: u32, jitter: f64) -> Duration {
         let exp = retry.saturating_sub(1).min(31);
         let base = self
@@ -54,8 +61,15 @@ impl RetryPolicy {
             .checked_mul(1u32 << exp)
             .unwrap_or(self.max_delay)
             .min(self.max_delay);
-        let factor = 0.5 * (1.0 + jitter.clamp(0.0, 1.0));
-        base.mul_f64(factor)
+        // `clamp` keeps a NaN, and `mul_f64` panics on one.
+        let jitter = if jitter.is_nan() {
+            1.0
+        } else {
+            jitter.clamp(0.0, 1.0)
+        };
+        let factor = 0.5 * (1.0 + jitter);
+        let floor = self.initial_delay.min(self.max_delay);
+        base.mul_f64(factor).max(floor)
     }
 }
 
@@ -108,14 +122,80 @@ mod tests {
         let p = RetryPolicy::default();
         let ms = |d: Duration| d.as_millis();
         assert_eq!(ms(p.backoff(1, 1.0)), 500);
-        assert_eq!(ms(p.backoff(1, 0.0)), 250);
+        assert_eq!(ms(p.backoff(1, 0.0)), 500, "never below 0.5 s");
         assert_eq!(ms(p.backoff(2, 1.0)), 1000);
+        assert_eq!(ms(p.backoff(2, 0.0)), 500);
         assert_eq!(ms(p.backoff(3, 1.0)), 2000);
+        assert_eq!(ms(p.backoff(3, 0.0)), 1000);
         assert_eq!(ms(p.backoff(4, 1.0)), 4000);
         assert_eq!(ms(p.backoff(5, 1.0)), 5000);
         assert_eq!(ms(p.backoff(5, 0.0)), 2500);
         assert_eq!(ms(p.backoff(40, 1.0)), 5000);
         assert_eq!(ms(p.backoff(u32::MAX, 7.0)), 5000, "jitter is clamped");
+        assert_eq!(ms(p.backoff(3, f64::NAN)), 2000, "NaN counts as 1");
+    }
+
+    /// The cap in milliseconds before jitter, `min(500 * 2^(n-1), 5000)`,
+    /// computed apart from `backoff`.
+    fn default_cap_ms(retry: u32) -> u128 {
+        let mut cap: u128 = 500;
+        for _ in 1..retry.min(10) {
+            cap *= 2;
+        }
+        cap.min(5000)
+    }
+
+    proptest::proptest! {
+        /// Stripe's official clients wait `max(0.5, jittered)` seconds: no
+        /// retry comes sooner than 0.5 s, whatever the jitter drew.
+        #[test]
+        fn default_backoff_is_never_below_half_a_second(
+            retry in 1u32..=64,
+            jitter in 0.0f64..=1.0,
+        ) {
+            let d = RetryPolicy::default().backoff(retry, jitter);
+            proptest::prop_assert!(d >= Duration::from_millis(500), "{retry} {jitter}: {d:?}");
+            proptest::prop_assert!(d <= Duration::from_secs(5), "{retry} {jitter}: {d:?}");
+        }
+
+        /// Within the floor, the delay is the jittered `min(0.5 * 2^(n-1), 5)`:
+        /// between half the cap and the cap, and growing with the jitter.
+        #[test]
+        fn default_backoff_is_the_jittered_cap(
+            retry in 1u32..=64,
+            a in 0.0f64..=1.0,
+            b in 0.0f64..=1.0,
+        ) {
+            let p = RetryPolicy::default();
+            let cap = default_cap_ms(retry);
+            let (lo, hi) = (a.min(b), a.max(b));
+            let (d_lo, d_hi) = (p.backoff(retry, lo), p.backoff(retry, hi));
+            proptest::prop_assert!(d_lo <= d_hi);
+            for d in [d_lo, d_hi] {
+                let ms = d.as_millis();
+                proptest::prop_assert!((cap / 2).max(500) <= ms && ms <= cap, "{retry}: {d:?}");
+            }
+        }
+
+        /// Any policy, any input: no panic, never below the initial delay
+        /// (the floor) and never above the larger of the cap and the floor.
+        #[test]
+        fn any_policy_any_input_stays_in_bounds(
+            initial_ms in 0u64..=10_000,
+            max_ms in 0u64..=100_000,
+            retry in proptest::num::u32::ANY,
+            jitter in proptest::num::f64::ANY,
+        ) {
+            let p = RetryPolicy {
+                max_retries: 2,
+                initial_delay: Duration::from_millis(initial_ms),
+                max_delay: Duration::from_millis(max_ms),
+            };
+            let d = p.backoff(retry, jitter);
+            let floor = p.initial_delay.min(p.max_delay);
+            proptest::prop_assert!(d >= floor, "{p:?} {retry} {jitter}: {d:?}");
+            proptest::prop_assert!(d <= p.max_delay.max(floor), "{p:?} {retry} {jitter}: {d:?}");
+        }
     }
 
     #[test]
@@ -128,6 +208,17 @@ mod tests {
         assert_eq!(p.backoff(1, 1.0), Duration::from_millis(1));
         assert_eq!(p.backoff(2, 1.0), Duration::from_millis(2));
         assert_eq!(p.backoff(3, 1.0), Duration::from_millis(3));
+        assert_eq!(p.backoff(1, 0.0), Duration::from_millis(1), "the floor");
+        let upside_down = RetryPolicy {
+            max_retries: 1,
+            initial_delay: Duration::from_millis(9),
+            max_delay: Duration::from_millis(4),
+        };
+        assert_eq!(
+            upside_down.backoff(1, 1.0),
+            Duration::from_millis(4),
+            "the cap wins over the floor"
+        );
     }
 
     #[test]
