@@ -8,7 +8,9 @@
 //! * verifies the signature exactly as Stripe specifies
 //!   ([`signature::Verifier`]: `t=` and one or more `v1=` HMAC-SHA256
 //!   signatures, constant-time comparison, five-minute tolerance against the
-//!   injected clock; `v0` and unknown schemes ignored);
+//!   injected clock; `v0` and unknown schemes ignored; each refusal named
+//!   as Stripe's official libraries name it: a missing header, an empty
+//!   secret, a malformed header, a mismatch, a stale timestamp);
 //! * parses the events that matter into typed structs ([`event::Event`]);
 //! * applies each event at most once, through the store
 //!   ([`vault_core::store::WebhookStore`]: a `stripe_webhook_events` record
