@@ -38,6 +38,9 @@ const BUNDLE_NAME: &str = "Ops bundle: CRM + Invoicing ¥ 🚀";
 const CUSTOMER_EMAIL: &str = "buyer+vault@example.com";
 const CUSTOMER_ID: &str = "cus_Parity123";
 const PRICE_ID: &str = "price_1ProMonthly";
+const APP_REFERENCE: &str = "cart 981/β & co";
+const APP_ORDER: &str = "A-17 [rush]";
+const APP_CAMPAIGN: &str = "spring + 100% = ✓";
 
 /// The canned answer: a checkout session with a few fields this client does
 /// not read, so both clients succeed and unknown fields are shown ignored.
@@ -75,6 +78,10 @@ fn fixture(variant: &str) -> CheckoutSessionParams {
             urls,
         )
         .customer_email(CUSTOMER_EMAIL),
+        "workflow_app" => fixture("workflow")
+            .client_reference_id(APP_REFERENCE)
+            .metadata("order", APP_ORDER)
+            .metadata("campaign", APP_CAMPAIGN),
         "bundle" => CheckoutSessionParams::bundle(
             purchase,
             BUNDLE_NAME,
@@ -196,6 +203,14 @@ fn assert_parity(variant: &str) {
 #[test]
 fn workflow_checkout_matches_the_official_library() {
     assert_parity("workflow");
+}
+
+/// The app's own `client_reference_id` and metadata, merged with the
+/// vault's `vault_purchase_id`, go out as the official library sends a
+/// merged metadata dictionary.
+#[test]
+fn workflow_checkout_with_app_fields_matches_the_official_library() {
+    assert_parity("workflow_app");
 }
 
 #[test]

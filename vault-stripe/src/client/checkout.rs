@@ -21,6 +21,18 @@ pub const METADATA_USER_ID: &str = "vault_user_id";
 /// The metadata key holding the membership tier (on the subscription).
 pub const METADATA_TIER: &str = "vault_tier";
 
+/// The metadata keys the vault writes itself and reads back from Stripe's
+/// objects. An app may not set them in a session's metadata
+/// ([`CheckoutSessionParams::metadata`]).
+pub const RESERVED_METADATA_KEYS: [&str; 3] =
+    [METADATA_PURCHASE_ID, METADATA_USER_ID, METADATA_TIER];
+
+/// Stripe's limits on metadata: keys per object, characters per key and
+/// per value.
+const METADATA_MAX_KEYS: usize = 50;
+const METADATA_MAX_KEY_CHARS: usize = 40;
+const METADATA_MAX_VALUE_CHARS: usize = 500;
+
 /// Where Checkout sends the buyer afterwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReturnUrls {
@@ -84,11 +96,17 @@ pub enum CheckoutCustomer {
 }
 
 /// The parameters of `POST /v1/checkout/sessions`.
+///
+/// Besides what the vault needs, the app may set the session's
+/// [`client_reference_id`](Self::client_reference_id) and add its own
+/// [`metadata`](Self::metadata) entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckoutSessionParams {
     item: CheckoutItem,
     urls: ReturnUrls,
     customer: Option<CheckoutCustomer>,
+    client_reference_id: Option<String>,
+    metadata: BTreeMap<String, String>,
 }
 
 impl CheckoutSessionParams {
@@ -98,6 +116,8 @@ impl CheckoutSessionParams {
             item,
             urls,
             customer: None,
+            client_reference_id: None,
+            metadata: BTreeMap::new(),
         }
     }
 
@@ -166,6 +186,38 @@ impl CheckoutSessionParams {
         self
     }
 
+    /// Sets the session's `client_reference_id`, the app's own reference
+    /// (a cart or order id) to reconcile the session with.
+    ///
+    /// Without it, a workflow or bundle session sends the purchase id there
+    /// and a membership session sends none. With it, the purchase id still
+    /// goes in `metadata[vault_purchase_id]` of the session and of its
+    /// PaymentIntent, which the app cannot change (see
+    /// [`metadata`](Self::metadata)): a webhook handler must find the
+    /// purchase by that metadata first, not by `client_reference_id`.
+    pub fn client_reference_id(mut self, reference: impl Into<String>) -> Self {
+        self.client_reference_id = Some(reference.into());
+        self
+    }
+
+    /// Adds (or replaces) one entry of the session's metadata, sent next to
+    /// the vault's own entries. It goes on the Checkout Session only, not
+    /// on its PaymentIntent or subscription.
+    ///
+    /// The keys the vault writes itself ([`RESERVED_METADATA_KEYS`]:
+    /// `vault_purchase_id`, `vault_user_id`, `vault_tier`) cannot be set
+    /// here: creating the session then fails with
+    /// [`StripeError::ReservedMetadataKey`] and sends nothing. The vault's
+    /// value is not silently kept either, so an app that meant something
+    /// else by the key finds out at once. Stripe's limits are checked
+    /// before sending too ([`StripeError::InvalidParams`]): at most 50
+    /// keys in all (the vault's included), a key of 1 to 40 characters
+    /// without `[` or `]`, a value of at most 500 characters.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
     /// What the session sells.
     pub fn item(&self) -> &CheckoutItem {
         &self.item
@@ -196,6 +248,7 @@ impl CheckoutSessionParams {
                     StripeError::InvalidParams("price does not fit in minor units".to_owned())
                 })?;
                 let purchase = purchase_id.to_string();
+                let reference = self.client_reference_id.as_deref().unwrap_or(&purchase);
                 f.push("mode", "payment")
                     .push(
                         "line_items[0][price_data][currency]",
@@ -207,7 +260,7 @@ impl CheckoutSessionParams {
                         name.as_str(),
                     )
                     .push("line_items[0][quantity]", "1")
-                    .push("client_reference_id", purchase.as_str())
+                    .push("client_reference_id", reference)
                     .push(
                         format!("metadata[{METADATA_PURCHASE_ID}]"),
                         purchase.as_str(),
@@ -248,9 +301,14 @@ impl CheckoutSessionParams {
                     .push_opt(
                         "subscription_data[trial_period_days]",
                         trial_period_days.map(|d| d.to_string()),
-                    );
+                    )
+                    .push_opt("client_reference_id", self.client_reference_id.as_deref());
             }
         }
+        if let Some(reference) = &self.client_reference_id {
+            non_blank("client_reference_id", reference)?;
+        }
+        self.push_app_metadata(&mut f)?;
         non_blank("success_url", &self.urls.success_url)?;
         non_blank("cancel_url", &self.urls.cancel_url)?;
         f.push("success_url", self.urls.success_url.as_str())
@@ -267,6 +325,45 @@ impl CheckoutSessionParams {
             None => {}
         }
         Ok(f)
+    }
+}
+
+impl CheckoutSessionParams {
+    /// The app's metadata as `metadata[key]` pairs, after the checks
+    /// [`metadata`](Self::metadata) documents.
+    fn push_app_metadata(&self, f: &mut Form) -> Result<(), StripeError> {
+        let vault_keys = match self.item {
+            CheckoutItem::Workflow { .. } | CheckoutItem::Bundle { .. } => 1,
+            CheckoutItem::Membership { .. } => 0,
+        };
+        if vault_keys + self.metadata.len() > METADATA_MAX_KEYS {
+            return Err(StripeError::InvalidParams(format!(
+                "metadata has {} keys, {vault_keys} of them the vault's; Stripe takes at most {METADATA_MAX_KEYS}",
+                vault_keys + self.metadata.len()
+            )));
+        }
+        for (key, value) in &self.metadata {
+            if RESERVED_METADATA_KEYS.contains(&key.as_str()) {
+                return Err(StripeError::ReservedMetadataKey { key: key.clone() });
+            }
+            // Brackets would nest the key (`metadata[a][b]`), which Stripe
+            // refuses.
+            if key.is_empty()
+                || key.chars().count() > METADATA_MAX_KEY_CHARS
+                || key.contains(['[', ']'])
+            {
+                return Err(StripeError::InvalidParams(format!(
+                    "metadata key {key:?} must be 1 to {METADATA_MAX_KEY_CHARS} characters without [ or ]"
+                )));
+            }
+            if value.chars().count() > METADATA_MAX_VALUE_CHARS {
+                return Err(StripeError::InvalidParams(format!(
+                    "metadata value of {key:?} is longer than {METADATA_MAX_VALUE_CHARS} characters"
+                )));
+            }
+            f.push(format!("metadata[{key}]"), value.as_str());
+        }
+        Ok(())
     }
 }
 
@@ -379,7 +476,8 @@ pub struct CheckoutSession {
 
 impl CheckoutSession {
     /// The vault purchase id, from the metadata or else the client
-    /// reference id; `None` when neither parses.
+    /// reference id; `None` when neither parses. The metadata comes first:
+    /// the app may have put its own reference in `client_reference_id`.
     pub fn purchase_id(&self) -> Option<PurchaseId> {
         self.metadata
             .get(METADATA_PURCHASE_ID)

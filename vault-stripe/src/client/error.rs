@@ -101,6 +101,14 @@ pub enum StripeError {
     /// The call's parameters were refused before anything was sent.
     #[error("invalid parameters: {0}")]
     InvalidParams(String),
+    /// The app's metadata used a key the vault writes itself (such as
+    /// `vault_purchase_id`), which it may not overwrite; nothing was sent.
+    /// Rename the app's key.
+    #[error("metadata key {key:?} is the vault's own; the app may not set it")]
+    ReservedMetadataKey {
+        /// The key.
+        key: String,
+    },
 }
 
 impl StripeError {

@@ -3,7 +3,9 @@
 //!
 //! * [`StripeClient::create_checkout_session`] for a workflow or a bundle
 //!   (a one-time payment priced from a [`Money`](vault_core::money::Money))
-//!   or a membership tier (a subscription to a Stripe Price);
+//!   or a membership tier (a subscription to a Stripe Price), with the
+//!   app's own `client_reference_id` and metadata if it likes (never over
+//!   the vault's `vault_purchase_id`);
 //! * [`StripeClient::create_customer`] and [`StripeClient::retrieve_customer`];
 //! * [`StripeClient::cancel_subscription`], now or at the period's end;
 //! * [`StripeClient::create_refund`], whole or in part.
@@ -63,7 +65,7 @@ mod transport;
 pub use checkout::{
     CheckoutCustomer, CheckoutItem, CheckoutMode, CheckoutPaymentStatus, CheckoutSession,
     CheckoutSessionParams, CheckoutSessionStatus, METADATA_PURCHASE_ID, METADATA_TIER,
-    METADATA_USER_ID, ReturnUrls,
+    METADATA_USER_ID, RESERVED_METADATA_KEYS, ReturnUrls,
 };
 pub use customer::{Customer, CustomerParams};
 pub use error::{ApiError, StripeError};

@@ -2,7 +2,7 @@
 against a local recording server, for tests/client_parity.rs.
 
 Usage: checkout_session.py PORT VARIANT STRIPE_VERSION
-  VARIANT is workflow, bundle or subscription.
+  VARIANT is workflow, workflow_app, bundle or subscription.
 
 The parameters are written here the way an application using the official
 library would write them; the Rust test builds the same session with
@@ -28,6 +28,9 @@ BUNDLE_NAME = "Ops bundle: CRM + Invoicing ¥ 🚀"
 CUSTOMER_EMAIL = "buyer+vault@example.com"
 CUSTOMER_ID = "cus_Parity123"
 PRICE_ID = "price_1ProMonthly"
+APP_REFERENCE = "cart 981/β & co"
+APP_ORDER = "A-17 [rush]"
+APP_CAMPAIGN = "spring + 100% = ✓"
 
 
 def workflow():
@@ -45,6 +48,33 @@ def workflow():
         ],
         client_reference_id=PURCHASE_ID,
         metadata={"vault_purchase_id": PURCHASE_ID},
+        payment_intent_data={"metadata": {"vault_purchase_id": PURCHASE_ID}},
+        success_url=SUCCESS_URL,
+        cancel_url=CANCEL_URL,
+        customer_email=CUSTOMER_EMAIL,
+    )
+
+
+def workflow_app():
+    # What an app adds: its own reference and metadata, beside the vault's.
+    return stripe.checkout.Session.create(
+        mode="payment",
+        line_items=[
+            {
+                "price_data": {
+                    "currency": "usd",
+                    "unit_amount": 1999,
+                    "product_data": {"name": WORKFLOW_NAME},
+                },
+                "quantity": 1,
+            }
+        ],
+        client_reference_id=APP_REFERENCE,
+        metadata={
+            "vault_purchase_id": PURCHASE_ID,
+            "order": APP_ORDER,
+            "campaign": APP_CAMPAIGN,
+        },
         payment_intent_data={"metadata": {"vault_purchase_id": PURCHASE_ID}},
         success_url=SUCCESS_URL,
         cancel_url=CANCEL_URL,
@@ -97,9 +127,12 @@ def main():
     # One request per call, and no telemetry header from earlier calls.
     stripe.max_network_retries = 0
     stripe.enable_telemetry = False
-    session = {"workflow": workflow, "bundle": bundle, "subscription": subscription}[
-        variant
-    ]()
+    session = {
+        "workflow": workflow,
+        "workflow_app": workflow_app,
+        "bundle": bundle,
+        "subscription": subscription,
+    }[variant]()
     print(
         json.dumps(
             {
