@@ -325,7 +325,10 @@ pub async fn memory(
         m.id = spec::membership_id(u);
         m.user_id = UserId::parse(&spec::user(u)).expect("user");
         m.provider = Default::default();
-        store.insert_membership(&m).await?;
+        // One member each: the one-membership rule never refuses these.
+        store
+            .insert_membership(&m, m.created_at, chrono::Duration::zero())
+            .await?;
     }
     for d in 0..scale.downloads() {
         let n = spec::downloaded_purchase(d);

@@ -129,6 +129,7 @@ pub mod refund;
 pub mod review;
 pub mod slug;
 pub mod store;
+pub mod subscription;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod tier;

@@ -28,6 +28,7 @@ use crate::ids::MembershipId;
 use crate::license::Quota;
 use crate::purchase::ProviderRefs;
 use crate::store::Entity;
+use crate::subscription::ProviderSync;
 use crate::tier::{PricingTier, named_enum};
 
 named_enum!(
@@ -123,6 +124,10 @@ pub struct Membership {
     pub enrolled_at: DateTime<Utc>,
     /// Provider ids (customer, subscription, price).
     pub provider: ProviderRefs,
+    /// Which provider events the status and terms came from, so that an
+    /// older event delivered late changes nothing (see
+    /// [`crate::subscription`]).
+    pub provider_sync: ProviderSync,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -222,6 +227,7 @@ impl NewMembership {
             features: self.features,
             enrolled_at: now,
             provider: self.provider,
+            provider_sync: ProviderSync::default(),
             created_at: now,
             updated_at: now,
             revision: 0,
@@ -420,6 +426,69 @@ impl Membership {
             },
         }
     }
+}
+
+impl MembershipStatus {
+    /// Canceled or expired: nothing brings it back.
+    pub fn is_ended(&self) -> bool {
+        matches!(self, MembershipStatus::Canceled | MembershipStatus::Expired)
+    }
+}
+
+/// What starting a membership finds among the user's stored memberships
+/// (see [`claim_slot`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slot {
+    /// The membership in good standing that keeps the new one from
+    /// starting, if any.
+    pub held_by: Option<MembershipId>,
+    /// Memberships still stored as live whose time ran out: they move to
+    /// expired in the same write (revision bumped), whether or not the new
+    /// one starts.
+    pub lapsed: Vec<Membership>,
+}
+
+/// The one-membership rule: a user holds at most one membership in good
+/// standing ([`Membership::standing`] grants at `now` with `grace`). A
+/// store evaluates it inside the write that inserts `new`, over every
+/// membership of the user, so two concurrent starts cannot both pass. A
+/// membership that starts ended (following a canceled subscription) needs
+/// no slot.
+pub fn claim_slot(
+    existing: &[Membership],
+    new: &Membership,
+    now: DateTime<Utc>,
+    grace: Duration,
+) -> Slot {
+    let mut slot = Slot {
+        held_by: None,
+        lapsed: Vec::new(),
+    };
+    if new.status.is_ended() {
+        return slot;
+    }
+    for m in existing
+        .iter()
+        .filter(|m| m.user_id == new.user_id && m.id != new.id)
+    {
+        match m.standing(now, grace) {
+            Standing::Good | Standing::Grace { .. } => {
+                slot.held_by.get_or_insert(m.id);
+            }
+            Standing::Lapsed { .. } => {
+                let mut expired = m.clone();
+                if expired
+                    .apply(&MembershipEvent::Expire, now)
+                    .unwrap_or(false)
+                {
+                    expired.revision = m.revision + 1;
+                    slot.lapsed.push(expired);
+                }
+            }
+            Standing::Ended { .. } => {}
+        }
+    }
+    slot
 }
 
 /// A membership's standing at an instant.
@@ -678,6 +747,47 @@ mod tests {
         assert!(e.to_string().contains("current_period_end"), "{e}");
     }
 
+    #[test]
+    fn one_membership_in_good_standing_per_user() {
+        let grace = Duration::days(3);
+        let mut held = member(false);
+        held.id = MembershipId::from_uuid(uuid::Uuid::from_u128(1));
+        let mut lapsed = member(false);
+        lapsed.id = MembershipId::from_uuid(uuid::Uuid::from_u128(2));
+        lapsed.period = Period::new(t(-60), t(-30)).expect("valid");
+        let mut new = member(false);
+        new.id = MembershipId::from_uuid(uuid::Uuid::from_u128(3));
+        let slot = claim_slot(&[held.clone(), lapsed.clone()], &new, t(1), grace);
+        assert_eq!(slot.held_by, Some(held.id));
+        assert_eq!(slot.lapsed.len(), 1);
+        assert_eq!(
+            (
+                slot.lapsed[0].id,
+                slot.lapsed[0].status,
+                slot.lapsed[0].revision
+            ),
+            (lapsed.id, MembershipStatus::Expired, lapsed.revision + 1)
+        );
+        // Free once the holder lapses too; an ended newcomer needs no slot.
+        assert_eq!(
+            claim_slot(&[held.clone()], &new, t(30), grace).held_by,
+            None
+        );
+        let mut ended = new.clone();
+        ended.status = MembershipStatus::Canceled;
+        assert_eq!(
+            claim_slot(&[held.clone(), lapsed], &ended, t(1), grace),
+            Slot {
+                held_by: None,
+                lapsed: vec![]
+            }
+        );
+        // Another user's membership never holds the slot.
+        let mut other = held;
+        other.user_id = UserId::parse("someone-else").expect("valid");
+        assert_eq!(claim_slot(&[other], &new, t(1), grace).held_by, None);
+    }
+
     fn arb_event() -> impl Strategy<Value = MembershipEvent> {
         prop_oneof![
             (0i64..200, 1i64..60).prop_map(|(s, len)| MembershipEvent::Renew {
@@ -696,7 +806,50 @@ mod tests {
         ]
     }
 
+    fn arb_stored() -> impl Strategy<Value = Membership> {
+        (
+            0usize..5,
+            -90i64..30,
+            1i64..60,
+            proptest::option::of(-90i64..30),
+        )
+            .prop_map(|(status, start, len, past_due)| {
+                let mut m = member(false);
+                m.id = MembershipId::from_uuid(uuid::Uuid::from_u128(
+                    (status as u128) << 32 | (start + 100) as u128,
+                ));
+                m.status = MembershipStatus::ALL[status];
+                m.period = Period::new(t(start), t(start + len)).expect("valid");
+                m.past_due_since = past_due.map(t);
+                m
+            })
+    }
+
     proptest! {
+        /// The slot is held exactly when one stored membership grants at
+        /// `now`; exactly the lapsed ones expire, one revision up; nothing
+        /// else is touched.
+        #[test]
+        fn claim_slot_matches_standing(existing in proptest::collection::vec(arb_stored(), 0..6), day in -10i64..60) {
+            let now = t(day);
+            let grace = Duration::days(3);
+            let mut new = member(false);
+            new.id = MembershipId::from_uuid(uuid::Uuid::from_u128(u128::MAX));
+            let slot = claim_slot(&existing, &new, now, grace);
+            let granting = existing.iter().any(|m| m.standing(now, grace).grants());
+            prop_assert_eq!(slot.held_by.is_some(), granting);
+            let lapsed: Vec<MembershipId> = existing
+                .iter()
+                .filter(|m| matches!(m.standing(now, grace), Standing::Lapsed { .. }))
+                .map(|m| m.id)
+                .collect();
+            prop_assert_eq!(slot.lapsed.iter().map(|m| m.id).collect::<Vec<_>>(), lapsed);
+            for m in &slot.lapsed {
+                prop_assert_eq!(m.status, MembershipStatus::Expired);
+                prop_assert!(!m.standing(now, grace).grants());
+            }
+        }
+
         /// Whatever happens, enrollment never moves, ended memberships never
         /// grant, and a refused event leaves the membership untouched.
         #[test]

@@ -47,7 +47,7 @@ use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use crate::actor::UserId;
@@ -61,7 +61,7 @@ use crate::ids::{
     BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId, UpdateId,
     WorkflowId,
 };
-use crate::membership::{Membership, MembershipStatus};
+use crate::membership::{Membership, MembershipStatus, claim_slot};
 use crate::purchase::{PaymentRef, Purchase, PurchaseItem};
 use crate::query::{Page, WorkflowQuery, run_query};
 use crate::rating::{RatingAggregate, RatingDelta};
@@ -517,6 +517,7 @@ impl State {
         let stored = self.purchase(write.purchase.id)?;
         if stored.status != write.expected_status
             || stored.refund.as_ref().map(|r| r.refunded) != write.expected_refunded
+            || stored.dispute_outcome != write.expected_dispute
         {
             return Err(StoreError::conflict(
                 Entity::Purchase,
@@ -552,9 +553,33 @@ impl State {
         Ok(())
     }
 
-    fn insert_membership(&mut self, membership: &Membership) -> StoreResult<()> {
+    fn insert_membership(
+        &mut self,
+        membership: &Membership,
+        now: DateTime<Utc>,
+        grace: Duration,
+    ) -> StoreResult<()> {
         if self.memberships.contains_key(&membership.id) {
             return Err(StoreError::exists(Entity::Membership, membership.id));
+        }
+        if let Some(sub) = &membership.provider.subscription_id
+            && self
+                .memberships
+                .values()
+                .any(|m| m.provider.subscription_id.as_ref() == Some(sub))
+        {
+            return Err(StoreError::exists(Entity::Membership, sub));
+        }
+        let mine = self.memberships_where(|m| m.user_id == membership.user_id);
+        let slot = claim_slot(&mine, membership, now, grace);
+        for lapsed in slot.lapsed {
+            self.memberships.insert(lapsed.id, lapsed);
+        }
+        if let Some(holder) = slot.held_by {
+            return Err(StoreError::exists(
+                Entity::Membership,
+                format!("{} holds {holder}", membership.user_id),
+            ));
         }
         self.memberships.insert(membership.id, membership.clone());
         Ok(())
@@ -1089,8 +1114,13 @@ impl CommerceStore for MemoryStore {
         self.lock().settle_purchase(write)
     }
 
-    async fn insert_membership(&self, membership: &Membership) -> StoreResult<()> {
-        self.lock().insert_membership(membership)
+    async fn insert_membership(
+        &self,
+        membership: &Membership,
+        now: DateTime<Utc>,
+        grace: Duration,
+    ) -> StoreResult<()> {
+        self.lock().insert_membership(membership, now, grace)
     }
 
     async fn update_membership(
@@ -1109,7 +1139,6 @@ impl CommerceStore for MemoryStore {
         &self,
         subscription_id: &str,
     ) -> StoreResult<Option<Membership>> {
-        // Newest first, should the provider id ever have been stored twice.
         Ok(self
             .lock()
             .memberships_where(|m| m.provider.subscription_id.as_deref() == Some(subscription_id))
@@ -1291,7 +1320,6 @@ mod webhooks;
 mod tests {
     use super::*;
 
-    use chrono::{DateTime, Duration, Utc};
     use uuid::Uuid;
 
     use std::sync::Arc;
@@ -2314,7 +2342,7 @@ mod tests {
     async fn purchases_are_unique_and_name_existing_items() {
         let store = shop().await;
         store
-            .insert_membership(&membership(1, "ann", 0, None))
+            .insert_membership(&membership(1, "ann", 0, None), t(0), Duration::days(3))
             .await
             .unwrap();
         let p1 = purchase(1, "ann", direct(10), Some(5), 1);
@@ -2431,6 +2459,7 @@ mod tests {
             purchase: completed(pending.clone(), "pi_1"),
             expected_status: PaymentStatus::Pending,
             expected_refunded: None,
+            expected_dispute: None,
             count_purchase: true,
             analytics: vec![sale.clone(), sale_11],
         };
@@ -2537,6 +2566,7 @@ mod tests {
                 purchase: refunded.clone(),
                 expected_status: PaymentStatus::Completed,
                 expected_refunded: None,
+                expected_dispute: None,
                 count_purchase: false,
                 analytics: vec![],
             })
@@ -2557,12 +2587,18 @@ mod tests {
         let m2 = membership(2, "ann", 5, None);
         let mut m3 = membership(3, "bob", 1, None);
         m3.status = MembershipStatus::Canceled;
-        for m in [&m1, &m2, &m3] {
-            store.insert_membership(m).await.unwrap();
+        for m in [&m1, &m3] {
+            store
+                .insert_membership(m, t(0), Duration::days(3))
+                .await
+                .unwrap();
         }
+        // Two live memberships of one user, as no start can make them today
+        // (the one-membership rule refuses the second), to test the listings.
+        store.lock().memberships.insert(m2.id, m2.clone());
         let before = snapshot(&store);
         assert_err!(
-            store.insert_membership(&m1).await,
+            store.insert_membership(&m1, t(0), Duration::days(3)).await,
             StoreError::AlreadyExists {
                 entity: Entity::Membership,
                 ..
@@ -2662,7 +2698,10 @@ mod tests {
         let p = completed(purchase(1, "ann", direct(10), Some(2), 1), "pi_1");
         store.insert_purchase(&p).await.unwrap();
         let m = membership(1, "ann", 0, Some(1));
-        store.insert_membership(&m).await.unwrap();
+        store
+            .insert_membership(&m, t(0), Duration::days(3))
+            .await
+            .unwrap();
         let by_purchase = |limit| Charge::Purchase {
             id: purchase_id(1),
             expected_status: PaymentStatus::Completed,

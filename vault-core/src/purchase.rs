@@ -3,13 +3,19 @@
 //!
 //! ```text
 //!  pending ──complete──▶ completed ──refund (full)──▶ refunded
-//!     │                    │  ▲  └──refund (part)──▶ partially_refunded ─┐
-//!     └──fail──▶ failed    │  └─dispute won──┐                         │
-//!                          └──dispute──▶ disputed ──dispute lost──▶ refunded
+//!   │  ▲                   │  ▲  └──refund (part)──▶ partially_refunded ─┐
+//!  fail└─complete─ failed  │  └─dispute won──┐                         │
+//!   ▼                      └──dispute──▶ disputed ──dispute lost──▶ refunded
+//! failed
 //! ```
-//! Completing a completed purchase with the same payment reference is a no-op
-//! (webhooks arrive more than once). Every other move not drawn is a typed
-//! [`Error::InvalidTransition`].
+//! A failed attempt is not terminal: a later successful payment completes a
+//! failed purchase (a buyer retries, or an asynchronous payment that was
+//! reported failed succeeds on a retry), as a Stripe PaymentIntent moves from
+//! `requires_payment_method` back to `succeeded`. Completing a completed
+//! purchase with the same payment reference is a no-op (webhooks arrive more
+//! than once). Every other move not drawn is a typed
+//! [`Error::InvalidTransition`]. Refunds and disputes are
+//! [`crate::refund`]'s.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -49,6 +55,17 @@ impl PaymentStatus {
         )
     }
 }
+
+named_enum!(
+    /// How a closed dispute ended. Remembered on the purchase so that a
+    /// dispute's opening, delivered after its close, changes nothing.
+    DisputeOutcome, "dispute_outcome", "won, lost" {
+        /// The merchant won: the funds stay, access is restored.
+        Won = "won",
+        /// The buyer won: the funds are gone, as in a full refund.
+        Lost = "lost",
+    }
+);
 
 named_enum!(
     /// The seed's `purchase_type`.
@@ -253,6 +270,8 @@ pub struct Purchase {
     pub completed_at: Option<DateTime<Utc>>,
     /// When the dispute opened, while disputed.
     pub disputed_at: Option<DateTime<Utc>>,
+    /// How the purchase's dispute closed, once it has.
+    pub dispute_outcome: Option<DisputeOutcome>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
 }
@@ -338,6 +357,7 @@ impl NewPurchase {
             created_at: now,
             completed_at: None,
             disputed_at: None,
+            dispute_outcome: None,
             updated_at: now,
         })
     }
@@ -355,12 +375,13 @@ impl Purchase {
         self.item.purchase_type()
     }
 
-    /// Marks the purchase paid by `payment`. Idempotent for the same payment;
-    /// a different payment on a completed purchase is a conflict.
-    /// Returns `false` when it was already completed by this payment.
+    /// Marks the purchase paid by `payment`, from pending or after a failed
+    /// attempt. Idempotent for the same payment; a different payment on a
+    /// settled purchase is a conflict. Returns `false` when it was already
+    /// completed by this payment.
     pub fn complete(&mut self, payment: PaymentRef, now: DateTime<Utc>) -> Result<bool, Error> {
         match self.status {
-            PaymentStatus::Pending => {
+            PaymentStatus::Pending | PaymentStatus::Failed => {
                 self.status = PaymentStatus::Completed;
                 self.payment_ref = Some(payment);
                 self.completed_at = Some(now);
@@ -382,19 +403,20 @@ impl Purchase {
                 key: self.id.to_string(),
                 reason: "already settled by another payment",
             }),
-            PaymentStatus::Failed => Err(self.refuse("complete")),
         }
     }
 
-    /// Marks a pending checkout failed.
-    pub fn fail(&mut self, now: DateTime<Utc>) -> Result<(), Error> {
+    /// Marks a pending checkout failed; `false` when it already was. A paid
+    /// purchase cannot fail: that is an [`Error::InvalidTransition`] (a
+    /// failure reported after the success changes nothing).
+    pub fn fail(&mut self, now: DateTime<Utc>) -> Result<bool, Error> {
         match self.status {
             PaymentStatus::Pending => {
                 self.status = PaymentStatus::Failed;
                 self.updated_at = now;
-                Ok(())
+                Ok(true)
             }
-            PaymentStatus::Failed => Ok(()),
+            PaymentStatus::Failed => Ok(false),
             _ => Err(self.refuse("fail")),
         }
     }
@@ -565,22 +587,28 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn failed_checkout_cannot_complete() {
+    fn a_failed_attempt_is_not_terminal() {
         let mut p = pending(wf(), 1000);
-        p.fail(DateTime::<Utc>::UNIX_EPOCH).expect("fails");
-        let e = p
-            .complete(
-                PaymentRef::parse("pi").expect("v"),
-                DateTime::<Utc>::UNIX_EPOCH,
-            )
-            .expect_err("failed");
-        assert!(matches!(
-            e,
-            Error::InvalidTransition {
-                state: "failed",
-                ..
-            }
-        ));
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        assert!(p.fail(now).expect("fails"));
+        assert!(!p.fail(now).expect("a repeated failure is a no-op"));
+        assert!(
+            p.complete(PaymentRef::parse("pi").expect("v"), now)
+                .expect("a later payment completes it")
+        );
+        assert_eq!(p.status, PaymentStatus::Completed);
+        assert_eq!(p.updates_until, add_months(now, 12));
+        assert!(
+            matches!(
+                p.fail(now),
+                Err(Error::InvalidTransition {
+                    state: "completed",
+                    ..
+                })
+            ),
+            "a paid purchase does not fail"
+        );
+        assert_eq!(p.status, PaymentStatus::Completed);
     }
 
     #[test]

@@ -7,9 +7,19 @@
 //! * A **dispute** suspends access while open; winning it restores the
 //!   status before the dispute, losing it is a full refund.
 //!
-//! Refunds are stated as the *cumulative* refunded total (as Stripe's
-//! `amount_refunded`), which makes them idempotent and order-safe: repeating
-//! one, or receiving an older one after a newer one, changes nothing.
+//! # Order-safe by construction
+//! Payment providers deliver these events at least once and in any order;
+//! the final state depends only on *which* events happened:
+//! * Refunds are stated as the *cumulative* refunded total (as Stripe's
+//!   `amount_refunded`): the purchase keeps the largest total seen, so a
+//!   repeated or older refund changes nothing.
+//! * A dispute only moves forward: none → open → closed (won or lost). The
+//!   outcome is remembered on the purchase ([`Purchase::dispute_outcome`]),
+//!   so an opening delivered after the close changes nothing, and a close
+//!   delivered before the opening applies its outcome directly.
+//! * A refund made before a dispute opened but delivered while it is open
+//!   is recorded without ending the dispute (a full one still revokes).
+//! * Full refunds and lost disputes are terminal: nothing undoes them.
 //!
 //! [`cascade`] only computes [`RefundEffects`]; the service applies them in one
 //! guarded write (the purchase must still be in the status the effects were
@@ -22,7 +32,7 @@ use crate::bundle::allocate_revenue;
 use crate::error::{Error, Reason, ValidationError, check_text};
 use crate::ids::WorkflowId;
 use crate::money::Money;
-use crate::purchase::{PaymentStatus, Purchase, PurchaseItem, RefundState};
+use crate::purchase::{DisputeOutcome, PaymentStatus, Purchase, PurchaseItem, RefundState};
 
 /// Something the payment provider reports about a settled purchase.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +79,8 @@ pub struct RefundEffects {
     pub refund: Option<RefundState>,
     /// When a dispute is open, since when.
     pub disputed_at: Option<DateTime<Utc>>,
+    /// How the dispute closed, once it has.
+    pub dispute_outcome: Option<DisputeOutcome>,
     /// What happens to access.
     pub access: AccessEffect,
     /// Newly refunded amount per workflow, for analytics (sums exactly to
@@ -84,6 +96,7 @@ impl RefundEffects {
         purchase.status = self.to;
         purchase.refund = self.refund.clone();
         purchase.disputed_at = self.disputed_at;
+        purchase.dispute_outcome = self.dispute_outcome;
         if self.changed {
             purchase.updated_at = now;
         }
@@ -105,6 +118,7 @@ pub fn cascade(
         to: purchase.status,
         refund: purchase.refund.clone(),
         disputed_at: purchase.disputed_at,
+        dispute_outcome: purchase.dispute_outcome,
         access: AccessEffect::Keep,
         refunded_per_workflow: vec![],
         changed: false,
@@ -119,9 +133,11 @@ pub fn cascade(
         .refund
         .as_ref()
         .map_or(Money::zero(purchase.total.currency()), |r| r.refunded);
+    use PaymentStatus as S;
+    let open = purchase.dispute_outcome.is_none();
     match (purchase.status, event) {
         (
-            PaymentStatus::Completed | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded,
+            S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed,
             PaymentEvent::Refunded {
                 refunded_total,
                 reason,
@@ -152,10 +168,12 @@ pub fn cascade(
             }
             let new_amount = refunded_total.checked_sub(&already)?;
             let full = *refunded_total == purchase.total;
-            let to = if full {
-                PaymentStatus::Refunded
-            } else {
-                PaymentStatus::PartiallyRefunded
+            // A partial refund delivered while a dispute is open was made
+            // before it opened: it is recorded, and the dispute stays open.
+            let to = match (full, purchase.status) {
+                (true, _) => S::Refunded,
+                (false, S::Disputed) => S::Disputed,
+                (false, _) => S::PartiallyRefunded,
             };
             Ok(RefundEffects {
                 from: purchase.status,
@@ -167,8 +185,9 @@ pub fn cascade(
                         .or_else(|| purchase.refund.as_ref().and_then(|r| r.reason.clone())),
                     refunded_at: now,
                 }),
-                disputed_at: None,
-                access: if full && purchase.status != PaymentStatus::Refunded {
+                disputed_at: purchase.disputed_at.filter(|_| to == S::Disputed),
+                dispute_outcome: purchase.dispute_outcome,
+                access: if full && purchase.status != S::Refunded {
                     AccessEffect::Revoke(workflows)
                 } else {
                     AccessEffect::Keep
@@ -177,66 +196,87 @@ pub fn cascade(
                 changed: true,
             })
         }
-        (
-            PaymentStatus::Completed | PaymentStatus::PartiallyRefunded,
-            PaymentEvent::DisputeOpened,
-        ) => Ok(RefundEffects {
-            from: purchase.status,
-            to: PaymentStatus::Disputed,
-            refund: purchase.refund.clone(),
-            disputed_at: Some(now),
-            access: AccessEffect::Suspend(workflows),
-            refunded_per_workflow: vec![],
-            changed: true,
-        }),
-        (PaymentStatus::Disputed, PaymentEvent::DisputeOpened) => Ok(unchanged()),
-        (PaymentStatus::Disputed, PaymentEvent::DisputeClosed { won: true }) => {
-            let partially = purchase
-                .refund
-                .as_ref()
-                .is_some_and(|r| !r.refunded.is_zero());
+        (S::Completed | S::PartiallyRefunded, PaymentEvent::DisputeOpened) if open => {
             Ok(RefundEffects {
                 from: purchase.status,
-                to: if partially {
-                    PaymentStatus::PartiallyRefunded
-                } else {
-                    PaymentStatus::Completed
-                },
+                to: S::Disputed,
                 refund: purchase.refund.clone(),
-                disputed_at: None,
-                access: AccessEffect::Restore(workflows),
+                disputed_at: Some(now),
+                dispute_outcome: None,
+                access: AccessEffect::Suspend(workflows),
                 refunded_per_workflow: vec![],
                 changed: true,
             })
         }
-        (PaymentStatus::Disputed, PaymentEvent::DisputeClosed { won: false }) => {
+        // Repeated, after a full refund, or delivered after its own close.
+        (
+            S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed,
+            PaymentEvent::DisputeOpened,
+        ) => Ok(unchanged()),
+        (S::Disputed, PaymentEvent::DisputeClosed { won: true }) => Ok(RefundEffects {
+            from: purchase.status,
+            to: restored(purchase),
+            refund: purchase.refund.clone(),
+            disputed_at: None,
+            dispute_outcome: Some(DisputeOutcome::Won),
+            access: AccessEffect::Restore(workflows),
+            refunded_per_workflow: vec![],
+            changed: true,
+        }),
+        // Won before its opening was seen: remembered, nothing else moves.
+        (S::Completed | S::PartiallyRefunded, PaymentEvent::DisputeClosed { won: true })
+            if open =>
+        {
+            Ok(RefundEffects {
+                dispute_outcome: Some(DisputeOutcome::Won),
+                changed: true,
+                ..unchanged()
+            })
+        }
+        // Lost, whether or not its opening was seen: the funds are gone.
+        (
+            S::Disputed | S::Completed | S::PartiallyRefunded,
+            PaymentEvent::DisputeClosed { won: false },
+        ) if open => {
             let new_amount = purchase.total.checked_sub(&already)?;
             Ok(RefundEffects {
                 from: purchase.status,
-                to: PaymentStatus::Refunded,
+                to: S::Refunded,
                 refund: Some(RefundState {
                     refunded: purchase.total,
                     reason: Some("dispute lost".into()),
                     refunded_at: now,
                 }),
                 disputed_at: None,
+                dispute_outcome: Some(DisputeOutcome::Lost),
                 access: AccessEffect::Revoke(workflows),
                 refunded_per_workflow: attribute(purchase, new_amount, member_prices)?,
                 changed: true,
             })
         }
-        // A close for a dispute we never saw open, or already closed: stale.
+        // Already closed, or after a full refund: nothing left to decide.
         (
-            PaymentStatus::Completed | PaymentStatus::PartiallyRefunded | PaymentStatus::Refunded,
+            S::Completed | S::PartiallyRefunded | S::Refunded | S::Disputed,
             PaymentEvent::DisputeClosed { .. },
-        )
-        | (PaymentStatus::Refunded, PaymentEvent::DisputeOpened) => Ok(unchanged()),
-        (PaymentStatus::Disputed, PaymentEvent::Refunded { .. }) => Err(purchase.refuse("refund")),
-        (PaymentStatus::Pending | PaymentStatus::Failed, _) => Err(purchase.refuse(match event {
+        ) => Ok(unchanged()),
+        (S::Pending | S::Failed, _) => Err(purchase.refuse(match event {
             PaymentEvent::Refunded { .. } => "refund",
             PaymentEvent::DisputeOpened => "open_dispute",
             PaymentEvent::DisputeClosed { .. } => "close_dispute",
         })),
+    }
+}
+
+// The status a won dispute returns to: what the refunds so far imply.
+fn restored(purchase: &Purchase) -> PaymentStatus {
+    if purchase
+        .refund
+        .as_ref()
+        .is_some_and(|r| !r.refunded.is_zero())
+    {
+        PaymentStatus::PartiallyRefunded
+    } else {
+        PaymentStatus::Completed
     }
 }
 
@@ -345,15 +385,58 @@ mod tests {
         let fx = cascade(&p, &PaymentEvent::DisputeOpened, &[], now).expect("ok");
         assert!(matches!(fx.access, AccessEffect::Suspend(_)));
         fx.apply_to(&mut p, now);
-        assert!(matches!(
-            cascade(&p, &refund(10), &[], now),
-            Err(Error::InvalidTransition { .. })
-        ));
+        // A refund made before the dispute opened, delivered while it is open.
+        let during = cascade(&p, &refund(10), &[], now).expect("recorded");
+        assert_eq!(
+            (during.to, &during.access),
+            (PaymentStatus::Disputed, &AccessEffect::Keep)
+        );
+        assert!(
+            !cascade(&p, &PaymentEvent::DisputeOpened, &[], now)
+                .expect("repeat")
+                .changed
+        );
         let won = cascade(&p, &PaymentEvent::DisputeClosed { won: true }, &[], now).expect("ok");
         assert_eq!(won.to, PaymentStatus::Completed);
+        assert_eq!(won.dispute_outcome, Some(DisputeOutcome::Won));
+        let mut after = p.clone();
+        during.apply_to(&mut after, now);
+        let won =
+            cascade(&after, &PaymentEvent::DisputeClosed { won: true }, &[], now).expect("ok");
+        assert_eq!(won.to, PaymentStatus::PartiallyRefunded);
         let lost = cascade(&p, &PaymentEvent::DisputeClosed { won: false }, &[], now).expect("ok");
         assert_eq!(lost.to, PaymentStatus::Refunded);
         assert!(matches!(lost.access, AccessEffect::Revoke(_)));
+    }
+
+    #[test]
+    fn a_close_delivered_before_its_opening_decides() {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let open = PaymentEvent::DisputeOpened;
+        let mut p = paid_bundle();
+        let won = cascade(&p, &PaymentEvent::DisputeClosed { won: true }, &[], now).expect("ok");
+        assert!(won.changed);
+        assert_eq!(
+            (won.to, won.dispute_outcome, &won.access),
+            (
+                PaymentStatus::Completed,
+                Some(DisputeOutcome::Won),
+                &AccessEffect::Keep
+            )
+        );
+        won.apply_to(&mut p, now);
+        assert!(!cascade(&p, &open, &[], now).expect("late opening").changed);
+        let mut q = paid_bundle();
+        let lost = cascade(&q, &PaymentEvent::DisputeClosed { won: false }, &[], now).expect("ok");
+        assert_eq!(lost.to, PaymentStatus::Refunded);
+        assert!(matches!(lost.access, AccessEffect::Revoke(_)));
+        lost.apply_to(&mut q, now);
+        assert!(!cascade(&q, &open, &[], now).expect("late opening").changed);
+        assert!(
+            !cascade(&q, &refund(100), &[], now)
+                .expect("older refund")
+                .changed
+        );
     }
 
     #[test]
@@ -387,7 +470,93 @@ mod tests {
         ));
     }
 
+    /// A plausible set of payment events about one paid purchase of 9000:
+    /// cumulative refunds, and a dispute that may have opened and closed.
+    #[derive(Debug, Clone)]
+    struct Story {
+        refunds: Vec<i64>,
+        opened: bool,
+        closed: Option<bool>,
+    }
+
+    fn story() -> impl Strategy<Value = Story> {
+        (
+            proptest::collection::vec(1i64..=9000, 0..4),
+            any::<bool>(),
+            proptest::option::of(any::<bool>()),
+        )
+            .prop_map(|(refunds, opened, closed)| {
+                // A fully refunded charge is not disputed.
+                let disputable = !refunds.contains(&9000);
+                Story {
+                    opened: opened && disputable,
+                    closed: closed.filter(|_| disputable),
+                    refunds,
+                }
+            })
+    }
+
+    fn events_of(s: &Story) -> Vec<PaymentEvent> {
+        let mut events: Vec<PaymentEvent> = s.refunds.iter().map(|t| refund(*t)).collect();
+        if s.opened {
+            events.push(PaymentEvent::DisputeOpened);
+        }
+        if let Some(won) = s.closed {
+            events.push(PaymentEvent::DisputeClosed { won });
+        }
+        events
+    }
+
     proptest! {
+        /// Whatever the order and however often each arrives, a set of
+        /// payment events ends in the state the set defines: a lost dispute
+        /// is a full refund, an open one suspends, otherwise the largest
+        /// refund decides; the refunds attributed to analytics add up to
+        /// the final refunded amount, and access is revoked at most once.
+        #[test]
+        fn payment_events_commute(
+            s in story(),
+            order in proptest::collection::vec(any::<proptest::sample::Index>(), 0..12),
+        ) {
+            let now = DateTime::<Utc>::UNIX_EPOCH;
+            let events = events_of(&s);
+            let mut delivery: Vec<&PaymentEvent> = events.iter().collect();
+            // Repeats, then a shuffle driven by `order`.
+            for i in &order {
+                if !events.is_empty() {
+                    delivery.push(&events[i.index(events.len())]);
+                }
+            }
+            if !delivery.is_empty() {
+                for (k, i) in order.iter().enumerate() {
+                    let j = i.index(delivery.len());
+                    let k = k % delivery.len();
+                    delivery.swap(j, k);
+                }
+            }
+            let mut p = paid_bundle();
+            let (mut attributed, mut revoked) = (0i64, 0);
+            for e in delivery {
+                let fx = cascade(&p, e, &[usd(6000), usd(4000)], now).expect("applies");
+                attributed += fx.refunded_per_workflow.iter().filter_map(|(_, m)| m.to_minor()).sum::<i64>();
+                revoked += i32::from(matches!(fx.access, AccessEffect::Revoke(_)));
+                fx.apply_to(&mut p, now);
+            }
+            let largest = s.refunds.iter().copied().max().unwrap_or(0);
+            let (status, refunded) = match s.closed {
+                Some(false) => (PaymentStatus::Refunded, 9000),
+                _ if largest == 9000 => (PaymentStatus::Refunded, 9000),
+                None if s.opened => (PaymentStatus::Disputed, largest),
+                _ if largest > 0 => (PaymentStatus::PartiallyRefunded, largest),
+                _ => (PaymentStatus::Completed, 0),
+            };
+            prop_assert_eq!(p.status, status);
+            prop_assert_eq!(p.refund.as_ref().and_then(|r| r.refunded.to_minor()).unwrap_or(0), refunded);
+            prop_assert_eq!(attributed, refunded);
+            prop_assert_eq!(revoked, i32::from(status == PaymentStatus::Refunded));
+            prop_assert_eq!(p.dispute_outcome, s.closed.map(|won| if won { DisputeOutcome::Won } else { DisputeOutcome::Lost }));
+        }
+
         /// Any sequence of refunds (in any order) ends in the status the
         /// largest cumulative total implies, and a full refund never leaves
         /// a paid status.

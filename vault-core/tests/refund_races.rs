@@ -65,6 +65,7 @@ impl Interleaved {
                 purchase: next,
                 expected_status: read.status,
                 expected_refunded: read.refund.as_ref().map(|r| r.refunded),
+                expected_dispute: read.dispute_outcome,
                 count_purchase: false,
                 analytics: vec![],
             })
@@ -168,8 +169,13 @@ impl CommerceStore for Interleaved {
     async fn settle_purchase(&self, w: &PurchaseWrite) -> StoreResult<()> {
         self.inner.settle_purchase(w).await
     }
-    async fn insert_membership(&self, m: &Membership) -> StoreResult<()> {
-        self.inner.insert_membership(m).await
+    async fn insert_membership(
+        &self,
+        m: &Membership,
+        now: chrono::DateTime<chrono::Utc>,
+        grace: chrono::Duration,
+    ) -> StoreResult<()> {
+        self.inner.insert_membership(m, now, grace).await
     }
     async fn update_membership(&self, m: &Membership, expected_revision: u64) -> StoreResult<()> {
         self.inner.update_membership(m, expected_revision).await

@@ -1679,15 +1679,11 @@ fn new_purchase_build() {
 fn purchase_transitions_are_typed() {
     let pay = |s: &str| PaymentRef::parse(s).expect("valid");
     let mut p = build_purchase(new_purchase()).expect("valid");
-    p.fail(t(1)).expect("pending can fail");
-    assert!(matches!(
-        p.complete(pay("pi_1"), t(1)),
-        Err(Error::InvalidTransition {
-            state: "failed",
-            event: "complete",
-            ..
-        })
-    ));
+    assert!(p.fail(t(1)).expect("pending can fail"));
+    assert!(
+        p.complete(pay("pi_1"), t(1))
+            .expect("a failed attempt is not terminal")
+    );
     let mut p = build_purchase(new_purchase()).expect("valid");
     assert!(p.complete(pay("pi_1"), t(1)).expect("completes"));
     assert!(matches!(
@@ -1753,14 +1749,16 @@ fn refund_cascade_checks() {
     );
     let fx = cascade(&p, &PaymentEvent::DisputeOpened, &[], t(2)).expect("dispute");
     fx.apply_to(&mut p, t(2));
-    assert!(matches!(
-        cascade(&p, &refund(usd(1)), &[], t(3)),
-        Err(Error::InvalidTransition {
-            state: "disputed",
-            event: "refund",
-            ..
-        })
-    ));
+    // A refund made before the dispute opened may arrive while it is open:
+    // recorded, with the same checks.
+    invalid(
+        "refund above the total while disputed",
+        cascade(&p, &refund(usd(5832)), &[], t(3)),
+        "refunded_total",
+        R::OutOfRange,
+    );
+    let during = cascade(&p, &refund(usd(1)), &[], t(3)).expect("recorded");
+    assert_eq!(during.to, vault_core::purchase::PaymentStatus::Disputed);
 }
 
 // ---------------------------------------------------------------------------

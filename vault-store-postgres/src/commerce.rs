@@ -1,6 +1,7 @@
 //! Purchases, memberships and downloads, with their guarded writes.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor};
@@ -11,7 +12,7 @@ use vault_core::country::CountryCode;
 use vault_core::download::{Download, DownloadSource, IpHash, RequestMeta};
 use vault_core::ids::{MembershipId, PurchaseId, WorkflowId};
 use vault_core::license::{LicenseKey, Quota};
-use vault_core::membership::{Membership, MembershipStatus, Period};
+use vault_core::membership::{Membership, MembershipStatus, Period, claim_slot};
 use vault_core::purchase::{PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState};
 use vault_core::store::{Charge, CommerceStore, Entity, PurchaseWrite, StoreError, StoreResult};
 
@@ -30,7 +31,7 @@ macro_rules! purchase_cols {
          updates_until, payment_status, currency, amount, tax, total, refunded_amount, \
          refund_reason, refunded_at, payment_ref, stripe_customer_id, stripe_checkout_session_id, \
          stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, created_at, \
-         completed_at, disputed_at, updated_at, downloads_used"
+         completed_at, disputed_at, updated_at, dispute_outcome, downloads_used"
     };
 }
 
@@ -107,11 +108,12 @@ fn purchase_from_row(row: &PgRow) -> StoreResult<Purchase> {
         created_at: get(row, "created_at")?,
         completed_at: get(row, "completed_at")?,
         disputed_at: get(row, "disputed_at")?,
+        dispute_outcome: parse_opt(row, "dispute_outcome")?,
         updated_at: get(row, "updated_at")?,
     })
 }
 
-/// Binds $1..$31 of the purchase writes: every column but `downloads_used`,
+/// Binds $1..$32 of the purchase writes: every column but `downloads_used`,
 /// which downloads own.
 fn bind_purchase<'q>(q: PgQuery<'q>, p: &Purchase) -> StoreResult<PgQuery<'q>> {
     let currency = p.amount.currency();
@@ -167,7 +169,8 @@ fn bind_purchase<'q>(q: PgQuery<'q>, p: &Purchase) -> StoreResult<PgQuery<'q>> {
         .bind(p.created_at)
         .bind(p.completed_at)
         .bind(p.disputed_at)
-        .bind(p.updated_at))
+        .bind(p.updated_at)
+        .bind(p.dispute_outcome.map(|o| o.as_str())))
 }
 
 async fn check_purchase_refs(c: &mut PgConnection, p: &Purchase) -> StoreResult<()> {
@@ -278,7 +281,7 @@ async fn insert_purchase(s: &PgStore, c: &mut PgConnection, p: &Purchase) -> Sto
             "INSERT INTO workflow_purchases (",
             purchase_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)"
+             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)"
         )),
         p,
     )?
@@ -294,19 +297,21 @@ async fn settle_purchase(s: &PgStore, c: &mut PgConnection, w: &PurchaseWrite) -
     let p = &w.purchase;
     // The row lock makes concurrent settlements of one purchase take turns;
     // each sees the status the previous one committed.
-    let stored: Option<(String, Option<rust_decimal::Decimal>)> = sqlx::query_as(
-        "SELECT payment_status, refunded_amount FROM workflow_purchases WHERE id = $1 FOR NO KEY UPDATE",
+    let stored: Option<(String, Option<rust_decimal::Decimal>, Option<String>)> = sqlx::query_as(
+        "SELECT payment_status, refunded_amount, dispute_outcome FROM workflow_purchases \
+         WHERE id = $1 FOR NO KEY UPDATE",
     )
     .bind(p.id.as_uuid())
     .fetch_optional(&mut *c)
     .await
     .map_err(db)?;
-    let Some((status, refunded)) = stored else {
+    let Some((status, refunded, dispute)) = stored else {
         return Err(StoreError::not_found(Entity::Purchase, p.id));
     };
     // NUMERIC compares by value: 10 and 10.00 are the same amount.
     let refund_moved = refunded != w.expected_refunded.as_ref().map(|m| m.amount());
-    if status != w.expected_status.as_str() || refund_moved {
+    let dispute_moved = dispute.as_deref() != w.expected_dispute.map(|o| o.as_str());
+    if status != w.expected_status.as_str() || refund_moved || dispute_moved {
         return Err(StoreError::conflict(
             Entity::Purchase,
             p.id,
@@ -327,7 +332,8 @@ async fn settle_purchase(s: &PgStore, c: &mut PgConnection, w: &PurchaseWrite) -
              refunded_at = $21, payment_ref = $22, stripe_customer_id = $23, \
              stripe_checkout_session_id = $24, stripe_payment_intent_id = $25, \
              stripe_subscription_id = $26, stripe_price_id = $27, created_at = $28, \
-             completed_at = $29, disputed_at = $30, updated_at = $31 WHERE id = $1",
+             completed_at = $29, disputed_at = $30, updated_at = $31, dispute_outcome = $32 \
+             WHERE id = $1",
         ),
         p,
     )?
@@ -371,7 +377,7 @@ macro_rules! membership_cols {
         "id, user_id, tier, status, trial_ends_at, current_period_start, current_period_end, \
          period_download_limit, cancel_at_period_end, past_due_since, canceled_at, ended_at, \
          features, enrolled_at, stripe_customer_id, stripe_subscription_id, stripe_price_id, \
-         created_at, updated_at, revision, period_downloads_used"
+         created_at, updated_at, revision, provider_sync, period_downloads_used"
     };
 }
 
@@ -399,13 +405,17 @@ fn membership_from_row(row: &PgRow) -> StoreResult<Membership> {
         features: json_col(row, "features")?,
         enrolled_at: get(row, "enrolled_at")?,
         provider: provider(row, false)?,
+        provider_sync: get::<Option<serde_json::Value>>(row, "provider_sync")?
+            .map(|v| serde_json::from_value(v).map_err(|e| corrupt(format!("provider_sync: {e}"))))
+            .transpose()?
+            .unwrap_or_default(),
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
         revision: u64_col(row, "revision")?,
     })
 }
 
-/// Binds $1..$20 of the membership writes: every column but
+/// Binds $1..$21 of the membership writes: every column but
 /// `period_downloads_used`, which downloads own.
 fn bind_membership<'q>(q: PgQuery<'q>, m: &Membership) -> StoreResult<PgQuery<'q>> {
     Ok(q.bind(m.id.as_uuid())
@@ -427,24 +437,12 @@ fn bind_membership<'q>(q: PgQuery<'q>, m: &Membership) -> StoreResult<PgQuery<'q
         .bind(m.provider.price_id.clone())
         .bind(m.created_at)
         .bind(m.updated_at)
-        .bind(i64_of(m.revision)?))
-}
-
-async fn insert_membership(c: &mut PgConnection, m: &Membership) -> StoreResult<()> {
-    bind_membership(
-        sqlx::query(concat!(
-            "INSERT INTO memberships (",
-            membership_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21)"
-        )),
-        m,
-    )?
-    .bind(i64::from(m.quota.used))
-    .execute(&mut *c)
-    .await
-    .map_err(unique(Entity::Membership, m.id))?;
-    Ok(())
+        .bind(i64_of(m.revision)?)
+        .bind(if m.provider_sync.is_empty() {
+            None
+        } else {
+            Some(json(&m.provider_sync)?)
+        }))
 }
 
 macro_rules! membership_set {
@@ -454,8 +452,66 @@ macro_rules! membership_set {
          cancel_at_period_end = $9, past_due_since = $10, canceled_at = $11, ended_at = $12, \
          features = $13, enrolled_at = $14, stripe_customer_id = $15, \
          stripe_subscription_id = $16, stripe_price_id = $17, created_at = $18, \
-         updated_at = $19, revision = $20"
+         updated_at = $19, revision = $20, provider_sync = $21"
     };
+}
+
+async fn insert_membership(
+    c: &mut PgConnection,
+    m: &Membership,
+    now: DateTime<Utc>,
+    grace: Duration,
+) -> StoreResult<()> {
+    // One user's starts take turns: a user with no membership row has
+    // nothing to lock FOR UPDATE, so the lock is on the user id itself,
+    // held to the end of the transaction.
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('vault.membership:' || $1, 0))")
+        .bind(m.user_id.as_str())
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    let found: Option<i32> = sqlx::query_scalar(
+        "SELECT 1 FROM memberships WHERE id = $1 OR stripe_subscription_id = $2",
+    )
+    .bind(m.id.as_uuid())
+    .bind(m.provider.subscription_id.as_deref())
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(db)?;
+    if found.is_some() {
+        return Err(StoreError::exists(Entity::Membership, m.id));
+    }
+    let mine = memberships_for_user(&mut *c, &m.user_id).await?;
+    let slot = claim_slot(&mine, m, now, grace);
+    for lapsed in &slot.lapsed {
+        bind_membership(
+            sqlx::query(concat!(membership_set!(), " WHERE id = $1")),
+            lapsed,
+        )?
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    }
+    if let Some(holder) = slot.held_by {
+        return Err(StoreError::exists(
+            Entity::Membership,
+            format!("{} holds {holder}", m.user_id),
+        ));
+    }
+    bind_membership(
+        sqlx::query(concat!(
+            "INSERT INTO memberships (",
+            membership_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+             $17, $18, $19, $20, $21, $22)"
+        )),
+        m,
+    )?
+    .bind(i64::from(m.quota.used))
+    .execute(&mut *c)
+    .await
+    .map_err(unique(Entity::Membership, m.id))?;
+    Ok(())
 }
 
 async fn update_membership(c: &mut PgConnection, m: &Membership, expected: u64) -> StoreResult<()> {
@@ -485,7 +541,7 @@ async fn update_membership(c: &mut PgConnection, m: &Membership, expected: u64) 
         bind_membership(
             sqlx::query(concat!(
                 membership_set!(),
-                ", period_downloads_used = $21 WHERE id = $1"
+                ", period_downloads_used = $22 WHERE id = $1"
             )),
             m,
         )?
@@ -776,8 +832,13 @@ impl CommerceStore for PgStore {
         write_tx!(self, |c| settle_purchase(self, c, write))
     }
 
-    async fn insert_membership(&self, membership: &Membership) -> StoreResult<()> {
-        write_tx!(self, |c| insert_membership(c, membership))
+    async fn insert_membership(
+        &self,
+        membership: &Membership,
+        now: DateTime<Utc>,
+        grace: Duration,
+    ) -> StoreResult<()> {
+        write_tx!(self, |c| insert_membership(c, membership, now, grace))
     }
 
     async fn update_membership(

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{PgConnection, Row, postgres::PgRow};
 use vault_core::store::{
-    Claim, Entity, Finish, NewWebhookEvent, StoreError, StoreResult, WebhookEvent, WebhookStore,
-    claim_decision, claimed_record, finished_record,
+    Claim, Entity, Finish, NewWebhookEvent, StoreError, StoreResult, WebhookEvent, WebhookStatus,
+    WebhookStore, claim_decision, claimed_record, finished_record,
 };
 
 use crate::codec::db;
@@ -15,7 +15,7 @@ use crate::{PgStore, write_tx};
 macro_rules! cols {
     () => {
         "id, event_type, object_id, created, status, attempts, last_error, applied, \
-         received_at, claimed_at, finished_at"
+         received_at, claimed_at, finished_at, waiting_for, parked_at, payload"
     };
 }
 
@@ -24,7 +24,7 @@ macro_rules! insert {
         concat!(
             "INSERT INTO stripe_webhook_events (",
             cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) ",
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) ",
             $conflict
         )
     };
@@ -36,7 +36,8 @@ const UPSERT: &str = insert!(
      created = EXCLUDED.created, status = EXCLUDED.status, attempts = EXCLUDED.attempts, \
      last_error = EXCLUDED.last_error, applied = EXCLUDED.applied, \
      received_at = EXCLUDED.received_at, claimed_at = EXCLUDED.claimed_at, \
-     finished_at = EXCLUDED.finished_at"
+     finished_at = EXCLUDED.finished_at, waiting_for = EXCLUDED.waiting_for, \
+     parked_at = EXCLUDED.parked_at, payload = EXCLUDED.payload"
 );
 
 fn from_row(row: &PgRow) -> StoreResult<WebhookEvent> {
@@ -54,6 +55,9 @@ fn from_row(row: &PgRow) -> StoreResult<WebhookEvent> {
         received_at: row.try_get("received_at").map_err(db)?,
         claimed_at: row.try_get("claimed_at").map_err(db)?,
         finished_at: row.try_get("finished_at").map_err(db)?,
+        waiting_for: row.try_get("waiting_for").map_err(db)?,
+        parked_at: row.try_get("parked_at").map_err(db)?,
+        payload: row.try_get("payload").map_err(db)?,
     })
 }
 
@@ -72,6 +76,9 @@ async fn save(c: &mut PgConnection, e: &WebhookEvent, insert_only: bool) -> Stor
         .bind(e.received_at)
         .bind(e.claimed_at)
         .bind(e.finished_at)
+        .bind(&e.waiting_for)
+        .bind(e.parked_at)
+        .bind(&e.payload)
         .execute(&mut *c)
         .await
         .map_err(db)?
@@ -161,13 +168,42 @@ impl WebhookStore for PgStore {
         .transpose()
     }
 
-    async fn latest_applied(&self, object_id: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        on_conn!(self, |c| sqlx::query_scalar(
-            "SELECT MAX(created) FROM stripe_webhook_events \
-             WHERE object_id = $1 AND status = 'processed' AND applied",
-        )
-        .bind(object_id)
-        .fetch_one(c))
-        .map_err(db)
+    async fn webhook_events(
+        &self,
+        status: WebhookStatus,
+        waiting_for: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookEvent>> {
+        let rows = on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM stripe_webhook_events WHERE status = $1 \
+              AND ($2::text IS NULL OR waiting_for = $2) ORDER BY received_at, id LIMIT $3"
+        ))
+        .bind(status.as_str())
+        .bind(waiting_for)
+        .bind(i64::from(limit))
+        .fetch_all(c))
+        .map_err(db)?;
+        rows.iter().map(from_row).collect()
+    }
+
+    async fn expire_parked_webhook_events(
+        &self,
+        parked_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        write_tx!(self, |c| async move {
+            Ok(sqlx::query(
+                "UPDATE stripe_webhook_events SET status = 'expired', finished_at = $1 \
+                 WHERE status = 'parked' AND parked_at < $2",
+            )
+            .bind(now)
+            .bind(parked_before)
+            .execute(&mut *c)
+            .await
+            .map_err(db)?
+            .rows_affected())
+        })
     }
 }

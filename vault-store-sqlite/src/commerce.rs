@@ -1,6 +1,7 @@
 //! Purchases, memberships and downloads, with their guarded writes.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use vault_core::actor::UserId;
@@ -8,7 +9,7 @@ use vault_core::analytics::AnalyticsDelta;
 use vault_core::download::{Download, DownloadSource, IpHash, RequestMeta};
 use vault_core::ids::{MembershipId, PurchaseId, WorkflowId};
 use vault_core::license::{LicenseKey, Quota};
-use vault_core::membership::{Membership, MembershipStatus, Period};
+use vault_core::membership::{Membership, MembershipStatus, Period, claim_slot};
 use vault_core::purchase::{PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState};
 use vault_core::store::{Charge, CommerceStore, Entity, PurchaseWrite, StoreError, StoreResult};
 
@@ -28,7 +29,7 @@ macro_rules! purchase_cols {
     update_months, updates_until, payment_status, currency, amount_minor, tax_minor, total_minor, \
     refunded_minor, refund_reason, refunded_at, payment_ref, stripe_customer_id, \
     stripe_checkout_session_id, stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, \
-    created_at, completed_at, disputed_at, updated_at"
+    created_at, completed_at, disputed_at, dispute_outcome, updated_at"
     };
 }
 
@@ -102,6 +103,7 @@ fn purchase_from_row(row: &Row<'_>) -> StoreResult<Purchase> {
         created_at: time(row, "created_at")?,
         completed_at: opt_time(row, "completed_at")?,
         disputed_at: opt_time(row, "disputed_at")?,
+        dispute_outcome: parse_opt(row, "dispute_outcome")?,
         updated_at: time(row, "updated_at")?,
     })
 }
@@ -174,11 +176,12 @@ fn purchase_values(p: &Purchase) -> StoreResult<Vec<Value>> {
         Value::Text(ts(&p.created_at)),
         text(opt_ts(&p.completed_at)),
         text(opt_ts(&p.disputed_at)),
+        text(p.dispute_outcome.map(|o| o.as_str().to_owned())),
         Value::Text(ts(&p.updated_at)),
     ])
 }
 
-const PURCHASE_WRITE_COLS: [&str; 31] = [
+const PURCHASE_WRITE_COLS: [&str; 32] = [
     "id",
     "user_id",
     "purchase_type",
@@ -209,6 +212,7 @@ const PURCHASE_WRITE_COLS: [&str; 31] = [
     "created_at",
     "completed_at",
     "disputed_at",
+    "dispute_outcome",
     "updated_at",
 ];
 
@@ -303,15 +307,15 @@ fn insert_purchase(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
 
 fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
     let p = &w.purchase;
-    let stored: Option<(String, Option<i64>)> = tx
+    let stored: Option<(String, Option<i64>, Option<String>)> = tx
         .prepare_cached(
-            "SELECT payment_status, refunded_minor FROM workflow_purchases WHERE id = ?1",
+            "SELECT payment_status, refunded_minor, dispute_outcome FROM workflow_purchases WHERE id = ?1",
         )
         .map_err(db)?
-        .query_row([p.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([p.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()
         .map_err(db)?;
-    let Some((status, refunded)) = stored else {
+    let Some((status, refunded, dispute)) = stored else {
         return Err(StoreError::not_found(Entity::Purchase, p.id));
     };
     let expected_refunded = w
@@ -319,7 +323,10 @@ fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
         .as_ref()
         .map(|m| money_parts(m).map(|(minor, _)| minor))
         .transpose()?;
-    if status != w.expected_status.as_str() || refunded != expected_refunded {
+    if status != w.expected_status.as_str()
+        || refunded != expected_refunded
+        || dispute.as_deref() != w.expected_dispute.map(|o| o.as_str())
+    {
         return Err(StoreError::conflict(
             Entity::Purchase,
             p.id,
@@ -381,7 +388,7 @@ macro_rules! membership_cols {
         "id, user_id, tier, status, trial_ends_at, current_period_start, \
     current_period_end, period_download_limit, period_downloads_used, cancel_at_period_end, \
     past_due_since, canceled_at, ended_at, features, enrolled_at, stripe_customer_id, \
-    stripe_subscription_id, stripe_price_id, created_at, updated_at, revision"
+    stripe_subscription_id, stripe_price_id, provider_sync, created_at, updated_at, revision"
     };
 }
 const MEMBERSHIP_COLS: &str = membership_cols!();
@@ -410,6 +417,10 @@ fn membership_from_row(row: &Row<'_>) -> StoreResult<Membership> {
         features: json_col(row, "features")?,
         enrolled_at: time(row, "enrolled_at")?,
         provider: provider(row, false)?,
+        provider_sync: get::<Option<String>>(row, "provider_sync")?
+            .map(|s| from_json(&s))
+            .transpose()?
+            .unwrap_or_default(),
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
         revision: u64_col(row, "revision")?,
@@ -438,13 +449,18 @@ fn membership_values(m: &Membership) -> StoreResult<Vec<Value>> {
         text(m.provider.customer_id.clone()),
         text(m.provider.subscription_id.clone()),
         text(m.provider.price_id.clone()),
+        if m.provider_sync.is_empty() {
+            Value::Null
+        } else {
+            Value::Text(json(&m.provider_sync)?)
+        },
         Value::Text(ts(&m.created_at)),
         Value::Text(ts(&m.updated_at)),
         Value::Integer(i64_of(m.revision)?),
     ])
 }
 
-const MEMBERSHIP_WRITE_COLS: [&str; 20] = [
+const MEMBERSHIP_WRITE_COLS: [&str; 21] = [
     "id",
     "user_id",
     "tier",
@@ -462,10 +478,78 @@ const MEMBERSHIP_WRITE_COLS: [&str; 20] = [
     "stripe_customer_id",
     "stripe_subscription_id",
     "stripe_price_id",
+    "provider_sync",
     "created_at",
     "updated_at",
     "revision",
 ];
+
+/// Writes every column of `m` but the quota's `used` (downloads own it).
+fn write_membership(tx: &Tx<'_>, m: &Membership) -> StoreResult<()> {
+    let sets: Vec<String> = MEMBERSHIP_WRITE_COLS
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, c)| format!("{c} = ?{}", i + 1))
+        .collect();
+    tx.prepare_cached(&format!(
+        "UPDATE memberships SET {} WHERE id = ?1",
+        sets.join(", ")
+    ))
+    .map_err(db)?
+    .execute(params_from_iter(membership_values(m)?))
+    .map_err(db)?;
+    Ok(())
+}
+
+fn insert_membership(
+    tx: &Tx<'_>,
+    m: &Membership,
+    now: DateTime<Utc>,
+    grace: Duration,
+) -> StoreResult<()> {
+    if exists(
+        tx,
+        "SELECT 1 FROM memberships WHERE id = ?1",
+        [m.id.to_string()],
+    )? {
+        return Err(StoreError::exists(Entity::Membership, m.id));
+    }
+    if let Some(sub) = &m.provider.subscription_id
+        && exists(
+            tx,
+            "SELECT 1 FROM memberships WHERE stripe_subscription_id = ?1",
+            [sub],
+        )?
+    {
+        return Err(StoreError::exists(Entity::Membership, sub));
+    }
+    let mine = memberships_for_user(tx, m.user_id.as_str())?;
+    let slot = claim_slot(&mine, m, now, grace);
+    for lapsed in &slot.lapsed {
+        write_membership(tx, lapsed)?;
+    }
+    if let Some(holder) = slot.held_by {
+        return Err(StoreError::exists(
+            Entity::Membership,
+            format!("{} holds {holder}", m.user_id),
+        ));
+    }
+    let mut cols = MEMBERSHIP_WRITE_COLS.to_vec();
+    let mut vals = membership_values(m)?;
+    cols.push("period_downloads_used");
+    vals.push(Value::Integer(i64::from(m.quota.used)));
+    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    tx.prepare_cached(&format!(
+        "INSERT INTO memberships ({}) VALUES ({})",
+        cols.join(", "),
+        marks.join(", ")
+    ))
+    .map_err(db)?
+    .execute(params_from_iter(vals))
+    .map_err(db)?;
+    tx.step("insert_membership:after_row")
+}
 
 // ---------------------------------------------------------------- downloads
 
@@ -726,32 +810,17 @@ impl CommerceStore for SqliteStore {
         self.write(move |tx| settle_purchase(tx, &w)).await
     }
 
-    async fn insert_membership(&self, m: &Membership) -> StoreResult<()> {
+    async fn insert_membership(
+        &self,
+        m: &Membership,
+        now: DateTime<Utc>,
+        grace: Duration,
+    ) -> StoreResult<()> {
         let m = m.clone();
-        self.write(move |tx| {
-            if exists(
-                tx,
-                "SELECT 1 FROM memberships WHERE id = ?1",
-                [m.id.to_string()],
-            )? {
-                return Err(StoreError::exists(Entity::Membership, m.id));
-            }
-            let mut cols = MEMBERSHIP_WRITE_COLS.to_vec();
-            let mut vals = membership_values(&m)?;
-            cols.push("period_downloads_used");
-            vals.push(Value::Integer(i64::from(m.quota.used)));
-            let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-            tx.prepare_cached(&format!(
-                "INSERT INTO memberships ({}) VALUES ({})",
-                cols.join(", "),
-                marks.join(", ")
-            ))
-            .map_err(db)?
-            .execute(params_from_iter(vals))
-            .map_err(db)?;
-            Ok(())
-        })
-        .await
+        // The rule is read and applied inside one immediate transaction:
+        // concurrent starts for one user, from any process, take turns.
+        self.write(move |tx| insert_membership(tx, &m, now, grace))
+            .await
     }
 
     async fn update_membership(&self, m: &Membership, expected_revision: u64) -> StoreResult<()> {

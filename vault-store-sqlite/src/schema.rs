@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_workflow_vault.sql"),
     include_str!("../migrations/0002_webhook_events.sql"),
     include_str!("../migrations/0003_downloads_by_user_and_workflow.sql"),
+    include_str!("../migrations/0004_order_safe_payments.sql"),
 ];
 
 /// The schema version this crate writes.

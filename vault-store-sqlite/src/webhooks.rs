@@ -4,16 +4,20 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, params};
 use vault_core::store::{
-    Claim, Entity, Finish, NewWebhookEvent, StoreError, StoreResult, WebhookEvent, WebhookStore,
-    claim_decision, claimed_record, finished_record,
+    Claim, Entity, Finish, NewWebhookEvent, StoreError, StoreResult, WebhookEvent, WebhookStatus,
+    WebhookStore, claim_decision, claimed_record, finished_record,
 };
 
 use crate::SqliteStore;
-use crate::catalog::query_one;
+use crate::catalog::{query_all, query_one};
 use crate::codec::*;
 
-const COLS: &str = "id, event_type, object_id, created, status, attempts, last_error, applied, \
-    received_at, claimed_at, finished_at";
+macro_rules! cols {
+    () => {
+        "id, event_type, object_id, created, status, attempts, last_error, applied, \
+         received_at, claimed_at, finished_at, waiting_for, parked_at, payload"
+    };
+}
 
 fn from_row(row: &Row<'_>) -> StoreResult<WebhookEvent> {
     Ok(WebhookEvent {
@@ -28,21 +32,30 @@ fn from_row(row: &Row<'_>) -> StoreResult<WebhookEvent> {
         received_at: time(row, "received_at")?,
         claimed_at: time(row, "claimed_at")?,
         finished_at: opt_time(row, "finished_at")?,
+        waiting_for: get(row, "waiting_for")?,
+        parked_at: opt_time(row, "parked_at")?,
+        payload: get(row, "payload")?,
     })
 }
 
 fn load(conn: &Connection, id: &str) -> StoreResult<Option<WebhookEvent>> {
     query_one(
         conn,
-        &format!("SELECT {COLS} FROM stripe_webhook_events WHERE id = ?1"),
+        concat!(
+            "SELECT ",
+            cols!(),
+            " FROM stripe_webhook_events WHERE id = ?1"
+        ),
         [id],
         from_row,
     )
 }
 
 fn save(conn: &Connection, e: &WebhookEvent) -> StoreResult<()> {
-    conn.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO stripe_webhook_events ({COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    conn.prepare_cached(concat!(
+        "INSERT OR REPLACE INTO stripe_webhook_events (",
+        cols!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
     ))
     .map_err(db)?
     .execute(params![
@@ -57,6 +70,9 @@ fn save(conn: &Connection, e: &WebhookEvent) -> StoreResult<()> {
         ts(&e.received_at),
         ts(&e.claimed_at),
         opt_ts(&e.finished_at),
+        e.waiting_for,
+        opt_ts(&e.parked_at),
+        e.payload,
     ])
     .map_err(db)?;
     Ok(())
@@ -105,18 +121,54 @@ impl WebhookStore for SqliteStore {
         self.read(move |c| load(c, &id)).await
     }
 
-    async fn latest_applied(&self, object_id: &str) -> StoreResult<Option<DateTime<Utc>>> {
-        let object = object_id.to_owned();
-        self.read(move |c| {
-            let latest: Option<String> = c
+    async fn webhook_events(
+        &self,
+        status: WebhookStatus,
+        waiting_for: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookEvent>> {
+        let waiting_for = waiting_for.map(str::to_owned);
+        self.read(move |c| match &waiting_for {
+            Some(key) => query_all(
+                c,
+                concat!(
+                    "SELECT ",
+                    cols!(),
+                    " FROM stripe_webhook_events WHERE status = ?1 AND waiting_for = ?2 \
+                     ORDER BY received_at, id LIMIT ?3"
+                ),
+                params![status.as_str(), key, limit],
+                from_row,
+            ),
+            None => query_all(
+                c,
+                concat!(
+                    "SELECT ",
+                    cols!(),
+                    " FROM stripe_webhook_events WHERE status = ?1 ORDER BY received_at, id LIMIT ?2"
+                ),
+                params![status.as_str(), limit],
+                from_row,
+            ),
+        })
+        .await
+    }
+
+    async fn expire_parked_webhook_events(
+        &self,
+        parked_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        self.write(move |tx| {
+            let n = tx
                 .prepare_cached(
-                    "SELECT MAX(created) FROM stripe_webhook_events \
-                     WHERE object_id = ?1 AND status = 'processed' AND applied = 1",
+                    "UPDATE stripe_webhook_events SET status = 'expired', finished_at = ?1 \
+                     WHERE status = 'parked' AND parked_at < ?2",
                 )
                 .map_err(db)?
-                .query_row([object], |r| r.get(0))
+                .execute(params![ts(&now), ts(&parked_before)])
                 .map_err(db)?;
-            latest.map(|s| parse_ts(&s)).transpose()
+            Ok(n as u64)
         })
         .await
     }

@@ -692,6 +692,48 @@ async fn membership_changes_are_atomic() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn starting_a_membership_expires_lapsed_ones_in_the_same_write() {
+    let env = Env::new().await;
+    let member = Fixture::user("returning");
+    let old = env.fx.join(&member, PricingTier::Pro, Some(5), false).await;
+    // The period (30 days) ran out without a renewal.
+    env.fx.advance(chrono::Duration::days(31));
+    let start = vault_core::Clock::now(&*env.fx.clock);
+    let new = vault_core::membership::NewMembership {
+        user_id: member.user_id().unwrap().clone(),
+        tier: PricingTier::Pro,
+        period: vault_core::membership::Period::new(start, start + chrono::Duration::days(30))
+            .unwrap(),
+        trial: false,
+        period_download_limit: Some(5),
+        features: Default::default(),
+        provider: Default::default(),
+    };
+    let started = env
+        .fault("insert_membership:after_row", async || {
+            env.fx
+                .vault
+                .start_membership(env.admin(), new.clone())
+                .await
+        })
+        .await;
+    assert_eq!(
+        env.scalar(
+            "SELECT status = 'expired' AND revision = 1 FROM memberships WHERE id = ?1",
+            old.id
+        ),
+        1
+    );
+    assert_eq!(
+        env.scalar(
+            "SELECT status = 'active' FROM memberships WHERE id = ?1",
+            started.id
+        ),
+        1
+    );
+}
+
 // ---------------------------------------------------------------- community
 
 #[tokio::test(flavor = "multi_thread")]

@@ -154,6 +154,8 @@ pub struct Subscription {
     pub current_period: Option<(DateTime<Utc>, DateTime<Utc>)>,
     /// Ends at period end.
     pub cancel_at_period_end: bool,
+    /// When the trial ends (or ended), if there is one.
+    pub trial_end: Option<DateTime<Utc>>,
     /// The first item's price id.
     pub price_id: Option<String>,
     /// Metadata (`vault_user_id`, `vault_tier`).
@@ -169,6 +171,8 @@ pub struct Invoice {
     pub subscription: Option<String>,
     /// The service period of its first line.
     pub period: Option<(DateTime<Utc>, DateTime<Utc>)>,
+    /// What was paid, in minor units (`None` when the payload omits it).
+    pub amount_paid: Option<i64>,
 }
 
 /// What an event is about, for the events the vault acts on.
@@ -276,7 +280,22 @@ impl Event {
         })
     }
 
-    /// The object whose state the event carries, for ordering: the
+    /// Where the event's kind stands among the events Stripe creates in one
+    /// second about one subscription (its `created` has one-second
+    /// resolution): the subscription's creation first, then its invoices,
+    /// then its updates (which report what the invoices did), its deletion
+    /// last. Other kinds rank 0.
+    pub fn rank(&self) -> u8 {
+        match &self.kind {
+            EventKind::SubscriptionCreated(_) => 0,
+            EventKind::InvoicePaid(_) | EventKind::InvoicePaymentFailed(_) => 1,
+            EventKind::SubscriptionUpdated(_) | EventKind::TrialWillEnd(_) => 2,
+            EventKind::SubscriptionDeleted(_) => 3,
+            _ => 0,
+        }
+    }
+
+    /// The object the event carries, for operators: the
     /// subscription for subscription and invoice events, the dispute, the
     /// charge, the session or the PaymentIntent otherwise.
     pub fn object_id(&self) -> Option<String> {
@@ -368,6 +387,7 @@ fn subscription(o: &Value) -> Result<Subscription, ParseError> {
             .get("cancel_at_period_end")
             .and_then(Value::as_bool)
             .unwrap_or(false),
+        trial_end: ts(o, "trial_end"),
         price_id: first_item
             .and_then(|it| it.get("price"))
             .and_then(|p| s(p, "id")),
@@ -392,6 +412,7 @@ fn invoice(o: &Value) -> Result<Invoice, ParseError> {
         id: s(o, "id").ok_or_else(|| err("invoice without id"))?,
         subscription,
         period: line_period,
+        amount_paid: i(o, "amount_paid"),
     })
 }
 

@@ -250,7 +250,7 @@ async fn a_refund_revokes_access() {
     );
     assert!(matches!(
         w.deliver(&late_copy).await.unwrap(),
-        Handled::Stale { .. }
+        Handled::Applied { changed: false, .. }
     ));
     assert_eq!(
         w.f.vault.purchase(&alice, p.id).await.unwrap().status,
@@ -427,12 +427,13 @@ async fn bad_signatures_are_refused_and_record_nothing() {
 #[tokio::test]
 async fn failures_are_recorded_retried_on_redelivery_and_given_up() {
     let w = world().await;
-    // A subscription without the metadata the vault needs cannot apply.
+    // A subscription of a vault user on a plan the vault cannot tell
+    // (no tier in the metadata, a price it does not know) cannot apply.
     let bad = event(
         "evt_bad",
         "customer.subscription.created",
         w.now(),
-        json!({"id": "sub_x", "status": "active",
+        json!({"id": "sub_x", "status": "active", "metadata": {"vault_user_id": "someone"},
                "items": {"data": [{"price": {"id": "price_unknown"},
                "current_period_start": w.now(), "current_period_end": w.now() + 100}]}}),
     );
@@ -441,7 +442,7 @@ async fn failures_are_recorded_retried_on_redelivery_and_given_up() {
         assert_eq!(err.status_code(), 500);
         let rec = w.events.webhook_event("evt_bad").await.unwrap().unwrap();
         assert_eq!((rec.status, rec.attempts), (WebhookStatus::Failed, attempt));
-        assert!(rec.last_error.unwrap().contains("vault_user_id"));
+        assert!(rec.last_error.unwrap().contains("plan"));
     }
     assert_eq!(
         w.deliver(&bad).await.unwrap(),

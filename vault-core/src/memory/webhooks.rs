@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::MemoryStore;
 use crate::store::{
     Claim, Entity, Finish, NewWebhookEvent, StoreError, StoreResult, WebhookEvent, WebhookStatus,
-    WebhookStore, claim_decision, claimed_record, finished_record,
+    WebhookStore, claim_decision, claimed_record, expired_record, finished_record,
 };
 
 #[async_trait]
@@ -47,16 +47,47 @@ impl WebhookStore for MemoryStore {
         Ok(events.get(id).cloned())
     }
 
-    async fn latest_applied(&self, object_id: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    async fn webhook_events(
+        &self,
+        status: WebhookStatus,
+        waiting_for: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookEvent>> {
         let events = self.webhooks.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(events
+        let mut found: Vec<&WebhookEvent> = events
             .values()
             .filter(|e| {
-                e.status == WebhookStatus::Processed
-                    && e.applied
-                    && e.object_id.as_deref() == Some(object_id)
+                e.status == status
+                    && waiting_for.is_none_or(|w| e.waiting_for.as_deref() == Some(w))
             })
-            .map(|e| e.created)
-            .max())
+            .collect();
+        found.sort_by(|a, b| (a.received_at, &a.id).cmp(&(b.received_at, &b.id)));
+        Ok(found
+            .into_iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .cloned()
+            .collect())
+    }
+
+    async fn expire_parked_webhook_events(
+        &self,
+        parked_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64> {
+        let mut events = self.webhooks.lock().unwrap_or_else(|p| p.into_inner());
+        let due: Vec<String> = events
+            .values()
+            .filter(|e| {
+                e.status == WebhookStatus::Parked
+                    && e.parked_at.is_some_and(|at| at < parked_before)
+            })
+            .map(|e| e.id.clone())
+            .collect();
+        for id in &due {
+            if let Some(e) = events.remove(id) {
+                events.insert(id.clone(), expired_record(e, now));
+            }
+        }
+        Ok(due.len() as u64)
     }
 }

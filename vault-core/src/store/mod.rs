@@ -22,8 +22,11 @@
 //!     quota's `used` is incremented in the same transaction. N concurrent
 //!     downloads against limit L give exactly L successes.
 //!   - [`CommerceStore::settle_purchase`]: the purchase is still in
-//!     `expected_status` with `expected_refunded` refunded (completion,
-//!     failure, refunds, disputes).
+//!     `expected_status` with `expected_refunded` refunded and
+//!     `expected_dispute` (completion, failure, refunds, disputes).
+//!   - [`CommerceStore::insert_membership`]: the user holds no other
+//!     membership in good standing (the rule is vault-core's
+//!     [`crate::membership::claim_slot`], evaluated inside the write).
 //!   - `update_*` methods taking `expected_revision`: the stored revision
 //!     equals it (optimistic concurrency); the new revision is stored.
 //!   - [`CatalogStore::insert_update`]: the version is greater than every
@@ -33,7 +36,8 @@
 //!   [`StoreError::LimitReached`] (quota full), and nothing is written.
 //! * **Uniqueness.** Ids; workflow, category and bundle slugs; one review per
 //!   (workflow, user); one favorite per (user, workflow); one vote per
-//!   (review, user); purchase payment references. A clash is
+//!   (review, user); purchase payment references; membership provider
+//!   subscription ids. A clash is
 //!   [`StoreError::AlreadyExists`] and nothing is written.
 //! * **References.** Writes naming a missing parent fail with
 //!   [`StoreError::NotFound`], on insert and on update: a workflow's
@@ -59,7 +63,7 @@ pub use self::access::{AccessQuery, AccessRead, AccessStore, FileWanted, compose
 pub use self::error::{Entity, StoreError, StoreResult};
 pub use self::webhook::{
     Claim, Finish, NewWebhookEvent, WebhookEvent, WebhookStatus, WebhookStore, claim_decision,
-    claimed_record, finished_record,
+    claimed_record, expired_record, finished_record,
 };
 use crate::actor::UserId;
 use crate::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
@@ -180,6 +184,11 @@ pub struct PurchaseWrite {
     /// partially refunded purchase conflict instead of one overwriting the
     /// other.
     pub expected_refunded: Option<crate::money::Money>,
+    /// Dispute outcome it must have at commit time. With the two above, this
+    /// is the whole payment state a settlement was computed from: a dispute
+    /// closed meanwhile (which may move neither status nor refunds) still
+    /// makes the write conflict.
+    pub expected_dispute: Option<crate::purchase::DisputeOutcome>,
     /// Add one to `purchase_count` of every workflow the purchase grants
     /// (and of its bundle): true when this write completes the purchase.
     pub count_purchase: bool,
@@ -211,8 +220,20 @@ pub trait CommerceStore: Send + Sync + Debug {
     /// own it), whatever the written purchase carries.
     async fn settle_purchase(&self, write: &PurchaseWrite) -> StoreResult<()>;
 
-    /// Inserts a membership.
-    async fn insert_membership(&self, membership: &Membership) -> StoreResult<()>;
+    /// Inserts a membership under the one-membership rule, evaluated inside
+    /// the write over the user's stored memberships with
+    /// [`crate::membership::claim_slot`] at `now` with `grace`: memberships
+    /// whose time ran out move to expired (revision bumped) in the same
+    /// transaction, and one in good standing refuses the insert with
+    /// `AlreadyExists` (concurrent starts for one user, from any thread or
+    /// process, give exactly one membership). `AlreadyExists` too on the id
+    /// or on a provider subscription id another membership carries.
+    async fn insert_membership(
+        &self,
+        membership: &Membership,
+        now: DateTime<Utc>,
+        grace: chrono::Duration,
+    ) -> StoreResult<()>;
     /// Replaces a membership if its stored revision is `expected_revision`.
     /// The stored `quota.used` is kept (downloads own it) unless the write
     /// starts a new period, which resets it as written.
@@ -223,8 +244,7 @@ pub trait CommerceStore: Send + Sync + Debug {
     ) -> StoreResult<()>;
     /// One membership.
     async fn membership(&self, id: MembershipId) -> StoreResult<Option<Membership>>;
-    /// The membership with this provider subscription id (the newest, if
-    /// several carry it).
+    /// The membership with this provider subscription id (unique).
     async fn membership_by_subscription(
         &self,
         subscription_id: &str,

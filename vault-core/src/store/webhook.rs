@@ -1,5 +1,17 @@
 //! Webhook events from the payment provider, recorded through the store so
-//! each is applied at most once and never rolls state back (seed 003).
+//! each is applied at most once (seed 003), and kept (parked) while it
+//! refers to something the vault does not know yet.
+//!
+//! ```text
+//!  (new) ─claim─▶ received ─▶ processed
+//!                  │  ▲  ╲──▶ failed ──claim (attempts left)──▶ received
+//!             park │  │claim          ╲─(none left)─▶ gave up
+//!                  ▼  │
+//!                 parked ──(unmatched too long)──▶ expired
+//! ```
+//! A parked event keeps its payload, so it can be applied when what it
+//! waits for appears, without the provider delivering it again; parking
+//! does not count as an attempt.
 //!
 //! A separate trait from [`Store`](super::Store): it is what a payment
 //! integration needs, not every app.
@@ -13,13 +25,19 @@ use crate::tier::named_enum;
 
 named_enum!(
     /// Where an event is in its processing.
-    WebhookStatus, "webhook_status", "received, processed, failed" {
+    WebhookStatus, "webhook_status", "received, processed, failed, parked, expired" {
         /// Claimed by a worker and being applied.
         Received = "received",
-        /// Applied (or deliberately skipped as a duplicate in effect or stale).
+        /// Applied (or deliberately skipped: nothing to do, or older than
+        /// what the vault already holds).
         Processed = "processed",
         /// The last application failed; a redelivery may try again.
         Failed = "failed",
+        /// Refers to something the store does not know yet; kept with its
+        /// payload until that appears.
+        Parked = "parked",
+        /// Parked for longer than allowed: left for an operator.
+        Expired = "expired",
     }
 );
 
@@ -50,7 +68,7 @@ pub struct WebhookEvent {
     pub created: DateTime<Utc>,
     /// Processing status.
     pub status: WebhookStatus,
-    /// Application attempts so far.
+    /// Application attempts so far (parking does not count).
     pub attempts: u32,
     /// The last failure, if any.
     pub last_error: Option<String>,
@@ -60,8 +78,16 @@ pub struct WebhookEvent {
     pub received_at: DateTime<Utc>,
     /// When the current (or last) attempt claimed it; the lease runs from here.
     pub claimed_at: DateTime<Utc>,
-    /// When it reached `processed` or `failed`.
+    /// When it reached `processed`, `failed` or `expired`.
     pub finished_at: Option<DateTime<Utc>>,
+    /// What a parked event waits for (a key the integration chose, such as
+    /// `payment:pi_123`); kept afterwards for the record.
+    pub waiting_for: Option<String>,
+    /// When it was first parked; expiry counts from here.
+    pub parked_at: Option<DateTime<Utc>>,
+    /// The verified event body, while it may still have to be applied
+    /// (parked, expired or failed); dropped once processed.
+    pub payload: Option<String>,
 }
 
 /// The answer to a claim.
@@ -81,6 +107,8 @@ pub enum Claim {
         /// Attempts made.
         attempts: u32,
     },
+    /// It was parked for longer than allowed: acknowledge and stop.
+    Expired,
 }
 
 /// How an attempt ended.
@@ -96,6 +124,14 @@ pub enum Finish {
         /// What went wrong, for operators.
         error: String,
     },
+    /// It refers to something the store does not know yet: keep it, with
+    /// its payload, until `waiting_for` appears. The attempt does not count.
+    Parked {
+        /// What it waits for.
+        waiting_for: String,
+        /// The verified body, to apply it later.
+        payload: String,
+    },
 }
 
 /// Recording and claiming webhook events.
@@ -108,7 +144,11 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug {
     /// * `received` and claimed less than `lease` ago → `InProgress`; older
     ///   (its worker died) → re-claimed, attempts + 1;
     /// * `failed` with fewer than `max_attempts` attempts → re-claimed,
-    ///   attempts + 1; otherwise `GaveUp`.
+    ///   attempts + 1; otherwise `GaveUp`;
+    /// * `parked` → re-claimed (parking never used up an attempt);
+    /// * `expired` → `Expired`.
+    ///
+    /// The rule is [`claim_decision`]; the record written, [`claimed_record`].
     async fn claim_webhook_event(
         &self,
         event: &NewWebhookEvent,
@@ -117,7 +157,8 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug {
         max_attempts: u32,
     ) -> StoreResult<Claim>;
 
-    /// Records how the current attempt ended. `NotFound` for an unknown id.
+    /// Records how the current attempt ended ([`finished_record`]).
+    /// `NotFound` for an unknown id.
     async fn finish_webhook_event(
         &self,
         id: &str,
@@ -128,9 +169,24 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug {
     /// One recorded event.
     async fn webhook_event(&self, id: &str) -> StoreResult<Option<WebhookEvent>>;
 
-    /// The newest `created` among processed events about `object_id` that
-    /// changed state: an event older than this must not be applied.
-    async fn latest_applied(&self, object_id: &str) -> StoreResult<Option<DateTime<Utc>>>;
+    /// Events in `status` (and waiting for `waiting_for`, when given),
+    /// oldest received first, at most `limit`: parked events to retry,
+    /// expired or failed ones for operators.
+    async fn webhook_events(
+        &self,
+        status: WebhookStatus,
+        waiting_for: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookEvent>>;
+
+    /// Moves events parked before `parked_before` to `expired`
+    /// (`finished_at = now`); returns how many. A parked event being
+    /// retried right now (claimed) is left alone.
+    async fn expire_parked_webhook_events(
+        &self,
+        parked_before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<u64>;
 }
 
 /// The claim rule every backend applies inside its transaction: given the
@@ -147,6 +203,10 @@ pub fn claim_decision(
     };
     match e.status {
         WebhookStatus::Processed => Claim::AlreadyProcessed,
+        WebhookStatus::Expired => Claim::Expired,
+        WebhookStatus::Parked => Claim::Claimed {
+            attempt: e.attempts + 1,
+        },
         WebhookStatus::Received if now < e.claimed_at + lease => Claim::InProgress,
         WebhookStatus::Received | WebhookStatus::Failed if e.attempts >= max_attempts => {
             Claim::GaveUp {
@@ -178,6 +238,9 @@ pub fn claimed_record(
         received_at: existing.map_or(now, |e| e.received_at),
         claimed_at: now,
         finished_at: None,
+        waiting_for: existing.and_then(|e| e.waiting_for.clone()),
+        parked_at: existing.and_then(|e| e.parked_at),
+        payload: existing.and_then(|e| e.payload.clone()),
     }
 }
 
@@ -187,12 +250,31 @@ pub fn finished_record(mut e: WebhookEvent, finish: &Finish, now: DateTime<Utc>)
         Finish::Processed { applied } => {
             e.status = WebhookStatus::Processed;
             e.applied = *applied;
+            e.payload = None;
+            e.finished_at = Some(now);
         }
         Finish::Failed { error } => {
             e.status = WebhookStatus::Failed;
             e.last_error = Some(error.chars().take(2000).collect());
+            e.finished_at = Some(now);
+        }
+        Finish::Parked {
+            waiting_for,
+            payload,
+        } => {
+            e.status = WebhookStatus::Parked;
+            e.attempts = e.attempts.saturating_sub(1);
+            e.waiting_for = Some(waiting_for.clone());
+            e.parked_at.get_or_insert(now);
+            e.payload = Some(payload.clone());
         }
     }
+    e
+}
+
+/// The record of a parked event that waited too long.
+pub fn expired_record(mut e: WebhookEvent, now: DateTime<Utc>) -> WebhookEvent {
+    e.status = WebhookStatus::Expired;
     e.finished_at = Some(now);
     e
 }
@@ -248,5 +330,58 @@ mod tests {
             Claim::AlreadyProcessed
         );
         assert_eq!(done.received_at, t(0));
+    }
+
+    #[test]
+    fn parking_keeps_the_payload_and_costs_no_attempt() {
+        let new = NewWebhookEvent {
+            id: "evt_1".into(),
+            event_type: "charge.refunded".into(),
+            object_id: Some("ch_1".into()),
+            created: t(0),
+        };
+        let lease = Duration::seconds(60);
+        let rec = claimed_record(&new, None, 1, t(0));
+        let parked = finished_record(
+            rec,
+            &Finish::Parked {
+                waiting_for: "payment:pi_1".into(),
+                payload: "{}".into(),
+            },
+            t(1),
+        );
+        assert_eq!(
+            (parked.status, parked.attempts, parked.parked_at),
+            (WebhookStatus::Parked, 0, Some(t(1)))
+        );
+        // Parked again and again: never gives up, keeps its first parking time.
+        let mut e = parked;
+        for i in 0..10 {
+            let claim = claim_decision(Some(&e), t(2 + i), lease, 1);
+            assert_eq!(claim, Claim::Claimed { attempt: 1 });
+            let again = claimed_record(&new, Some(&e), 1, t(2 + i));
+            assert_eq!(again.payload.as_deref(), Some("{}"));
+            e = finished_record(
+                again,
+                &Finish::Parked {
+                    waiting_for: "payment:pi_1".into(),
+                    payload: "{}".into(),
+                },
+                t(3 + i),
+            );
+        }
+        assert_eq!((e.attempts, e.parked_at), (0, Some(t(1))));
+        let done = finished_record(
+            claimed_record(&new, Some(&e), 1, t(20)),
+            &Finish::Processed { applied: true },
+            t(21),
+        );
+        assert_eq!(done.payload, None, "a processed event keeps no body");
+        assert_eq!(done.waiting_for.as_deref(), Some("payment:pi_1"));
+        let expired = expired_record(e, t(30));
+        assert_eq!(
+            claim_decision(Some(&expired), t(31), lease, 3),
+            Claim::Expired
+        );
     }
 }

@@ -1433,6 +1433,7 @@ pub async fn stale_refund_writes_conflict(store: Arc<dyn Store>) {
             purchase: next,
             expected_status: read.status,
             expected_refunded: read.refund.as_ref().map(|r| r.refunded),
+            expected_dispute: read.dispute_outcome,
             count_purchase: false,
             analytics: vec![],
         })
@@ -1909,14 +1910,28 @@ pub async fn purchase_failures_and_refusals(store: Arc<dyn Store>) {
     assert_eq!(failed.status, PaymentStatus::Failed);
     let r = f
         .vault
-        .complete_purchase(&Actor::Service, p.id, PaymentRef::parse("pi_late").unwrap())
-        .await;
-    assert!(matches!(r, Err(Error::InvalidTransition { .. })), "{r:?}");
-    let r = f
-        .vault
         .refund_purchase(&Actor::Service, p.id, None, None)
         .await;
     assert!(matches!(r, Err(Error::InvalidTransition { .. })), "{r:?}");
+    // A failed attempt is not terminal: a later payment completes it, once.
+    let paid = f
+        .vault
+        .complete_purchase(&Actor::Service, p.id, PaymentRef::parse("pi_late").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(paid.status, PaymentStatus::Completed);
+    assert_eq!(workflow_of(&f, w.id).await.stats.purchase_count, 1);
+    let r = f.vault.fail_purchase(&Actor::Service, p.id).await;
+    assert!(
+        matches!(
+            r,
+            Err(Error::InvalidTransition {
+                state: "completed",
+                ..
+            })
+        ),
+        "a paid purchase does not fail: {r:?}"
+    );
     for (id, what) in [(free.id, "free"), (members.id, "members-only")] {
         let r = f
             .checkout(&user, CheckoutItem::Workflow(id), LicenseType::Personal)

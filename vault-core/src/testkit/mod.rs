@@ -357,7 +357,7 @@ macro_rules! webhook_conformance_tests {
         $crate::__conformance_cases!($setup;
             webhook_claim_lifecycle,
             webhook_racing_claims_get_one,
-            webhook_latest_applied_per_object,
+            webhook_parked_events_wait_and_expire,
         );
     };
 }

@@ -120,28 +120,109 @@ pub async fn webhook_racing_claims_get_one(store: Arc<dyn WebhookStore>) {
     );
 }
 
-pub async fn webhook_latest_applied_per_object(store: Arc<dyn WebhookStore>) {
-    assert_eq!(store.latest_applied("sub_9").await.unwrap(), None);
-    for (id, object, created, applied) in [
-        ("a", "sub_9", 10, true),
-        ("b", "sub_9", 30, false),
-        ("c", "sub_9", 20, true),
-        ("d", "sub_8", 50, true),
+pub async fn webhook_parked_events_wait_and_expire(store: Arc<dyn WebhookStore>) {
+    let park = |waiting_for: &str| Finish::Parked {
+        waiting_for: waiting_for.into(),
+        payload: format!("{{\"waits\":\"{waiting_for}\"}}"),
+    };
+    for (id, key, at) in [
+        ("p1", "payment:pi_1", 1),
+        ("p2", "payment:pi_1", 2),
+        ("p3", "user:ann", 3),
     ] {
+        assert_eq!(
+            store
+                .claim_webhook_event(&event(id, "ch_1", 0), t(at), LEASE, 1)
+                .await
+                .unwrap(),
+            Claim::Claimed { attempt: 1 }
+        );
         store
-            .claim_webhook_event(&event(id, object, created), t(1), LEASE, 3)
-            .await
-            .unwrap();
-        store
-            .finish_webhook_event(id, &Finish::Processed { applied }, t(2))
+            .finish_webhook_event(id, &park(key), t(at))
             .await
             .unwrap();
     }
-    // A claimed but unfinished event does not count either.
-    store
-        .claim_webhook_event(&event("e", "sub_9", 99), t(1), LEASE, 3)
+    let waiting = store
+        .webhook_events(WebhookStatus::Parked, Some("payment:pi_1"), 10)
         .await
         .unwrap();
-    assert_eq!(store.latest_applied("sub_9").await.unwrap(), Some(t(20)));
-    assert_eq!(store.latest_applied("sub_8").await.unwrap(), Some(t(50)));
+    assert_eq!(
+        waiting.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["p1", "p2"],
+        "oldest first, only those waiting for the key"
+    );
+    assert_eq!(
+        waiting[0].payload.as_deref(),
+        Some(r#"{"waits":"payment:pi_1"}"#)
+    );
+    assert_eq!((waiting[0].attempts, waiting[0].parked_at), (0, Some(t(1))));
+    assert_eq!(
+        store
+            .webhook_events(WebhookStatus::Parked, None, 2)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // Parking costs no attempt: with at most one allowed, it is claimed again.
+    assert_eq!(
+        store
+            .claim_webhook_event(&event("p1", "ch_1", 0), t(10), LEASE, 1)
+            .await
+            .unwrap(),
+        Claim::Claimed { attempt: 1 }
+    );
+    // Claimed right now: expiry leaves it alone; the others parked before t(3) expire.
+    assert_eq!(
+        store
+            .expire_parked_webhook_events(t(3), t(20))
+            .await
+            .unwrap(),
+        1
+    );
+    let p2 = store.webhook_event("p2").await.unwrap().unwrap();
+    assert_eq!(
+        (p2.status, p2.finished_at),
+        (WebhookStatus::Expired, Some(t(20)))
+    );
+    assert_eq!(
+        p2.payload.as_deref(),
+        Some(r#"{"waits":"payment:pi_1"}"#),
+        "kept for an operator"
+    );
+    assert_eq!(
+        store
+            .claim_webhook_event(&event("p2", "ch_1", 0), t(21), LEASE, 3)
+            .await
+            .unwrap(),
+        Claim::Expired
+    );
+    let expired = store
+        .webhook_events(WebhookStatus::Expired, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        expired.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+        ["p2"]
+    );
+    // Applied at last: processed, its body dropped, its key kept.
+    store
+        .finish_webhook_event("p1", &Finish::Processed { applied: true }, t(11))
+        .await
+        .unwrap();
+    let p1 = store.webhook_event("p1").await.unwrap().unwrap();
+    assert_eq!(
+        (p1.status, p1.payload, p1.waiting_for.as_deref()),
+        (WebhookStatus::Processed, None, Some("payment:pi_1"))
+    );
+    assert_eq!(
+        store
+            .webhook_events(WebhookStatus::Parked, None, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.id.as_str())
+            .collect::<Vec<_>>(),
+        ["p3"]
+    );
 }

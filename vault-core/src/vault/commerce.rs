@@ -278,6 +278,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 purchase: next.clone(),
                 expected_status: current.status,
                 expected_refunded: current.refund.as_ref().map(|r| r.refunded),
+                expected_dispute: current.dispute_outcome,
                 count_purchase: true,
                 analytics,
             };
@@ -294,13 +295,14 @@ impl<S: Store + ?Sized> Vault<S> {
         .await
     }
 
-    /// Marks a pending purchase failed (staff).
+    /// Marks a pending purchase failed (staff). A failed purchase can still
+    /// be completed by a later payment; a paid one cannot fail
+    /// ([`Error::InvalidTransition`]).
     pub async fn fail_purchase(&self, actor: &Actor, id: PurchaseId) -> Result<Purchase> {
         require_staff(actor, "fail_purchase")?;
         let current = self.load_purchase(id).await?;
         let mut next = current.clone();
-        next.fail(self.now())?;
-        if next == current {
+        if !next.fail(self.now())? {
             return Ok(current);
         }
         self.store
@@ -308,6 +310,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 purchase: next.clone(),
                 expected_status: current.status,
                 expected_refunded: current.refund.as_ref().map(|r| r.refunded),
+                expected_dispute: current.dispute_outcome,
                 count_purchase: false,
                 analytics: vec![],
             })
@@ -407,6 +410,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 purchase: next.clone(),
                 expected_status: current.status,
                 expected_refunded: current.refund.as_ref().map(|r| r.refunded),
+                expected_dispute: current.dispute_outcome,
                 count_purchase: false,
                 analytics,
             })

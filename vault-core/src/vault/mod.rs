@@ -25,6 +25,7 @@ pub use self::commerce::{CheckoutItem, StartPurchase};
 pub use self::community::RatingSummary;
 pub use self::delivery::DownloadTicket;
 pub use self::insight::Interaction;
+pub use self::subscription::{Enrollment, Followed};
 use crate::access::AccessPolicy;
 use crate::clock::{Clock, Entropy, new_uuid};
 use crate::download::IpSalt;

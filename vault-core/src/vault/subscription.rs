@@ -1,5 +1,5 @@
-//! Memberships: start, renew, fail, change tier, cancel, expire; and the
-//! seed's `active_memberships` view.
+//! Memberships: start, renew, fail, change tier, cancel, expire; following
+//! a provider's subscription; and the seed's `active_memberships` view.
 
 use super::Vault;
 use crate::actor::{Actor, UserId};
@@ -10,32 +10,150 @@ use crate::ids::MembershipId;
 use crate::membership::{
     Membership, MembershipEvent, MembershipStatus, NewMembership, Period, Standing,
 };
-use crate::store::{Entity, Store};
+use crate::store::{Entity, Store, StoreError};
+use crate::subscription::SubscriptionSnapshot;
 use crate::tier::PricingTier;
+
+/// Who a subscription's membership belongs to, for a provider event that
+/// may have to start it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrollment {
+    /// The member.
+    pub user_id: UserId,
+    /// The provider's customer id.
+    pub customer_id: Option<String>,
+}
+
+/// What [`Vault::follow_subscription`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Followed {
+    /// The membership that follows the subscription, after the event.
+    Membership {
+        /// The membership as stored now.
+        membership: Box<Membership>,
+        /// Whether the event changed it (false: repeated, or older than
+        /// what it holds).
+        changed: bool,
+        /// Whether the event started it.
+        started: bool,
+    },
+    /// No membership follows the subscription yet, and this event cannot
+    /// start one (it is partial, like an invoice, or names no member):
+    /// wait for the subscription's own events.
+    UnknownSubscription,
+    /// The event would start a membership, but its user holds another in
+    /// good standing: wait until that one ends.
+    SlotTaken {
+        /// The user.
+        user_id: UserId,
+    },
+    /// Nothing to follow yet: the subscription's first payment is pending.
+    NotStarted,
+}
 
 impl<S: Store + ?Sized> Vault<S> {
     /// Starts a membership (staff; billing, once the first payment or the
     /// trial sign-up is confirmed). Members cannot start their own: the
     /// request names its tier, period, quota and trial flag, so a member
     /// could grant themselves anything. A user holds at most one membership
-    /// in good standing: starting a second is refused; change the tier of
-    /// the first instead.
+    /// in good standing: starting a second is refused
+    /// ([`Error::AlreadyExists`]), also when two starts race, in any
+    /// process; change the tier of the first instead. Memberships whose time
+    /// ran out are moved to expired in the same write.
     pub async fn start_membership(&self, actor: &Actor, new: NewMembership) -> Result<Membership> {
         require_staff(actor, "start_membership")?;
         let now = self.now();
-        let existing = self.store.memberships_for_user(&new.user_id).await?;
-        if let Some(m) = existing
-            .iter()
-            .find(|m| m.standing(now, self.config.access.past_due_grace).grants())
-        {
-            return Err(Error::AlreadyExists {
-                entity: Entity::Membership,
-                key: format!("{} already holds {}", new.user_id, m.id),
-            });
-        }
         let m = new.build(MembershipId::from_uuid(self.uuid()), now)?;
-        self.store.insert_membership(&m).await?;
+        self.store
+            .insert_membership(&m, now, self.config.access.past_due_grace)
+            .await?;
         Ok(m)
+    }
+
+    /// Merges what a payment provider says about a subscription into the
+    /// membership that follows it (staff; billing webhooks), in whatever
+    /// order the provider's events arrive: see [`crate::subscription`] for
+    /// the rules. A membership no event has started yet is started from
+    /// `enrollment` under the one-membership rule; an ended subscription
+    /// starts an ended membership, so older events find it and change
+    /// nothing. The merge is written under the membership's revision and
+    /// retried when another write got there first.
+    pub async fn follow_subscription(
+        &self,
+        actor: &Actor,
+        snapshot: &SubscriptionSnapshot,
+        enrollment: Option<&Enrollment>,
+    ) -> Result<Followed> {
+        require_staff(actor, "follow_subscription")?;
+        snapshot.validate()?;
+        let sub = snapshot.subscription_id.as_str();
+        for _ in 0..self.config.conflict_retries.max(1) {
+            let now = self.now();
+            if let Some(current) = self.store.membership_by_subscription(sub).await? {
+                let mut next = current.clone();
+                if !next.follow(snapshot, now)? {
+                    return Ok(Followed::Membership {
+                        membership: Box::new(current),
+                        changed: false,
+                        started: false,
+                    });
+                }
+                next.revision = current.revision + 1;
+                match self.store.update_membership(&next, current.revision).await {
+                    Ok(()) => {
+                        return Ok(Followed::Membership {
+                            membership: Box::new(next),
+                            changed: true,
+                            started: false,
+                        });
+                    }
+                    Err(StoreError::Conflict { .. }) => continue,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            let Some(enrollment) = enrollment.filter(|_| snapshot.terms.is_some()) else {
+                return Ok(Followed::UnknownSubscription);
+            };
+            let id = MembershipId::from_uuid(self.uuid());
+            let Some(m) = snapshot.start(
+                enrollment.user_id.clone(),
+                enrollment.customer_id.clone(),
+                id,
+                now,
+            )?
+            else {
+                return Ok(Followed::NotStarted);
+            };
+            match self
+                .store
+                .insert_membership(&m, now, self.config.access.past_due_grace)
+                .await
+            {
+                Ok(()) => {
+                    return Ok(Followed::Membership {
+                        membership: Box::new(m),
+                        changed: true,
+                        started: true,
+                    });
+                }
+                // Another delivery started it meanwhile (follow that one),
+                // or the user's slot is held.
+                Err(StoreError::AlreadyExists { .. }) => {
+                    if self.store.membership_by_subscription(sub).await?.is_none() {
+                        return Ok(Followed::SlotTaken {
+                            user_id: enrollment.user_id.clone(),
+                        });
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Conflict {
+            entity: Entity::Membership,
+            key: sub.to_owned(),
+            reason: "the membership kept changing while an event was merged",
+        })
     }
 
     async fn load_membership(&self, id: MembershipId) -> Result<Membership> {
