@@ -111,6 +111,8 @@ mod community;
 mod fault;
 mod lease;
 mod schema;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod webhooks;
 
 use std::fmt;

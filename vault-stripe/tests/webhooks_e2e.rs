@@ -1,114 +1,26 @@
 //! End to end on SQLite: signed Stripe events drive the vault.
 #![allow(clippy::unwrap_used)]
 
+mod webhook_support;
+
 use std::sync::Arc;
 
 use chrono::Duration;
-use serde_json::{Value, json};
+use serde_json::json;
 use vault_core::access::DenyReason;
 use vault_core::actor::Actor;
-use vault_core::license::LicenseType;
 use vault_core::membership::MembershipStatus;
-use vault_core::purchase::{PaymentStatus, ProviderRefs, Purchase};
-use vault_core::store::{Store, WebhookStatus, WebhookStore};
+use vault_core::purchase::PaymentStatus;
+use vault_core::store::WebhookStatus;
 use vault_core::testkit::Fixture;
 use vault_core::tier::PricingTier;
-use vault_core::vault::{CheckoutItem, StartPurchase};
-use vault_store_sqlite::SqliteStore;
-use vault_stripe::signature::{SignatureError, Verifier, WebhookSecret};
-use vault_stripe::webhook::{Handled, WebhookConfig, WebhookError, WebhookHandler};
+use vault_stripe::signature::SignatureError;
+use vault_stripe::webhook::{Handled, WebhookError};
 
-const SECRET: &str = "whsec_e2e_test_secret";
-
-struct World {
-    f: Fixture,
-    hooks: WebhookHandler<dyn Store>,
-    events: Arc<dyn WebhookStore>,
-    secret: WebhookSecret,
-}
+use webhook_support::{World, checkout_completed, event};
 
 async fn world() -> World {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("stripe-e2e");
-    std::fs::create_dir_all(&dir).unwrap();
-    let sqlite = Arc::new(
-        SqliteStore::open(dir.join(format!("{}.db", uuid::Uuid::new_v4())))
-            .await
-            .unwrap(),
-    );
-    let f = Fixture::new(sqlite.clone() as Arc<dyn Store>).await;
-    let events: Arc<dyn WebhookStore> = sqlite;
-    let config = WebhookConfig {
-        backoff: std::time::Duration::from_millis(1),
-        tier_limits: [(PricingTier::Pro, Some(10))].into_iter().collect(),
-        ..WebhookConfig::default()
-    };
-    let hooks = WebhookHandler::new(
-        f.vault.clone(),
-        events.clone(),
-        f.clock.clone(),
-        Verifier::new(WebhookSecret::new(SECRET)),
-        config,
-    );
-    World {
-        f,
-        hooks,
-        events,
-        secret: WebhookSecret::new(SECRET),
-    }
-}
-
-impl World {
-    fn now(&self) -> i64 {
-        vault_core::Clock::now(self.f.clock.as_ref()).timestamp()
-    }
-
-    fn signed(&self, event: &Value) -> (Vec<u8>, String) {
-        let body = serde_json::to_vec(event).unwrap();
-        let header = self.secret.header(self.now(), &body);
-        (body, header)
-    }
-
-    async fn deliver(&self, event: &Value) -> Result<Handled, WebhookError> {
-        let (body, header) = self.signed(event);
-        self.hooks.handle(&body, &header).await
-    }
-
-    async fn pending(&self, user: &Actor, workflow: vault_core::ids::WorkflowId) -> Purchase {
-        self.f
-            .vault
-            .start_purchase(
-                user,
-                StartPurchase {
-                    user_id: user.user_id().unwrap().clone(),
-                    item: CheckoutItem::Workflow(workflow),
-                    license_type: LicenseType::Personal,
-                    tax: None,
-                    license_expires_at: None,
-                    provider: ProviderRefs::default(),
-                },
-            )
-            .await
-            .unwrap()
-    }
-}
-
-fn event(id: &str, kind: &str, created: i64, object: Value) -> Value {
-    json!({"id": id, "object": "event", "type": kind, "created": created, "livemode": false,
-           "api_version": "2024-06-20", "data": {"object": object}})
-}
-
-fn checkout_completed(id: &str, created: i64, purchase: &Purchase, pi: &str) -> Value {
-    event(
-        id,
-        "checkout.session.completed",
-        created,
-        json!({
-            "id": format!("cs_{id}"), "object": "checkout.session", "mode": "payment",
-            "payment_status": "paid", "status": "complete",
-            "client_reference_id": purchase.id.to_string(), "payment_intent": pi,
-            "metadata": {"vault_purchase_id": purchase.id.to_string()}
-        }),
-    )
+    World::sqlite().await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -265,17 +177,18 @@ fn subscription(
     status: &str,
     start: i64,
     end: i64,
-    extra: Value,
-) -> Value {
-    let mut object = json!({"id": "sub_1", "object": "subscription", "customer": "cus_1", "status": status,
-        "cancel_at_period_end": false, "metadata": {"vault_user_id": "member", "vault_tier": "pro"},
-        "items": {"data": [{"price": {"id": "price_pro"}, "current_period_start": start, "current_period_end": end}]}});
-    if let (Some(o), Some(e)) = (object.as_object_mut(), extra.as_object()) {
-        for (k, v) in e {
-            o.insert(k.clone(), v.clone());
-        }
-    }
-    event(id, kind, created, object)
+    extra: serde_json::Value,
+) -> serde_json::Value {
+    webhook_support::subscription(
+        id,
+        kind,
+        created,
+        "sub_1",
+        "member",
+        status,
+        (start, end),
+        extra,
+    )
 }
 
 #[tokio::test]
