@@ -22,6 +22,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod cases;
+mod ordering;
 mod reads;
 mod webhooks;
 
@@ -31,6 +32,7 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
 pub use self::cases::*;
+pub use self::ordering::*;
 pub use self::reads::*;
 pub use self::webhooks::*;
 use crate::actor::Actor;
@@ -326,6 +328,11 @@ macro_rules! conformance_tests {
             users_see_only_their_own,
             refused_calls_write_nothing,
             not_found_variants,
+            one_membership_per_user_under_contention,
+            lapsed_memberships_expire_when_another_starts,
+            memberships_follow_the_newest_event,
+            concurrent_events_of_one_subscription_converge,
+            dispute_outcome_is_kept_and_guarded,
         );
     };
 }
