@@ -25,7 +25,13 @@
 //!   recomputation exactly; Bayesian ranking; Wilson lower bound.
 //! * [`bundle`] — savings, validity windows, complete-the-bundle pricing.
 //! * [`membership`] and [`refund`] — state machines whose illegal moves are
-//!   typed errors and whose effects are data.
+//!   typed errors and whose effects are data; one membership in good
+//!   standing per user ([`membership::claim_slot`]), kept inside the store's
+//!   write.
+//! * [`subscription`] and [`refund`] — payment-provider events merged so that
+//!   the final state never depends on the order they arrive in: the newest
+//!   event decides a subscription's status, refunds and disputes only move
+//!   forward, ended and refunded are final.
 //! * [`store`] — the storage contract (atomic, guarded writes) and
 //!   [`Vault`], the service every backend plugs into.
 //!

@@ -15,7 +15,15 @@
 //! * applies each event at most once, through the store
 //!   ([`vault_core::store::WebhookStore`]: a `stripe_webhook_events` record
 //!   with status, attempts and last error), with retries and backoff;
-//! * never lets an older event roll an object's state back.
+//! * is order-safe by construction: whatever order a set of related events
+//!   arrives in, and however often each arrives, the vault ends in the state
+//!   the set defines. An event about something not known yet (a refund
+//!   before its payment completed) is parked and applied when that appears;
+//!   see [`webhook`] for the rules.
+//!
+//! Call [`webhook::WebhookHandler::sweep`] every minute or so: it applies
+//! parked events whose object appeared without an event, and expires those
+//! that waited too long (listed by [`webhook::WebhookHandler::events`]).
 //!
 //! ```no_run
 //! # use std::sync::Arc;

@@ -7,7 +7,7 @@
 //! 3. **claims** it through the store ([`WebhookStore`]): an event id is
 //!    applied at most once, and racing deliveries of one event get exactly one
 //!    claim (the others answer "in progress", so Stripe retries later);
-//! 4. applies it to the [`Vault`] as [`Actor::Service`], retrying a failed
+//! 4. applies it to the [`Vault`] as the service actor, retrying a failed
 //!    application up to [`WebhookConfig::retries`] times with exponential
 //!    backoff, and records the outcome. A failed event is applied again when
 //!    Stripe redelivers it, up to [`WebhookConfig::max_deliveries`]
