@@ -340,19 +340,12 @@ fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
         ));
     }
     check_purchase_refs(tx, p)?;
-    let sets: Vec<String> = PURCHASE_WRITE_COLS
-        .iter()
-        .enumerate()
-        .skip(1)
-        .map(|(i, c)| format!("{c} = ?{}", i + 1))
-        .collect();
-    tx.prepare_cached(&format!(
-        "UPDATE workflow_purchases SET {} WHERE id = ?1",
-        sets.join(", ")
-    ))
-    .map_err(db)?
-    .execute(params_from_iter(purchase_values(p)?))
-    .map_err(db)?;
+    update_by_id(
+        tx,
+        "workflow_purchases",
+        &PURCHASE_WRITE_COLS,
+        purchase_values(p)?,
+    )?;
     tx.step("settle_purchase:after_row")?;
     if w.count_purchase {
         for wf in p.item.workflows() {
@@ -484,20 +477,21 @@ const MEMBERSHIP_WRITE_COLS: [&str; 21] = [
     "revision",
 ];
 
-/// Writes every column of `m` but the quota's `used` (downloads own it).
-fn write_membership(tx: &Tx<'_>, m: &Membership) -> StoreResult<()> {
-    let sets: Vec<String> = MEMBERSHIP_WRITE_COLS
+/// `UPDATE table SET cols[1..] = vals[1..] WHERE id = vals[0]`: the first
+/// column is the id, and `cols` and `vals` pair up one to one.
+fn update_by_id(tx: &Tx<'_>, table: &str, cols: &[&str], vals: Vec<Value>) -> StoreResult<()> {
+    let sets: Vec<String> = cols
         .iter()
         .enumerate()
         .skip(1)
         .map(|(i, c)| format!("{c} = ?{}", i + 1))
         .collect();
     tx.prepare_cached(&format!(
-        "UPDATE memberships SET {} WHERE id = ?1",
+        "UPDATE {table} SET {} WHERE id = ?1",
         sets.join(", ")
     ))
     .map_err(db)?
-    .execute(params_from_iter(membership_values(m)?))
+    .execute(params_from_iter(vals))
     .map_err(db)?;
     Ok(())
 }
@@ -526,8 +520,14 @@ fn insert_membership(
     }
     let mine = memberships_for_user(tx, m.user_id.as_str())?;
     let slot = claim_slot(&mine, m, now, grace);
+    // Downloads own the quota's `used`: it is not among the columns written.
     for lapsed in &slot.lapsed {
-        write_membership(tx, lapsed)?;
+        update_by_id(
+            tx,
+            "memberships",
+            &MEMBERSHIP_WRITE_COLS,
+            membership_values(lapsed)?,
+        )?;
     }
     if let Some(holder) = slot.held_by {
         return Err(StoreError::exists(
@@ -844,25 +844,14 @@ impl CommerceStore for SqliteStore {
                     "the membership changed since it was read",
                 ));
             }
-            let mut sets: Vec<String> = MEMBERSHIP_WRITE_COLS
-                .iter()
-                .enumerate()
-                .skip(1)
-                .map(|(i, c)| format!("{c} = ?{}", i + 1))
-                .collect();
+            let mut cols = MEMBERSHIP_WRITE_COLS.to_vec();
             let mut vals = membership_values(&m)?;
             // Downloads own the quota; only a new period resets it.
             if start != ts(&m.period.start) {
+                cols.push("period_downloads_used");
                 vals.push(Value::Integer(i64::from(m.quota.used)));
-                sets.push(format!("period_downloads_used = ?{}", vals.len()));
             }
-            tx.prepare_cached(&format!(
-                "UPDATE memberships SET {} WHERE id = ?1",
-                sets.join(", ")
-            ))
-            .map_err(db)?
-            .execute(params_from_iter(vals))
-            .map_err(db)?;
+            update_by_id(tx, "memberships", &cols, vals)?;
             tx.step("update_membership:after_row")?;
             Ok(())
         })
