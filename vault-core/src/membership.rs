@@ -23,6 +23,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::UserId;
+use crate::clock::check_time;
 use crate::error::{Error, Reason, ValidationError, check_limit, check_text};
 use crate::ids::MembershipId;
 use crate::license::Quota;
@@ -73,8 +74,11 @@ impl TryFrom<PeriodRepr> for Period {
 }
 
 impl Period {
-    /// Checks `start < end`.
+    /// Checks `start < end`, both within the dates every store holds
+    /// ([`crate::clock::MIN_DATE`]..=[`crate::clock::MAX_DATE`]).
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self, ValidationError> {
+        check_time("current_period_start", start)?;
+        check_time("current_period_end", end)?;
         if end <= start {
             return Err(ValidationError::new(
                 "current_period_end",
@@ -473,6 +477,26 @@ mod tests {
         }
         .build(MembershipId::from_uuid(uuid::Uuid::nil()), t(0))
         .expect("valid")
+    }
+
+    #[test]
+    fn periods_end_within_the_dates_stores_hold() {
+        let last = crate::clock::MAX_DATE
+            .and_hms_opt(23, 59, 59)
+            .expect("time")
+            .and_utc();
+        assert!(Period::new(t(0), last).is_ok());
+        let field = |r: Result<Period, ValidationError>| r.expect_err("refused").field();
+        assert_eq!(
+            field(Period::new(t(0), DateTime::<Utc>::MAX_UTC)),
+            "current_period_end"
+        );
+        assert_eq!(
+            field(Period::new(DateTime::<Utc>::MIN_UTC, t(0))),
+            "current_period_start"
+        );
+        let json = serde_json::json!({ "start": t(0), "end": last + Duration::seconds(1) });
+        assert!(serde_json::from_value::<Period>(json).is_err());
     }
 
     #[test]

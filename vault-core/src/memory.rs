@@ -1270,6 +1270,7 @@ impl AnalyticsStore for MemoryStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<DailyAnalytics>> {
+        crate::analytics::check_days(from, to)?;
         Ok(self
             .lock()
             .daily_rows(workflow, from, to)

@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::UserId;
+use crate::clock::check_time;
 use crate::error::{Error, Reason, ValidationError, check_limit, check_text};
 use crate::ids::{BundleId, MembershipId, PurchaseId, WorkflowId};
 use crate::license::{LicenseKey, LicenseType, Quota};
@@ -303,6 +304,9 @@ impl NewPurchase {
             && members.is_empty()
         {
             return Err(ValidationError::new("members", Reason::Empty).into());
+        }
+        if let Some(at) = self.license_expires_at {
+            check_time("license_expires_at", at)?;
         }
         if let Some(at) = self.license_expires_at
             && at <= now

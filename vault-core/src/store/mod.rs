@@ -334,7 +334,8 @@ pub trait AnalyticsStore: Send + Sync + Debug {
     /// visitor only the first time that visitor is seen that day.
     /// `NotFound` for a missing workflow.
     async fn record_analytics(&self, delta: &AnalyticsDelta) -> StoreResult<()>;
-    /// A workflow's daily rows for `from..=to`, oldest first.
+    /// A workflow's daily rows for `from..=to`, oldest first. `Invalid` when
+    /// a date fails [`crate::analytics::check_days`].
     async fn analytics(
         &self,
         workflow: WorkflowId,
