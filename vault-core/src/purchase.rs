@@ -19,7 +19,7 @@ use crate::clock::check_time;
 use crate::error::{Error, Reason, ValidationError, check_limit, check_text};
 use crate::ids::{BundleId, MembershipId, PurchaseId, WorkflowId};
 use crate::license::{LicenseKey, LicenseType, Quota};
-use crate::money::Money;
+use crate::money::{MAX_MINOR, Money};
 use crate::store::Entity;
 use crate::tier::named_enum;
 
@@ -296,7 +296,24 @@ impl NewPurchase {
         if self.tax.is_negative() {
             return Err(ValidationError::new("tax", Reason::Negative).into());
         }
-        let total = self.amount.checked_add(&self.tax)?;
+        // The total must stay within what every store holds; the tax is the
+        // part the caller chose, so it is the field refused.
+        let total = match self.amount.checked_add(&self.tax) {
+            Err(Error::Overflow { .. }) => {
+                let room = Money::from_minor(MAX_MINOR, self.amount.currency())
+                    .checked_sub(&self.amount)
+                    .map_or_else(|_| "0".to_owned(), |m| m.amount().to_string());
+                return Err(ValidationError::new(
+                    "tax",
+                    Reason::OutOfRange {
+                        min: "0".into(),
+                        max: room,
+                    },
+                )
+                .into());
+            }
+            total => total?,
+        };
         self.provider.validate()?;
         check_limit("download_limit", self.download_limit)?;
         check_limit("update_months", self.update_months)?;
@@ -489,6 +506,41 @@ pub(crate) mod tests {
         );
         assert!(
             matches!(built, Err(Error::Invalid(e)) if e.field() == "provider.checkout_session_id")
+        );
+    }
+
+    #[test]
+    fn totals_and_expiries_stay_within_what_stores_hold() {
+        let new = |tax: Money, expires| {
+            NewPurchase {
+                user_id: UserId::parse("buyer").expect("valid"),
+                item: wf(),
+                license_type: LicenseType::Personal,
+                amount: Money::from_minor(4900, Currency::USD),
+                tax,
+                download_limit: None,
+                license_expires_at: expires,
+                update_months: None,
+                provider: ProviderRefs::default(),
+            }
+            .build(
+                PurchaseId::from_uuid(uuid::Uuid::nil()),
+                LicenseKey::generate(&SeededEntropy::new(3)),
+                DateTime::<Utc>::UNIX_EPOCH,
+            )
+        };
+        let field = |r: Result<Purchase, Error>| match r {
+            Err(Error::Invalid(e)) => e.field(),
+            other => panic!("expected Invalid, got {other:?}"),
+        };
+        let usd = |minor| Money::from_minor(minor, Currency::USD);
+        assert_eq!(field(new(usd(MAX_MINOR), None)), "tax");
+        assert_eq!(field(new(usd(MAX_MINOR - 4899), None)), "tax");
+        let fullest = new(usd(MAX_MINOR - 4900), None).expect("total at the top");
+        assert_eq!(fullest.total.to_minor(), Some(MAX_MINOR));
+        assert_eq!(
+            field(new(usd(0), Some(DateTime::<Utc>::MAX_UTC))),
+            "license_expires_at"
         );
     }
 
