@@ -1011,6 +1011,7 @@ impl CatalogStore for MemoryStore {
     }
 
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
+        query.validate()?;
         Ok(run_query(query, self.lock().workflows.values()))
     }
 

@@ -2005,12 +2005,8 @@ fn favorite_validate() {
 
 #[test]
 fn workflow_query_validate() {
-    fn cursor(sort: WorkflowSort, key: SortKey) -> Option<Cursor> {
-        Some(Cursor {
-            sort,
-            key,
-            id: wid(1),
-        })
+    fn cursor(sort: WorkflowSort, key: SortKey) -> Result<Cursor, ValidationError> {
+        Cursor::new(sort, key, wid(1))
     }
     let cases: &[(&str, Edit<WorkflowQuery>, &str, R)] = &[
         ("zero limit", |q| q.limit = 0, "limit", R::OutOfRange),
@@ -2023,20 +2019,8 @@ fn workflow_query_validate() {
         ),
         (
             "cursor of another sort",
-            |q| q.cursor = cursor(WorkflowSort::Downloads, SortKey::Downloads(3)),
+            |q| q.cursor = cursor(WorkflowSort::Downloads, SortKey::Downloads(3)).ok(),
             "cursor",
-            R::Inconsistent,
-        ),
-        (
-            "inverted price range",
-            |q| {
-                q.price = Some(PriceRange {
-                    currency: Currency::USD,
-                    min: Some(dec!(50)),
-                    max: Some(dec!(10)),
-                })
-            },
-            "price",
             R::Inconsistent,
         ),
     ];
@@ -2046,6 +2030,13 @@ fn workflow_query_validate() {
         edit(&mut q);
         refused(label, q.validate(), field, *want);
     }
+    // A price range checks itself when built.
+    refused(
+        "inverted price range",
+        PriceRange::new(Currency::USD, Some(dec!(50)), Some(dec!(10))),
+        "price",
+        R::Inconsistent,
+    );
     // A cursor's key must be the kind its sort produces.
     let sorts = [
         WorkflowSort::WedgeScore,
@@ -2062,11 +2053,6 @@ fn workflow_query_validate() {
     ];
     for sort in sorts {
         for key in keys {
-            let q = WorkflowQuery {
-                sort,
-                cursor: cursor(sort, key),
-                ..WorkflowQuery::default()
-            };
             let fits = matches!(
                 (sort, key),
                 (WorkflowSort::WedgeScore, SortKey::Score(_))
@@ -2078,19 +2064,20 @@ fn workflow_query_validate() {
                     | (WorkflowSort::Newest, SortKey::Time(_))
             );
             if fits {
+                let q = WorkflowQuery {
+                    sort,
+                    cursor: Some(cursor(sort, key).expect("fits")),
+                    ..WorkflowQuery::default()
+                };
                 assert!(q.validate().is_ok(), "{sort} {key:?}");
             } else {
                 let label = format!("{sort} cursor with {key:?}");
-                refused(&label, q.validate(), "cursor", R::Inconsistent);
+                refused(&label, cursor(sort, key), "cursor", R::Inconsistent);
             }
         }
     }
     let mut q = WorkflowQuery {
-        price: Some(PriceRange {
-            currency: Currency::USD,
-            min: Some(dec!(10)),
-            max: Some(dec!(10)),
-        }),
+        price: Some(PriceRange::new(Currency::USD, Some(dec!(10)), Some(dec!(10))).expect("valid")),
         limit: 100,
         text: Some(long(200)),
         ..WorkflowQuery::default()
@@ -2119,11 +2106,8 @@ fn cursor_decode() {
     for token in bad {
         refused(&token, Cursor::decode(&token), "cursor", R::Format);
     }
-    let c = Cursor {
-        sort: WorkflowSort::WedgeScore,
-        key: SortKey::Score(dec!(7.5)),
-        id: wid(9),
-    };
+    let c =
+        Cursor::new(WorkflowSort::WedgeScore, SortKey::Score(dec!(7.5)), wid(9)).expect("valid");
     assert_eq!(Cursor::decode(&c.encode()).expect("roundtrip"), c);
 }
 

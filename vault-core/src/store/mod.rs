@@ -78,6 +78,11 @@ use crate::slug::Slug;
 use crate::update::WorkflowUpdate;
 use crate::workflow::Workflow;
 
+/// The largest unsigned integer (a counter, a size in bytes) every store
+/// holds: SQLite's `INTEGER` and PostgreSQL's `BIGINT` are signed 64-bit.
+/// Values from callers are checked against it where they are built.
+pub const MAX_INTEGER: u64 = i64::MAX as u64;
+
 /// Categories, workflows, files, updates and bundles.
 #[async_trait]
 pub trait CatalogStore: Send + Sync + Debug {
@@ -106,7 +111,9 @@ pub trait CatalogStore: Send + Sync + Debug {
     async fn workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>>;
     /// One workflow by slug.
     async fn workflow_by_slug(&self, slug: &Slug) -> StoreResult<Option<Workflow>>;
-    /// A page of workflows, with [`crate::query`] semantics.
+    /// A page of workflows, with [`crate::query`] semantics. `Invalid` when
+    /// the query fails [`WorkflowQuery::validate`] (the service checks it
+    /// first; a direct caller may not have).
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>>;
 
     /// Inserts a file. `NotFound` for a missing workflow. A primary file makes
