@@ -144,7 +144,9 @@ pub const MAX_FEATURES_JSON: usize = 16 * 1024;
 
 /// A feature map stays a handful of named flags and limits: at most
 /// [`MAX_FEATURES`] entries, names of 1-[`MAX_FEATURE_NAME`] printable
-/// characters, [`MAX_FEATURES_JSON`] bytes of JSON in all.
+/// characters, [`MAX_FEATURES_JSON`] bytes of JSON in all, and no control
+/// characters in any string within (keys of nested objects included):
+/// PostgreSQL's `jsonb` refuses `\u0000`, so a NUL would fail only there.
 fn check_features(features: &BTreeMap<String, serde_json::Value>) -> Result<(), ValidationError> {
     if features.len() > MAX_FEATURES {
         return Err(ValidationError::new(
@@ -163,6 +165,23 @@ fn check_features(features: &BTreeMap<String, serde_json::Value>) -> Result<(), 
                 max: MAX_FEATURES_JSON,
             },
         ));
+    }
+    // A stack of our own rather than recursion: nesting is bounded only by
+    // the size.
+    let mut pending: Vec<&serde_json::Value> = features.values().collect();
+    while let Some(value) = pending.pop() {
+        match value {
+            serde_json::Value::String(s) => check_text("features", s, false, MAX_FEATURES_JSON)?,
+            serde_json::Value::Array(items) => pending.extend(items),
+            serde_json::Value::Object(map) => {
+                for (key, item) in map {
+                    check_text("features", key, false, MAX_FEATURES_JSON)?;
+                    pending.push(item);
+                }
+            }
+            serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => {
+            }
+        }
     }
     Ok(())
 }
@@ -497,6 +516,39 @@ mod tests {
         );
         let json = serde_json::json!({ "start": t(0), "end": last + Duration::seconds(1) });
         assert!(serde_json::from_value::<Period>(json).is_err());
+    }
+
+    #[test]
+    fn feature_strings_refuse_control_characters_at_any_depth() {
+        let check = |v: serde_json::Value| {
+            let features: BTreeMap<String, serde_json::Value> =
+                serde_json::from_value(v).expect("a map");
+            check_features(&features)
+        };
+        for hostile in [
+            serde_json::json!({ "plan": "pro\u{0}" }),
+            serde_json::json!({ "limits": { "note": "a\u{0}b" } }),
+            serde_json::json!({ "limits": { "k\u{0}": 1 } }),
+            serde_json::json!({ "tags": [["deep", "\u{1b}[31m"]] }),
+        ] {
+            assert_eq!(
+                check(hostile.clone()).expect_err("refused").field(),
+                "features",
+                "{hostile}"
+            );
+        }
+        assert!(check(serde_json::json!({ "seats": 3, "note": { "k": ["v\n", null] } })).is_ok());
+        // As deep as a parsed body can be (serde_json stops at 128 levels).
+        let deep = format!(
+            r#"{{"deep":{}"\u0000"{}}}"#,
+            "[".repeat(120),
+            "]".repeat(120)
+        );
+        let features = serde_json::from_str(&deep).expect("parses");
+        assert_eq!(
+            check_features(&features).expect_err("refused").field(),
+            "features"
+        );
     }
 
     #[test]

@@ -1110,6 +1110,9 @@ impl CommerceStore for MemoryStore {
         &self,
         subscription_id: &str,
     ) -> StoreResult<Option<Membership>> {
+        if crate::purchase::ProviderRefs::check_id("subscription_id", subscription_id).is_err() {
+            return Ok(None);
+        }
         // Newest first, should the provider id ever have been stored twice.
         Ok(self
             .lock()

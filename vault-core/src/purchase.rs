@@ -146,16 +146,24 @@ impl ProviderRefs {
             ("provider.price_id", &self.price_id),
         ] {
             if let Some(id) = id {
-                check_text(field, id, true, 255)?;
-                if id.chars().any(char::is_whitespace) {
-                    return Err(ValidationError::new(
-                        field,
-                        Reason::Format {
-                            expected: "an id without whitespace",
-                        },
-                    ));
-                }
+                Self::check_id(field, id)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Checks one provider id as [`ProviderRefs::validate`] does: 1-255
+    /// characters, no control characters (NUL included), no whitespace. A
+    /// lookup by an id it refuses can match nothing stored.
+    pub fn check_id(field: &'static str, id: &str) -> Result<(), ValidationError> {
+        check_text(field, id, true, 255)?;
+        if id.chars().any(char::is_whitespace) {
+            return Err(ValidationError::new(
+                field,
+                Reason::Format {
+                    expected: "an id without whitespace",
+                },
+            ));
         }
         Ok(())
     }
@@ -507,6 +515,12 @@ pub(crate) mod tests {
         assert!(
             matches!(built, Err(Error::Invalid(e)) if e.field() == "provider.checkout_session_id")
         );
+        // The rule for one id, as lookups by id use it.
+        assert_eq!(ProviderRefs::check_id("subscription_id", "sub_1"), Ok(()));
+        for bad in ["", "sub_\u{0}", "sub 1", "sub_\u{7}"] {
+            let e = ProviderRefs::check_id("subscription_id", bad).expect_err(bad);
+            assert_eq!(e.field(), "subscription_id");
+        }
     }
 
     #[test]

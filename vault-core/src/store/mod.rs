@@ -231,7 +231,9 @@ pub trait CommerceStore: Send + Sync + Debug {
     /// One membership.
     async fn membership(&self, id: MembershipId) -> StoreResult<Option<Membership>>;
     /// The membership with this provider subscription id (the newest, if
-    /// several carry it).
+    /// several carry it). `None` for an id
+    /// [`ProviderRefs::check_id`](crate::purchase::ProviderRefs::check_id)
+    /// refuses (a NUL byte, whitespace), which no membership can carry.
     async fn membership_by_subscription(
         &self,
         subscription_id: &str,
