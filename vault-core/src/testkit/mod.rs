@@ -22,6 +22,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod cases;
+mod hostile;
 mod reads;
 mod webhooks;
 
@@ -31,6 +32,7 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
 pub use self::cases::*;
+pub use self::hostile::*;
 pub use self::reads::*;
 pub use self::webhooks::*;
 use crate::actor::Actor;
@@ -326,6 +328,11 @@ macro_rules! conformance_tests {
             users_see_only_their_own,
             refused_calls_write_nothing,
             not_found_variants,
+            hostile_extreme_numbers,
+            hostile_extreme_dates,
+            hostile_nul_bytes,
+            hostile_malformed_cursors,
+            hostile_listing_proptest,
         );
     };
 }
