@@ -569,6 +569,15 @@ fn push_cursor(
                 .push("))");
         }
         (WorkflowSort::Newest, SortKey::Time(t)) => {
+            // Stored instants are whole microseconds, and binding a finer
+            // key would truncate it. A key between two microseconds (from
+            // a store that keeps nanoseconds, or made up) equals no row:
+            // the rows after it are those at or before its microsecond.
+            let micro = DateTime::<Utc>::from_timestamp_micros(t.timestamp_micros());
+            if let Some(floor) = micro.filter(|m| *m != t) {
+                qb.push(" AND newest_at <= ").push_bind(floor);
+                return Ok(());
+            }
             qb.push(" AND (newest_at < ")
                 .push_bind(t)
                 .push(" OR (newest_at = ")

@@ -399,15 +399,22 @@ pub async fn hostile_extreme_dates(store: Arc<dyn Store>) {
             "cursor",
         );
     }
-    for t in [first, last, super::epoch()] {
-        let key = SortKey::Time(t);
-        let q = WorkflowQuery {
-            sort: WorkflowSort::Newest,
-            limit: 2,
-            cursor: Some(Cursor::decode(&token(WorkflowSort::Newest, key, nil())).unwrap()),
-            ..WorkflowQuery::default()
-        };
-        lists(listing(&f, &all, &q, true).await);
+    // Also a nanosecond either side of a stored instant: finer than
+    // PostgreSQL keeps, which must not make it skip or repeat a row.
+    let stored = all[2].published_at.unwrap();
+    let nano = Duration::nanoseconds(1);
+    let last_id = WorkflowId::from_uuid(uuid::Uuid::max());
+    for t in [first, last, super::epoch(), stored + nano, stored - nano] {
+        for id in [nil(), last_id] {
+            let key = SortKey::Time(t);
+            let q = WorkflowQuery {
+                sort: WorkflowSort::Newest,
+                limit: 1,
+                cursor: Some(Cursor::decode(&token(WorkflowSort::Newest, key, id)).unwrap()),
+                ..WorkflowQuery::default()
+            };
+            lists(listing(&f, &all, &q, true).await);
+        }
     }
 
     // Membership periods: refused past the range, stored up to its end.

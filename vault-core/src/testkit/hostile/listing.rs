@@ -60,6 +60,10 @@ fn instant() -> impl Strategy<Value = DateTime<Utc>> {
         Just(at(MIN_DATE, 0, 0, 0)),
         Just(at(MAX_DATE, 23, 59, 59)),
         (-10i64..10).prop_map(|m| crate::testkit::epoch() + Duration::minutes(m)),
+        // Finer than PostgreSQL's microseconds, next to stored instants.
+        (-10i64..10, -2000i64..2000).prop_map(|(m, n)| crate::testkit::epoch()
+            + Duration::minutes(m)
+            + Duration::nanoseconds(n)),
         any::<i64>().prop_map(|s| DateTime::from_timestamp(s, 0).unwrap_or(DateTime::UNIX_EPOCH)),
     ]
 }
