@@ -13,8 +13,10 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::actor::UserId;
+use crate::clock::check_date;
 use crate::country::CountryCode;
 use crate::download::IpHash;
+use crate::error::ValidationError;
 use crate::ids::{CategoryId, MembershipId, WorkflowId};
 use crate::membership::{MembershipStatus, Standing};
 use crate::money::Currency;
@@ -22,6 +24,15 @@ use crate::rating::RatingAggregate;
 use crate::slug::Slug;
 use crate::tier::PricingTier;
 use crate::workflow::WorkflowStatus;
+
+/// Checks the ends of an analytics range `from..=to` against the dates
+/// every store holds ([`crate::clock::MIN_DATE`]..=[`crate::clock::MAX_DATE`]),
+/// naming `from` or `to`. An empty range (`to` before `from`) is not an
+/// error here: it has no rows.
+pub fn check_days(from: NaiveDate, to: NaiveDate) -> Result<(), ValidationError> {
+    check_date("from", from)?;
+    check_date("to", to)
+}
 
 /// One workflow's counters for one UTC day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

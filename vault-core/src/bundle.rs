@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::check_time;
 use crate::error::{Error, Reason, ValidationError, check_text};
 use crate::ids::{BundleId, WorkflowId};
 use crate::money::{Currency, Money};
@@ -78,6 +79,12 @@ impl NewBundle {
         }
         if self.price.is_negative() {
             return Err(ValidationError::new("price", Reason::Negative));
+        }
+        if let Some(from) = self.valid_from {
+            check_time("valid_from", from)?;
+        }
+        if let Some(until) = self.valid_until {
+            check_time("valid_until", until)?;
         }
         if let (Some(from), Some(until)) = (self.valid_from, self.valid_until)
             && until <= from
@@ -368,7 +375,7 @@ mod tests {
 
     #[test]
     fn huge_amounts_price_without_panicking() {
-        let big = Money::new(Decimal::MAX, Currency::JPY).expect("fits");
+        let big = Money::from_minor(crate::money::MAX_MINOR, Currency::JPY);
         let p = BundlePricing::new(&[big], Money::zero(Currency::JPY)).expect("prices");
         assert_eq!(p.savings_percent, dec!(100));
     }

@@ -8,7 +8,48 @@ use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::error::{Reason, ValidationError};
+
+/// The first day the vault accepts, in a date or in an instant's UTC date.
+///
+/// With [`MAX_DATE`] it spans the four-digit years, the one range every
+/// store keeps and orders alike: SQLite stores instants as fixed-width text
+/// (`YYYY-MM-DDTHH:MM:SS.fffffffffZ`), while PostgreSQL (4713 BC to 294276
+/// AD) and chrono (±262143) each reach further than the other can follow.
+pub const MIN_DATE: NaiveDate = match NaiveDate::from_ymd_opt(1, 1, 1) {
+    Some(d) => d,
+    None => panic!("0001-01-01 is a date"),
+};
+
+/// The last day the vault accepts; see [`MIN_DATE`].
+pub const MAX_DATE: NaiveDate = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(d) => d,
+    None => panic!("9999-12-31 is a date"),
+};
+
+/// Checks that `date` lies within [`MIN_DATE`]..=[`MAX_DATE`]; the error
+/// names `field`.
+pub fn check_date(field: &'static str, date: NaiveDate) -> Result<(), ValidationError> {
+    if (MIN_DATE..=MAX_DATE).contains(&date) {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            Reason::OutOfRange {
+                min: MIN_DATE.to_string(),
+                max: MAX_DATE.to_string(),
+            },
+        ))
+    }
+}
+
+/// Checks that the UTC date of `at` lies within
+/// [`MIN_DATE`]..=[`MAX_DATE`]; the error names `field`.
+pub fn check_time(field: &'static str, at: DateTime<Utc>) -> Result<(), ValidationError> {
+    check_date(field, at.date_naive())
+}
 
 /// Tells the current time. The app implements it over the system clock.
 pub trait Clock: Send + Sync + fmt::Debug {
@@ -109,6 +150,38 @@ pub(crate) fn new_uuid(entropy: &dyn Entropy) -> uuid::Uuid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_date_range_is_the_four_digit_years() {
+        assert_eq!(MIN_DATE.to_string(), "0001-01-01");
+        assert_eq!(MAX_DATE.to_string(), "9999-12-31");
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        for ok in [MIN_DATE, MAX_DATE, day(2025, 2, 13)] {
+            assert_eq!(check_date("from", ok), Ok(()));
+        }
+        let last = MAX_DATE
+            .and_hms_nano_opt(23, 59, 59, 999_999_999)
+            .expect("time")
+            .and_utc();
+        assert_eq!(check_time("at", last), Ok(()));
+        for (out, field) in [
+            (NaiveDate::MIN, "from"),
+            (NaiveDate::MAX, "to"),
+            (day(0, 12, 31), "from"),
+            (day(10_000, 1, 1), "to"),
+        ] {
+            let e = check_date(field, out).expect_err("out of range");
+            assert_eq!(e.field(), field);
+            assert!(matches!(e.reason(), Reason::OutOfRange { .. }), "{out}");
+        }
+        for at in [
+            DateTime::<Utc>::MIN_UTC,
+            DateTime::<Utc>::MAX_UTC,
+            last + Duration::nanoseconds(1),
+        ] {
+            assert_eq!(check_time("at", at).expect_err("out").field(), "at");
+        }
+    }
 
     #[test]
     fn seeded_entropy_is_reproducible_and_distinct() {

@@ -183,6 +183,7 @@ impl From<StoreError> for Error {
                 key,
                 reason,
             },
+            StoreError::Invalid(e) => Error::Invalid(e),
             other => Error::Store(other),
         }
     }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Reason, ValidationError, check_text};
 use crate::ids::{FileId, WorkflowId};
+use crate::store::MAX_INTEGER;
 use crate::tier::{PricingTier, named_enum};
 use crate::version::Version;
 
@@ -115,7 +116,7 @@ pub struct NewFile {
     pub is_primary: bool,
     /// Access level.
     pub access: FileAccess,
-    /// Size in bytes.
+    /// Size in bytes, at most [`MAX_INTEGER`].
     pub size_bytes: u64,
     /// SHA-256 of the content.
     pub checksum: Checksum,
@@ -135,6 +136,15 @@ impl NewFile {
         }
         check_text("storage_key", &self.storage_key, true, 1024)?;
         check_text("mime_type", &self.mime_type, true, 255)?;
+        if self.size_bytes > MAX_INTEGER {
+            return Err(ValidationError::new(
+                "size_bytes",
+                Reason::OutOfRange {
+                    min: "0".into(),
+                    max: MAX_INTEGER.to_string(),
+                },
+            ));
+        }
         Ok(())
     }
 
@@ -289,6 +299,18 @@ mod tests {
             ..f
         };
         assert_eq!(f.validate().expect_err("blank").field(), "storage_key");
+        // Sizes stop where a signed 64-bit column does.
+        let f = NewFile {
+            storage_key: "k".into(),
+            size_bytes: MAX_INTEGER + 1,
+            ..f
+        };
+        assert_eq!(f.validate().expect_err("huge").field(), "size_bytes");
+        let f = NewFile {
+            size_bytes: MAX_INTEGER,
+            ..f
+        };
+        assert!(f.validate().is_ok());
         for dots in [".", ".."] {
             let f = NewFile {
                 file_name: dots.into(),

@@ -23,6 +23,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::UserId;
+use crate::clock::check_time;
 use crate::error::{Error, Reason, ValidationError, check_limit, check_text};
 use crate::ids::MembershipId;
 use crate::license::Quota;
@@ -74,8 +75,11 @@ impl TryFrom<PeriodRepr> for Period {
 }
 
 impl Period {
-    /// Checks `start < end`.
+    /// Checks `start < end`, both within the dates every store holds
+    /// ([`crate::clock::MIN_DATE`]..=[`crate::clock::MAX_DATE`]).
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self, ValidationError> {
+        check_time("current_period_start", start)?;
+        check_time("current_period_end", end)?;
         if end <= start {
             return Err(ValidationError::new(
                 "current_period_end",
@@ -145,7 +149,9 @@ pub const MAX_FEATURES_JSON: usize = 16 * 1024;
 
 /// A feature map stays a handful of named flags and limits: at most
 /// [`MAX_FEATURES`] entries, names of 1-[`MAX_FEATURE_NAME`] printable
-/// characters, [`MAX_FEATURES_JSON`] bytes of JSON in all.
+/// characters, [`MAX_FEATURES_JSON`] bytes of JSON in all, and no control
+/// characters in any string within (keys of nested objects included):
+/// PostgreSQL's `jsonb` refuses `\u0000`, so a NUL would fail only there.
 fn check_features(features: &BTreeMap<String, serde_json::Value>) -> Result<(), ValidationError> {
     if features.len() > MAX_FEATURES {
         return Err(ValidationError::new(
@@ -164,6 +170,23 @@ fn check_features(features: &BTreeMap<String, serde_json::Value>) -> Result<(), 
                 max: MAX_FEATURES_JSON,
             },
         ));
+    }
+    // A stack of our own rather than recursion: nesting is bounded only by
+    // the size.
+    let mut pending: Vec<&serde_json::Value> = features.values().collect();
+    while let Some(value) = pending.pop() {
+        match value {
+            serde_json::Value::String(s) => check_text("features", s, false, MAX_FEATURES_JSON)?,
+            serde_json::Value::Array(items) => pending.extend(items),
+            serde_json::Value::Object(map) => {
+                for (key, item) in map {
+                    check_text("features", key, false, MAX_FEATURES_JSON)?;
+                    pending.push(item);
+                }
+            }
+            serde_json::Value::Null | serde_json::Value::Bool(_) | serde_json::Value::Number(_) => {
+            }
+        }
     }
     Ok(())
 }
@@ -542,6 +565,59 @@ mod tests {
         }
         .build(MembershipId::from_uuid(uuid::Uuid::nil()), t(0))
         .expect("valid")
+    }
+
+    #[test]
+    fn periods_end_within_the_dates_stores_hold() {
+        let last = crate::clock::MAX_DATE
+            .and_hms_opt(23, 59, 59)
+            .expect("time")
+            .and_utc();
+        assert!(Period::new(t(0), last).is_ok());
+        let field = |r: Result<Period, ValidationError>| r.expect_err("refused").field();
+        assert_eq!(
+            field(Period::new(t(0), DateTime::<Utc>::MAX_UTC)),
+            "current_period_end"
+        );
+        assert_eq!(
+            field(Period::new(DateTime::<Utc>::MIN_UTC, t(0))),
+            "current_period_start"
+        );
+        let json = serde_json::json!({ "start": t(0), "end": last + Duration::seconds(1) });
+        assert!(serde_json::from_value::<Period>(json).is_err());
+    }
+
+    #[test]
+    fn feature_strings_refuse_control_characters_at_any_depth() {
+        let check = |v: serde_json::Value| {
+            let features: BTreeMap<String, serde_json::Value> =
+                serde_json::from_value(v).expect("a map");
+            check_features(&features)
+        };
+        for hostile in [
+            serde_json::json!({ "plan": "pro\u{0}" }),
+            serde_json::json!({ "limits": { "note": "a\u{0}b" } }),
+            serde_json::json!({ "limits": { "k\u{0}": 1 } }),
+            serde_json::json!({ "tags": [["deep", "\u{1b}[31m"]] }),
+        ] {
+            assert_eq!(
+                check(hostile.clone()).expect_err("refused").field(),
+                "features",
+                "{hostile}"
+            );
+        }
+        assert!(check(serde_json::json!({ "seats": 3, "note": { "k": ["v\n", null] } })).is_ok());
+        // As deep as a parsed body can be (serde_json stops at 128 levels).
+        let deep = format!(
+            r#"{{"deep":{}"\u0000"{}}}"#,
+            "[".repeat(120),
+            "]".repeat(120)
+        );
+        let features = serde_json::from_str(&deep).expect("parses");
+        assert_eq!(
+            check_features(&features).expect_err("refused").field(),
+            "features"
+        );
     }
 
     #[test]

@@ -1036,6 +1036,7 @@ impl CatalogStore for MemoryStore {
     }
 
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
+        query.validate()?;
         Ok(run_query(query, self.lock().workflows.values()))
     }
 
@@ -1139,6 +1140,9 @@ impl CommerceStore for MemoryStore {
         &self,
         subscription_id: &str,
     ) -> StoreResult<Option<Membership>> {
+        if crate::purchase::ProviderRefs::check_id("subscription_id", subscription_id).is_err() {
+            return Ok(None);
+        }
         Ok(self
             .lock()
             .memberships_where(|m| m.provider.subscription_id.as_deref() == Some(subscription_id))
@@ -1299,6 +1303,7 @@ impl AnalyticsStore for MemoryStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<DailyAnalytics>> {
+        crate::analytics::check_days(from, to)?;
         Ok(self
             .lock()
             .daily_rows(workflow, from, to)

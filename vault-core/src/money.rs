@@ -6,6 +6,12 @@
 //! Arithmetic between different currencies is a typed error, never a silent
 //! conversion.
 //!
+//! # Range
+//! Every amount lies within [`MIN_MINOR`]..=[`MAX_MINOR`] minor units, the
+//! range every store holds exactly: [`Money::new`] refuses amounts outside it
+//! (naming the field) and arithmetic that would leave it is an
+//! [`Error::Overflow`], so no amount can reach a store that cannot write it.
+//!
 //! # Rounding
 //! There is exactly one rounding rule: results that land between two minor
 //! units (a percentage, a share) round **half to even** ("banker's rounding"),
@@ -25,6 +31,15 @@ const CODES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD
 const EXPONENT_0: &str = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF";
 const EXPONENT_3: &str = "BHD IQD JOD KWD LYD OMR TND";
 const EXPONENT_4: &str = "CLF UYW";
+
+/// The most minor units an amount may have: SQLite keeps money as a 64-bit
+/// integer of minor units (PostgreSQL's `NUMERIC` holds more), so this is
+/// the bound every store can represent exactly. 92,233,720,368,547,758.07
+/// USD; a store needing a bound derives it from this one.
+pub const MAX_MINOR: i64 = i64::MAX;
+/// The fewest minor units an amount may have (refund deltas are negative);
+/// see [`MAX_MINOR`].
+pub const MIN_MINOR: i64 = i64::MIN;
 
 /// An ISO 4217 currency and the number of decimal places of its minor unit.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -175,8 +190,8 @@ impl TryFrom<MoneyRepr> for Money {
 impl Money {
     /// Checks that `amount` fits `currency`'s minor unit and wraps it.
     /// `19.99 USD` is fine, `19.999 USD` and `5.5 JPY` are refused, and so is
-    /// an amount too large to be held to the minor unit (beyond about
-    /// 7.9e26 USD), which no arithmetic could then handle.
+    /// an amount beyond [`MIN_MINOR`]..=[`MAX_MINOR`] minor units (about
+    /// ±9.2e16 USD), which not every store could hold.
     pub fn new(amount: Decimal, currency: Currency) -> Result<Self, ValidationError> {
         Self::new_field("amount", amount, currency)
     }
@@ -197,14 +212,11 @@ impl Money {
             ));
         }
         Self::exact(normalized, currency).ok_or_else(|| {
-            let mut max = Decimal::MAX;
-            // The exponent is at most 4, well within Decimal's 28.
-            let _ = max.set_scale(currency.exponent());
             ValidationError::new(
                 field,
                 Reason::OutOfRange {
-                    min: format!("-{max}"),
-                    max: max.to_string(),
+                    min: Self::from_minor(MIN_MINOR, currency).amount.to_string(),
+                    max: Self::from_minor(MAX_MINOR, currency).amount.to_string(),
                 },
             )
         })
@@ -223,7 +235,8 @@ impl Money {
         Ok(m)
     }
 
-    /// An amount given in minor units (`1999` cents is `19.99 USD`).
+    /// An amount given in minor units (`1999` cents is `19.99 USD`). Every
+    /// `i64` lies within [`MIN_MINOR`]..=[`MAX_MINOR`].
     pub fn from_minor(minor: i64, currency: Currency) -> Self {
         // An i64 at scale <= 4 always fits: already at the minor unit.
         Self {
@@ -238,13 +251,16 @@ impl Money {
     }
 
     // Every Money is stored rescaled to the currency exponent so that equal
-    // amounts compare and hash equal and print with their minor unit.
-    // `Decimal::rescale` silently stops short when the mantissa would
-    // overflow; such an amount cannot be held to the minor unit: `None`.
+    // amounts compare and hash equal and print with their minor unit; its
+    // mantissa is then its minor units. `Decimal::rescale` silently stops
+    // short when the mantissa would overflow; such an amount, and any whose
+    // minor units leave MIN_MINOR..=MAX_MINOR, is out of range: `None`.
     fn exact(amount: Decimal, currency: Currency) -> Option<Self> {
         let mut amount = amount;
         amount.rescale(currency.exponent());
-        (amount.scale() == currency.exponent()).then_some(Self { amount, currency })
+        let minor = i64::try_from(amount.mantissa()).ok()?;
+        ((MIN_MINOR..=MAX_MINOR).contains(&minor) && amount.scale() == currency.exponent())
+            .then_some(Self { amount, currency })
     }
 
     /// The amount.
@@ -257,13 +273,11 @@ impl Money {
         self.currency
     }
 
-    /// The amount in minor units (cents). `None` only past ±9.2e18 minor units.
+    /// The amount in minor units (cents). Always `Some`, since amounts stay
+    /// within [`MIN_MINOR`]..=[`MAX_MINOR`].
     pub fn to_minor(&self) -> Option<i64> {
-        // Checked: `Decimal`'s `*` panics on overflow (7.9e26 USD times 100).
-        let scaled = self
-            .amount
-            .checked_mul(Decimal::from(10i64.pow(self.currency.exponent())))?;
-        i64::try_from(scaled).ok()
+        // Held at the currency's scale, the mantissa is the minor units.
+        i64::try_from(self.amount.mantissa()).ok()
     }
 
     /// True for exactly zero.
@@ -521,30 +535,53 @@ mod tests {
 
     #[test]
     fn overflow_is_typed() {
-        let max = Money::new(Decimal::MAX, Currency::JPY).expect("valid");
+        let max = Money::from_minor(MAX_MINOR, Currency::JPY);
         assert!(matches!(
             max.checked_add(&Money::from_minor(1, Currency::JPY)),
+            Err(Error::Overflow { .. })
+        ));
+        let min = Money::from_minor(MIN_MINOR, Currency::JPY);
+        assert!(matches!(
+            min.checked_sub(&Money::from_minor(1, Currency::JPY)),
+            Err(Error::Overflow { .. })
+        ));
+        assert!(matches!(
+            max.mul_round(dec!(2)),
             Err(Error::Overflow { .. })
         ));
     }
 
     #[test]
-    fn amounts_too_large_for_the_minor_unit_are_refused_not_panicked_on() {
+    fn amounts_beyond_the_stored_range_are_refused_not_panicked_on() {
         // Decimal::MAX cannot be held to the cent: refused, not stored short.
         let e = Money::new(Decimal::MAX, Currency::USD).expect_err("too large");
         assert_eq!(e.field(), "amount");
         assert!(matches!(e.reason(), Reason::OutOfRange { .. }));
-        // The largest amount that can be is accepted and converts safely.
-        let mut max = Decimal::MAX;
-        max.set_scale(2).expect("scale");
-        let m = Money::new(max, Currency::USD).expect("fits");
-        assert_eq!(m.to_minor(), None);
-        assert!(matches!(
-            m.checked_add(&Money::from_minor(1, Currency::USD)),
-            Err(Error::Overflow { .. })
-        ));
-        let jpy = Money::new(Decimal::MAX, Currency::JPY).expect("fits");
-        assert_eq!(jpy.to_minor(), None);
+        // Nor can a yen amount past what a 64-bit store column holds.
+        let past = Decimal::from(MAX_MINOR) + Decimal::ONE;
+        let e = Money::new(past, Currency::JPY).expect_err("too large");
+        assert_eq!(
+            e.reason(),
+            &Reason::OutOfRange {
+                min: MIN_MINOR.to_string(),
+                max: MAX_MINOR.to_string(),
+            }
+        );
+        assert!(Money::new(Decimal::from(MIN_MINOR) - Decimal::ONE, Currency::JPY).is_err());
+        // The ends of the range are accepted and convert exactly.
+        let max = Money::new(Decimal::new(MAX_MINOR, 2), Currency::USD).expect("fits");
+        assert_eq!(max.to_minor(), Some(MAX_MINOR));
+        assert_eq!(max.to_string(), "92233720368547758.07 USD");
+        let min = Money::new(Decimal::from(MIN_MINOR), Currency::JPY).expect("fits");
+        assert_eq!(min.to_minor(), Some(MIN_MINOR));
+        // Written in the finest unit allowed, the largest amount still fits.
+        let kwd = Currency::parse("KWD").expect("valid");
+        assert_eq!(
+            Money::new(Decimal::new(MAX_MINOR, 3), kwd)
+                .expect("fits")
+                .to_minor(),
+            Some(MAX_MINOR)
+        );
     }
 
     #[test]

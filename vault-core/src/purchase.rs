@@ -21,10 +21,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::actor::UserId;
+use crate::clock::check_time;
 use crate::error::{Error, Reason, ValidationError, check_limit, check_text};
 use crate::ids::{BundleId, MembershipId, PurchaseId, WorkflowId};
 use crate::license::{LicenseKey, LicenseType, Quota};
-use crate::money::Money;
+use crate::money::{MAX_MINOR, Money};
 use crate::store::Entity;
 use crate::tier::named_enum;
 
@@ -162,16 +163,24 @@ impl ProviderRefs {
             ("provider.price_id", &self.price_id),
         ] {
             if let Some(id) = id {
-                check_text(field, id, true, 255)?;
-                if id.chars().any(char::is_whitespace) {
-                    return Err(ValidationError::new(
-                        field,
-                        Reason::Format {
-                            expected: "an id without whitespace",
-                        },
-                    ));
-                }
+                Self::check_id(field, id)?;
             }
+        }
+        Ok(())
+    }
+
+    /// Checks one provider id as [`ProviderRefs::validate`] does: 1-255
+    /// characters, no control characters (NUL included), no whitespace. A
+    /// lookup by an id it refuses can match nothing stored.
+    pub fn check_id(field: &'static str, id: &str) -> Result<(), ValidationError> {
+        check_text(field, id, true, 255)?;
+        if id.chars().any(char::is_whitespace) {
+            return Err(ValidationError::new(
+                field,
+                Reason::Format {
+                    expected: "an id without whitespace",
+                },
+            ));
         }
         Ok(())
     }
@@ -314,7 +323,24 @@ impl NewPurchase {
         if self.tax.is_negative() {
             return Err(ValidationError::new("tax", Reason::Negative).into());
         }
-        let total = self.amount.checked_add(&self.tax)?;
+        // The total must stay within what every store holds; the tax is the
+        // part the caller chose, so it is the field refused.
+        let total = match self.amount.checked_add(&self.tax) {
+            Err(Error::Overflow { .. }) => {
+                let room = Money::from_minor(MAX_MINOR, self.amount.currency())
+                    .checked_sub(&self.amount)
+                    .map_or_else(|_| "0".to_owned(), |m| m.amount().to_string());
+                return Err(ValidationError::new(
+                    "tax",
+                    Reason::OutOfRange {
+                        min: "0".into(),
+                        max: room,
+                    },
+                )
+                .into());
+            }
+            total => total?,
+        };
         self.provider.validate()?;
         check_limit("download_limit", self.download_limit)?;
         check_limit("update_months", self.update_months)?;
@@ -322,6 +348,9 @@ impl NewPurchase {
             && members.is_empty()
         {
             return Err(ValidationError::new("members", Reason::Empty).into());
+        }
+        if let Some(at) = self.license_expires_at {
+            check_time("license_expires_at", at)?;
         }
         if let Some(at) = self.license_expires_at
             && at <= now
@@ -507,6 +536,47 @@ pub(crate) mod tests {
         );
         assert!(
             matches!(built, Err(Error::Invalid(e)) if e.field() == "provider.checkout_session_id")
+        );
+        // The rule for one id, as lookups by id use it.
+        assert_eq!(ProviderRefs::check_id("subscription_id", "sub_1"), Ok(()));
+        for bad in ["", "sub_\u{0}", "sub 1", "sub_\u{7}"] {
+            let e = ProviderRefs::check_id("subscription_id", bad).expect_err(bad);
+            assert_eq!(e.field(), "subscription_id");
+        }
+    }
+
+    #[test]
+    fn totals_and_expiries_stay_within_what_stores_hold() {
+        let new = |tax: Money, expires| {
+            NewPurchase {
+                user_id: UserId::parse("buyer").expect("valid"),
+                item: wf(),
+                license_type: LicenseType::Personal,
+                amount: Money::from_minor(4900, Currency::USD),
+                tax,
+                download_limit: None,
+                license_expires_at: expires,
+                update_months: None,
+                provider: ProviderRefs::default(),
+            }
+            .build(
+                PurchaseId::from_uuid(uuid::Uuid::nil()),
+                LicenseKey::generate(&SeededEntropy::new(3)),
+                DateTime::<Utc>::UNIX_EPOCH,
+            )
+        };
+        let field = |r: Result<Purchase, Error>| match r {
+            Err(Error::Invalid(e)) => e.field(),
+            other => panic!("expected Invalid, got {other:?}"),
+        };
+        let usd = |minor| Money::from_minor(minor, Currency::USD);
+        assert_eq!(field(new(usd(MAX_MINOR), None)), "tax");
+        assert_eq!(field(new(usd(MAX_MINOR - 4899), None)), "tax");
+        let fullest = new(usd(MAX_MINOR - 4900), None).expect("total at the top");
+        assert_eq!(fullest.total.to_minor(), Some(MAX_MINOR));
+        assert_eq!(
+            field(new(usd(0), Some(DateTime::<Utc>::MAX_UTC))),
+            "license_expires_at"
         );
     }
 

@@ -13,6 +13,11 @@
 //!   word is a prefix of some word of its title, short description,
 //!   description or tags, ignoring case (what FTS5 and `tsquery` prefix
 //!   matching do).
+//! * Filters and cursors come straight from URLs, so [`PriceRange`] and
+//!   [`Cursor`] are built only through checked constructors (deserializing
+//!   and [`Cursor::decode`] included): their values are ones every store can
+//!   compare without overflow, and a store handed one needs no check of its
+//!   own.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -21,11 +26,14 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::clock::check_time;
 use crate::error::{Reason, ValidationError};
 use crate::ids::{CategoryId, WorkflowId};
-use crate::money::Currency;
+use crate::money::{Currency, Money};
 use crate::rating::{BayesianPrior, compare_average, compare_bayesian};
+use crate::store::MAX_INTEGER;
 use crate::tier::PricingTier;
+use crate::wedge::Score;
 use crate::workflow::{Tag, Workflow, WorkflowStatus};
 
 /// How to order a listing (all descending, ties by id ascending).
@@ -46,14 +54,101 @@ pub enum WorkflowSort {
 
 /// A price range filter, inclusive. Free workflows count as zero; workflows
 /// sold only through memberships never match a price range.
+///
+/// Built by [`PriceRange::new`], which deserializing goes through too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "PriceRangeRepr", into = "PriceRangeRepr")]
 pub struct PriceRange {
+    currency: Currency,
+    min: Option<Money>,
+    max: Option<Money>,
+}
+
+// The serialized shape of `PriceRange`, checked on the way in.
+#[derive(Serialize, Deserialize)]
+struct PriceRangeRepr {
+    currency: Currency,
+    min: Option<Decimal>,
+    max: Option<Decimal>,
+}
+
+impl TryFrom<PriceRangeRepr> for PriceRange {
+    type Error = ValidationError;
+    fn try_from(r: PriceRangeRepr) -> Result<Self, Self::Error> {
+        PriceRange::new(r.currency, r.min, r.max)
+    }
+}
+
+impl From<PriceRange> for PriceRangeRepr {
+    fn from(r: PriceRange) -> Self {
+        Self {
+            currency: r.currency,
+            min: r.min(),
+            max: r.max(),
+        }
+    }
+}
+
+impl PriceRange {
+    /// Checks each bound is an amount of `currency` as [`Money::new`]
+    /// accepts it (no finer than the minor unit, within the range every
+    /// store holds), naming `price.min` or `price.max`, and that `min` does
+    /// not exceed `max` (naming `price`). Either bound may be absent.
+    pub fn new(
+        currency: Currency,
+        min: Option<Decimal>,
+        max: Option<Decimal>,
+    ) -> Result<Self, ValidationError> {
+        let min = min
+            .map(|m| Money::new_field("price.min", m, currency))
+            .transpose()?;
+        let max = max
+            .map(|m| Money::new_field("price.max", m, currency))
+            .transpose()?;
+        if let (Some(lo), Some(hi)) = (min, max)
+            && lo.amount() > hi.amount()
+        {
+            return Err(ValidationError::new(
+                "price",
+                Reason::Inconsistent {
+                    detail: "the minimum price must not exceed the maximum".into(),
+                },
+            ));
+        }
+        Ok(Self { currency, min, max })
+    }
+
     /// Currency the bounds are in; workflows priced in others never match.
-    pub currency: Currency,
-    /// Lower bound.
-    pub min: Option<Decimal>,
-    /// Upper bound.
-    pub max: Option<Decimal>,
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    /// Lower bound, inclusive.
+    pub fn min(&self) -> Option<Decimal> {
+        self.min.map(|m| m.amount())
+    }
+
+    /// Upper bound, inclusive.
+    pub fn max(&self) -> Option<Decimal> {
+        self.max.map(|m| m.amount())
+    }
+
+    /// The lower bound in minor units, for stores that keep amounts as
+    /// integers; `None` when there is no lower bound.
+    pub fn min_minor(&self) -> Option<i64> {
+        self.min.and_then(|m| m.to_minor())
+    }
+
+    /// The upper bound in minor units; see [`PriceRange::min_minor`].
+    pub fn max_minor(&self) -> Option<i64> {
+        self.max.and_then(|m| m.to_minor())
+    }
+
+    /// True when zero lies within the range: free workflows match.
+    pub fn admits_zero(&self) -> bool {
+        self.min().is_none_or(|m| m <= Decimal::ZERO)
+            && self.max().is_none_or(|m| m >= Decimal::ZERO)
+    }
 }
 
 /// A listing request.
@@ -121,7 +216,8 @@ fn words_of(w: &Workflow) -> impl Iterator<Item = String> + '_ {
 }
 
 impl WorkflowQuery {
-    /// Checks the page size and text.
+    /// Checks the page size, the text, and that the cursor belongs to this
+    /// sort. (The cursor and price range checked themselves when built.)
     pub fn validate(&self) -> Result<(), ValidationError> {
         if !(1..=100).contains(&self.limit) {
             return Err(ValidationError::new(
@@ -147,32 +243,6 @@ impl WorkflowQuery {
                 },
             ));
         }
-        // A decoded cursor is client input: its key must be the kind its
-        // sort produces, or every comparison with it would tie.
-        if let Some(c) = &self.cursor
-            && !c.key_matches_sort()
-        {
-            return Err(ValidationError::new(
-                "cursor",
-                Reason::Inconsistent {
-                    detail: "the cursor's key does not belong to its sort order".into(),
-                },
-            ));
-        }
-        if let Some(PriceRange {
-            min: Some(min),
-            max: Some(max),
-            ..
-        }) = &self.price
-            && min > max
-        {
-            return Err(ValidationError::new(
-                "price",
-                Reason::Inconsistent {
-                    detail: "the minimum price must not exceed the maximum".into(),
-                },
-            ));
-        }
         Ok(())
     }
 
@@ -194,7 +264,7 @@ impl WorkflowQuery {
                 (None, PricingTier::Free) => Decimal::ZERO,
                 _ => return false,
             };
-            if range.min.is_some_and(|m| amount < m) || range.max.is_some_and(|m| amount > m) {
+            if range.min().is_some_and(|m| amount < m) || range.max().is_some_and(|m| amount > m) {
                 return false;
             }
         }
@@ -290,19 +360,104 @@ impl WorkflowSort {
     }
 }
 
+/// The most reviews a rating key in a [`Cursor`] may count. No workflow
+/// gets near it (one review per user), and it keeps every key's side of a
+/// store's exact fraction comparisons within 64-bit integers: with at most
+/// five stars per review, `100 × sum` and a prior's `weight × mean × 100`
+/// stay far below `i64::MAX`.
+pub const MAX_KEY_REVIEWS: u64 = u32::MAX as u64;
+
 /// Where the next page starts: the sort, and the last item's key and id.
+///
+/// Built by [`Cursor::new`] (which [`Cursor::decode`] and deserializing go
+/// through) or [`Cursor::after`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "CursorRepr")]
 pub struct Cursor {
-    /// The sort it belongs to.
-    pub sort: WorkflowSort,
-    /// The last item's key.
-    pub key: SortKey,
-    /// The last item's id.
-    pub id: WorkflowId,
+    sort: WorkflowSort,
+    key: SortKey,
+    id: WorkflowId,
+}
+
+// The serialized shape of `Cursor`, checked on the way in.
+#[derive(Deserialize)]
+struct CursorRepr {
+    sort: WorkflowSort,
+    key: SortKey,
+    id: WorkflowId,
+}
+
+impl TryFrom<CursorRepr> for Cursor {
+    type Error = ValidationError;
+    fn try_from(r: CursorRepr) -> Result<Self, Self::Error> {
+        Cursor::new(r.sort, r.key, r.id)
+    }
 }
 
 impl Cursor {
-    /// The cursor after `w`.
+    /// A cursor resuming after the item with `key` and `id` in `sort`. The
+    /// key must be the kind [`SortKey::of`] gives for the sort, and one a
+    /// workflow can have: a score as [`Score::new`] accepts it, a download
+    /// count up to [`MAX_INTEGER`], a rating of at most [`MAX_KEY_REVIEWS`]
+    /// reviews of one to five stars each, a time within the dates every
+    /// store holds ([`crate::clock::check_time`]). The error names `cursor`.
+    pub fn new(sort: WorkflowSort, key: SortKey, id: WorkflowId) -> Result<Self, ValidationError> {
+        let out_of_range = |min: &str, max: String| {
+            ValidationError::new(
+                "cursor",
+                Reason::OutOfRange {
+                    min: min.into(),
+                    max,
+                },
+            )
+        };
+        match (sort, key) {
+            (WorkflowSort::WedgeScore, SortKey::Score(s)) => {
+                Score::new("cursor", s)?;
+            }
+            (WorkflowSort::Downloads, SortKey::Downloads(n)) => {
+                if n > MAX_INTEGER {
+                    return Err(out_of_range("0 downloads", MAX_INTEGER.to_string()));
+                }
+            }
+            (
+                WorkflowSort::Rating | WorkflowSort::BayesianRating,
+                SortKey::Rating { sum, count },
+            ) => {
+                if count > MAX_KEY_REVIEWS {
+                    return Err(out_of_range(
+                        "0 reviews",
+                        format!("{MAX_KEY_REVIEWS} reviews"),
+                    ));
+                }
+                // Every review gives one to five stars (and `5 × count`
+                // cannot overflow below the bound).
+                if sum < count || sum > 5 * count {
+                    return Err(ValidationError::new(
+                        "cursor",
+                        Reason::Inconsistent {
+                            detail: "the rating sum must be one to five stars per review".into(),
+                        },
+                    ));
+                }
+            }
+            (WorkflowSort::Newest, SortKey::Time(t)) => check_time("cursor", t)?,
+            // A decoded cursor is client input: a key of another kind than
+            // its sort produces would tie with every workflow.
+            _ => {
+                return Err(ValidationError::new(
+                    "cursor",
+                    Reason::Inconsistent {
+                        detail: "the cursor's key does not belong to its sort order".into(),
+                    },
+                ));
+            }
+        }
+        Ok(Self { sort, key, id })
+    }
+
+    /// The cursor after `w`. Its key comes from a stored workflow, not from
+    /// a caller, so it is not checked again.
     pub fn after(w: &Workflow, sort: WorkflowSort) -> Self {
         Self {
             sort,
@@ -311,18 +466,19 @@ impl Cursor {
         }
     }
 
-    /// True when the key is the kind [`SortKey::of`] gives for the sort.
-    fn key_matches_sort(&self) -> bool {
-        matches!(
-            (self.sort, self.key),
-            (WorkflowSort::WedgeScore, SortKey::Score(_))
-                | (
-                    WorkflowSort::Rating | WorkflowSort::BayesianRating,
-                    SortKey::Rating { .. }
-                )
-                | (WorkflowSort::Downloads, SortKey::Downloads(_))
-                | (WorkflowSort::Newest, SortKey::Time(_))
-        )
+    /// The sort it belongs to.
+    pub fn sort(&self) -> WorkflowSort {
+        self.sort
+    }
+
+    /// The last item's key.
+    pub fn key(&self) -> SortKey {
+        self.key
+    }
+
+    /// The last item's id.
+    pub fn id(&self) -> WorkflowId {
+        self.id
     }
 
     /// An opaque token for URLs.
@@ -332,7 +488,8 @@ impl Cursor {
             .unwrap_or_default()
     }
 
-    /// Reads a token made by [`Cursor::encode`].
+    /// Reads a token made by [`Cursor::encode`]. A token of the right shape
+    /// whose values [`Cursor::new`] refuses gets that error.
     pub fn decode(token: &str) -> Result<Self, ValidationError> {
         let bad = || {
             ValidationError::new(
@@ -350,7 +507,8 @@ impl Cursor {
             .map(|i| u8::from_str_radix(token.get(i..i + 2).unwrap_or("zz"), 16))
             .collect::<Result<Vec<u8>, _>>()
             .map_err(|_| bad())?;
-        serde_json::from_slice(&bytes).map_err(|_| bad())
+        let r: CursorRepr = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        Cursor::new(r.sort, r.key, r.id)
     }
 }
 
@@ -398,5 +556,134 @@ where
     Page {
         items: hits.into_iter().cloned().collect(),
         next,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Duration;
+
+    use super::*;
+    use crate::clock::{MAX_DATE, MIN_DATE};
+    use crate::money::{MAX_MINOR, MIN_MINOR};
+
+    fn id() -> WorkflowId {
+        WorkflowId::from_uuid(uuid::Uuid::nil())
+    }
+
+    fn field<T: fmt::Debug>(r: Result<T, ValidationError>) -> &'static str {
+        r.expect_err("refused").field()
+    }
+
+    #[test]
+    fn price_bounds_are_amounts_every_store_holds() {
+        let usd = Currency::USD;
+        assert_eq!(
+            field(PriceRange::new(usd, None, Some(Decimal::MAX))),
+            "price.max"
+        );
+        assert_eq!(
+            field(PriceRange::new(usd, Some(Decimal::MIN), None)),
+            "price.min"
+        );
+        assert_eq!(
+            field(PriceRange::new(usd, Some(Decimal::new(19_999, 3)), None)),
+            "price.min"
+        );
+        assert_eq!(
+            field(PriceRange::new(usd, Some(Decimal::TEN), Some(Decimal::ONE))),
+            "price"
+        );
+        let widest = PriceRange::new(
+            usd,
+            Some(Decimal::new(MIN_MINOR, 2)),
+            Some(Decimal::new(MAX_MINOR, 2)),
+        )
+        .expect("the ends of the range");
+        assert_eq!(
+            (widest.min_minor(), widest.max_minor()),
+            (Some(MIN_MINOR), Some(MAX_MINOR))
+        );
+        assert!(widest.admits_zero());
+        let open = PriceRange::new(usd, None, None).expect("no bounds");
+        assert_eq!((open.min_minor(), open.max_minor()), (None, None));
+        let above = PriceRange::new(usd, Some(Decimal::new(1, 2)), None).expect("a cent");
+        assert!(!above.admits_zero());
+        // Serde goes through the constructor, and round-trips.
+        let json = r#"{"currency":"USD","min":"79228162514264337593543950335","max":null}"#;
+        assert!(serde_json::from_str::<PriceRange>(json).is_err());
+        let back: PriceRange =
+            serde_json::from_str(&serde_json::to_string(&widest).expect("ser")).expect("de");
+        assert_eq!(back, widest);
+    }
+
+    #[test]
+    fn cursor_keys_are_bounded_by_what_stores_compare() {
+        let new = |sort, key| Cursor::new(sort, key, id());
+        let refused = [
+            (WorkflowSort::WedgeScore, SortKey::Score(Decimal::MIN)),
+            (
+                WorkflowSort::WedgeScore,
+                SortKey::Score(Decimal::new(75, 2)),
+            ),
+            (WorkflowSort::Downloads, SortKey::Downloads(MAX_INTEGER + 1)),
+            (
+                WorkflowSort::Rating,
+                SortKey::Rating {
+                    sum: MAX_KEY_REVIEWS + 1,
+                    count: MAX_KEY_REVIEWS + 1,
+                },
+            ),
+            (
+                WorkflowSort::BayesianRating,
+                SortKey::Rating {
+                    sum: i64::MAX as u64,
+                    count: 1,
+                },
+            ),
+            (WorkflowSort::Rating, SortKey::Rating { sum: 1, count: 0 }),
+            (WorkflowSort::Rating, SortKey::Rating { sum: 2, count: 3 }),
+            (
+                WorkflowSort::Newest,
+                SortKey::Time(DateTime::<Utc>::MAX_UTC),
+            ),
+            (
+                WorkflowSort::Newest,
+                SortKey::Time(
+                    MIN_DATE.and_hms_opt(0, 0, 0).expect("t").and_utc() - Duration::nanoseconds(1),
+                ),
+            ),
+            (WorkflowSort::Newest, SortKey::Downloads(1)),
+        ];
+        for (sort, key) in refused {
+            assert_eq!(field(new(sort, key)), "cursor", "{sort} {key:?}");
+            let token = crate::hex::lower(
+                serde_json::json!({ "sort": sort, "key": key, "id": id() })
+                    .to_string()
+                    .as_bytes(),
+            );
+            assert_eq!(field(Cursor::decode(&token)), "cursor", "{sort} {key:?}");
+        }
+        let accepted = [
+            (WorkflowSort::WedgeScore, SortKey::Score(Decimal::TEN)),
+            (WorkflowSort::Downloads, SortKey::Downloads(MAX_INTEGER)),
+            (
+                WorkflowSort::BayesianRating,
+                SortKey::Rating {
+                    sum: 5 * MAX_KEY_REVIEWS,
+                    count: MAX_KEY_REVIEWS,
+                },
+            ),
+            (WorkflowSort::Rating, SortKey::Rating { sum: 0, count: 0 }),
+            (
+                WorkflowSort::Newest,
+                SortKey::Time(MAX_DATE.and_hms_opt(23, 59, 59).expect("t").and_utc()),
+            ),
+        ];
+        for (sort, key) in accepted {
+            let c = new(sort, key).expect("accepted");
+            assert_eq!((c.sort(), c.key(), c.id()), (sort, key, id()));
+            assert_eq!(Cursor::decode(&c.encode()), Ok(c));
+        }
     }
 }

@@ -42,7 +42,7 @@ use vault_core::license::{LicenseKey, LicenseType};
 use vault_core::membership::{
     Membership, MembershipEvent, MembershipStatus, NewMembership, Period,
 };
-use vault_core::money::{Currency, Money};
+use vault_core::money::{Currency, MAX_MINOR, MIN_MINOR, Money};
 use vault_core::purchase::{
     NewPurchase, PaymentRef, PaymentStatus, ProviderRefs, Purchase, PurchaseItem, PurchaseType,
 };
@@ -543,8 +543,7 @@ fn currency_parse() {
 fn money_new_new_field_and_price() {
     let kwd = Currency::parse("KWD").expect("valid");
     let clf = Currency::parse("CLF").expect("valid");
-    let mut usd_max = Decimal::MAX;
-    usd_max.set_scale(2).expect("scale");
+    let usd_max = Decimal::new(MAX_MINOR, 2);
     let precision: &[(&str, Decimal, Currency, u32)] = &[
         ("a tenth of a cent", dec!(19.999), Currency::USD, 2),
         ("negative tenth of a cent", dec!(-0.001), Currency::USD, 2),
@@ -592,7 +591,14 @@ fn money_new_new_field_and_price() {
         );
     }
     assert!(Money::new(usd_max, Currency::USD).is_ok());
-    assert!(Money::new(Decimal::MAX, Currency::JPY).is_ok());
+    assert!(Money::new(Decimal::from(MAX_MINOR), Currency::JPY).is_ok());
+    // One minor unit past what every store holds.
+    refused(
+        "past MAX_MINOR",
+        Money::new(Decimal::from(MAX_MINOR) + Decimal::ONE, Currency::JPY),
+        "amount",
+        R::OutOfRange,
+    );
     // Prices must not be negative; other amounts (refund deltas) may.
     refused(
         "negative price",
@@ -636,23 +642,21 @@ fn money_arithmetic_errors_are_typed() {
         Money::sum(Currency::USD, [&usd(1), &eur(1)]),
         Err(Error::CurrencyMismatch { .. })
     ));
-    let jpy_max = Money::new(Decimal::MAX, Currency::JPY).expect("fits");
+    let jpy_max = Money::from_minor(MAX_MINOR, Currency::JPY);
     let one_yen = Money::from_minor(1, Currency::JPY);
     assert!(matches!(
         jpy_max.checked_add(&one_yen),
         Err(Error::Overflow { .. })
     ));
     assert!(matches!(
-        Money::new(Decimal::MIN, Currency::JPY)
-            .expect("fits")
-            .checked_sub(&one_yen),
+        Money::from_minor(MIN_MINOR, Currency::JPY).checked_sub(&one_yen),
         Err(Error::Overflow { .. })
     ));
     assert!(matches!(
         jpy_max.mul_round(dec!(2)),
         Err(Error::Overflow { .. })
     ));
-    assert_eq!(jpy_max.to_minor(), None, "no panic converting huge amounts");
+    assert_eq!(jpy_max.to_minor(), Some(MAX_MINOR), "every amount converts");
     // allocate: weights and amount are checked.
     invalid(
         "no weights",
@@ -672,10 +676,16 @@ fn money_arithmetic_errors_are_typed() {
         "amount",
         R::Negative,
     );
-    assert!(matches!(
-        jpy_max.allocate(&[dec!(1)]),
-        Err(Error::Overflow { .. })
-    ));
+    // The largest amount splits exactly, without overflowing.
+    let parts = jpy_max.allocate(&[dec!(1), dec!(2)]).expect("splits");
+    assert_eq!(
+        parts
+            .iter()
+            .filter_map(Money::to_minor)
+            .map(i128::from)
+            .sum::<i128>(),
+        i128::from(MAX_MINOR)
+    );
 }
 
 #[test]
@@ -1553,7 +1563,7 @@ fn bundle_pricing_rules() {
         Err(Error::CurrencyMismatch { .. })
     ));
     // Near the top of the range: typed errors, not panics.
-    let big = Money::new(Decimal::MAX, Currency::JPY).expect("fits");
+    let big = Money::from_minor(MAX_MINOR, Currency::JPY);
     assert!(matches!(
         BundlePricing::new(&[big, big], Money::zero(Currency::JPY)),
         Err(Error::Overflow { .. })
@@ -1663,11 +1673,16 @@ fn new_purchase_build() {
         Err(Error::CurrencyMismatch { expected, found })
             if expected == Currency::USD && found == Currency::EUR
     ));
-    // Near the top of the range the total overflows, typed.
+    // At the top of the range the total would leave it: the tax is refused.
     let mut p = new_purchase();
-    p.amount = Money::new(Decimal::MAX, Currency::JPY).expect("fits");
+    p.amount = Money::from_minor(MAX_MINOR, Currency::JPY);
     p.tax = Money::from_minor(1, Currency::JPY);
-    assert!(matches!(build_purchase(p), Err(Error::Overflow { .. })));
+    invalid(
+        "total past MAX_MINOR",
+        build_purchase(p),
+        "tax",
+        R::OutOfRange,
+    );
     let ok = build_purchase(new_purchase()).expect("valid");
     assert_eq!(ok.total, usd(5831));
     let mut expiring = new_purchase();
@@ -1988,12 +2003,8 @@ fn favorite_validate() {
 
 #[test]
 fn workflow_query_validate() {
-    fn cursor(sort: WorkflowSort, key: SortKey) -> Option<Cursor> {
-        Some(Cursor {
-            sort,
-            key,
-            id: wid(1),
-        })
+    fn cursor(sort: WorkflowSort, key: SortKey) -> Result<Cursor, ValidationError> {
+        Cursor::new(sort, key, wid(1))
     }
     let cases: &[(&str, Edit<WorkflowQuery>, &str, R)] = &[
         ("zero limit", |q| q.limit = 0, "limit", R::OutOfRange),
@@ -2006,20 +2017,8 @@ fn workflow_query_validate() {
         ),
         (
             "cursor of another sort",
-            |q| q.cursor = cursor(WorkflowSort::Downloads, SortKey::Downloads(3)),
+            |q| q.cursor = cursor(WorkflowSort::Downloads, SortKey::Downloads(3)).ok(),
             "cursor",
-            R::Inconsistent,
-        ),
-        (
-            "inverted price range",
-            |q| {
-                q.price = Some(PriceRange {
-                    currency: Currency::USD,
-                    min: Some(dec!(50)),
-                    max: Some(dec!(10)),
-                })
-            },
-            "price",
             R::Inconsistent,
         ),
     ];
@@ -2029,6 +2028,13 @@ fn workflow_query_validate() {
         edit(&mut q);
         refused(label, q.validate(), field, *want);
     }
+    // A price range checks itself when built.
+    refused(
+        "inverted price range",
+        PriceRange::new(Currency::USD, Some(dec!(50)), Some(dec!(10))),
+        "price",
+        R::Inconsistent,
+    );
     // A cursor's key must be the kind its sort produces.
     let sorts = [
         WorkflowSort::WedgeScore,
@@ -2045,11 +2051,6 @@ fn workflow_query_validate() {
     ];
     for sort in sorts {
         for key in keys {
-            let q = WorkflowQuery {
-                sort,
-                cursor: cursor(sort, key),
-                ..WorkflowQuery::default()
-            };
             let fits = matches!(
                 (sort, key),
                 (WorkflowSort::WedgeScore, SortKey::Score(_))
@@ -2061,19 +2062,20 @@ fn workflow_query_validate() {
                     | (WorkflowSort::Newest, SortKey::Time(_))
             );
             if fits {
+                let q = WorkflowQuery {
+                    sort,
+                    cursor: Some(cursor(sort, key).expect("fits")),
+                    ..WorkflowQuery::default()
+                };
                 assert!(q.validate().is_ok(), "{sort} {key:?}");
             } else {
                 let label = format!("{sort} cursor with {key:?}");
-                refused(&label, q.validate(), "cursor", R::Inconsistent);
+                refused(&label, cursor(sort, key), "cursor", R::Inconsistent);
             }
         }
     }
     let mut q = WorkflowQuery {
-        price: Some(PriceRange {
-            currency: Currency::USD,
-            min: Some(dec!(10)),
-            max: Some(dec!(10)),
-        }),
+        price: Some(PriceRange::new(Currency::USD, Some(dec!(10)), Some(dec!(10))).expect("valid")),
         limit: 100,
         text: Some(long(200)),
         ..WorkflowQuery::default()
@@ -2102,11 +2104,8 @@ fn cursor_decode() {
     for token in bad {
         refused(&token, Cursor::decode(&token), "cursor", R::Format);
     }
-    let c = Cursor {
-        sort: WorkflowSort::WedgeScore,
-        key: SortKey::Score(dec!(7.5)),
-        id: wid(9),
-    };
+    let c =
+        Cursor::new(WorkflowSort::WedgeScore, SortKey::Score(dec!(7.5)), wid(9)).expect("valid");
     assert_eq!(Cursor::decode(&c.encode()).expect("roundtrip"), c);
 }
 

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
-use vault_core::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
+use vault_core::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow, check_days};
 use vault_core::country::CountryCode;
 use vault_core::ids::WorkflowId;
 use vault_core::store::{AnalyticsStore, Entity, StoreError, StoreResult};
@@ -173,6 +173,10 @@ impl AnalyticsStore for PgStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<DailyAnalytics>> {
+        // PostgreSQL's `date` starts at 4713 BC, long after chrono's first
+        // day: a date out of the crate's range is refused before it can
+        // fail the query.
+        check_days(from, to)?;
         on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             analytics_cols!(),

@@ -547,8 +547,8 @@ fn push_cursor(
     w: i64,
     m100: i64,
 ) -> StoreResult<()> {
-    let cid = cursor.id.as_uuid();
-    match (q.sort, cursor.key) {
+    let cid = cursor.id().as_uuid();
+    match (q.sort, cursor.key()) {
         (WorkflowSort::WedgeScore, SortKey::Score(k)) => {
             qb.push(" AND (wedge_score < ")
                 .push_bind(k)
@@ -569,6 +569,15 @@ fn push_cursor(
                 .push("))");
         }
         (WorkflowSort::Newest, SortKey::Time(t)) => {
+            // Stored instants are whole microseconds, and binding a finer
+            // key would truncate it. A key between two microseconds (from
+            // a store that keeps nanoseconds, or made up) equals no row:
+            // the rows after it are those at or before its microsecond.
+            let micro = DateTime::<Utc>::from_timestamp_micros(t.timestamp_micros());
+            if let Some(floor) = micro.filter(|m| *m != t) {
+                qb.push(" AND newest_at <= ").push_bind(floor);
+                return Ok(());
+            }
             qb.push(" AND (newest_at < ")
                 .push_bind(t)
                 .push(" OR (newest_at = ")
@@ -661,17 +670,15 @@ async fn list_workflows(
         // Free workflows count as zero; members-only ones (no price, not
         // free) never match.
         qb.push(" AND ((price IS NOT NULL AND currency = ")
-            .push_bind(range.currency.code().to_owned());
-        if let Some(min) = range.min {
+            .push_bind(range.currency().code().to_owned());
+        if let Some(min) = range.min() {
             qb.push(" AND price >= ").push_bind(min);
         }
-        if let Some(max) = range.max {
+        if let Some(max) = range.max() {
             qb.push(" AND price <= ").push_bind(max);
         }
-        let free_ok = range.min.is_none_or(|m| m <= Decimal::ZERO)
-            && range.max.is_none_or(|m| m >= Decimal::ZERO);
         qb.push(") OR (price IS NULL AND pricing_tier = 'free' AND ")
-            .push_bind(free_ok)
+            .push_bind(range.admits_zero())
             .push("))");
     }
     if !q.tags.is_empty() {
@@ -1200,6 +1207,7 @@ impl CatalogStore for PgStore {
     }
 
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
+        query.validate()?;
         on_conn!(self, |c| list_workflows(c, query))
     }
 

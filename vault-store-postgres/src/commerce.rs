@@ -871,6 +871,11 @@ impl CommerceStore for PgStore {
         &self,
         subscription_id: &str,
     ) -> StoreResult<Option<Membership>> {
+        // An id no membership can carry matches none; sent as a parameter,
+        // a NUL in it would fail the query instead.
+        if ProviderRefs::check_id("subscription_id", subscription_id).is_err() {
+            return Ok(None);
+        }
         on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             membership_cols!(),

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
 use rust_decimal::Decimal;
-use vault_core::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
+use vault_core::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow, check_days};
 use vault_core::country::CountryCode;
 use vault_core::ids::WorkflowId;
 use vault_core::money::Currency;
@@ -167,6 +167,7 @@ impl AnalyticsStore for SqliteStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<DailyAnalytics>> {
+        check_days(from, to)?;
         self.read(move |c| {
             query_all(
                 c,

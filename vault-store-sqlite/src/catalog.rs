@@ -10,7 +10,9 @@ use vault_core::category::Category;
 use vault_core::file::{FileAccess, WorkflowFile};
 use vault_core::ids::{BundleId, CategoryId, FileId, WorkflowId};
 use vault_core::money::Money;
-use vault_core::query::{Cursor, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms};
+use vault_core::query::{
+    Cursor, MAX_KEY_REVIEWS, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms,
+};
 use vault_core::rating::{DimensionTotals, RatingAggregate};
 use vault_core::slug::Slug;
 use vault_core::store::{CatalogStore, Entity, StoreError, StoreResult};
@@ -547,15 +549,15 @@ fn update_workflow(tx: &Tx<'_>, w: &Workflow, expected: u64) -> StoreResult<()> 
 
 // ------------------------------------------------------------------ listing
 
-fn minor_bound(d: Decimal, exp: u32, up: bool) -> i64 {
-    let scaled = d * Decimal::from(10i64.pow(exp));
-    let r = if up { scaled.ceil() } else { scaled.floor() };
-    i64::try_from(r).unwrap_or(if r.is_sign_negative() {
-        i64::MIN
-    } else {
-        i64::MAX
-    })
-}
+// A rating cursor's side of the Bayesian comparison below is computed here
+// in i64: `weight × mean × 100 + 100 × sum`. `Cursor::new` bounds the key's
+// count (at most five stars each) and a prior is a u32 weight of at most
+// 5.00 stars, so it cannot overflow; this fails the build if either bound
+// grows past that.
+const _: () = assert!(
+    (u32::MAX as i128) * 500 + 100 * 5 * (MAX_KEY_REVIEWS as i128) <= i64::MAX as i128
+        && (u32::MAX as i128) + (MAX_KEY_REVIEWS as i128) <= i64::MAX as i128
+);
 
 fn list_workflows(conn: &Connection, q: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
     let mut wh: Vec<String> = Vec::new();
@@ -585,12 +587,11 @@ fn list_workflows(conn: &Connection, q: &WorkflowQuery) -> StoreResult<Page<Work
         wh.push(format!("pricing_tier IN ({})", marks.join(", ")));
     }
     if let Some(range) = &q.price {
-        let exp = range.currency.exponent();
-        let lo = range.min.map_or(i64::MIN, |m| minor_bound(m, exp, true));
-        let hi = range.max.map_or(i64::MAX, |m| minor_bound(m, exp, false));
-        let free_ok = range.min.is_none_or(|m| m <= Decimal::ZERO)
-            && range.max.is_none_or(|m| m >= Decimal::ZERO);
-        let c = push(&mut vals, Value::Text(range.currency.code().into()));
+        // Bounds are whole minor units (`PriceRange::new`), as prices are.
+        let lo = range.min_minor().unwrap_or(i64::MIN);
+        let hi = range.max_minor().unwrap_or(i64::MAX);
+        let free_ok = range.admits_zero();
+        let c = push(&mut vals, Value::Text(range.currency().code().into()));
         let lo = push(&mut vals, Value::Integer(lo));
         let hi = push(&mut vals, Value::Integer(hi));
         let free = push(&mut vals, Value::Integer(i64::from(free_ok)));
@@ -632,8 +633,8 @@ fn list_workflows(conn: &Connection, q: &WorkflowQuery) -> StoreResult<Page<Work
         ),
     };
     if let Some(cursor) = &q.cursor {
-        let id = push(&mut vals, Value::Text(cursor.id.to_string()));
-        let cond = match (q.sort, cursor.key) {
+        let id = push(&mut vals, Value::Text(cursor.id().to_string()));
+        let cond = match (q.sort, cursor.key()) {
             (WorkflowSort::WedgeScore, SortKey::Score(s)) => {
                 let k = i64::try_from((s * Decimal::TEN).trunc()).unwrap_or(0);
                 let k = push(&mut vals, Value::Integer(k));
@@ -983,6 +984,7 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
+        query.validate()?;
         let q = query.clone();
         self.read(move |c| list_workflows(c, &q)).await
     }

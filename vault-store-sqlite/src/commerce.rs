@@ -878,6 +878,10 @@ impl CommerceStore for SqliteStore {
         &self,
         subscription_id: &str,
     ) -> StoreResult<Option<Membership>> {
+        // An id no membership can carry matches none, on every backend.
+        if ProviderRefs::check_id("subscription_id", subscription_id).is_err() {
+            return Ok(None);
+        }
         let s = subscription_id.to_owned();
         self.read(move |c| {
             query_one(

@@ -174,15 +174,11 @@ fn purchase_story(rng: &mut fastrand::Rng, out: &mut Vec<Stamped>) {
         }
         _ => {}
     }
-    if rng.bool()
-        || matches!(
-            out.last(),
-            Some(Stamped {
-                ev: Ev::Intent { .. },
-                ..
-            }) | None
-        )
-    {
+    // A PaymentIntent success goes with the session's, or stands alone.
+    let by_session = out
+        .iter()
+        .any(|s| matches!(s.ev, Ev::Session { paid: true, .. }));
+    if rng.bool() || !by_session {
         out.push(Stamped {
             at: step(rng),
             ev: Ev::Intent { succeeded: true },

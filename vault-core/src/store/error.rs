@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::ValidationError;
+
 /// Which kind of record an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -98,6 +100,12 @@ pub enum StoreError {
         /// The limit.
         limit: u32,
     },
+    /// The input failed a check of vault-core's that the store repeats
+    /// because the trait can be called directly, bypassing the service (a
+    /// hand-built query, a lookup key no record can carry). Nothing was
+    /// read or written; the service maps it to [`crate::Error::Invalid`].
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
     /// The backend could not get what it waited for in time: the database's
     /// write lock (SQLite's busy timeout) or a pooled connection
     /// (PostgreSQL's acquire timeout, a lock timeout). Nothing was written;

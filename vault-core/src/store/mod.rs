@@ -82,6 +82,11 @@ use crate::slug::Slug;
 use crate::update::WorkflowUpdate;
 use crate::workflow::Workflow;
 
+/// The largest unsigned integer (a counter, a size in bytes) every store
+/// holds: SQLite's `INTEGER` and PostgreSQL's `BIGINT` are signed 64-bit.
+/// Values from callers are checked against it where they are built.
+pub const MAX_INTEGER: u64 = i64::MAX as u64;
+
 /// Categories, workflows, files, updates and bundles.
 #[async_trait]
 pub trait CatalogStore: Send + Sync + Debug {
@@ -110,7 +115,9 @@ pub trait CatalogStore: Send + Sync + Debug {
     async fn workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>>;
     /// One workflow by slug.
     async fn workflow_by_slug(&self, slug: &Slug) -> StoreResult<Option<Workflow>>;
-    /// A page of workflows, with [`crate::query`] semantics.
+    /// A page of workflows, with [`crate::query`] semantics. `Invalid` when
+    /// the query fails [`WorkflowQuery::validate`] (the service checks it
+    /// first; a direct caller may not have).
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>>;
 
     /// Inserts a file. `NotFound` for a missing workflow. A primary file makes
@@ -244,7 +251,9 @@ pub trait CommerceStore: Send + Sync + Debug {
     ) -> StoreResult<()>;
     /// One membership.
     async fn membership(&self, id: MembershipId) -> StoreResult<Option<Membership>>;
-    /// The membership with this provider subscription id (unique).
+    /// The membership with this provider subscription id (unique). `None`
+    /// for an id [`ProviderRefs::check_id`](crate::purchase::ProviderRefs::check_id)
+    /// refuses (a NUL byte, whitespace), which no membership can carry.
     async fn membership_by_subscription(
         &self,
         subscription_id: &str,
@@ -354,7 +363,8 @@ pub trait AnalyticsStore: Send + Sync + Debug {
     /// visitor only the first time that visitor is seen that day.
     /// `NotFound` for a missing workflow.
     async fn record_analytics(&self, delta: &AnalyticsDelta) -> StoreResult<()>;
-    /// A workflow's daily rows for `from..=to`, oldest first.
+    /// A workflow's daily rows for `from..=to`, oldest first. `Invalid` when
+    /// a date fails [`crate::analytics::check_days`].
     async fn analytics(
         &self,
         workflow: WorkflowId,

@@ -449,11 +449,10 @@ pub async fn list_filters(store: Arc<dyn Store>) {
         .list_workflows(
             &anon,
             q(&|q| {
-                q.price = Some(PriceRange {
-                    currency: Currency::USD,
-                    min: Some(Decimal::ZERO),
-                    max: Some(Decimal::from(20)),
-                })
+                q.price = Some(
+                    PriceRange::new(Currency::USD, Some(Decimal::ZERO), Some(Decimal::from(20)))
+                        .unwrap(),
+                )
             }),
         )
         .await

@@ -22,6 +22,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod cases;
+mod hostile;
 mod ordering;
 mod reads;
 mod webhooks;
@@ -32,6 +33,7 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
 pub use self::cases::*;
+pub use self::hostile::*;
 pub use self::ordering::*;
 pub use self::reads::*;
 pub use self::webhooks::*;
@@ -333,6 +335,11 @@ macro_rules! conformance_tests {
             memberships_follow_the_newest_event,
             concurrent_events_of_one_subscription_converge,
             dispute_outcome_is_kept_and_guarded,
+            hostile_extreme_numbers,
+            hostile_extreme_dates,
+            hostile_nul_bytes,
+            hostile_malformed_cursors,
+            hostile_listing_proptest,
         );
     };
 }

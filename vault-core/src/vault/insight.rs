@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use super::Vault;
 use crate::actor::Actor;
 use crate::analytics::{
-    AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow, traffic_source,
+    AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow, check_days, traffic_source,
 };
 use crate::authz::require_staff;
 use crate::download::RequestInfo;
@@ -63,7 +63,9 @@ impl<S: Store + ?Sized> Vault<S> {
         Ok(self.store.record_analytics(&d).await?)
     }
 
-    /// Daily analytics of a workflow for `from..=to` (staff), at most 366 days.
+    /// Daily analytics of a workflow for `from..=to` (staff), at most 366
+    /// days, within the dates every store holds (see
+    /// [`check_days`](crate::analytics::check_days)).
     pub async fn analytics(
         &self,
         actor: &Actor,
@@ -72,6 +74,7 @@ impl<S: Store + ?Sized> Vault<S> {
         to: NaiveDate,
     ) -> Result<Vec<DailyAnalytics>> {
         require_staff(actor, "analytics")?;
+        check_days(from, to)?;
         if to < from || (to - from).num_days() > 366 {
             return Err(ValidationError::new(
                 "to",
