@@ -15,14 +15,14 @@ use std::sync::Arc;
 use criterion::{BenchmarkId, Criterion};
 use vault_core::access::{Entitlements, FileTarget, Target, decide};
 use vault_core::bundle::{BundlePricing, allocate_revenue, complete_the_bundle};
-use vault_core::money::{Currency, Money};
 use vault_core::rating::{
     Contribution, Dimension, DimensionRatings, DimensionTotals, Rating, RatingAggregate,
     RatingDelta,
 };
 use vault_core::store::Store;
 use vault_core::testkit::Fixture;
-use vault_core::tier::PricingTier;
+use vault_core::value::money::{Currency, Money};
+use vault_core::value::tier::PricingTier;
 use vault_core::vault::CheckoutItem;
 use vault_core::{Clock, MemoryStore};
 

@@ -16,8 +16,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
-use vault_core::ids::{DownloadId, FileId, MembershipId, PurchaseId, UpdateId, WorkflowId};
-use vault_core::tier::PricingTier;
+use vault_core::value::ids::{DownloadId, FileId, MembershipId, PurchaseId, UpdateId, WorkflowId};
+use vault_core::value::tier::PricingTier;
 
 use crate::scale::{PURCHASES_PER_USER, Scale};
 

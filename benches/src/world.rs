@@ -8,18 +8,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::json;
 use sqlx::postgres::PgConnectOptions;
-use vault_core::actor::Actor;
 use vault_core::download::RequestInfo;
-use vault_core::ids::{CategoryId, FileId, PurchaseId, WorkflowId};
 use vault_core::license::LicenseType;
 use vault_core::purchase::{ProviderRefs, Purchase};
 use vault_core::query::{WorkflowQuery, WorkflowSort};
 use vault_core::store::{Store, WebhookStore};
 use vault_core::testkit::Fixture;
-use vault_core::tier::PricingTier;
 use vault_core::update::{ChangeKind, ChangelogEntry, NewUpdate};
+use vault_core::value::actor::Actor;
+use vault_core::value::ids::{CategoryId, FileId, PurchaseId, WorkflowId};
+use vault_core::value::tier::PricingTier;
+use vault_core::value::version::Version;
 use vault_core::vault::{CheckoutItem, StartPurchase};
-use vault_core::version::Version;
 use vault_core::{Clock, MemoryStore};
 use vault_store_postgres::PgStore;
 use vault_store_sqlite::SqliteStore;
@@ -344,7 +344,7 @@ async fn templates(fx: &Fixture, request: &RequestInfo) -> Templates {
         .start_purchase(
             &Fixture::user("template-pending"),
             StartPurchase {
-                user_id: vault_core::actor::UserId::parse("template-pending").expect("user"),
+                user_id: vault_core::value::actor::UserId::parse("template-pending").expect("user"),
                 item: CheckoutItem::Workflow(workflow.id),
                 license_type: LicenseType::Personal,
                 tax: None,

@@ -8,15 +8,15 @@
 
 use vault_core::Vault;
 use vault_core::access::AccessKind;
-use vault_core::actor::Actor;
 use vault_core::download::RequestInfo;
-use vault_core::error::Error;
 use vault_core::license::LicenseType;
 use vault_core::purchase::{PaymentRef, ProviderRefs, Purchase};
 use vault_core::query::{WorkflowQuery, WorkflowSort};
 use vault_core::rating::{Dimension, DimensionRatings, Rating};
 use vault_core::review::{ModerationStatus, ReviewInput, Vote};
 use vault_core::store::Store;
+use vault_core::value::actor::Actor;
+use vault_core::value::error::Error;
 use vault_core::vault::{CheckoutItem, StartPurchase};
 use vault_core::workflow::parse_tags;
 use vault_examples::{AnyError, backend, open_vault, seed_catalog};

@@ -15,15 +15,15 @@
 //! purchase, downloads up to the license limit, a denied download with its
 //! reason, and the rating aggregate.
 
-use vault_core::actor::Actor;
 use vault_core::download::RequestInfo;
-use vault_core::error::Error;
 use vault_core::license::LicenseType;
-use vault_core::money::{Currency, Money};
 use vault_core::purchase::{PaymentRef, ProviderRefs};
 use vault_core::query::{WorkflowQuery, WorkflowSort};
 use vault_core::rating::{DimensionRatings, Rating};
 use vault_core::review::{ModerationStatus, ReviewInput};
+use vault_core::value::actor::Actor;
+use vault_core::value::error::Error;
+use vault_core::value::money::{Currency, Money};
 use vault_core::vault::{CheckoutItem, StartPurchase};
 use vault_examples::{AnyError, Backend, backend, open_vault, seed_catalog};
 

@@ -5,16 +5,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Utc;
-use vault_core::actor::Actor;
 use vault_core::bundle::NewBundle;
 use vault_core::download::IpSalt;
-use vault_core::error::Error;
 use vault_core::file::{Checksum, FileAccess, FileKind, NewFile};
-use vault_core::money::{Currency, Money};
-use vault_core::slug::Slug;
 use vault_core::store::Store;
-use vault_core::tier::PricingTier;
-use vault_core::version::Version;
+use vault_core::value::actor::Actor;
+use vault_core::value::error::Error;
+use vault_core::value::money::{Currency, Money};
+use vault_core::value::slug::Slug;
+use vault_core::value::tier::PricingTier;
+use vault_core::value::version::Version;
 use vault_core::wedge::{
     Complexity, DigitalMaturity, ExcellenceTier, GrowthPotential, Score, Wedge,
 };

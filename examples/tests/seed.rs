@@ -1,13 +1,13 @@
 //! The examples' catalog seeding is idempotent on a SQLite file: running the
 //! quickstart again must not duplicate anything.
 
-use vault_core::actor::Actor;
 use vault_core::store::Store;
+use vault_core::value::actor::Actor;
 use vault_examples::{open_sqlite_vault, seed_catalog};
 
 async fn counts(
     store: &dyn Store,
-    ids: &[vault_core::ids::WorkflowId],
+    ids: &[vault_core::value::ids::WorkflowId],
 ) -> (usize, usize, usize, usize) {
     let mut files = 0;
     for id in ids {

@@ -50,16 +50,16 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::actor::Actor;
 use crate::download::{DownloadKind, DownloadSource};
 use crate::file::{FileAccess, WorkflowFile};
-use crate::ids::{FileId, MembershipId, PurchaseId, WorkflowId};
 use crate::license::Quota;
 use crate::membership::{Membership, MembershipStatus, Standing};
-use crate::money::Money;
 use crate::purchase::{PaymentStatus, Purchase};
-use crate::tier::PricingTier;
-use crate::version::Version;
+use crate::value::actor::Actor;
+use crate::value::ids::{FileId, MembershipId, PurchaseId, WorkflowId};
+use crate::value::money::Money;
+use crate::value::tier::PricingTier;
+use crate::value::version::Version;
 use crate::workflow::{Workflow, WorkflowStatus};
 
 /// Knobs of the access rule.

@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use chrono::TimeZone;
 use uuid::Uuid;
 
-use crate::actor::UserId;
 use crate::file::{Checksum, FileKind, NewFile};
-use crate::ids::BundleId;
 use crate::membership::{MembershipEvent, NewMembership, Period};
-use crate::money::Currency;
 use crate::purchase::{PaymentRef, ProviderRefs, PurchaseItem, RefundState};
+use crate::value::actor::UserId;
+use crate::value::ids::BundleId;
+use crate::value::money::Currency;
 
 // ---------------------------------------------------------------------------
 // Fixtures

@@ -12,21 +12,21 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::actor::UserId;
-use crate::clock::check_date;
-use crate::country::CountryCode;
 use crate::download::IpHash;
-use crate::error::ValidationError;
-use crate::ids::{CategoryId, MembershipId, WorkflowId};
 use crate::membership::{MembershipStatus, Standing};
-use crate::money::Currency;
 use crate::rating::RatingAggregate;
-use crate::slug::Slug;
-use crate::tier::PricingTier;
+use crate::value::actor::UserId;
+use crate::value::clock::check_date;
+use crate::value::country::CountryCode;
+use crate::value::error::ValidationError;
+use crate::value::ids::{CategoryId, MembershipId, WorkflowId};
+use crate::value::money::Currency;
+use crate::value::slug::Slug;
+use crate::value::tier::PricingTier;
 use crate::workflow::WorkflowStatus;
 
 /// Checks the ends of an analytics range `from..=to` against the dates
-/// every store holds ([`crate::clock::MIN_DATE`]..=[`crate::clock::MAX_DATE`]),
+/// every store holds ([`crate::value::clock::MIN_DATE`]..=[`crate::value::clock::MAX_DATE`]),
 /// naming `from` or `to`. An empty range (`to` before `from`) is not an
 /// error here: it has no rows.
 pub fn check_days(from: NaiveDate, to: NaiveDate) -> Result<(), ValidationError> {

@@ -12,10 +12,10 @@
 //! Every refusal is [`Error::Forbidden`] and happens before anything is
 //! written.
 
-use crate::actor::{Actor, UserId};
-use crate::error::{Error, Result};
-use crate::ids::WorkflowId;
-use crate::store::Entity;
+use crate::value::actor::{Actor, UserId};
+use crate::value::error::Entity;
+use crate::value::error::{Error, Result};
+use crate::value::ids::WorkflowId;
 use crate::workflow::WorkflowStatus;
 
 /// Staff only (admins and the service).

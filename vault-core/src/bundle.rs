@@ -18,11 +18,11 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::check_time;
-use crate::error::{Error, Reason, ValidationError, check_text};
-use crate::ids::{BundleId, WorkflowId};
-use crate::money::{Currency, Money};
-use crate::slug::Slug;
+use crate::value::clock::check_time;
+use crate::value::error::{Error, Reason, ValidationError, check_text};
+use crate::value::ids::{BundleId, WorkflowId};
+use crate::value::money::{Currency, Money};
+use crate::value::slug::Slug;
 use crate::workflow::Seo;
 
 /// What an admin provides to create a bundle.
@@ -375,7 +375,7 @@ mod tests {
 
     #[test]
     fn huge_amounts_price_without_panicking() {
-        let big = Money::from_minor(crate::money::MAX_MINOR, Currency::JPY);
+        let big = Money::from_minor(crate::value::money::MAX_MINOR, Currency::JPY);
         let p = BundlePricing::new(&[big], Money::zero(Currency::JPY)).expect("prices");
         assert_eq!(p.savings_percent, dec!(100));
     }

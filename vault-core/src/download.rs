@@ -12,12 +12,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::actor::UserId;
-use crate::country::CountryCode;
-use crate::error::{Reason, ValidationError, check_text};
-use crate::ids::{DownloadId, FileId, MembershipId, PurchaseId, WorkflowId};
-use crate::tier::named_enum;
-use crate::version::Version;
+use crate::value::actor::UserId;
+use crate::value::country::CountryCode;
+use crate::value::error::{Reason, ValidationError, check_text};
+use crate::value::ids::{DownloadId, FileId, MembershipId, PurchaseId, WorkflowId};
+use crate::value::tier::named_enum;
+use crate::value::version::Version;
 
 named_enum!(
     /// Why a download was allowed (the seed's `download_type`).
@@ -79,7 +79,7 @@ impl IpHash {
         let mut h = Sha256::new();
         h.update(&salt.0);
         h.update(ip.to_string().as_bytes());
-        Self(crate::hex::lower(&h.finalize()))
+        Self(crate::value::hex::lower(&h.finalize()))
     }
 
     /// Checks a stored hash (64 lowercase hex characters).

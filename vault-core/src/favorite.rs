@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::actor::UserId;
-use crate::error::{ValidationError, check_text};
-use crate::ids::WorkflowId;
+use crate::value::actor::UserId;
+use crate::value::error::{ValidationError, check_text};
+use crate::value::ids::WorkflowId;
 use crate::workflow::Tag;
 
 /// A bookmarked workflow.
@@ -32,7 +32,7 @@ impl Favorite {
         if self.tags.len() > 20 {
             return Err(ValidationError::new(
                 "tags",
-                crate::error::Reason::TooLong { max: 20 },
+                crate::value::error::Reason::TooLong { max: 20 },
             ));
         }
         Ok(())

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Reason, ValidationError, check_text};
-use crate::ids::{FileId, WorkflowId};
-use crate::store::MAX_INTEGER;
-use crate::tier::{PricingTier, named_enum};
-use crate::version::Version;
+use crate::value::MAX_INTEGER;
+use crate::value::error::{Reason, ValidationError, check_text};
+use crate::value::ids::{FileId, WorkflowId};
+use crate::value::tier::{PricingTier, named_enum};
+use crate::value::version::Version;
 
 named_enum!(
     /// What kind of file it is.
@@ -75,7 +75,7 @@ impl Checksum {
     pub fn of(bytes: &[u8]) -> Self {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(bytes);
-        Self(crate::hex::lower(&digest))
+        Self(crate::value::hex::lower(&digest))
     }
 
     /// The hex digest.

@@ -45,12 +45,12 @@
 //! # #[cfg(feature = "memory")]
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::sync::Arc;
-//! use vault_core::actor::Actor;
+//! use vault_core::value::actor::Actor;
 //! use vault_core::download::{IpSalt, RequestInfo};
 //! use vault_core::file::{Checksum, FileAccess, FileKind, NewFile};
-//! use vault_core::slug::Slug;
-//! use vault_core::tier::PricingTier;
-//! use vault_core::version::Version;
+//! use vault_core::value::slug::Slug;
+//! use vault_core::value::tier::PricingTier;
+//! use vault_core::value::version::Version;
 //! use vault_core::workflow::WorkflowContent;
 //! use vault_core::{ManualClock, MemoryStore, SeededEntropy, Vault, VaultConfig};
 //!
@@ -71,7 +71,7 @@
 //!     category_id: categories[4].id,
 //!     wedge: Default::default(),
 //!     pricing_tier: PricingTier::Pro,
-//!     price: Some(vault_core::money::Money::from_minor(4900, vault_core::money::Currency::USD)),
+//!     price: Some(vault_core::value::money::Money::from_minor(4900, vault_core::value::money::Currency::USD)),
 //!     media: Default::default(),
 //!     features: vec![],
 //!     requirements: vec![],
@@ -110,43 +110,34 @@
 #![deny(missing_docs)]
 
 pub mod access;
-pub mod actor;
 pub mod analytics;
 pub mod authz;
 pub mod bundle;
 pub mod category;
-pub mod clock;
-pub mod country;
 pub mod download;
-pub mod error;
 pub mod favorite;
 pub mod file;
-mod hex;
-pub mod ids;
 pub mod license;
 pub mod membership;
 #[cfg(feature = "memory")]
 pub mod memory;
-pub mod money;
 pub mod purchase;
 pub mod query;
 pub mod rating;
 pub mod refund;
 pub mod review;
-pub mod slug;
 pub mod store;
 pub mod subscription;
 #[cfg(feature = "testkit")]
 pub mod testkit;
-pub mod tier;
 pub mod update;
+pub mod value;
 pub mod vault;
-pub mod version;
 pub mod wedge;
 pub mod workflow;
 
-pub use crate::clock::{Clock, Entropy, ManualClock, SeededEntropy};
-pub use crate::error::{Error, Result, ValidationError};
 #[cfg(feature = "memory")]
 pub use crate::memory::MemoryStore;
+pub use crate::value::clock::{Clock, Entropy, ManualClock, SeededEntropy};
+pub use crate::value::error::{Error, Result, ValidationError};
 pub use crate::vault::{Vault, VaultConfig};

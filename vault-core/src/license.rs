@@ -9,9 +9,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::clock::Entropy;
-use crate::error::{Reason, ValidationError};
-use crate::tier::named_enum;
+use crate::value::clock::Entropy;
+use crate::value::error::{Reason, ValidationError};
+use crate::value::tier::named_enum;
 
 named_enum!(
     /// What a purchase licenses the buyer to do.
@@ -167,7 +167,7 @@ impl fmt::Display for Quota {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::SeededEntropy;
+    use crate::value::clock::SeededEntropy;
     use proptest::prelude::*;
 
     #[test]

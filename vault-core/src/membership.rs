@@ -22,15 +22,15 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::actor::UserId;
-use crate::clock::check_time;
-use crate::error::{Error, Reason, ValidationError, check_limit, check_text};
-use crate::ids::MembershipId;
 use crate::license::Quota;
 use crate::purchase::ProviderRefs;
-use crate::store::Entity;
 use crate::subscription::ProviderSync;
-use crate::tier::{PricingTier, named_enum};
+use crate::value::actor::UserId;
+use crate::value::clock::check_time;
+use crate::value::error::Entity;
+use crate::value::error::{Error, Reason, ValidationError, check_limit, check_text};
+use crate::value::ids::MembershipId;
+use crate::value::tier::{PricingTier, named_enum};
 
 named_enum!(
     /// The seed's membership status.
@@ -76,7 +76,7 @@ impl TryFrom<PeriodRepr> for Period {
 
 impl Period {
     /// Checks `start < end`, both within the dates every store holds
-    /// ([`crate::clock::MIN_DATE`]..=[`crate::clock::MAX_DATE`]).
+    /// ([`crate::value::clock::MIN_DATE`]..=[`crate::value::clock::MAX_DATE`]).
     pub fn new(start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Self, ValidationError> {
         check_time("current_period_start", start)?;
         check_time("current_period_end", end)?;
@@ -569,7 +569,7 @@ mod tests {
 
     #[test]
     fn periods_end_within_the_dates_stores_hold() {
-        let last = crate::clock::MAX_DATE
+        let last = crate::value::clock::MAX_DATE
             .and_hms_opt(23, 59, 59)
             .expect("time")
             .and_utc();

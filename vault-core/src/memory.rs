@@ -50,28 +50,28 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use crate::actor::UserId;
 use crate::analytics::{AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow};
 use crate::bundle::Bundle;
 use crate::category::Category;
 use crate::download::Download;
 use crate::favorite::Favorite;
 use crate::file::WorkflowFile;
-use crate::ids::{
-    BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId, UpdateId,
-    WorkflowId,
-};
 use crate::membership::{Membership, MembershipStatus, claim_slot};
 use crate::purchase::{PaymentRef, Purchase, PurchaseItem};
 use crate::query::{Page, WorkflowQuery, run_query};
 use crate::rating::{RatingAggregate, RatingDelta};
 use crate::review::{ModerationStatus, Review, Vote};
-use crate::slug::Slug;
 use crate::store::{
-    AccessStore, AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore, Entity,
-    PurchaseWrite, StoreError, StoreResult,
+    AccessStore, AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore, PurchaseWrite,
 };
 use crate::update::WorkflowUpdate;
+use crate::value::actor::UserId;
+use crate::value::error::{Entity, StoreError, StoreResult};
+use crate::value::ids::{
+    BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId, UpdateId,
+    WorkflowId,
+};
+use crate::value::slug::Slug;
 use crate::workflow::{Workflow, WorkflowStatus};
 
 /// A complete storage backend held in memory.
@@ -1331,19 +1331,19 @@ mod tests {
 
     use crate::bundle::NewBundle;
     use crate::category::NewCategory;
-    use crate::clock::SeededEntropy;
     use crate::download::{DownloadKind, DownloadSource, RequestMeta};
     use crate::file::{Checksum, FileAccess, FileKind, NewFile};
     use crate::license::{LicenseKey, LicenseType};
     use crate::membership::{MembershipEvent, NewMembership, Period};
-    use crate::money::{Currency, Money};
     use crate::purchase::{NewPurchase, PaymentStatus, ProviderRefs};
     use crate::query::{Cursor, WorkflowSort};
     use crate::rating::{DimensionRatings, Rating};
     use crate::review::ReviewInput;
-    use crate::tier::PricingTier;
     use crate::update::{ChangeKind, ChangelogEntry, NewUpdate};
-    use crate::version::Version;
+    use crate::value::clock::SeededEntropy;
+    use crate::value::money::{Currency, Money};
+    use crate::value::tier::PricingTier;
+    use crate::value::version::Version;
     use crate::wedge::Wedge;
     use crate::workflow::{Media, Seo, WorkflowContent};
 

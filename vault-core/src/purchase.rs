@@ -20,14 +20,14 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::actor::UserId;
-use crate::clock::check_time;
-use crate::error::{Error, Reason, ValidationError, check_limit, check_text};
-use crate::ids::{BundleId, MembershipId, PurchaseId, WorkflowId};
 use crate::license::{LicenseKey, LicenseType, Quota};
-use crate::money::{MAX_MINOR, Money};
-use crate::store::Entity;
-use crate::tier::named_enum;
+use crate::value::actor::UserId;
+use crate::value::clock::check_time;
+use crate::value::error::Entity;
+use crate::value::error::{Error, Reason, ValidationError, check_limit, check_text};
+use crate::value::ids::{BundleId, MembershipId, PurchaseId, WorkflowId};
+use crate::value::money::{MAX_MINOR, Money};
+use crate::value::tier::named_enum;
 
 named_enum!(
     /// The seed's `payment_status`.
@@ -462,8 +462,8 @@ impl Purchase {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::clock::SeededEntropy;
-    use crate::money::Currency;
+    use crate::value::clock::SeededEntropy;
+    use crate::value::money::Currency;
 
     pub(crate) fn pending(item: PurchaseItem, cents: i64) -> Purchase {
         NewPurchase {

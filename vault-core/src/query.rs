@@ -26,13 +26,13 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::clock::check_time;
-use crate::error::{Reason, ValidationError};
-use crate::ids::{CategoryId, WorkflowId};
-use crate::money::{Currency, Money};
 use crate::rating::{BayesianPrior, compare_average, compare_bayesian};
-use crate::store::MAX_INTEGER;
-use crate::tier::PricingTier;
+use crate::value::MAX_INTEGER;
+use crate::value::clock::check_time;
+use crate::value::error::{Reason, ValidationError};
+use crate::value::ids::{CategoryId, WorkflowId};
+use crate::value::money::{Currency, Money};
+use crate::value::tier::PricingTier;
 use crate::wedge::Score;
 use crate::workflow::{Tag, Workflow, WorkflowStatus};
 
@@ -400,7 +400,7 @@ impl Cursor {
     /// workflow can have: a score as [`Score::new`] accepts it, a download
     /// count up to [`MAX_INTEGER`], a rating of at most [`MAX_KEY_REVIEWS`]
     /// reviews of one to five stars each, a time within the dates every
-    /// store holds ([`crate::clock::check_time`]). The error names `cursor`.
+    /// store holds ([`crate::value::clock::check_time`]). The error names `cursor`.
     pub fn new(sort: WorkflowSort, key: SortKey, id: WorkflowId) -> Result<Self, ValidationError> {
         let out_of_range = |min: &str, max: String| {
             ValidationError::new(
@@ -484,7 +484,7 @@ impl Cursor {
     /// An opaque token for URLs.
     pub fn encode(&self) -> String {
         serde_json::to_string(self)
-            .map(|s| crate::hex::lower(s.as_bytes()))
+            .map(|s| crate::value::hex::lower(s.as_bytes()))
             .unwrap_or_default()
     }
 
@@ -564,8 +564,8 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::clock::{MAX_DATE, MIN_DATE};
-    use crate::money::{MAX_MINOR, MIN_MINOR};
+    use crate::value::clock::{MAX_DATE, MIN_DATE};
+    use crate::value::money::{MAX_MINOR, MIN_MINOR};
 
     fn id() -> WorkflowId {
         WorkflowId::from_uuid(uuid::Uuid::nil())
@@ -657,7 +657,7 @@ mod tests {
         ];
         for (sort, key) in refused {
             assert_eq!(field(new(sort, key)), "cursor", "{sort} {key:?}");
-            let token = crate::hex::lower(
+            let token = crate::value::hex::lower(
                 serde_json::json!({ "sort": sort, "key": key, "id": id() })
                     .to_string()
                     .as_bytes(),

@@ -29,10 +29,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::bundle::allocate_revenue;
-use crate::error::{Error, Reason, ValidationError, check_text};
-use crate::ids::WorkflowId;
-use crate::money::Money;
 use crate::purchase::{DisputeOutcome, PaymentStatus, Purchase, PurchaseItem, RefundState};
+use crate::value::error::{Error, Reason, ValidationError, check_text};
+use crate::value::ids::WorkflowId;
+use crate::value::money::Money;
 
 /// Something the payment provider reports about a settled purchase.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -302,9 +302,9 @@ fn attribute(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::BundleId;
-    use crate::money::Currency;
     use crate::purchase::{PaymentRef, tests::pending};
+    use crate::value::ids::BundleId;
+    use crate::value::money::Currency;
     use proptest::prelude::*;
 
     fn usd(c: i64) -> Money {

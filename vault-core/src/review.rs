@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::actor::UserId;
-use crate::error::{ValidationError, check_text};
-use crate::ids::{ReviewId, WorkflowId};
 use crate::rating::{Contribution, DimensionRatings, Rating};
-use crate::tier::named_enum;
+use crate::value::actor::UserId;
+use crate::value::error::{ValidationError, check_text};
+use crate::value::ids::{ReviewId, WorkflowId};
+use crate::value::tier::named_enum;
 
 named_enum!(
     /// Moderation status. Only `approved` reviews count toward ratings.

@@ -32,12 +32,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::actor::UserId;
-use crate::error::{Error, Reason, ValidationError, check_limit, check_text};
-use crate::ids::MembershipId;
 use crate::membership::{Membership, MembershipStatus, NewMembership, Period};
 use crate::purchase::ProviderRefs;
-use crate::tier::PricingTier;
+use crate::value::actor::UserId;
+use crate::value::error::{Error, Reason, ValidationError, check_limit, check_text};
+use crate::value::ids::MembershipId;
+use crate::value::tier::PricingTier;
 
 /// Where an event stands among the events about one subscription. Ordered
 /// by `created`, then `rank`, then `event_id`.

@@ -4,10 +4,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Reason, ValidationError, check_text};
-use crate::ids::{UpdateId, WorkflowId};
-use crate::tier::named_enum;
-use crate::version::Version;
+use crate::value::error::{Reason, ValidationError, check_text};
+use crate::value::ids::{UpdateId, WorkflowId};
+use crate::value::tier::named_enum;
+use crate::value::version::Version;
 use crate::workflow::check_list;
 
 named_enum!(

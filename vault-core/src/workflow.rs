@@ -7,12 +7,12 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Reason, ValidationError, check_limit, check_text};
-use crate::ids::{CategoryId, WorkflowId};
-use crate::money::Money;
 use crate::rating::RatingAggregate;
-use crate::slug::Slug;
-use crate::tier::{PricingTier, named_enum};
+use crate::value::error::{Reason, ValidationError, check_limit, check_text};
+use crate::value::ids::{CategoryId, WorkflowId};
+use crate::value::money::Money;
+use crate::value::slug::Slug;
+use crate::value::tier::{PricingTier, named_enum};
 use crate::wedge::Wedge;
 
 named_enum!(
@@ -302,7 +302,7 @@ pub struct Workflow {
     /// Lifecycle status.
     pub status: WorkflowStatus,
     /// The latest released version, if any update was published.
-    pub current_version: Option<crate::version::Version>,
+    pub current_version: Option<crate::value::version::Version>,
     /// Maintained counters.
     pub stats: WorkflowStats,
     /// Creation time.
@@ -348,7 +348,7 @@ impl Workflow {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::money::Currency;
+    use crate::value::money::Currency;
     use rust_decimal::dec;
 
     pub(crate) fn content(slug: &str, tier: PricingTier, price: Option<i64>) -> WorkflowContent {

@@ -5,12 +5,12 @@
 use std::sync::Arc;
 
 use vault_core::MemoryStore;
-use vault_core::clock::SeededEntropy;
 use vault_core::license::{LicenseKey, LicenseType, Quota};
 use vault_core::purchase::{NewPurchase, PaymentRef, ProviderRefs, PurchaseItem};
 use vault_core::store::Store;
 use vault_core::testkit::{Fixture, epoch, run};
-use vault_core::tier::PricingTier;
+use vault_core::value::clock::SeededEntropy;
+use vault_core::value::tier::PricingTier;
 
 /// An unlimited license whose count has reached `u32::MAX` still downloads:
 /// the counts saturate instead of overflowing.
@@ -25,14 +25,14 @@ fn an_unlimited_quota_at_its_maximum_count_does_not_panic() {
             item: PurchaseItem::Workflow { workflow_id: w.id },
             license_type: LicenseType::Personal,
             amount: w.content.price.unwrap(),
-            tax: vault_core::money::Money::zero(w.content.price.unwrap().currency()),
+            tax: vault_core::value::money::Money::zero(w.content.price.unwrap().currency()),
             download_limit: None,
             license_expires_at: None,
             update_months: None,
             provider: ProviderRefs::default(),
         }
         .build(
-            vault_core::ids::PurchaseId::from_uuid(uuid::Uuid::from_u128(9)),
+            vault_core::value::ids::PurchaseId::from_uuid(uuid::Uuid::from_u128(9)),
             LicenseKey::generate(&SeededEntropy::new(9)),
             epoch(),
         )

@@ -16,20 +16,20 @@ use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use vault_core::MemoryStore;
 use vault_core::access::{AccessPolicy, Entitlements, Target, decide};
-use vault_core::actor::Actor;
 use vault_core::analytics::AnalyticsDelta;
 use vault_core::category::core_systems;
-use vault_core::clock::SeededEntropy;
 use vault_core::download::{Download, DownloadSource};
 use vault_core::file::{Checksum, FileAccess, FileKind, NewFile};
-use vault_core::ids::{CategoryId, DownloadId, FileId, PurchaseId, WorkflowId};
 use vault_core::license::{LicenseKey, LicenseType};
-use vault_core::money::{Currency, Money};
 use vault_core::purchase::{NewPurchase, PaymentRef, ProviderRefs, PurchaseItem};
-use vault_core::slug::Slug;
 use vault_core::store::{CatalogStore, Charge, CommerceStore, StoreError};
-use vault_core::tier::PricingTier;
-use vault_core::version::Version;
+use vault_core::value::actor::Actor;
+use vault_core::value::clock::SeededEntropy;
+use vault_core::value::ids::{CategoryId, DownloadId, FileId, PurchaseId, WorkflowId};
+use vault_core::value::money::{Currency, Money};
+use vault_core::value::slug::Slug;
+use vault_core::value::tier::PricingTier;
+use vault_core::value::version::Version;
 use vault_core::workflow::{Workflow, WorkflowContent, WorkflowStatus};
 
 fn now() -> DateTime<Utc> {
@@ -92,7 +92,7 @@ async fn world(limit: u32) -> World {
     .unwrap();
     store.insert_file(&file).await.unwrap();
     let mut purchase = NewPurchase {
-        user_id: vault_core::actor::UserId::parse("buyer").unwrap(),
+        user_id: vault_core::value::actor::UserId::parse("buyer").unwrap(),
         item: PurchaseItem::Workflow {
             workflow_id: workflow.id,
         },

@@ -11,31 +11,31 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use vault_core::MemoryStore;
-use vault_core::actor::{Actor, UserId};
 use vault_core::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
 use vault_core::bundle::Bundle;
 use vault_core::category::Category;
 use vault_core::download::Download;
 use vault_core::favorite::Favorite;
 use vault_core::file::WorkflowFile;
-use vault_core::ids::{
-    BundleId, CategoryId, FileId, MembershipId, PurchaseId, ReviewId, WorkflowId,
-};
 use vault_core::membership::{Membership, MembershipStatus};
-use vault_core::money::{Currency, Money};
 use vault_core::purchase::{PaymentRef, PaymentStatus, Purchase};
 use vault_core::query::{Page, WorkflowQuery};
 use vault_core::rating::RatingDelta;
 use vault_core::refund::{PaymentEvent, cascade};
 use vault_core::review::{ModerationStatus, Review, Vote};
-use vault_core::slug::Slug;
 use vault_core::store::{
     AccessStore, AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore,
     PurchaseWrite, Store, StoreResult,
 };
 use vault_core::testkit::{Fixture, run};
-use vault_core::tier::PricingTier;
 use vault_core::update::WorkflowUpdate;
+use vault_core::value::actor::{Actor, UserId};
+use vault_core::value::ids::{
+    BundleId, CategoryId, FileId, MembershipId, PurchaseId, ReviewId, WorkflowId,
+};
+use vault_core::value::money::{Currency, Money};
+use vault_core::value::slug::Slug;
+use vault_core::value::tier::PricingTier;
 use vault_core::vault::CheckoutItem;
 use vault_core::workflow::Workflow;
 

@@ -25,24 +25,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use vault_core::actor::{Actor, UserId};
 use vault_core::bundle::{BundlePricing, NewBundle, allocate_revenue, complete_the_bundle};
 use vault_core::category::{NewCategory, core_systems};
-use vault_core::clock::SeededEntropy;
-use vault_core::country::CountryCode;
 use vault_core::download::{DownloadKind, IpHash, IpSalt, check_header};
-use vault_core::error::Reason;
 use vault_core::favorite::Favorite;
 use vault_core::file::{Checksum, FileAccess, FileKind, NewFile};
-use vault_core::ids::{
-    BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId, UpdateId,
-    WorkflowId,
-};
 use vault_core::license::{LicenseKey, LicenseType};
 use vault_core::membership::{
     Membership, MembershipEvent, MembershipStatus, NewMembership, Period,
 };
-use vault_core::money::{Currency, MAX_MINOR, MIN_MINOR, Money};
 use vault_core::purchase::{
     NewPurchase, PaymentRef, PaymentStatus, ProviderRefs, Purchase, PurchaseItem, PurchaseType,
 };
@@ -53,10 +44,19 @@ use vault_core::rating::{
 };
 use vault_core::refund::{PaymentEvent, cascade};
 use vault_core::review::{ModerationStatus, ReviewInput, Vote};
-use vault_core::slug::Slug;
-use vault_core::tier::PricingTier;
 use vault_core::update::{ChangeKind, ChangelogEntry, NewUpdate};
-use vault_core::version::Version;
+use vault_core::value::actor::{Actor, UserId};
+use vault_core::value::clock::SeededEntropy;
+use vault_core::value::country::CountryCode;
+use vault_core::value::error::Reason;
+use vault_core::value::ids::{
+    BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId, UpdateId,
+    WorkflowId,
+};
+use vault_core::value::money::{Currency, MAX_MINOR, MIN_MINOR, Money};
+use vault_core::value::slug::Slug;
+use vault_core::value::tier::PricingTier;
+use vault_core::value::version::Version;
 use vault_core::wedge::{
     Complexity, DigitalMaturity, ExcellenceTier, GrowthPotential, Score, Wedge,
 };

@@ -7,9 +7,9 @@ use chrono::NaiveDate;
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 use vault_core::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow, check_days};
-use vault_core::country::CountryCode;
-use vault_core::ids::WorkflowId;
 use vault_core::store::{AnalyticsStore, Entity, StoreError, StoreResult};
+use vault_core::value::country::CountryCode;
+use vault_core::value::ids::WorkflowId;
 
 use crate::catalog::{require_workflow, workflow_cols, workflow_from_row};
 use crate::codec::*;

@@ -13,9 +13,9 @@ use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Row};
 use uuid::Uuid;
-use vault_core::money::{Currency, Money};
-use vault_core::slug::Slug;
 use vault_core::store::{Entity, StoreError, StoreResult};
+use vault_core::value::money::{Currency, Money};
+use vault_core::value::slug::Slug;
 
 /// The backend name in [`StoreError::Backend`].
 pub(crate) const BACKEND: &str = "postgres";

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use vault_core::analytics::AnalyticsDelta;
 use vault_core::download::{Download, DownloadKind, DownloadSource};
 use vault_core::file::WorkflowFile;
-use vault_core::ids::{DownloadId, PurchaseId};
 use vault_core::purchase::PaymentStatus;
 use vault_core::store::{AnalyticsStore, CatalogStore, Charge, CommerceStore, Store, StoreError};
 use vault_core::testkit::{Fixture, epoch};
-use vault_core::tier::PricingTier;
+use vault_core::value::ids::{DownloadId, PurchaseId};
+use vault_core::value::tier::PricingTier;
 use vault_core::vault::CheckoutItem;
 use vault_core::workflow::Workflow;
 use vault_store_postgres::PgStore;
@@ -37,7 +37,7 @@ struct Setup {
     workflow: Workflow,
     file: WorkflowFile,
     purchase: PurchaseId,
-    user: vault_core::actor::UserId,
+    user: vault_core::value::actor::UserId,
 }
 
 async fn setup() -> Option<Setup> {
@@ -233,7 +233,7 @@ async fn connection_killed_mid_purchase_completion_writes_nothing() {
     let write = tokio::spawn(async move {
         vault
             .complete_purchase(
-                &vault_core::actor::Actor::Service,
+                &vault_core::value::actor::Actor::Service,
                 id,
                 vault_core::purchase::PaymentRef::parse("pi_killed").unwrap(),
             )
@@ -251,7 +251,9 @@ async fn connection_killed_mid_purchase_completion_writes_nothing() {
     assert!(
         matches!(
             r,
-            Err(vault_core::error::Error::Store(StoreError::Backend { .. }))
+            Err(vault_core::value::error::Error::Store(
+                StoreError::Backend { .. }
+            ))
         ),
         "{r:?}"
     );
@@ -272,7 +274,7 @@ async fn connection_killed_mid_purchase_completion_writes_nothing() {
     let done = f
         .vault
         .complete_purchase(
-            &vault_core::actor::Actor::Service,
+            &vault_core::value::actor::Actor::Service,
             id,
             vault_core::purchase::PaymentRef::parse("pi_killed").unwrap(),
         )

@@ -11,20 +11,20 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::Barrier;
-use vault_core::actor::Actor;
 use vault_core::bundle::NewBundle;
 use vault_core::download::RequestInfo;
-use vault_core::error::Error;
 use vault_core::file::FileAccess;
-use vault_core::money::{Currency, Money};
 use vault_core::rating::{DimensionRatings, Rating};
 use vault_core::review::{ReviewInput, Vote};
-use vault_core::slug::Slug;
 use vault_core::store::{Entity, Store};
 use vault_core::testkit::{Fixture, epoch};
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::Actor;
+use vault_core::value::error::Error;
+use vault_core::value::money::{Currency, Money};
+use vault_core::value::slug::Slug;
+use vault_core::value::tier::PricingTier;
+use vault_core::value::version::Version;
 use vault_core::vault::CheckoutItem;
-use vault_core::version::Version;
 
 async fn fixture() -> Option<Fixture> {
     let store = common::fresh_store().await?;

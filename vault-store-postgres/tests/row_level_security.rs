@@ -9,11 +9,11 @@ mod common;
 use std::sync::Arc;
 
 use sqlx::{PgPool, Postgres, Transaction};
-use vault_core::actor::Actor;
 use vault_core::download::RequestInfo;
 use vault_core::store::{CommerceStore, Store};
 use vault_core::testkit::Fixture;
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::Actor;
+use vault_core::value::tier::PricingTier;
 use vault_core::vault::CheckoutItem;
 use vault_store_postgres::install_row_level_security;
 

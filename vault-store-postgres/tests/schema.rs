@@ -9,10 +9,10 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 use vault_core::category::CORE_SYSTEMS;
-use vault_core::money::{Currency, Money};
 use vault_core::store::{CatalogStore, Store};
 use vault_core::testkit::Fixture;
-use vault_core::tier::PricingTier;
+use vault_core::value::money::{Currency, Money};
+use vault_core::value::tier::PricingTier;
 use vault_store_postgres::{PgOptions, PgStore, migrate, rollback};
 
 async fn sqlstate(pool: &PgPool, sql: String) -> Option<String> {

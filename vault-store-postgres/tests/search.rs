@@ -12,7 +12,7 @@ use std::sync::Arc;
 use vault_core::query::{WorkflowQuery, run_query};
 use vault_core::store::{CatalogStore, Store};
 use vault_core::testkit::Fixture;
-use vault_core::tier::PricingTier;
+use vault_core::value::tier::PricingTier;
 use vault_core::workflow::parse_tags;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,9 +8,9 @@
 
 use async_trait::async_trait;
 use rusqlite::{Connection, params};
-use vault_core::actor::UserId;
-use vault_core::ids::WorkflowId;
 use vault_core::store::{AccessQuery, AccessRead, AccessStore, FileWanted, StoreResult};
+use vault_core::value::actor::UserId;
+use vault_core::value::ids::WorkflowId;
 
 use crate::SqliteStore;
 use crate::catalog::{file_cols, file_from_row, gate_cols, gate_from_row, query_one};

@@ -7,10 +7,10 @@ use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
 use rust_decimal::Decimal;
 use vault_core::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow, check_days};
-use vault_core::country::CountryCode;
-use vault_core::ids::WorkflowId;
-use vault_core::money::Currency;
 use vault_core::store::{AnalyticsStore, Entity, StoreError, StoreResult};
+use vault_core::value::country::CountryCode;
+use vault_core::value::ids::WorkflowId;
+use vault_core::value::money::Currency;
 
 use crate::catalog::{WORKFLOW_COLS, query_all, query_one, workflow_from_row};
 use crate::codec::*;

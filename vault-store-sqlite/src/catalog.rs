@@ -8,16 +8,16 @@ use vault_core::access::GateFacts;
 use vault_core::bundle::Bundle;
 use vault_core::category::Category;
 use vault_core::file::{FileAccess, WorkflowFile};
-use vault_core::ids::{BundleId, CategoryId, FileId, WorkflowId};
-use vault_core::money::Money;
 use vault_core::query::{
     Cursor, MAX_KEY_REVIEWS, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms,
 };
 use vault_core::rating::{DimensionTotals, RatingAggregate};
-use vault_core::slug::Slug;
 use vault_core::store::{CatalogStore, Entity, StoreError, StoreResult};
 use vault_core::update::WorkflowUpdate;
-use vault_core::version::Version;
+use vault_core::value::ids::{BundleId, CategoryId, FileId, WorkflowId};
+use vault_core::value::money::Money;
+use vault_core::value::slug::Slug;
+use vault_core::value::version::Version;
 use vault_core::wedge::{Score, Wedge};
 use vault_core::workflow::{Workflow, WorkflowContent, WorkflowStats};
 

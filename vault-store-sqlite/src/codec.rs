@@ -360,16 +360,16 @@ pub(crate) fn bool_col(row: &Row<'_>, col: &str) -> StoreResult<bool> {
 }
 
 /// Money as (minor units, currency code).
-pub(crate) fn money_parts(m: &vault_core::money::Money) -> StoreResult<(i64, String)> {
+pub(crate) fn money_parts(m: &vault_core::value::money::Money) -> StoreResult<(i64, String)> {
     let minor = m
         .to_minor()
         .ok_or_else(|| corrupt(format!("{m} does not fit in minor units")))?;
     Ok((minor, m.currency().code().to_owned()))
 }
 
-pub(crate) fn money(minor: i64, currency: &str) -> StoreResult<vault_core::money::Money> {
-    let c = vault_core::money::Currency::parse(currency).map_err(corrupt)?;
-    Ok(vault_core::money::Money::from_minor(minor, c))
+pub(crate) fn money(minor: i64, currency: &str) -> StoreResult<vault_core::value::money::Money> {
+    let c = vault_core::value::money::Currency::parse(currency).map_err(corrupt)?;
+    Ok(vault_core::value::money::Money::from_minor(minor, c))
 }
 
 /// `u64` counters into SQLite's `i64`.
@@ -398,8 +398,8 @@ pub(crate) fn parse_opt_with<T, E: Display>(
         .transpose()
 }
 
-pub(crate) fn slug(row: &Row<'_>, col: &str) -> StoreResult<vault_core::slug::Slug> {
-    parse_with(row, col, vault_core::slug::Slug::parse)
+pub(crate) fn slug(row: &Row<'_>, col: &str) -> StoreResult<vault_core::value::slug::Slug> {
+    parse_with(row, col, vault_core::value::slug::Slug::parse)
 }
 
 #[cfg(test)]

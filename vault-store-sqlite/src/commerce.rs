@@ -4,14 +4,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use vault_core::actor::UserId;
 use vault_core::analytics::AnalyticsDelta;
 use vault_core::download::{Download, DownloadSource, IpHash, RequestMeta};
-use vault_core::ids::{MembershipId, PurchaseId, WorkflowId};
 use vault_core::license::{LicenseKey, Quota};
 use vault_core::membership::{Membership, MembershipStatus, Period, claim_slot};
 use vault_core::purchase::{PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState};
 use vault_core::store::{Charge, CommerceStore, Entity, PurchaseWrite, StoreError, StoreResult};
+use vault_core::value::actor::UserId;
+use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
 
 use crate::analytics::apply_delta;
 use crate::catalog::{exists, query_all, query_one, require_workflow};
@@ -584,7 +584,11 @@ fn download_from_row(row: &Row<'_>) -> StoreResult<Download> {
             ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
             user_agent: get(row, "user_agent")?,
             referrer: get(row, "referrer")?,
-            country: parse_opt_with(row, "country_code", vault_core::country::CountryCode::parse)?,
+            country: parse_opt_with(
+                row,
+                "country_code",
+                vault_core::value::country::CountryCode::parse,
+            )?,
         },
         downloaded_at: time(row, "downloaded_at")?,
     })

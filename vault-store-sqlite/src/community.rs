@@ -3,13 +3,13 @@
 use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
-use vault_core::actor::UserId;
 use vault_core::analytics::AnalyticsDelta;
 use vault_core::favorite::Favorite;
-use vault_core::ids::{ReviewId, WorkflowId};
 use vault_core::rating::{Dimension, DimensionRatings, Rating, RatingDelta};
 use vault_core::review::{ModerationStatus, Review, ReviewInput, Vote};
 use vault_core::store::{CommunityStore, Entity, StoreError, StoreResult};
+use vault_core::value::actor::UserId;
+use vault_core::value::ids::{ReviewId, WorkflowId};
 
 use crate::analytics::apply_delta;
 use crate::catalog::{exists, load_workflow, query_all, query_one, require_workflow};

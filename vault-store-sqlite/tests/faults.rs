@@ -15,24 +15,24 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags};
-use vault_core::actor::Actor;
 use vault_core::analytics::AnalyticsDelta;
 use vault_core::bundle::NewBundle;
 use vault_core::download::RequestInfo;
 use vault_core::file::{Checksum, FileAccess, FileKind, NewFile};
-use vault_core::ids::WorkflowId;
 use vault_core::license::LicenseType;
-use vault_core::money::{Currency, Money};
 use vault_core::purchase::ProviderRefs;
 use vault_core::rating::{DimensionRatings, Rating, RatingDelta};
 use vault_core::review::{ModerationStatus, Review, ReviewInput, Vote};
-use vault_core::slug::Slug;
 use vault_core::store::{Store, StoreError};
 use vault_core::testkit::Fixture;
-use vault_core::tier::PricingTier;
 use vault_core::update::{ChangeKind, ChangelogEntry, NewUpdate};
+use vault_core::value::actor::Actor;
+use vault_core::value::ids::WorkflowId;
+use vault_core::value::money::{Currency, Money};
+use vault_core::value::slug::Slug;
+use vault_core::value::tier::PricingTier;
+use vault_core::value::version::Version;
 use vault_core::vault::{CheckoutItem, StartPurchase};
-use vault_core::version::Version;
 use vault_core::workflow::parse_tags;
 use vault_store_sqlite::SqliteStore;
 
@@ -210,7 +210,7 @@ fn request(ip: &str) -> RequestInfo {
         ip: Some(ip.parse().unwrap()),
         user_agent: Some("test-agent".into()),
         referrer: Some("https://www.google.com/".into()),
-        country: Some(vault_core::country::CountryCode::parse("DE").unwrap()),
+        country: Some(vault_core::value::country::CountryCode::parse("DE").unwrap()),
     }
 }
 
@@ -818,8 +818,8 @@ async fn store_insert_of_an_approved_review_is_atomic() {
         .await
         .unwrap();
     let mut r = pending.clone();
-    r.id = vault_core::ids::ReviewId::from_uuid(uuid::Uuid::new_v4());
-    r.user_id = vault_core::actor::UserId::parse("importer").unwrap();
+    r.id = vault_core::value::ids::ReviewId::from_uuid(uuid::Uuid::new_v4());
+    r.user_id = vault_core::value::actor::UserId::parse("importer").unwrap();
     r.status = ModerationStatus::Approved;
     let delta = RatingDelta::between(None, r.contribution().as_ref());
     assert!(!delta.is_zero());

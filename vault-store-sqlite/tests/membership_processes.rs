@@ -14,14 +14,14 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vault_core::actor::{Actor, UserId};
-use vault_core::clock::{ManualClock, SeededEntropy};
 use vault_core::download::IpSalt;
-use vault_core::error::Error;
 use vault_core::membership::{NewMembership, Period};
 use vault_core::store::Store;
 use vault_core::testkit::epoch;
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::{Actor, UserId};
+use vault_core::value::clock::{ManualClock, SeededEntropy};
+use vault_core::value::error::Error;
+use vault_core::value::tier::PricingTier;
 use vault_core::vault::{Vault, VaultConfig};
 use vault_store_sqlite::SqliteStore;
 

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
 use rusqlite::{Connection, OpenFlags};
-use vault_core::actor::Actor;
 use vault_core::download::DownloadSource;
-use vault_core::ids::{DownloadId, PurchaseId};
 use vault_core::store::{Store, StoreError};
 use vault_core::testkit::Fixture;
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::Actor;
+use vault_core::value::ids::{DownloadId, PurchaseId};
+use vault_core::value::tier::PricingTier;
 use vault_store_sqlite::{SCHEMA_VERSION, SchemaError, SqliteStore};
 
 use crate::common::{assert_same, snapshot};

@@ -27,22 +27,22 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use vault_core::actor::{Actor, UserId};
 use vault_core::analytics::AnalyticsDelta;
-use vault_core::clock::{ManualClock, SeededEntropy};
 use vault_core::download::{Download, DownloadKind, DownloadSource, IpSalt, RequestInfo};
-use vault_core::error::Error;
 use vault_core::file::FileAccess;
-use vault_core::ids::{DownloadId, ReviewId, WorkflowId};
 use vault_core::purchase::{PaymentRef, PaymentStatus, ProviderRefs};
 use vault_core::rating::{Dimension, DimensionRatings, Rating};
 use vault_core::review::{ModerationStatus, ReviewInput, Vote};
-use vault_core::slug::Slug;
 use vault_core::store::{Charge, Store, StoreError};
 use vault_core::testkit::{Fixture, epoch};
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::{Actor, UserId};
+use vault_core::value::clock::{ManualClock, SeededEntropy};
+use vault_core::value::error::Error;
+use vault_core::value::ids::{DownloadId, ReviewId, WorkflowId};
+use vault_core::value::slug::Slug;
+use vault_core::value::tier::PricingTier;
+use vault_core::value::version::Version;
 use vault_core::vault::{CheckoutItem, Interaction, StartPurchase, Vault, VaultConfig};
-use vault_core::version::Version;
 use vault_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 /// The worker's database; its presence is what makes a `worker_*` test work.

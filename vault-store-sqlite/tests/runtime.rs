@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 use vault_core::category::NewCategory;
-use vault_core::slug::Slug;
 use vault_core::store::{Store, StoreError};
 use vault_core::testkit::Fixture;
+use vault_core::value::slug::Slug;
 use vault_store_sqlite::{SqliteOptions, SqliteStore};
 
 async fn a_blocked_write_leaves_the_runtime_running() {

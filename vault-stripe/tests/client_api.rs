@@ -8,10 +8,10 @@ mod fake;
 use std::fmt;
 use std::sync::Arc;
 
-use vault_core::actor::UserId;
-use vault_core::ids::PurchaseId;
-use vault_core::money::{Currency, Money};
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::UserId;
+use vault_core::value::ids::PurchaseId;
+use vault_core::value::money::{Currency, Money};
+use vault_core::value::tier::PricingTier;
 use vault_stripe::client::{
     ApiKey, CancelAt, CheckoutItem, CheckoutMode, CheckoutPaymentStatus, CheckoutSessionParams,
     CheckoutSessionStatus, CustomerParams, Form, HttpRequest, Method, RefundParams, RefundReason,

@@ -6,10 +6,10 @@
 
 mod fake;
 
-use vault_core::actor::UserId;
-use vault_core::ids::PurchaseId;
-use vault_core::money::{Currency, Money};
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::UserId;
+use vault_core::value::ids::PurchaseId;
+use vault_core::value::money::{Currency, Money};
+use vault_core::value::tier::PricingTier;
 use vault_stripe::client::{
     CheckoutSessionParams, Form, RESERVED_METADATA_KEYS, RequestOptions, ReturnUrls, StripeError,
 };

@@ -18,10 +18,10 @@ use std::process::Command;
 
 use client_support::{Recorded, RecordingServer, Reply, decode_form_sorted};
 use stripe_py::{python_dir, stripe_python};
-use vault_core::actor::UserId;
-use vault_core::ids::PurchaseId;
-use vault_core::money::{Currency, Money};
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::UserId;
+use vault_core::value::ids::PurchaseId;
+use vault_core::value::money::{Currency, Money};
+use vault_core::value::tier::PricingTier;
 use vault_stripe::client::{
     ApiKey, CheckoutItem, CheckoutMode, CheckoutSessionParams, CheckoutSessionStatus,
     RequestOptions, ReturnUrls, STRIPE_API_VERSION, StripeClient,

@@ -31,13 +31,13 @@ use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use vault_core::actor::Actor;
 use vault_core::download::RequestInfo;
 use vault_core::membership::MembershipStatus;
 use vault_core::purchase::{PaymentStatus, Purchase};
 use vault_core::store::WebhookStatus;
 use vault_core::testkit::Fixture;
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::Actor;
+use vault_core::value::tier::PricingTier;
 
 use webhook_support::{World, charge_refunded, dispute, intent, invoice, session, subscription};
 

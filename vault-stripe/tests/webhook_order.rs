@@ -6,12 +6,12 @@ mod webhook_support;
 
 use chrono::Duration;
 use serde_json::json;
-use vault_core::actor::Actor;
 use vault_core::membership::MembershipStatus;
 use vault_core::purchase::PaymentStatus;
 use vault_core::store::WebhookStatus;
 use vault_core::testkit::Fixture;
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::Actor;
+use vault_core::value::tier::PricingTier;
 use vault_stripe::webhook::Handled;
 
 use webhook_support::{
@@ -131,7 +131,7 @@ async fn deletion_before_creation(w: World) {
     );
 }
 
-async fn pro(w: &World) -> vault_core::ids::WorkflowId {
+async fn pro(w: &World) -> vault_core::value::ids::WorkflowId {
     let slug = format!("pro-{}", uuid::Uuid::new_v4().simple());
     w.f.workflow(&slug, PricingTier::Pro, Some(4900)).await.0.id
 }

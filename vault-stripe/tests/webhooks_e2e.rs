@@ -8,12 +8,12 @@ use std::sync::Arc;
 use chrono::Duration;
 use serde_json::json;
 use vault_core::access::DenyReason;
-use vault_core::actor::Actor;
 use vault_core::membership::MembershipStatus;
 use vault_core::purchase::PaymentStatus;
 use vault_core::store::WebhookStatus;
 use vault_core::testkit::Fixture;
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::Actor;
+use vault_core::value::tier::PricingTier;
 use vault_stripe::signature::SignatureError;
 use vault_stripe::webhook::{Handled, WebhookError};
 

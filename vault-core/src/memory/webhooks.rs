@@ -5,9 +5,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::MemoryStore;
 use crate::store::{
-    Claim, Entity, Finish, NewWebhookEvent, StoreError, StoreResult, WebhookEvent, WebhookStatus,
-    WebhookStore, claim_decision, claimed_record, expired_record, finished_record,
+    Claim, Finish, NewWebhookEvent, WebhookEvent, WebhookStatus, WebhookStore, claim_decision,
+    claimed_record, expired_record, finished_record,
 };
+use crate::value::error::{Entity, StoreError, StoreResult};
 
 #[async_trait]
 impl WebhookStore for MemoryStore {

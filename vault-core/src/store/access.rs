@@ -5,11 +5,11 @@ use chrono::{DateTime, Utc};
 
 use super::{CatalogStore, CommerceStore, StoreResult};
 use crate::access::GateFacts;
-use crate::actor::UserId;
 use crate::file::WorkflowFile;
-use crate::ids::{FileId, WorkflowId};
 use crate::membership::Membership;
 use crate::purchase::Purchase;
+use crate::value::actor::UserId;
+use crate::value::ids::{FileId, WorkflowId};
 
 /// Which file an [`AccessRead`] fetches with its workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -51,7 +51,6 @@
 //! of this; a backend is done when it passes every case.
 
 mod access;
-mod error;
 mod webhook;
 
 use std::fmt::Debug;
@@ -60,32 +59,30 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub use self::access::{AccessQuery, AccessRead, AccessStore, FileWanted, compose_access_read};
-pub use self::error::{Entity, StoreError, StoreResult};
 pub use self::webhook::{
     Claim, Finish, NewWebhookEvent, WebhookEvent, WebhookStatus, WebhookStore, claim_decision,
     claimed_record, expired_record, finished_record,
 };
-use crate::actor::UserId;
 use crate::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
 use crate::bundle::Bundle;
 use crate::category::Category;
 use crate::download::Download;
 use crate::favorite::Favorite;
 use crate::file::WorkflowFile;
-use crate::ids::{BundleId, CategoryId, FileId, MembershipId, PurchaseId, ReviewId, WorkflowId};
 use crate::membership::{Membership, MembershipStatus};
 use crate::purchase::{PaymentRef, PaymentStatus, Purchase};
 use crate::query::{Page, WorkflowQuery};
 use crate::rating::RatingDelta;
 use crate::review::{ModerationStatus, Review, Vote};
-use crate::slug::Slug;
 use crate::update::WorkflowUpdate;
+pub use crate::value::MAX_INTEGER;
+use crate::value::actor::UserId;
+pub use crate::value::error::{Entity, StoreError, StoreResult};
+use crate::value::ids::{
+    BundleId, CategoryId, FileId, MembershipId, PurchaseId, ReviewId, WorkflowId,
+};
+use crate::value::slug::Slug;
 use crate::workflow::Workflow;
-
-/// The largest unsigned integer (a counter, a size in bytes) every store
-/// holds: SQLite's `INTEGER` and PostgreSQL's `BIGINT` are signed 64-bit.
-/// Values from callers are checked against it where they are built.
-pub const MAX_INTEGER: u64 = i64::MAX as u64;
 
 /// Categories, workflows, files, updates and bundles.
 #[async_trait]
@@ -190,7 +187,7 @@ pub struct PurchaseWrite {
     /// With the status, this makes two refunds that both read the same
     /// partially refunded purchase conflict instead of one overwriting the
     /// other.
-    pub expected_refunded: Option<crate::money::Money>,
+    pub expected_refunded: Option<crate::value::money::Money>,
     /// Dispute outcome it must have at commit time. With the two above, this
     /// is the whole payment state a settlement was computed from: a dispute
     /// closed meanwhile (which may move neither status nor refunds) still

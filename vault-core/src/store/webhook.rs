@@ -21,7 +21,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::StoreResult;
-use crate::tier::named_enum;
+use crate::value::tier::named_enum;
 
 named_enum!(
     /// Where an event is in its processing.

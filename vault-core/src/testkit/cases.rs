@@ -7,27 +7,28 @@ use rust_decimal::Decimal;
 
 use super::Fixture;
 use crate::access::{AccessKind, DenyReason, Remedy};
-use crate::actor::{Actor, UserId};
 use crate::analytics::AnalyticsDelta;
 use crate::bundle::NewBundle;
 use crate::download::{DownloadKind, RequestInfo};
-use crate::error::Error;
 use crate::file::FileAccess;
-use crate::ids::{PurchaseId, WorkflowId};
 use crate::license::LicenseType;
 use crate::membership::{MembershipEvent, MembershipStatus, Period};
-use crate::money::{Currency, Money};
 use crate::purchase::{PaymentRef, PaymentStatus, ProviderRefs};
 use crate::query::{PriceRange, WorkflowQuery, WorkflowSort};
 use crate::rating::{DimensionRatings, Rating, RatingAggregate};
 use crate::refund::PaymentEvent;
 use crate::review::{ModerationStatus, ReviewInput, Vote};
-use crate::slug::Slug;
-use crate::store::{Entity, Store, StoreError};
-use crate::tier::PricingTier;
+use crate::store::Store;
 use crate::update::{ChangeKind, ChangelogEntry, NewUpdate};
+use crate::value::actor::{Actor, UserId};
+use crate::value::error::Error;
+use crate::value::error::{Entity, StoreError};
+use crate::value::ids::{PurchaseId, WorkflowId};
+use crate::value::money::{Currency, Money};
+use crate::value::slug::Slug;
+use crate::value::tier::PricingTier;
+use crate::value::version::Version;
 use crate::vault::{CheckoutItem, StartPurchase};
-use crate::version::Version;
 use crate::workflow::{WorkflowStatus, parse_tags};
 
 fn usd(cents: i64) -> Money {
@@ -150,7 +151,7 @@ pub async fn workflow_slug_is_unique(store: Arc<dyn Store>) {
 pub async fn workflow_needs_its_category(store: Arc<dyn Store>) {
     let f = Fixture::new(store).await;
     let mut content = f.content("orphan", PricingTier::Free, None);
-    content.category_id = crate::ids::CategoryId::from_uuid(uuid::Uuid::from_u128(42));
+    content.category_id = crate::value::ids::CategoryId::from_uuid(uuid::Uuid::from_u128(42));
     let r = f.vault.create_workflow(&f.admin, content.clone()).await;
     assert!(
         matches!(
@@ -696,7 +697,7 @@ pub async fn catalog_maintenance(store: Arc<dyn Store>) {
         matches!(f.vault.create_category(&f.admin, bad).await, Err(Error::Invalid(e)) if e.field() == "name")
     );
     let mut hidden = f.categories[0].clone();
-    hidden.id = crate::ids::CategoryId::from_uuid(uuid::Uuid::from_u128(77));
+    hidden.id = crate::value::ids::CategoryId::from_uuid(uuid::Uuid::from_u128(77));
     hidden.slug = Slug::parse("retired-system").unwrap();
     hidden.is_active = false;
     f.store.insert_category(&hidden).await.unwrap();
@@ -732,7 +733,7 @@ pub async fn catalog_maintenance(store: Arc<dyn Store>) {
     assert!(
         matches!(f.vault.edit_file(&f.admin, file.id, edit(other.id)).await, Err(Error::Invalid(e)) if e.field() == "workflow_id")
     );
-    let ghost = crate::ids::FileId::from_uuid(uuid::Uuid::from_u128(404));
+    let ghost = crate::value::ids::FileId::from_uuid(uuid::Uuid::from_u128(404));
     assert!(matches!(
         f.vault.edit_file(&f.admin, ghost, edit(w.id)).await,
         Err(Error::NotFound {
@@ -881,7 +882,7 @@ pub async fn update_versions_strictly_increase(store: Arc<dyn Store>) {
     // The store guards it on its own, against a stale reader.
     let stale = update(Version::new(1, 9, 0))
         .build(
-            crate::ids::UpdateId::from_uuid(uuid::Uuid::from_u128(9)),
+            crate::value::ids::UpdateId::from_uuid(uuid::Uuid::from_u128(9)),
             None,
             super::epoch(),
         )
@@ -1036,7 +1037,7 @@ pub async fn free_download_counts_everywhere(store: Arc<dyn Store>) {
         ip: Some("198.51.100.4".parse().unwrap()),
         user_agent: Some("Mozilla/5.0".into()),
         referrer: Some("https://news.example.org/x".into()),
-        country: Some(crate::country::CountryCode::parse("DE").unwrap()),
+        country: Some(crate::value::country::CountryCode::parse("DE").unwrap()),
     };
     let t = f
         .vault
@@ -1150,7 +1151,7 @@ pub async fn purchase_grants_and_limit_holds(store: Arc<dyn Store>) {
         .unwrap()
         .remove(0);
     let mut extra = dl.clone();
-    extra.id = crate::ids::DownloadId::from_uuid(uuid::Uuid::from_u128(77));
+    extra.id = crate::value::ids::DownloadId::from_uuid(uuid::Uuid::from_u128(77));
     let charge = crate::store::Charge::Purchase {
         id: p.id,
         expected_status: PaymentStatus::Completed,
@@ -1665,7 +1666,7 @@ pub async fn guarded_charge_under_contention(store: Arc<dyn Store>) {
         let store = Arc::clone(&f.store);
         let barrier = Arc::clone(&barrier);
         let download = crate::download::Download {
-            id: crate::ids::DownloadId::from_uuid(uuid::Uuid::from_u128(1000 + i)),
+            id: crate::value::ids::DownloadId::from_uuid(uuid::Uuid::from_u128(1000 + i)),
             user_id: user.user_id().cloned(),
             workflow_id: w.id,
             file_id: file.id,
@@ -2479,7 +2480,7 @@ pub async fn views_and_unique_visitors(store: Arc<dyn Store>) {
         ip: Some(ip.parse().unwrap()),
         user_agent: None,
         referrer: referrer.map(str::to_owned),
-        country: Some(crate::country::CountryCode::parse(country).unwrap()),
+        country: Some(crate::value::country::CountryCode::parse(country).unwrap()),
     };
     f.vault
         .record_view(
@@ -2527,7 +2528,7 @@ pub async fn views_and_unique_visitors(store: Arc<dyn Store>) {
     assert_eq!(row.traffic_sources.get("direct"), Some(&2));
     assert_eq!(
         row.countries
-            .get(&crate::country::CountryCode::parse("US").unwrap()),
+            .get(&crate::value::country::CountryCode::parse("US").unwrap()),
         Some(&3)
     );
     assert_eq!(workflow_of(&f, w.id).await.stats.view_count, 4);
@@ -2826,7 +2827,7 @@ pub async fn not_found_variants(store: Arc<dyn Store>) {
         Ok(())
     ));
     let mut missing = other_file.clone();
-    missing.id = crate::ids::FileId::from_uuid(uuid::Uuid::from_u128(405));
+    missing.id = crate::value::ids::FileId::from_uuid(uuid::Uuid::from_u128(405));
     assert!(matches!(
         f.store.update_file(&missing).await,
         Err(StoreError::NotFound { .. })

@@ -16,26 +16,28 @@ mod listing;
 
 pub use self::listing::hostile_listing_proptest;
 use super::{Fixture, NowUtc};
-use crate::actor::Actor;
 use crate::bundle::NewBundle;
-use crate::clock::{MAX_DATE, MIN_DATE};
-use crate::error::{Error, ValidationError};
 use crate::file::{Checksum, FileAccess, FileKind, NewFile};
-use crate::ids::WorkflowId;
 use crate::license::LicenseType;
 use crate::membership::{NewMembership, Period};
-use crate::money::{Currency, MAX_MINOR, MIN_MINOR, Money};
 use crate::purchase::{PaymentRef, ProviderRefs};
 use crate::query::{
     Cursor, MAX_KEY_REVIEWS, Page, PriceRange, SortKey, WorkflowQuery, WorkflowSort, run_query,
 };
 use crate::rating::{DimensionRatings, Rating};
 use crate::review::{ModerationStatus, ReviewInput};
-use crate::slug::Slug;
-use crate::store::{MAX_INTEGER, Store, StoreError, StoreResult};
-use crate::tier::PricingTier;
+use crate::store::Store;
+use crate::value::MAX_INTEGER;
+use crate::value::actor::Actor;
+use crate::value::clock::{MAX_DATE, MIN_DATE};
+use crate::value::error::{Error, ValidationError};
+use crate::value::error::{StoreError, StoreResult};
+use crate::value::ids::WorkflowId;
+use crate::value::money::{Currency, MAX_MINOR, MIN_MINOR, Money};
+use crate::value::slug::Slug;
+use crate::value::tier::PricingTier;
+use crate::value::version::Version;
 use crate::vault::{CheckoutItem, StartPurchase};
-use crate::version::Version;
 use crate::wedge::Score;
 use crate::workflow::Workflow;
 
@@ -56,7 +58,7 @@ fn refused<T: std::fmt::Debug>(r: Result<T, ValidationError>, field: &str) {
 }
 
 #[track_caller]
-fn invalid<T: std::fmt::Debug>(r: crate::error::Result<T>, field: &str) {
+fn invalid<T: std::fmt::Debug>(r: crate::value::error::Result<T>, field: &str) {
     match r {
         Err(Error::Invalid(e)) => assert_eq!(e.field(), field, "{e}"),
         other => panic!("expected Invalid({field}), got {other:?}"),
@@ -74,7 +76,7 @@ fn store_invalid<T: std::fmt::Debug>(r: StoreResult<T>, field: &str) {
 /// A cursor token as a URL carries it: hex of `{"sort", "key", "id"}`.
 fn token(sort: WorkflowSort, key: SortKey, id: WorkflowId) -> String {
     let json = json!({ "sort": sort, "key": key, "id": id });
-    crate::hex::lower(json.to_string().as_bytes())
+    crate::value::hex::lower(json.to_string().as_bytes())
 }
 
 fn nil() -> WorkflowId {
@@ -624,7 +626,7 @@ pub async fn hostile_nul_bytes(store: Arc<dyn Store>) {
 pub async fn hostile_malformed_cursors(store: Arc<dyn Store>) {
     let f = Fixture::new(store).await;
     let all = catalog(&f).await;
-    let hex = |s: &str| crate::hex::lower(s.as_bytes());
+    let hex = |s: &str| crate::value::hex::lower(s.as_bytes());
     let id = all[0].id;
     let malformed = [
         String::new(),

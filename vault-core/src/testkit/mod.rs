@@ -37,21 +37,21 @@ pub use self::hostile::*;
 pub use self::ordering::*;
 pub use self::reads::*;
 pub use self::webhooks::*;
-use crate::actor::Actor;
 use crate::category::Category;
-use crate::clock::{ManualClock, SeededEntropy};
 use crate::download::IpSalt;
 use crate::file::{Checksum, FileAccess, FileKind, NewFile, WorkflowFile};
-use crate::ids::WorkflowId;
 use crate::license::LicenseType;
 use crate::membership::{NewMembership, Period};
-use crate::money::{Currency, Money};
 use crate::purchase::{PaymentRef, ProviderRefs, Purchase};
-use crate::slug::Slug;
 use crate::store::Store;
-use crate::tier::PricingTier;
+use crate::value::actor::Actor;
+use crate::value::clock::{ManualClock, SeededEntropy};
+use crate::value::ids::WorkflowId;
+use crate::value::money::{Currency, Money};
+use crate::value::slug::Slug;
+use crate::value::tier::PricingTier;
+use crate::value::version::Version;
 use crate::vault::{CheckoutItem, StartPurchase, Vault, VaultConfig};
-use crate::version::Version;
 use crate::wedge::{Score, Wedge};
 use crate::workflow::{Media, Seo, Workflow, WorkflowContent, parse_tags};
 
@@ -224,7 +224,7 @@ impl Fixture {
         user: &Actor,
         item: CheckoutItem,
         license_type: LicenseType,
-    ) -> crate::error::Result<Purchase> {
+    ) -> crate::value::error::Result<Purchase> {
         self.vault
             .start_purchase(
                 user,
@@ -274,7 +274,7 @@ trait NowUtc {
 
 impl NowUtc for ManualClock {
     fn now_utc(&self) -> DateTime<Utc> {
-        crate::clock::Clock::now(self)
+        crate::value::clock::Clock::now(self)
     }
 }
 

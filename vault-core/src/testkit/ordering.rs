@@ -8,16 +8,17 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::Fixture;
-use crate::actor::{Actor, UserId};
-use crate::error::Error;
 use crate::membership::{MembershipStatus, NewMembership, Period};
 use crate::purchase::{DisputeOutcome, PaymentRef, PaymentStatus};
 use crate::refund::PaymentEvent;
-use crate::store::{PurchaseWrite, Store, StoreError};
+use crate::store::{PurchaseWrite, Store};
 use crate::subscription::{
     EventStamp, Plan, SubscriptionSnapshot, SubscriptionStatus, SubscriptionTerms,
 };
-use crate::tier::PricingTier;
+use crate::value::actor::{Actor, UserId};
+use crate::value::error::Error;
+use crate::value::error::StoreError;
+use crate::value::tier::PricingTier;
 use crate::vault::{Enrollment, Followed};
 
 fn new_membership(f: &Fixture, user: &str, n: i64) -> NewMembership {

@@ -5,15 +5,15 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::Fixture;
-use crate::actor::Actor;
 use crate::download::RequestInfo;
 use crate::file::FileAccess;
-use crate::ids::{FileId, WorkflowId};
 use crate::store::{AccessQuery, FileWanted, Store, compose_access_read};
-use crate::tier::PricingTier;
 use crate::update::{ChangeKind, ChangelogEntry, NewUpdate};
+use crate::value::actor::Actor;
+use crate::value::ids::{FileId, WorkflowId};
+use crate::value::tier::PricingTier;
+use crate::value::version::Version;
 use crate::vault::CheckoutItem;
-use crate::version::Version;
 
 /// [`crate::store::AccessStore::access_read`] returns exactly what the
 /// separate calls return, for every shape of query: a file by id (its own,

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::store::{Claim, Finish, NewWebhookEvent, StoreError, WebhookStatus, WebhookStore};
+use crate::store::{Claim, Finish, NewWebhookEvent, WebhookStatus, WebhookStore};
+use crate::value::error::StoreError;
 
 fn t(s: i64) -> DateTime<Utc> {
     super::epoch() + Duration::seconds(s)

@@ -4,20 +4,21 @@ use serde::{Deserialize, Serialize};
 
 use super::Vault;
 use super::commerce::owns;
-use crate::actor::Actor;
 use crate::authz::{can_see, hidden, require_staff};
 use crate::bundle::{Availability, Bundle, BundlePricing, NewBundle, complete_the_bundle};
 use crate::category::{Category, NewCategory};
-use crate::error::{Error, Reason, Result, ValidationError};
 use crate::file::{FileInfo, NewFile, WorkflowFile};
-use crate::ids::{BundleId, CategoryId, FileId, UpdateId, WorkflowId};
 use crate::license::LicenseType;
-use crate::money::Money;
 use crate::query::{Page, WorkflowQuery};
 use crate::rating::RatingAggregate;
-use crate::slug::Slug;
-use crate::store::{Entity, Store};
+use crate::store::Store;
 use crate::update::{NewUpdate, WorkflowUpdate};
+use crate::value::actor::Actor;
+use crate::value::error::Entity;
+use crate::value::error::{Error, Reason, Result, ValidationError};
+use crate::value::ids::{BundleId, CategoryId, FileId, UpdateId, WorkflowId};
+use crate::value::money::Money;
+use crate::value::slug::Slug;
 use crate::workflow::{Workflow, WorkflowContent, WorkflowStatus};
 
 /// A bundle with its current pricing.

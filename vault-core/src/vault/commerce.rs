@@ -4,18 +4,19 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Vault, retry_conflicts};
-use crate::actor::{Actor, UserId};
 use crate::analytics::AnalyticsDelta;
 use crate::authz::{can_see, hidden, require_self_or_staff, require_staff};
 use crate::bundle::{Availability, allocate_revenue, complete_the_bundle};
-use crate::error::{Error, Reason, Result, ValidationError};
-use crate::ids::{BundleId, PurchaseId, WorkflowId};
 use crate::license::{LicenseKey, LicenseType};
-use crate::money::Money;
 use crate::purchase::{NewPurchase, PaymentRef, ProviderRefs, Purchase, PurchaseItem};
 use crate::refund::{PaymentEvent, RefundEffects, cascade};
-use crate::store::{Entity, PurchaseWrite, Store, StoreError};
-use crate::tier::PricingTier;
+use crate::store::{PurchaseWrite, Store};
+use crate::value::actor::{Actor, UserId};
+use crate::value::error::{Entity, StoreError};
+use crate::value::error::{Error, Reason, Result, ValidationError};
+use crate::value::ids::{BundleId, PurchaseId, WorkflowId};
+use crate::value::money::Money;
+use crate::value::tier::PricingTier;
 use crate::workflow::WorkflowStatus;
 
 /// What is being checked out.

@@ -6,15 +6,16 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::Vault;
-use crate::actor::{Actor, UserId};
 use crate::analytics::AnalyticsDelta;
 use crate::authz::{require_self_or_staff, require_user};
-use crate::error::{Error, Result, check_text};
 use crate::favorite::Favorite;
-use crate::ids::{ReviewId, WorkflowId};
 use crate::rating::{Dimension, RatingAggregate, RatingDelta};
 use crate::review::{ModerationStatus, Review, ReviewInput, Vote};
-use crate::store::{Entity, Store};
+use crate::store::Store;
+use crate::value::actor::{Actor, UserId};
+use crate::value::error::Entity;
+use crate::value::error::{Error, Result, check_text};
+use crate::value::ids::{ReviewId, WorkflowId};
 use crate::workflow::Tag;
 
 /// A workflow's rating, ready to show.

@@ -4,15 +4,16 @@ use serde::{Deserialize, Serialize};
 
 use super::Vault;
 use crate::access::{AccessDecision, Entitlements, FileTarget, Target, decide};
-use crate::actor::Actor;
 use crate::analytics::AnalyticsDelta;
 use crate::authz::{can_see, hidden, require_self_or_staff};
 use crate::download::{Download, DownloadSource, RequestInfo};
-use crate::error::{Error, Result};
 use crate::file::WorkflowFile;
-use crate::ids::{DownloadId, FileId, WorkflowId};
 use crate::license::Quota;
-use crate::store::{AccessQuery, Charge, Entity, FileWanted, Store, StoreError};
+use crate::store::{AccessQuery, Charge, FileWanted, Store};
+use crate::value::actor::Actor;
+use crate::value::error::{Entity, StoreError};
+use crate::value::error::{Error, Result};
+use crate::value::ids::{DownloadId, FileId, WorkflowId};
 use crate::workflow::WorkflowStatus;
 
 /// What the app needs to serve a granted download.
@@ -223,7 +224,7 @@ impl<S: Store + ?Sized> Vault<S> {
     pub async fn downloads_for_user(
         &self,
         actor: &Actor,
-        user: &crate::actor::UserId,
+        user: &crate::value::actor::UserId,
         limit: u32,
     ) -> Result<Vec<Download>> {
         require_self_or_staff(actor, user, "downloads_for_user")?;

@@ -3,15 +3,15 @@
 use chrono::NaiveDate;
 
 use super::Vault;
-use crate::actor::Actor;
 use crate::analytics::{
     AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow, check_days, traffic_source,
 };
 use crate::authz::require_staff;
 use crate::download::RequestInfo;
-use crate::error::{Reason, Result, ValidationError};
-use crate::ids::WorkflowId;
 use crate::store::Store;
+use crate::value::actor::Actor;
+use crate::value::error::{Reason, Result, ValidationError};
+use crate::value::ids::WorkflowId;
 
 /// A user interaction worth counting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

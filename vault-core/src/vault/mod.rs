@@ -1,7 +1,7 @@
 //! The [`Vault`] service: the operations a storefront calls, over a store, a
 //! clock and an entropy source.
 //!
-//! Each operation takes the [`Actor`](crate::actor::Actor) performing it,
+//! Each operation takes the [`Actor`](crate::value::actor::Actor) performing it,
 //! checks authorization and input first (a refusal writes nothing), computes
 //! the outcome with the pure rules, and hands the store one atomic, guarded
 //! write. Where a guarded write loses a race (`Conflict`), operations whose
@@ -27,11 +27,11 @@ pub use self::delivery::DownloadTicket;
 pub use self::insight::Interaction;
 pub use self::subscription::{Enrollment, Followed};
 use crate::access::AccessPolicy;
-use crate::clock::{Clock, Entropy, new_uuid};
 use crate::download::IpSalt;
-use crate::error::Result;
 use crate::rating::BayesianPrior;
 use crate::store::Store;
+use crate::value::clock::{Clock, Entropy, new_uuid};
+use crate::value::error::Result;
 
 /// Settings of a vault.
 #[derive(Clone)]
@@ -149,7 +149,7 @@ where
     let mut left = tries.max(1);
     loop {
         match attempt().await {
-            Err(crate::error::Error::Conflict { .. }) if left > 1 => left -= 1,
+            Err(crate::value::error::Error::Conflict { .. }) if left > 1 => left -= 1,
             other => return other,
         }
     }

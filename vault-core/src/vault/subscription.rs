@@ -2,17 +2,18 @@
 //! a provider's subscription; and the seed's `active_memberships` view.
 
 use super::Vault;
-use crate::actor::{Actor, UserId};
 use crate::analytics::ActiveMembershipRow;
 use crate::authz::{require_self_or_staff, require_staff};
-use crate::error::{Error, Result};
-use crate::ids::MembershipId;
 use crate::membership::{
     Membership, MembershipEvent, MembershipStatus, NewMembership, Period, Standing,
 };
-use crate::store::{Entity, Store, StoreError};
+use crate::store::Store;
 use crate::subscription::SubscriptionSnapshot;
-use crate::tier::PricingTier;
+use crate::value::actor::{Actor, UserId};
+use crate::value::error::{Entity, StoreError};
+use crate::value::error::{Error, Result};
+use crate::value::ids::MembershipId;
+use crate::value::tier::PricingTier;
 
 /// Who a subscription's membership belongs to, for a provider event that
 /// may have to start it.

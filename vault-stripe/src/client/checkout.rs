@@ -4,10 +4,10 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use vault_core::actor::UserId;
-use vault_core::ids::PurchaseId;
-use vault_core::money::Money;
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::UserId;
+use vault_core::value::ids::PurchaseId;
+use vault_core::value::money::Money;
+use vault_core::value::tier::PricingTier;
 
 use super::error::StripeError;
 use super::form::Form;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use vault_core::actor::UserId;
+use vault_core::value::actor::UserId;
 
 use super::checkout::METADATA_USER_ID;
 use super::error::StripeError;

@@ -2,7 +2,7 @@
 //! needs.
 //!
 //! * [`StripeClient::create_checkout_session`] for a workflow or a bundle
-//!   (a one-time payment priced from a [`Money`](vault_core::money::Money))
+//!   (a one-time payment priced from a [`Money`](vault_core::value::money::Money))
 //!   or a membership tier (a subscription to a Stripe Price), with the
 //!   app's own `client_reference_id` and metadata if it likes (never over
 //!   the vault's `vault_purchase_id`);
@@ -24,8 +24,8 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use vault_core::ids::PurchaseId;
-//! use vault_core::money::{Currency, Money};
+//! use vault_core::value::ids::PurchaseId;
+//! use vault_core::value::money::{Currency, Money};
 //! use vault_stripe::client::{
 //!     ApiKey, CheckoutSessionParams, RequestOptions, ReturnUrls, StripeClient,
 //! };

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use vault_core::money::Money;
+use vault_core::value::money::Money;
 
 use super::checkout::non_blank;
 use super::error::StripeError;

@@ -3,18 +3,18 @@
 //! on when what it refers to is not known yet.
 
 use chrono::{DateTime, Utc};
-use vault_core::actor::{Actor, UserId};
-use vault_core::error::Error as VaultError;
-use vault_core::ids::PurchaseId;
 use vault_core::membership::Period;
-use vault_core::money::{Currency, Money};
 use vault_core::purchase::PaymentRef;
 use vault_core::refund::PaymentEvent;
 use vault_core::store::Store;
 use vault_core::subscription::{
     EventStamp, Plan, SubscriptionSnapshot, SubscriptionStatus as Status, SubscriptionTerms,
 };
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::{Actor, UserId};
+use vault_core::value::error::Error as VaultError;
+use vault_core::value::ids::PurchaseId;
+use vault_core::value::money::{Currency, Money};
+use vault_core::value::tier::PricingTier;
 use vault_core::vault::{Enrollment, Followed};
 
 use super::WebhookHandler;

@@ -70,11 +70,11 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::Duration;
-use vault_core::error::Error as VaultError;
 use vault_core::store::{
     Claim, Finish, NewWebhookEvent, Store, StoreError, WebhookEvent, WebhookStatus, WebhookStore,
 };
-use vault_core::tier::PricingTier;
+use vault_core::value::error::Error as VaultError;
+use vault_core::value::tier::PricingTier;
 use vault_core::{Clock, Vault};
 
 use crate::event::{Event, ParseError};

@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use vault_core::actor::Actor;
-use vault_core::ids::WorkflowId;
 use vault_core::license::LicenseType;
 use vault_core::purchase::{ProviderRefs, Purchase};
 use vault_core::store::{Store, WebhookStore};
 use vault_core::testkit::Fixture;
-use vault_core::tier::PricingTier;
+use vault_core::value::actor::Actor;
+use vault_core::value::ids::WorkflowId;
+use vault_core::value::tier::PricingTier;
 use vault_core::vault::{CheckoutItem, StartPurchase};
 use vault_stripe::signature::{Verifier, WebhookSecret};
 use vault_stripe::webhook::{Handled, WebhookConfig, WebhookError, WebhookHandler};

@@ -9,11 +9,12 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rust_decimal::Decimal;
 
 use super::{Fixture, SORTS, at, catalog, listing, token};
-use crate::clock::{MAX_DATE, MIN_DATE};
-use crate::ids::WorkflowId;
-use crate::money::{Currency, MAX_MINOR};
 use crate::query::{Cursor, MAX_KEY_REVIEWS, PriceRange, SortKey, WorkflowQuery, WorkflowSort};
-use crate::store::{MAX_INTEGER, Store};
+use crate::store::Store;
+use crate::value::MAX_INTEGER;
+use crate::value::clock::{MAX_DATE, MIN_DATE};
+use crate::value::ids::WorkflowId;
+use crate::value::money::{Currency, MAX_MINOR};
 use crate::workflow::Workflow;
 
 /// The parts of a listing request as a URL would carry them.

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Reason, ValidationError};
+use crate::value::error::{Reason, ValidationError};
 
 /// The seed's pricing tiers, ordered from least to most: a membership of tier
 /// `t` covers every workflow whose tier is `<= t`.
@@ -107,13 +107,13 @@ macro_rules! named_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = $crate::error::ValidationError;
+            type Err = $crate::value::error::ValidationError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err($crate::error::ValidationError::new(
+                    _ => Err($crate::value::error::ValidationError::new(
                         $field,
-                        $crate::error::Reason::Unknown { allowed: $allowed },
+                        $crate::value::error::Reason::Unknown { allowed: $allowed },
                     )),
                 }
             }

@@ -1,0 +1,22 @@
+//! The floor everything stands on: checked values and the words every area
+//! speaks. Once you hold one of these, it is valid: each is built through a
+//! constructor that checks it, and deserializing goes through the same
+//! checks.
+//!
+//! Nothing here depends on any other module of the crate.
+
+pub mod actor;
+pub mod clock;
+pub mod country;
+pub mod error;
+pub(crate) mod hex;
+pub mod ids;
+pub mod money;
+pub mod slug;
+pub mod tier;
+pub mod version;
+
+/// The largest unsigned integer (a counter, a size in bytes) every store
+/// holds: SQLite's `INTEGER` and PostgreSQL's `BIGINT` are signed 64-bit.
+/// Values from callers are checked against it where they are built.
+pub const MAX_INTEGER: u64 = i64::MAX as u64;
