@@ -13,12 +13,12 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BenchmarkId, Criterion};
-use vault_core::access::{Entitlements, FileTarget, Target, decide};
-use vault_core::bundle::{BundlePricing, allocate_revenue, complete_the_bundle};
-use vault_core::rating::{
+use vault_core::catalog::bundle::{BundlePricing, allocate_revenue, complete_the_bundle};
+use vault_core::community::rating::{
     Contribution, Dimension, DimensionRatings, DimensionTotals, Rating, RatingAggregate,
     RatingDelta,
 };
+use vault_core::delivery::access::{Entitlements, FileTarget, Target, decide};
 use vault_core::store::Store;
 use vault_core::testkit::Fixture;
 use vault_core::value::money::{Currency, Money};

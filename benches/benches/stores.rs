@@ -32,8 +32,8 @@ use vault_benches::spec;
 use vault_benches::world::{Backend, World};
 use vault_benches::{pg, scale};
 use vault_core::SeededEntropy;
-use vault_core::license::LicenseKey;
-use vault_core::purchase::PaymentRef;
+use vault_core::commerce::license::LicenseKey;
+use vault_core::commerce::purchase::PaymentRef;
 use vault_core::value::actor::Actor;
 use vault_stripe::webhook::Handled;
 

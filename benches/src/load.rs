@@ -25,20 +25,20 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
 use rust_decimal::Decimal;
 use vault_core::SeededEntropy;
-use vault_core::analytics::AnalyticsDelta;
-use vault_core::category::Category;
-use vault_core::download::{Download, DownloadSource};
-use vault_core::file::WorkflowFile;
-use vault_core::license::{LicenseKey, Quota};
-use vault_core::membership::Membership;
-use vault_core::purchase::{PaymentRef, Purchase, PurchaseItem};
+use vault_core::catalog::category::Category;
+use vault_core::catalog::file::WorkflowFile;
+use vault_core::catalog::update::WorkflowUpdate;
+use vault_core::catalog::wedge::Score;
+use vault_core::catalog::workflow::{Workflow, parse_tags};
+use vault_core::commerce::license::{LicenseKey, Quota};
+use vault_core::commerce::membership::Membership;
+use vault_core::commerce::purchase::{PaymentRef, Purchase, PurchaseItem};
+use vault_core::delivery::download::{Download, DownloadSource};
+use vault_core::insight::analytics::AnalyticsDelta;
 use vault_core::store::{Charge, Store};
-use vault_core::update::WorkflowUpdate;
 use vault_core::value::actor::UserId;
 use vault_core::value::money::{Currency, Money};
 use vault_core::value::slug::Slug;
-use vault_core::wedge::Score;
-use vault_core::workflow::{Workflow, parse_tags};
 
 use crate::scale::Scale;
 use crate::spec;
@@ -388,7 +388,8 @@ pub async fn postgres(
     let mut tx = conn.begin().await?;
     let workflows = scale.workflows as i64;
     let cats: Vec<uuid::Uuid> = categories.iter().map(|c| c.id.as_uuid()).collect();
-    let description_terms = vault_core::query::search_terms(&t.workflow.content.description);
+    let description_terms =
+        vault_core::catalog::query::search_terms(&t.workflow.content.description);
     let (w_id, i_id) = (uid_sql(1, "i"), "i");
     let workflow_sql = format!(
         "INSERT INTO workflows (id, slug, title, short_description, description, category_id, \

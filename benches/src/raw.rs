@@ -130,7 +130,7 @@ pub fn search_sql() -> String {
 
 /// The FTS5 expression `list_workflows` builds for `text`.
 pub fn match_expr(text: &str) -> String {
-    vault_core::query::search_terms(text)
+    vault_core::catalog::query::search_terms(text)
         .iter()
         .map(|t| format!("\"{t}\"*"))
         .collect::<Vec<_>>()

@@ -177,7 +177,7 @@ pub const SEARCH_SQL: &str = concat!(
 
 /// The tsquery `list_workflows` builds for `text`: every word a prefix.
 pub fn tsquery(text: &str) -> String {
-    vault_core::query::search_terms(text)
+    vault_core::catalog::query::search_terms(text)
         .iter()
         .map(|t| format!("'{t}':*"))
         .collect::<Vec<_>>()

@@ -8,13 +8,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::json;
 use sqlx::postgres::PgConnectOptions;
-use vault_core::download::RequestInfo;
-use vault_core::license::LicenseType;
-use vault_core::purchase::{ProviderRefs, Purchase};
-use vault_core::query::{WorkflowQuery, WorkflowSort};
+use vault_core::catalog::query::{WorkflowQuery, WorkflowSort};
+use vault_core::catalog::update::{ChangeKind, ChangelogEntry, NewUpdate};
+use vault_core::commerce::license::LicenseType;
+use vault_core::commerce::purchase::{ProviderRefs, Purchase};
+use vault_core::delivery::download::RequestInfo;
 use vault_core::store::{Store, WebhookStore};
 use vault_core::testkit::Fixture;
-use vault_core::update::{ChangeKind, ChangelogEntry, NewUpdate};
 use vault_core::value::actor::Actor;
 use vault_core::value::ids::{CategoryId, FileId, PurchaseId, WorkflowId};
 use vault_core::value::tier::PricingTier;

@@ -7,18 +7,18 @@
 //! ```
 
 use vault_core::Vault;
-use vault_core::access::AccessKind;
-use vault_core::download::RequestInfo;
-use vault_core::license::LicenseType;
-use vault_core::purchase::{PaymentRef, ProviderRefs, Purchase};
-use vault_core::query::{WorkflowQuery, WorkflowSort};
-use vault_core::rating::{Dimension, DimensionRatings, Rating};
-use vault_core::review::{ModerationStatus, ReviewInput, Vote};
+use vault_core::catalog::query::{WorkflowQuery, WorkflowSort};
+use vault_core::catalog::workflow::parse_tags;
+use vault_core::commerce::license::LicenseType;
+use vault_core::commerce::purchase::{PaymentRef, ProviderRefs, Purchase};
+use vault_core::community::rating::{Dimension, DimensionRatings, Rating};
+use vault_core::community::review::{ModerationStatus, ReviewInput, Vote};
+use vault_core::delivery::access::AccessKind;
+use vault_core::delivery::download::RequestInfo;
 use vault_core::store::Store;
 use vault_core::value::actor::Actor;
 use vault_core::value::error::Error;
 use vault_core::vault::{CheckoutItem, StartPurchase};
-use vault_core::workflow::parse_tags;
 use vault_examples::{AnyError, backend, open_vault, seed_catalog};
 
 async fn buy(
@@ -216,7 +216,7 @@ async fn main() -> Result<(), AnyError> {
         )
         .await?;
     let revoked = match &effects.access {
-        vault_core::refund::AccessEffect::Revoke(ws) => ws.len(),
+        vault_core::commerce::refund::AccessEffect::Revoke(ws) => ws.len(),
         _ => 0,
     };
     println!(

@@ -15,12 +15,12 @@
 //! purchase, downloads up to the license limit, a denied download with its
 //! reason, and the rating aggregate.
 
-use vault_core::download::RequestInfo;
-use vault_core::license::LicenseType;
-use vault_core::purchase::{PaymentRef, ProviderRefs};
-use vault_core::query::{WorkflowQuery, WorkflowSort};
-use vault_core::rating::{DimensionRatings, Rating};
-use vault_core::review::{ModerationStatus, ReviewInput};
+use vault_core::catalog::query::{WorkflowQuery, WorkflowSort};
+use vault_core::commerce::license::LicenseType;
+use vault_core::commerce::purchase::{PaymentRef, ProviderRefs};
+use vault_core::community::rating::{DimensionRatings, Rating};
+use vault_core::community::review::{ModerationStatus, ReviewInput};
+use vault_core::delivery::download::RequestInfo;
 use vault_core::value::actor::Actor;
 use vault_core::value::error::Error;
 use vault_core::value::money::{Currency, Money};

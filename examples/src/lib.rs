@@ -5,9 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::Utc;
-use vault_core::bundle::NewBundle;
-use vault_core::download::IpSalt;
-use vault_core::file::{Checksum, FileAccess, FileKind, NewFile};
+use vault_core::catalog::bundle::NewBundle;
+use vault_core::catalog::file::{Checksum, FileAccess, FileKind, NewFile};
+use vault_core::catalog::wedge::{
+    Complexity, DigitalMaturity, ExcellenceTier, GrowthPotential, Score, Wedge,
+};
+use vault_core::catalog::workflow::{Workflow, WorkflowContent, parse_tags};
+use vault_core::delivery::download::IpSalt;
 use vault_core::store::Store;
 use vault_core::value::actor::Actor;
 use vault_core::value::error::Error;
@@ -15,10 +19,6 @@ use vault_core::value::money::{Currency, Money};
 use vault_core::value::slug::Slug;
 use vault_core::value::tier::PricingTier;
 use vault_core::value::version::Version;
-use vault_core::wedge::{
-    Complexity, DigitalMaturity, ExcellenceTier, GrowthPotential, Score, Wedge,
-};
-use vault_core::workflow::{Workflow, WorkflowContent, parse_tags};
 use vault_core::{Clock, Entropy, Vault, VaultConfig};
 use vault_store_sqlite::SqliteStore;
 

@@ -43,7 +43,7 @@ async fn seeding_twice_adds_nothing() {
     assert_eq!(counts(vault.store().as_ref(), &ids).await, first.0);
     let all = vault
         .store()
-        .list_workflows(&vault_core::query::WorkflowQuery {
+        .list_workflows(&vault_core::catalog::query::WorkflowQuery {
             statuses: vec![],
             limit: 100,
             ..Default::default()

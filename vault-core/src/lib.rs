@@ -46,12 +46,12 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
 //! use std::sync::Arc;
 //! use vault_core::value::actor::Actor;
-//! use vault_core::download::{IpSalt, RequestInfo};
-//! use vault_core::file::{Checksum, FileAccess, FileKind, NewFile};
+//! use vault_core::delivery::download::{IpSalt, RequestInfo};
+//! use vault_core::catalog::file::{Checksum, FileAccess, FileKind, NewFile};
 //! use vault_core::value::slug::Slug;
 //! use vault_core::value::tier::PricingTier;
 //! use vault_core::value::version::Version;
-//! use vault_core::workflow::WorkflowContent;
+//! use vault_core::catalog::workflow::WorkflowContent;
 //! use vault_core::{ManualClock, MemoryStore, SeededEntropy, Vault, VaultConfig};
 //!
 //! let vault = Vault::new(
@@ -109,32 +109,18 @@
 //! * `testkit` — the backend conformance suite ([`conformance_tests!`]).
 #![deny(missing_docs)]
 
-pub mod access;
-pub mod analytics;
-pub mod authz;
-pub mod bundle;
-pub mod category;
-pub mod download;
-pub mod favorite;
-pub mod file;
-pub mod license;
-pub mod membership;
+pub mod catalog;
+pub mod commerce;
+pub mod community;
+pub mod delivery;
+pub mod insight;
 #[cfg(feature = "memory")]
 pub mod memory;
-pub mod purchase;
-pub mod query;
-pub mod rating;
-pub mod refund;
-pub mod review;
 pub mod store;
-pub mod subscription;
 #[cfg(feature = "testkit")]
 pub mod testkit;
-pub mod update;
 pub mod value;
 pub mod vault;
-pub mod wedge;
-pub mod workflow;
 
 #[cfg(feature = "memory")]
 pub use crate::memory::MemoryStore;

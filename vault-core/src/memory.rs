@@ -50,21 +50,22 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
-use crate::analytics::{AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow};
-use crate::bundle::Bundle;
-use crate::category::Category;
-use crate::download::Download;
-use crate::favorite::Favorite;
-use crate::file::WorkflowFile;
-use crate::membership::{Membership, MembershipStatus, claim_slot};
-use crate::purchase::{PaymentRef, Purchase, PurchaseItem};
-use crate::query::{Page, WorkflowQuery, run_query};
-use crate::rating::{RatingAggregate, RatingDelta};
-use crate::review::{ModerationStatus, Review, Vote};
+use crate::catalog::bundle::Bundle;
+use crate::catalog::category::Category;
+use crate::catalog::file::WorkflowFile;
+use crate::catalog::query::{Page, WorkflowQuery, run_query};
+use crate::catalog::update::WorkflowUpdate;
+use crate::catalog::workflow::{Workflow, WorkflowStatus};
+use crate::commerce::membership::{Membership, MembershipStatus, claim_slot};
+use crate::commerce::purchase::{PaymentRef, Purchase, PurchaseItem};
+use crate::community::favorite::Favorite;
+use crate::community::rating::{RatingAggregate, RatingDelta};
+use crate::community::review::{ModerationStatus, Review, Vote};
+use crate::delivery::download::Download;
+use crate::insight::analytics::{AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow};
 use crate::store::{
     AccessStore, AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore, PurchaseWrite,
 };
-use crate::update::WorkflowUpdate;
 use crate::value::actor::UserId;
 use crate::value::error::{Entity, StoreError, StoreResult};
 use crate::value::ids::{
@@ -72,7 +73,6 @@ use crate::value::ids::{
     WorkflowId,
 };
 use crate::value::slug::Slug;
-use crate::workflow::{Workflow, WorkflowStatus};
 
 /// A complete storage backend held in memory.
 ///
@@ -1140,7 +1140,9 @@ impl CommerceStore for MemoryStore {
         &self,
         subscription_id: &str,
     ) -> StoreResult<Option<Membership>> {
-        if crate::purchase::ProviderRefs::check_id("subscription_id", subscription_id).is_err() {
+        if crate::commerce::purchase::ProviderRefs::check_id("subscription_id", subscription_id)
+            .is_err()
+        {
             return Ok(None);
         }
         Ok(self
@@ -1303,7 +1305,7 @@ impl AnalyticsStore for MemoryStore {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<DailyAnalytics>> {
-        crate::analytics::check_days(from, to)?;
+        crate::insight::analytics::check_days(from, to)?;
         Ok(self
             .lock()
             .daily_rows(workflow, from, to)
@@ -1329,23 +1331,23 @@ mod tests {
 
     use std::sync::Arc;
 
-    use crate::bundle::NewBundle;
-    use crate::category::NewCategory;
-    use crate::download::{DownloadKind, DownloadSource, RequestMeta};
-    use crate::file::{Checksum, FileAccess, FileKind, NewFile};
-    use crate::license::{LicenseKey, LicenseType};
-    use crate::membership::{MembershipEvent, NewMembership, Period};
-    use crate::purchase::{NewPurchase, PaymentStatus, ProviderRefs};
-    use crate::query::{Cursor, WorkflowSort};
-    use crate::rating::{DimensionRatings, Rating};
-    use crate::review::ReviewInput;
-    use crate::update::{ChangeKind, ChangelogEntry, NewUpdate};
+    use crate::catalog::bundle::NewBundle;
+    use crate::catalog::category::NewCategory;
+    use crate::catalog::file::{Checksum, FileAccess, FileKind, NewFile};
+    use crate::catalog::query::{Cursor, WorkflowSort};
+    use crate::catalog::update::{ChangeKind, ChangelogEntry, NewUpdate};
+    use crate::catalog::wedge::Wedge;
+    use crate::catalog::workflow::{Media, Seo, WorkflowContent};
+    use crate::commerce::license::{LicenseKey, LicenseType};
+    use crate::commerce::membership::{MembershipEvent, NewMembership, Period};
+    use crate::commerce::purchase::{NewPurchase, PaymentStatus, ProviderRefs};
+    use crate::community::rating::{DimensionRatings, Rating};
+    use crate::community::review::ReviewInput;
+    use crate::delivery::download::{DownloadKind, DownloadSource, RequestMeta};
     use crate::value::clock::SeededEntropy;
     use crate::value::money::{Currency, Money};
     use crate::value::tier::PricingTier;
     use crate::value::version::Version;
-    use crate::wedge::Wedge;
-    use crate::workflow::{Media, Seo, WorkflowContent};
 
     // ---- fixtures -----------------------------------------------------
 

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use vault_core::MemoryStore;
-use vault_core::license::{LicenseKey, LicenseType, Quota};
-use vault_core::purchase::{NewPurchase, PaymentRef, ProviderRefs, PurchaseItem};
+use vault_core::commerce::license::{LicenseKey, LicenseType, Quota};
+use vault_core::commerce::purchase::{NewPurchase, PaymentRef, ProviderRefs, PurchaseItem};
 use vault_core::store::Store;
 use vault_core::testkit::{Fixture, epoch, run};
 use vault_core::value::clock::SeededEntropy;

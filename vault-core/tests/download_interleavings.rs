@@ -15,13 +15,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use proptest::prelude::*;
 use vault_core::MemoryStore;
-use vault_core::access::{AccessPolicy, Entitlements, Target, decide};
-use vault_core::analytics::AnalyticsDelta;
-use vault_core::category::core_systems;
-use vault_core::download::{Download, DownloadSource};
-use vault_core::file::{Checksum, FileAccess, FileKind, NewFile};
-use vault_core::license::{LicenseKey, LicenseType};
-use vault_core::purchase::{NewPurchase, PaymentRef, ProviderRefs, PurchaseItem};
+use vault_core::catalog::category::core_systems;
+use vault_core::catalog::file::{Checksum, FileAccess, FileKind, NewFile};
+use vault_core::catalog::workflow::{Workflow, WorkflowContent, WorkflowStatus};
+use vault_core::commerce::license::{LicenseKey, LicenseType};
+use vault_core::commerce::purchase::{NewPurchase, PaymentRef, ProviderRefs, PurchaseItem};
+use vault_core::delivery::access::{AccessPolicy, Entitlements, Target, decide};
+use vault_core::delivery::download::{Download, DownloadSource};
+use vault_core::insight::analytics::AnalyticsDelta;
 use vault_core::store::{CatalogStore, Charge, CommerceStore, StoreError};
 use vault_core::value::actor::Actor;
 use vault_core::value::clock::SeededEntropy;
@@ -30,7 +31,6 @@ use vault_core::value::money::{Currency, Money};
 use vault_core::value::slug::Slug;
 use vault_core::value::tier::PricingTier;
 use vault_core::value::version::Version;
-use vault_core::workflow::{Workflow, WorkflowContent, WorkflowStatus};
 
 fn now() -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(20_000)
@@ -184,7 +184,7 @@ proptest! {
                                 workflow_id: w.workflow.id,
                                 file_id: w.file,
                                 file_version: Version::new(1, 0, 0),
-                                kind: vault_core::download::DownloadKind::Purchased,
+                                kind: vault_core::delivery::download::DownloadKind::Purchased,
                                 source: DownloadSource::Purchase(w.purchase),
                                 request: Default::default(),
                                 downloaded_at: now(),

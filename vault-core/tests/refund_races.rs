@@ -11,24 +11,25 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use vault_core::MemoryStore;
-use vault_core::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
-use vault_core::bundle::Bundle;
-use vault_core::category::Category;
-use vault_core::download::Download;
-use vault_core::favorite::Favorite;
-use vault_core::file::WorkflowFile;
-use vault_core::membership::{Membership, MembershipStatus};
-use vault_core::purchase::{PaymentRef, PaymentStatus, Purchase};
-use vault_core::query::{Page, WorkflowQuery};
-use vault_core::rating::RatingDelta;
-use vault_core::refund::{PaymentEvent, cascade};
-use vault_core::review::{ModerationStatus, Review, Vote};
+use vault_core::catalog::bundle::Bundle;
+use vault_core::catalog::category::Category;
+use vault_core::catalog::file::WorkflowFile;
+use vault_core::catalog::query::{Page, WorkflowQuery};
+use vault_core::catalog::update::WorkflowUpdate;
+use vault_core::catalog::workflow::Workflow;
+use vault_core::commerce::membership::{Membership, MembershipStatus};
+use vault_core::commerce::purchase::{PaymentRef, PaymentStatus, Purchase};
+use vault_core::commerce::refund::{PaymentEvent, cascade};
+use vault_core::community::favorite::Favorite;
+use vault_core::community::rating::RatingDelta;
+use vault_core::community::review::{ModerationStatus, Review, Vote};
+use vault_core::delivery::download::Download;
+use vault_core::insight::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
 use vault_core::store::{
     AccessStore, AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore,
     PurchaseWrite, Store, StoreResult,
 };
 use vault_core::testkit::{Fixture, run};
-use vault_core::update::WorkflowUpdate;
 use vault_core::value::actor::{Actor, UserId};
 use vault_core::value::ids::{
     BundleId, CategoryId, FileId, MembershipId, PurchaseId, ReviewId, WorkflowId,
@@ -37,7 +38,6 @@ use vault_core::value::money::{Currency, Money};
 use vault_core::value::slug::Slug;
 use vault_core::value::tier::PricingTier;
 use vault_core::vault::CheckoutItem;
-use vault_core::workflow::Workflow;
 
 #[derive(Debug, Default)]
 struct Interleaved {

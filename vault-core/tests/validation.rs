@@ -25,26 +25,34 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use vault_core::bundle::{BundlePricing, NewBundle, allocate_revenue, complete_the_bundle};
-use vault_core::category::{NewCategory, core_systems};
-use vault_core::download::{DownloadKind, IpHash, IpSalt, check_header};
-use vault_core::favorite::Favorite;
-use vault_core::file::{Checksum, FileAccess, FileKind, NewFile};
-use vault_core::license::{LicenseKey, LicenseType};
-use vault_core::membership::{
+use vault_core::catalog::bundle::{
+    BundlePricing, NewBundle, allocate_revenue, complete_the_bundle,
+};
+use vault_core::catalog::category::{NewCategory, core_systems};
+use vault_core::catalog::file::{Checksum, FileAccess, FileKind, NewFile};
+use vault_core::catalog::query::{Cursor, PriceRange, SortKey, WorkflowQuery, WorkflowSort};
+use vault_core::catalog::update::{ChangeKind, ChangelogEntry, NewUpdate};
+use vault_core::catalog::wedge::{
+    Complexity, DigitalMaturity, ExcellenceTier, GrowthPotential, Score, Wedge,
+};
+use vault_core::catalog::workflow::{
+    Media, Seo, Tag, Workflow, WorkflowContent, WorkflowStatus, parse_tags,
+};
+use vault_core::commerce::license::{LicenseKey, LicenseType};
+use vault_core::commerce::membership::{
     Membership, MembershipEvent, MembershipStatus, NewMembership, Period,
 };
-use vault_core::purchase::{
+use vault_core::commerce::purchase::{
     NewPurchase, PaymentRef, PaymentStatus, ProviderRefs, Purchase, PurchaseItem, PurchaseType,
 };
-use vault_core::query::{Cursor, PriceRange, SortKey, WorkflowQuery, WorkflowSort};
-use vault_core::rating::{
+use vault_core::commerce::refund::{PaymentEvent, cascade};
+use vault_core::community::favorite::Favorite;
+use vault_core::community::rating::{
     BayesianPrior, Contribution, DimensionRatings, DimensionTotals, Rating, RatingAggregate,
     RatingDelta,
 };
-use vault_core::refund::{PaymentEvent, cascade};
-use vault_core::review::{ModerationStatus, ReviewInput, Vote};
-use vault_core::update::{ChangeKind, ChangelogEntry, NewUpdate};
+use vault_core::community::review::{ModerationStatus, ReviewInput, Vote};
+use vault_core::delivery::download::{DownloadKind, IpHash, IpSalt, check_header};
 use vault_core::value::actor::{Actor, UserId};
 use vault_core::value::clock::SeededEntropy;
 use vault_core::value::country::CountryCode;
@@ -57,12 +65,6 @@ use vault_core::value::money::{Currency, MAX_MINOR, MIN_MINOR, Money};
 use vault_core::value::slug::Slug;
 use vault_core::value::tier::PricingTier;
 use vault_core::value::version::Version;
-use vault_core::wedge::{
-    Complexity, DigitalMaturity, ExcellenceTier, GrowthPotential, Score, Wedge,
-};
-use vault_core::workflow::{
-    Media, Seo, Tag, Workflow, WorkflowContent, WorkflowStatus, parse_tags,
-};
 use vault_core::{Error, ValidationError};
 
 // ---------------------------------------------------------------------------
@@ -1773,7 +1775,10 @@ fn refund_cascade_checks() {
         R::OutOfRange,
     );
     let during = cascade(&p, &refund(usd(1)), &[], t(3)).expect("recorded");
-    assert_eq!(during.to, vault_core::purchase::PaymentStatus::Disputed);
+    assert_eq!(
+        during.to,
+        vault_core::commerce::purchase::PaymentStatus::Disputed
+    );
 }
 
 // ---------------------------------------------------------------------------

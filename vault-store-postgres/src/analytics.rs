@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
-use vault_core::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow, check_days};
+use vault_core::insight::analytics::{
+    AnalyticsDelta, DailyAnalytics, WorkflowStatsRow, check_days,
+};
 use vault_core::store::{AnalyticsStore, Entity, StoreError, StoreResult};
 use vault_core::value::country::CountryCode;
 use vault_core::value::ids::WorkflowId;

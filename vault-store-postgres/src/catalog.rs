@@ -10,20 +10,24 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
-use vault_core::access::GateFacts;
-use vault_core::bundle::Bundle;
-use vault_core::category::Category;
-use vault_core::file::{Checksum, FileAccess, WorkflowFile};
-use vault_core::query::{Cursor, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms};
-use vault_core::rating::{Dimension, DimensionTotals, RatingAggregate};
+use vault_core::catalog::bundle::Bundle;
+use vault_core::catalog::category::Category;
+use vault_core::catalog::file::{Checksum, FileAccess, WorkflowFile};
+use vault_core::catalog::query::{
+    Cursor, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms,
+};
+use vault_core::catalog::update::WorkflowUpdate;
+use vault_core::catalog::wedge::{Score, Wedge};
+use vault_core::catalog::workflow::{
+    Tag, Workflow, WorkflowContent, WorkflowStats, WorkflowStatus,
+};
+use vault_core::community::rating::{Dimension, DimensionTotals, RatingAggregate};
+use vault_core::delivery::access::GateFacts;
 use vault_core::store::{CatalogStore, Entity, FileWanted, StoreError, StoreResult};
-use vault_core::update::WorkflowUpdate;
 use vault_core::value::ids::{BundleId, CategoryId, FileId, WorkflowId};
 use vault_core::value::money::Money;
 use vault_core::value::slug::Slug;
 use vault_core::value::version::Version;
-use vault_core::wedge::{Score, Wedge};
-use vault_core::workflow::{Tag, Workflow, WorkflowContent, WorkflowStats, WorkflowStatus};
 
 use crate::codec::*;
 use crate::lease::on_conn;

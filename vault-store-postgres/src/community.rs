@@ -4,16 +4,16 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
-use vault_core::analytics::AnalyticsDelta;
-use vault_core::favorite::Favorite;
-use vault_core::rating::{
+use vault_core::catalog::workflow::Tag;
+use vault_core::community::favorite::Favorite;
+use vault_core::community::rating::{
     Dimension, DimensionRatings, DimensionTotals, Rating, RatingAggregate, RatingDelta,
 };
-use vault_core::review::{ModerationStatus, Review, ReviewInput, Vote};
+use vault_core::community::review::{ModerationStatus, Review, ReviewInput, Vote};
+use vault_core::insight::analytics::AnalyticsDelta;
 use vault_core::store::{CommunityStore, Entity, StoreError, StoreResult};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{ReviewId, WorkflowId};
-use vault_core::workflow::Tag;
 
 use crate::analytics::apply_deltas;
 use crate::catalog::require_workflow;

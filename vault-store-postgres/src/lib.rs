@@ -62,12 +62,12 @@
 //!   [`PgOptions::parked_connections`].
 //! * **Search:** a `tsvector` column with a GIN index holds the words of
 //!   title, short description, description and tags exactly as
-//!   [`vault_core::query::search_terms`] splits and lowercases them (written
+//!   [`vault_core::catalog::query::search_terms`] splits and lowercases them (written
 //!   with `array_to_tsvector`, so PostgreSQL's parser never re-tokenizes
 //!   them); a query is `to_tsquery('simple', '''word'':* & ...')` built from
 //!   the same function: every word must be a prefix of some word, no
 //!   stemming, no stop words — the core semantics.
-//! * **Listing** follows [`vault_core::query`] exactly: filters are
+//! * **Listing** follows [`vault_core::catalog::query`] exactly: filters are
 //!   `= ANY`, `tags @> $1` and NUMERIC price bounds; every sort is key
 //!   descending then id, rating keys compare as exact fractions (ordered by
 //!   a NUMERIC average carried to 40 decimals, cursors compared by

@@ -8,16 +8,16 @@ mod common;
 
 use std::sync::Arc;
 
-use vault_core::analytics::AnalyticsDelta;
-use vault_core::download::{Download, DownloadKind, DownloadSource};
-use vault_core::file::WorkflowFile;
-use vault_core::purchase::PaymentStatus;
+use vault_core::catalog::file::WorkflowFile;
+use vault_core::catalog::workflow::Workflow;
+use vault_core::commerce::purchase::PaymentStatus;
+use vault_core::delivery::download::{Download, DownloadKind, DownloadSource};
+use vault_core::insight::analytics::AnalyticsDelta;
 use vault_core::store::{AnalyticsStore, CatalogStore, Charge, CommerceStore, Store, StoreError};
 use vault_core::testkit::{Fixture, epoch};
 use vault_core::value::ids::{DownloadId, PurchaseId};
 use vault_core::value::tier::PricingTier;
 use vault_core::vault::CheckoutItem;
-use vault_core::workflow::Workflow;
 use vault_store_postgres::PgStore;
 
 /// Everything one download moves, to compare before and after.
@@ -219,7 +219,7 @@ async fn connection_killed_mid_purchase_completion_writes_nothing() {
             vault_core::vault::StartPurchase {
                 user_id: buyer.user_id().unwrap().clone(),
                 item: CheckoutItem::Workflow(w.id),
-                license_type: vault_core::license::LicenseType::Personal,
+                license_type: vault_core::commerce::license::LicenseType::Personal,
                 tax: None,
                 license_expires_at: None,
                 provider: Default::default(),
@@ -235,7 +235,7 @@ async fn connection_killed_mid_purchase_completion_writes_nothing() {
             .complete_purchase(
                 &vault_core::value::actor::Actor::Service,
                 id,
-                vault_core::purchase::PaymentRef::parse("pi_killed").unwrap(),
+                vault_core::commerce::purchase::PaymentRef::parse("pi_killed").unwrap(),
             )
             .await
     });
@@ -276,7 +276,7 @@ async fn connection_killed_mid_purchase_completion_writes_nothing() {
         .complete_purchase(
             &vault_core::value::actor::Actor::Service,
             id,
-            vault_core::purchase::PaymentRef::parse("pi_killed").unwrap(),
+            vault_core::commerce::purchase::PaymentRef::parse("pi_killed").unwrap(),
         )
         .await
         .unwrap();

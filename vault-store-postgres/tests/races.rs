@@ -11,11 +11,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::sync::Barrier;
-use vault_core::bundle::NewBundle;
-use vault_core::download::RequestInfo;
-use vault_core::file::FileAccess;
-use vault_core::rating::{DimensionRatings, Rating};
-use vault_core::review::{ReviewInput, Vote};
+use vault_core::catalog::bundle::NewBundle;
+use vault_core::catalog::file::FileAccess;
+use vault_core::community::rating::{DimensionRatings, Rating};
+use vault_core::community::review::{ReviewInput, Vote};
+use vault_core::delivery::download::RequestInfo;
 use vault_core::store::{Entity, Store};
 use vault_core::testkit::{Fixture, epoch};
 use vault_core::value::actor::Actor;
@@ -194,7 +194,7 @@ async fn shared_counters_lose_no_increment() {
         .moderate_review(
             &f.admin,
             r.id,
-            vault_core::review::ModerationStatus::Approved,
+            vault_core::community::review::ModerationStatus::Approved,
             None,
         )
         .await
@@ -223,9 +223,9 @@ async fn one_primary_file_whatever_the_interleaving() {
     let (w, _) = f.workflow("many-files", PricingTier::Free, None).await;
     let files = race(8, |i| {
         let (vault, admin) = (f.vault.clone(), f.admin.clone());
-        let new = vault_core::file::NewFile {
+        let new = vault_core::catalog::file::NewFile {
             workflow_id: w.id,
-            kind: vault_core::file::FileKind::Make,
+            kind: vault_core::catalog::file::FileKind::Make,
             file_name: format!("v{i}.json"),
             storage_key: format!("files/{i}.json"),
             mime_type: "application/json".into(),
@@ -233,7 +233,7 @@ async fn one_primary_file_whatever_the_interleaving() {
             is_primary: true,
             access: FileAccess::Standard,
             size_bytes: 10,
-            checksum: vault_core::file::Checksum::of(&[i as u8]),
+            checksum: vault_core::catalog::file::Checksum::of(&[i as u8]),
         };
         async move { vault.add_file(&admin, new).await }
     })
@@ -284,7 +284,7 @@ async fn bundles_sharing_members_in_opposite_orders_do_not_deadlock() {
                     vault_core::vault::StartPurchase {
                         user_id: buyer.user_id().unwrap().clone(),
                         item: CheckoutItem::Bundle(bundle),
-                        license_type: vault_core::license::LicenseType::Personal,
+                        license_type: vault_core::commerce::license::LicenseType::Personal,
                         tax: None,
                         license_expires_at: None,
                         provider: Default::default(),
@@ -295,7 +295,7 @@ async fn bundles_sharing_members_in_opposite_orders_do_not_deadlock() {
                 .complete_purchase(
                     &Actor::Service,
                     p.id,
-                    vault_core::purchase::PaymentRef::parse(&format!("pi_{i}")).unwrap(),
+                    vault_core::commerce::purchase::PaymentRef::parse(&format!("pi_{i}")).unwrap(),
                 )
                 .await
         }

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Arc;
 
 use sqlx::{PgPool, Postgres, Transaction};
-use vault_core::download::RequestInfo;
+use vault_core::delivery::download::RequestInfo;
 use vault_core::store::{CommerceStore, Store};
 use vault_core::testkit::Fixture;
 use vault_core::value::actor::Actor;

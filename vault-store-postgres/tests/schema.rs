@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use rust_decimal::Decimal;
 use sqlx::PgPool;
-use vault_core::category::CORE_SYSTEMS;
+use vault_core::catalog::category::CORE_SYSTEMS;
 use vault_core::store::{CatalogStore, Store};
 use vault_core::testkit::Fixture;
 use vault_core::value::money::{Currency, Money};

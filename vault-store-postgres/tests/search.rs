@@ -1,5 +1,5 @@
 //! Full-text search gives exactly the core's answer
-//! (`vault_core::query::run_query`), on text that PostgreSQL's own parser
+//! (`vault_core::catalog::query::run_query`), on text that PostgreSQL's own parser
 //! would split differently: e-mail addresses, URLs, hyphens, underscores,
 //! apostrophes, accents, other scripts, tsquery operators, and words past
 //! the sixteenth of a field (which the core does not index).
@@ -9,11 +9,11 @@ mod common;
 
 use std::sync::Arc;
 
-use vault_core::query::{WorkflowQuery, run_query};
+use vault_core::catalog::query::{WorkflowQuery, run_query};
+use vault_core::catalog::workflow::parse_tags;
 use vault_core::store::{CatalogStore, Store};
 use vault_core::testkit::Fixture;
 use vault_core::value::tier::PricingTier;
-use vault_core::workflow::parse_tags;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_matches_the_core_semantics_exactly() {

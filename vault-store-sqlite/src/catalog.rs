@@ -4,22 +4,22 @@ use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use rust_decimal::Decimal;
-use vault_core::access::GateFacts;
-use vault_core::bundle::Bundle;
-use vault_core::category::Category;
-use vault_core::file::{FileAccess, WorkflowFile};
-use vault_core::query::{
+use vault_core::catalog::bundle::Bundle;
+use vault_core::catalog::category::Category;
+use vault_core::catalog::file::{FileAccess, WorkflowFile};
+use vault_core::catalog::query::{
     Cursor, MAX_KEY_REVIEWS, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms,
 };
-use vault_core::rating::{DimensionTotals, RatingAggregate};
+use vault_core::catalog::update::WorkflowUpdate;
+use vault_core::catalog::wedge::{Score, Wedge};
+use vault_core::catalog::workflow::{Workflow, WorkflowContent, WorkflowStats};
+use vault_core::community::rating::{DimensionTotals, RatingAggregate};
+use vault_core::delivery::access::GateFacts;
 use vault_core::store::{CatalogStore, Entity, StoreError, StoreResult};
-use vault_core::update::WorkflowUpdate;
 use vault_core::value::ids::{BundleId, CategoryId, FileId, WorkflowId};
 use vault_core::value::money::Money;
 use vault_core::value::slug::Slug;
 use vault_core::value::version::Version;
-use vault_core::wedge::{Score, Wedge};
-use vault_core::workflow::{Workflow, WorkflowContent, WorkflowStats};
 
 use crate::codec::*;
 use crate::{SqliteStore, Tx};
@@ -443,7 +443,10 @@ fn insert_workflow(tx: &Tx<'_>, w: &Workflow) -> StoreResult<()> {
         extra.push((col.into(), Value::Integer(i64_of(*n)?)));
     }
     // Dimension::ALL is in DIM_COLS order.
-    for (d, (count, sum)) in vault_core::rating::Dimension::ALL.iter().zip(DIM_COLS) {
+    for (d, (count, sum)) in vault_core::community::rating::Dimension::ALL
+        .iter()
+        .zip(DIM_COLS)
+    {
         let t = r.dimension_totals(*d);
         extra.push((count.into(), Value::Integer(i64_of(t.count)?)));
         extra.push((sum.into(), Value::Integer(i64_of(t.sum)?)));
@@ -736,8 +739,8 @@ pub(crate) fn file_from_row(row: &Row<'_>) -> StoreResult<WorkflowFile> {
     })
 }
 
-fn parse_checksum(row: &Row<'_>) -> StoreResult<vault_core::file::Checksum> {
-    vault_core::file::Checksum::parse(&get::<String>(row, "checksum")?).map_err(corrupt)
+fn parse_checksum(row: &Row<'_>) -> StoreResult<vault_core::catalog::file::Checksum> {
+    vault_core::catalog::file::Checksum::parse(&get::<String>(row, "checksum")?).map_err(corrupt)
 }
 
 fn clear_other_primaries(tx: &Tx<'_>, f: &WorkflowFile) -> StoreResult<()> {

@@ -4,11 +4,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use vault_core::analytics::AnalyticsDelta;
-use vault_core::download::{Download, DownloadSource, IpHash, RequestMeta};
-use vault_core::license::{LicenseKey, Quota};
-use vault_core::membership::{Membership, MembershipStatus, Period, claim_slot};
-use vault_core::purchase::{PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState};
+use vault_core::commerce::license::{LicenseKey, Quota};
+use vault_core::commerce::membership::{Membership, MembershipStatus, Period, claim_slot};
+use vault_core::commerce::purchase::{
+    PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState,
+};
+use vault_core::delivery::download::{Download, DownloadSource, IpHash, RequestMeta};
+use vault_core::insight::analytics::AnalyticsDelta;
 use vault_core::store::{Charge, CommerceStore, Entity, PurchaseWrite, StoreError, StoreResult};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};

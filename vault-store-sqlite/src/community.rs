@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
-use vault_core::analytics::AnalyticsDelta;
-use vault_core::favorite::Favorite;
-use vault_core::rating::{Dimension, DimensionRatings, Rating, RatingDelta};
-use vault_core::review::{ModerationStatus, Review, ReviewInput, Vote};
+use vault_core::community::favorite::Favorite;
+use vault_core::community::rating::{Dimension, DimensionRatings, Rating, RatingDelta};
+use vault_core::community::review::{ModerationStatus, Review, ReviewInput, Vote};
+use vault_core::insight::analytics::AnalyticsDelta;
 use vault_core::store::{CommunityStore, Entity, StoreError, StoreResult};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{ReviewId, WorkflowId};

@@ -15,17 +15,18 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags};
-use vault_core::analytics::AnalyticsDelta;
-use vault_core::bundle::NewBundle;
-use vault_core::download::RequestInfo;
-use vault_core::file::{Checksum, FileAccess, FileKind, NewFile};
-use vault_core::license::LicenseType;
-use vault_core::purchase::ProviderRefs;
-use vault_core::rating::{DimensionRatings, Rating, RatingDelta};
-use vault_core::review::{ModerationStatus, Review, ReviewInput, Vote};
+use vault_core::catalog::bundle::NewBundle;
+use vault_core::catalog::file::{Checksum, FileAccess, FileKind, NewFile};
+use vault_core::catalog::update::{ChangeKind, ChangelogEntry, NewUpdate};
+use vault_core::catalog::workflow::parse_tags;
+use vault_core::commerce::license::LicenseType;
+use vault_core::commerce::purchase::ProviderRefs;
+use vault_core::community::rating::{DimensionRatings, Rating, RatingDelta};
+use vault_core::community::review::{ModerationStatus, Review, ReviewInput, Vote};
+use vault_core::delivery::download::RequestInfo;
+use vault_core::insight::analytics::AnalyticsDelta;
 use vault_core::store::{Store, StoreError};
 use vault_core::testkit::Fixture;
-use vault_core::update::{ChangeKind, ChangelogEntry, NewUpdate};
 use vault_core::value::actor::Actor;
 use vault_core::value::ids::WorkflowId;
 use vault_core::value::money::{Currency, Money};
@@ -33,7 +34,6 @@ use vault_core::value::slug::Slug;
 use vault_core::value::tier::PricingTier;
 use vault_core::value::version::Version;
 use vault_core::vault::{CheckoutItem, StartPurchase};
-use vault_core::workflow::parse_tags;
 use vault_store_sqlite::SqliteStore;
 
 use crate::common::{Snapshot, assert_same, snapshot};
@@ -194,7 +194,7 @@ impl Env {
 
 fn review_input(stars: u8) -> ReviewInput {
     let mut dimensions = DimensionRatings::default();
-    for d in vault_core::rating::Dimension::ALL {
+    for d in vault_core::community::rating::Dimension::ALL {
         dimensions.set(d, Some(Rating::new(stars).unwrap()));
     }
     ReviewInput {
@@ -490,7 +490,8 @@ async fn complete_purchase_is_atomic() {
             )
             .await
             .unwrap();
-        let pay = vault_core::purchase::PaymentRef::parse(&format!("pi_{}", p.id)).unwrap();
+        let pay =
+            vault_core::commerce::purchase::PaymentRef::parse(&format!("pi_{}", p.id)).unwrap();
         let done = env
             .fault(step, async || {
                 env.fx
@@ -524,7 +525,8 @@ async fn complete_purchase_is_atomic() {
             .start_purchase(&buyer, Env::start(&buyer, CheckoutItem::Bundle(b.id)))
             .await
             .unwrap();
-        let pay = vault_core::purchase::PaymentRef::parse(&format!("pi_{}", p.id)).unwrap();
+        let pay =
+            vault_core::commerce::purchase::PaymentRef::parse(&format!("pi_{}", p.id)).unwrap();
         env.fault(step, async || {
             env.fx
                 .vault
@@ -605,7 +607,7 @@ async fn downloads_are_atomic() {
             .await;
         assert_eq!(
             t.download.source,
-            vault_core::download::DownloadSource::Purchase(p.id)
+            vault_core::delivery::download::DownloadSource::Purchase(p.id)
         );
         assert_eq!(env.scalar(used_p, p.id), n, "charged exactly once");
         // Charged to a membership.
@@ -619,7 +621,7 @@ async fn downloads_are_atomic() {
             .await;
         assert_eq!(
             t.download.source,
-            vault_core::download::DownloadSource::Membership(m.id)
+            vault_core::delivery::download::DownloadSource::Membership(m.id)
         );
         assert_eq!(env.scalar(used_m, m.id), n, "charged exactly once");
         assert_eq!(env.scalar(downloads, paid.id), 2 * n);
@@ -669,7 +671,8 @@ async fn membership_changes_are_atomic() {
     env.fx.advance(chrono::Duration::days(30));
     let start = vault_core::Clock::now(&*env.fx.clock);
     let period =
-        vault_core::membership::Period::new(start, start + chrono::Duration::days(30)).unwrap();
+        vault_core::commerce::membership::Period::new(start, start + chrono::Duration::days(30))
+            .unwrap();
     let renewed = env
         .fault("update_membership:after_row", async || {
             env.fx
@@ -700,11 +703,14 @@ async fn starting_a_membership_expires_lapsed_ones_in_the_same_write() {
     // The period (30 days) ran out without a renewal.
     env.fx.advance(chrono::Duration::days(31));
     let start = vault_core::Clock::now(&*env.fx.clock);
-    let new = vault_core::membership::NewMembership {
+    let new = vault_core::commerce::membership::NewMembership {
         user_id: member.user_id().unwrap().clone(),
         tier: PricingTier::Pro,
-        period: vault_core::membership::Period::new(start, start + chrono::Duration::days(30))
-            .unwrap(),
+        period: vault_core::commerce::membership::Period::new(
+            start,
+            start + chrono::Duration::days(30),
+        )
+        .unwrap(),
         trial: false,
         period_download_limit: Some(5),
         features: Default::default(),

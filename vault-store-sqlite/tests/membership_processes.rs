@@ -14,8 +14,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vault_core::download::IpSalt;
-use vault_core::membership::{NewMembership, Period};
+use vault_core::commerce::membership::{NewMembership, Period};
+use vault_core::delivery::download::IpSalt;
 use vault_core::store::Store;
 use vault_core::testkit::epoch;
 use vault_core::value::actor::{Actor, UserId};

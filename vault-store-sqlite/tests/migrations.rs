@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
 
 use rusqlite::{Connection, OpenFlags};
-use vault_core::download::DownloadSource;
+use vault_core::delivery::download::DownloadSource;
 use vault_core::store::{Store, StoreError};
 use vault_core::testkit::Fixture;
 use vault_core::value::actor::Actor;
@@ -113,7 +113,8 @@ async fn foreign_keys_enforced(store: SqliteStore, path: Option<&Path>) {
     dangling.id = DownloadId::from_uuid(uuid::Uuid::new_v4());
     dangling.source = DownloadSource::Purchase(PurchaseId::from_uuid(uuid::Uuid::new_v4()));
     let before = path.map(snapshot);
-    let delta = vault_core::analytics::AnalyticsDelta::none(w.id, t.download.downloaded_at);
+    let delta =
+        vault_core::insight::analytics::AnalyticsDelta::none(w.id, t.download.downloaded_at);
     let r = fx
         .store
         .record_download(&dangling, &vault_core::store::Charge::Nothing, &delta)

@@ -27,12 +27,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use vault_core::analytics::AnalyticsDelta;
-use vault_core::download::{Download, DownloadKind, DownloadSource, IpSalt, RequestInfo};
-use vault_core::file::FileAccess;
-use vault_core::purchase::{PaymentRef, PaymentStatus, ProviderRefs};
-use vault_core::rating::{Dimension, DimensionRatings, Rating};
-use vault_core::review::{ModerationStatus, ReviewInput, Vote};
+use vault_core::catalog::file::FileAccess;
+use vault_core::commerce::purchase::{PaymentRef, PaymentStatus, ProviderRefs};
+use vault_core::community::rating::{Dimension, DimensionRatings, Rating};
+use vault_core::community::review::{ModerationStatus, ReviewInput, Vote};
+use vault_core::delivery::download::{Download, DownloadKind, DownloadSource, IpSalt, RequestInfo};
+use vault_core::insight::analytics::AnalyticsDelta;
 use vault_core::store::{Charge, Store, StoreError};
 use vault_core::testkit::{Fixture, epoch};
 use vault_core::value::actor::{Actor, UserId};
@@ -1541,7 +1541,7 @@ fn worker_write_loop() {
                             StartPurchase {
                                 user_id: shopper.user_id().unwrap().clone(),
                                 item: CheckoutItem::Workflow(item),
-                                license_type: vault_core::license::LicenseType::Personal,
+                                license_type: vault_core::commerce::license::LicenseType::Personal,
                                 tax: None,
                                 license_expires_at: None,
                                 provider: ProviderRefs::default(),

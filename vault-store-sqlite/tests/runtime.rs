@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use rusqlite::Connection;
-use vault_core::category::NewCategory;
+use vault_core::catalog::category::NewCategory;
 use vault_core::store::{Store, StoreError};
 use vault_core::testkit::Fixture;
 use vault_core::value::slug::Slug;

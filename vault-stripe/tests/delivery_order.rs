@@ -31,9 +31,9 @@ use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
-use vault_core::download::RequestInfo;
-use vault_core::membership::MembershipStatus;
-use vault_core::purchase::{PaymentStatus, Purchase};
+use vault_core::commerce::membership::MembershipStatus;
+use vault_core::commerce::purchase::{PaymentStatus, Purchase};
+use vault_core::delivery::download::RequestInfo;
 use vault_core::store::WebhookStatus;
 use vault_core::testkit::Fixture;
 use vault_core::value::actor::Actor;

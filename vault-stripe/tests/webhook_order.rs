@@ -6,8 +6,8 @@ mod webhook_support;
 
 use chrono::Duration;
 use serde_json::json;
-use vault_core::membership::MembershipStatus;
-use vault_core::purchase::PaymentStatus;
+use vault_core::commerce::membership::MembershipStatus;
+use vault_core::commerce::purchase::PaymentStatus;
 use vault_core::store::WebhookStatus;
 use vault_core::testkit::Fixture;
 use vault_core::value::actor::Actor;

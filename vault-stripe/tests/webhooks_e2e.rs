@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use serde_json::json;
-use vault_core::access::DenyReason;
-use vault_core::membership::MembershipStatus;
-use vault_core::purchase::PaymentStatus;
+use vault_core::commerce::membership::MembershipStatus;
+use vault_core::commerce::purchase::PaymentStatus;
+use vault_core::delivery::access::DenyReason;
 use vault_core::store::WebhookStatus;
 use vault_core::testkit::Fixture;
 use vault_core::value::actor::Actor;

@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{CatalogStore, CommerceStore, StoreResult};
-use crate::access::GateFacts;
-use crate::file::WorkflowFile;
-use crate::membership::Membership;
-use crate::purchase::Purchase;
+use crate::catalog::file::WorkflowFile;
+use crate::commerce::membership::Membership;
+use crate::commerce::purchase::Purchase;
+use crate::delivery::access::GateFacts;
 use crate::value::actor::UserId;
 use crate::value::ids::{FileId, WorkflowId};
 

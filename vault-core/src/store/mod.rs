@@ -26,7 +26,7 @@
 //!     `expected_dispute` (completion, failure, refunds, disputes).
 //!   - [`CommerceStore::insert_membership`]: the user holds no other
 //!     membership in good standing (the rule is vault-core's
-//!     [`crate::membership::claim_slot`], evaluated inside the write).
+//!     [`crate::commerce::membership::claim_slot`], evaluated inside the write).
 //!   - `update_*` methods taking `expected_revision`: the stored revision
 //!     equals it (optimistic concurrency); the new revision is stored.
 //!   - [`CatalogStore::insert_update`]: the version is greater than every
@@ -51,7 +51,6 @@
 //! of this; a backend is done when it passes every case.
 
 mod access;
-mod webhook;
 
 use std::fmt::Debug;
 
@@ -59,22 +58,23 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 pub use self::access::{AccessQuery, AccessRead, AccessStore, FileWanted, compose_access_read};
-pub use self::webhook::{
+use crate::catalog::bundle::Bundle;
+use crate::catalog::category::Category;
+use crate::catalog::file::WorkflowFile;
+use crate::catalog::query::{Page, WorkflowQuery};
+use crate::catalog::update::WorkflowUpdate;
+use crate::catalog::workflow::Workflow;
+use crate::commerce::membership::{Membership, MembershipStatus};
+use crate::commerce::purchase::{PaymentRef, PaymentStatus, Purchase};
+pub use crate::commerce::webhook::{
     Claim, Finish, NewWebhookEvent, WebhookEvent, WebhookStatus, WebhookStore, claim_decision,
     claimed_record, expired_record, finished_record,
 };
-use crate::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
-use crate::bundle::Bundle;
-use crate::category::Category;
-use crate::download::Download;
-use crate::favorite::Favorite;
-use crate::file::WorkflowFile;
-use crate::membership::{Membership, MembershipStatus};
-use crate::purchase::{PaymentRef, PaymentStatus, Purchase};
-use crate::query::{Page, WorkflowQuery};
-use crate::rating::RatingDelta;
-use crate::review::{ModerationStatus, Review, Vote};
-use crate::update::WorkflowUpdate;
+use crate::community::favorite::Favorite;
+use crate::community::rating::RatingDelta;
+use crate::community::review::{ModerationStatus, Review, Vote};
+use crate::delivery::download::Download;
+use crate::insight::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
 pub use crate::value::MAX_INTEGER;
 use crate::value::actor::UserId;
 pub use crate::value::error::{Entity, StoreError, StoreResult};
@@ -82,7 +82,6 @@ use crate::value::ids::{
     BundleId, CategoryId, FileId, MembershipId, PurchaseId, ReviewId, WorkflowId,
 };
 use crate::value::slug::Slug;
-use crate::workflow::Workflow;
 
 /// Categories, workflows, files, updates and bundles.
 #[async_trait]
@@ -112,7 +111,7 @@ pub trait CatalogStore: Send + Sync + Debug {
     async fn workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>>;
     /// One workflow by slug.
     async fn workflow_by_slug(&self, slug: &Slug) -> StoreResult<Option<Workflow>>;
-    /// A page of workflows, with [`crate::query`] semantics. `Invalid` when
+    /// A page of workflows, with [`crate::catalog::query`] semantics. `Invalid` when
     /// the query fails [`WorkflowQuery::validate`] (the service checks it
     /// first; a direct caller may not have).
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>>;
@@ -192,7 +191,7 @@ pub struct PurchaseWrite {
     /// is the whole payment state a settlement was computed from: a dispute
     /// closed meanwhile (which may move neither status nor refunds) still
     /// makes the write conflict.
-    pub expected_dispute: Option<crate::purchase::DisputeOutcome>,
+    pub expected_dispute: Option<crate::commerce::purchase::DisputeOutcome>,
     /// Add one to `purchase_count` of every workflow the purchase grants
     /// (and of its bundle): true when this write completes the purchase.
     pub count_purchase: bool,
@@ -226,7 +225,7 @@ pub trait CommerceStore: Send + Sync + Debug {
 
     /// Inserts a membership under the one-membership rule, evaluated inside
     /// the write over the user's stored memberships with
-    /// [`crate::membership::claim_slot`] at `now` with `grace`: memberships
+    /// [`crate::commerce::membership::claim_slot`] at `now` with `grace`: memberships
     /// whose time ran out move to expired (revision bumped) in the same
     /// transaction, and one in good standing refuses the insert with
     /// `AlreadyExists` (concurrent starts for one user, from any thread or
@@ -249,7 +248,7 @@ pub trait CommerceStore: Send + Sync + Debug {
     /// One membership.
     async fn membership(&self, id: MembershipId) -> StoreResult<Option<Membership>>;
     /// The membership with this provider subscription id (unique). `None`
-    /// for an id [`ProviderRefs::check_id`](crate::purchase::ProviderRefs::check_id)
+    /// for an id [`ProviderRefs::check_id`](crate::commerce::purchase::ProviderRefs::check_id)
     /// refuses (a NUL byte, whitespace), which no membership can carry.
     async fn membership_by_subscription(
         &self,
@@ -336,7 +335,7 @@ pub trait CommunityStore: Send + Sync + Debug {
         &self,
         review: ReviewId,
         user: &UserId,
-        vote: Option<crate::review::Vote>,
+        vote: Option<crate::community::review::Vote>,
     ) -> StoreResult<Option<Vote>>;
 
     /// Adds a favorite, the workflow's `favorite_count` and `analytics`.
@@ -361,7 +360,7 @@ pub trait AnalyticsStore: Send + Sync + Debug {
     /// `NotFound` for a missing workflow.
     async fn record_analytics(&self, delta: &AnalyticsDelta) -> StoreResult<()>;
     /// A workflow's daily rows for `from..=to`, oldest first. `Invalid` when
-    /// a date fails [`crate::analytics::check_days`].
+    /// a date fails [`crate::insight::analytics::check_days`].
     async fn analytics(
         &self,
         workflow: WorkflowId,

@@ -6,20 +6,21 @@ use chrono::Duration;
 use rust_decimal::Decimal;
 
 use super::Fixture;
-use crate::access::{AccessKind, DenyReason, Remedy};
-use crate::analytics::AnalyticsDelta;
-use crate::bundle::NewBundle;
-use crate::download::{DownloadKind, RequestInfo};
-use crate::file::FileAccess;
-use crate::license::LicenseType;
-use crate::membership::{MembershipEvent, MembershipStatus, Period};
-use crate::purchase::{PaymentRef, PaymentStatus, ProviderRefs};
-use crate::query::{PriceRange, WorkflowQuery, WorkflowSort};
-use crate::rating::{DimensionRatings, Rating, RatingAggregate};
-use crate::refund::PaymentEvent;
-use crate::review::{ModerationStatus, ReviewInput, Vote};
+use crate::catalog::bundle::NewBundle;
+use crate::catalog::file::FileAccess;
+use crate::catalog::query::{PriceRange, WorkflowQuery, WorkflowSort};
+use crate::catalog::update::{ChangeKind, ChangelogEntry, NewUpdate};
+use crate::catalog::workflow::{WorkflowStatus, parse_tags};
+use crate::commerce::license::LicenseType;
+use crate::commerce::membership::{MembershipEvent, MembershipStatus, Period};
+use crate::commerce::purchase::{PaymentRef, PaymentStatus, ProviderRefs};
+use crate::commerce::refund::PaymentEvent;
+use crate::community::rating::{DimensionRatings, Rating, RatingAggregate};
+use crate::community::review::{ModerationStatus, ReviewInput, Vote};
+use crate::delivery::access::{AccessKind, DenyReason, Remedy};
+use crate::delivery::download::{DownloadKind, RequestInfo};
+use crate::insight::analytics::AnalyticsDelta;
 use crate::store::Store;
-use crate::update::{ChangeKind, ChangelogEntry, NewUpdate};
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::Error;
 use crate::value::error::{Entity, StoreError};
@@ -29,13 +30,12 @@ use crate::value::slug::Slug;
 use crate::value::tier::PricingTier;
 use crate::value::version::Version;
 use crate::vault::{CheckoutItem, StartPurchase};
-use crate::workflow::{WorkflowStatus, parse_tags};
 
 fn usd(cents: i64) -> Money {
     Money::from_minor(cents, Currency::USD)
 }
 
-fn denied(r: Result<impl std::fmt::Debug, Error>) -> crate::access::AccessDecision {
+fn denied(r: Result<impl std::fmt::Debug, Error>) -> crate::delivery::access::AccessDecision {
     match r {
         Err(Error::Denied(d)) => *d,
         other => panic!("expected a denial, got {other:?}"),
@@ -46,7 +46,7 @@ fn no_request() -> RequestInfo {
     RequestInfo::default()
 }
 
-async fn workflow_of(f: &Fixture, id: WorkflowId) -> crate::workflow::Workflow {
+async fn workflow_of(f: &Fixture, id: WorkflowId) -> crate::catalog::workflow::Workflow {
     f.store.workflow(id).await.unwrap().unwrap()
 }
 
@@ -164,7 +164,7 @@ pub async fn workflow_needs_its_category(store: Arc<dyn Store>) {
         "{r:?}"
     );
     // The store enforces it too.
-    let w = crate::workflow::Workflow::new_draft(
+    let w = crate::catalog::workflow::Workflow::new_draft(
         WorkflowId::from_uuid(uuid::Uuid::from_u128(7)),
         content,
         super::epoch(),
@@ -413,7 +413,7 @@ pub async fn list_filters(store: Arc<dyn Store>) {
     let (b, _) = f.publish(b).await;
     let (c, _) = f.workflow("free-starter", PricingTier::Free, None).await;
     let (d, _) = f.workflow("members-only", PricingTier::Premium, None).await;
-    let ids = |p: crate::query::Page<crate::workflow::Workflow>| {
+    let ids = |p: crate::catalog::query::Page<crate::catalog::workflow::Workflow>| {
         let mut v: Vec<WorkflowId> = p.items.iter().map(|w| w.id).collect();
         v.sort();
         v
@@ -500,7 +500,8 @@ pub async fn list_sorts_and_paginates(store: Arc<dyn Store>) {
     let mut made = Vec::new();
     for i in 0..7u32 {
         let mut c = f.content(&format!("wf-{i}"), PricingTier::Free, None);
-        c.wedge.score = crate::wedge::Score::new("wedge_score", Decimal::from(i % 3)).unwrap();
+        c.wedge.score =
+            crate::catalog::wedge::Score::new("wedge_score", Decimal::from(i % 3)).unwrap();
         f.advance(Duration::minutes(1));
         let (w, _) = f.publish(c).await;
         for _ in 0..(i % 4) {
@@ -526,7 +527,7 @@ pub async fn list_sorts_and_paginates(store: Arc<dyn Store>) {
                 .unwrap();
         }
     }
-    let all: Vec<crate::workflow::Workflow> = {
+    let all: Vec<crate::catalog::workflow::Workflow> = {
         let mut v = Vec::new();
         for id in &made {
             v.push(workflow_of(&f, *id).await);
@@ -546,7 +547,7 @@ pub async fn list_sorts_and_paginates(store: Arc<dyn Store>) {
             prior: f.vault.config().rating_prior,
             ..WorkflowQuery::default()
         };
-        let expected: Vec<WorkflowId> = crate::query::run_query(
+        let expected: Vec<WorkflowId> = crate::catalog::query::run_query(
             &WorkflowQuery {
                 limit: 100,
                 ..base.clone()
@@ -570,7 +571,7 @@ pub async fn list_sorts_and_paginates(store: Arc<dyn Store>) {
             match page.next {
                 Some(c) => {
                     // Cursors survive a round trip through their token.
-                    q.cursor = Some(crate::query::Cursor::decode(&c.encode()).unwrap());
+                    q.cursor = Some(crate::catalog::query::Cursor::decode(&c.encode()).unwrap());
                 }
                 None => break,
             }
@@ -663,7 +664,7 @@ pub async fn primary_file_is_unique(store: Arc<dyn Store>) {
 pub async fn catalog_maintenance(store: Arc<dyn Store>) {
     let f = Fixture::new(store).await;
     let user = Fixture::user("visitor");
-    let new_category = |slug: &str| crate::category::NewCategory {
+    let new_category = |slug: &str| crate::catalog::category::NewCategory {
         slug: Slug::parse(slug).unwrap(),
         name: "Finance system".into(),
         description: String::new(),
@@ -714,7 +715,7 @@ pub async fn catalog_maintenance(store: Arc<dyn Store>) {
         .download(&Actor::Anonymous, w.id, None, &no_request())
         .await
         .unwrap();
-    let edit = |workflow_id: WorkflowId| crate::file::NewFile {
+    let edit = |workflow_id: WorkflowId| crate::catalog::file::NewFile {
         workflow_id,
         kind: file.kind,
         file_name: "renamed.json".into(),
@@ -902,7 +903,7 @@ pub async fn update_versions_strictly_increase(store: Arc<dyn Store>) {
     assert_eq!(versions, vec![Version::new(1, 1, 0), Version::new(2, 0, 0)]);
 }
 
-async fn bundle_of_three(f: &Fixture) -> (crate::bundle::Bundle, Vec<WorkflowId>) {
+async fn bundle_of_three(f: &Fixture) -> (crate::catalog::bundle::Bundle, Vec<WorkflowId>) {
     let (a, _) = f.workflow("b-one", PricingTier::Pro, Some(6000)).await;
     let (b, _) = f.workflow("b-two", PricingTier::Pro, Some(3000)).await;
     let (c, _) = f.workflow("b-three", PricingTier::Pro, Some(1000)).await;
@@ -1196,7 +1197,7 @@ pub async fn purchase_grants_and_limit_holds(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         t.download.source,
-        crate::download::DownloadSource::Purchase(again.id)
+        crate::delivery::download::DownloadSource::Purchase(again.id)
     );
     // So does an expired license.
     let (w2, _) = f.workflow("expiring", PricingTier::Pro, Some(1500)).await;
@@ -1353,7 +1354,7 @@ pub async fn refund_cascade_revokes_bundle_access(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(partial.status, PaymentStatus::PartiallyRefunded);
-    assert_eq!(fx.access, crate::refund::AccessEffect::Keep);
+    assert_eq!(fx.access, crate::commerce::refund::AccessEffect::Keep);
     assert!(
         f.vault
             .check_access(&user, members[1], None)
@@ -1415,7 +1416,7 @@ pub async fn stale_refund_writes_conflict(store: Arc<dyn Store>) {
         .refund_purchase(&Actor::Service, p.id, Some(usd(500)), None)
         .await
         .unwrap();
-    let stale = crate::refund::cascade(
+    let stale = crate::commerce::refund::cascade(
         &read,
         &PaymentEvent::Refunded {
             refunded_total: usd(1700),
@@ -1665,14 +1666,14 @@ pub async fn guarded_charge_under_contention(store: Arc<dyn Store>) {
     for i in 0..32u128 {
         let store = Arc::clone(&f.store);
         let barrier = Arc::clone(&barrier);
-        let download = crate::download::Download {
+        let download = crate::delivery::download::Download {
             id: crate::value::ids::DownloadId::from_uuid(uuid::Uuid::from_u128(1000 + i)),
             user_id: user.user_id().cloned(),
             workflow_id: w.id,
             file_id: file.id,
             file_version: file.version,
             kind: DownloadKind::Purchased,
-            source: crate::download::DownloadSource::Purchase(p.id),
+            source: crate::delivery::download::DownloadSource::Purchase(p.id),
             request: Default::default(),
             downloaded_at: super::epoch(),
         };
@@ -1732,7 +1733,7 @@ pub async fn concurrent_downloads_respect_membership_limit(store: Arc<dyn Store>
 
 // ------------------------------------------------------------ purchases
 
-async fn pending(f: &Fixture, user: &Actor, w: WorkflowId) -> crate::purchase::Purchase {
+async fn pending(f: &Fixture, user: &Actor, w: WorkflowId) -> crate::commerce::purchase::Purchase {
     f.vault
         .start_purchase(
             user,
@@ -1835,7 +1836,7 @@ pub async fn webhook_lookups(store: Arc<dyn Store>) {
         .vault
         .start_membership(
             &Actor::Service,
-            crate::membership::NewMembership {
+            crate::commerce::membership::NewMembership {
                 user_id: user.user_id().unwrap().clone(),
                 tier: PricingTier::Pro,
                 period: Period::new(now, now + Duration::days(30)).unwrap(),
@@ -2028,7 +2029,7 @@ pub async fn membership_lifecycle(store: Arc<dyn Store>) {
         .vault
         .start_membership(
             &Actor::Service,
-            crate::membership::NewMembership {
+            crate::commerce::membership::NewMembership {
                 user_id: user.user_id().unwrap().clone(),
                 tier: PricingTier::Basic,
                 period: m.period,
@@ -2158,7 +2159,7 @@ pub async fn reviews_moderation_and_aggregate(store: Arc<dyn Store>) {
     f.buy(&buyer, CheckoutItem::Workflow(w.id)).await;
     let mut input = review_input(4);
     input.dimensions.set(
-        crate::rating::Dimension::Efficiency,
+        crate::community::rating::Dimension::Efficiency,
         Some(Rating::new(5).unwrap()),
     );
     let r = f.vault.submit_review(&buyer, w.id, input).await.unwrap();
@@ -2722,7 +2723,7 @@ pub async fn refused_calls_write_nothing(store: Arc<dyn Store>) {
         f.vault
             .start_membership(
                 &mallory,
-                crate::membership::NewMembership {
+                crate::commerce::membership::NewMembership {
                     user_id: mallory.user_id().unwrap().clone(),
                     tier: PricingTier::Enterprise,
                     period: Period::new(now, now + Duration::days(36_500)).unwrap(),

@@ -16,16 +16,18 @@ mod listing;
 
 pub use self::listing::hostile_listing_proptest;
 use super::{Fixture, NowUtc};
-use crate::bundle::NewBundle;
-use crate::file::{Checksum, FileAccess, FileKind, NewFile};
-use crate::license::LicenseType;
-use crate::membership::{NewMembership, Period};
-use crate::purchase::{PaymentRef, ProviderRefs};
-use crate::query::{
+use crate::catalog::bundle::NewBundle;
+use crate::catalog::file::{Checksum, FileAccess, FileKind, NewFile};
+use crate::catalog::query::{
     Cursor, MAX_KEY_REVIEWS, Page, PriceRange, SortKey, WorkflowQuery, WorkflowSort, run_query,
 };
-use crate::rating::{DimensionRatings, Rating};
-use crate::review::{ModerationStatus, ReviewInput};
+use crate::catalog::wedge::Score;
+use crate::catalog::workflow::Workflow;
+use crate::commerce::license::LicenseType;
+use crate::commerce::membership::{NewMembership, Period};
+use crate::commerce::purchase::{PaymentRef, ProviderRefs};
+use crate::community::rating::{DimensionRatings, Rating};
+use crate::community::review::{ModerationStatus, ReviewInput};
 use crate::store::Store;
 use crate::value::MAX_INTEGER;
 use crate::value::actor::Actor;
@@ -38,8 +40,6 @@ use crate::value::slug::Slug;
 use crate::value::tier::PricingTier;
 use crate::value::version::Version;
 use crate::vault::{CheckoutItem, StartPurchase};
-use crate::wedge::Score;
-use crate::workflow::Workflow;
 
 const SORTS: [WorkflowSort; 5] = [
     WorkflowSort::WedgeScore,

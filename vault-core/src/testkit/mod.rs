@@ -37,12 +37,14 @@ pub use self::hostile::*;
 pub use self::ordering::*;
 pub use self::reads::*;
 pub use self::webhooks::*;
-use crate::category::Category;
-use crate::download::IpSalt;
-use crate::file::{Checksum, FileAccess, FileKind, NewFile, WorkflowFile};
-use crate::license::LicenseType;
-use crate::membership::{NewMembership, Period};
-use crate::purchase::{PaymentRef, ProviderRefs, Purchase};
+use crate::catalog::category::Category;
+use crate::catalog::file::{Checksum, FileAccess, FileKind, NewFile, WorkflowFile};
+use crate::catalog::wedge::{Score, Wedge};
+use crate::catalog::workflow::{Media, Seo, Workflow, WorkflowContent, parse_tags};
+use crate::commerce::license::LicenseType;
+use crate::commerce::membership::{NewMembership, Period};
+use crate::commerce::purchase::{PaymentRef, ProviderRefs, Purchase};
+use crate::delivery::download::IpSalt;
 use crate::store::Store;
 use crate::value::actor::Actor;
 use crate::value::clock::{ManualClock, SeededEntropy};
@@ -52,8 +54,6 @@ use crate::value::slug::Slug;
 use crate::value::tier::PricingTier;
 use crate::value::version::Version;
 use crate::vault::{CheckoutItem, StartPurchase, Vault, VaultConfig};
-use crate::wedge::{Score, Wedge};
-use crate::workflow::{Media, Seo, Workflow, WorkflowContent, parse_tags};
 
 #[doc(hidden)]
 pub use tokio;
@@ -248,7 +248,7 @@ impl Fixture {
         tier: PricingTier,
         limit: Option<u32>,
         trial: bool,
-    ) -> crate::membership::Membership {
+    ) -> crate::commerce::membership::Membership {
         let now = self.clock.now_utc();
         self.vault
             .start_membership(

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::Fixture;
-use crate::membership::{MembershipStatus, NewMembership, Period};
-use crate::purchase::{DisputeOutcome, PaymentRef, PaymentStatus};
-use crate::refund::PaymentEvent;
-use crate::store::{PurchaseWrite, Store};
-use crate::subscription::{
+use crate::commerce::membership::{MembershipStatus, NewMembership, Period};
+use crate::commerce::purchase::{DisputeOutcome, PaymentRef, PaymentStatus};
+use crate::commerce::refund::PaymentEvent;
+use crate::commerce::subscription::{
     EventStamp, Plan, SubscriptionSnapshot, SubscriptionStatus, SubscriptionTerms,
 };
+use crate::store::{PurchaseWrite, Store};
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::Error;
 use crate::value::error::StoreError;
@@ -303,7 +303,7 @@ pub async fn dispute_outcome_is_kept_and_guarded(store: Arc<dyn Store>) {
         .checkout(
             &other,
             crate::vault::CheckoutItem::Workflow(w.id),
-            crate::license::LicenseType::Personal,
+            crate::commerce::license::LicenseType::Personal,
         )
         .await
         .unwrap();

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::Fixture;
-use crate::download::RequestInfo;
-use crate::file::FileAccess;
+use crate::catalog::file::FileAccess;
+use crate::catalog::update::{ChangeKind, ChangelogEntry, NewUpdate};
+use crate::delivery::download::RequestInfo;
 use crate::store::{AccessQuery, FileWanted, Store, compose_access_read};
-use crate::update::{ChangeKind, ChangelogEntry, NewUpdate};
 use crate::value::actor::Actor;
 use crate::value::ids::{FileId, WorkflowId};
 use crate::value::tier::PricingTier;

@@ -2,7 +2,7 @@
 //!
 //! Authentication belongs to the host app. The vault stores the app's user id
 //! as an opaque string and trusts the [`Actor`] the app hands it; what each
-//! actor may do is decided in [`crate::authz`].
+//! actor may do is decided in [`crate::vault::authz`].
 
 use std::fmt;
 

@@ -4,22 +4,22 @@ use serde::{Deserialize, Serialize};
 
 use super::Vault;
 use super::commerce::owns;
-use crate::authz::{can_see, hidden, require_staff};
-use crate::bundle::{Availability, Bundle, BundlePricing, NewBundle, complete_the_bundle};
-use crate::category::{Category, NewCategory};
-use crate::file::{FileInfo, NewFile, WorkflowFile};
-use crate::license::LicenseType;
-use crate::query::{Page, WorkflowQuery};
-use crate::rating::RatingAggregate;
+use crate::catalog::bundle::{Availability, Bundle, BundlePricing, NewBundle, complete_the_bundle};
+use crate::catalog::category::{Category, NewCategory};
+use crate::catalog::file::{FileInfo, NewFile, WorkflowFile};
+use crate::catalog::query::{Page, WorkflowQuery};
+use crate::catalog::update::{NewUpdate, WorkflowUpdate};
+use crate::catalog::workflow::{Workflow, WorkflowContent, WorkflowStatus};
+use crate::commerce::license::LicenseType;
+use crate::community::rating::RatingAggregate;
 use crate::store::Store;
-use crate::update::{NewUpdate, WorkflowUpdate};
 use crate::value::actor::Actor;
 use crate::value::error::Entity;
 use crate::value::error::{Error, Reason, Result, ValidationError};
 use crate::value::ids::{BundleId, CategoryId, FileId, UpdateId, WorkflowId};
 use crate::value::money::Money;
 use crate::value::slug::Slug;
-use crate::workflow::{Workflow, WorkflowContent, WorkflowStatus};
+use crate::vault::authz::{can_see, hidden, require_staff};
 
 /// A bundle with its current pricing.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,7 +58,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// (by slug) and returns all categories. Running it again adds nothing.
     pub async fn seed_core_categories(&self, actor: &Actor) -> Result<Vec<Category>> {
         require_staff(actor, "seed_core_categories")?;
-        for new in crate::category::core_systems() {
+        for new in crate::catalog::category::core_systems() {
             if self.store.category_by_slug(&new.slug).await?.is_none() {
                 match self.create_category(actor, new).await {
                     Ok(_) | Err(Error::AlreadyExists { .. }) => {}
@@ -482,7 +482,7 @@ impl<S: Store + ?Sized> Vault<S> {
         id: BundleId,
         license_type: LicenseType,
     ) -> Result<BundleQuote> {
-        let user = crate::authz::require_user(actor, "quote_bundle")?;
+        let user = crate::vault::authz::require_user(actor, "quote_bundle")?;
         let view = self.bundle(actor, id).await?;
         let prices = self.member_prices(&view.bundle.workflow_ids).await?;
         let purchases = self.store.purchases_for_user(user).await?;

@@ -4,12 +4,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Vault, retry_conflicts};
-use crate::analytics::AnalyticsDelta;
-use crate::authz::{can_see, hidden, require_self_or_staff, require_staff};
-use crate::bundle::{Availability, allocate_revenue, complete_the_bundle};
-use crate::license::{LicenseKey, LicenseType};
-use crate::purchase::{NewPurchase, PaymentRef, ProviderRefs, Purchase, PurchaseItem};
-use crate::refund::{PaymentEvent, RefundEffects, cascade};
+use crate::catalog::bundle::{Availability, allocate_revenue, complete_the_bundle};
+use crate::catalog::workflow::WorkflowStatus;
+use crate::commerce::license::{LicenseKey, LicenseType};
+use crate::commerce::purchase::{NewPurchase, PaymentRef, ProviderRefs, Purchase, PurchaseItem};
+use crate::commerce::refund::{PaymentEvent, RefundEffects, cascade};
+use crate::insight::analytics::AnalyticsDelta;
 use crate::store::{PurchaseWrite, Store};
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::{Entity, StoreError};
@@ -17,7 +17,7 @@ use crate::value::error::{Error, Reason, Result, ValidationError};
 use crate::value::ids::{BundleId, PurchaseId, WorkflowId};
 use crate::value::money::Money;
 use crate::value::tier::PricingTier;
-use crate::workflow::WorkflowStatus;
+use crate::vault::authz::{can_see, hidden, require_self_or_staff, require_staff};
 
 /// What is being checked out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

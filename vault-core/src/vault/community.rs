@@ -6,17 +6,17 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::Vault;
-use crate::analytics::AnalyticsDelta;
-use crate::authz::{require_self_or_staff, require_user};
-use crate::favorite::Favorite;
-use crate::rating::{Dimension, RatingAggregate, RatingDelta};
-use crate::review::{ModerationStatus, Review, ReviewInput, Vote};
+use crate::catalog::workflow::Tag;
+use crate::community::favorite::Favorite;
+use crate::community::rating::{Dimension, RatingAggregate, RatingDelta};
+use crate::community::review::{ModerationStatus, Review, ReviewInput, Vote};
+use crate::insight::analytics::AnalyticsDelta;
 use crate::store::Store;
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::Entity;
 use crate::value::error::{Error, Result, check_text};
 use crate::value::ids::{ReviewId, WorkflowId};
-use crate::workflow::Tag;
+use crate::vault::authz::{require_self_or_staff, require_user};
 
 /// A workflow's rating, ready to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,18 +3,18 @@
 use serde::{Deserialize, Serialize};
 
 use super::Vault;
-use crate::access::{AccessDecision, Entitlements, FileTarget, Target, decide};
-use crate::analytics::AnalyticsDelta;
-use crate::authz::{can_see, hidden, require_self_or_staff};
-use crate::download::{Download, DownloadSource, RequestInfo};
-use crate::file::WorkflowFile;
-use crate::license::Quota;
+use crate::catalog::file::WorkflowFile;
+use crate::catalog::workflow::WorkflowStatus;
+use crate::commerce::license::Quota;
+use crate::delivery::access::{AccessDecision, Entitlements, FileTarget, Target, decide};
+use crate::delivery::download::{Download, DownloadSource, RequestInfo};
+use crate::insight::analytics::AnalyticsDelta;
 use crate::store::{AccessQuery, Charge, FileWanted, Store};
 use crate::value::actor::Actor;
 use crate::value::error::{Entity, StoreError};
 use crate::value::error::{Error, Result};
 use crate::value::ids::{DownloadId, FileId, WorkflowId};
-use crate::workflow::WorkflowStatus;
+use crate::vault::authz::{can_see, hidden, require_self_or_staff};
 
 /// What the app needs to serve a granted download.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,7 +153,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     id,
                     expected_status: grant
                         .purchase_status
-                        .unwrap_or(crate::purchase::PaymentStatus::Completed),
+                        .unwrap_or(crate::commerce::purchase::PaymentStatus::Completed),
                     limit: grant.quota.and_then(|q| q.limit),
                 },
                 DownloadSource::Membership(id) => {

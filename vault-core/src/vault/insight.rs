@@ -3,15 +3,15 @@
 use chrono::NaiveDate;
 
 use super::Vault;
-use crate::analytics::{
+use crate::delivery::download::RequestInfo;
+use crate::insight::analytics::{
     AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow, check_days, traffic_source,
 };
-use crate::authz::require_staff;
-use crate::download::RequestInfo;
 use crate::store::Store;
 use crate::value::actor::Actor;
 use crate::value::error::{Reason, Result, ValidationError};
 use crate::value::ids::WorkflowId;
+use crate::vault::authz::require_staff;
 
 /// A user interaction worth counting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -65,7 +65,7 @@ impl<S: Store + ?Sized> Vault<S> {
 
     /// Daily analytics of a workflow for `from..=to` (staff), at most 366
     /// days, within the dates every store holds (see
-    /// [`check_days`](crate::analytics::check_days)).
+    /// [`check_days`](crate::insight::analytics::check_days)).
     pub async fn analytics(
         &self,
         actor: &Actor,

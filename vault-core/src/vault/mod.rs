@@ -8,6 +8,7 @@
 //! outcome depends on fresh state (downloads, purchase completion) re-read and
 //! decide again, up to [`VaultConfig::conflict_retries`] times.
 
+pub mod authz;
 mod catalog;
 mod commerce;
 mod community;
@@ -26,9 +27,9 @@ pub use self::community::RatingSummary;
 pub use self::delivery::DownloadTicket;
 pub use self::insight::Interaction;
 pub use self::subscription::{Enrollment, Followed};
-use crate::access::AccessPolicy;
-use crate::download::IpSalt;
-use crate::rating::BayesianPrior;
+use crate::community::rating::BayesianPrior;
+use crate::delivery::access::AccessPolicy;
+use crate::delivery::download::IpSalt;
 use crate::store::Store;
 use crate::value::clock::{Clock, Entropy, new_uuid};
 use crate::value::error::Result;

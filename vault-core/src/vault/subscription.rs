@@ -2,18 +2,18 @@
 //! a provider's subscription; and the seed's `active_memberships` view.
 
 use super::Vault;
-use crate::analytics::ActiveMembershipRow;
-use crate::authz::{require_self_or_staff, require_staff};
-use crate::membership::{
+use crate::commerce::membership::{
     Membership, MembershipEvent, MembershipStatus, NewMembership, Period, Standing,
 };
+use crate::commerce::subscription::SubscriptionSnapshot;
+use crate::insight::analytics::ActiveMembershipRow;
 use crate::store::Store;
-use crate::subscription::SubscriptionSnapshot;
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::{Entity, StoreError};
 use crate::value::error::{Error, Result};
 use crate::value::ids::MembershipId;
 use crate::value::tier::PricingTier;
+use crate::vault::authz::{require_self_or_staff, require_staff};
 
 /// Who a subscription's membership belongs to, for a provider event that
 /// may have to start it.
@@ -74,7 +74,7 @@ impl<S: Store + ?Sized> Vault<S> {
 
     /// Merges what a payment provider says about a subscription into the
     /// membership that follows it (staff; billing webhooks), in whatever
-    /// order the provider's events arrive: see [`crate::subscription`] for
+    /// order the provider's events arrive: see [`crate::commerce::subscription`] for
     /// the rules. A membership no event has started yet is started from
     /// `enrollment` under the one-membership rule; an ended subscription
     /// starts an ended membership, so older events find it and change

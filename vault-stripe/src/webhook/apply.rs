@@ -3,13 +3,13 @@
 //! on when what it refers to is not known yet.
 
 use chrono::{DateTime, Utc};
-use vault_core::membership::Period;
-use vault_core::purchase::PaymentRef;
-use vault_core::refund::PaymentEvent;
-use vault_core::store::Store;
-use vault_core::subscription::{
+use vault_core::commerce::membership::Period;
+use vault_core::commerce::purchase::PaymentRef;
+use vault_core::commerce::refund::PaymentEvent;
+use vault_core::commerce::subscription::{
     EventStamp, Plan, SubscriptionSnapshot, SubscriptionStatus as Status, SubscriptionTerms,
 };
+use vault_core::store::Store;
 use vault_core::value::actor::{Actor, UserId};
 use vault_core::value::error::Error as VaultError;
 use vault_core::value::ids::PurchaseId;

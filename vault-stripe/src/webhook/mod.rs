@@ -61,8 +61,8 @@
 //! the grace period, counted from the failure); `canceled` → canceled;
 //! `incomplete_expired` → expired; `incomplete` → no membership yet.
 //!
-//! [`refund`]: vault_core::refund
-//! [`subscription`]: vault_core::subscription
+//! [`refund`]: vault_core::commerce::refund
+//! [`subscription`]: vault_core::commerce::subscription
 
 mod apply;
 

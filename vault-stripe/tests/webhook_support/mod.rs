@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use vault_core::license::LicenseType;
-use vault_core::purchase::{ProviderRefs, Purchase};
+use vault_core::commerce::license::LicenseType;
+use vault_core::commerce::purchase::{ProviderRefs, Purchase};
 use vault_core::store::{Store, WebhookStore};
 use vault_core::testkit::Fixture;
 use vault_core::value::actor::Actor;

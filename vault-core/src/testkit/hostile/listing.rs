@@ -9,13 +9,15 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use rust_decimal::Decimal;
 
 use super::{Fixture, SORTS, at, catalog, listing, token};
-use crate::query::{Cursor, MAX_KEY_REVIEWS, PriceRange, SortKey, WorkflowQuery, WorkflowSort};
+use crate::catalog::query::{
+    Cursor, MAX_KEY_REVIEWS, PriceRange, SortKey, WorkflowQuery, WorkflowSort,
+};
+use crate::catalog::workflow::Workflow;
 use crate::store::Store;
 use crate::value::MAX_INTEGER;
 use crate::value::clock::{MAX_DATE, MIN_DATE};
 use crate::value::ids::WorkflowId;
 use crate::value::money::{Currency, MAX_MINOR};
-use crate::workflow::Workflow;
 
 /// The parts of a listing request as a URL would carry them.
 #[derive(Debug, Clone)]

@@ -4,11 +4,11 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::workflow::check_list;
 use crate::value::error::{Reason, ValidationError, check_text};
 use crate::value::ids::{UpdateId, WorkflowId};
 use crate::value::tier::named_enum;
 use crate::value::version::Version;
-use crate::workflow::check_list;
 
 named_enum!(
     /// The kind of a changelog line (Keep a Changelog's headings).

@@ -15,12 +15,12 @@
 //! purchase with the same payment reference is a no-op (webhooks arrive more
 //! than once). Every other move not drawn is a typed
 //! [`Error::InvalidTransition`]. Refunds and disputes are
-//! [`crate::refund`]'s.
+//! [`crate::commerce::refund`]'s.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::license::{LicenseKey, LicenseType, Quota};
+use crate::commerce::license::{LicenseKey, LicenseType, Quota};
 use crate::value::actor::UserId;
 use crate::value::clock::check_time;
 use crate::value::error::Entity;

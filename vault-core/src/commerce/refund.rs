@@ -28,8 +28,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::bundle::allocate_revenue;
-use crate::purchase::{DisputeOutcome, PaymentStatus, Purchase, PurchaseItem, RefundState};
+use crate::catalog::bundle::allocate_revenue;
+use crate::commerce::purchase::{
+    DisputeOutcome, PaymentStatus, Purchase, PurchaseItem, RefundState,
+};
 use crate::value::error::{Error, Reason, ValidationError, check_text};
 use crate::value::ids::WorkflowId;
 use crate::value::money::Money;
@@ -302,7 +304,7 @@ fn attribute(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::purchase::{PaymentRef, tests::pending};
+    use crate::commerce::purchase::{PaymentRef, tests::pending};
     use crate::value::ids::BundleId;
     use crate::value::money::Currency;
     use proptest::prelude::*;

@@ -12,9 +12,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::download::IpHash;
-use crate::membership::{MembershipStatus, Standing};
-use crate::rating::RatingAggregate;
+use crate::catalog::workflow::WorkflowStatus;
+use crate::commerce::membership::{MembershipStatus, Standing};
+use crate::community::rating::RatingAggregate;
+use crate::delivery::download::IpHash;
 use crate::value::actor::UserId;
 use crate::value::clock::check_date;
 use crate::value::country::CountryCode;
@@ -23,7 +24,6 @@ use crate::value::ids::{CategoryId, MembershipId, WorkflowId};
 use crate::value::money::Currency;
 use crate::value::slug::Slug;
 use crate::value::tier::PricingTier;
-use crate::workflow::WorkflowStatus;
 
 /// Checks the ends of an analytics range `from..=to` against the dates
 /// every store holds ([`crate::value::clock::MIN_DATE`]..=[`crate::value::clock::MAX_DATE`]),

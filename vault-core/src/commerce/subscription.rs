@@ -32,8 +32,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::membership::{Membership, MembershipStatus, NewMembership, Period};
-use crate::purchase::ProviderRefs;
+use crate::commerce::membership::{Membership, MembershipStatus, NewMembership, Period};
+use crate::commerce::purchase::ProviderRefs;
 use crate::value::actor::UserId;
 use crate::value::error::{Error, Reason, ValidationError, check_limit, check_text};
 use crate::value::ids::MembershipId;

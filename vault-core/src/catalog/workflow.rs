@@ -7,13 +7,13 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::rating::RatingAggregate;
+use crate::catalog::wedge::Wedge;
+use crate::community::rating::RatingAggregate;
 use crate::value::error::{Reason, ValidationError, check_limit, check_text};
 use crate::value::ids::{CategoryId, WorkflowId};
 use crate::value::money::Money;
 use crate::value::slug::Slug;
 use crate::value::tier::{PricingTier, named_enum};
-use crate::wedge::Wedge;
 
 named_enum!(
     /// Where a workflow is in its life.

@@ -35,7 +35,7 @@ named_enum!(
 /// Who may download a file, relative to the workflow's own rule.
 ///
 /// A file can only be *as strict or stricter* than its workflow: the
-/// workflow's access decision always applies first (see [`crate::access`]),
+/// workflow's access decision always applies first (see [`crate::delivery::access`]),
 /// except for `Public` previews of listed workflows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "level", content = "tier", rename_all = "snake_case")]

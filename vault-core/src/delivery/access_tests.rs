@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use chrono::TimeZone;
 use uuid::Uuid;
 
-use crate::file::{Checksum, FileKind, NewFile};
-use crate::membership::{MembershipEvent, NewMembership, Period};
-use crate::purchase::{PaymentRef, ProviderRefs, PurchaseItem, RefundState};
+use crate::catalog::file::{Checksum, FileKind, NewFile};
+use crate::commerce::membership::{MembershipEvent, NewMembership, Period};
+use crate::commerce::purchase::{PaymentRef, ProviderRefs, PurchaseItem, RefundState};
 use crate::value::actor::UserId;
 use crate::value::ids::BundleId;
 use crate::value::money::Currency;
@@ -64,7 +64,7 @@ fn usd(cents: i64) -> Money {
 /// A workflow (id 1) of `tier`, priced `price` cents, in `status`; archived
 /// ones were archived on 2025-02-20 (day 50).
 fn workflow(status: WorkflowStatus, tier: PricingTier, price: Option<i64>) -> Workflow {
-    let content = crate::workflow::tests::content("lead-capture", tier, price);
+    let content = crate::catalog::workflow::tests::content("lead-capture", tier, price);
     let mut w = Workflow::new_draft(wf_id(), content, t(0)).expect("valid");
     w.status = status;
     if status == WorkflowStatus::Archived {
@@ -126,7 +126,7 @@ fn with_file(mut target: Target, file: FileTarget) -> Target {
 /// A purchase `n` of `item` by USER, completed on 2025-01-11 (day 10):
 /// 5 downloads, none used, no expiry, updates until 2026-01-11.
 fn purchase_of(n: u128, item: PurchaseItem) -> Purchase {
-    let mut p = crate::purchase::tests::pending(item, 4900);
+    let mut p = crate::commerce::purchase::tests::pending(item, 4900);
     p.id = pid(n);
     p.complete(PaymentRef::parse(&format!("pi_{n}")).expect("valid"), t(10))
         .expect("completes");
@@ -666,7 +666,7 @@ fn partially_refunded_purchase_keeps_access() {
 #[test]
 fn unpaid_purchases_never_grant() {
     let pending = {
-        let mut p = crate::purchase::tests::pending(
+        let mut p = crate::commerce::purchase::tests::pending(
             PurchaseItem::Workflow {
                 workflow_id: wf_id(),
             },
@@ -1930,7 +1930,7 @@ mod props {
         )
             .prop_map(
                 |(owner, item, status, quota, expires, until, completed, disputed, refunded)| {
-                    let mut p = crate::purchase::tests::pending(item, 4900);
+                    let mut p = crate::commerce::purchase::tests::pending(item, 4900);
                     p.user_id = owner;
                     p.status = status;
                     p.quota = quota;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::rating::{Contribution, DimensionRatings, Rating};
+use crate::community::rating::{Contribution, DimensionRatings, Rating};
 use crate::value::actor::UserId;
 use crate::value::error::{ValidationError, check_text};
 use crate::value::ids::{ReviewId, WorkflowId};
@@ -99,10 +99,10 @@ impl Review {
 
     /// The Wilson lower bound of its helpfulness at 95%.
     pub fn helpfulness(&self) -> rust_decimal::Decimal {
-        crate::rating::wilson_lower_bound(
+        crate::community::rating::wilson_lower_bound(
             self.helpful_count,
             self.not_helpful_count,
-            crate::rating::Z_95,
+            crate::community::rating::Z_95,
         )
     }
 }

@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::StoreResult;
+use crate::value::error::StoreResult;
 use crate::value::tier::named_enum;
 
 named_enum!(

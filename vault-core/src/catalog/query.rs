@@ -7,7 +7,7 @@
 //!
 //! * Every sort is descending by its key, then ascending by id, so the order
 //!   is total and a cursor (the last item's key and id) resumes exactly.
-//! * Ratings sort by their exact fractions (see [`crate::rating`]); a
+//! * Ratings sort by their exact fractions (see [`crate::community::rating`]); a
 //!   workflow without reviews sorts last.
 //! * Text search splits the query into words; a workflow matches when every
 //!   word is a prefix of some word of its title, short description,
@@ -26,15 +26,15 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::rating::{BayesianPrior, compare_average, compare_bayesian};
+use crate::catalog::wedge::Score;
+use crate::catalog::workflow::{Tag, Workflow, WorkflowStatus};
+use crate::community::rating::{BayesianPrior, compare_average, compare_bayesian};
 use crate::value::MAX_INTEGER;
 use crate::value::clock::check_time;
 use crate::value::error::{Reason, ValidationError};
 use crate::value::ids::{CategoryId, WorkflowId};
 use crate::value::money::{Currency, Money};
 use crate::value::tier::PricingTier;
-use crate::wedge::Score;
-use crate::workflow::{Tag, Workflow, WorkflowStatus};
 
 /// How to order a listing (all descending, ties by id ascending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -12,11 +12,11 @@
 //! Every refusal is [`Error::Forbidden`] and happens before anything is
 //! written.
 
+use crate::catalog::workflow::WorkflowStatus;
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::Entity;
 use crate::value::error::{Error, Result};
 use crate::value::ids::WorkflowId;
-use crate::workflow::WorkflowStatus;
 
 /// Staff only (admins and the service).
 pub fn require_staff(actor: &Actor, action: &'static str) -> Result<()> {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::membership::MembershipStatus;
+use crate::commerce::membership::MembershipStatus;
 use chrono::Duration;
 use proptest::prelude::*;
 

@@ -22,9 +22,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::license::Quota;
-use crate::purchase::ProviderRefs;
-use crate::subscription::ProviderSync;
+use crate::commerce::license::Quota;
+use crate::commerce::purchase::ProviderRefs;
+use crate::commerce::subscription::ProviderSync;
 use crate::value::actor::UserId;
 use crate::value::clock::check_time;
 use crate::value::error::Entity;
@@ -130,7 +130,7 @@ pub struct Membership {
     pub provider: ProviderRefs,
     /// Which provider events the status and terms came from, so that an
     /// older event delivered late changes nothing (see
-    /// [`crate::subscription`]).
+    /// [`crate::commerce::subscription`]).
     pub provider_sync: ProviderSync,
     /// Creation time.
     pub created_at: DateTime<Utc>,

@@ -18,12 +18,12 @@ use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::workflow::Seo;
 use crate::value::clock::check_time;
 use crate::value::error::{Error, Reason, ValidationError, check_text};
 use crate::value::ids::{BundleId, WorkflowId};
 use crate::value::money::{Currency, Money};
 use crate::value::slug::Slug;
-use crate::workflow::Seo;
 
 /// What an admin provides to create a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -50,17 +50,17 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::download::{DownloadKind, DownloadSource};
-use crate::file::{FileAccess, WorkflowFile};
-use crate::license::Quota;
-use crate::membership::{Membership, MembershipStatus, Standing};
-use crate::purchase::{PaymentStatus, Purchase};
+use crate::catalog::file::{FileAccess, WorkflowFile};
+use crate::catalog::workflow::{Workflow, WorkflowStatus};
+use crate::commerce::license::Quota;
+use crate::commerce::membership::{Membership, MembershipStatus, Standing};
+use crate::commerce::purchase::{PaymentStatus, Purchase};
+use crate::delivery::download::{DownloadKind, DownloadSource};
 use crate::value::actor::Actor;
 use crate::value::ids::{FileId, MembershipId, PurchaseId, WorkflowId};
 use crate::value::money::Money;
 use crate::value::tier::PricingTier;
 use crate::value::version::Version;
-use crate::workflow::{Workflow, WorkflowStatus};
 
 /// Knobs of the access rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

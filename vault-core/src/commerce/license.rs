@@ -3,7 +3,7 @@
 //! A one-time purchase carries a license with an optional download limit and
 //! an optional expiry; a membership carries a per-period quota that resets
 //! when a new period starts. Which entitlement pays for a download when
-//! several apply is decided in [`crate::access`], using [`Quota`] from here.
+//! several apply is decided in [`crate::delivery::access`], using [`Quota`] from here.
 
 use std::fmt;
 

@@ -1,0 +1,10 @@
+//! The catalog: categories, workflows and their files, updates and bundles,
+//! and how they are listed and searched.
+
+pub mod bundle;
+pub mod category;
+pub mod file;
+pub mod query;
+pub mod update;
+pub mod wedge;
+pub mod workflow;

@@ -1,0 +1,5 @@
+//! Reviews, ratings and favorites: what buyers say about workflows.
+
+pub mod favorite;
+pub mod rating;
+pub mod review;

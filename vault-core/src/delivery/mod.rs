@@ -1,0 +1,4 @@
+//! Who may download what, and the downloads themselves.
+
+pub mod access;
+pub mod download;

@@ -1,0 +1,3 @@
+//! Analytics: daily counters per workflow and the reporting views.
+
+pub mod analytics;
