@@ -23,31 +23,16 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::commerce::license::Quota;
+use crate::commerce::provider::ProviderSync;
 use crate::commerce::purchase::ProviderRefs;
-use crate::commerce::subscription::ProviderSync;
 use crate::value::actor::UserId;
 use crate::value::clock::check_time;
 use crate::value::error::Entity;
 use crate::value::error::{Error, Reason, ValidationError, check_limit, check_text};
 use crate::value::ids::MembershipId;
-use crate::value::tier::{PricingTier, named_enum};
+use crate::value::tier::PricingTier;
 
-named_enum!(
-    /// The seed's membership status.
-    MembershipStatus, "status", "trialing, active, past_due, canceled, expired" {
-        /// In a free trial.
-        Trialing = "trialing",
-        /// Paid and current.
-        Active = "active",
-        /// A renewal payment failed; access continues for a grace period.
-        PastDue = "past_due",
-        /// Ended by the member or the app; no access.
-        Canceled = "canceled",
-        /// Ran out (trial or period over without renewal); no access.
-        Expired = "expired",
-    }
-);
-
+pub use crate::value::status::MembershipStatus;
 /// A billing period `[start, end)`. Deserializing goes through
 /// [`Period::new`], so a webhook or stored row cannot carry an empty or
 /// reversed period.
@@ -448,13 +433,6 @@ impl Membership {
                 at: self.ended_at.unwrap_or(self.period.end),
             },
         }
-    }
-}
-
-impl MembershipStatus {
-    /// Canceled or expired: nothing brings it back.
-    pub fn is_ended(&self) -> bool {
-        matches!(self, MembershipStatus::Canceled | MembershipStatus::Expired)
     }
 }
 

@@ -29,33 +29,7 @@ use crate::value::ids::{BundleId, MembershipId, PurchaseId, WorkflowId};
 use crate::value::money::{MAX_MINOR, Money};
 use crate::value::tier::named_enum;
 
-named_enum!(
-    /// The seed's `payment_status`.
-    PaymentStatus, "payment_status", "pending, completed, failed, refunded, partially_refunded, disputed" {
-        /// Checkout started, not paid.
-        Pending = "pending",
-        /// Paid.
-        Completed = "completed",
-        /// Payment failed.
-        Failed = "failed",
-        /// Fully refunded: access revoked.
-        Refunded = "refunded",
-        /// Partly refunded: access kept.
-        PartiallyRefunded = "partially_refunded",
-        /// Under dispute: access suspended.
-        Disputed = "disputed",
-    }
-);
-
-impl PaymentStatus {
-    /// Paid and not taken back: the statuses that can grant access.
-    pub fn is_paid(&self) -> bool {
-        matches!(
-            self,
-            PaymentStatus::Completed | PaymentStatus::PartiallyRefunded
-        )
-    }
-}
+pub use crate::value::status::PaymentStatus;
 
 named_enum!(
     /// How a closed dispute ended. Remembered on the purchase so that a
@@ -135,56 +109,7 @@ impl PurchaseItem {
     }
 }
 
-/// Ids at the payment provider (Stripe), all optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProviderRefs {
-    /// Customer (`cus_…`).
-    pub customer_id: Option<String>,
-    /// Checkout Session (`cs_…`).
-    pub checkout_session_id: Option<String>,
-    /// PaymentIntent (`pi_…`).
-    pub payment_intent_id: Option<String>,
-    /// Subscription (`sub_…`), for memberships.
-    pub subscription_id: Option<String>,
-    /// Price (`price_…`), for memberships.
-    pub price_id: Option<String>,
-}
-
-impl ProviderRefs {
-    /// Each id present is 1-255 printable characters without whitespace,
-    /// as the provider's ids are; the error names the field
-    /// (`provider.customer_id`, ...).
-    pub fn validate(&self) -> Result<(), ValidationError> {
-        for (field, id) in [
-            ("provider.customer_id", &self.customer_id),
-            ("provider.checkout_session_id", &self.checkout_session_id),
-            ("provider.payment_intent_id", &self.payment_intent_id),
-            ("provider.subscription_id", &self.subscription_id),
-            ("provider.price_id", &self.price_id),
-        ] {
-            if let Some(id) = id {
-                Self::check_id(field, id)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Checks one provider id as [`ProviderRefs::validate`] does: 1-255
-    /// characters, no control characters (NUL included), no whitespace. A
-    /// lookup by an id it refuses can match nothing stored.
-    pub fn check_id(field: &'static str, id: &str) -> Result<(), ValidationError> {
-        check_text(field, id, true, 255)?;
-        if id.chars().any(char::is_whitespace) {
-            return Err(ValidationError::new(
-                field,
-                Reason::Format {
-                    expected: "an id without whitespace",
-                },
-            ));
-        }
-        Ok(())
-    }
-}
+pub use crate::commerce::provider::ProviderRefs;
 
 /// A reference naming one payment, unique across purchases: completing twice
 /// with the same reference is idempotent, with another is a conflict.

@@ -35,57 +35,11 @@ use serde::{Deserialize, Serialize};
 use crate::commerce::membership::{Membership, MembershipStatus, NewMembership, Period};
 use crate::commerce::purchase::ProviderRefs;
 use crate::value::actor::UserId;
-use crate::value::error::{Error, Reason, ValidationError, check_limit, check_text};
+use crate::value::error::{Error, Reason, ValidationError, check_limit};
 use crate::value::ids::MembershipId;
 use crate::value::tier::PricingTier;
 
-/// Where an event stands among the events about one subscription. Ordered
-/// by `created`, then `rank`, then `event_id`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "StampRepr")]
-pub struct EventStamp {
-    created: DateTime<Utc>,
-    rank: u8,
-    event_id: String,
-}
-
-#[derive(Deserialize)]
-struct StampRepr {
-    created: DateTime<Utc>,
-    rank: u8,
-    event_id: String,
-}
-
-impl TryFrom<StampRepr> for EventStamp {
-    type Error = ValidationError;
-    fn try_from(r: StampRepr) -> Result<Self, Self::Error> {
-        EventStamp::new(r.created, r.rank, &r.event_id)
-    }
-}
-
-impl EventStamp {
-    /// A stamp: the provider's creation instant, the rank of the event's kind
-    /// among events created in the same second (higher ranks happened
-    /// later), and the provider's event id (1-255 printable characters).
-    pub fn new(created: DateTime<Utc>, rank: u8, event_id: &str) -> Result<Self, ValidationError> {
-        check_text("event_id", event_id, true, 255)?;
-        Ok(Self {
-            created,
-            rank,
-            event_id: event_id.to_owned(),
-        })
-    }
-
-    /// When the provider created the event.
-    pub fn created(&self) -> DateTime<Utc> {
-        self.created
-    }
-
-    /// The provider's event id.
-    pub fn event_id(&self) -> &str {
-        &self.event_id
-    }
-}
+pub use crate::commerce::provider::{EventStamp, ProviderSync};
 
 /// A subscription's status as the provider reports it, in the vault's words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -141,23 +95,6 @@ pub struct SubscriptionSnapshot {
     pub period: Option<Period>,
     /// The terms, for full snapshots; `None` for partial ones (invoices).
     pub terms: Option<SubscriptionTerms>,
-}
-
-/// The stamps a membership keeps of the events it follows (see the module
-/// docs). Empty for a membership no provider event has touched.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProviderSync {
-    /// The event the status came from.
-    pub status: Option<EventStamp>,
-    /// The snapshot the terms came from.
-    pub terms: Option<EventStamp>,
-}
-
-impl ProviderSync {
-    /// True when no event has been followed yet.
-    pub fn is_empty(&self) -> bool {
-        self.status.is_none() && self.terms.is_none()
-    }
 }
 
 fn newer(stamp: &EventStamp, than: Option<&EventStamp>) -> bool {
@@ -259,7 +196,7 @@ impl Membership {
         }
         if newer(&s.stamp, self.provider_sync.status.as_ref()) {
             self.provider_sync.status = Some(s.stamp.clone());
-            self.take_status(s.status, s.stamp.created, now);
+            self.take_status(s.status, s.stamp.created(), now);
         }
         if let Some(t) = &s.terms
             && newer(&s.stamp, self.provider_sync.terms.as_ref())

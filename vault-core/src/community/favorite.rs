@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::workflow::Tag;
 use crate::value::actor::UserId;
 use crate::value::error::{ValidationError, check_text};
 use crate::value::ids::WorkflowId;
+use crate::value::tag::Tag;
 
 /// A bookmarked workflow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

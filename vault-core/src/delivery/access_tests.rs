@@ -11,8 +11,10 @@ use crate::catalog::file::{Checksum, FileKind, NewFile};
 use crate::commerce::membership::{MembershipEvent, NewMembership, Period};
 use crate::commerce::purchase::{PaymentRef, ProviderRefs, PurchaseItem, RefundState};
 use crate::value::actor::UserId;
-use crate::value::ids::BundleId;
+use crate::value::ids::{BundleId, MembershipId, PurchaseId};
 use crate::value::money::Currency;
+use crate::value::quota::Quota;
+use crate::value::status::DownloadKind;
 
 // ---------------------------------------------------------------------------
 // Fixtures

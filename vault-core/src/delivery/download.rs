@@ -10,113 +10,16 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::value::actor::UserId;
 use crate::value::country::CountryCode;
-use crate::value::error::{Reason, ValidationError, check_text};
-use crate::value::ids::{DownloadId, FileId, MembershipId, PurchaseId, WorkflowId};
-use crate::value::tier::named_enum;
+use crate::value::error::{ValidationError, check_text};
+use crate::value::ids::{DownloadId, FileId, WorkflowId};
 use crate::value::version::Version;
 
-named_enum!(
-    /// Why a download was allowed (the seed's `download_type`).
-    DownloadKind, "download_type", "free, purchased, membership, trial" {
-        /// Free workflow or public file.
-        Free = "free",
-        /// Through a purchase.
-        Purchased = "purchased",
-        /// Through a paid membership.
-        Membership = "membership",
-        /// Through a trial membership.
-        Trial = "trial",
-    }
-);
+pub use crate::value::status::DownloadKind;
 
-/// The secret salt for IP hashes. At least 16 bytes; redacted in `Debug`.
-#[derive(Clone)]
-pub struct IpSalt(Vec<u8>);
-
-impl IpSalt {
-    /// Wraps a secret of at least 16 bytes.
-    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, ValidationError> {
-        let s = secret.into();
-        if s.len() < 16 {
-            return Err(ValidationError::new(
-                "ip_salt",
-                Reason::OutOfRange {
-                    min: "16 bytes".into(),
-                    max: "any length".into(),
-                },
-            ));
-        }
-        Ok(Self(s))
-    }
-}
-
-impl fmt::Debug for IpSalt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("IpSalt(<redacted>)")
-    }
-}
-
-/// A salted SHA-256 of an IP address, hex. What is stored instead of the IP.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct IpHash(String);
-
-impl IpHash {
-    /// Hashes `ip` with `salt`. IPv4-mapped IPv6 addresses hash like their
-    /// IPv4 form, so one visitor is one hash whichever stack they came in on.
-    pub fn new(salt: &IpSalt, ip: IpAddr) -> Self {
-        let ip = match ip {
-            IpAddr::V6(v6) => v6
-                .to_ipv4_mapped()
-                .map(IpAddr::V4)
-                .unwrap_or(IpAddr::V6(v6)),
-            v4 => v4,
-        };
-        let mut h = Sha256::new();
-        h.update(&salt.0);
-        h.update(ip.to_string().as_bytes());
-        Self(crate::value::hex::lower(&h.finalize()))
-    }
-
-    /// Checks a stored hash (64 lowercase hex characters).
-    pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        if s.len() != 64
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(ValidationError::new(
-                "ip_hash",
-                Reason::Format {
-                    expected: "64 lowercase hex characters",
-                },
-            ));
-        }
-        Ok(Self(s.to_owned()))
-    }
-
-    /// The hex digest.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for IpHash {
-    type Error = ValidationError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<IpHash> for String {
-    fn from(h: IpHash) -> Self {
-        h.0
-    }
-}
+pub use crate::value::ip::{IpHash, IpSalt};
 
 /// What the app knows about the HTTP request behind a download or a view.
 /// The IP is hashed immediately; only the hash leaves this struct.
@@ -181,19 +84,7 @@ impl RequestInfo {
     }
 }
 
-/// What paid for a download: the entitlement whose quota it used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "source", rename_all = "snake_case")]
-pub enum DownloadSource {
-    /// Nothing: free content.
-    Free,
-    /// A purchase.
-    Purchase(PurchaseId),
-    /// A membership.
-    Membership(MembershipId),
-    /// An admin or the service.
-    Staff,
-}
+pub use crate::value::status::DownloadSource;
 
 /// A recorded download.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

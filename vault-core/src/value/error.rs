@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::delivery::access::AccessDecision;
+use crate::value::decision::AccessDecision;
 use crate::value::money::Currency;
 
 /// Why a value was refused at construction.

@@ -8,11 +8,17 @@
 pub mod actor;
 pub mod clock;
 pub mod country;
+pub mod decision;
+pub mod delta;
 pub mod error;
 pub(crate) mod hex;
 pub mod ids;
+pub mod ip;
 pub mod money;
+pub mod quota;
 pub mod slug;
+pub mod status;
+pub mod tag;
 pub mod tier;
 pub mod version;
 
