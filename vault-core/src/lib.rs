@@ -125,5 +125,6 @@ pub mod vault;
 #[cfg(feature = "memory")]
 pub use crate::memory::MemoryStore;
 pub use crate::value::clock::{Clock, Entropy, ManualClock, SeededEntropy};
-pub use crate::value::error::{Error, Result, ValidationError};
+pub use crate::value::error::{Error, Result};
+pub use crate::value::validation::ValidationError;
 pub use crate::vault::{Vault, VaultConfig};

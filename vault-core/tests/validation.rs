@@ -61,7 +61,7 @@ use vault_core::value::ids::{
     BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId, UpdateId,
     WorkflowId,
 };
-use vault_core::value::money::{Currency, MAX_MINOR, MIN_MINOR, Money};
+use vault_core::value::money::{Currency, MAX_MINOR, MIN_MINOR, Money, MoneyError};
 use vault_core::value::slug::Slug;
 use vault_core::value::tier::PricingTier;
 use vault_core::value::version::Version;
@@ -629,52 +629,52 @@ fn money_new_new_field_and_price() {
 fn money_arithmetic_errors_are_typed() {
     assert!(matches!(
         usd(1).checked_add(&eur(1)),
-        Err(Error::CurrencyMismatch { expected, found })
+        Err(MoneyError::CurrencyMismatch { expected, found })
             if expected == Currency::USD && found == Currency::EUR
     ));
     assert!(matches!(
         usd(1).checked_sub(&eur(1)),
-        Err(Error::CurrencyMismatch { .. })
+        Err(MoneyError::CurrencyMismatch { .. })
     ));
     assert!(matches!(
         usd(1).checked_cmp(&eur(1)),
-        Err(Error::CurrencyMismatch { .. })
+        Err(MoneyError::CurrencyMismatch { .. })
     ));
     assert!(matches!(
         Money::sum(Currency::USD, [&usd(1), &eur(1)]),
-        Err(Error::CurrencyMismatch { .. })
+        Err(MoneyError::CurrencyMismatch { .. })
     ));
     let jpy_max = Money::from_minor(MAX_MINOR, Currency::JPY);
     let one_yen = Money::from_minor(1, Currency::JPY);
     assert!(matches!(
         jpy_max.checked_add(&one_yen),
-        Err(Error::Overflow { .. })
+        Err(MoneyError::Overflow { .. })
     ));
     assert!(matches!(
         Money::from_minor(MIN_MINOR, Currency::JPY).checked_sub(&one_yen),
-        Err(Error::Overflow { .. })
+        Err(MoneyError::Overflow { .. })
     ));
     assert!(matches!(
         jpy_max.mul_round(dec!(2)),
-        Err(Error::Overflow { .. })
+        Err(MoneyError::Overflow { .. })
     ));
     assert_eq!(jpy_max.to_minor(), Some(MAX_MINOR), "every amount converts");
     // allocate: weights and amount are checked.
     invalid(
         "no weights",
-        usd(100).allocate(&[]),
+        usd(100).allocate(&[]).map_err(Error::from),
         "weights",
         R::Inconsistent,
     );
     invalid(
         "negative weight",
-        usd(100).allocate(&[dec!(1), dec!(-1)]),
+        usd(100).allocate(&[dec!(1), dec!(-1)]).map_err(Error::from),
         "weights",
         R::Negative,
     );
     invalid(
         "negative amount",
-        usd(-100).allocate(&[dec!(1)]),
+        usd(-100).allocate(&[dec!(1)]).map_err(Error::from),
         "amount",
         R::Negative,
     );

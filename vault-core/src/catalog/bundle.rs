@@ -20,10 +20,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::workflow::Seo;
 use crate::value::clock::check_time;
-use crate::value::error::{Error, Reason, ValidationError, check_text};
+use crate::value::error::Error;
 use crate::value::ids::{BundleId, WorkflowId};
 use crate::value::money::{Currency, Money};
 use crate::value::slug::Slug;
+use crate::value::validation::{Reason, ValidationError, check_text};
 
 /// What an admin provides to create a bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -297,7 +298,7 @@ pub fn allocate_revenue(total: Money, member_prices: &[Money]) -> Result<Vec<Mon
             Ok(p.amount())
         })
         .collect::<Result<Vec<_>, _>>()?;
-    total.allocate(&weights)
+    Ok(total.allocate(&weights)?)
 }
 
 /// The price of the rest of a bundle for a buyer who already owns the members
@@ -328,7 +329,7 @@ pub fn complete_the_bundle(
             .filter(|(_, o)| **o)
             .map(|(s, _)| s),
     )?;
-    bundle_price.checked_sub(&credit)
+    Ok(bundle_price.checked_sub(&credit)?)
 }
 
 #[cfg(test)]

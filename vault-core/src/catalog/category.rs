@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::value::error::{ValidationError, check_text};
 use crate::value::ids::CategoryId;
 use crate::value::slug::Slug;
+use crate::value::validation::{ValidationError, check_text};
 
 /// A category of workflows. `workflow_count` (published workflows) and
 /// `total_downloads` are maintained by the store in the same write as the

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::value::MAX_INTEGER;
-use crate::value::error::{Reason, ValidationError, check_text};
 use crate::value::ids::{FileId, WorkflowId};
 use crate::value::tier::{PricingTier, named_enum};
+use crate::value::validation::{Reason, ValidationError, check_text};
 use crate::value::version::Version;
 
 named_enum!(

@@ -31,10 +31,10 @@ use crate::catalog::workflow::{Tag, Workflow, WorkflowStatus};
 use crate::community::rating::{BayesianPrior, compare_average, compare_bayesian};
 use crate::value::MAX_INTEGER;
 use crate::value::clock::check_time;
-use crate::value::error::{Reason, ValidationError};
 use crate::value::ids::{CategoryId, WorkflowId};
 use crate::value::money::{Currency, Money};
 use crate::value::tier::PricingTier;
+use crate::value::validation::{Reason, ValidationError};
 
 /// How to order a listing (all descending, ties by id ascending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

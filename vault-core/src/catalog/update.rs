@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::workflow::check_list;
-use crate::value::error::{Reason, ValidationError, check_text};
 use crate::value::ids::{UpdateId, WorkflowId};
 use crate::value::tier::named_enum;
+use crate::value::validation::{Reason, ValidationError, check_text};
 use crate::value::version::Version;
 
 named_enum!(

@@ -4,8 +4,8 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::value::error::{Reason, ValidationError};
 use crate::value::tier::named_enum;
+use crate::value::validation::{Reason, ValidationError};
 
 /// A score from 0 to 10 with at most one decimal place (`7.5`), as the seed's
 /// `wedge_score` and `efficiency_rating`.

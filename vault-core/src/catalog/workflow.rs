@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::wedge::Wedge;
 use crate::community::rating::RatingAggregate;
-use crate::value::error::{Reason, ValidationError, check_limit, check_text};
 use crate::value::ids::{CategoryId, WorkflowId};
 use crate::value::money::Money;
 use crate::value::slug::Slug;
 use crate::value::tier::PricingTier;
+use crate::value::validation::{Reason, ValidationError, check_limit, check_text};
 
 pub use crate::value::status::WorkflowStatus;
 

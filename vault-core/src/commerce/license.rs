@@ -10,8 +10,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::value::clock::Entropy;
-use crate::value::error::{Reason, ValidationError};
 use crate::value::tier::named_enum;
+use crate::value::validation::{Reason, ValidationError};
 
 named_enum!(
     /// What a purchase licenses the buyer to do.

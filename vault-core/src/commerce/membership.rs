@@ -28,9 +28,10 @@ use crate::commerce::purchase::ProviderRefs;
 use crate::value::actor::UserId;
 use crate::value::clock::check_time;
 use crate::value::error::Entity;
-use crate::value::error::{Error, Reason, ValidationError, check_limit, check_text};
+use crate::value::error::Error;
 use crate::value::ids::MembershipId;
 use crate::value::tier::PricingTier;
+use crate::value::validation::{Reason, ValidationError, check_limit, check_text};
 
 pub use crate::value::status::MembershipStatus;
 /// A billing period `[start, end)`. Deserializing goes through

@@ -7,7 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::value::error::{Reason, ValidationError, check_text};
+use crate::value::validation::{Reason, ValidationError, check_text};
 
 /// The stamps a membership keeps of the events it follows (see the module
 /// docs). Empty for a membership no provider event has touched.

@@ -24,10 +24,11 @@ use crate::commerce::license::{LicenseKey, LicenseType, Quota};
 use crate::value::actor::UserId;
 use crate::value::clock::check_time;
 use crate::value::error::Entity;
-use crate::value::error::{Error, Reason, ValidationError, check_limit, check_text};
+use crate::value::error::Error;
 use crate::value::ids::{BundleId, MembershipId, PurchaseId, WorkflowId};
-use crate::value::money::{MAX_MINOR, Money};
+use crate::value::money::{MAX_MINOR, Money, MoneyError};
 use crate::value::tier::named_enum;
+use crate::value::validation::{Reason, ValidationError, check_limit, check_text};
 
 pub use crate::value::status::PaymentStatus;
 
@@ -251,7 +252,7 @@ impl NewPurchase {
         // The total must stay within what every store holds; the tax is the
         // part the caller chose, so it is the field refused.
         let total = match self.amount.checked_add(&self.tax) {
-            Err(Error::Overflow { .. }) => {
+            Err(MoneyError::Overflow { .. }) => {
                 let room = Money::from_minor(MAX_MINOR, self.amount.currency())
                     .checked_sub(&self.amount)
                     .map_or_else(|_| "0".to_owned(), |m| m.amount().to_string());

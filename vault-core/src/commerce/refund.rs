@@ -32,9 +32,10 @@ use crate::catalog::bundle::allocate_revenue;
 use crate::commerce::purchase::{
     DisputeOutcome, PaymentStatus, Purchase, PurchaseItem, RefundState,
 };
-use crate::value::error::{Error, Reason, ValidationError, check_text};
+use crate::value::error::Error;
 use crate::value::ids::WorkflowId;
 use crate::value::money::Money;
+use crate::value::validation::{Reason, ValidationError, check_text};
 
 /// Something the payment provider reports about a settled purchase.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -35,9 +35,10 @@ use serde::{Deserialize, Serialize};
 use crate::commerce::membership::{Membership, MembershipStatus, NewMembership, Period};
 use crate::commerce::purchase::ProviderRefs;
 use crate::value::actor::UserId;
-use crate::value::error::{Error, Reason, ValidationError, check_limit};
+use crate::value::error::Error;
 use crate::value::ids::MembershipId;
 use crate::value::tier::PricingTier;
+use crate::value::validation::{Reason, ValidationError, check_limit};
 
 pub use crate::commerce::provider::{EventStamp, ProviderSync};
 

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::value::actor::UserId;
-use crate::value::error::{ValidationError, check_text};
 use crate::value::ids::WorkflowId;
 use crate::value::tag::Tag;
+use crate::value::validation::{ValidationError, check_text};
 
 /// A bookmarked workflow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +32,7 @@ impl Favorite {
         if self.tags.len() > 20 {
             return Err(ValidationError::new(
                 "tags",
-                crate::value::error::Reason::TooLong { max: 20 },
+                crate::value::validation::Reason::TooLong { max: 20 },
             ));
         }
         Ok(())

@@ -14,7 +14,8 @@ use std::cmp::Ordering;
 use rust_decimal::{Decimal, MathematicalOps};
 use serde::{Deserialize, Serialize};
 
-use crate::value::error::{Error, Reason, ValidationError};
+use crate::value::error::Error;
+use crate::value::validation::{Reason, ValidationError};
 
 /// A star rating from 1 to 5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

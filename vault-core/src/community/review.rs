@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::community::rating::{Contribution, DimensionRatings, Rating};
 use crate::value::actor::UserId;
-use crate::value::error::{ValidationError, check_text};
 use crate::value::ids::{ReviewId, WorkflowId};
 use crate::value::tier::named_enum;
+use crate::value::validation::{ValidationError, check_text};
 
 named_enum!(
     /// Moderation status. Only `approved` reviews count toward ratings.

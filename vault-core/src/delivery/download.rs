@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::value::actor::UserId;
 use crate::value::country::CountryCode;
-use crate::value::error::{ValidationError, check_text};
 use crate::value::ids::{DownloadId, FileId, WorkflowId};
+use crate::value::validation::{ValidationError, check_text};
 use crate::value::version::Version;
 
 pub use crate::value::status::DownloadKind;

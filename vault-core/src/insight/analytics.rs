@@ -18,11 +18,11 @@ use crate::community::rating::RatingAggregate;
 use crate::value::actor::UserId;
 use crate::value::clock::check_date;
 use crate::value::country::CountryCode;
-use crate::value::error::ValidationError;
 use crate::value::ids::{CategoryId, MembershipId, WorkflowId};
 use crate::value::money::Currency;
 use crate::value::slug::Slug;
 use crate::value::tier::PricingTier;
+use crate::value::validation::ValidationError;
 
 /// Checks the ends of an analytics range `from..=to` against the dates
 /// every store holds ([`crate::value::clock::MIN_DATE`]..=[`crate::value::clock::MAX_DATE`]),

@@ -32,12 +32,13 @@ use crate::store::Store;
 use crate::value::MAX_INTEGER;
 use crate::value::actor::Actor;
 use crate::value::clock::{MAX_DATE, MIN_DATE};
-use crate::value::error::{Error, ValidationError};
+use crate::value::error::Error;
 use crate::value::error::{StoreError, StoreResult};
 use crate::value::ids::WorkflowId;
 use crate::value::money::{Currency, MAX_MINOR, MIN_MINOR, Money};
 use crate::value::slug::Slug;
 use crate::value::tier::PricingTier;
+use crate::value::validation::ValidationError;
 use crate::value::version::Version;
 use crate::vault::{CheckoutItem, StartPurchase};
 

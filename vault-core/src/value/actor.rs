@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::value::error::{Reason, ValidationError, check_text};
+use crate::value::validation::{Reason, ValidationError, check_text};
 
 /// The host app's identifier for a user: any non-blank string up to 128
 /// characters without control characters (a UUID, a number, an email hash).

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::value::error::{Reason, ValidationError};
+use crate::value::validation::{Reason, ValidationError};
 
 /// The first day the vault accepts, in a date or in an instant's UTC date.
 ///

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::value::error::{Reason, ValidationError};
+use crate::value::validation::{Reason, ValidationError};
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::value::error::{Reason, ValidationError};
+use crate::value::validation::{Reason, ValidationError};
 
 /// The secret salt for IP hashes. At least 16 bytes; redacted in `Debug`.
 #[derive(Clone)]

@@ -20,6 +20,7 @@ pub mod slug;
 pub mod status;
 pub mod tag;
 pub mod tier;
+pub mod validation;
 pub mod version;
 
 /// The largest unsigned integer (a counter, a size in bytes) every store

@@ -10,7 +10,7 @@
 //! Every amount lies within [`MIN_MINOR`]..=[`MAX_MINOR`] minor units, the
 //! range every store holds exactly: [`Money::new`] refuses amounts outside it
 //! (naming the field) and arithmetic that would leave it is an
-//! [`Error::Overflow`], so no amount can reach a store that cannot write it.
+//! [`MoneyError::Overflow`], so no amount can reach a store that cannot write it.
 //!
 //! # Rounding
 //! There is exactly one rounding rule: results that land between two minor
@@ -24,7 +24,31 @@ use std::fmt;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-use crate::value::error::{Error, Reason, ValidationError};
+use crate::value::validation::{Reason, ValidationError};
+
+/// What money arithmetic can refuse. Converts into the crate's
+/// [`Error`](crate::value::error::Error) variants of the same names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MoneyError {
+    /// Two amounts in different currencies were combined.
+    #[error("currency mismatch: expected {expected}, found {found}")]
+    CurrencyMismatch {
+        /// The currency the operation works in.
+        expected: Currency,
+        /// The currency that was offered.
+        found: Currency,
+    },
+    /// A result does not fit the range every store holds.
+    #[error("amount overflow in {what}")]
+    Overflow {
+        /// The operation that overflowed.
+        what: &'static str,
+    },
+    /// An argument was invalid (negative or empty weights).
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+}
 
 // Active ISO 4217 codes. Exponent exceptions are listed below; all others use 2.
 const CODES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF CLF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD UYI UYU UYW UZS VED VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG";
@@ -290,9 +314,9 @@ impl Money {
         self.amount.is_sign_negative() && !self.amount.is_zero()
     }
 
-    fn same_currency(&self, other: &Money) -> Result<(), Error> {
+    fn same_currency(&self, other: &Money) -> Result<(), MoneyError> {
         if self.currency != other.currency {
-            return Err(Error::CurrencyMismatch {
+            return Err(MoneyError::CurrencyMismatch {
                 expected: self.currency,
                 found: other.currency,
             });
@@ -301,37 +325,37 @@ impl Money {
     }
 
     /// `self + other`; a typed error for different currencies or overflow.
-    pub fn checked_add(&self, other: &Money) -> Result<Money, Error> {
+    pub fn checked_add(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
         let sum = self
             .amount
             .checked_add(other.amount)
-            .ok_or(Error::Overflow { what: "addition" })?;
-        Self::exact(sum, self.currency).ok_or(Error::Overflow { what: "addition" })
+            .ok_or(MoneyError::Overflow { what: "addition" })?;
+        Self::exact(sum, self.currency).ok_or(MoneyError::Overflow { what: "addition" })
     }
 
     /// `self - other`; a typed error for different currencies or overflow.
-    pub fn checked_sub(&self, other: &Money) -> Result<Money, Error> {
+    pub fn checked_sub(&self, other: &Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
         let diff = self
             .amount
             .checked_sub(other.amount)
-            .ok_or(Error::Overflow {
+            .ok_or(MoneyError::Overflow {
                 what: "subtraction",
             })?;
-        Self::exact(diff, self.currency).ok_or(Error::Overflow {
+        Self::exact(diff, self.currency).ok_or(MoneyError::Overflow {
             what: "subtraction",
         })
     }
 
     /// Compares two amounts of the same currency.
-    pub fn checked_cmp(&self, other: &Money) -> Result<Ordering, Error> {
+    pub fn checked_cmp(&self, other: &Money) -> Result<Ordering, MoneyError> {
         self.same_currency(other)?;
         Ok(self.amount.cmp(&other.amount))
     }
 
     /// Sums `items`, all of which must be in `currency` (an empty sum is zero).
-    pub fn sum<'a, I>(currency: Currency, items: I) -> Result<Money, Error>
+    pub fn sum<'a, I>(currency: Currency, items: I) -> Result<Money, MoneyError>
     where
         I: IntoIterator<Item = &'a Money>,
     {
@@ -341,11 +365,14 @@ impl Money {
     }
 
     /// `self × factor`, rounded half-to-even to the minor unit.
-    pub fn mul_round(&self, factor: Decimal) -> Result<Money, Error> {
-        let raw = self.amount.checked_mul(factor).ok_or(Error::Overflow {
-            what: "multiplication",
-        })?;
-        Self::exact(round_minor(raw, self.currency), self.currency).ok_or(Error::Overflow {
+    pub fn mul_round(&self, factor: Decimal) -> Result<Money, MoneyError> {
+        let raw = self
+            .amount
+            .checked_mul(factor)
+            .ok_or(MoneyError::Overflow {
+                what: "multiplication",
+            })?;
+        Self::exact(round_minor(raw, self.currency), self.currency).ok_or(MoneyError::Overflow {
             what: "multiplication",
         })
     }
@@ -357,7 +384,7 @@ impl Money {
     /// over go one each to the parts with the largest fractional remainders,
     /// ties to the earlier part. With all weights zero the split is even.
     /// Weights must not be negative; the amount must not be negative.
-    pub fn allocate(&self, weights: &[Decimal]) -> Result<Vec<Money>, Error> {
+    pub fn allocate(&self, weights: &[Decimal]) -> Result<Vec<Money>, MoneyError> {
         if weights.is_empty() {
             return Err(ValidationError::new(
                 "weights",
@@ -375,7 +402,7 @@ impl Money {
         }
         let total_minor = self
             .to_minor()
-            .ok_or(Error::Overflow { what: "allocation" })?;
+            .ok_or(MoneyError::Overflow { what: "allocation" })?;
         let all_zero = weights.iter().all(Decimal::is_zero);
         let weights: Vec<Decimal> = if all_zero {
             vec![Decimal::ONE; weights.len()]
@@ -385,7 +412,7 @@ impl Money {
         let weight_sum = weights
             .iter()
             .try_fold(Decimal::ZERO, |a, w| a.checked_add(*w))
-            .ok_or(Error::Overflow { what: "allocation" })?;
+            .ok_or(MoneyError::Overflow { what: "allocation" })?;
         let total = Decimal::from(total_minor);
         let mut parts = Vec::with_capacity(weights.len());
         let mut remainders = Vec::with_capacity(weights.len());
@@ -395,11 +422,11 @@ impl Money {
             // remainder; computed as (total * w) div/mod sum to stay exact.
             let num = total
                 .checked_mul(*w)
-                .ok_or(Error::Overflow { what: "allocation" })?;
+                .ok_or(MoneyError::Overflow { what: "allocation" })?;
             let whole = (num / weight_sum).floor();
             let rem = num - whole * weight_sum;
             let whole_i =
-                i64::try_from(whole).map_err(|_| Error::Overflow { what: "allocation" })?;
+                i64::try_from(whole).map_err(|_| MoneyError::Overflow { what: "allocation" })?;
             given += whole_i;
             parts.push(whole_i);
             remainders.push((rem, i));
@@ -521,15 +548,15 @@ mod tests {
         let eur = Money::from_minor(100, Currency::EUR);
         assert!(matches!(
             usd.checked_add(&eur),
-            Err(Error::CurrencyMismatch { .. })
+            Err(MoneyError::CurrencyMismatch { .. })
         ));
         assert!(matches!(
             usd.checked_sub(&eur),
-            Err(Error::CurrencyMismatch { .. })
+            Err(MoneyError::CurrencyMismatch { .. })
         ));
         assert!(matches!(
             Money::sum(Currency::USD, [&usd, &eur]),
-            Err(Error::CurrencyMismatch { .. })
+            Err(MoneyError::CurrencyMismatch { .. })
         ));
     }
 
@@ -538,16 +565,16 @@ mod tests {
         let max = Money::from_minor(MAX_MINOR, Currency::JPY);
         assert!(matches!(
             max.checked_add(&Money::from_minor(1, Currency::JPY)),
-            Err(Error::Overflow { .. })
+            Err(MoneyError::Overflow { .. })
         ));
         let min = Money::from_minor(MIN_MINOR, Currency::JPY);
         assert!(matches!(
             min.checked_sub(&Money::from_minor(1, Currency::JPY)),
-            Err(Error::Overflow { .. })
+            Err(MoneyError::Overflow { .. })
         ));
         assert!(matches!(
             max.mul_round(dec!(2)),
-            Err(Error::Overflow { .. })
+            Err(MoneyError::Overflow { .. })
         ));
     }
 

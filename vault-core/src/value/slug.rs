@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::value::error::{Reason, ValidationError};
+use crate::value::validation::{Reason, ValidationError};
 
 /// A URL-safe identifier: 1 to 100 characters of lowercase ASCII letters,
 /// digits and single hyphens, not starting or ending with a hyphen.

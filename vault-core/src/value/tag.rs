@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::value::error::{Reason, ValidationError};
+use crate::value::validation::{Reason, ValidationError};
 
 /// A tag: 1-50 characters of lowercase letters, digits, hyphens and spaces.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

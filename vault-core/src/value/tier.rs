@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::value::error::{Reason, ValidationError};
+use crate::value::validation::{Reason, ValidationError};
 
 /// The seed's pricing tiers, ordered from least to most: a membership of tier
 /// `t` covers every workflow whose tier is `<= t`.
@@ -107,13 +107,13 @@ macro_rules! named_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = $crate::value::error::ValidationError;
+            type Err = $crate::value::validation::ValidationError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
                     $($text => Ok($name::$variant),)+
-                    _ => Err($crate::value::error::ValidationError::new(
+                    _ => Err($crate::value::validation::ValidationError::new(
                         $field,
-                        $crate::value::error::Reason::Unknown { allowed: $allowed },
+                        $crate::value::validation::Reason::Unknown { allowed: $allowed },
                     )),
                 }
             }

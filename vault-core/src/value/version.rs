@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::value::error::{Reason, ValidationError};
+use crate::value::validation::{Reason, ValidationError};
 
 /// A release version `MAJOR.MINOR.PATCH` (no pre-release or build parts:
 /// a marketplace release is either out or not). Ordered numerically.

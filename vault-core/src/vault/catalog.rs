@@ -15,10 +15,11 @@ use crate::community::rating::RatingAggregate;
 use crate::store::Store;
 use crate::value::actor::Actor;
 use crate::value::error::Entity;
-use crate::value::error::{Error, Reason, Result, ValidationError};
+use crate::value::error::{Error, Result};
 use crate::value::ids::{BundleId, CategoryId, FileId, UpdateId, WorkflowId};
 use crate::value::money::Money;
 use crate::value::slug::Slug;
+use crate::value::validation::{Reason, ValidationError};
 use crate::vault::authz::{can_see, hidden, require_staff};
 
 /// A bundle with its current pricing.

@@ -13,10 +13,11 @@ use crate::insight::analytics::AnalyticsDelta;
 use crate::store::{PurchaseWrite, Store};
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::{Entity, StoreError};
-use crate::value::error::{Error, Reason, Result, ValidationError};
+use crate::value::error::{Error, Result};
 use crate::value::ids::{BundleId, PurchaseId, WorkflowId};
 use crate::value::money::Money;
 use crate::value::tier::PricingTier;
+use crate::value::validation::{Reason, ValidationError};
 use crate::vault::authz::{can_see, hidden, require_self_or_staff, require_staff};
 
 /// What is being checked out.

@@ -14,8 +14,9 @@ use crate::insight::analytics::AnalyticsDelta;
 use crate::store::Store;
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::Entity;
-use crate::value::error::{Error, Result, check_text};
+use crate::value::error::{Error, Result};
 use crate::value::ids::{ReviewId, WorkflowId};
+use crate::value::validation::check_text;
 use crate::vault::authz::{require_self_or_staff, require_user};
 
 /// A workflow's rating, ready to show.

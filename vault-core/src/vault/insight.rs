@@ -9,8 +9,9 @@ use crate::insight::analytics::{
 };
 use crate::store::Store;
 use crate::value::actor::Actor;
-use crate::value::error::{Reason, Result, ValidationError};
+use crate::value::error::Result;
 use crate::value::ids::WorkflowId;
+use crate::value::validation::{Reason, ValidationError};
 use crate::vault::authz::require_staff;
 
 /// A user interaction worth counting.
