@@ -64,7 +64,8 @@ use crate::community::review::{ModerationStatus, Review, Vote};
 use crate::delivery::download::Download;
 use crate::insight::analytics::{AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow};
 use crate::store::{
-    AccessStore, AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore, PurchaseWrite,
+    AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore, DeliveryStore,
+    PurchaseWrite,
 };
 use crate::value::actor::UserId;
 use crate::value::error::{Entity, StoreError, StoreResult};
@@ -1168,39 +1169,6 @@ impl CommerceStore for MemoryStore {
             .cloned()
             .collect())
     }
-
-    async fn record_download(
-        &self,
-        download: &Download,
-        charge: &Charge,
-        analytics: &AnalyticsDelta,
-    ) -> StoreResult<()> {
-        self.lock().record_download(download, charge, analytics)
-    }
-
-    async fn downloads_for_user(&self, user: &UserId, limit: u32) -> StoreResult<Vec<Download>> {
-        Ok(self
-            .lock()
-            .downloads_where(|d| d.user_id.as_ref() == Some(user), limit))
-    }
-
-    async fn downloads_for_workflow(
-        &self,
-        workflow: WorkflowId,
-        limit: u32,
-    ) -> StoreResult<Vec<Download>> {
-        Ok(self
-            .lock()
-            .downloads_where(|d| d.workflow_id == workflow, limit))
-    }
-
-    async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
-        Ok(self
-            .lock()
-            .downloads
-            .values()
-            .any(|d| d.workflow_id == workflow && d.user_id.as_ref() == Some(user)))
-    }
 }
 
 #[async_trait]
@@ -1291,7 +1259,41 @@ impl CommunityStore for MemoryStore {
 /// The default: each read takes the lock on its own, like any backend's
 /// separate calls; the conformance suite holds other backends' one-call
 /// overrides to it.
-impl AccessStore for MemoryStore {}
+#[async_trait]
+impl DeliveryStore for MemoryStore {
+    async fn record_download(
+        &self,
+        download: &Download,
+        charge: &Charge,
+        analytics: &AnalyticsDelta,
+    ) -> StoreResult<()> {
+        self.lock().record_download(download, charge, analytics)
+    }
+
+    async fn downloads_for_user(&self, user: &UserId, limit: u32) -> StoreResult<Vec<Download>> {
+        Ok(self
+            .lock()
+            .downloads_where(|d| d.user_id.as_ref() == Some(user), limit))
+    }
+
+    async fn downloads_for_workflow(
+        &self,
+        workflow: WorkflowId,
+        limit: u32,
+    ) -> StoreResult<Vec<Download>> {
+        Ok(self
+            .lock()
+            .downloads_where(|d| d.workflow_id == workflow, limit))
+    }
+
+    async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
+        Ok(self
+            .lock()
+            .downloads
+            .values()
+            .any(|d| d.workflow_id == workflow && d.user_id.as_ref() == Some(user)))
+    }
+}
 
 #[async_trait]
 impl AnalyticsStore for MemoryStore {

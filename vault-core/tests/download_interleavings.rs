@@ -23,7 +23,7 @@ use vault_core::commerce::purchase::{NewPurchase, PaymentRef, ProviderRefs, Purc
 use vault_core::delivery::access::{AccessPolicy, Entitlements, Target, decide};
 use vault_core::delivery::download::{Download, DownloadSource};
 use vault_core::insight::analytics::AnalyticsDelta;
-use vault_core::store::{CatalogStore, Charge, CommerceStore, StoreError};
+use vault_core::store::{CatalogStore, Charge, CommerceStore, DeliveryStore, StoreError};
 use vault_core::value::actor::Actor;
 use vault_core::value::clock::SeededEntropy;
 use vault_core::value::ids::{CategoryId, DownloadId, FileId, PurchaseId, WorkflowId};

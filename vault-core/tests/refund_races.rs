@@ -26,7 +26,7 @@ use vault_core::community::review::{ModerationStatus, Review, Vote};
 use vault_core::delivery::download::Download;
 use vault_core::insight::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
 use vault_core::store::{
-    AccessStore, AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore,
+    AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore, DeliveryStore,
     PurchaseWrite, Store, StoreResult,
 };
 use vault_core::testkit::{Fixture, run};
@@ -195,27 +195,6 @@ impl CommerceStore for Interleaved {
     ) -> StoreResult<Vec<Membership>> {
         self.inner.memberships_with_status(s).await
     }
-    async fn record_download(
-        &self,
-        d: &Download,
-        c: &Charge,
-        a: &AnalyticsDelta,
-    ) -> StoreResult<()> {
-        self.inner.record_download(d, c, a).await
-    }
-    async fn downloads_for_user(&self, u: &UserId, limit: u32) -> StoreResult<Vec<Download>> {
-        self.inner.downloads_for_user(u, limit).await
-    }
-    async fn downloads_for_workflow(
-        &self,
-        w: WorkflowId,
-        limit: u32,
-    ) -> StoreResult<Vec<Download>> {
-        self.inner.downloads_for_workflow(w, limit).await
-    }
-    async fn has_downloaded(&self, u: &UserId, w: WorkflowId) -> StoreResult<bool> {
-        self.inner.has_downloaded(u, w).await
-    }
 }
 
 #[async_trait]
@@ -277,7 +256,33 @@ impl CommunityStore for Interleaved {
     }
 }
 
-impl AccessStore for Interleaved {}
+#[async_trait]
+impl DeliveryStore for Interleaved {
+    async fn record_download(
+        &self,
+        d: &Download,
+        c: &Charge,
+        a: &AnalyticsDelta,
+    ) -> StoreResult<()> {
+        self.inner.record_download(d, c, a).await
+    }
+
+    async fn downloads_for_user(&self, u: &UserId, limit: u32) -> StoreResult<Vec<Download>> {
+        self.inner.downloads_for_user(u, limit).await
+    }
+
+    async fn downloads_for_workflow(
+        &self,
+        w: WorkflowId,
+        limit: u32,
+    ) -> StoreResult<Vec<Download>> {
+        self.inner.downloads_for_workflow(w, limit).await
+    }
+
+    async fn has_downloaded(&self, u: &UserId, w: WorkflowId) -> StoreResult<bool> {
+        self.inner.has_downloaded(u, w).await
+    }
+}
 
 #[async_trait]
 impl AnalyticsStore for Interleaved {

@@ -101,12 +101,12 @@
 //! can kill its connection and check that nothing partial was committed.
 #![deny(missing_docs)]
 
-mod access;
 mod analytics;
 mod catalog;
 mod codec;
 mod commerce;
 mod community;
+mod delivery;
 #[cfg(feature = "fault-injection")]
 mod fault;
 mod lease;

@@ -13,7 +13,9 @@ use vault_core::catalog::workflow::Workflow;
 use vault_core::commerce::purchase::PaymentStatus;
 use vault_core::delivery::download::{Download, DownloadKind, DownloadSource};
 use vault_core::insight::analytics::AnalyticsDelta;
-use vault_core::store::{AnalyticsStore, CatalogStore, Charge, CommerceStore, Store, StoreError};
+use vault_core::store::{
+    AnalyticsStore, CatalogStore, Charge, CommerceStore, DeliveryStore, Store, StoreError,
+};
 use vault_core::testkit::{Fixture, epoch};
 use vault_core::value::ids::{DownloadId, PurchaseId};
 use vault_core::value::tier::PricingTier;

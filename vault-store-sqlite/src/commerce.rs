@@ -1,4 +1,4 @@
-//! Purchases, memberships and downloads, with their guarded writes.
+//! Purchases and memberships, with their guarded writes.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -9,9 +9,7 @@ use vault_core::commerce::membership::{Membership, MembershipStatus, Period, cla
 use vault_core::commerce::purchase::{
     PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState,
 };
-use vault_core::delivery::download::{Download, DownloadSource, IpHash, RequestMeta};
-use vault_core::insight::analytics::AnalyticsDelta;
-use vault_core::store::{Charge, CommerceStore, Entity, PurchaseWrite, StoreError, StoreResult};
+use vault_core::store::{CommerceStore, Entity, PurchaseWrite, StoreError, StoreResult};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
 
@@ -553,209 +551,6 @@ fn insert_membership(
     tx.step("insert_membership:after_row")
 }
 
-// ---------------------------------------------------------------- downloads
-
-/// The columns read back, as a literal for `concat!`: the statements
-/// are built at compile time, not formatted on every call.
-macro_rules! download_cols {
-    () => {
-        "id, user_id, workflow_id, file_id, file_version, download_type, source, \
-    purchase_id, membership_id, ip_hash, user_agent, referrer, country_code, downloaded_at"
-    };
-}
-const DOWNLOAD_COLS: &str = download_cols!();
-
-fn download_from_row(row: &Row<'_>) -> StoreResult<Download> {
-    let source: String = get(row, "source")?;
-    let source = match source.as_str() {
-        "free" => DownloadSource::Free,
-        "staff" => DownloadSource::Staff,
-        "purchase" => DownloadSource::Purchase(parse(row, "purchase_id")?),
-        "membership" => DownloadSource::Membership(parse(row, "membership_id")?),
-        other => return Err(corrupt(format!("download source {other:?}"))),
-    };
-    Ok(Download {
-        id: parse(row, "id")?,
-        user_id: parse_opt_with(row, "user_id", UserId::parse)?,
-        workflow_id: parse(row, "workflow_id")?,
-        file_id: parse(row, "file_id")?,
-        file_version: parse(row, "file_version")?,
-        kind: parse(row, "download_type")?,
-        source,
-        request: RequestMeta {
-            ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
-            user_agent: get(row, "user_agent")?,
-            referrer: get(row, "referrer")?,
-            country: parse_opt_with(
-                row,
-                "country_code",
-                vault_core::value::country::CountryCode::parse,
-            )?,
-        },
-        downloaded_at: time(row, "downloaded_at")?,
-    })
-}
-
-fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
-    match *c {
-        Charge::Nothing => Ok(()),
-        Charge::Purchase {
-            id,
-            expected_status,
-            limit,
-        } => {
-            let row: Option<(String, i64)> = tx
-                .prepare_cached(
-                    "SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = ?1",
-                )
-                .map_err(db)?
-                .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-                .map_err(db)?;
-            let Some((status, used)) = row else {
-                return Err(StoreError::not_found(Entity::Purchase, id));
-            };
-            if status != expected_status.as_str() {
-                return Err(StoreError::conflict(
-                    Entity::Purchase,
-                    id,
-                    "the payment status changed since the decision",
-                ));
-            }
-            if let Some(l) = limit
-                && used >= i64::from(l)
-            {
-                return Err(StoreError::LimitReached {
-                    entity: Entity::Purchase,
-                    key: id.to_string(),
-                    limit: l,
-                });
-            }
-            tx.prepare_cached(
-                "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 WHERE id = ?1",
-            )
-            .map_err(db)?
-            .execute([id.to_string()])
-            .map_err(db)?;
-            Ok(())
-        }
-        Charge::Membership {
-            id,
-            expected_status,
-            period_start,
-            limit,
-        } => {
-            let row: Option<(String, String, i64)> = tx
-                .prepare_cached("SELECT status, current_period_start, period_downloads_used FROM memberships WHERE id = ?1")
-                .map_err(db)?
-                .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
-                .map_err(db)?;
-            let Some((status, start, used)) = row else {
-                return Err(StoreError::not_found(Entity::Membership, id));
-            };
-            if status != expected_status.as_str() || start != ts(&period_start) {
-                return Err(StoreError::conflict(
-                    Entity::Membership,
-                    id,
-                    "the membership changed since the decision",
-                ));
-            }
-            if let Some(l) = limit
-                && used >= i64::from(l)
-            {
-                return Err(StoreError::LimitReached {
-                    entity: Entity::Membership,
-                    key: id.to_string(),
-                    limit: l,
-                });
-            }
-            tx.prepare_cached("UPDATE memberships SET period_downloads_used = period_downloads_used + 1 WHERE id = ?1")
-                .map_err(db)?
-                .execute([id.to_string()])
-                .map_err(db)?;
-            Ok(())
-        }
-    }
-}
-
-fn record_download(
-    tx: &Tx<'_>,
-    d: &Download,
-    c: &Charge,
-    delta: &AnalyticsDelta,
-) -> StoreResult<()> {
-    let category: Option<String> = tx
-        .prepare_cached("SELECT category_id FROM workflows WHERE id = ?1")
-        .map_err(db)?
-        .query_row([d.workflow_id.to_string()], |r| r.get(0))
-        .optional()
-        .map_err(db)?;
-    let Some(category) = category else {
-        return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
-    };
-    if !exists(
-        tx,
-        "SELECT 1 FROM workflow_files WHERE id = ?1 AND workflow_id = ?2",
-        params![d.file_id.to_string(), d.workflow_id.to_string()],
-    )? {
-        return Err(StoreError::not_found(Entity::File, d.file_id));
-    }
-    if exists(
-        tx,
-        "SELECT 1 FROM workflow_downloads WHERE id = ?1",
-        [d.id.to_string()],
-    )? {
-        return Err(StoreError::exists(Entity::Download, d.id));
-    }
-    charge(tx, c)?;
-    tx.step("record_download:after_charge")?;
-    let (source, purchase, membership) = match d.source {
-        DownloadSource::Free => ("free", None, None),
-        DownloadSource::Staff => ("staff", None, None),
-        DownloadSource::Purchase(p) => ("purchase", Some(p.to_string()), None),
-        DownloadSource::Membership(m) => ("membership", None, Some(m.to_string())),
-    };
-    tx.prepare_cached(&format!("INSERT INTO workflow_downloads ({DOWNLOAD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"))
-        .map_err(db)?
-        .execute(params![
-            d.id.to_string(),
-            d.user_id.as_ref().map(|u| u.to_string()),
-            d.workflow_id.to_string(),
-            d.file_id.to_string(),
-            d.file_version.to_string(),
-            d.kind.as_str(),
-            source,
-            purchase,
-            membership,
-            d.request.ip_hash.as_ref().map(|h| h.as_str().to_owned()),
-            d.request.user_agent,
-            d.request.referrer,
-            d.request.country.map(|c| c.as_str().to_owned()),
-            ts(&d.downloaded_at),
-        ])
-        .map_err(db)?;
-    tx.step("record_download:after_insert")?;
-    tx.prepare_cached("UPDATE workflows SET download_count = download_count + 1 WHERE id = ?1")
-        .map_err(db)?
-        .execute([d.workflow_id.to_string()])
-        .map_err(db)?;
-    tx.prepare_cached(
-        "UPDATE workflow_files SET download_count = download_count + 1 WHERE id = ?1",
-    )
-    .map_err(db)?
-    .execute([d.file_id.to_string()])
-    .map_err(db)?;
-    tx.prepare_cached(
-        "UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = ?1",
-    )
-    .map_err(db)?
-    .execute([category])
-    .map_err(db)?;
-    tx.step("record_download:after_counters")?;
-    apply_delta(tx, delta)
-}
-
 #[async_trait]
 impl CommerceStore for SqliteStore {
     async fn insert_purchase(&self, p: &Purchase) -> StoreResult<()> {
@@ -930,51 +725,6 @@ impl CommerceStore for SqliteStore {
         })
         .await
     }
-
-    async fn record_download(
-        &self,
-        download: &Download,
-        charge: &Charge,
-        analytics: &AnalyticsDelta,
-    ) -> StoreResult<()> {
-        let (d, c, a) = (download.clone(), *charge, analytics.clone());
-        self.write(move |tx| record_download(tx, &d, &c, &a)).await
-    }
-
-    async fn downloads_for_user(&self, user: &UserId, limit: u32) -> StoreResult<Vec<Download>> {
-        let u = user.to_string();
-        self.read(move |c| {
-            query_all(
-                c,
-                concat!("SELECT ", download_cols!(), " FROM workflow_downloads WHERE user_id = ?1 ORDER BY downloaded_at DESC, id LIMIT ?2"),
-                params![u, i64::from(limit)],
-                download_from_row,
-            )
-        })
-        .await
-    }
-
-    async fn downloads_for_workflow(
-        &self,
-        workflow: WorkflowId,
-        limit: u32,
-    ) -> StoreResult<Vec<Download>> {
-        self.read(move |c| {
-            query_all(
-                c,
-                concat!("SELECT ", download_cols!(), " FROM workflow_downloads WHERE workflow_id = ?1 ORDER BY downloaded_at DESC, id LIMIT ?2"),
-                params![workflow.to_string(), i64::from(limit)],
-                download_from_row,
-            )
-        })
-        .await
-    }
-
-    async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
-        let u = user.to_string();
-        self.read(move |c| has_downloaded(c, &u, &workflow.to_string()))
-            .await
-    }
 }
 
 /// A user's purchases covering a workflow (directly or through a bundle),
@@ -1009,14 +759,5 @@ pub(crate) fn memberships_for_user(c: &Connection, user: &str) -> StoreResult<Ve
         ),
         [user],
         membership_from_row,
-    )
-}
-
-/// Whether a user has a recorded download of a workflow.
-pub(crate) fn has_downloaded(c: &Connection, user: &str, workflow: &str) -> StoreResult<bool> {
-    exists(
-        c,
-        "SELECT 1 FROM workflow_downloads WHERE user_id = ?1 AND workflow_id = ?2",
-        params![user, workflow],
     )
 }

@@ -49,12 +49,12 @@
 //!   (`2025-02-13T09:00:00.000000000Z`, so text order is time order).
 #![deny(missing_docs)]
 
-mod access;
 mod analytics;
 mod catalog;
 mod codec;
 mod commerce;
 mod community;
+mod delivery;
 #[cfg(feature = "fault-injection")]
 mod fault;
 mod schema;

@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod category;
 pub mod file;
 pub mod query;
+pub mod store;
 pub mod update;
 pub mod wedge;
 pub mod workflow;

@@ -7,5 +7,6 @@ pub mod membership;
 pub mod provider;
 pub mod purchase;
 pub mod refund;
+pub mod store;
 pub mod subscription;
 pub mod webhook;

@@ -3,3 +3,4 @@
 pub mod favorite;
 pub mod rating;
 pub mod review;
+pub mod store;

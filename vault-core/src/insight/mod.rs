@@ -1,3 +1,4 @@
 //! Analytics: daily counters per workflow and the reporting views.
 
 pub mod analytics;
+pub mod store;

@@ -15,7 +15,7 @@ use crate::value::tier::PricingTier;
 use crate::value::version::Version;
 use crate::vault::CheckoutItem;
 
-/// [`crate::store::AccessStore::access_read`] returns exactly what the
+/// [`crate::store::DeliveryStore::access_read`] returns exactly what the
 /// separate calls return, for every shape of query: a file by id (its own,
 /// another workflow's, none), the primary file (present or not), with and
 /// without a user, with and without entitlements, archived and missing

@@ -1,15 +1,49 @@
-//! The reads behind one access decision, as one store call.
+//! Delivery's part of the storage contract (see [`crate::store`] for what
+//! every backend guarantees): the guarded write that records a download
+//! against its charge, the download history, and the one read an access
+//! decision needs.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{CatalogStore, CommerceStore, StoreResult};
 use crate::catalog::file::WorkflowFile;
-use crate::commerce::membership::Membership;
-use crate::commerce::purchase::Purchase;
+use crate::catalog::store::CatalogStore;
+use crate::commerce::membership::{Membership, MembershipStatus};
+use crate::commerce::purchase::{PaymentStatus, Purchase};
+use crate::commerce::store::CommerceStore;
 use crate::delivery::access::GateFacts;
+use crate::delivery::download::Download;
 use crate::value::actor::UserId;
-use crate::value::ids::{FileId, WorkflowId};
+use crate::value::delta::AnalyticsDelta;
+use crate::value::error::StoreResult;
+use crate::value::ids::{FileId, MembershipId, PurchaseId, WorkflowId};
+
+/// What a download is charged to, with the state the access decision saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charge {
+    /// Nothing (free content, staff).
+    Nothing,
+    /// A purchase's license quota.
+    Purchase {
+        /// Purchase.
+        id: PurchaseId,
+        /// Its status must still be this.
+        expected_status: PaymentStatus,
+        /// `used` must be below this (`None`: unlimited, but still counted).
+        limit: Option<u32>,
+    },
+    /// A membership's period quota.
+    Membership {
+        /// Membership.
+        id: MembershipId,
+        /// Its status must still be this.
+        expected_status: MembershipStatus,
+        /// Its period must still start here (a renewal resets the quota).
+        period_start: DateTime<Utc>,
+        /// `used` must be below this.
+        limit: Option<u32>,
+    },
+}
 
 /// Which file an [`AccessRead`] fetches with its workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -57,9 +91,9 @@ pub struct AccessRead {
     pub downloaded_before: bool,
 }
 
-/// The read path of access checks and downloads.
+/// Downloads, and the read path of access checks and downloads.
 ///
-/// [`AccessStore::access_read`] has a default built from the other traits'
+/// [`DeliveryStore::access_read`] has a default built from the other traits'
 /// methods, one call each: correct on any backend, and what the in-memory
 /// store uses. A backend whose calls cost a hand-off (a blocking pool, a
 /// pooled connection) overrides it to do every read in one hand-off; it must
@@ -68,7 +102,29 @@ pub struct AccessRead {
 /// snapshot: a download's charge is guarded at write time, and a decision
 /// read across a concurrent write is one a moment earlier would have made.
 #[async_trait]
-pub trait AccessStore: CatalogStore + CommerceStore {
+pub trait DeliveryStore: CatalogStore + CommerceStore {
+    /// Records a download, atomically: checks and increments the charge's
+    /// quota (`Conflict` if its state moved, `LimitReached` if `used` has
+    /// reached the *charge's* limit), inserts
+    /// the download, adds one to the workflow's, file's and category's
+    /// download counters, and applies `analytics`.
+    async fn record_download(
+        &self,
+        download: &Download,
+        charge: &Charge,
+        analytics: &AnalyticsDelta,
+    ) -> StoreResult<()>;
+    /// A user's downloads, newest first, at most `limit`.
+    async fn downloads_for_user(&self, user: &UserId, limit: u32) -> StoreResult<Vec<Download>>;
+    /// A workflow's downloads, newest first, at most `limit`.
+    async fn downloads_for_workflow(
+        &self,
+        workflow: WorkflowId,
+        limit: u32,
+    ) -> StoreResult<Vec<Download>>;
+    /// True when `user` has downloaded `workflow` before.
+    async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool>;
+
     /// Reads what [`AccessRead`] lists. `None` when the workflow does not
     /// exist.
     async fn access_read(&self, query: &AccessQuery<'_>) -> StoreResult<Option<AccessRead>> {
@@ -76,14 +132,14 @@ pub trait AccessStore: CatalogStore + CommerceStore {
     }
 }
 
-/// [`AccessStore::access_read`]'s default, callable by an override that
+/// [`DeliveryStore::access_read`]'s default, callable by an override that
 /// wants it for some cases.
 pub async fn compose_access_read<S>(
     store: &S,
     query: &AccessQuery<'_>,
 ) -> StoreResult<Option<AccessRead>>
 where
-    S: CatalogStore + CommerceStore + ?Sized,
+    S: DeliveryStore + ?Sized,
 {
     let Some(workflow) = store.workflow(query.workflow).await? else {
         return Ok(None);

@@ -1,0 +1,35 @@
+//! Insight's part of the storage contract (see [`crate::store`] for what
+//! every backend guarantees): daily analytics and the reporting views.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+
+use crate::insight::analytics::{DailyAnalytics, WorkflowStatsRow};
+use crate::value::delta::AnalyticsDelta;
+use crate::value::error::StoreResult;
+use crate::value::ids::WorkflowId;
+
+/// Daily analytics and the reporting views.
+#[async_trait]
+pub trait AnalyticsStore: Send + Sync + Debug {
+    /// Applies a delta to its day's row (creating it). Views also add to the
+    /// workflow's `view_count`; a delta with a `visitor` adds one unique
+    /// visitor only the first time that visitor is seen that day.
+    /// `NotFound` for a missing workflow.
+    async fn record_analytics(&self, delta: &AnalyticsDelta) -> StoreResult<()>;
+    /// A workflow's daily rows for `from..=to`, oldest first. `Invalid` when
+    /// a date fails [`crate::insight::analytics::check_days`].
+    async fn analytics(
+        &self,
+        workflow: WorkflowId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<DailyAnalytics>>;
+    /// The seed's `workflow_stats` view, one row per workflow (or one).
+    async fn workflow_stats(
+        &self,
+        workflow: Option<WorkflowId>,
+    ) -> StoreResult<Vec<WorkflowStatsRow>>;
+}

@@ -1,0 +1,79 @@
+//! The storage contract: what a backend must store and guarantee.
+//!
+//! A backend implements one async trait per area ([`CatalogStore`],
+//! [`CommerceStore`], [`CommunityStore`], [`DeliveryStore`],
+//! [`AnalyticsStore`]; [`DeliveryStore::access_read`] has a default built
+//! from the others, to override for one hand-off), and gets [`Store`] for
+//! free. All are `Send + Sync` and usable as `dyn`. Each trait lives in its
+//! area (`catalog::store`, ...); this module gathers them with everything a
+//! backend needs, so a backend imports from one place. A backend
+//! translates to its storage; it holds no business rules: decisions (access,
+//! prices, rating deltas, refund effects) are computed by vault-core and
+//! handed to the store as data.
+//!
+//! # Guarantees every backend must give
+//! * **Atomic writes.** Each method is one transaction: it happens entirely
+//!   or not at all. The counters the seed kept with triggers (download counts,
+//!   favorite counts, rating aggregates, category workflow counts and total
+//!   downloads, bundle purchase counts, daily analytics) change in the same
+//!   transaction as the row that moves them.
+//! * **Guarded writes.** Writes with a precondition commit only if it still
+//!   holds *at commit time*, whatever other writers (threads or processes) do
+//!   meanwhile:
+//!   - [`DeliveryStore::record_download`] with a [`Charge`]: the entitlement
+//!     is still in the state the decision saw and its quota has room; the
+//!     quota's `used` is incremented in the same transaction. N concurrent
+//!     downloads against limit L give exactly L successes.
+//!   - [`CommerceStore::settle_purchase`]: the purchase is still in
+//!     `expected_status` with `expected_refunded` refunded and
+//!     `expected_dispute` (completion, failure, refunds, disputes).
+//!   - [`CommerceStore::insert_membership`]: the user holds no other
+//!     membership in good standing (the rule is vault-core's
+//!     [`crate::commerce::membership::claim_slot`], evaluated inside the write).
+//!   - `update_*` methods taking `expected_revision`: the stored revision
+//!     equals it (optimistic concurrency); the new revision is stored.
+//!   - [`CatalogStore::insert_update`]: the version is greater than every
+//!     stored version of the workflow.
+//!
+//!   A failed precondition is [`StoreError::Conflict`] (state changed) or
+//!   [`StoreError::LimitReached`] (quota full), and nothing is written.
+//! * **Uniqueness.** Ids; workflow, category and bundle slugs; one review per
+//!   (workflow, user); one favorite per (user, workflow); one vote per
+//!   (review, user); purchase payment references; membership provider
+//!   subscription ids. A clash is
+//!   [`StoreError::AlreadyExists`] and nothing is written.
+//! * **References.** Writes naming a missing parent fail with
+//!   [`StoreError::NotFound`], on insert and on update: a workflow's
+//!   category, a file's workflow, a bundle's members, a purchase's workflow,
+//!   bundle or membership, a download's workflow and file (which must belong
+//!   to that workflow). A review's workflow and author never change.
+//! * **Timestamps.** `updated_at` is whatever the written record carries (the
+//!   service sets it from its clock); counter increments do not touch it.
+//!
+//! The conformance suite ([`crate::testkit`], feature `testkit`) checks all
+//! of this; a backend is done when it passes every case.
+
+pub use crate::catalog::store::CatalogStore;
+pub use crate::commerce::store::{CommerceStore, PurchaseWrite};
+pub use crate::commerce::webhook::{
+    Claim, Finish, NewWebhookEvent, WebhookEvent, WebhookStatus, WebhookStore, claim_decision,
+    claimed_record, expired_record, finished_record,
+};
+pub use crate::community::store::CommunityStore;
+pub use crate::delivery::store::{
+    AccessQuery, AccessRead, Charge, DeliveryStore, FileWanted, compose_access_read,
+};
+pub use crate::insight::store::AnalyticsStore;
+pub use crate::value::MAX_INTEGER;
+pub use crate::value::error::{Entity, StoreError, StoreResult};
+
+/// A complete backend: every area. Implemented automatically.
+pub trait Store:
+    CatalogStore + CommerceStore + CommunityStore + DeliveryStore + AnalyticsStore
+{
+}
+
+impl<T> Store for T where
+    T: CatalogStore + CommerceStore + CommunityStore + DeliveryStore + AnalyticsStore
+{
+}

@@ -1,0 +1,347 @@
+//! Downloads: the guarded write that records one against its charge, the
+//! download history, and the access read path on one pooled connection.
+//!
+//! Each separate store call takes a connection and gives it back; an access
+//! read would make five of them. Here the connection is taken once and the
+//! same statements the separate methods use run on it in turn.
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+use vault_core::delivery::download::{Download, DownloadSource, IpHash, RequestMeta};
+use vault_core::store::{
+    AccessQuery, AccessRead, Charge, DeliveryStore, Entity, StoreError, StoreResult,
+};
+use vault_core::value::actor::UserId;
+use vault_core::value::country::CountryCode;
+use vault_core::value::delta::AnalyticsDelta;
+use vault_core::value::ids::WorkflowId;
+
+use crate::analytics::apply_deltas;
+use crate::catalog::{load_gate, require_workflow, version_released_at, wanted_file};
+use crate::codec::*;
+use crate::commerce::{memberships_for_user, purchases_covering};
+use crate::lease::on_conn;
+use crate::{PgStore, write_tx};
+
+// ---------------------------------------------------------------- downloads
+
+macro_rules! download_cols {
+    () => {
+        "id, user_id, workflow_id, file_id, file_version, download_type, source, purchase_id, \
+         membership_id, ip_hash, user_agent, referrer, country_code, downloaded_at"
+    };
+}
+
+fn download_from_row(row: &PgRow) -> StoreResult<Download> {
+    let source: String = get(row, "source")?;
+    let source = match source.as_str() {
+        "free" => DownloadSource::Free,
+        "staff" => DownloadSource::Staff,
+        "purchase" => DownloadSource::Purchase(
+            opt_id(row, "purchase_id")?
+                .ok_or_else(|| corrupt("purchase download without purchase"))?,
+        ),
+        "membership" => DownloadSource::Membership(
+            opt_id(row, "membership_id")?
+                .ok_or_else(|| corrupt("membership download without membership"))?,
+        ),
+        other => return Err(corrupt(format!("download source {other:?}"))),
+    };
+    Ok(Download {
+        id: id(row, "id")?,
+        user_id: parse_opt_with(row, "user_id", UserId::parse)?,
+        workflow_id: id(row, "workflow_id")?,
+        file_id: id(row, "file_id")?,
+        file_version: parse(row, "file_version")?,
+        kind: parse(row, "download_type")?,
+        source,
+        request: RequestMeta {
+            ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
+            user_agent: get(row, "user_agent")?,
+            referrer: get(row, "referrer")?,
+            country: parse_opt_with(row, "country_code", CountryCode::parse)?,
+        },
+        downloaded_at: get(row, "downloaded_at")?,
+    })
+}
+
+/// Checks and increments the charge's quota in one conditional UPDATE: the
+/// row lock it takes makes concurrent chargers queue, and each re-checks the
+/// condition against the previous one's commit (READ COMMITTED re-evaluates
+/// the WHERE clause on the newest row version). Only when no row matched is
+/// the row read again, to say why.
+async fn charge(c: &mut PgConnection, charge: &Charge) -> StoreResult<()> {
+    match *charge {
+        Charge::Nothing => Ok(()),
+        Charge::Purchase {
+            id,
+            expected_status,
+            limit,
+        } => {
+            let charged: Option<i64> = sqlx::query_scalar(
+                "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
+                 WHERE id = $1 AND payment_status = $2 \
+                 AND ($3::bigint IS NULL OR downloads_used < $3) RETURNING downloads_used",
+            )
+            .bind(id.as_uuid())
+            .bind(expected_status.as_str())
+            .bind(limit.map(i64::from))
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db)?;
+            if charged.is_some() {
+                return Ok(());
+            }
+            let status: Option<String> =
+                sqlx::query_scalar("SELECT payment_status FROM workflow_purchases WHERE id = $1")
+                    .bind(id.as_uuid())
+                    .fetch_optional(&mut *c)
+                    .await
+                    .map_err(db)?;
+            match (status, limit) {
+                (None, _) => Err(StoreError::not_found(Entity::Purchase, id)),
+                (Some(s), Some(l)) if s == expected_status.as_str() => {
+                    Err(StoreError::LimitReached {
+                        entity: Entity::Purchase,
+                        key: id.to_string(),
+                        limit: l,
+                    })
+                }
+                _ => Err(StoreError::conflict(
+                    Entity::Purchase,
+                    id,
+                    "the payment status changed since the decision",
+                )),
+            }
+        }
+        Charge::Membership {
+            id,
+            expected_status,
+            period_start,
+            limit,
+        } => {
+            let charged: Option<i64> = sqlx::query_scalar(
+                "UPDATE memberships SET period_downloads_used = period_downloads_used + 1 \
+                 WHERE id = $1 AND status = $2 AND current_period_start = $3 \
+                 AND ($4::bigint IS NULL OR period_downloads_used < $4) \
+                 RETURNING period_downloads_used",
+            )
+            .bind(id.as_uuid())
+            .bind(expected_status.as_str())
+            .bind(period_start)
+            .bind(limit.map(i64::from))
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db)?;
+            if charged.is_some() {
+                return Ok(());
+            }
+            let same: Option<bool> = sqlx::query_scalar(
+                "SELECT status = $2 AND current_period_start = $3 FROM memberships WHERE id = $1",
+            )
+            .bind(id.as_uuid())
+            .bind(expected_status.as_str())
+            .bind(period_start)
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db)?;
+            match (same, limit) {
+                (None, _) => Err(StoreError::not_found(Entity::Membership, id)),
+                (Some(true), Some(l)) => Err(StoreError::LimitReached {
+                    entity: Entity::Membership,
+                    key: id.to_string(),
+                    limit: l,
+                }),
+                _ => Err(StoreError::conflict(
+                    Entity::Membership,
+                    id,
+                    "the membership changed since the decision",
+                )),
+            }
+        }
+    }
+}
+
+async fn record_download(
+    s: &PgStore,
+    c: &mut PgConnection,
+    d: &Download,
+    ch: &Charge,
+    delta: &AnalyticsDelta,
+) -> StoreResult<()> {
+    require_workflow(c, d.workflow_id).await?;
+    let file: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM workflow_files WHERE id = $1 AND workflow_id = $2")
+            .bind(d.file_id.as_uuid())
+            .bind(d.workflow_id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db)?;
+    if file.is_none() {
+        return Err(StoreError::not_found(Entity::File, d.file_id));
+    }
+    let dup: Option<i32> = sqlx::query_scalar("SELECT 1 FROM workflow_downloads WHERE id = $1")
+        .bind(d.id.as_uuid())
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db)?;
+    if dup.is_some() {
+        return Err(StoreError::exists(Entity::Download, d.id));
+    }
+    charge(c, ch).await?;
+    s.step(c, "record_download:after_charge").await?;
+    let (source, purchase, membership) = match d.source {
+        DownloadSource::Free => ("free", None, None),
+        DownloadSource::Staff => ("staff", None, None),
+        DownloadSource::Purchase(p) => ("purchase", Some(p.as_uuid()), None),
+        DownloadSource::Membership(m) => ("membership", None, Some(m.as_uuid())),
+    };
+    sqlx::query(concat!(
+        "INSERT INTO workflow_downloads (",
+        download_cols!(),
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ))
+    .bind(d.id.as_uuid())
+    .bind(d.user_id.as_ref().map(|u| u.as_str().to_owned()))
+    .bind(d.workflow_id.as_uuid())
+    .bind(d.file_id.as_uuid())
+    .bind(d.file_version.to_string())
+    .bind(d.kind.as_str())
+    .bind(source)
+    .bind(purchase)
+    .bind(membership)
+    .bind(d.request.ip_hash.as_ref().map(|h| h.as_str().to_owned()))
+    .bind(d.request.user_agent.clone())
+    .bind(d.request.referrer.clone())
+    .bind(d.request.country.map(|c| c.as_str().to_owned()))
+    .bind(d.downloaded_at)
+    .execute(&mut *c)
+    .await
+    .map_err(unique(Entity::Download, d.id))?;
+    s.step(c, "record_download:after_insert").await?;
+    // Counters in the lock order every write uses: workflow, file, category.
+    let category: Uuid = sqlx::query_scalar(
+        "UPDATE workflows SET download_count = download_count + 1 WHERE id = $1 \
+         RETURNING category_id",
+    )
+    .bind(d.workflow_id.as_uuid())
+    .fetch_one(&mut *c)
+    .await
+    .map_err(db)?;
+    sqlx::query("UPDATE workflow_files SET download_count = download_count + 1 WHERE id = $1")
+        .bind(d.file_id.as_uuid())
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    sqlx::query(
+        "UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = $1",
+    )
+    .bind(category)
+    .execute(&mut *c)
+    .await
+    .map_err(db)?;
+    s.step(c, "record_download:after_counters").await?;
+    apply_deltas(c, std::slice::from_ref(delta)).await
+}
+
+/// Whether a user has a recorded download of a workflow.
+pub(crate) async fn has_downloaded<'e>(
+    e: impl PgExecutor<'e>,
+    user: &UserId,
+    workflow: WorkflowId,
+) -> StoreResult<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM workflow_downloads WHERE user_id = $1 AND workflow_id = $2)",
+    )
+    .bind(user.as_str())
+    .bind(workflow.as_uuid())
+    .fetch_one(e)
+    .await
+    .map_err(db)
+}
+
+#[async_trait]
+impl DeliveryStore for PgStore {
+    async fn access_read(&self, query: &AccessQuery<'_>) -> StoreResult<Option<AccessRead>> {
+        on_conn!(self, |c| read(c, query))
+    }
+
+    async fn record_download(
+        &self,
+        download: &Download,
+        charge: &Charge,
+        analytics: &AnalyticsDelta,
+    ) -> StoreResult<()> {
+        write_tx!(self, |c| record_download(
+            self, c, download, charge, analytics
+        ))
+    }
+
+    async fn downloads_for_user(&self, user: &UserId, limit: u32) -> StoreResult<Vec<Download>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            download_cols!(),
+            " FROM workflow_downloads WHERE user_id = $1 ORDER BY downloaded_at DESC, id LIMIT $2"
+        ))
+        .bind(user.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(c))
+        .map_err(db)?
+        .iter()
+        .map(download_from_row)
+        .collect()
+    }
+
+    async fn downloads_for_workflow(
+        &self,
+        workflow: WorkflowId,
+        limit: u32,
+    ) -> StoreResult<Vec<Download>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            download_cols!(),
+            " FROM workflow_downloads WHERE workflow_id = $1 \
+             ORDER BY downloaded_at DESC, id LIMIT $2"
+        ))
+        .bind(workflow.as_uuid())
+        .bind(i64::from(limit))
+        .fetch_all(c))
+        .map_err(db)?
+        .iter()
+        .map(download_from_row)
+        .collect()
+    }
+
+    async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
+        on_conn!(self, |c| has_downloaded(c, user, workflow))
+    }
+}
+
+async fn read(c: &mut PgConnection, query: &AccessQuery<'_>) -> StoreResult<Option<AccessRead>> {
+    let Some(workflow) = load_gate(&mut *c, query.workflow).await? else {
+        return Ok(None);
+    };
+    let file = wanted_file(&mut *c, query.workflow, query.file).await?;
+    let file_released_at = match &file {
+        Some(f) => version_released_at(&mut *c, query.workflow, f.version).await?,
+        None => None,
+    };
+    let (purchases, memberships, downloaded_before) = match query.user {
+        Some(user) => (
+            purchases_covering(&mut *c, user, query.workflow).await?,
+            memberships_for_user(&mut *c, user).await?,
+            has_downloaded(&mut *c, user, query.workflow).await?,
+        ),
+        None => (Vec::new(), Vec::new(), false),
+    };
+    Ok(Some(AccessRead {
+        workflow,
+        file,
+        file_released_at,
+        purchases,
+        memberships,
+        downloaded_before,
+    }))
+}
