@@ -16,24 +16,34 @@
 //! function, and each decision explains itself.
 //!
 //! ## Highlights
-//! * [`access::decide`] — the access rule with its precedence, returning an
-//!   [`access::AccessDecision`] that lists every rule consulted, the one that
-//!   decided, and for a denial what would grant access.
-//! * [`money::Money`] — exact decimal amounts in one currency, one rounding
-//!   rule, largest-remainder allocation that sums to the minor unit.
-//! * [`rating`] — integer aggregates maintained incrementally that equal a
-//!   recomputation exactly; Bayesian ranking; Wilson lower bound.
-//! * [`bundle`] — savings, validity windows, complete-the-bundle pricing.
-//! * [`membership`] and [`refund`] — state machines whose illegal moves are
-//!   typed errors and whose effects are data; one membership in good
-//!   standing per user ([`membership::claim_slot`]), kept inside the store's
-//!   write.
-//! * [`subscription`] and [`refund`] — payment-provider events merged so that
-//!   the final state never depends on the order they arrive in: the newest
-//!   event decides a subscription's status, refunds and disputes only move
-//!   forward, ended and refunded are final.
+//! * [`delivery::access::decide`] — the access rule with its precedence,
+//!   returning an [`AccessDecision`](value::decision::AccessDecision) that
+//!   lists every rule consulted, the one that decided, and for a denial what
+//!   would grant access.
+//! * [`value::money::Money`] — exact decimal amounts in one currency, one
+//!   rounding rule, largest-remainder allocation that sums to the minor unit.
+//! * [`community::rating`] — integer aggregates maintained incrementally that
+//!   equal a recomputation exactly; Bayesian ranking; Wilson lower bound.
+//! * [`catalog::bundle`] — savings, validity windows, complete-the-bundle
+//!   pricing.
+//! * [`commerce::membership`] and [`commerce::refund`] — state machines whose
+//!   illegal moves are typed errors and whose effects are data; one
+//!   membership in good standing per user
+//!   ([`commerce::membership::claim_slot`]), kept inside the store's write.
+//! * [`commerce::subscription`] and [`commerce::refund`] — payment-provider
+//!   events merged so that the final state never depends on the order they
+//!   arrive in: the newest event decides a subscription's status, refunds
+//!   and disputes only move forward, ended and refunded are final.
 //! * [`store`] — the storage contract (atomic, guarded writes) and
 //!   [`Vault`], the service every backend plugs into.
+//!
+//! ## Layout
+//! One folder per area — [`community`], [`catalog`], [`commerce`],
+//! [`delivery`], [`insight`] — each with its types, its rules and its part of
+//! the storage contract, standing on [`value`] (checked values and the
+//! errors) and depending only on the areas before it; the service
+//! ([`vault`]), the memory store and the test kit sit on top, organised by
+//! the same area names. `ARCHITECTURE.md` draws it.
 //!
 //! ## Pure by design
 //! vault-core performs no IO and reads neither the clock nor a random source:

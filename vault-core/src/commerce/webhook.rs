@@ -13,7 +13,7 @@
 //! waits for appears, without the provider delivering it again; parking
 //! does not count as an attempt.
 //!
-//! A separate trait from [`Store`](super::Store): it is what a payment
+//! A separate trait from [`Store`](crate::store::Store): it is what a payment
 //! integration needs, not every app.
 
 use async_trait::async_trait;

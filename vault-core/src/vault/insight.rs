@@ -66,7 +66,7 @@ impl<S: Store + ?Sized> Vault<S> {
 
     /// Daily analytics of a workflow for `from..=to` (staff), at most 366
     /// days, within the dates every store holds (see
-    /// [`check_days`](crate::insight::analytics::check_days)).
+    /// [`crate::insight::analytics::check_days`]).
     pub async fn analytics(
         &self,
         actor: &Actor,
