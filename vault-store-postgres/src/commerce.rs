@@ -15,9 +15,9 @@ use vault_core::store::{CommerceStore, Entity, PurchaseWrite, StoreError, StoreR
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
 
-use crate::analytics::apply_deltas;
 use crate::catalog::{PgQuery, require_workflow};
 use crate::codec::*;
+use crate::insight::apply_deltas;
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 

@@ -15,9 +15,9 @@ use vault_core::store::{CommunityStore, Entity, StoreError, StoreResult};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{ReviewId, WorkflowId};
 
-use crate::analytics::apply_deltas;
 use crate::catalog::require_workflow;
 use crate::codec::*;
+use crate::insight::apply_deltas;
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 

@@ -18,10 +18,10 @@ use vault_core::value::country::CountryCode;
 use vault_core::value::delta::AnalyticsDelta;
 use vault_core::value::ids::WorkflowId;
 
-use crate::analytics::apply_deltas;
 use crate::catalog::{load_gate, require_workflow, version_released_at, wanted_file};
 use crate::codec::*;
 use crate::commerce::{memberships_for_user, purchases_covering};
+use crate::insight::apply_deltas;
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 

@@ -101,7 +101,6 @@
 //! can kill its connection and check that nothing partial was committed.
 #![deny(missing_docs)]
 
-mod analytics;
 mod catalog;
 mod codec;
 mod commerce;
@@ -109,6 +108,7 @@ mod community;
 mod delivery;
 #[cfg(feature = "fault-injection")]
 mod fault;
+mod insight;
 mod lease;
 mod schema;
 #[cfg(feature = "testkit")]

@@ -13,9 +13,9 @@ use vault_core::store::{CommerceStore, Entity, PurchaseWrite, StoreError, StoreR
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
 
-use crate::analytics::apply_delta;
 use crate::catalog::{exists, query_all, query_one, require_workflow};
 use crate::codec::*;
+use crate::insight::apply_delta;
 use crate::{SqliteStore, Tx};
 
 // --------------------------------------------------------------- purchases

@@ -11,9 +11,9 @@ use vault_core::store::{CommunityStore, Entity, StoreError, StoreResult};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{ReviewId, WorkflowId};
 
-use crate::analytics::apply_delta;
 use crate::catalog::{exists, load_workflow, query_all, query_one, require_workflow};
 use crate::codec::*;
+use crate::insight::apply_delta;
 use crate::{SqliteStore, Tx};
 
 /// The columns read back, as a literal for `concat!`: the statements

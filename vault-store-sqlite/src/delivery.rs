@@ -18,12 +18,12 @@ use vault_core::value::actor::UserId;
 use vault_core::value::delta::AnalyticsDelta;
 use vault_core::value::ids::WorkflowId;
 
-use crate::analytics::apply_delta;
 use crate::catalog::{
     exists, file_cols, file_from_row, gate_cols, gate_from_row, query_all, query_one,
 };
 use crate::codec::*;
 use crate::commerce::{memberships_for_user, purchases_covering};
+use crate::insight::apply_delta;
 use crate::{SqliteStore, Tx};
 
 // ---------------------------------------------------------------- downloads

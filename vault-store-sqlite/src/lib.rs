@@ -49,7 +49,6 @@
 //!   (`2025-02-13T09:00:00.000000000Z`, so text order is time order).
 #![deny(missing_docs)]
 
-mod analytics;
 mod catalog;
 mod codec;
 mod commerce;
@@ -57,6 +56,7 @@ mod community;
 mod delivery;
 #[cfg(feature = "fault-injection")]
 mod fault;
+mod insight;
 mod schema;
 mod webhooks;
 
