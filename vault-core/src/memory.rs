@@ -61,6 +61,7 @@ use crate::commerce::purchase::{PaymentRef, Purchase, PurchaseItem};
 use crate::community::favorite::Favorite;
 use crate::community::rating::{RatingAggregate, RatingDelta};
 use crate::community::review::{ModerationStatus, Review, Vote};
+use crate::delivery::charge::Charged;
 use crate::delivery::download::Download;
 use crate::insight::analytics::{AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow};
 use crate::store::{
@@ -159,7 +160,6 @@ const BACKEND: &str = "memory";
 const REVISION_MOVED: &str = "stored revision is not the expected one";
 const VERSION_NOT_GREATER: &str = "version is not greater than every stored version";
 const STATUS_MOVED: &str = "status is not the expected one";
-const PERIOD_MOVED: &str = "current period does not start at the expected instant";
 const RATING_MISMATCH: &str = "rating delta does not match the aggregate";
 
 /// The count a vote adds to.
@@ -176,22 +176,6 @@ fn newest_first<T: Ord, I: Ord>(a: (T, I), b: (T, I)) -> Ordering {
 }
 
 /// `LimitReached` when `used` has reached `limit`.
-fn check_room(
-    entity: Entity,
-    key: impl fmt::Display,
-    used: u32,
-    limit: Option<u32>,
-) -> StoreResult<()> {
-    match limit {
-        Some(limit) if used >= limit => Err(StoreError::LimitReached {
-            entity,
-            key: key.to_string(),
-            limit,
-        }),
-        _ => Ok(()),
-    }
-}
-
 impl State {
     fn summary(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MemoryStore")
@@ -618,35 +602,21 @@ impl State {
     /// Checks a download's charge: the entitlement exists, is still in the
     /// state the decision saw, and has room.
     fn check_charge(&self, charge: &Charge) -> StoreResult<()> {
-        match *charge {
-            Charge::Nothing => Ok(()),
-            Charge::Purchase {
-                id,
-                expected_status,
-                limit,
-            } => {
-                let p = self.purchase(id)?;
-                if p.status != expected_status {
-                    return Err(StoreError::conflict(Entity::Purchase, id, STATUS_MOVED));
-                }
-                check_room(Entity::Purchase, id, p.quota.used, limit)
+        let held = match *charge {
+            Charge::Nothing => None,
+            Charge::Purchase { id, .. } => self.purchases.get(&id).map(|p| Charged::Purchase {
+                status: p.status,
+                used: p.quota.used,
+            }),
+            Charge::Membership { id, .. } => {
+                self.memberships.get(&id).map(|m| Charged::Membership {
+                    status: m.status,
+                    period_start: m.period.start,
+                    used: m.quota.used,
+                })
             }
-            Charge::Membership {
-                id,
-                expected_status,
-                period_start,
-                limit,
-            } => {
-                let m = self.membership(id)?;
-                if m.status != expected_status {
-                    return Err(StoreError::conflict(Entity::Membership, id, STATUS_MOVED));
-                }
-                if m.period.start != period_start {
-                    return Err(StoreError::conflict(Entity::Membership, id, PERIOD_MOVED));
-                }
-                check_room(Entity::Membership, id, m.quota.used, limit)
-            }
-        }
+        };
+        charge.verdict(held)
     }
 
     fn record_download(

@@ -110,7 +110,15 @@ where
     T: FromStr,
     T::Err: Display,
 {
-    let s: String = get(row, col)?;
+    parse_text(col, &get::<String>(row, col)?)
+}
+
+/// Parses a value read from column `col` with the domain's `FromStr`.
+pub(crate) fn parse_text<T>(col: &str, s: &str) -> StoreResult<T>
+where
+    T: FromStr,
+    T::Err: Display,
+{
     s.parse::<T>()
         .map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
 }
@@ -171,7 +179,11 @@ pub(crate) fn u64_col(row: &PgRow, col: &str) -> StoreResult<u64> {
 }
 
 pub(crate) fn u32_col(row: &PgRow, col: &str) -> StoreResult<u32> {
-    let v: i64 = get(row, col)?;
+    u32_of(col, get(row, col)?)
+}
+
+/// A counter read from column `col`, as the domain's `u32`.
+pub(crate) fn u32_of(col: &str, v: i64) -> StoreResult<u32> {
     u32::try_from(v).map_err(|_| corrupt(format!("{col} out of range")))
 }
 

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
+use vault_core::delivery::charge::Charged;
 use vault_core::delivery::download::{Download, DownloadSource, IpHash, RequestMeta};
 use vault_core::store::{
     AccessQuery, AccessRead, Charge, DeliveryStore, Entity, StoreError, StoreResult,
@@ -72,94 +73,89 @@ fn download_from_row(row: &PgRow) -> StoreResult<Download> {
 /// condition against the previous one's commit (READ COMMITTED re-evaluates
 /// the WHERE clause on the newest row version). Only when no row matched is
 /// the row read again, to say why.
+/// Charges the download in one compare-and-increment whose parameters are
+/// the charge's guard; when it misses, reads what the row holds and lets
+/// vault-core's verdict say why.
 async fn charge(c: &mut PgConnection, charge: &Charge) -> StoreResult<()> {
-    match *charge {
-        Charge::Nothing => Ok(()),
+    let charged: Option<i64> = match *charge {
+        Charge::Nothing => return Ok(()),
         Charge::Purchase {
             id,
             expected_status,
             limit,
-        } => {
-            let charged: Option<i64> = sqlx::query_scalar(
-                "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
-                 WHERE id = $1 AND payment_status = $2 \
-                 AND ($3::bigint IS NULL OR downloads_used < $3) RETURNING downloads_used",
-            )
-            .bind(id.as_uuid())
-            .bind(expected_status.as_str())
-            .bind(limit.map(i64::from))
-            .fetch_optional(&mut *c)
-            .await
-            .map_err(db)?;
-            if charged.is_some() {
-                return Ok(());
-            }
-            let status: Option<String> =
-                sqlx::query_scalar("SELECT payment_status FROM workflow_purchases WHERE id = $1")
-                    .bind(id.as_uuid())
-                    .fetch_optional(&mut *c)
-                    .await
-                    .map_err(db)?;
-            match (status, limit) {
-                (None, _) => Err(StoreError::not_found(Entity::Purchase, id)),
-                (Some(s), Some(l)) if s == expected_status.as_str() => {
-                    Err(StoreError::LimitReached {
-                        entity: Entity::Purchase,
-                        key: id.to_string(),
-                        limit: l,
-                    })
-                }
-                _ => Err(StoreError::conflict(
-                    Entity::Purchase,
-                    id,
-                    "the payment status changed since the decision",
-                )),
-            }
-        }
+        } => sqlx::query_scalar(
+            "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
+             WHERE id = $1 AND payment_status = $2 \
+             AND ($3::bigint IS NULL OR downloads_used < $3) RETURNING downloads_used",
+        )
+        .bind(id.as_uuid())
+        .bind(expected_status.as_str())
+        .bind(limit.map(i64::from))
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db)?,
         Charge::Membership {
             id,
             expected_status,
             period_start,
             limit,
-        } => {
-            let charged: Option<i64> = sqlx::query_scalar(
-                "UPDATE memberships SET period_downloads_used = period_downloads_used + 1 \
-                 WHERE id = $1 AND status = $2 AND current_period_start = $3 \
-                 AND ($4::bigint IS NULL OR period_downloads_used < $4) \
-                 RETURNING period_downloads_used",
+        } => sqlx::query_scalar(
+            "UPDATE memberships SET period_downloads_used = period_downloads_used + 1 \
+             WHERE id = $1 AND status = $2 AND current_period_start = $3 \
+             AND ($4::bigint IS NULL OR period_downloads_used < $4) \
+             RETURNING period_downloads_used",
+        )
+        .bind(id.as_uuid())
+        .bind(expected_status.as_str())
+        .bind(period_start)
+        .bind(limit.map(i64::from))
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db)?,
+    };
+    if charged.is_some() {
+        return Ok(());
+    }
+    Err(charge.miss(held(c, charge).await?))
+}
+
+/// What the row a charge names holds now.
+async fn held(c: &mut PgConnection, charge: &Charge) -> StoreResult<Option<Charged>> {
+    match *charge {
+        Charge::Nothing => Ok(None),
+        Charge::Purchase { id, .. } => {
+            let row: Option<(String, i64)> = sqlx::query_as(
+                "SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = $1",
             )
             .bind(id.as_uuid())
-            .bind(expected_status.as_str())
-            .bind(period_start)
-            .bind(limit.map(i64::from))
             .fetch_optional(&mut *c)
             .await
             .map_err(db)?;
-            if charged.is_some() {
-                return Ok(());
-            }
-            let same: Option<bool> = sqlx::query_scalar(
-                "SELECT status = $2 AND current_period_start = $3 FROM memberships WHERE id = $1",
+            row.map(|(status, used)| {
+                Ok(Charged::Purchase {
+                    status: parse_text("payment_status", &status)?,
+                    used: u32_of("downloads_used", used)?,
+                })
+            })
+            .transpose()
+        }
+        Charge::Membership { id, .. } => {
+            let row: Option<(String, chrono::DateTime<chrono::Utc>, i64)> = sqlx::query_as(
+                "SELECT status, current_period_start, period_downloads_used FROM memberships \
+                 WHERE id = $1",
             )
             .bind(id.as_uuid())
-            .bind(expected_status.as_str())
-            .bind(period_start)
             .fetch_optional(&mut *c)
             .await
             .map_err(db)?;
-            match (same, limit) {
-                (None, _) => Err(StoreError::not_found(Entity::Membership, id)),
-                (Some(true), Some(l)) => Err(StoreError::LimitReached {
-                    entity: Entity::Membership,
-                    key: id.to_string(),
-                    limit: l,
-                }),
-                _ => Err(StoreError::conflict(
-                    Entity::Membership,
-                    id,
-                    "the membership changed since the decision",
-                )),
-            }
+            row.map(|(status, period_start, used)| {
+                Ok(Charged::Membership {
+                    status: parse_text("status", &status)?,
+                    period_start,
+                    used: u32_of("period_downloads_used", used)?,
+                })
+            })
+            .transpose()
         }
     }
 }

@@ -10,6 +10,7 @@
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
+use vault_core::delivery::charge::Charged;
 use vault_core::delivery::download::{Download, DownloadSource, IpHash, RequestMeta};
 use vault_core::store::{
     AccessQuery, AccessRead, Charge, DeliveryStore, Entity, FileWanted, StoreError, StoreResult,
@@ -69,87 +70,65 @@ fn download_from_row(row: &Row<'_>) -> StoreResult<Download> {
     })
 }
 
+/// Checks the charge's guard with vault-core's verdict over what the row
+/// holds, then takes one from its quota: inside the immediate transaction,
+/// nothing moves between the two.
 fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
-    match *c {
-        Charge::Nothing => Ok(()),
-        Charge::Purchase {
-            id,
-            expected_status,
-            limit,
-        } => {
-            let row: Option<(String, i64)> = tx
-                .prepare_cached(
-                    "SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = ?1",
-                )
-                .map_err(db)?
-                .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-                .map_err(db)?;
-            let Some((status, used)) = row else {
-                return Err(StoreError::not_found(Entity::Purchase, id));
-            };
-            if status != expected_status.as_str() {
-                return Err(StoreError::conflict(
-                    Entity::Purchase,
-                    id,
-                    "the payment status changed since the decision",
-                ));
-            }
-            if let Some(l) = limit
-                && used >= i64::from(l)
-            {
-                return Err(StoreError::LimitReached {
-                    entity: Entity::Purchase,
-                    key: id.to_string(),
-                    limit: l,
-                });
-            }
-            tx.prepare_cached(
-                "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 WHERE id = ?1",
+    let held = match *c {
+        Charge::Nothing => return Ok(()),
+        Charge::Purchase { id, .. } => tx
+            .prepare_cached(
+                "SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = ?1",
             )
             .map_err(db)?
-            .execute([id.to_string()])
-            .map_err(db)?;
-            Ok(())
-        }
-        Charge::Membership {
-            id,
-            expected_status,
-            period_start,
-            limit,
-        } => {
-            let row: Option<(String, String, i64)> = tx
-                .prepare_cached("SELECT status, current_period_start, period_downloads_used FROM memberships WHERE id = ?1")
-                .map_err(db)?
-                .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
-                .map_err(db)?;
-            let Some((status, start, used)) = row else {
-                return Err(StoreError::not_found(Entity::Membership, id));
-            };
-            if status != expected_status.as_str() || start != ts(&period_start) {
-                return Err(StoreError::conflict(
-                    Entity::Membership,
-                    id,
-                    "the membership changed since the decision",
-                ));
-            }
-            if let Some(l) = limit
-                && used >= i64::from(l)
-            {
-                return Err(StoreError::LimitReached {
-                    entity: Entity::Membership,
-                    key: id.to_string(),
-                    limit: l,
-                });
-            }
-            tx.prepare_cached("UPDATE memberships SET period_downloads_used = period_downloads_used + 1 WHERE id = ?1")
-                .map_err(db)?
-                .execute([id.to_string()])
-                .map_err(db)?;
-            Ok(())
-        }
-    }
+            .query_row([id.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .optional()
+            .map_err(db)?
+            .map(|(status, used)| {
+                Ok::<_, StoreError>(Charged::Purchase {
+                    status: parse_text("payment_status", &status)?,
+                    used: u32_of("downloads_used", used)?,
+                })
+            })
+            .transpose()?,
+        Charge::Membership { id, .. } => tx
+            .prepare_cached(
+                "SELECT status, current_period_start, period_downloads_used FROM memberships WHERE id = ?1",
+            )
+            .map_err(db)?
+            .query_row([id.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            })
+            .optional()
+            .map_err(db)?
+            .map(|(status, start, used)| {
+                Ok::<_, StoreError>(Charged::Membership {
+                    status: parse_text("status", &status)?,
+                    period_start: parse_ts(&start)?,
+                    used: u32_of("period_downloads_used", used)?,
+                })
+            })
+            .transpose()?,
+    };
+    c.verdict(held)?;
+    let (sql, id) = match *c {
+        Charge::Purchase { id, .. } => (
+            "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 WHERE id = ?1",
+            id.to_string(),
+        ),
+        Charge::Membership { id, .. } => (
+            "UPDATE memberships SET period_downloads_used = period_downloads_used + 1 WHERE id = ?1",
+            id.to_string(),
+        ),
+        Charge::Nothing => return Ok(()),
+    };
+    tx.prepare_cached(sql)
+        .map_err(db)?
+        .execute([id])
+        .map_err(db)?;
+    Ok(())
 }
 
 fn record_download(

@@ -8,42 +8,16 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::file::WorkflowFile;
 use crate::catalog::store::CatalogStore;
-use crate::commerce::membership::{Membership, MembershipStatus};
-use crate::commerce::purchase::{PaymentStatus, Purchase};
+use crate::commerce::membership::Membership;
+use crate::commerce::purchase::Purchase;
 use crate::commerce::store::CommerceStore;
 use crate::delivery::access::GateFacts;
+pub use crate::delivery::charge::Charge;
 use crate::delivery::download::Download;
 use crate::value::actor::UserId;
 use crate::value::delta::AnalyticsDelta;
 use crate::value::error::StoreResult;
-use crate::value::ids::{FileId, MembershipId, PurchaseId, WorkflowId};
-
-/// What a download is charged to, with the state the access decision saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Charge {
-    /// Nothing (free content, staff).
-    Nothing,
-    /// A purchase's license quota.
-    Purchase {
-        /// Purchase.
-        id: PurchaseId,
-        /// Its status must still be this.
-        expected_status: PaymentStatus,
-        /// `used` must be below this (`None`: unlimited, but still counted).
-        limit: Option<u32>,
-    },
-    /// A membership's period quota.
-    Membership {
-        /// Membership.
-        id: MembershipId,
-        /// Its status must still be this.
-        expected_status: MembershipStatus,
-        /// Its period must still start here (a renewal resets the quota).
-        period_start: DateTime<Utc>,
-        /// `used` must be below this.
-        limit: Option<u32>,
-    },
-}
+use crate::value::ids::{FileId, WorkflowId};
 
 /// Which file an [`AccessRead`] fetches with its workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
