@@ -51,11 +51,11 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use crate::catalog::bundle::Bundle;
-use crate::catalog::category::Category;
+use crate::catalog::category::{Category, count_moves, counted_in};
 use crate::catalog::file::WorkflowFile;
 use crate::catalog::query::{Page, WorkflowQuery, run_query};
 use crate::catalog::update::WorkflowUpdate;
-use crate::catalog::workflow::{Workflow, WorkflowStatus};
+use crate::catalog::workflow::Workflow;
 use crate::commerce::membership::{Membership, MembershipStatus, claim_slot};
 use crate::commerce::purchase::{PaymentRef, Purchase, PurchaseItem};
 use crate::community::favorite::Favorite;
@@ -66,7 +66,7 @@ use crate::delivery::download::Download;
 use crate::insight::analytics::{AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow};
 use crate::store::{
     AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore, DeliveryStore,
-    PurchaseWrite,
+    PaymentState, PurchaseWrite,
 };
 use crate::value::actor::UserId;
 use crate::value::error::{Entity, StoreError, StoreResult};
@@ -156,10 +156,8 @@ struct State {
 }
 
 /// Names this backend in [`StoreError::Backend`].
-const BACKEND: &str = "memory";
 const REVISION_MOVED: &str = "stored revision is not the expected one";
 const VERSION_NOT_GREATER: &str = "version is not greater than every stored version";
-const STATUS_MOVED: &str = "status is not the expected one";
 const RATING_MISMATCH: &str = "rating delta does not match the aggregate";
 
 /// The count a vote adds to.
@@ -216,18 +214,15 @@ impl State {
         self.bundles.values().find(|b| b.slug == *slug)
     }
 
-    /// The category whose `workflow_count` includes `w`, if any.
-    fn counted_in(w: &Workflow) -> Option<CategoryId> {
-        (w.status == WorkflowStatus::Published).then_some(w.content.category_id)
-    }
-
-    fn shift_workflow_count(&mut self, category: Option<CategoryId>, up: bool) {
-        if let Some(c) = category.and_then(|id| self.categories.get_mut(&id)) {
-            c.workflow_count = if up {
-                c.workflow_count.saturating_add(1)
-            } else {
-                c.workflow_count.saturating_sub(1)
-            };
+    /// Applies vault-core's category count moves of a workflow going from
+    /// `before` to `after` (each `None` when absent).
+    fn move_workflow_counts(&mut self, before: Option<&Workflow>, after: Option<&Workflow>) {
+        let counted =
+            |w: Option<&Workflow>| w.and_then(|w| counted_in(w.status, w.content.category_id));
+        for (id, delta) in count_moves(counted(before), counted(after)) {
+            if let Some(c) = self.categories.get_mut(&id) {
+                c.workflow_count = c.workflow_count.saturating_add_signed(delta);
+            }
         }
     }
 
@@ -262,7 +257,7 @@ impl State {
             return Err(StoreError::exists(Entity::Workflow, &workflow.content.slug));
         }
         self.category(workflow.content.category_id)?;
-        self.shift_workflow_count(Self::counted_in(workflow), true);
+        self.move_workflow_counts(None, Some(workflow));
         self.workflows.insert(workflow.id, workflow.clone());
         Ok(())
     }
@@ -288,11 +283,8 @@ impl State {
         // Owned by insert_update, so an edit from an older read cannot roll
         // the version back.
         next.current_version = stored.current_version;
-        let (before, after) = (Self::counted_in(stored), Self::counted_in(&next));
-        if before != after {
-            self.shift_workflow_count(before, false);
-            self.shift_workflow_count(after, true);
-        }
+        let stored = stored.clone();
+        self.move_workflow_counts(Some(&stored), Some(&next));
         self.workflows.insert(next.id, next);
         Ok(())
     }
@@ -499,17 +491,16 @@ impl State {
     }
 
     fn settle_purchase(&mut self, write: &PurchaseWrite) -> StoreResult<()> {
+        write.verdict(
+            self.purchases
+                .get(&write.purchase.id)
+                .map(|p| PaymentState {
+                    status: p.status,
+                    refunded: p.refund.as_ref().map(|r| r.refunded),
+                    dispute: p.dispute_outcome,
+                }),
+        )?;
         let stored = self.purchase(write.purchase.id)?;
-        if stored.status != write.expected_status
-            || stored.refund.as_ref().map(|r| r.refunded) != write.expected_refunded
-            || stored.dispute_outcome != write.expected_dispute
-        {
-            return Err(StoreError::conflict(
-                Entity::Purchase,
-                stored.id,
-                STATUS_MOVED,
-            ));
-        }
         self.check_payment_ref(&write.purchase)?;
         self.check_item(&write.purchase.item)?;
         self.check_analytics(&write.analytics)?;
@@ -533,7 +524,7 @@ impl State {
         }
         self.purchases.insert(next.id, next);
         for delta in &write.analytics {
-            self.apply_analytics(delta);
+            self.apply_analytics(delta)?;
         }
         Ok(())
     }
@@ -655,7 +646,7 @@ impl State {
             c.total_downloads = c.total_downloads.saturating_add(1);
         }
         self.downloads.insert(download.id, download.clone());
-        self.apply_analytics(analytics);
+        self.apply_analytics(analytics)?;
         Ok(())
     }
 
@@ -721,7 +712,7 @@ impl State {
         self.set_rating(review.workflow_id, rating);
         self.reviews.insert(review.id, review.clone());
         if let Some(d) = analytics {
-            self.apply_analytics(d);
+            self.apply_analytics(d)?;
         }
         Ok(())
     }
@@ -754,7 +745,7 @@ impl State {
         self.set_rating(next.workflow_id, rating);
         self.reviews.insert(next.id, next);
         if let Some(d) = analytics {
-            self.apply_analytics(d);
+            self.apply_analytics(d)?;
         }
         Ok(())
     }
@@ -822,7 +813,7 @@ impl State {
         if let Some(w) = self.workflows.get_mut(&favorite.workflow_id) {
             w.stats.favorite_count = w.stats.favorite_count.saturating_add(1);
         }
-        self.apply_analytics(analytics);
+        self.apply_analytics(analytics)?;
         Ok(())
     }
 
@@ -851,35 +842,34 @@ impl State {
     // ---- analytics ----------------------------------------------------
 
     /// Checks that `deltas`, applied in order, can be: every workflow exists
-    /// and no day's amounts leave `Decimal`'s range (which would otherwise
-    /// panic half-way through a write).
+    /// and each day's row takes its deltas by vault-core's rules
+    /// ([`DailyAnalytics::apply`]: one currency per day, amounts in range),
+    /// so a write is refused before anything of it is applied.
     fn check_analytics<'a, I>(&self, deltas: I) -> StoreResult<()>
     where
         I: IntoIterator<Item = &'a AnalyticsDelta>,
     {
-        let mut amounts: BTreeMap<(WorkflowId, NaiveDate), (Decimal, Decimal)> = BTreeMap::new();
+        let mut rows: BTreeMap<(WorkflowId, NaiveDate), DailyAnalytics> = BTreeMap::new();
         for d in deltas {
             self.workflow(d.workflow_id)?;
             let key = (d.workflow_id, d.date);
-            let (revenue, refunds) = match amounts.entry(key) {
+            match rows.entry(key) {
                 Entry::Occupied(e) => e.into_mut(),
                 Entry::Vacant(e) => e.insert(
                     self.analytics
                         .get(&key)
-                        .map_or((Decimal::ZERO, Decimal::ZERO), |r| (r.revenue, r.refunds)),
+                        .cloned()
+                        .unwrap_or_else(|| DailyAnalytics::empty(d.workflow_id, d.date)),
                 ),
-            };
-            let out_of_range =
-                || StoreError::backend(BACKEND, "analytics amounts out of the decimal range");
-            *revenue = revenue.checked_add(d.revenue).ok_or_else(out_of_range)?;
-            *refunds = refunds.checked_add(d.refunds).ok_or_else(out_of_range)?;
+            }
+            .apply(d)?;
         }
         Ok(())
     }
 
     /// Applies a checked delta to its day's row, the unique visitor set and
     /// the workflow's view count.
-    fn apply_analytics(&mut self, delta: &AnalyticsDelta) {
+    fn apply_analytics(&mut self, delta: &AnalyticsDelta) -> StoreResult<()> {
         let (workflow, date) = (delta.workflow_id, delta.date);
         let delta = match &delta.visitor {
             // A known visitor counts once per workflow and day, whatever the
@@ -896,17 +886,18 @@ impl State {
         self.analytics
             .entry((workflow, date))
             .or_insert_with(|| DailyAnalytics::empty(workflow, date))
-            .apply(&delta);
+            .apply(&delta)?;
         if delta.views > 0
             && let Some(w) = self.workflows.get_mut(&workflow)
         {
             w.stats.view_count = w.stats.view_count.saturating_add(delta.views);
         }
+        Ok(())
     }
 
     fn record_analytics(&mut self, delta: &AnalyticsDelta) -> StoreResult<()> {
         self.check_analytics([delta])?;
-        self.apply_analytics(delta);
+        self.apply_analytics(delta)?;
         Ok(())
     }
 
@@ -1298,6 +1289,7 @@ mod webhooks;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::workflow::WorkflowStatus;
 
     use uuid::Uuid;
 
@@ -2493,13 +2485,11 @@ mod tests {
         let mut overflow = write.clone();
         let mut huge = delta(11, 6);
         huge.revenue = Decimal::ONE;
+        huge.currency = Some(Currency::USD);
         overflow.analytics.push(huge);
         assert_err!(
             store.settle_purchase(&overflow).await,
-            StoreError::Backend {
-                backend: "memory",
-                ..
-            }
+            StoreError::Invalid(_)
         );
         assert_eq!(snapshot(&store), before);
 

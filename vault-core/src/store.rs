@@ -54,7 +54,7 @@
 //! of this; a backend is done when it passes every case.
 
 pub use crate::catalog::store::CatalogStore;
-pub use crate::commerce::store::{CommerceStore, PurchaseWrite};
+pub use crate::commerce::store::{CommerceStore, PaymentState, PurchaseWrite};
 pub use crate::commerce::webhook::{
     Claim, Finish, NewWebhookEvent, WebhookEvent, WebhookStatus, WebhookStore, claim_decision,
     claimed_record, expired_record, finished_record,

@@ -11,7 +11,7 @@ use sqlx::query::Query;
 use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 use vault_core::catalog::bundle::Bundle;
-use vault_core::catalog::category::Category;
+use vault_core::catalog::category::{Category, count_moves, counted_in};
 use vault_core::catalog::file::{Checksum, FileAccess, WorkflowFile};
 use vault_core::catalog::query::{
     Cursor, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms,
@@ -97,16 +97,15 @@ async fn insert_category(c: &mut PgConnection, cat: &Category) -> StoreResult<()
     Ok(())
 }
 
-/// Moves categories' `workflow_count` by delta, locking them in id order.
+/// Applies vault-core's category count moves of a workflow going from being
+/// counted in `before` to `after` ([`counted_in`]); they come in id order,
+/// so concurrent writers lock the category rows in one order.
 async fn move_category_counts(
     c: &mut PgConnection,
-    mut deltas: Vec<(CategoryId, i64)>,
+    before: Option<CategoryId>,
+    after: Option<CategoryId>,
 ) -> StoreResult<()> {
-    deltas.sort_by_key(|(id, _)| *id);
-    for (cat, delta) in deltas {
-        if delta == 0 {
-            continue;
-        }
+    for (cat, delta) in count_moves(before, after) {
         sqlx::query(
             "UPDATE workflow_categories SET workflow_count = GREATEST(workflow_count + $2, 0) \
              WHERE id = $1",
@@ -448,10 +447,7 @@ async fn insert_workflow(s: &PgStore, c: &mut PgConnection, w: &Workflow) -> Sto
             w.content.category_id,
         ))?;
     s.step(c, "insert_workflow:after_row").await?;
-    if w.status == WorkflowStatus::Published {
-        move_category_counts(c, vec![(w.content.category_id, 1)]).await?;
-    }
-    Ok(())
+    move_category_counts(c, None, counted_in(w.status, w.content.category_id)).await
 }
 
 async fn update_workflow(
@@ -510,17 +506,12 @@ async fn update_workflow(
         w.content.category_id,
     ))?;
     s.step(c, "update_workflow:after_row").await?;
-    let was = old_status == WorkflowStatus::Published;
-    let is = w.status == WorkflowStatus::Published;
-    let new_category = w.content.category_id;
-    let mut deltas = Vec::new();
-    if was && (!is || old_category != new_category) {
-        deltas.push((old_category, -1));
-    }
-    if is && (!was || old_category != new_category) {
-        deltas.push((new_category, 1));
-    }
-    move_category_counts(c, deltas).await
+    move_category_counts(
+        c,
+        counted_in(old_status, old_category),
+        counted_in(w.status, w.content.category_id),
+    )
+    .await
 }
 
 // ------------------------------------------------------------------ listing

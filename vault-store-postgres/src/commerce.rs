@@ -11,7 +11,9 @@ use vault_core::commerce::membership::{Membership, MembershipStatus, Period, cla
 use vault_core::commerce::purchase::{
     PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState,
 };
-use vault_core::store::{CommerceStore, Entity, PurchaseWrite, StoreError, StoreResult};
+use vault_core::store::{
+    CommerceStore, Entity, PaymentState, PurchaseWrite, StoreError, StoreResult,
+};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
 
@@ -296,27 +298,27 @@ async fn settle_purchase(s: &PgStore, c: &mut PgConnection, w: &PurchaseWrite) -
     let p = &w.purchase;
     // The row lock makes concurrent settlements of one purchase take turns;
     // each sees the status the previous one committed.
-    let stored: Option<(String, Option<rust_decimal::Decimal>, Option<String>)> = sqlx::query_as(
-        "SELECT payment_status, refunded_amount, dispute_outcome FROM workflow_purchases \
-         WHERE id = $1 FOR NO KEY UPDATE",
+    let held: Option<(String, Option<Decimal>, String, Option<String>)> = sqlx::query_as(
+        "SELECT payment_status, refunded_amount, currency, dispute_outcome \
+         FROM workflow_purchases WHERE id = $1 FOR NO KEY UPDATE",
     )
     .bind(p.id.as_uuid())
     .fetch_optional(&mut *c)
     .await
     .map_err(db)?;
-    let Some((status, refunded, dispute)) = stored else {
-        return Err(StoreError::not_found(Entity::Purchase, p.id));
-    };
-    // NUMERIC compares by value: 10 and 10.00 are the same amount.
-    let refund_moved = refunded != w.expected_refunded.as_ref().map(|m| m.amount());
-    let dispute_moved = dispute.as_deref() != w.expected_dispute.map(|o| o.as_str());
-    if status != w.expected_status.as_str() || refund_moved || dispute_moved {
-        return Err(StoreError::conflict(
-            Entity::Purchase,
-            p.id,
-            "the payment status changed since it was read",
-        ));
-    }
+    let held = held
+        .map(|(status, refunded, currency, dispute)| {
+            Ok::<_, StoreError>(PaymentState {
+                status: parse_text("payment_status", &status)?,
+                refunded: refunded.map(|a| money(a, &currency)).transpose()?,
+                dispute: dispute
+                    .map(|d| parse_text("dispute_outcome", &d))
+                    .transpose()?,
+            })
+        })
+        .transpose()?;
+    // vault-core's guard: the payment state the write was computed from.
+    w.verdict(held)?;
     if payment_ref_taken(c, p).await? {
         return Err(StoreError::exists(Entity::Purchase, payment_key(p)));
     }

@@ -5,7 +5,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use rust_decimal::Decimal;
 use vault_core::catalog::bundle::Bundle;
-use vault_core::catalog::category::Category;
+use vault_core::catalog::category::{Category, count_moves, counted_in};
 use vault_core::catalog::file::{FileAccess, WorkflowFile};
 use vault_core::catalog::query::{
     Cursor, MAX_KEY_REVIEWS, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms,
@@ -327,15 +327,21 @@ fn content_values(w: &Workflow) -> StoreResult<Vec<Value>> {
     ])
 }
 
-fn refresh_category_count(tx: &Tx<'_>, category: CategoryId) -> StoreResult<()> {
-    tx.prepare_cached(
-        "UPDATE workflow_categories SET workflow_count = \
-         (SELECT COUNT(*) FROM workflows WHERE category_id = ?1 AND status = 'published') \
-         WHERE id = ?1",
-    )
-    .map_err(db)?
-    .execute([category.to_string()])
-    .map_err(db)?;
+/// Applies vault-core's category count moves of a workflow going from being
+/// counted in `before` to `after` ([`counted_in`]).
+fn move_category_counts(
+    tx: &Tx<'_>,
+    before: Option<CategoryId>,
+    after: Option<CategoryId>,
+) -> StoreResult<()> {
+    for (category, delta) in count_moves(before, after) {
+        tx.prepare_cached(
+            "UPDATE workflow_categories SET workflow_count = MAX(workflow_count + ?2, 0) WHERE id = ?1",
+        )
+        .map_err(db)?
+        .execute(params![category.to_string(), delta])
+        .map_err(db)?;
+    }
     Ok(())
 }
 
@@ -468,7 +474,7 @@ fn insert_workflow(tx: &Tx<'_>, w: &Workflow) -> StoreResult<()> {
     let rowid = tx.last_insert_rowid();
     write_search(tx, w, rowid, false)?;
     tx.step("insert_workflow:after_search")?;
-    refresh_category_count(tx, w.content.category_id)?;
+    move_category_counts(tx, None, counted_in(w.status, w.content.category_id))?;
     Ok(())
 }
 
@@ -485,15 +491,15 @@ fn require_category(conn: &Connection, id: CategoryId) -> StoreResult<()> {
 }
 
 fn update_workflow(tx: &Tx<'_>, w: &Workflow, expected: u64) -> StoreResult<()> {
-    let row: Option<(i64, i64, String)> = tx
-        .prepare_cached("SELECT rowid, revision, category_id FROM workflows WHERE id = ?1")
+    let row: Option<(i64, i64, String, String)> = tx
+        .prepare_cached("SELECT rowid, revision, category_id, status FROM workflows WHERE id = ?1")
         .map_err(db)?
         .query_row([w.id.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()
         .map_err(db)?;
-    let Some((rowid, revision, old_category)) = row else {
+    let Some((rowid, revision, old_category, old_status)) = row else {
         return Err(StoreError::not_found(Entity::Workflow, w.id));
     };
     if revision != i64_of(expected)? {
@@ -542,12 +548,14 @@ fn update_workflow(tx: &Tx<'_>, w: &Workflow, expected: u64) -> StoreResult<()> 
     tx.step("update_workflow:after_row")?;
     write_search(tx, w, rowid, true)?;
     tx.step("update_workflow:after_search")?;
-    refresh_category_count(tx, w.content.category_id)?;
-    if old_category != w.content.category_id.to_string() {
-        let old: CategoryId = old_category.parse().map_err(corrupt)?;
-        refresh_category_count(tx, old)?;
-    }
-    Ok(())
+    move_category_counts(
+        tx,
+        counted_in(
+            parse_text("status", &old_status)?,
+            parse_text("category_id", &old_category)?,
+        ),
+        counted_in(w.status, w.content.category_id),
+    )
 }
 
 // ------------------------------------------------------------------ listing

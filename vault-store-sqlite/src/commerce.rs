@@ -9,7 +9,9 @@ use vault_core::commerce::membership::{Membership, MembershipStatus, Period, cla
 use vault_core::commerce::purchase::{
     PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState,
 };
-use vault_core::store::{CommerceStore, Entity, PurchaseWrite, StoreError, StoreResult};
+use vault_core::store::{
+    CommerceStore, Entity, PaymentState, PurchaseWrite, StoreError, StoreResult,
+};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
 
@@ -307,32 +309,30 @@ fn insert_purchase(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
 
 fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
     let p = &w.purchase;
-    let stored: Option<(String, Option<i64>, Option<String>)> = tx
+    let held: Option<(String, Option<i64>, String, Option<String>)> = tx
         .prepare_cached(
-            "SELECT payment_status, refunded_minor, dispute_outcome FROM workflow_purchases WHERE id = ?1",
+            "SELECT payment_status, refunded_minor, currency, dispute_outcome \
+             FROM workflow_purchases WHERE id = ?1",
         )
         .map_err(db)?
-        .query_row([p.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row([p.id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()
         .map_err(db)?;
-    let Some((status, refunded, dispute)) = stored else {
-        return Err(StoreError::not_found(Entity::Purchase, p.id));
-    };
-    let expected_refunded = w
-        .expected_refunded
-        .as_ref()
-        .map(|m| money_parts(m).map(|(minor, _)| minor))
+    let held = held
+        .map(|(status, refunded, currency, dispute)| {
+            Ok::<_, StoreError>(PaymentState {
+                status: parse_text("payment_status", &status)?,
+                refunded: refunded.map(|minor| money(minor, &currency)).transpose()?,
+                dispute: dispute
+                    .map(|d| parse_text("dispute_outcome", &d))
+                    .transpose()?,
+            })
+        })
         .transpose()?;
-    if status != w.expected_status.as_str()
-        || refunded != expected_refunded
-        || dispute.as_deref() != w.expected_dispute.map(|o| o.as_str())
-    {
-        return Err(StoreError::conflict(
-            Entity::Purchase,
-            p.id,
-            "the payment status changed since it was read",
-        ));
-    }
+    // vault-core's guard: the payment state the write was computed from.
+    w.verdict(held)?;
     if payment_ref_taken(tx, p)? {
         return Err(StoreError::exists(
             Entity::Purchase,

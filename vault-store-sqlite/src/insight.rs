@@ -107,17 +107,8 @@ pub(crate) fn apply_delta(tx: &Tx<'_>, d: &AnalyticsDelta) -> StoreResult<()> {
         tx.step("apply_delta:after_visitor")?;
         delta.unique_visitors = u64::from(fresh == 1);
     }
-    if let (Some(have), Some(new)) = (row.currency, d.currency)
-        && have != new
-        && !(d.revenue.is_zero() && d.refunds.is_zero())
-    {
-        return Err(StoreError::conflict(
-            Entity::Analytics,
-            d.workflow_id,
-            "amounts in two currencies on one day",
-        ));
-    }
-    row.apply(&delta);
+    // One currency per day, amounts in range: vault-core's rule.
+    row.apply(&delta)?;
     let countries: BTreeMap<&str, u64> = row
         .countries
         .iter()

@@ -332,6 +332,40 @@ pub fn complete_the_bundle(
     Ok(bundle_price.checked_sub(&credit)?)
 }
 
+/// The license a purchase carries: how many downloads, and how many months
+/// of updates (each `None`: unlimited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseTerms {
+    /// Downloads allowed (`None`: unlimited).
+    pub download_limit: Option<u32>,
+    /// Months of updates from purchase (`None`: every update).
+    pub update_months: Option<u32>,
+}
+
+/// The license a bundle sells: its members' most generous terms. Unlimited
+/// downloads if any member is unlimited, else the sum of their limits
+/// (saturating); every update if any member gives every update, else the
+/// longest window. A buyer never gets less from the bundle than from any
+/// member bought alone. An empty bundle gives the strictest terms (0, 0).
+pub fn bundle_license_terms(members: &[LicenseTerms]) -> LicenseTerms {
+    members.iter().fold(
+        LicenseTerms {
+            download_limit: Some(0),
+            update_months: Some(0),
+        },
+        |acc, m| LicenseTerms {
+            download_limit: match (acc.download_limit, m.download_limit) {
+                (Some(a), Some(b)) => Some(a.saturating_add(b)),
+                _ => None,
+            },
+            update_months: match (acc.update_months, m.update_months) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => None,
+            },
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,6 +523,42 @@ mod tests {
                 more[i] = true;
                 let rest2 = complete_the_bundle(price, &members, &more).expect("ok");
                 prop_assert!(rest2.checked_cmp(&rest).expect("same") != std::cmp::Ordering::Greater);
+            }
+        }
+    }
+
+    fn arb_terms() -> impl proptest::strategy::Strategy<Value = LicenseTerms> {
+        use proptest::prelude::*;
+        (
+            proptest::option::of(0u32..100),
+            proptest::option::of(0u32..60),
+        )
+            .prop_map(|(d, u)| LicenseTerms {
+                download_limit: d,
+                update_months: u,
+            })
+    }
+
+    proptest::proptest! {
+        /// The bundle's terms are at least as generous as every member's,
+        /// and no more generous than all of them together: unlimited only
+        /// when a member is, the sum of limits, the longest window.
+        #[test]
+        fn bundle_terms_are_the_most_generous(members in proptest::collection::vec(arb_terms(), 1..8)) {
+            let t = bundle_license_terms(&members);
+            for m in &members {
+                proptest::prop_assert!(t.download_limit.is_none() || m.download_limit.is_some_and(|l| l <= t.download_limit.unwrap_or(0)));
+                proptest::prop_assert!(t.update_months.is_none() || m.update_months.is_some_and(|u| u <= t.update_months.unwrap_or(0)));
+            }
+            let unlimited = members.iter().any(|m| m.download_limit.is_none());
+            proptest::prop_assert_eq!(t.download_limit.is_none(), unlimited);
+            if !unlimited {
+                proptest::prop_assert_eq!(t.download_limit, Some(members.iter().filter_map(|m| m.download_limit).sum()));
+            }
+            let forever = members.iter().any(|m| m.update_months.is_none());
+            proptest::prop_assert_eq!(t.update_months.is_none(), forever);
+            if !forever {
+                proptest::prop_assert_eq!(t.update_months, members.iter().filter_map(|m| m.update_months).max());
             }
         }
     }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::value::ids::CategoryId;
 use crate::value::slug::Slug;
+use crate::value::status::WorkflowStatus;
 use crate::value::validation::{ValidationError, check_text};
 
 /// A category of workflows. `workflow_count` (published workflows) and
@@ -173,6 +174,34 @@ pub fn core_systems() -> Vec<NewCategory> {
         .collect()
 }
 
+/// The category whose `workflow_count` includes a workflow in `status`
+/// filed under `category`: a category counts its published workflows.
+pub fn counted_in(status: WorkflowStatus, category: CategoryId) -> Option<CategoryId> {
+    (status == WorkflowStatus::Published).then_some(category)
+}
+
+/// How a workflow moving from being counted in `before` to being counted in
+/// `after` ([`counted_in`] of its stored and its new state; `None` for an
+/// insert or a workflow not counted) moves its categories' `workflow_count`:
+/// -1 and +1, in category id order (so writers lock rows in one order), none
+/// when nothing moves. Every store applies these in the write that moves the
+/// workflow.
+pub fn count_moves(
+    before: Option<CategoryId>,
+    after: Option<CategoryId>,
+) -> Vec<(CategoryId, i64)> {
+    if before == after {
+        return Vec::new();
+    }
+    let mut moves: Vec<(CategoryId, i64)> = before
+        .map(|c| (c, -1))
+        .into_iter()
+        .chain(after.map(|c| (c, 1)))
+        .collect();
+    moves.sort_by_key(|(id, _)| *id);
+    moves
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +224,33 @@ mod tests {
         let mut c = core_systems().remove(0);
         c.icon = "x".repeat(33);
         assert_eq!(c.validate().expect_err("long").field(), "icon");
+    }
+
+    proptest::proptest! {
+        /// Applying the moves of any sequence of states to zeroed counts
+        /// leaves exactly one count, in the category the last state counts
+        /// in (none when it is not published), and never a negative one.
+        #[test]
+        fn moves_keep_counts_exact(
+            states in proptest::collection::vec((proptest::sample::select(WorkflowStatus::ALL.to_vec()), 0u128..3), 1..12)
+        ) {
+            let mut counts = std::collections::BTreeMap::<CategoryId, i64>::new();
+            let mut before = None;
+            for (status, cat) in states {
+                let after = counted_in(status, CategoryId::from_uuid(uuid::Uuid::from_u128(cat)));
+                let moves = count_moves(before, after);
+                proptest::prop_assert!(moves.windows(2).all(|w| w[0].0 < w[1].0), "in id order");
+                for (c, d) in moves {
+                    *counts.entry(c).or_default() += d;
+                }
+                proptest::prop_assert!(counts.values().all(|v| *v >= 0));
+                before = after;
+            }
+            let total: i64 = counts.values().sum();
+            proptest::prop_assert_eq!(total, i64::from(before.is_some()));
+            if let Some(c) = before {
+                proptest::prop_assert_eq!(counts.get(&c).copied(), Some(1));
+            }
+        }
     }
 }

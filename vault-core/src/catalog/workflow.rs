@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::wedge::Wedge;
 use crate::community::rating::RatingAggregate;
+use crate::value::error::{Entity, Error};
 use crate::value::ids::{CategoryId, WorkflowId};
 use crate::value::money::Money;
 use crate::value::slug::Slug;
@@ -240,6 +241,45 @@ pub struct Workflow {
 }
 
 impl Workflow {
+    /// Moves the workflow to `status` at `now`: publishing stamps
+    /// `published_at` once (republishing keeps the first date) and clears
+    /// `archived_at`; archiving stamps `archived_at`. Announcing (coming
+    /// soon) is for what has not been released: from published or archived
+    /// it is an [`Error::InvalidTransition`] (it would lock buyers out).
+    /// `Ok(false)` when it already is in `status`; on error nothing changes.
+    /// `updated_at` and the revision are the writer's.
+    pub fn transition(
+        &mut self,
+        status: WorkflowStatus,
+        now: DateTime<Utc>,
+    ) -> Result<bool, Error> {
+        if self.status == status {
+            return Ok(false);
+        }
+        if status == WorkflowStatus::ComingSoon
+            && matches!(
+                self.status,
+                WorkflowStatus::Published | WorkflowStatus::Archived
+            )
+        {
+            return Err(Error::InvalidTransition {
+                entity: Entity::Workflow,
+                state: self.status.as_str(),
+                event: "announce",
+            });
+        }
+        self.status = status;
+        match status {
+            WorkflowStatus::Published => {
+                self.published_at.get_or_insert(now);
+                self.archived_at = None;
+            }
+            WorkflowStatus::Archived => self.archived_at = Some(now),
+            WorkflowStatus::Draft | WorkflowStatus::ComingSoon => {}
+        }
+        Ok(true)
+    }
+
     /// A new draft.
     pub fn new_draft(
         id: WorkflowId,
@@ -346,5 +386,50 @@ pub(crate) mod tests {
         assert_eq!(tags.len(), 2);
         assert_eq!(tags[1].as_str(), "lead gen");
         assert_eq!(Tag::parse("a/b").expect_err("x").field(), "tags");
+    }
+
+    fn draft() -> Workflow {
+        Workflow::new_draft(
+            WorkflowId::from_uuid(uuid::Uuid::nil()),
+            content("flow", PricingTier::Pro, Some(4900)),
+            DateTime::<Utc>::UNIX_EPOCH,
+        )
+        .expect("valid")
+    }
+
+    proptest::proptest! {
+        /// Whatever the order of moves: announcing a released workflow is
+        /// refused and changes nothing; the first publication date never
+        /// moves; a published workflow is not archived and an archived one
+        /// says since when.
+        #[test]
+        fn lifecycle_invariants(moves in proptest::collection::vec(proptest::sample::select(WorkflowStatus::ALL.to_vec()), 0..16)) {
+            let mut w = draft();
+            let mut first_published = None;
+            for (i, to) in moves.into_iter().enumerate() {
+                let now = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(i as i64 + 1);
+                let before = w.clone();
+                match w.transition(to, now) {
+                    Ok(changed) => {
+                        proptest::prop_assert_eq!(changed, before.status != to);
+                        proptest::prop_assert_eq!(w.status, to);
+                    }
+                    Err(_) => {
+                        proptest::prop_assert!(to == WorkflowStatus::ComingSoon);
+                        proptest::prop_assert!(matches!(before.status, WorkflowStatus::Published | WorkflowStatus::Archived));
+                        proptest::prop_assert_eq!(&w, &before);
+                    }
+                }
+                if first_published.is_none() {
+                    first_published = w.published_at;
+                }
+                proptest::prop_assert_eq!(w.published_at, first_published);
+                match w.status {
+                    WorkflowStatus::Published => proptest::prop_assert!(w.published_at.is_some() && w.archived_at.is_none()),
+                    WorkflowStatus::Archived => proptest::prop_assert!(w.archived_at.is_some()),
+                    _ => {}
+                }
+            }
+        }
     }
 }

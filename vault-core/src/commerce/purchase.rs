@@ -23,8 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::commerce::license::{LicenseKey, LicenseType, Quota};
 use crate::value::actor::UserId;
 use crate::value::clock::check_time;
-use crate::value::error::Entity;
-use crate::value::error::Error;
+use crate::value::error::{Entity, Error};
 use crate::value::ids::{BundleId, MembershipId, PurchaseId, WorkflowId};
 use crate::value::money::{MAX_MINOR, Money, MoneyError};
 use crate::value::tier::named_enum;
@@ -385,6 +384,24 @@ impl Purchase {
     }
 }
 
+/// Whether `purchases` hold a license of `license_type` for `workflow` that
+/// can still download at `now`: paid, unexpired and with downloads left.
+/// What checkout refuses to sell again and what complete-the-bundle credits.
+pub fn owns(
+    purchases: &[Purchase],
+    workflow: WorkflowId,
+    license_type: LicenseType,
+    now: DateTime<Utc>,
+) -> bool {
+    purchases.iter().any(|p| {
+        p.status.is_paid()
+            && p.item.covers(workflow)
+            && p.license_type == license_type
+            && p.license_expires_at.is_none_or(|at| now < at)
+            && p.quota.has_room()
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -614,5 +631,51 @@ pub(crate) mod tests {
             .with_timezone(&Utc);
         let feb = add_months(jan31, 1).expect("fits");
         assert_eq!(feb.to_rfc3339(), "2025-02-28T12:00:00+00:00");
+    }
+
+    proptest::proptest! {
+        /// A list of purchases owns a workflow exactly when one of them
+        /// does, and one does exactly when it is paid, covers the workflow
+        /// under that license type, has not expired and has downloads left.
+        #[test]
+        fn owning_is_one_license_that_can_still_download(
+            held in proptest::collection::vec((
+                proptest::sample::select(PaymentStatus::ALL.to_vec()),
+                proptest::bool::ANY,
+                proptest::bool::ANY,
+                proptest::option::of(-5i64..5),
+                0u32..3,
+                proptest::option::of(0u32..3),
+            ), 0..6),
+        ) {
+            let now = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(10);
+            let target = WorkflowId::from_uuid(uuid::Uuid::from_u128(1));
+            let other = WorkflowId::from_uuid(uuid::Uuid::from_u128(2));
+            let purchases: Vec<Purchase> = held
+                .iter()
+                .map(|(status, covers, team, expires, used, limit)| {
+                    let mut p = pending(PurchaseItem::Workflow { workflow_id: if *covers { target } else { other } }, 1000);
+                    p.status = *status;
+                    p.license_type = if *team { LicenseType::Team } else { LicenseType::Personal };
+                    p.license_expires_at = expires.map(|d| now + chrono::Duration::days(d));
+                    p.quota = Quota { used: *used, limit: *limit };
+                    p
+                })
+                .collect();
+            let one = |p: &Purchase| {
+                p.status.is_paid()
+                    && p.item.covers(target)
+                    && p.license_type == LicenseType::Personal
+                    && p.license_expires_at.is_none_or(|at| now < at)
+                    && p.quota.limit.is_none_or(|l| p.quota.used < l)
+            };
+            proptest::prop_assert_eq!(
+                owns(&purchases, target, LicenseType::Personal, now),
+                purchases.iter().any(one)
+            );
+            for p in &purchases {
+                proptest::prop_assert_eq!(owns(std::slice::from_ref(p), target, LicenseType::Personal, now), one(p));
+            }
+        }
     }
 }

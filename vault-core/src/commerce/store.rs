@@ -11,7 +11,7 @@ use crate::commerce::membership::{Membership, MembershipStatus};
 use crate::commerce::purchase::{DisputeOutcome, PaymentRef, PaymentStatus, Purchase};
 use crate::value::actor::UserId;
 use crate::value::delta::AnalyticsDelta;
-use crate::value::error::StoreResult;
+use crate::value::error::{Entity, StoreError, StoreResult};
 use crate::value::ids::{MembershipId, PurchaseId, WorkflowId};
 use crate::value::money::Money;
 
@@ -38,6 +38,42 @@ pub struct PurchaseWrite {
     pub count_purchase: bool,
     /// Analytics increments (purchases, revenue, refunds).
     pub analytics: Vec<AnalyticsDelta>,
+}
+
+/// The payment state of a purchase as the store holds it: what a
+/// [`PurchaseWrite`] is guarded by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaymentState {
+    /// Its payment status.
+    pub status: PaymentStatus,
+    /// Refunded so far (`None`: nothing).
+    pub refunded: Option<Money>,
+    /// How its dispute closed, if it has.
+    pub dispute: Option<DisputeOutcome>,
+}
+
+/// Why a [`PurchaseWrite`] missed: the purchase moved since it was read.
+pub const PAYMENT_MOVED: &str = "the payment status changed since it was read";
+
+impl PurchaseWrite {
+    /// The guard's verdict over what the store holds, read inside the write
+    /// (`None`: no such purchase): `NotFound`, `Conflict`
+    /// ([`PAYMENT_MOVED`]) when status, refunded total (compared by value:
+    /// 10 and 10.00 are one amount) or dispute outcome differ from what the
+    /// write was computed from, else `Ok`.
+    pub fn verdict(&self, held: Option<PaymentState>) -> StoreResult<()> {
+        let id = self.purchase.id;
+        let Some(held) = held else {
+            return Err(StoreError::not_found(Entity::Purchase, id));
+        };
+        if held.status != self.expected_status
+            || held.refunded != self.expected_refunded
+            || held.dispute != self.expected_dispute
+        {
+            return Err(StoreError::conflict(Entity::Purchase, id, PAYMENT_MOVED));
+        }
+        Ok(())
+    }
 }
 
 /// Purchases and memberships.

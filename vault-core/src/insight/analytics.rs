@@ -18,10 +18,12 @@ use crate::community::rating::RatingAggregate;
 use crate::value::actor::UserId;
 use crate::value::clock::check_date;
 use crate::value::country::CountryCode;
+use crate::value::error::{Entity, StoreError};
 use crate::value::ids::{CategoryId, MembershipId, WorkflowId};
-use crate::value::money::Currency;
+use crate::value::money::{Currency, Money};
 use crate::value::slug::Slug;
 use crate::value::tier::PricingTier;
+use crate::value::validation::Reason;
 use crate::value::validation::ValidationError;
 
 /// Checks the ends of an analytics range `from..=to` against the dates
@@ -32,6 +34,9 @@ pub fn check_days(from: NaiveDate, to: NaiveDate) -> Result<(), ValidationError>
     check_date("from", from)?;
     check_date("to", to)
 }
+
+/// Why [`DailyAnalytics::apply`] refuses a delta in another currency.
+pub const CURRENCY_CONFLICT: &str = "amounts in two currencies on one day";
 
 /// One workflow's counters for one UTC day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,18 +114,68 @@ impl DailyAnalytics {
         })
     }
 
-    /// Adds a delta. Counters saturate rather than wrap.
-    pub fn apply(&mut self, d: &AnalyticsDelta) {
+    /// Adds a delta, by the rules every store keeps (the stores call this
+    /// inside the write that moves the row):
+    /// * **one currency per workflow per day**: revenue and refunds of two
+    ///   currencies cannot be summed, so a delta that moves an amount in a
+    ///   currency other than the one the row holds is refused (`Conflict`);
+    ///   a delta without amounts never conflicts;
+    /// * an amount without a currency is refused (`Invalid`, field
+    ///   `currency`), and so is a day's total beyond the money every store
+    ///   holds (`Invalid`, field `revenue` or `refunds`);
+    /// * counters saturate rather than wrap.
+    ///
+    /// On error the row is unchanged.
+    pub fn apply(&mut self, d: &AnalyticsDelta) -> Result<(), StoreError> {
+        let moves_money = !(d.revenue.is_zero() && d.refunds.is_zero());
+        let currency = match (self.currency, d.currency) {
+            (Some(have), Some(new)) if have != new && moves_money => {
+                return Err(StoreError::conflict(
+                    Entity::Analytics,
+                    d.workflow_id,
+                    CURRENCY_CONFLICT,
+                ));
+            }
+            // A delta without amounts never changes the day's currency.
+            (Some(have), Some(_)) if !moves_money => Some(have),
+            (_, Some(new)) => Some(new),
+            (have, None) if !moves_money => have,
+            (_, None) => {
+                return Err(ValidationError::new(
+                    "currency",
+                    Reason::Inconsistent {
+                        detail: "an amount needs its currency".into(),
+                    },
+                )
+                .into());
+            }
+        };
+        let total = |field: &'static str, have: Decimal, add: Decimal| match currency {
+            Some(c) if !add.is_zero() => have
+                .checked_add(add)
+                .ok_or_else(|| {
+                    ValidationError::new(
+                        field,
+                        Reason::OutOfRange {
+                            min: "0".into(),
+                            max: "the largest amount".into(),
+                        },
+                    )
+                })
+                .and_then(|sum| Money::new_field(field, sum, c))
+                .map(|m| m.amount()),
+            _ => Ok(have),
+        };
+        let revenue = total("revenue", self.revenue, d.revenue)?;
+        let refunds = total("refunds", self.refunds, d.refunds)?;
         self.views = self.views.saturating_add(d.views);
         self.unique_visitors = self.unique_visitors.saturating_add(d.unique_visitors);
         self.clicks = self.clicks.saturating_add(d.clicks);
         self.downloads = self.downloads.saturating_add(d.downloads);
         self.purchases = self.purchases.saturating_add(d.purchases);
-        self.revenue += d.revenue;
-        self.refunds += d.refunds;
-        if d.currency.is_some() {
-            self.currency = d.currency;
-        }
+        self.revenue = revenue;
+        self.refunds = refunds;
+        self.currency = currency;
         self.favorites = self.favorites.saturating_add(d.favorites);
         self.shares = self.shares.saturating_add(d.shares);
         self.reviews = self.reviews.saturating_add(d.reviews);
@@ -130,6 +185,7 @@ impl DailyAnalytics {
         if let Some(c) = d.country {
             *self.countries.entry(c).or_default() += 1;
         }
+        Ok(())
     }
 }
 
@@ -239,5 +295,92 @@ mod tests {
             "news.ycombinator.com"
         );
         assert_eq!(traffic_source(Some("  ")), "direct");
+    }
+
+    fn delta(currency: Option<Currency>, revenue: i64, refunds: i64) -> AnalyticsDelta {
+        let mut d = AnalyticsDelta::none(
+            WorkflowId::from_uuid(uuid::Uuid::nil()),
+            DateTime::<Utc>::UNIX_EPOCH,
+        );
+        d.currency = currency;
+        d.revenue = Decimal::new(revenue, 2);
+        d.refunds = Decimal::new(refunds, 2);
+        d.downloads = 1;
+        d
+    }
+
+    #[test]
+    fn one_currency_per_day() {
+        let mut row =
+            DailyAnalytics::empty(WorkflowId::from_uuid(uuid::Uuid::nil()), NaiveDate::MIN);
+        row.apply(&delta(Some(Currency::USD), 4900, 0))
+            .expect("first currency");
+        let before = row.clone();
+        let e = row
+            .apply(&delta(Some(Currency::EUR), 100, 0))
+            .expect_err("second currency");
+        assert!(
+            matches!(
+                e,
+                StoreError::Conflict {
+                    reason: CURRENCY_CONFLICT,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(row, before, "a refused delta changes nothing");
+        // No amount, no conflict: a download or a view in any currency.
+        row.apply(&delta(Some(Currency::EUR), 0, 0))
+            .expect("no amounts");
+        row.apply(&delta(None, 0, 0))
+            .expect("no currency, no amounts");
+        assert_eq!(row.currency, Some(Currency::USD));
+        let e = row
+            .apply(&delta(None, 1, 0))
+            .expect_err("an amount without currency");
+        assert!(
+            matches!(e, StoreError::Invalid(ref v) if v.field() == "currency"),
+            "{e:?}"
+        );
+        let huge = Money::from_minor(crate::value::money::MAX_MINOR, Currency::USD).amount();
+        let mut big = delta(Some(Currency::USD), 0, 0);
+        big.revenue = huge;
+        let e = row.apply(&big).expect_err("beyond the money range");
+        assert!(
+            matches!(e, StoreError::Invalid(ref v) if v.field() == "revenue"),
+            "{e:?}"
+        );
+    }
+
+    proptest::proptest! {
+        /// Whatever deltas arrive, the row holds one currency, its amounts
+        /// are the sums of the deltas it accepted, and every refused one is
+        /// exactly one that moved money in another currency (or without one).
+        #[test]
+        fn the_row_is_the_sum_of_what_it_accepted(
+            deltas in proptest::collection::vec(
+                (proptest::option::of(proptest::sample::select(vec![Currency::USD, Currency::EUR])), 0i64..1000, 0i64..1000),
+                0..20,
+            )
+        ) {
+            let mut row = DailyAnalytics::empty(WorkflowId::from_uuid(uuid::Uuid::nil()), NaiveDate::MIN);
+            let (mut revenue, mut refunds, mut downloads) = (Decimal::ZERO, Decimal::ZERO, 0);
+            let mut held: Option<Currency> = None;
+            for (c, rev, refd) in deltas {
+                let d = delta(c, rev, refd);
+                let moves = rev != 0 || refd != 0;
+                let ok = !moves || (c.is_some() && held.is_none_or(|h| Some(h) == c));
+                proptest::prop_assert_eq!(row.apply(&d).is_ok(), ok);
+                if ok {
+                    revenue += d.revenue;
+                    refunds += d.refunds;
+                    downloads += 1;
+                    held = if moves { c } else { held.or(c) };
+                }
+            }
+            proptest::prop_assert_eq!((row.revenue, row.refunds, row.downloads), (revenue, refunds, downloads));
+            proptest::prop_assert_eq!(row.currency, held);
+        }
     }
 }

@@ -25,6 +25,7 @@ mod cases;
 mod hostile;
 mod ordering;
 mod reads;
+mod rules;
 mod webhooks;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use self::cases::*;
 pub use self::hostile::*;
 pub use self::ordering::*;
 pub use self::reads::*;
+pub use self::rules::*;
 pub use self::webhooks::*;
 use crate::catalog::category::Category;
 use crate::catalog::file::{Checksum, FileAccess, FileKind, NewFile, WorkflowFile};
@@ -335,6 +337,9 @@ macro_rules! conformance_tests {
             memberships_follow_the_newest_event,
             concurrent_events_of_one_subscription_converge,
             dispute_outcome_is_kept_and_guarded,
+            charge_misses_name_their_cause,
+            analytics_keep_one_currency_per_day,
+            bundles_sell_their_members_most_generous_terms,
             hostile_extreme_numbers,
             hostile_extreme_dates,
             hostile_nul_bytes,

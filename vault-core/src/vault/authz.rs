@@ -14,8 +14,7 @@
 
 use crate::catalog::workflow::WorkflowStatus;
 use crate::value::actor::{Actor, UserId};
-use crate::value::error::Entity;
-use crate::value::error::{Error, Result};
+use crate::value::error::{Entity, Error, Result};
 use crate::value::ids::WorkflowId;
 
 /// Staff only (admins and the service).

@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 
 use super::Vault;
-use super::commerce::owns;
 use crate::catalog::bundle::{Availability, Bundle, BundlePricing, NewBundle, complete_the_bundle};
 use crate::catalog::category::{Category, NewCategory};
 use crate::catalog::file::{FileInfo, NewFile, WorkflowFile};
@@ -11,11 +10,11 @@ use crate::catalog::query::{Page, WorkflowQuery};
 use crate::catalog::update::{NewUpdate, WorkflowUpdate};
 use crate::catalog::workflow::{Workflow, WorkflowContent, WorkflowStatus};
 use crate::commerce::license::LicenseType;
+use crate::commerce::purchase::owns;
 use crate::community::rating::RatingAggregate;
 use crate::store::Store;
 use crate::value::actor::Actor;
-use crate::value::error::Entity;
-use crate::value::error::{Error, Result};
+use crate::value::error::{Entity, Error, Result};
 use crate::value::ids::{BundleId, CategoryId, FileId, UpdateId, WorkflowId};
 use crate::value::money::Money;
 use crate::value::slug::Slug;
@@ -192,34 +191,14 @@ impl<S: Store + ?Sized> Vault<S> {
     ) -> Result<Workflow> {
         require_staff(actor, action)?;
         let current = self.load_workflow(id).await?;
-        if current.status == status {
+        let mut next = current.clone();
+        if !next.transition(status, self.now())? {
             return Ok(current);
         }
-        // Announcing is for what has not been released yet: taking a
-        // released workflow back to "coming soon" would lock out its buyers.
-        if status == WorkflowStatus::ComingSoon
-            && matches!(
-                current.status,
-                WorkflowStatus::Published | WorkflowStatus::Archived
-            )
-        {
-            return Err(Error::InvalidTransition {
-                entity: Entity::Workflow,
-                state: current.status.as_str(),
-                event: "announce",
-            });
-        }
-        let now = self.now();
         self.write_workflow(current, |w| {
-            w.status = status;
-            match status {
-                WorkflowStatus::Published => {
-                    w.published_at.get_or_insert(now);
-                    w.archived_at = None;
-                }
-                WorkflowStatus::Archived => w.archived_at = Some(now),
-                _ => {}
-            }
+            w.status = next.status;
+            w.published_at = next.published_at;
+            w.archived_at = next.archived_at;
         })
         .await
     }

@@ -4,16 +4,19 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{Vault, retry_conflicts};
-use crate::catalog::bundle::{Availability, allocate_revenue, complete_the_bundle};
+use crate::catalog::bundle::{
+    Availability, LicenseTerms, allocate_revenue, bundle_license_terms, complete_the_bundle,
+};
 use crate::catalog::workflow::WorkflowStatus;
 use crate::commerce::license::{LicenseKey, LicenseType};
-use crate::commerce::purchase::{NewPurchase, PaymentRef, ProviderRefs, Purchase, PurchaseItem};
+use crate::commerce::purchase::{
+    NewPurchase, PaymentRef, ProviderRefs, Purchase, PurchaseItem, owns,
+};
 use crate::commerce::refund::{PaymentEvent, RefundEffects, cascade};
 use crate::insight::analytics::AnalyticsDelta;
 use crate::store::{PurchaseWrite, Store};
 use crate::value::actor::{Actor, UserId};
-use crate::value::error::{Entity, StoreError};
-use crate::value::error::{Error, Result};
+use crate::value::error::{Entity, Error, Result, StoreError};
 use crate::value::ids::{BundleId, PurchaseId, WorkflowId};
 use crate::value::money::Money;
 use crate::value::tier::PricingTier;
@@ -115,8 +118,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     Availability::Inactive => return Err(not_on_sale("inactive")),
                 }
                 let mut prices = Vec::new();
-                let mut limits = Some(0u32);
-                let mut months: Option<u32> = Some(0);
+                let mut terms = Vec::new();
                 for m in &bundle.workflow_ids {
                     let w = self.store.workflow(*m).await?.ok_or_else(|| hidden(*m))?;
                     // A member off sale (archived, or back to draft) takes
@@ -134,15 +136,12 @@ impl<S: Store + ?Sized> Vault<S> {
                     prices.push(w.content.price.ok_or_else(|| {
                         invalid_item("a bundle member is no longer sold individually")
                     })?);
-                    limits = match (limits, w.content.download_limit) {
-                        (Some(a), Some(b)) => Some(a.saturating_add(b)),
-                        _ => None,
-                    };
-                    months = match (months, w.content.update_months) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        _ => None,
-                    };
+                    terms.push(LicenseTerms {
+                        download_limit: w.content.download_limit,
+                        update_months: w.content.update_months,
+                    });
                 }
+                let terms = bundle_license_terms(&terms);
                 let owned_flags: Vec<bool> =
                     bundle.workflow_ids.iter().map(|w| already(*w)).collect();
                 if owned_flags.iter().all(|o| *o) {
@@ -158,8 +157,8 @@ impl<S: Store + ?Sized> Vault<S> {
                         members: bundle.workflow_ids.clone(),
                     },
                     price,
-                    limits,
-                    months,
+                    terms.download_limit,
+                    terms.update_months,
                 )
             }
         };
@@ -419,24 +418,6 @@ impl<S: Store + ?Sized> Vault<S> {
             .await?;
         Ok((next, effects))
     }
-}
-
-/// Whether `purchases` hold a license of `license_type` for `workflow` that
-/// can still download at `now`: paid, unexpired and with downloads left.
-/// What checkout refuses to sell again and what complete-the-bundle credits.
-pub(super) fn owns(
-    purchases: &[Purchase],
-    workflow: WorkflowId,
-    license_type: LicenseType,
-    now: DateTime<Utc>,
-) -> bool {
-    purchases.iter().any(|p| {
-        p.status.is_paid()
-            && p.item.covers(workflow)
-            && p.license_type == license_type
-            && p.license_expires_at.is_none_or(|at| now < at)
-            && p.quota.has_room()
-    })
 }
 
 fn invalid_item(detail: &str) -> Error {

@@ -11,8 +11,7 @@ use crate::delivery::download::{Download, DownloadSource, RequestInfo};
 use crate::insight::analytics::AnalyticsDelta;
 use crate::store::{AccessQuery, Charge, FileWanted, Store};
 use crate::value::actor::Actor;
-use crate::value::error::{Entity, StoreError};
-use crate::value::error::{Error, Result};
+use crate::value::error::{Entity, Error, Result, StoreError};
 use crate::value::ids::{DownloadId, FileId, WorkflowId};
 use crate::vault::authz::{can_see, hidden, require_self_or_staff};
 
