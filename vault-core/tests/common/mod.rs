@@ -5,9 +5,9 @@
 //! panics, and every typed error bad input can produce is pinned down by a
 //! test naming the exact field and [`Reason`] variant.
 //!
-//! * The tables of each file list, per constructor (`parse`, `new`, `new_field`,
-//!   `price`, `validate`, `build`, `FromStr`), one row per distinct class of
-//!   bad input with the field and reason it must produce.
+//! * The tables of each file list, per constructor (`parse`, `new`,
+//!   `new_field`, `price`, `validate`, `build`, `FromStr`), one row per
+//!   distinct class of bad input with the field and reason it must produce.
 //! * Cross-field rules (free tier with a price, bundle above its original
 //!   price, duplicate members, reversed periods, refunds above the total, tax
 //!   in another currency, non-increasing versions, …) have their own rows.
