@@ -1,9 +1,11 @@
 //! Shared by the integration tests: a full, comparable snapshot of a
-//! database file (here), what every database file must keep
-//! ([`invariants`]) and the harness of the tests that run several OS
-//! processes on one file ([`processes`]).
+//! database file (here), the setup of the fault-injection tests
+//! ([`faults`]), what every database file must keep ([`invariants`]) and
+//! the harness of the tests that run several OS processes on one file
+//! ([`processes`]).
 #![allow(clippy::unwrap_used, dead_code)]
 
+pub(crate) mod faults;
 pub(crate) mod invariants;
 pub(crate) mod processes;
 
