@@ -689,5 +689,4 @@ fn check_membership(
 }
 
 #[cfg(test)]
-#[path = "access_tests.rs"]
 mod tests;

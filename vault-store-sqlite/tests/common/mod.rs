@@ -1,6 +1,13 @@
 //! Shared by the integration tests: a full, comparable snapshot of a
-//! database file.
+//! database file (here), the setup of the fault-injection tests
+//! ([`faults`]), what every database file must keep ([`invariants`]) and
+//! the harness of the tests that run several OS processes on one file
+//! ([`processes`]).
 #![allow(clippy::unwrap_used, dead_code)]
+
+pub(crate) mod faults;
+pub(crate) mod invariants;
+pub(crate) mod processes;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
