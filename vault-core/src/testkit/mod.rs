@@ -21,10 +21,16 @@
 //! Not semver-stable: cases follow the storage contract as it grows.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod cases;
+mod authz;
+mod catalog;
+mod catalog_listing;
+mod commerce;
+mod commerce_ordering;
+mod community;
+mod delivery;
+mod helpers;
 mod hostile;
-mod ordering;
-mod reads;
+mod insight;
 mod webhooks;
 
 use std::sync::Arc;
@@ -32,10 +38,15 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
-pub use self::cases::*;
+pub use self::authz::*;
+pub use self::catalog::*;
+pub use self::catalog_listing::*;
+pub use self::commerce::*;
+pub use self::commerce_ordering::*;
+pub use self::community::*;
+pub use self::delivery::*;
 pub use self::hostile::*;
-pub use self::ordering::*;
-pub use self::reads::*;
+pub use self::insight::*;
 pub use self::webhooks::*;
 use crate::catalog::category::Category;
 use crate::catalog::file::{Checksum, FileAccess, FileKind, NewFile, WorkflowFile};
