@@ -14,17 +14,41 @@
 //! ```
 //!
 //! The setup returns `None` to skip (a server that is not there); the test
-//! then prints that it skipped. Cases drive the [`Vault`] service, so they
-//! check the contract the way an app uses it: counters, guarded writes,
-//! authorization and concurrency included.
+//! then prints that it skipped.
+//!
+//! The cases live in one file per area, named as everywhere else
+//! (`catalog`, `commerce`, `community`, `delivery`, `insight`), on two
+//! levels:
+//! * `<area>.rs` (and `catalog_listing.rs`, `commerce_ordering.rs`) drive
+//!   the [`Vault`] service, so they check the contract the way an app uses
+//!   it: counters, guarded writes, authorization and concurrency included.
+//!   `authz.rs` holds who may do what across areas, `hostile.rs` input at
+//!   and past the edges.
+//! * `<area>_store.rs` call the area's storage trait directly, with records
+//!   built by hand (`records.rs`), the way the service calls a backend once
+//!   it has decided: every refusal the trait documents (and that nothing was
+//!   written), every guard, every listing's order. Their names start with
+//!   `store_`.
 //!
 //! Not semver-stable: cases follow the storage contract as it grows.
 #![allow(clippy::unwrap_used, missing_docs)]
 
-mod cases;
+mod authz;
+mod catalog;
+mod catalog_listing;
+mod catalog_store;
+mod commerce;
+mod commerce_ordering;
+mod commerce_store;
+mod community;
+mod community_store;
+mod delivery;
+mod delivery_store;
+mod helpers;
 mod hostile;
-mod ordering;
-mod reads;
+mod insight;
+mod insight_store;
+mod records;
 mod rules;
 mod webhooks;
 
@@ -33,10 +57,20 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
-pub use self::cases::*;
+pub use self::authz::*;
+pub use self::catalog::*;
+pub use self::catalog_listing::*;
+pub use self::catalog_store::*;
+pub use self::commerce::*;
+pub use self::commerce_ordering::*;
+pub use self::commerce_store::*;
+pub use self::community::*;
+pub use self::community_store::*;
+pub use self::delivery::*;
+pub use self::delivery_store::*;
 pub use self::hostile::*;
-pub use self::ordering::*;
-pub use self::reads::*;
+pub use self::insight::*;
+pub use self::insight_store::*;
 pub use self::rules::*;
 pub use self::webhooks::*;
 use crate::catalog::category::Category;
@@ -287,64 +321,118 @@ impl NowUtc for ManualClock {
 macro_rules! conformance_tests {
     ($setup:expr) => {
         $crate::__conformance_cases!($setup;
+            // catalog.rs
             categories_seed_idempotently,
             workflow_create_and_read,
             workflow_slug_is_unique,
             workflow_needs_its_category,
             edit_keeps_counters_and_guards_revision,
             published_price_currency_is_fixed,
-            category_counts_published_workflows,
             released_workflows_cannot_be_announced,
-            drafts_are_invisible_to_non_staff,
-            list_filters,
-            list_sorts_and_paginates,
-            primary_file_is_unique,
+            category_counts_published_workflows,
             storage_keys_only_for_staff,
+            primary_file_is_unique,
             catalog_maintenance,
             update_versions_strictly_increase,
             bundles_price_and_quote,
-            free_download_counts_everywhere,
-            paid_download_denied_with_remedy,
-            purchase_grants_and_limit_holds,
-            membership_tier_quota_and_renewal,
+
+            // catalog_listing.rs
+            drafts_are_invisible_to_non_staff,
+            list_filters,
+            list_sorts_and_paginates,
+
+            // catalog_store.rs
+            store_categories_are_unique_and_ordered,
+            store_insert_workflow_checks_uniqueness_and_category_and_counts_published,
+            store_update_workflow_is_guarded_and_keeps_counters,
+            store_update_workflow_maintains_both_category_counts,
+            store_list_workflows_follows_query_semantics,
+            store_files_keep_one_primary_and_their_download_count,
+            store_updates_only_move_forward_and_set_the_current_version,
+            store_bundles_check_members_and_keep_purchase_count,
+            store_concurrent_edits_of_one_revision_let_exactly_one_through,
+
+            // commerce.rs
             refund_cascade_revokes_bundle_access,
             stale_refund_writes_conflict,
             dispute_suspends_then_restores,
-            archived_only_for_prior_access,
-            access_read_matches_separate_reads,
-            version_scoped_purchase,
-            concurrent_downloads_respect_purchase_limit,
-            guarded_charge_under_contention,
-            concurrent_downloads_respect_membership_limit,
             completion_idempotent_per_payment,
             webhook_lookups,
             concurrent_completion_counts_once,
             purchase_failures_and_refusals,
-            revenue_and_refund_analytics,
             membership_lifecycle,
             active_memberships_view,
-            reviews_moderation_and_aggregate,
-            review_votes_one_per_user,
-            rating_matches_recompute,
-            favorites_unique_and_counted,
-            views_and_unique_visitors,
-            workflow_stats_view,
-            users_see_only_their_own,
-            refused_calls_write_nothing,
-            not_found_variants,
+
+            // commerce_ordering.rs
             one_membership_per_user_under_contention,
             lapsed_memberships_expire_when_another_starts,
             memberships_follow_the_newest_event,
             concurrent_events_of_one_subscription_converge,
             dispute_outcome_is_kept_and_guarded,
-            charge_misses_name_their_cause,
-            analytics_keep_one_currency_per_day,
-            bundles_sell_their_members_most_generous_terms,
+
+            // commerce_store.rs
+            store_purchases_are_unique_and_name_existing_items,
+            store_settle_purchase_is_guarded_and_counts_once,
+            store_settle_purchase_refuses_an_overflowing_day_whole,
+            store_memberships_are_guarded_and_listed,
+
+            // community.rs
+            reviews_moderation_and_aggregate,
+            review_votes_one_per_user,
+            rating_matches_recompute,
+            favorites_unique_and_counted,
+
+            // community_store.rs
+            store_insert_review_is_unique_per_user_and_moves_the_rating,
+            store_update_review_is_guarded_and_keeps_votes,
+            store_delete_review_removes_it_with_its_votes,
+            store_one_vote_per_user_and_review,
+            store_favorites_are_unique_and_counted,
+
+            // delivery.rs
+            free_download_counts_everywhere,
+            paid_download_denied_with_remedy,
+            purchase_grants_and_limit_holds,
+            membership_tier_quota_and_renewal,
+            archived_only_for_prior_access,
+            version_scoped_purchase,
+            concurrent_downloads_respect_purchase_limit,
+            guarded_charge_under_contention,
+            concurrent_downloads_respect_membership_limit,
+            access_read_matches_separate_reads,
+
+            // delivery_store.rs
+            store_record_download_checks_everything_before_writing,
+            store_downloads_are_listed_newest_first,
+            store_concurrent_downloads_never_exceed_the_limit,
+
+            // insight.rs
+            revenue_and_refund_analytics,
+            views_and_unique_visitors,
+            workflow_stats_view,
+
+            // insight_store.rs
+            store_record_analytics_fills_daily_rows_and_view_counts,
+            store_a_visitor_is_unique_once_per_workflow_and_day,
+            store_analytics_ranges_are_inclusive_and_oldest_first,
+            store_workflow_stats_sum_net_revenue_per_workflow,
+
+            // authz.rs
+            users_see_only_their_own,
+            refused_calls_write_nothing,
+            not_found_variants,
+
+            // hostile.rs
             hostile_extreme_numbers,
             hostile_extreme_dates,
             hostile_nul_bytes,
             hostile_malformed_cursors,
             hostile_listing_proptest,
+
+            // rules.rs
+            charge_misses_name_their_cause,
+            analytics_keep_one_currency_per_day,
+            bundles_sell_their_members_most_generous_terms,
         );
     };
 }
