@@ -1,0 +1,399 @@
+use super::*;
+use proptest::prelude::*;
+
+fn t(days: i64) -> DateTime<Utc> {
+    DateTime::<Utc>::UNIX_EPOCH + Duration::days(days)
+}
+
+fn member(trial: bool) -> Membership {
+    NewMembership {
+        user_id: UserId::parse("m").expect("valid"),
+        tier: PricingTier::Pro,
+        period: Period::new(t(0), t(30)).expect("valid"),
+        trial,
+        period_download_limit: Some(10),
+        features: BTreeMap::new(),
+        provider: ProviderRefs::default(),
+    }
+    .build(MembershipId::from_uuid(uuid::Uuid::nil()), t(0))
+    .expect("valid")
+}
+
+#[test]
+fn periods_end_within_the_dates_stores_hold() {
+    let last = crate::value::clock::MAX_DATE
+        .and_hms_opt(23, 59, 59)
+        .expect("time")
+        .and_utc();
+    assert!(Period::new(t(0), last).is_ok());
+    let field = |r: Result<Period, ValidationError>| r.expect_err("refused").field();
+    assert_eq!(
+        field(Period::new(t(0), DateTime::<Utc>::MAX_UTC)),
+        "current_period_end"
+    );
+    assert_eq!(
+        field(Period::new(DateTime::<Utc>::MIN_UTC, t(0))),
+        "current_period_start"
+    );
+    let json = serde_json::json!({ "start": t(0), "end": last + Duration::seconds(1) });
+    assert!(serde_json::from_value::<Period>(json).is_err());
+}
+
+#[test]
+fn feature_strings_refuse_control_characters_at_any_depth() {
+    let check = |v: serde_json::Value| {
+        let features: BTreeMap<String, serde_json::Value> =
+            serde_json::from_value(v).expect("a map");
+        check_features(&features)
+    };
+    for hostile in [
+        serde_json::json!({ "plan": "pro\u{0}" }),
+        serde_json::json!({ "limits": { "note": "a\u{0}b" } }),
+        serde_json::json!({ "limits": { "k\u{0}": 1 } }),
+        serde_json::json!({ "tags": [["deep", "\u{1b}[31m"]] }),
+    ] {
+        assert_eq!(
+            check(hostile.clone()).expect_err("refused").field(),
+            "features",
+            "{hostile}"
+        );
+    }
+    assert!(check(serde_json::json!({ "seats": 3, "note": { "k": ["v\n", null] } })).is_ok());
+    // As deep as a parsed body can be (serde_json stops at 128 levels).
+    let deep = format!(
+        r#"{{"deep":{}"\u0000"{}}}"#,
+        "[".repeat(120),
+        "]".repeat(120)
+    );
+    let features = serde_json::from_str(&deep).expect("parses");
+    assert_eq!(
+        check_features(&features).expect_err("refused").field(),
+        "features"
+    );
+}
+
+#[test]
+fn features_and_provider_ids_are_bounded() {
+    let build = |features: BTreeMap<String, serde_json::Value>, provider: ProviderRefs| {
+        NewMembership {
+            user_id: UserId::parse("m").expect("valid"),
+            tier: PricingTier::Pro,
+            period: Period::new(t(0), t(30)).expect("valid"),
+            trial: false,
+            period_download_limit: None,
+            features,
+            provider,
+        }
+        .build(MembershipId::from_uuid(uuid::Uuid::nil()), t(0))
+    };
+    let flags = |n: usize, value: serde_json::Value| -> BTreeMap<String, serde_json::Value> {
+        (0..n)
+            .map(|i| (format!("flag_{i}"), value.clone()))
+            .collect()
+    };
+    assert!(build(flags(MAX_FEATURES, true.into()), ProviderRefs::default()).is_ok());
+    let field = |r: Result<Membership, ValidationError>| r.expect_err("refused").field();
+    assert_eq!(
+        field(build(
+            flags(MAX_FEATURES + 1, true.into()),
+            ProviderRefs::default()
+        )),
+        "features"
+    );
+    let mut named = BTreeMap::new();
+    named.insert(
+        "n".repeat(MAX_FEATURE_NAME + 1),
+        serde_json::Value::Bool(true),
+    );
+    assert_eq!(field(build(named, ProviderRefs::default())), "features");
+    let mut empty_name = BTreeMap::new();
+    empty_name.insert(String::new(), serde_json::Value::Bool(true));
+    assert_eq!(
+        field(build(empty_name, ProviderRefs::default())),
+        "features"
+    );
+    let big = flags(2, "x".repeat(MAX_FEATURES_JSON / 2).into());
+    assert_eq!(field(build(big, ProviderRefs::default())), "features");
+    let provider = ProviderRefs {
+        subscription_id: Some("sub 1".into()),
+        ..ProviderRefs::default()
+    };
+    assert_eq!(
+        field(build(BTreeMap::new(), provider)),
+        "provider.subscription_id"
+    );
+}
+
+#[test]
+fn renewal_resets_quota_and_is_idempotent() {
+    let mut m = member(false);
+    m.quota.used = 7;
+    let next = Period::new(t(30), t(60)).expect("valid");
+    assert!(
+        m.apply(&MembershipEvent::Renew { period: next }, t(30))
+            .expect("ok")
+    );
+    assert_eq!(m.quota.used, 0);
+    m.quota.used = 2;
+    assert!(
+        !m.apply(&MembershipEvent::Renew { period: next }, t(31))
+            .expect("ok")
+    );
+    assert_eq!(
+        m.quota.used, 2,
+        "a repeated renewal must not reset the quota"
+    );
+}
+
+#[test]
+fn extending_the_current_period_keeps_its_quota() {
+    let mut m = member(false);
+    m.quota.used = 7;
+    let longer = Period::new(t(0), t(60)).expect("valid");
+    assert!(
+        m.apply(&MembershipEvent::Renew { period: longer }, t(10))
+            .expect("ok")
+    );
+    assert_eq!(m.period, longer);
+    assert_eq!(m.quota.used, 7, "the same period, the same downloads");
+    let mut trial = member(true);
+    trial.quota.used = 3;
+    let same = trial.period;
+    trial
+        .apply(&MembershipEvent::Renew { period: same }, t(10))
+        .expect("converts");
+    assert_eq!(trial.status, MembershipStatus::Active);
+    assert_eq!(trial.quota.used, 3);
+}
+
+#[test]
+fn trial_converts_on_first_payment() {
+    let mut m = member(true);
+    assert_eq!(m.status, MembershipStatus::Trialing);
+    let next = Period::new(t(30), t(60)).expect("valid");
+    m.apply(&MembershipEvent::Renew { period: next }, t(30))
+        .expect("ok");
+    assert_eq!(m.status, MembershipStatus::Active);
+}
+
+#[test]
+fn tier_changes_keep_enrollment() {
+    let mut m = member(false);
+    let enrolled = m.enrolled_at;
+    m.apply(
+        &MembershipEvent::ChangeTier {
+            tier: PricingTier::Premium,
+            period_download_limit: None,
+        },
+        t(5),
+    )
+    .expect("upgrade");
+    m.apply(
+        &MembershipEvent::ChangeTier {
+            tier: PricingTier::Basic,
+            period_download_limit: Some(3),
+        },
+        t(6),
+    )
+    .expect("downgrade");
+    assert_eq!(m.enrolled_at, enrolled);
+    assert_eq!(m.tier, PricingTier::Basic);
+}
+
+#[test]
+fn illegal_transitions_are_typed_and_change_nothing() {
+    let mut m = member(false);
+    m.apply(&MembershipEvent::Cancel, t(1)).expect("cancel");
+    let before = m.clone();
+    for ev in [
+        MembershipEvent::Renew {
+            period: Period::new(t(30), t(60)).expect("valid"),
+        },
+        MembershipEvent::PaymentFailed,
+        MembershipEvent::ChangeTier {
+            tier: PricingTier::Premium,
+            period_download_limit: None,
+        },
+        MembershipEvent::CancelAtPeriodEnd(true),
+    ] {
+        let e = m.apply(&ev, t(2)).expect_err("refused");
+        assert!(
+            matches!(
+                e,
+                Error::InvalidTransition {
+                    state: "canceled",
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(m, before);
+    }
+    // An active membership cannot expire before its period ends.
+    let mut a = member(false);
+    assert!(matches!(
+        a.apply(&MembershipEvent::Expire, t(10)),
+        Err(Error::InvalidTransition {
+            state: "active",
+            event: "expire",
+            ..
+        })
+    ));
+    a.apply(&MembershipEvent::Expire, t(30))
+        .expect("period over");
+    assert_eq!(a.status, MembershipStatus::Expired);
+}
+
+#[test]
+fn past_due_grace() {
+    let mut m = member(false);
+    m.apply(&MembershipEvent::PaymentFailed, t(29)).expect("ok");
+    let grace = Duration::days(3);
+    assert!(m.standing(t(31), grace).grants());
+    assert!(!m.standing(t(32), grace).grants());
+    assert!(matches!(m.standing(t(32), grace), Standing::Lapsed { .. }));
+}
+
+#[test]
+fn an_endless_grace_does_not_panic() {
+    let mut m = member(false);
+    m.apply(&MembershipEvent::PaymentFailed, t(29)).expect("ok");
+    assert!(m.standing(t(40), Duration::MAX).grants());
+}
+
+#[test]
+fn periods_are_checked_on_deserialize() {
+    let p = Period::new(t(0), t(30)).expect("valid");
+    let json = serde_json::to_string(&p).expect("serializes");
+    assert_eq!(serde_json::from_str::<Period>(&json).expect("valid"), p);
+    let reversed = serde_json::to_string(&Period {
+        start: t(30),
+        end: t(0),
+    })
+    .expect("ser");
+    let e = serde_json::from_str::<Period>(&reversed).expect_err("reversed");
+    assert!(e.to_string().contains("current_period_end"), "{e}");
+}
+
+#[test]
+fn one_membership_in_good_standing_per_user() {
+    let grace = Duration::days(3);
+    let mut held = member(false);
+    held.id = MembershipId::from_uuid(uuid::Uuid::from_u128(1));
+    let mut lapsed = member(false);
+    lapsed.id = MembershipId::from_uuid(uuid::Uuid::from_u128(2));
+    lapsed.period = Period::new(t(-60), t(-30)).expect("valid");
+    let mut new = member(false);
+    new.id = MembershipId::from_uuid(uuid::Uuid::from_u128(3));
+    let slot = claim_slot(&[held.clone(), lapsed.clone()], &new, t(1), grace);
+    assert_eq!(slot.held_by, Some(held.id));
+    assert_eq!(slot.lapsed.len(), 1);
+    assert_eq!(
+        (
+            slot.lapsed[0].id,
+            slot.lapsed[0].status,
+            slot.lapsed[0].revision
+        ),
+        (lapsed.id, MembershipStatus::Expired, lapsed.revision + 1)
+    );
+    // Free once the holder lapses too; an ended newcomer needs no slot.
+    assert_eq!(
+        claim_slot(&[held.clone()], &new, t(30), grace).held_by,
+        None
+    );
+    let mut ended = new.clone();
+    ended.status = MembershipStatus::Canceled;
+    assert_eq!(
+        claim_slot(&[held.clone(), lapsed], &ended, t(1), grace),
+        Slot {
+            held_by: None,
+            lapsed: vec![]
+        }
+    );
+    // Another user's membership never holds the slot.
+    let mut other = held;
+    other.user_id = UserId::parse("someone-else").expect("valid");
+    assert_eq!(claim_slot(&[other], &new, t(1), grace).held_by, None);
+}
+
+fn arb_event() -> impl Strategy<Value = MembershipEvent> {
+    prop_oneof![
+        (0i64..200, 1i64..60).prop_map(|(s, len)| MembershipEvent::Renew {
+            period: Period::new(t(s), t(s + len)).expect("valid"),
+        }),
+        Just(MembershipEvent::PaymentFailed),
+        (1usize..5, proptest::option::of(1u32..20)).prop_map(|(i, l)| {
+            MembershipEvent::ChangeTier {
+                tier: PricingTier::ALL[i],
+                period_download_limit: l,
+            }
+        }),
+        any::<bool>().prop_map(MembershipEvent::CancelAtPeriodEnd),
+        Just(MembershipEvent::Cancel),
+        Just(MembershipEvent::Expire),
+    ]
+}
+
+fn arb_stored() -> impl Strategy<Value = Membership> {
+    (
+        0usize..5,
+        -90i64..30,
+        1i64..60,
+        proptest::option::of(-90i64..30),
+    )
+        .prop_map(|(status, start, len, past_due)| {
+            let mut m = member(false);
+            m.id = MembershipId::from_uuid(uuid::Uuid::from_u128(
+                (status as u128) << 32 | (start + 100) as u128,
+            ));
+            m.status = MembershipStatus::ALL[status];
+            m.period = Period::new(t(start), t(start + len)).expect("valid");
+            m.past_due_since = past_due.map(t);
+            m
+        })
+}
+
+proptest! {
+    /// The slot is held exactly when one stored membership grants at
+    /// `now`; exactly the lapsed ones expire, one revision up; nothing
+    /// else is touched.
+    #[test]
+    fn claim_slot_matches_standing(existing in proptest::collection::vec(arb_stored(), 0..6), day in -10i64..60) {
+        let now = t(day);
+        let grace = Duration::days(3);
+        let mut new = member(false);
+        new.id = MembershipId::from_uuid(uuid::Uuid::from_u128(u128::MAX));
+        let slot = claim_slot(&existing, &new, now, grace);
+        let granting = existing.iter().any(|m| m.standing(now, grace).grants());
+        prop_assert_eq!(slot.held_by.is_some(), granting);
+        let lapsed: Vec<MembershipId> = existing
+            .iter()
+            .filter(|m| matches!(m.standing(now, grace), Standing::Lapsed { .. }))
+            .map(|m| m.id)
+            .collect();
+        prop_assert_eq!(slot.lapsed.iter().map(|m| m.id).collect::<Vec<_>>(), lapsed);
+        for m in &slot.lapsed {
+            prop_assert_eq!(m.status, MembershipStatus::Expired);
+            prop_assert!(!m.standing(now, grace).grants());
+        }
+    }
+
+    /// Whatever happens, enrollment never moves, ended memberships never
+    /// grant, and a refused event leaves the membership untouched.
+    #[test]
+    fn state_machine_invariants(trial in any::<bool>(), events in proptest::collection::vec((arb_event(), 0i64..300), 0..30)) {
+        let mut m = member(trial);
+        let enrolled = m.enrolled_at;
+        for (ev, day) in events {
+            let before = m.clone();
+            match m.apply(&ev, t(day)) {
+                Ok(_) => {}
+                Err(_) => prop_assert_eq!(&m, &before),
+            }
+            prop_assert_eq!(m.enrolled_at, enrolled);
+            if matches!(m.status, MembershipStatus::Canceled | MembershipStatus::Expired) {
+                prop_assert!(!m.standing(t(day), Duration::days(3)).grants());
+            }
+        }
+    }
+}
