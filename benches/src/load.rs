@@ -1,4 +1,4 @@
-//! Bulk loading of the [`spec`](crate::spec) data set, never through the
+//! Bulk loading of the [`crate::spec`] data set, never through the
 //! service.
 //!
 //! Both loaders start from [`Templates`]: one row of each kind written

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use chrono::Utc;
 use vault_core::catalog::bundle::NewBundle;
 use vault_core::catalog::file::{Checksum, FileAccess, FileKind, NewFile};
 use vault_core::catalog::wedge::{
@@ -19,31 +18,18 @@ use vault_core::value::money::{Currency, Money};
 use vault_core::value::slug::Slug;
 use vault_core::value::tier::PricingTier;
 use vault_core::value::version::Version;
-use vault_core::{Clock, Entropy, Vault, VaultConfig};
+use vault_core::{Vault, VaultConfig};
 use vault_store_sqlite::SqliteStore;
 
 /// Boxed error for examples.
 pub type AnyError = Box<dyn std::error::Error + Send + Sync>;
 
-/// The system clock: vault-core never reads it on its own.
-#[derive(Debug)]
-pub struct SystemClock;
+pub use vault_core::{OsEntropy, SystemClock};
 
-impl Clock for SystemClock {
-    fn now(&self) -> chrono::DateTime<Utc> {
-        Utc::now()
-    }
-}
-
-/// OS randomness (through `uuid`'s v4 generator) for ids and license keys.
-#[derive(Debug)]
-pub struct OsEntropy;
-
-impl Entropy for OsEntropy {
-    fn bytes16(&self) -> [u8; 16] {
-        uuid::Uuid::new_v4().into_bytes()
-    }
-}
+/// The README's code, compiled and run as doctests by `cargo test`.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 /// The database file: `--db PATH`, else `$VAULT_DB`, else `default` in the
 /// working directory.

@@ -17,7 +17,7 @@
 //!
 //! ## Highlights
 //! * [`delivery::access::decide`] — the access rule with its precedence,
-//!   returning an [`AccessDecision`](value::decision::AccessDecision) that
+//!   returning an [`AccessDecision`] that
 //!   lists every rule consulted, the one that decided, and for a denial what
 //!   would grant access.
 //! * [`value::money::Money`] — exact decimal amounts in one currency, one
@@ -54,56 +54,30 @@
 //! ```
 //! # #[cfg(feature = "memory")]
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! use std::sync::Arc;
-//! use vault_core::value::actor::Actor;
-//! use vault_core::delivery::download::{IpSalt, RequestInfo};
-//! use vault_core::catalog::file::{Checksum, FileAccess, FileKind, NewFile};
-//! use vault_core::value::slug::Slug;
-//! use vault_core::value::tier::PricingTier;
-//! use vault_core::value::version::Version;
-//! use vault_core::catalog::workflow::WorkflowContent;
-//! use vault_core::{ManualClock, MemoryStore, SeededEntropy, Vault, VaultConfig};
+//! use vault_core::{Actor, Currency, FileKind, IpSalt, ManualClock, MemoryStore, Money, NewFile, PricingTier, SeededEntropy, Slug, Vault, VaultConfig, Version, WorkflowContent};
 //!
 //! let vault = Vault::new(
-//!     Arc::new(MemoryStore::new()),
-//!     Arc::new(ManualClock::new(chrono::DateTime::UNIX_EPOCH)),
-//!     Arc::new(SeededEntropy::new(1)), // tests only: use OS randomness in production
+//!     std::sync::Arc::new(MemoryStore::new()),
+//!     std::sync::Arc::new(ManualClock::new(chrono::DateTime::UNIX_EPOCH)), // SystemClock in production
+//!     std::sync::Arc::new(SeededEntropy::new(1)),                          // OsEntropy in production
 //!     VaultConfig::new(IpSalt::new(b"a secret of 16+ bytes".to_vec()).unwrap()),
 //! );
 //! let admin = Actor::admin("staff").unwrap();
 //! let categories = vault.seed_core_categories(&admin).await.unwrap();
 //!
-//! let content = WorkflowContent {
-//!     slug: Slug::parse("invoice-chaser").unwrap(),
-//!     title: "Invoice chaser".into(),
-//!     short_description: String::new(),
-//!     description: String::new(),
-//!     category_id: categories[4].id,
-//!     wedge: Default::default(),
-//!     pricing_tier: PricingTier::Pro,
-//!     price: Some(vault_core::value::money::Money::from_minor(4900, vault_core::value::money::Currency::USD)),
-//!     media: Default::default(),
-//!     features: vec![],
-//!     requirements: vec![],
-//!     includes: vec![],
-//!     tags: vec![],
-//!     seo: Default::default(),
-//!     update_months: Some(12),
-//!     download_limit: Some(5),
-//! };
+//! let content = WorkflowContent::new(
+//!     Slug::parse("invoice-chaser").unwrap(),
+//!     "Invoice chaser",
+//!     categories[4].id,
+//!     PricingTier::Pro,
+//! )
+//! .price(Money::from_minor(4900, Currency::USD))
+//! .download_limit(5)
+//! .update_months(12);
 //! let w = vault.create_workflow(&admin, content).await.unwrap();
-//! vault.add_file(&admin, NewFile {
-//!     workflow_id: w.id,
-//!     kind: FileKind::Make,
-//!     file_name: "invoice-chaser.json".into(),
-//!     storage_key: "blueprints/invoice-chaser.json".into(),
-//!     mime_type: "application/json".into(),
-//!     version: Version::new(1, 0, 0),
-//!     is_primary: true,
-//!     access: FileAccess::Standard,
-//!     size_bytes: 1024,
-//!     checksum: Checksum::of(b"{}"),
-//! }).await.unwrap();
+//! let blueprint = br#"{"name": "Invoice chaser"}"#;
+//! let file = NewFile::of_bytes(w.id, FileKind::Make, "invoice-chaser.json", "blueprints/invoice-chaser.json", Version::new(1, 0, 0), blueprint);
+//! vault.add_file(&admin, file).await.unwrap();
 //! vault.publish_workflow(&admin, w.id).await.unwrap();
 //!
 //! let alice = Actor::user("alice").unwrap();
@@ -114,6 +88,8 @@
 //! ```
 //!
 //! ## Features
+//! * `std-sources` — `SystemClock` and `OsEntropy`, the clock and the
+//!   randomness an app passes in production.
 //! * `memory` — [`MemoryStore`], a complete in-memory backend for tests and
 //!   small deployments.
 //! * `testkit` — the backend conformance suite ([`conformance_tests!`]).
@@ -132,9 +108,25 @@ pub mod testkit;
 pub mod value;
 pub mod vault;
 
+// The front door: what every caller needs, one `use` away.
+pub use crate::catalog::file::{FileAccess, FileKind, NewFile};
+pub use crate::catalog::workflow::WorkflowContent;
+pub use crate::delivery::access::AccessDecision;
+pub use crate::delivery::download::{IpSalt, RequestInfo};
 #[cfg(feature = "memory")]
 pub use crate::memory::MemoryStore;
+pub use crate::value::actor::{Actor, UserId};
 pub use crate::value::clock::{Clock, Entropy, ManualClock, SeededEntropy};
-pub use crate::value::error::{Error, Result};
+#[cfg(feature = "std-sources")]
+pub use crate::value::clock::{OsEntropy, SystemClock};
+pub use crate::value::error::{Error, Result, StoreError};
+pub use crate::value::ids::{
+    BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId, UpdateId,
+    WorkflowId,
+};
+pub use crate::value::money::{Currency, Money};
+pub use crate::value::slug::Slug;
+pub use crate::value::tier::PricingTier;
 pub use crate::value::validation::ValidationError;
+pub use crate::value::version::Version;
 pub use crate::vault::{Vault, VaultConfig};

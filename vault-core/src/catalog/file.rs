@@ -123,6 +123,37 @@ pub struct NewFile {
 }
 
 impl NewFile {
+    /// The primary, standard-access file of a workflow holding `bytes`: its
+    /// size and checksum are taken from them, its MIME type from the
+    /// name's extension (`.json` JSON, otherwise bytes).
+    pub fn of_bytes(
+        workflow_id: WorkflowId,
+        kind: FileKind,
+        file_name: impl Into<String>,
+        storage_key: impl Into<String>,
+        version: Version,
+        bytes: &[u8],
+    ) -> Self {
+        let file_name = file_name.into();
+        let mime_type = if file_name.ends_with(".json") {
+            "application/json"
+        } else {
+            "application/octet-stream"
+        };
+        Self {
+            workflow_id,
+            kind,
+            mime_type: mime_type.into(),
+            file_name,
+            storage_key: storage_key.into(),
+            version,
+            is_primary: true,
+            access: FileAccess::Standard,
+            size_bytes: bytes.len() as u64,
+            checksum: Checksum::of(bytes),
+        }
+    }
+
     /// Checks every field.
     pub fn validate(&self) -> Result<(), ValidationError> {
         check_text("file_name", &self.file_name, true, 255)?;

@@ -154,6 +154,77 @@ pub struct WorkflowContent {
 }
 
 impl WorkflowContent {
+    /// The content of a workflow with what every workflow needs: the rest
+    /// empty, free (a price comes with [`WorkflowContent::price`]), all
+    /// updates and unlimited downloads. Checked when the vault stores it.
+    pub fn new(
+        slug: Slug,
+        title: impl Into<String>,
+        category: CategoryId,
+        tier: PricingTier,
+    ) -> Self {
+        Self {
+            slug,
+            title: title.into(),
+            short_description: String::new(),
+            description: String::new(),
+            category_id: category,
+            wedge: Wedge::default(),
+            pricing_tier: tier,
+            price: None,
+            media: Media::default(),
+            features: Vec::new(),
+            requirements: Vec::new(),
+            includes: Vec::new(),
+            tags: Vec::new(),
+            seo: Seo::default(),
+            update_months: None,
+            download_limit: None,
+        }
+    }
+
+    /// Sold individually at `price`.
+    pub fn price(mut self, price: Money) -> Self {
+        self.price = Some(price);
+        self
+    }
+
+    /// The card text.
+    pub fn short_description(mut self, text: impl Into<String>) -> Self {
+        self.short_description = text.into();
+        self
+    }
+
+    /// The page text.
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = text.into();
+        self
+    }
+
+    /// The tags.
+    pub fn tags(mut self, tags: Vec<Tag>) -> Self {
+        self.tags = tags;
+        self
+    }
+
+    /// The W.E.D.G.E. profile.
+    pub fn wedge(mut self, wedge: Wedge) -> Self {
+        self.wedge = wedge;
+        self
+    }
+
+    /// Downloads a one-time purchase allows.
+    pub fn download_limit(mut self, limit: u32) -> Self {
+        self.download_limit = Some(limit);
+        self
+    }
+
+    /// Months of updates a one-time purchase includes.
+    pub fn update_months(mut self, months: u32) -> Self {
+        self.update_months = Some(months);
+        self
+    }
+
     /// Checks every field and the rules between them.
     pub fn validate(&self) -> Result<(), ValidationError> {
         check_text("title", &self.title, true, 200)?;

@@ -2,7 +2,8 @@
 //!
 //! vault-core never reads the system clock or a random source: decisions are
 //! reproducible given their inputs, and tests fix both. An app passes a
-//! [`Clock`] that reads real time and an [`Entropy`] backed by the OS.
+//! [`Clock`] that reads real time and an [`Entropy`] backed by the OS: with
+//! the `std-sources` feature, `SystemClock` and `OsEntropy` are both here.
 
 use std::fmt;
 use std::sync::Mutex;
@@ -96,10 +97,43 @@ impl Clock for ManualClock {
     }
 }
 
+/// The system's clock, in UTC (feature `std-sources`).
+#[cfg(feature = "std-sources")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+#[cfg(feature = "std-sources")]
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// The operating system's randomness (feature `std-sources`, through the
+/// `getrandom` crate): what license keys and ids should be minted from.
+#[cfg(feature = "std-sources")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsEntropy;
+
+#[cfg(feature = "std-sources")]
+impl Entropy for OsEntropy {
+    /// # Panics
+    /// When the operating system has no randomness to give (`getrandom`
+    /// failed), as `uuid`'s v4 and `rand`'s `OsRng` do: minting a license
+    /// key from anything weaker would make it guessable.
+    fn bytes16(&self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        if let Err(e) = getrandom::fill(&mut out) {
+            panic!("the operating system gave no randomness: {e}");
+        }
+        out
+    }
+}
+
 /// A source of unpredictable bytes for ids and license keys.
 ///
-/// Production apps back it with the OS (`getrandom`, or
-/// `uuid::Uuid::new_v4().into_bytes()`); tests use [`SeededEntropy`].
+/// Production apps use `OsEntropy` (feature `std-sources`) or their own
+/// source backed by the OS; tests use [`SeededEntropy`].
 pub trait Entropy: Send + Sync + fmt::Debug {
     /// Sixteen fresh bytes. Must not repeat in practice.
     fn bytes16(&self) -> [u8; 16];

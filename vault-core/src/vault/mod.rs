@@ -34,8 +34,11 @@ use crate::store::Store;
 use crate::value::clock::{Clock, Entropy, new_uuid};
 use crate::value::error::Result;
 
-/// Settings of a vault.
+/// Settings of a vault: [`VaultConfig::new`] with the one secret it needs,
+/// then `with_*` for what differs from the defaults. Non-exhaustive, so a
+/// knob added later breaks nobody.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct VaultConfig {
     /// The access rule's knobs (past_due grace).
     pub access: AccessPolicy,
@@ -56,6 +59,25 @@ impl VaultConfig {
             ip_salt,
             conflict_retries: 8,
         }
+    }
+
+    /// The access rule's knobs (the past-due grace period).
+    pub fn with_access_policy(mut self, access: AccessPolicy) -> Self {
+        self.access = access;
+        self
+    }
+
+    /// The prior of the Bayesian rating listings rank by.
+    pub fn with_rating_prior(mut self, prior: BayesianPrior) -> Self {
+        self.rating_prior = prior;
+        self
+    }
+
+    /// How often a download or a settlement decides again after losing a
+    /// race (at least once).
+    pub fn with_conflict_retries(mut self, retries: u32) -> Self {
+        self.conflict_retries = retries;
+        self
     }
 }
 
