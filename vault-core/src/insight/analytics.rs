@@ -191,15 +191,24 @@ impl DailyAnalytics {
 
 pub use crate::value::delta::{AnalyticsDelta, VisitorKey};
 
-/// Normalises a referrer into a traffic source: its host, lowercased, without
-/// `www.`; `direct` when there is none.
+/// Normalises a referrer into a traffic source: its host as the `url`
+/// crate parses it (WHATWG rules: userinfo dropped, IDNs in punycode, IPv6
+/// without brackets), lowercased, without `www.`; a referrer without a
+/// scheme is read as `https://`; `direct` when there is no host.
 pub fn traffic_source(referrer: Option<&str>) -> String {
     let Some(r) = referrer.map(str::trim).filter(|r| !r.is_empty()) else {
         return "direct".into();
     };
-    let rest = r.split_once("://").map_or(r, |(_, rest)| rest);
-    let host = rest.split(['/', '?', '#', ':']).next().unwrap_or("");
-    let host = host.trim_start_matches("www.").to_ascii_lowercase();
+    let parsed = url::Url::parse(r)
+        .ok()
+        .filter(|u| u.host().is_some())
+        .or_else(|| url::Url::parse(&format!("https://{r}")).ok());
+    let host = match parsed.as_ref().and_then(url::Url::host) {
+        Some(url::Host::Domain(d)) => d.trim_start_matches("www.").to_ascii_lowercase(),
+        Some(url::Host::Ipv4(a)) => a.to_string(),
+        Some(url::Host::Ipv6(a)) => a.to_string(),
+        None => String::new(),
+    };
     if host.is_empty() {
         "direct".into()
     } else {
@@ -295,6 +304,18 @@ mod tests {
             "news.ycombinator.com"
         );
         assert_eq!(traffic_source(Some("  ")), "direct");
+        // Userinfo is not the host: what the hand-written parser got wrong.
+        assert_eq!(
+            traffic_source(Some("https://someone@www.Example.org/page")),
+            "example.org"
+        );
+        assert_eq!(traffic_source(Some("http://[2001:db8::1]:8080/x")), "2001:db8::1");
+        assert_eq!(traffic_source(Some("http://203.0.113.7/")), "203.0.113.7");
+        assert_eq!(
+            traffic_source(Some("android-app://com.google.android.gm/")),
+            "com.google.android.gm"
+        );
+        assert_eq!(traffic_source(Some("javascript:alert(1)")), "direct");
     }
 
     fn delta(currency: Option<Currency>, revenue: i64, refunds: i64) -> AnalyticsDelta {
