@@ -309,7 +309,10 @@ mod tests {
             traffic_source(Some("https://someone@www.Example.org/page")),
             "example.org"
         );
-        assert_eq!(traffic_source(Some("http://[2001:db8::1]:8080/x")), "2001:db8::1");
+        assert_eq!(
+            traffic_source(Some("http://[2001:db8::1]:8080/x")),
+            "2001:db8::1"
+        );
         assert_eq!(traffic_source(Some("http://203.0.113.7/")), "203.0.113.7");
         assert_eq!(
             traffic_source(Some("android-app://com.google.android.gm/")),

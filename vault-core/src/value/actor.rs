@@ -83,6 +83,16 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// What kind of actor it is, for logs and traces (never who).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::Anonymous => "anonymous",
+            Actor::User(_) => "user",
+            Actor::Admin(_) => "admin",
+            Actor::Service => "service",
+        }
+    }
+
     /// A user actor from the app's user id.
     pub fn user(id: &str) -> Result<Self, ValidationError> {
         UserId::parse(id).map(Actor::User)

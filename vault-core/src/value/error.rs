@@ -90,6 +90,26 @@ pub enum Error {
     Store(#[source] StoreError),
 }
 
+impl Error {
+    /// The variant's name, for logs and traces: what happened, never the
+    /// values involved.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "invalid",
+            Error::CurrencyMismatch { .. } => "currency_mismatch",
+            Error::Overflow { .. } => "overflow",
+            Error::NotFound { .. } => "not_found",
+            Error::AlreadyExists { .. } => "already_exists",
+            Error::Forbidden { .. } => "forbidden",
+            Error::Denied(_) => "denied",
+            Error::InvalidTransition { .. } => "invalid_transition",
+            Error::Conflict { .. } => "conflict",
+            Error::Store(StoreError::Busy { .. }) => "busy",
+            Error::Store(_) => "store",
+        }
+    }
+}
+
 impl From<MoneyError> for Error {
     fn from(e: MoneyError) -> Self {
         match e {

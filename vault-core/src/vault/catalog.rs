@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Vault;
+use super::{Vault, traced};
 use crate::catalog::bundle::{Availability, Bundle, BundlePricing, NewBundle, complete_the_bundle};
 use crate::catalog::category::{Category, NewCategory};
 use crate::catalog::file::{FileInfo, NewFile, WorkflowFile};
@@ -48,34 +48,58 @@ pub struct BundleQuote {
 impl<S: Store + ?Sized> Vault<S> {
     /// Creates a category (staff).
     pub async fn create_category(&self, actor: &Actor, new: NewCategory) -> Result<Category> {
-        require_staff(actor, "create_category")?;
-        let category = new.build(CategoryId::from_uuid(self.uuid()), self.now())?;
-        self.store.insert_category(&category).await?;
-        Ok(category)
+        let span = tracing::info_span!(
+            "vault.create_category",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_staff(actor, "create_category")?;
+            let category = new.build(CategoryId::from_uuid(self.uuid()), self.now())?;
+            self.store.insert_category(&category).await?;
+            Ok(category)
+        })
+        .await
     }
 
     /// Creates any of the seed's nine business systems that do not exist yet
     /// (by slug) and returns all categories. Running it again adds nothing.
     pub async fn seed_core_categories(&self, actor: &Actor) -> Result<Vec<Category>> {
-        require_staff(actor, "seed_core_categories")?;
-        for new in crate::catalog::category::core_systems() {
-            if self.store.category_by_slug(&new.slug).await?.is_none() {
-                match self.create_category(actor, new).await {
-                    Ok(_) | Err(Error::AlreadyExists { .. }) => {}
-                    Err(e) => return Err(e),
+        let span = tracing::info_span!(
+            "vault.seed_core_categories",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_staff(actor, "seed_core_categories")?;
+            for new in crate::catalog::category::core_systems() {
+                if self.store.category_by_slug(&new.slug).await?.is_none() {
+                    match self.create_category(actor, new).await {
+                        Ok(_) | Err(Error::AlreadyExists { .. }) => {}
+                        Err(e) => return Err(e),
+                    }
                 }
             }
-        }
-        Ok(self.store.categories().await?)
+            Ok(self.store.categories().await?)
+        })
+        .await
     }
 
     /// Categories in display order; inactive ones only for staff.
     pub async fn categories(&self, actor: &Actor) -> Result<Vec<Category>> {
-        let all = self.store.categories().await?;
-        Ok(all
-            .into_iter()
-            .filter(|c| c.is_active || actor.is_privileged())
-            .collect())
+        let span = tracing::info_span!(
+            "vault.categories",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            let all = self.store.categories().await?;
+            Ok(all
+                .into_iter()
+                .filter(|c| c.is_active || actor.is_privileged())
+                .collect())
+        })
+        .await
     }
 
     /// Creates a workflow as a draft (staff).
@@ -84,11 +108,19 @@ impl<S: Store + ?Sized> Vault<S> {
         actor: &Actor,
         content: WorkflowContent,
     ) -> Result<Workflow> {
-        require_staff(actor, "create_workflow")?;
-        self.require_category(content.category_id).await?;
-        let w = Workflow::new_draft(WorkflowId::from_uuid(self.uuid()), content, self.now())?;
-        self.store.insert_workflow(&w).await?;
-        Ok(w)
+        let span = tracing::info_span!(
+            "vault.create_workflow",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_staff(actor, "create_workflow")?;
+            self.require_category(content.category_id).await?;
+            let w = Workflow::new_draft(WorkflowId::from_uuid(self.uuid()), content, self.now())?;
+            self.store.insert_workflow(&w).await?;
+            Ok(w)
+        })
+        .await
     }
 
     async fn require_category(&self, id: CategoryId) -> Result<Category> {
@@ -116,37 +148,41 @@ impl<S: Store + ?Sized> Vault<S> {
         id: WorkflowId,
         content: WorkflowContent,
     ) -> Result<Workflow> {
-        require_staff(actor, "edit_workflow")?;
-        content.validate()?;
-        let current = self.load_workflow(id).await?;
-        if current.content.category_id != content.category_id {
-            self.require_category(content.category_id).await?;
-        }
-        if current.published_at.is_some()
-            && let Some(new) = &content.price
-        {
-            let fixed = match &current.content.price {
-                Some(old) => Some(old.currency()),
-                None => self
-                    .store
-                    .workflow_stats(Some(id))
-                    .await?
-                    .into_iter()
-                    .find_map(|row| row.currency),
-            };
-            if let Some(fixed) = fixed
-                && fixed != new.currency()
-            {
-                return Err(ValidationError::new(
-                    "price",
-                    Reason::Inconsistent {
-                        detail: format!("the currency is fixed at {fixed} once published"),
-                    },
-                )
-                .into());
+        let span = tracing::info_span!("vault.edit_workflow", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_staff(actor, "edit_workflow")?;
+            content.validate()?;
+            let current = self.load_workflow(id).await?;
+            if current.content.category_id != content.category_id {
+                self.require_category(content.category_id).await?;
             }
-        }
-        self.write_workflow(current, |w| w.content = content).await
+            if current.published_at.is_some()
+                && let Some(new) = &content.price
+            {
+                let fixed = match &current.content.price {
+                    Some(old) => Some(old.currency()),
+                    None => self
+                        .store
+                        .workflow_stats(Some(id))
+                        .await?
+                        .into_iter()
+                        .find_map(|row| row.currency),
+                };
+                if let Some(fixed) = fixed
+                    && fixed != new.currency()
+                {
+                    return Err(ValidationError::new(
+                        "price",
+                        Reason::Inconsistent {
+                            detail: format!("the currency is fixed at {fixed} once published"),
+                        },
+                    )
+                    .into());
+                }
+            }
+            self.write_workflow(current, |w| w.content = content).await
+        })
+        .await
     }
 
     async fn write_workflow(
@@ -165,21 +201,33 @@ impl<S: Store + ?Sized> Vault<S> {
     /// Publishes a workflow (staff): it enters the catalog and becomes
     /// downloadable. Republishing an archived workflow clears `archived_at`.
     pub async fn publish_workflow(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow> {
-        self.set_status(actor, id, WorkflowStatus::Published, "publish_workflow")
-            .await
+        let span = tracing::info_span!("vault.publish_workflow", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            self.set_status(actor, id, WorkflowStatus::Published, "publish_workflow")
+                .await
+        })
+        .await
     }
 
     /// Announces a workflow as coming soon (staff): listed, not downloadable.
     pub async fn announce_workflow(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow> {
-        self.set_status(actor, id, WorkflowStatus::ComingSoon, "announce_workflow")
-            .await
+        let span = tracing::info_span!("vault.announce_workflow", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            self.set_status(actor, id, WorkflowStatus::ComingSoon, "announce_workflow")
+                .await
+        })
+        .await
     }
 
     /// Archives a workflow (staff): it leaves the catalog; those who had
     /// access keep it.
     pub async fn archive_workflow(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow> {
-        self.set_status(actor, id, WorkflowStatus::Archived, "archive_workflow")
-            .await
+        let span = tracing::info_span!("vault.archive_workflow", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            self.set_status(actor, id, WorkflowStatus::Archived, "archive_workflow")
+                .await
+        })
+        .await
     }
 
     async fn set_status(
@@ -205,30 +253,42 @@ impl<S: Store + ?Sized> Vault<S> {
 
     /// A workflow, if the actor may see it (drafts read as not found).
     pub async fn workflow(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow> {
-        let w = self.load_workflow(id).await?;
-        if !can_see(actor, w.status) {
-            return Err(hidden(id));
-        }
-        Ok(w)
+        let span = tracing::info_span!("vault.workflow", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let w = self.load_workflow(id).await?;
+            if !can_see(actor, w.status) {
+                return Err(hidden(id));
+            }
+            Ok(w)
+        })
+        .await
     }
 
     /// A workflow by slug, if the actor may see it.
     pub async fn workflow_by_slug(&self, actor: &Actor, slug: &Slug) -> Result<Workflow> {
-        let w = self
-            .store
-            .workflow_by_slug(slug)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                entity: Entity::Workflow,
-                key: slug.to_string(),
-            })?;
-        if !can_see(actor, w.status) {
-            return Err(Error::NotFound {
-                entity: Entity::Workflow,
-                key: slug.to_string(),
-            });
-        }
-        Ok(w)
+        let span = tracing::info_span!(
+            "vault.workflow_by_slug",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            let w = self
+                .store
+                .workflow_by_slug(slug)
+                .await?
+                .ok_or_else(|| Error::NotFound {
+                    entity: Entity::Workflow,
+                    key: slug.to_string(),
+                })?;
+            if !can_see(actor, w.status) {
+                return Err(Error::NotFound {
+                    entity: Entity::Workflow,
+                    key: slug.to_string(),
+                });
+            }
+            Ok(w)
+        })
+        .await
     }
 
     /// A page of the catalog. Non-staff see only published and coming-soon
@@ -238,69 +298,93 @@ impl<S: Store + ?Sized> Vault<S> {
         actor: &Actor,
         mut query: WorkflowQuery,
     ) -> Result<Page<Workflow>> {
-        query.validate()?;
-        if !actor.is_privileged() {
-            let listed = [WorkflowStatus::Published, WorkflowStatus::ComingSoon];
-            query.statuses = if query.statuses.is_empty() {
-                listed.to_vec()
-            } else {
-                query
-                    .statuses
-                    .into_iter()
-                    .filter(|s| listed.contains(s))
-                    .collect()
-            };
-            if query.statuses.is_empty() {
-                return Ok(Page {
-                    items: vec![],
-                    next: None,
-                });
+        let span = tracing::info_span!(
+            "vault.list_workflows",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            query.validate()?;
+            if !actor.is_privileged() {
+                let listed = [WorkflowStatus::Published, WorkflowStatus::ComingSoon];
+                query.statuses = if query.statuses.is_empty() {
+                    listed.to_vec()
+                } else {
+                    query
+                        .statuses
+                        .into_iter()
+                        .filter(|s| listed.contains(s))
+                        .collect()
+                };
+                if query.statuses.is_empty() {
+                    return Ok(Page {
+                        items: vec![],
+                        next: None,
+                    });
+                }
             }
-        }
-        query.prior = self.config.rating_prior;
-        Ok(self.store.list_workflows(&query).await?)
+            query.prior = self.config.rating_prior;
+            Ok(self.store.list_workflows(&query).await?)
+        })
+        .await
     }
 
     /// Attaches a file to a workflow (staff).
     pub async fn add_file(&self, actor: &Actor, new: NewFile) -> Result<WorkflowFile> {
-        require_staff(actor, "add_file")?;
-        self.load_workflow(new.workflow_id).await?;
-        let file = new.build(FileId::from_uuid(self.uuid()), self.now())?;
-        self.store.insert_file(&file).await?;
-        Ok(file)
+        let span = tracing::info_span!(
+            "vault.add_file",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_staff(actor, "add_file")?;
+            self.load_workflow(new.workflow_id).await?;
+            let file = new.build(FileId::from_uuid(self.uuid()), self.now())?;
+            self.store.insert_file(&file).await?;
+            Ok(file)
+        })
+        .await
     }
 
     /// Replaces a file's details (staff).
     pub async fn edit_file(&self, actor: &Actor, id: FileId, new: NewFile) -> Result<WorkflowFile> {
-        require_staff(actor, "edit_file")?;
-        new.validate()?;
-        let current = self.store.file(id).await?.ok_or_else(|| Error::NotFound {
-            entity: Entity::File,
-            key: id.to_string(),
-        })?;
-        if new.workflow_id != current.workflow_id {
-            return Err(ValidationError::new(
-                "workflow_id",
-                Reason::Inconsistent {
-                    detail: "a file cannot move to another workflow".into(),
-                },
-            )
-            .into());
-        }
-        let mut file = new.build(id, current.created_at)?;
-        file.download_count = current.download_count;
-        file.updated_at = self.now();
-        self.store.update_file(&file).await?;
-        Ok(file)
+        let span = tracing::info_span!("vault.edit_file", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_staff(actor, "edit_file")?;
+            new.validate()?;
+            let current = self.store.file(id).await?.ok_or_else(|| Error::NotFound {
+                entity: Entity::File,
+                key: id.to_string(),
+            })?;
+            if new.workflow_id != current.workflow_id {
+                return Err(ValidationError::new(
+                    "workflow_id",
+                    Reason::Inconsistent {
+                        detail: "a file cannot move to another workflow".into(),
+                    },
+                )
+                .into());
+            }
+            let mut file = new.build(id, current.created_at)?;
+            file.download_count = current.download_count;
+            file.updated_at = self.now();
+            self.store.update_file(&file).await?;
+            Ok(file)
+        })
+        .await
     }
 
     /// A workflow's files as a storefront lists them, primary first, for
     /// anyone who may see the workflow: no storage keys (see [`FileInfo`];
     /// [`Vault::download`] returns the key of the file it grants).
     pub async fn files(&self, actor: &Actor, workflow: WorkflowId) -> Result<Vec<FileInfo>> {
-        self.workflow(actor, workflow).await?;
-        let files = self.store.files(workflow).await?;
-        Ok(files.into_iter().map(FileInfo::from).collect())
+        let span = tracing::info_span!("vault.files", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            self.workflow(actor, workflow).await?;
+            let files = self.store.files(workflow).await?;
+            Ok(files.into_iter().map(FileInfo::from).collect())
+        })
+        .await
     }
 
     /// A workflow's files with their storage keys (staff), for managing the
@@ -310,22 +394,34 @@ impl<S: Store + ?Sized> Vault<S> {
         actor: &Actor,
         workflow: WorkflowId,
     ) -> Result<Vec<WorkflowFile>> {
-        require_staff(actor, "stored_files")?;
-        self.load_workflow(workflow).await?;
-        Ok(self.store.files(workflow).await?)
+        let span = tracing::info_span!("vault.stored_files", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_staff(actor, "stored_files")?;
+            self.load_workflow(workflow).await?;
+            Ok(self.store.files(workflow).await?)
+        })
+        .await
     }
 
     /// Releases a new version (staff). It must be greater than the latest.
     pub async fn publish_update(&self, actor: &Actor, new: NewUpdate) -> Result<WorkflowUpdate> {
-        require_staff(actor, "publish_update")?;
-        let w = self.load_workflow(new.workflow_id).await?;
-        let update = new.build(
-            UpdateId::from_uuid(self.uuid()),
-            w.current_version,
-            self.now(),
-        )?;
-        self.store.insert_update(&update).await?;
-        Ok(update)
+        let span = tracing::info_span!(
+            "vault.publish_update",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_staff(actor, "publish_update")?;
+            let w = self.load_workflow(new.workflow_id).await?;
+            let update = new.build(
+                UpdateId::from_uuid(self.uuid()),
+                w.current_version,
+                self.now(),
+            )?;
+            self.store.insert_update(&update).await?;
+            Ok(update)
+        })
+        .await
     }
 
     /// A workflow's released updates, oldest first.
@@ -334,8 +430,12 @@ impl<S: Store + ?Sized> Vault<S> {
         actor: &Actor,
         workflow: WorkflowId,
     ) -> Result<Vec<WorkflowUpdate>> {
-        self.workflow(actor, workflow).await?;
-        Ok(self.store.updates(workflow).await?)
+        let span = tracing::info_span!("vault.updates", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            self.workflow(actor, workflow).await?;
+            Ok(self.store.updates(workflow).await?)
+        })
+        .await
     }
 
     /// Current one-time prices of `members`, in order. A member sold only
@@ -359,12 +459,20 @@ impl<S: Store + ?Sized> Vault<S> {
 
     /// Creates a bundle (staff), priced against its members' current prices.
     pub async fn create_bundle(&self, actor: &Actor, new: NewBundle) -> Result<Bundle> {
-        require_staff(actor, "create_bundle")?;
-        new.validate()?;
-        let prices = self.member_prices(&new.workflow_ids).await?;
-        let bundle = new.build(BundleId::from_uuid(self.uuid()), &prices, self.now())?;
-        self.store.insert_bundle(&bundle).await?;
-        Ok(bundle)
+        let span = tracing::info_span!(
+            "vault.create_bundle",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_staff(actor, "create_bundle")?;
+            new.validate()?;
+            let prices = self.member_prices(&new.workflow_ids).await?;
+            let bundle = new.build(BundleId::from_uuid(self.uuid()), &prices, self.now())?;
+            self.store.insert_bundle(&bundle).await?;
+            Ok(bundle)
+        })
+        .await
     }
 
     /// Replaces a bundle's name, description, members, price, sale window
@@ -378,16 +486,20 @@ impl<S: Store + ?Sized> Vault<S> {
         id: BundleId,
         edit: NewBundle,
     ) -> Result<Bundle> {
-        require_staff(actor, "edit_bundle")?;
-        edit.validate()?;
-        let old = self.load_bundle(id).await?;
-        let prices = self.member_prices(&edit.workflow_ids).await?;
-        let mut bundle = edit.build(id, &prices, old.created_at)?;
-        bundle.is_active = old.is_active;
-        bundle.purchase_count = old.purchase_count;
-        bundle.updated_at = self.now();
-        self.store.update_bundle(&bundle).await?;
-        Ok(bundle)
+        let span = tracing::info_span!("vault.edit_bundle", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_staff(actor, "edit_bundle")?;
+            edit.validate()?;
+            let old = self.load_bundle(id).await?;
+            let prices = self.member_prices(&edit.workflow_ids).await?;
+            let mut bundle = edit.build(id, &prices, old.created_at)?;
+            bundle.is_active = old.is_active;
+            bundle.purchase_count = old.purchase_count;
+            bundle.updated_at = self.now();
+            self.store.update_bundle(&bundle).await?;
+            Ok(bundle)
+        })
+        .await
     }
 
     /// Puts a bundle on sale or takes it off (staff). An inactive bundle
@@ -399,14 +511,18 @@ impl<S: Store + ?Sized> Vault<S> {
         id: BundleId,
         active: bool,
     ) -> Result<Bundle> {
-        require_staff(actor, "set_bundle_active")?;
-        let mut bundle = self.load_bundle(id).await?;
-        if bundle.is_active != active {
-            bundle.is_active = active;
-            bundle.updated_at = self.now();
-            self.store.update_bundle(&bundle).await?;
-        }
-        Ok(bundle)
+        let span = tracing::info_span!("vault.set_bundle_active", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_staff(actor, "set_bundle_active")?;
+            let mut bundle = self.load_bundle(id).await?;
+            if bundle.is_active != active {
+                bundle.is_active = active;
+                bundle.updated_at = self.now();
+                self.store.update_bundle(&bundle).await?;
+            }
+            Ok(bundle)
+        })
+        .await
     }
 
     async fn load_bundle(&self, id: BundleId) -> Result<Bundle> {
@@ -419,37 +535,49 @@ impl<S: Store + ?Sized> Vault<S> {
     /// A bundle with its pricing and availability now. Inactive bundles
     /// read as not found for non-staff.
     pub async fn bundle(&self, actor: &Actor, id: BundleId) -> Result<BundleView> {
-        let bundle = self.load_bundle(id).await?;
-        if !bundle.is_active && !actor.is_privileged() {
-            return Err(Error::NotFound {
-                entity: Entity::Bundle,
-                key: id.to_string(),
-            });
-        }
-        let prices = self.member_prices(&bundle.workflow_ids).await?;
-        let pricing = BundlePricing::new(&prices, bundle.price)?;
-        let availability = bundle.availability(self.now());
-        let mut ratings = Vec::with_capacity(bundle.workflow_ids.len());
-        for id in &bundle.workflow_ids {
-            ratings.push(self.load_workflow(*id).await?.stats.rating);
-        }
-        Ok(BundleView {
-            bundle,
-            pricing,
-            availability,
-            rating: RatingAggregate::combine(&ratings),
+        let span = tracing::info_span!("vault.bundle", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let bundle = self.load_bundle(id).await?;
+            if !bundle.is_active && !actor.is_privileged() {
+                return Err(Error::NotFound {
+                    entity: Entity::Bundle,
+                    key: id.to_string(),
+                });
+            }
+            let prices = self.member_prices(&bundle.workflow_ids).await?;
+            let pricing = BundlePricing::new(&prices, bundle.price)?;
+            let availability = bundle.availability(self.now());
+            let mut ratings = Vec::with_capacity(bundle.workflow_ids.len());
+            for id in &bundle.workflow_ids {
+                ratings.push(self.load_workflow(*id).await?.stats.rating);
+            }
+            Ok(BundleView {
+                bundle,
+                pricing,
+                availability,
+                rating: RatingAggregate::combine(&ratings),
+            })
         })
+        .await
     }
 
     /// All bundles the actor may see.
     pub async fn bundles(&self, actor: &Actor) -> Result<Vec<Bundle>> {
-        Ok(self
-            .store
-            .bundles()
-            .await?
-            .into_iter()
-            .filter(|b| b.is_active || actor.is_privileged())
-            .collect())
+        let span = tracing::info_span!(
+            "vault.bundles",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            Ok(self
+                .store
+                .bundles()
+                .await?
+                .into_iter()
+                .filter(|b| b.is_active || actor.is_privileged())
+                .collect())
+        })
+        .await
     }
 
     /// What the rest of a bundle costs the signed-in actor under
@@ -462,29 +590,33 @@ impl<S: Store + ?Sized> Vault<S> {
         id: BundleId,
         license_type: LicenseType,
     ) -> Result<BundleQuote> {
-        let user = crate::vault::authz::require_user(actor, "quote_bundle")?;
-        let view = self.bundle(actor, id).await?;
-        let prices = self.member_prices(&view.bundle.workflow_ids).await?;
-        let purchases = self.store.purchases_for_user(user).await?;
-        let now = self.now();
-        let owned: Vec<bool> = view
-            .bundle
-            .workflow_ids
-            .iter()
-            .map(|w| owns(&purchases, *w, license_type, now))
-            .collect();
-        let price = complete_the_bundle(view.bundle.price, &prices, &owned)?;
-        Ok(BundleQuote {
-            pricing: view.pricing,
-            owned: view
+        let span = tracing::info_span!("vault.quote_bundle", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let user = crate::vault::authz::require_user(actor, "quote_bundle")?;
+            let view = self.bundle(actor, id).await?;
+            let prices = self.member_prices(&view.bundle.workflow_ids).await?;
+            let purchases = self.store.purchases_for_user(user).await?;
+            let now = self.now();
+            let owned: Vec<bool> = view
                 .bundle
                 .workflow_ids
                 .iter()
-                .zip(&owned)
-                .filter(|(_, o)| **o)
-                .map(|(w, _)| *w)
-                .collect(),
-            price,
+                .map(|w| owns(&purchases, *w, license_type, now))
+                .collect();
+            let price = complete_the_bundle(view.bundle.price, &prices, &owned)?;
+            Ok(BundleQuote {
+                pricing: view.pricing,
+                owned: view
+                    .bundle
+                    .workflow_ids
+                    .iter()
+                    .zip(&owned)
+                    .filter(|(_, o)| **o)
+                    .map(|(w, _)| *w)
+                    .collect(),
+                price,
+            })
         })
+        .await
     }
 }

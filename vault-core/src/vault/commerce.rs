@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Vault, retry_conflicts};
+use super::{Vault, retry_conflicts, traced};
 use crate::catalog::bundle::{
     Availability, LicenseTerms, allocate_revenue, bundle_license_terms, complete_the_bundle,
 };
@@ -65,122 +65,130 @@ impl<S: Store + ?Sized> Vault<S> {
     /// downloads if any member is unlimited (else the sum of their limits),
     /// and the longest update window.
     pub async fn start_purchase(&self, actor: &Actor, req: StartPurchase) -> Result<Purchase> {
-        require_self_or_staff(actor, &req.user_id, "start_purchase")?;
-        let owned = self.store.purchases_for_user(&req.user_id).await?;
-        let now = self.now();
-        let already = |w: WorkflowId| owns(&owned, w, req.license_type, now);
-        let (item, amount, download_limit, update_months) = match req.item {
-            CheckoutItem::Workflow(id) => {
-                let w = self.store.workflow(id).await?.ok_or_else(|| hidden(id))?;
-                // A draft must not even be told apart from a missing one.
-                if !can_see(actor, w.status) {
-                    return Err(hidden(id));
-                }
-                if w.status != WorkflowStatus::Published {
-                    return Err(Error::InvalidTransition {
-                        entity: Entity::Workflow,
-                        state: w.status.as_str(),
-                        event: "purchase",
-                    });
-                }
-                if w.content.pricing_tier == PricingTier::Free {
-                    return Err(invalid_item("free workflows need no purchase"));
-                }
-                let price = w.content.price.ok_or_else(|| {
-                    invalid_item("this workflow is only available through memberships")
-                })?;
-                if already(id) {
-                    return Err(Error::AlreadyExists {
-                        entity: Entity::Purchase,
-                        key: format!("{} owns {}", req.user_id, w.content.slug),
-                    });
-                }
-                (
-                    PurchaseItem::Workflow { workflow_id: id },
-                    price,
-                    w.content.download_limit,
-                    w.content.update_months,
-                )
-            }
-            CheckoutItem::Bundle(id) => {
-                let bundle = self
-                    .store
-                    .bundle(id)
-                    .await?
-                    .ok_or_else(|| Error::NotFound {
-                        entity: Entity::Bundle,
-                        key: id.to_string(),
-                    })?;
-                match bundle.availability(now) {
-                    Availability::OnSale => {}
-                    Availability::NotYet { .. } => return Err(not_on_sale("not_yet_on_sale")),
-                    Availability::Ended { .. } => return Err(not_on_sale("sale_ended")),
-                    Availability::Inactive => return Err(not_on_sale("inactive")),
-                }
-                let mut prices = Vec::new();
-                let mut terms = Vec::new();
-                for m in &bundle.workflow_ids {
-                    let w = self.store.workflow(*m).await?.ok_or_else(|| hidden(*m))?;
-                    // A member off sale (archived, or back to draft) takes
-                    // the bundle off sale: buying it alone fails the same way.
+        let span = tracing::info_span!(
+            "vault.start_purchase",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_self_or_staff(actor, &req.user_id, "start_purchase")?;
+            let owned = self.store.purchases_for_user(&req.user_id).await?;
+            let now = self.now();
+            let already = |w: WorkflowId| owns(&owned, w, req.license_type, now);
+            let (item, amount, download_limit, update_months) = match req.item {
+                CheckoutItem::Workflow(id) => {
+                    let w = self.store.workflow(id).await?.ok_or_else(|| hidden(id))?;
+                    // A draft must not even be told apart from a missing one.
+                    if !can_see(actor, w.status) {
+                        return Err(hidden(id));
+                    }
                     if w.status != WorkflowStatus::Published {
-                        if !can_see(actor, w.status) {
-                            return Err(hidden(*m));
-                        }
                         return Err(Error::InvalidTransition {
                             entity: Entity::Workflow,
                             state: w.status.as_str(),
                             event: "purchase",
                         });
                     }
-                    prices.push(w.content.price.ok_or_else(|| {
-                        invalid_item("a bundle member is no longer sold individually")
-                    })?);
-                    terms.push(LicenseTerms {
-                        download_limit: w.content.download_limit,
-                        update_months: w.content.update_months,
-                    });
+                    if w.content.pricing_tier == PricingTier::Free {
+                        return Err(invalid_item("free workflows need no purchase"));
+                    }
+                    let price = w.content.price.ok_or_else(|| {
+                        invalid_item("this workflow is only available through memberships")
+                    })?;
+                    if already(id) {
+                        return Err(Error::AlreadyExists {
+                            entity: Entity::Purchase,
+                            key: format!("{} owns {}", req.user_id, w.content.slug),
+                        });
+                    }
+                    (
+                        PurchaseItem::Workflow { workflow_id: id },
+                        price,
+                        w.content.download_limit,
+                        w.content.update_months,
+                    )
                 }
-                let terms = bundle_license_terms(&terms);
-                let owned_flags: Vec<bool> =
-                    bundle.workflow_ids.iter().map(|w| already(*w)).collect();
-                if owned_flags.iter().all(|o| *o) {
-                    return Err(Error::AlreadyExists {
-                        entity: Entity::Purchase,
-                        key: format!("{} owns every member of {}", req.user_id, bundle.slug),
-                    });
+                CheckoutItem::Bundle(id) => {
+                    let bundle = self
+                        .store
+                        .bundle(id)
+                        .await?
+                        .ok_or_else(|| Error::NotFound {
+                            entity: Entity::Bundle,
+                            key: id.to_string(),
+                        })?;
+                    match bundle.availability(now) {
+                        Availability::OnSale => {}
+                        Availability::NotYet { .. } => return Err(not_on_sale("not_yet_on_sale")),
+                        Availability::Ended { .. } => return Err(not_on_sale("sale_ended")),
+                        Availability::Inactive => return Err(not_on_sale("inactive")),
+                    }
+                    let mut prices = Vec::new();
+                    let mut terms = Vec::new();
+                    for m in &bundle.workflow_ids {
+                        let w = self.store.workflow(*m).await?.ok_or_else(|| hidden(*m))?;
+                        // A member off sale (archived, or back to draft) takes
+                        // the bundle off sale: buying it alone fails the same way.
+                        if w.status != WorkflowStatus::Published {
+                            if !can_see(actor, w.status) {
+                                return Err(hidden(*m));
+                            }
+                            return Err(Error::InvalidTransition {
+                                entity: Entity::Workflow,
+                                state: w.status.as_str(),
+                                event: "purchase",
+                            });
+                        }
+                        prices.push(w.content.price.ok_or_else(|| {
+                            invalid_item("a bundle member is no longer sold individually")
+                        })?);
+                        terms.push(LicenseTerms {
+                            download_limit: w.content.download_limit,
+                            update_months: w.content.update_months,
+                        });
+                    }
+                    let terms = bundle_license_terms(&terms);
+                    let owned_flags: Vec<bool> =
+                        bundle.workflow_ids.iter().map(|w| already(*w)).collect();
+                    if owned_flags.iter().all(|o| *o) {
+                        return Err(Error::AlreadyExists {
+                            entity: Entity::Purchase,
+                            key: format!("{} owns every member of {}", req.user_id, bundle.slug),
+                        });
+                    }
+                    let price = complete_the_bundle(bundle.price, &prices, &owned_flags)?;
+                    (
+                        PurchaseItem::Bundle {
+                            bundle_id: id,
+                            members: bundle.workflow_ids.clone(),
+                        },
+                        price,
+                        terms.download_limit,
+                        terms.update_months,
+                    )
                 }
-                let price = complete_the_bundle(bundle.price, &prices, &owned_flags)?;
-                (
-                    PurchaseItem::Bundle {
-                        bundle_id: id,
-                        members: bundle.workflow_ids.clone(),
-                    },
-                    price,
-                    terms.download_limit,
-                    terms.update_months,
-                )
+            };
+            let tax = req.tax.unwrap_or(Money::zero(amount.currency()));
+            let purchase = NewPurchase {
+                user_id: req.user_id,
+                item,
+                license_type: req.license_type,
+                amount,
+                tax,
+                download_limit,
+                license_expires_at: req.license_expires_at,
+                update_months,
+                provider: req.provider,
             }
-        };
-        let tax = req.tax.unwrap_or(Money::zero(amount.currency()));
-        let purchase = NewPurchase {
-            user_id: req.user_id,
-            item,
-            license_type: req.license_type,
-            amount,
-            tax,
-            download_limit,
-            license_expires_at: req.license_expires_at,
-            update_months,
-            provider: req.provider,
-        }
-        .build(
-            PurchaseId::from_uuid(self.uuid()),
-            LicenseKey::generate(self.entropy.as_ref()),
-            now,
-        )?;
-        self.store.insert_purchase(&purchase).await?;
-        Ok(purchase)
+            .build(
+                PurchaseId::from_uuid(self.uuid()),
+                LicenseKey::generate(self.entropy.as_ref()),
+                now,
+            )?;
+            self.store.insert_purchase(&purchase).await?;
+            Ok(purchase)
+        })
+        .await
     }
 
     async fn load_purchase(&self, id: PurchaseId) -> Result<Purchase> {
@@ -195,20 +203,28 @@ impl<S: Store + ?Sized> Vault<S> {
 
     /// One purchase (its buyer or staff; others read not found).
     pub async fn purchase(&self, actor: &Actor, id: PurchaseId) -> Result<Purchase> {
-        let p = self.load_purchase(id).await?;
-        if require_self_or_staff(actor, &p.user_id, "purchase").is_err() {
-            return Err(Error::NotFound {
-                entity: Entity::Purchase,
-                key: id.to_string(),
-            });
-        }
-        Ok(p)
+        let span = tracing::info_span!("vault.purchase", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let p = self.load_purchase(id).await?;
+            if require_self_or_staff(actor, &p.user_id, "purchase").is_err() {
+                return Err(Error::NotFound {
+                    entity: Entity::Purchase,
+                    key: id.to_string(),
+                });
+            }
+            Ok(p)
+        })
+        .await
     }
 
     /// A user's purchases, newest first (the user or staff).
     pub async fn purchases_for_user(&self, actor: &Actor, user: &UserId) -> Result<Vec<Purchase>> {
-        require_self_or_staff(actor, user, "purchases_for_user")?;
-        Ok(self.store.purchases_for_user(user).await?)
+        let span = tracing::info_span!("vault.purchases_for_user", actor = actor.kind(), user = %user, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_self_or_staff(actor, user, "purchases_for_user")?;
+            Ok(self.store.purchases_for_user(user).await?)
+        })
+        .await
     }
 
     /// The purchase settled by a payment (staff; for webhooks).
@@ -217,8 +233,16 @@ impl<S: Store + ?Sized> Vault<S> {
         actor: &Actor,
         payment: &PaymentRef,
     ) -> Result<Option<Purchase>> {
-        require_staff(actor, "purchase_by_payment")?;
-        Ok(self.store.purchase_by_payment_ref(payment).await?)
+        let span = tracing::info_span!(
+            "vault.purchase_by_payment",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_staff(actor, "purchase_by_payment")?;
+            Ok(self.store.purchase_by_payment_ref(payment).await?)
+        })
+        .await
     }
 
     // Current list prices of a bundle purchase's members, for attribution;
@@ -247,51 +271,55 @@ impl<S: Store + ?Sized> Vault<S> {
         id: PurchaseId,
         payment: PaymentRef,
     ) -> Result<Purchase> {
-        require_staff(actor, "complete_purchase")?;
-        retry_conflicts(self.config.conflict_retries, || async {
-            let current = self.load_purchase(id).await?;
-            let mut next = current.clone();
-            let now = self.now();
-            if !next.complete(payment.clone(), now)? {
-                return Ok(current);
-            }
-            let prices = self.attribution_prices(&current).await?;
-            let workflows = current.item.workflows();
-            let parts = if prices.len() == workflows.len() {
-                allocate_revenue(current.amount, &prices)?
-            } else {
-                current
-                    .amount
-                    .allocate(&vec![rust_decimal::Decimal::ONE; workflows.len()])?
-            };
-            let analytics = workflows
-                .iter()
-                .zip(parts)
-                .map(|(w, revenue)| {
-                    let mut d = AnalyticsDelta::none(*w, now);
-                    d.purchases = 1;
-                    d.revenue = revenue.amount();
-                    d.currency = Some(revenue.currency());
-                    d
-                })
-                .collect();
-            let write = PurchaseWrite {
-                purchase: next.clone(),
-                expected_status: current.status,
-                expected_refunded: current.refund.as_ref().map(|r| r.refunded),
-                expected_dispute: current.dispute_outcome,
-                count_purchase: true,
-                analytics,
-            };
-            match self.store.settle_purchase(&write).await {
-                Ok(()) => Ok(next),
-                Err(StoreError::AlreadyExists { .. }) => Err(Error::Conflict {
-                    entity: Entity::Purchase,
-                    key: payment.as_str().to_owned(),
-                    reason: "this payment already settled another purchase",
-                }),
-                Err(e) => Err(e.into()),
-            }
+        let span = tracing::info_span!("vault.complete_purchase", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_staff(actor, "complete_purchase")?;
+            retry_conflicts(self.config.conflict_retries, || async {
+                let current = self.load_purchase(id).await?;
+                let mut next = current.clone();
+                let now = self.now();
+                if !next.complete(payment.clone(), now)? {
+                    return Ok(current);
+                }
+                let prices = self.attribution_prices(&current).await?;
+                let workflows = current.item.workflows();
+                let parts = if prices.len() == workflows.len() {
+                    allocate_revenue(current.amount, &prices)?
+                } else {
+                    current
+                        .amount
+                        .allocate(&vec![rust_decimal::Decimal::ONE; workflows.len()])?
+                };
+                let analytics = workflows
+                    .iter()
+                    .zip(parts)
+                    .map(|(w, revenue)| {
+                        let mut d = AnalyticsDelta::none(*w, now);
+                        d.purchases = 1;
+                        d.revenue = revenue.amount();
+                        d.currency = Some(revenue.currency());
+                        d
+                    })
+                    .collect();
+                let write = PurchaseWrite {
+                    purchase: next.clone(),
+                    expected_status: current.status,
+                    expected_refunded: current.refund.as_ref().map(|r| r.refunded),
+                    expected_dispute: current.dispute_outcome,
+                    count_purchase: true,
+                    analytics,
+                };
+                match self.store.settle_purchase(&write).await {
+                    Ok(()) => Ok(next),
+                    Err(StoreError::AlreadyExists { .. }) => Err(Error::Conflict {
+                        entity: Entity::Purchase,
+                        key: payment.as_str().to_owned(),
+                        reason: "this payment already settled another purchase",
+                    }),
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await
         })
         .await
     }
@@ -300,23 +328,27 @@ impl<S: Store + ?Sized> Vault<S> {
     /// be completed by a later payment; a paid one cannot fail
     /// ([`Error::InvalidTransition`]).
     pub async fn fail_purchase(&self, actor: &Actor, id: PurchaseId) -> Result<Purchase> {
-        require_staff(actor, "fail_purchase")?;
-        let current = self.load_purchase(id).await?;
-        let mut next = current.clone();
-        if !next.fail(self.now())? {
-            return Ok(current);
-        }
-        self.store
-            .settle_purchase(&PurchaseWrite {
-                purchase: next.clone(),
-                expected_status: current.status,
-                expected_refunded: current.refund.as_ref().map(|r| r.refunded),
-                expected_dispute: current.dispute_outcome,
-                count_purchase: false,
-                analytics: vec![],
-            })
-            .await?;
-        Ok(next)
+        let span = tracing::info_span!("vault.fail_purchase", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_staff(actor, "fail_purchase")?;
+            let current = self.load_purchase(id).await?;
+            let mut next = current.clone();
+            if !next.fail(self.now())? {
+                return Ok(current);
+            }
+            self.store
+                .settle_purchase(&PurchaseWrite {
+                    purchase: next.clone(),
+                    expected_status: current.status,
+                    expected_refunded: current.refund.as_ref().map(|r| r.refunded),
+                    expected_dispute: current.dispute_outcome,
+                    count_purchase: false,
+                    analytics: vec![],
+                })
+                .await?;
+            Ok(next)
+        })
+        .await
     }
 
     /// Applies a refund or dispute event (staff) through the refund
@@ -330,10 +362,14 @@ impl<S: Store + ?Sized> Vault<S> {
         id: PurchaseId,
         event: PaymentEvent,
     ) -> Result<(Purchase, RefundEffects)> {
-        require_staff(actor, "apply_payment_event")?;
-        retry_conflicts(self.config.conflict_retries, || async {
-            let current = self.load_purchase(id).await?;
-            self.settle_event(current, &event).await
+        let span = tracing::info_span!("vault.apply_payment_event", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_staff(actor, "apply_payment_event")?;
+            retry_conflicts(self.config.conflict_retries, || async {
+                let current = self.load_purchase(id).await?;
+                self.settle_event(current, &event).await
+            })
+            .await
         })
         .await
     }
@@ -347,36 +383,40 @@ impl<S: Store + ?Sized> Vault<S> {
         amount: Option<Money>,
         reason: Option<String>,
     ) -> Result<(Purchase, RefundEffects)> {
-        require_staff(actor, "refund_purchase")?;
-        retry_conflicts(self.config.conflict_retries, || async {
-            // "More" is relative to what is refunded now: the cumulative
-            // total comes from the same read as the guarded write, so a
-            // refund that lands first makes this one conflict and recompute
-            // instead of silently absorbing it.
-            let current = self.load_purchase(id).await?;
-            let refunded_total = match amount {
-                None => current.total,
-                Some(a) if !a.is_negative() && !a.is_zero() => current
-                    .refund
-                    .as_ref()
-                    .map_or(Money::zero(current.total.currency()), |r| r.refunded)
-                    .checked_add(&a)?,
-                Some(_) => {
-                    return Err(ValidationError::new(
-                        "amount",
-                        Reason::OutOfRange {
-                            min: "more than 0".into(),
-                            max: current.total.to_string(),
-                        },
-                    )
-                    .into());
-                }
-            };
-            let event = PaymentEvent::Refunded {
-                refunded_total,
-                reason: reason.clone(),
-            };
-            self.settle_event(current, &event).await
+        let span = tracing::info_span!("vault.refund_purchase", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_staff(actor, "refund_purchase")?;
+            retry_conflicts(self.config.conflict_retries, || async {
+                // "More" is relative to what is refunded now: the cumulative
+                // total comes from the same read as the guarded write, so a
+                // refund that lands first makes this one conflict and recompute
+                // instead of silently absorbing it.
+                let current = self.load_purchase(id).await?;
+                let refunded_total = match amount {
+                    None => current.total,
+                    Some(a) if !a.is_negative() && !a.is_zero() => current
+                        .refund
+                        .as_ref()
+                        .map_or(Money::zero(current.total.currency()), |r| r.refunded)
+                        .checked_add(&a)?,
+                    Some(_) => {
+                        return Err(ValidationError::new(
+                            "amount",
+                            Reason::OutOfRange {
+                                min: "more than 0".into(),
+                                max: current.total.to_string(),
+                            },
+                        )
+                        .into());
+                    }
+                };
+                let event = PaymentEvent::Refunded {
+                    refunded_total,
+                    reason: reason.clone(),
+                };
+                self.settle_event(current, &event).await
+            })
+            .await
         })
         .await
     }

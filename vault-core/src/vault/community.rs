@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::Vault;
+use super::{Vault, traced};
 use crate::catalog::workflow::Tag;
 use crate::community::favorite::Favorite;
 use crate::community::rating::{Dimension, RatingAggregate, RatingDelta};
@@ -49,36 +49,40 @@ impl<S: Store + ?Sized> Vault<S> {
         workflow: WorkflowId,
         input: ReviewInput,
     ) -> Result<Review> {
-        let user = require_user(actor, "submit_review")?.clone();
-        input.validate()?;
-        self.workflow(actor, workflow).await?;
-        let verified = self
-            .store
-            .purchases_covering(&user, workflow)
-            .await?
-            .iter()
-            .any(|p| p.status.is_paid());
-        let now = self.now();
-        let review = Review {
-            id: ReviewId::from_uuid(self.uuid()),
-            workflow_id: workflow,
-            user_id: user,
-            input,
-            verified_purchase: verified,
-            helpful_count: 0,
-            not_helpful_count: 0,
-            status: ModerationStatus::Pending,
-            moderated_by: None,
-            moderated_at: None,
-            moderation_note: None,
-            created_at: now,
-            updated_at: now,
-            revision: 0,
-        };
-        self.store
-            .insert_review(&review, &RatingDelta::default(), None)
-            .await?;
-        Ok(review)
+        let span = tracing::info_span!("vault.submit_review", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let user = require_user(actor, "submit_review")?.clone();
+            input.validate()?;
+            self.workflow(actor, workflow).await?;
+            let verified = self
+                .store
+                .purchases_covering(&user, workflow)
+                .await?
+                .iter()
+                .any(|p| p.status.is_paid());
+            let now = self.now();
+            let review = Review {
+                id: ReviewId::from_uuid(self.uuid()),
+                workflow_id: workflow,
+                user_id: user,
+                input,
+                verified_purchase: verified,
+                helpful_count: 0,
+                not_helpful_count: 0,
+                status: ModerationStatus::Pending,
+                moderated_by: None,
+                moderated_at: None,
+                moderation_note: None,
+                created_at: now,
+                updated_at: now,
+                revision: 0,
+            };
+            self.store
+                .insert_review(&review, &RatingDelta::default(), None)
+                .await?;
+            Ok(review)
+        })
+        .await
     }
 
     async fn load_review(&self, id: ReviewId) -> Result<Review> {
@@ -96,38 +100,50 @@ impl<S: Store + ?Sized> Vault<S> {
         id: ReviewId,
         input: ReviewInput,
     ) -> Result<Review> {
-        input.validate()?;
-        let current = self.load_review(id).await?;
-        if actor.user_id() != Some(&current.user_id) {
-            return Err(Error::Forbidden {
-                action: "edit_review",
-                reason: "only the author may edit a review",
-            });
-        }
-        let mut next = current.clone();
-        next.input = input;
-        next.status = ModerationStatus::Pending;
-        next.updated_at = self.now();
-        next.revision = current.revision + 1;
-        let delta = RatingDelta::between(
-            current.contribution().as_ref(),
-            next.contribution().as_ref(),
-        );
-        self.store
-            .update_review(&next, current.revision, &delta, None)
-            .await?;
-        Ok(next)
+        let span = tracing::info_span!("vault.edit_review", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            input.validate()?;
+            let current = self.load_review(id).await?;
+            if actor.user_id() != Some(&current.user_id) {
+                return Err(Error::Forbidden {
+                    action: "edit_review",
+                    reason: "only the author may edit a review",
+                });
+            }
+            let mut next = current.clone();
+            next.input = input;
+            next.status = ModerationStatus::Pending;
+            next.updated_at = self.now();
+            next.revision = current.revision + 1;
+            let delta = RatingDelta::between(
+                current.contribution().as_ref(),
+                next.contribution().as_ref(),
+            );
+            self.store
+                .update_review(&next, current.revision, &delta, None)
+                .await?;
+            Ok(next)
+        })
+        .await
     }
 
     /// Deletes a review (its author or staff), taking it out of the rating.
     pub async fn delete_review(&self, actor: &Actor, id: ReviewId) -> Result<()> {
-        let current = self.load_review(id).await?;
-        require_self_or_staff(actor, &current.user_id, "delete_review")?;
-        let delta = RatingDelta::between(current.contribution().as_ref(), None);
-        self.store
-            .delete_review(id, current.revision, &delta)
-            .await?;
-        Ok(())
+        let span = tracing::info_span!(
+            "vault.delete_review",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            let current = self.load_review(id).await?;
+            require_self_or_staff(actor, &current.user_id, "delete_review")?;
+            let delta = RatingDelta::between(current.contribution().as_ref(), None);
+            self.store
+                .delete_review(id, current.revision, &delta)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Moderates a review (admins and the service). Approving makes it count
@@ -140,39 +156,43 @@ impl<S: Store + ?Sized> Vault<S> {
         status: ModerationStatus,
         note: Option<String>,
     ) -> Result<Review> {
-        if !actor.is_privileged() {
-            return Err(Error::Forbidden {
-                action: "moderate_review",
-                reason: "moderation is for admins",
+        let span = tracing::info_span!("vault.moderate_review", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            if !actor.is_privileged() {
+                return Err(Error::Forbidden {
+                    action: "moderate_review",
+                    reason: "moderation is for admins",
+                });
+            }
+            if let Some(n) = &note {
+                check_text("moderation_note", n, false, 2000)?;
+            }
+            let current = self.load_review(id).await?;
+            let now = self.now();
+            let mut next = current.clone();
+            next.status = status;
+            next.moderated_by = actor.user_id().cloned();
+            next.moderated_at = Some(now);
+            next.moderation_note = note;
+            next.updated_at = now;
+            next.revision = current.revision + 1;
+            let delta = RatingDelta::between(
+                current.contribution().as_ref(),
+                next.contribution().as_ref(),
+            );
+            let newly_approved = current.status != ModerationStatus::Approved
+                && status == ModerationStatus::Approved;
+            let analytics = newly_approved.then(|| {
+                let mut d = AnalyticsDelta::none(current.workflow_id, now);
+                d.reviews = 1;
+                d
             });
-        }
-        if let Some(n) = &note {
-            check_text("moderation_note", n, false, 2000)?;
-        }
-        let current = self.load_review(id).await?;
-        let now = self.now();
-        let mut next = current.clone();
-        next.status = status;
-        next.moderated_by = actor.user_id().cloned();
-        next.moderated_at = Some(now);
-        next.moderation_note = note;
-        next.updated_at = now;
-        next.revision = current.revision + 1;
-        let delta = RatingDelta::between(
-            current.contribution().as_ref(),
-            next.contribution().as_ref(),
-        );
-        let newly_approved =
-            current.status != ModerationStatus::Approved && status == ModerationStatus::Approved;
-        let analytics = newly_approved.then(|| {
-            let mut d = AnalyticsDelta::none(current.workflow_id, now);
-            d.reviews = 1;
-            d
-        });
-        self.store
-            .update_review(&next, current.revision, &delta, analytics.as_ref())
-            .await?;
-        Ok(next)
+            self.store
+                .update_review(&next, current.revision, &delta, analytics.as_ref())
+                .await?;
+            Ok(next)
+        })
+        .await
     }
 
     /// Votes a review helpful or not (`None` withdraws the vote). One vote
@@ -183,41 +203,49 @@ impl<S: Store + ?Sized> Vault<S> {
         id: ReviewId,
         vote: Option<Vote>,
     ) -> Result<Review> {
-        let user = require_user(actor, "vote_review")?;
-        let review = self.load_review(id).await?;
-        if &review.user_id == user {
-            return Err(Error::Forbidden {
-                action: "vote_review",
-                reason: "authors cannot vote on their own review",
-            });
-        }
-        if review.status != ModerationStatus::Approved {
-            return Err(Error::NotFound {
-                entity: Entity::Review,
-                key: id.to_string(),
-            });
-        }
-        self.store.set_vote(id, user, vote).await?;
-        self.load_review(id).await
+        let span = tracing::info_span!("vault.vote_review", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let user = require_user(actor, "vote_review")?;
+            let review = self.load_review(id).await?;
+            if &review.user_id == user {
+                return Err(Error::Forbidden {
+                    action: "vote_review",
+                    reason: "authors cannot vote on their own review",
+                });
+            }
+            if review.status != ModerationStatus::Approved {
+                return Err(Error::NotFound {
+                    entity: Entity::Review,
+                    key: id.to_string(),
+                });
+            }
+            self.store.set_vote(id, user, vote).await?;
+            self.load_review(id).await
+        })
+        .await
     }
 
     /// A workflow's reviews, most helpful first (Wilson lower bound, then
     /// newest). Non-staff see approved reviews plus their own.
     pub async fn reviews(&self, actor: &Actor, workflow: WorkflowId) -> Result<Vec<Review>> {
-        self.workflow(actor, workflow).await?;
-        let mut all = self.store.reviews_for_workflow(workflow, &[]).await?;
-        all.retain(|r| {
-            actor.is_privileged()
-                || r.status == ModerationStatus::Approved
-                || actor.user_id() == Some(&r.user_id)
-        });
-        all.sort_by(|a, b| {
-            b.helpfulness()
-                .cmp(&a.helpfulness())
-                .then(b.created_at.cmp(&a.created_at))
-                .then(a.id.cmp(&b.id))
-        });
-        Ok(all)
+        let span = tracing::info_span!("vault.reviews", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            self.workflow(actor, workflow).await?;
+            let mut all = self.store.reviews_for_workflow(workflow, &[]).await?;
+            all.retain(|r| {
+                actor.is_privileged()
+                    || r.status == ModerationStatus::Approved
+                    || actor.user_id() == Some(&r.user_id)
+            });
+            all.sort_by(|a, b| {
+                b.helpfulness()
+                    .cmp(&a.helpfulness())
+                    .then(b.created_at.cmp(&a.created_at))
+                    .then(a.id.cmp(&b.id))
+            });
+            Ok(all)
+        })
+        .await
     }
 
     /// A workflow's rating summary.
@@ -226,28 +254,32 @@ impl<S: Store + ?Sized> Vault<S> {
         actor: &Actor,
         workflow: WorkflowId,
     ) -> Result<RatingSummary> {
-        let w = self.workflow(actor, workflow).await?;
-        let agg = w.stats.rating;
-        let dimensions = Dimension::ALL
-            .iter()
-            .filter_map(|d| {
-                agg.dimension_average(*d).map(|avg| {
-                    let name = serde_json::to_value(d)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    (name, two_places(avg))
+        let span = tracing::info_span!("vault.rating_summary", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let w = self.workflow(actor, workflow).await?;
+            let agg = w.stats.rating;
+            let dimensions = Dimension::ALL
+                .iter()
+                .filter_map(|d| {
+                    agg.dimension_average(*d).map(|avg| {
+                        let name = serde_json::to_value(d)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        (name, two_places(avg))
+                    })
                 })
+                .collect();
+            Ok(RatingSummary {
+                aggregate: agg,
+                count: agg.count(),
+                average: agg.average_display(),
+                bayesian: agg.bayesian(&self.config.rating_prior).map(two_places),
+                distribution: agg.distribution(),
+                dimensions,
             })
-            .collect();
-        Ok(RatingSummary {
-            aggregate: agg,
-            count: agg.count(),
-            average: agg.average_display(),
-            bayesian: agg.bayesian(&self.config.rating_prior).map(two_places),
-            distribution: agg.distribution(),
-            dimensions,
         })
+        .await
     }
 
     /// Bookmarks a workflow for the actor, with a private note and tags.
@@ -258,32 +290,44 @@ impl<S: Store + ?Sized> Vault<S> {
         note: Option<String>,
         tags: Vec<Tag>,
     ) -> Result<Favorite> {
-        let user = require_user(actor, "add_favorite")?.clone();
-        self.workflow(actor, workflow).await?;
-        let now = self.now();
-        let fav = Favorite {
-            user_id: user,
-            workflow_id: workflow,
-            note,
-            tags,
-            created_at: now,
-        };
-        fav.validate()?;
-        let mut d = AnalyticsDelta::none(workflow, now);
-        d.favorites = 1;
-        self.store.insert_favorite(&fav, &d).await?;
-        Ok(fav)
+        let span = tracing::info_span!("vault.add_favorite", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let user = require_user(actor, "add_favorite")?.clone();
+            self.workflow(actor, workflow).await?;
+            let now = self.now();
+            let fav = Favorite {
+                user_id: user,
+                workflow_id: workflow,
+                note,
+                tags,
+                created_at: now,
+            };
+            fav.validate()?;
+            let mut d = AnalyticsDelta::none(workflow, now);
+            d.favorites = 1;
+            self.store.insert_favorite(&fav, &d).await?;
+            Ok(fav)
+        })
+        .await
     }
 
     /// Removes the actor's bookmark; false when there was none.
     pub async fn remove_favorite(&self, actor: &Actor, workflow: WorkflowId) -> Result<bool> {
-        let user = require_user(actor, "remove_favorite")?;
-        Ok(self.store.delete_favorite(user, workflow).await?)
+        let span = tracing::info_span!("vault.remove_favorite", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let user = require_user(actor, "remove_favorite")?;
+            Ok(self.store.delete_favorite(user, workflow).await?)
+        })
+        .await
     }
 
     /// A user's favorites, newest first (the user or staff).
     pub async fn favorites(&self, actor: &Actor, user: &UserId) -> Result<Vec<Favorite>> {
-        require_self_or_staff(actor, user, "favorites")?;
-        Ok(self.store.favorites_for_user(user).await?)
+        let span = tracing::info_span!("vault.favorites", actor = actor.kind(), user = %user, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_self_or_staff(actor, user, "favorites")?;
+            Ok(self.store.favorites_for_user(user).await?)
+        })
+        .await
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Vault;
+use super::{Vault, traced};
 use crate::catalog::file::WorkflowFile;
 use crate::catalog::workflow::WorkflowStatus;
 use crate::commerce::license::Quota;
@@ -104,14 +104,18 @@ impl<S: Store + ?Sized> Vault<S> {
         workflow: WorkflowId,
         file: Option<FileId>,
     ) -> Result<AccessDecision> {
-        let facts = self.gather(actor, workflow, file, false).await?;
-        Ok(decide(
-            actor,
-            &facts.target,
-            &facts.entitlements,
-            self.now(),
-            &self.config.access,
-        ))
+        let span = tracing::info_span!("vault.check_access", actor = actor.kind(), workflow = %workflow, file = ?file, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let facts = self.gather(actor, workflow, file, false).await?;
+            Ok(decide(
+                actor,
+                &facts.target,
+                &facts.entitlements,
+                self.now(),
+                &self.config.access,
+            ))
+        })
+        .await
     }
 
     /// Downloads a file (the primary one when `file` is `None`): decides,
@@ -127,96 +131,100 @@ impl<S: Store + ?Sized> Vault<S> {
         file: Option<FileId>,
         request: &RequestInfo,
     ) -> Result<DownloadTicket> {
-        let meta = request.to_meta(&self.config.ip_salt);
-        let mut tries = self.config.conflict_retries.max(1);
-        loop {
-            tries -= 1;
-            let facts = self.gather(actor, workflow, file, true).await?;
-            let now = self.now();
-            let decision = decide(
-                actor,
-                &facts.target,
-                &facts.entitlements,
-                now,
-                &self.config.access,
-            );
-            let Some(grant) = decision.grant else {
-                return Err(Error::Denied(Box::new(decision)));
-            };
-            let file = facts.file.ok_or_else(|| Error::NotFound {
-                entity: Entity::File,
-                key: workflow.to_string(),
-            })?;
-            let charge = match grant.source {
-                DownloadSource::Purchase(id) => Charge::Purchase {
-                    id,
-                    expected_status: grant
-                        .purchase_status
-                        .unwrap_or(crate::commerce::purchase::PaymentStatus::Completed),
-                    limit: grant.quota.and_then(|q| q.limit),
-                },
-                DownloadSource::Membership(id) => {
-                    let m = facts
-                        .entitlements
-                        .memberships
-                        .iter()
-                        .find(|m| m.id == id)
-                        .ok_or(Error::Conflict {
-                            entity: Entity::Membership,
-                            key: id.to_string(),
-                            reason: "membership vanished",
-                        })?;
-                    Charge::Membership {
+        let span = tracing::info_span!("vault.download", actor = actor.kind(), workflow = %workflow, file = ?file, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let meta = request.to_meta(&self.config.ip_salt);
+            let mut tries = self.config.conflict_retries.max(1);
+            loop {
+                tries -= 1;
+                let facts = self.gather(actor, workflow, file, true).await?;
+                let now = self.now();
+                let decision = decide(
+                    actor,
+                    &facts.target,
+                    &facts.entitlements,
+                    now,
+                    &self.config.access,
+                );
+                let Some(grant) = decision.grant else {
+                    return Err(Error::Denied(Box::new(decision)));
+                };
+                let file = facts.file.ok_or_else(|| Error::NotFound {
+                    entity: Entity::File,
+                    key: workflow.to_string(),
+                })?;
+                let charge = match grant.source {
+                    DownloadSource::Purchase(id) => Charge::Purchase {
                         id,
-                        expected_status: m.status,
-                        period_start: m.period.start,
-                        limit: m.quota.limit,
+                        expected_status: grant
+                            .purchase_status
+                            .unwrap_or(crate::commerce::purchase::PaymentStatus::Completed),
+                        limit: grant.quota.and_then(|q| q.limit),
+                    },
+                    DownloadSource::Membership(id) => {
+                        let m = facts
+                            .entitlements
+                            .memberships
+                            .iter()
+                            .find(|m| m.id == id)
+                            .ok_or(Error::Conflict {
+                                entity: Entity::Membership,
+                                key: id.to_string(),
+                                reason: "membership vanished",
+                            })?;
+                        Charge::Membership {
+                            id,
+                            expected_status: m.status,
+                            period_start: m.period.start,
+                            limit: m.quota.limit,
+                        }
                     }
+                    DownloadSource::Free | DownloadSource::Staff => Charge::Nothing,
+                };
+                let download = Download {
+                    id: DownloadId::from_uuid(self.uuid()),
+                    user_id: actor.user_id().cloned(),
+                    workflow_id: facts.target.workflow_id,
+                    file_id: file.id,
+                    file_version: file.version,
+                    kind: grant.kind.download_kind(),
+                    source: grant.source,
+                    request: meta.clone(),
+                    downloaded_at: now,
+                };
+                let mut delta = AnalyticsDelta::none(facts.target.workflow_id, now);
+                delta.downloads = 1;
+                match self.store.record_download(&download, &charge, &delta).await {
+                    Ok(()) => {
+                        // Saturating, like the store's counter: an unlimited
+                        // quota's count may reach u32::MAX.
+                        let quota_after = grant.quota.map(|q| Quota {
+                            used: q.used.saturating_add(1),
+                            limit: q.limit,
+                        });
+                        return Ok(DownloadTicket {
+                            download,
+                            file,
+                            decision,
+                            quota_after,
+                        });
+                    }
+                    // The entitlement moved or filled up under us: decide again
+                    // on fresh state (which may pick another entitlement or deny).
+                    Err(StoreError::LimitReached { .. } | StoreError::Conflict { .. })
+                        if tries > 0 => {}
+                    Err(StoreError::LimitReached { entity, key, .. }) => {
+                        return Err(Error::Conflict {
+                            entity,
+                            key,
+                            reason: "the quota kept changing concurrently; try again",
+                        });
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                DownloadSource::Free | DownloadSource::Staff => Charge::Nothing,
-            };
-            let download = Download {
-                id: DownloadId::from_uuid(self.uuid()),
-                user_id: actor.user_id().cloned(),
-                workflow_id: facts.target.workflow_id,
-                file_id: file.id,
-                file_version: file.version,
-                kind: grant.kind.download_kind(),
-                source: grant.source,
-                request: meta.clone(),
-                downloaded_at: now,
-            };
-            let mut delta = AnalyticsDelta::none(facts.target.workflow_id, now);
-            delta.downloads = 1;
-            match self.store.record_download(&download, &charge, &delta).await {
-                Ok(()) => {
-                    // Saturating, like the store's counter: an unlimited
-                    // quota's count may reach u32::MAX.
-                    let quota_after = grant.quota.map(|q| Quota {
-                        used: q.used.saturating_add(1),
-                        limit: q.limit,
-                    });
-                    return Ok(DownloadTicket {
-                        download,
-                        file,
-                        decision,
-                        quota_after,
-                    });
-                }
-                // The entitlement moved or filled up under us: decide again
-                // on fresh state (which may pick another entitlement or deny).
-                Err(StoreError::LimitReached { .. } | StoreError::Conflict { .. }) if tries > 0 => {
-                }
-                Err(StoreError::LimitReached { entity, key, .. }) => {
-                    return Err(Error::Conflict {
-                        entity,
-                        key,
-                        reason: "the quota kept changing concurrently; try again",
-                    });
-                }
-                Err(e) => return Err(e.into()),
             }
-        }
+        })
+        .await
     }
 
     /// A user's downloads, newest first (the user or staff).
@@ -226,10 +234,18 @@ impl<S: Store + ?Sized> Vault<S> {
         user: &crate::value::actor::UserId,
         limit: u32,
     ) -> Result<Vec<Download>> {
-        require_self_or_staff(actor, user, "downloads_for_user")?;
-        Ok(self
-            .store
-            .downloads_for_user(user, limit.clamp(1, 1000))
-            .await?)
+        let span = tracing::info_span!(
+            "vault.downloads_for_user",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_self_or_staff(actor, user, "downloads_for_user")?;
+            Ok(self
+                .store
+                .downloads_for_user(user, limit.clamp(1, 1000))
+                .await?)
+        })
+        .await
     }
 }

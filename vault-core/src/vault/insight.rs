@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::Vault;
+use super::{Vault, traced};
 use crate::delivery::download::RequestInfo;
 use crate::insight::analytics::{
     AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow, check_days, traffic_source,
@@ -34,18 +34,22 @@ impl<S: Store + ?Sized> Vault<S> {
         workflow: WorkflowId,
         request: &RequestInfo,
     ) -> Result<()> {
-        self.workflow(actor, workflow).await?;
-        let meta = request.to_meta(&self.config.ip_salt);
-        let mut d = AnalyticsDelta::none(workflow, self.now());
-        d.views = 1;
-        d.traffic_source = Some(traffic_source(meta.referrer.as_deref()));
-        d.country = meta.country;
-        d.visitor = match (actor.user_id(), meta.ip_hash) {
-            (Some(u), _) => Some(VisitorKey::User(u.clone())),
-            (None, Some(h)) => Some(VisitorKey::Ip(h)),
-            (None, None) => None,
-        };
-        Ok(self.store.record_analytics(&d).await?)
+        let span = tracing::info_span!("vault.record_view", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            self.workflow(actor, workflow).await?;
+            let meta = request.to_meta(&self.config.ip_salt);
+            let mut d = AnalyticsDelta::none(workflow, self.now());
+            d.views = 1;
+            d.traffic_source = Some(traffic_source(meta.referrer.as_deref()));
+            d.country = meta.country;
+            d.visitor = match (actor.user_id(), meta.ip_hash) {
+                (Some(u), _) => Some(VisitorKey::User(u.clone())),
+                (None, Some(h)) => Some(VisitorKey::Ip(h)),
+                (None, None) => None,
+            };
+            Ok(self.store.record_analytics(&d).await?)
+        })
+        .await
     }
 
     /// Records a click or a share.
@@ -55,13 +59,17 @@ impl<S: Store + ?Sized> Vault<S> {
         workflow: WorkflowId,
         what: Interaction,
     ) -> Result<()> {
-        self.workflow(actor, workflow).await?;
-        let mut d = AnalyticsDelta::none(workflow, self.now());
-        match what {
-            Interaction::Click => d.clicks = 1,
-            Interaction::Share => d.shares = 1,
-        }
-        Ok(self.store.record_analytics(&d).await?)
+        let span = tracing::info_span!("vault.record_interaction", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            self.workflow(actor, workflow).await?;
+            let mut d = AnalyticsDelta::none(workflow, self.now());
+            match what {
+                Interaction::Click => d.clicks = 1,
+                Interaction::Share => d.shares = 1,
+            }
+            Ok(self.store.record_analytics(&d).await?)
+        })
+        .await
     }
 
     /// Daily analytics of a workflow for `from..=to` (staff), at most 366
@@ -74,19 +82,23 @@ impl<S: Store + ?Sized> Vault<S> {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<DailyAnalytics>> {
-        require_staff(actor, "analytics")?;
-        check_days(from, to)?;
-        if to < from || (to - from).num_days() > 366 {
-            return Err(ValidationError::new(
-                "to",
-                Reason::OutOfRange {
-                    min: "from".into(),
-                    max: "from + 366 days".into(),
-                },
-            )
-            .into());
-        }
-        Ok(self.store.analytics(workflow, from, to).await?)
+        let span = tracing::info_span!("vault.analytics", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_staff(actor, "analytics")?;
+            check_days(from, to)?;
+            if to < from || (to - from).num_days() > 366 {
+                return Err(ValidationError::new(
+                    "to",
+                    Reason::OutOfRange {
+                        min: "from".into(),
+                        max: "from + 366 days".into(),
+                    },
+                )
+                .into());
+            }
+            Ok(self.store.analytics(workflow, from, to).await?)
+        })
+        .await
     }
 
     /// The seed's `workflow_stats` view (staff).
@@ -95,7 +107,11 @@ impl<S: Store + ?Sized> Vault<S> {
         actor: &Actor,
         workflow: Option<WorkflowId>,
     ) -> Result<Vec<WorkflowStatsRow>> {
-        require_staff(actor, "workflow_stats")?;
-        Ok(self.store.workflow_stats(workflow).await?)
+        let span = tracing::info_span!("vault.workflow_stats", actor = actor.kind(), workflow = ?workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_staff(actor, "workflow_stats")?;
+            Ok(self.store.workflow_stats(workflow).await?)
+        })
+        .await
     }
 }

@@ -1,7 +1,7 @@
 //! Memberships: start, renew, fail, change tier, cancel, expire; following
 //! a provider's subscription; and the seed's `active_memberships` view.
 
-use super::Vault;
+use super::{Vault, traced};
 use crate::commerce::membership::{
     Membership, MembershipEvent, MembershipStatus, NewMembership, Period, Standing,
 };
@@ -62,13 +62,21 @@ impl<S: Store + ?Sized> Vault<S> {
     /// process; change the tier of the first instead. Memberships whose time
     /// ran out are moved to expired in the same write.
     pub async fn start_membership(&self, actor: &Actor, new: NewMembership) -> Result<Membership> {
-        require_staff(actor, "start_membership")?;
-        let now = self.now();
-        let m = new.build(MembershipId::from_uuid(self.uuid()), now)?;
-        self.store
-            .insert_membership(&m, now, self.config.access.past_due_grace)
-            .await?;
-        Ok(m)
+        let span = tracing::info_span!(
+            "vault.start_membership",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_staff(actor, "start_membership")?;
+            let now = self.now();
+            let m = new.build(MembershipId::from_uuid(self.uuid()), now)?;
+            self.store
+                .insert_membership(&m, now, self.config.access.past_due_grace)
+                .await?;
+            Ok(m)
+        })
+        .await
     }
 
     /// Merges what a payment provider says about a subscription into the
@@ -85,75 +93,83 @@ impl<S: Store + ?Sized> Vault<S> {
         snapshot: &SubscriptionSnapshot,
         enrollment: Option<&Enrollment>,
     ) -> Result<Followed> {
-        require_staff(actor, "follow_subscription")?;
-        snapshot.validate()?;
-        let sub = snapshot.subscription_id.as_str();
-        for _ in 0..self.config.conflict_retries.max(1) {
-            let now = self.now();
-            if let Some(current) = self.store.membership_by_subscription(sub).await? {
-                let mut next = current.clone();
-                if !next.follow(snapshot, now)? {
-                    return Ok(Followed::Membership {
-                        membership: Box::new(current),
-                        changed: false,
-                        started: false,
-                    });
-                }
-                next.revision = current.revision + 1;
-                match self.store.update_membership(&next, current.revision).await {
-                    Ok(()) => {
+        let span = tracing::info_span!(
+            "vault.follow_subscription",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_staff(actor, "follow_subscription")?;
+            snapshot.validate()?;
+            let sub = snapshot.subscription_id.as_str();
+            for _ in 0..self.config.conflict_retries.max(1) {
+                let now = self.now();
+                if let Some(current) = self.store.membership_by_subscription(sub).await? {
+                    let mut next = current.clone();
+                    if !next.follow(snapshot, now)? {
                         return Ok(Followed::Membership {
-                            membership: Box::new(next),
-                            changed: true,
+                            membership: Box::new(current),
+                            changed: false,
                             started: false,
                         });
                     }
-                    Err(StoreError::Conflict { .. }) => continue,
+                    next.revision = current.revision + 1;
+                    match self.store.update_membership(&next, current.revision).await {
+                        Ok(()) => {
+                            return Ok(Followed::Membership {
+                                membership: Box::new(next),
+                                changed: true,
+                                started: false,
+                            });
+                        }
+                        Err(StoreError::Conflict { .. }) => continue,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                let Some(enrollment) = enrollment.filter(|_| snapshot.terms.is_some()) else {
+                    return Ok(Followed::UnknownSubscription);
+                };
+                let id = MembershipId::from_uuid(self.uuid());
+                let Some(m) = snapshot.start(
+                    enrollment.user_id.clone(),
+                    enrollment.customer_id.clone(),
+                    id,
+                    now,
+                )?
+                else {
+                    return Ok(Followed::NotStarted);
+                };
+                match self
+                    .store
+                    .insert_membership(&m, now, self.config.access.past_due_grace)
+                    .await
+                {
+                    Ok(()) => {
+                        return Ok(Followed::Membership {
+                            membership: Box::new(m),
+                            changed: true,
+                            started: true,
+                        });
+                    }
+                    // Another delivery started it meanwhile (follow that one),
+                    // or the user's slot is held.
+                    Err(StoreError::AlreadyExists { .. }) => {
+                        if self.store.membership_by_subscription(sub).await?.is_none() {
+                            return Ok(Followed::SlotTaken {
+                                user_id: enrollment.user_id.clone(),
+                            });
+                        }
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
-            let Some(enrollment) = enrollment.filter(|_| snapshot.terms.is_some()) else {
-                return Ok(Followed::UnknownSubscription);
-            };
-            let id = MembershipId::from_uuid(self.uuid());
-            let Some(m) = snapshot.start(
-                enrollment.user_id.clone(),
-                enrollment.customer_id.clone(),
-                id,
-                now,
-            )?
-            else {
-                return Ok(Followed::NotStarted);
-            };
-            match self
-                .store
-                .insert_membership(&m, now, self.config.access.past_due_grace)
-                .await
-            {
-                Ok(()) => {
-                    return Ok(Followed::Membership {
-                        membership: Box::new(m),
-                        changed: true,
-                        started: true,
-                    });
-                }
-                // Another delivery started it meanwhile (follow that one),
-                // or the user's slot is held.
-                Err(StoreError::AlreadyExists { .. }) => {
-                    if self.store.membership_by_subscription(sub).await?.is_none() {
-                        return Ok(Followed::SlotTaken {
-                            user_id: enrollment.user_id.clone(),
-                        });
-                    }
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(Error::Conflict {
-            entity: Entity::Membership,
-            key: sub.to_owned(),
-            reason: "the membership kept changing while an event was merged",
+            Err(Error::Conflict {
+                entity: Entity::Membership,
+                key: sub.to_owned(),
+                reason: "the membership kept changing while an event was merged",
+            })
         })
+        .await
     }
 
     async fn load_membership(&self, id: MembershipId) -> Result<Membership> {
@@ -168,14 +184,18 @@ impl<S: Store + ?Sized> Vault<S> {
 
     /// One membership (its member or staff; others read not found).
     pub async fn membership(&self, actor: &Actor, id: MembershipId) -> Result<Membership> {
-        let m = self.load_membership(id).await?;
-        if require_self_or_staff(actor, &m.user_id, "membership").is_err() {
-            return Err(Error::NotFound {
-                entity: Entity::Membership,
-                key: id.to_string(),
-            });
-        }
-        Ok(m)
+        let span = tracing::info_span!("vault.membership", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let m = self.load_membership(id).await?;
+            if require_self_or_staff(actor, &m.user_id, "membership").is_err() {
+                return Err(Error::NotFound {
+                    entity: Entity::Membership,
+                    key: id.to_string(),
+                });
+            }
+            Ok(m)
+        })
+        .await
     }
 
     /// The membership with this provider subscription id (staff).
@@ -184,11 +204,19 @@ impl<S: Store + ?Sized> Vault<S> {
         actor: &Actor,
         subscription_id: &str,
     ) -> Result<Option<Membership>> {
-        require_staff(actor, "membership_by_subscription")?;
-        Ok(self
-            .store
-            .membership_by_subscription(subscription_id)
-            .await?)
+        let span = tracing::info_span!(
+            "vault.membership_by_subscription",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_staff(actor, "membership_by_subscription")?;
+            Ok(self
+                .store
+                .membership_by_subscription(subscription_id)
+                .await?)
+        })
+        .await
     }
 
     /// Applies a state-machine event. Members may cancel their own
@@ -202,23 +230,27 @@ impl<S: Store + ?Sized> Vault<S> {
         id: MembershipId,
         event: MembershipEvent,
     ) -> Result<Membership> {
-        let member_may = matches!(
-            event,
-            MembershipEvent::Cancel | MembershipEvent::CancelAtPeriodEnd(_)
-        );
-        let current = self.membership(actor, id).await?;
-        if !member_may {
-            require_staff(actor, "apply_membership_event")?;
-        }
-        let mut next = current.clone();
-        if !next.apply(&event, self.now())? {
-            return Ok(current);
-        }
-        next.revision = current.revision + 1;
-        self.store
-            .update_membership(&next, current.revision)
-            .await?;
-        Ok(next)
+        let span = tracing::info_span!("vault.apply_membership_event", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let member_may = matches!(
+                event,
+                MembershipEvent::Cancel | MembershipEvent::CancelAtPeriodEnd(_)
+            );
+            let current = self.membership(actor, id).await?;
+            if !member_may {
+                require_staff(actor, "apply_membership_event")?;
+            }
+            let mut next = current.clone();
+            if !next.apply(&event, self.now())? {
+                return Ok(current);
+            }
+            next.revision = current.revision + 1;
+            self.store
+                .update_membership(&next, current.revision)
+                .await?;
+            Ok(next)
+        })
+        .await
     }
 
     /// Starts a new paid period (staff; billing): resets the period quota
@@ -229,8 +261,12 @@ impl<S: Store + ?Sized> Vault<S> {
         id: MembershipId,
         period: Period,
     ) -> Result<Membership> {
-        self.apply_membership_event(actor, id, MembershipEvent::Renew { period })
-            .await
+        let span = tracing::info_span!("vault.renew_membership", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            self.apply_membership_event(actor, id, MembershipEvent::Renew { period })
+                .await
+        })
+        .await
     }
 
     /// Records a failed renewal payment (staff; billing): the membership is
@@ -240,8 +276,12 @@ impl<S: Store + ?Sized> Vault<S> {
         actor: &Actor,
         id: MembershipId,
     ) -> Result<Membership> {
-        self.apply_membership_event(actor, id, MembershipEvent::PaymentFailed)
-            .await
+        let span = tracing::info_span!("vault.mark_membership_past_due", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            self.apply_membership_event(actor, id, MembershipEvent::PaymentFailed)
+                .await
+        })
+        .await
     }
 
     /// Upgrades or downgrades (staff; billing). The enrollment date stays.
@@ -252,14 +292,18 @@ impl<S: Store + ?Sized> Vault<S> {
         tier: PricingTier,
         period_download_limit: Option<u32>,
     ) -> Result<Membership> {
-        self.apply_membership_event(
-            actor,
-            id,
-            MembershipEvent::ChangeTier {
-                tier,
-                period_download_limit,
-            },
-        )
+        let span = tracing::info_span!("vault.change_membership_tier", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            self.apply_membership_event(
+                actor,
+                id,
+                MembershipEvent::ChangeTier {
+                    tier,
+                    period_download_limit,
+                },
+            )
+            .await
+        })
         .await
     }
 
@@ -270,12 +314,16 @@ impl<S: Store + ?Sized> Vault<S> {
         id: MembershipId,
         at_period_end: bool,
     ) -> Result<Membership> {
-        let event = if at_period_end {
-            MembershipEvent::CancelAtPeriodEnd(true)
-        } else {
-            MembershipEvent::Cancel
-        };
-        self.apply_membership_event(actor, id, event).await
+        let span = tracing::info_span!("vault.cancel_membership", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let event = if at_period_end {
+                MembershipEvent::CancelAtPeriodEnd(true)
+            } else {
+                MembershipEvent::Cancel
+            };
+            self.apply_membership_event(actor, id, event).await
+        })
+        .await
     }
 
     /// A user's memberships, newest first (the user or staff).
@@ -284,50 +332,62 @@ impl<S: Store + ?Sized> Vault<S> {
         actor: &Actor,
         user: &UserId,
     ) -> Result<Vec<Membership>> {
-        require_self_or_staff(actor, user, "memberships_for_user")?;
-        Ok(self.store.memberships_for_user(user).await?)
+        let span = tracing::info_span!("vault.memberships_for_user", actor = actor.kind(), user = %user, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_self_or_staff(actor, user, "memberships_for_user")?;
+            Ok(self.store.memberships_for_user(user).await?)
+        })
+        .await
     }
 
     /// The seed's `active_memberships` view (staff): memberships that grant
     /// access now, with their calculated standing, days and downloads left.
     pub async fn active_memberships(&self, actor: &Actor) -> Result<Vec<ActiveMembershipRow>> {
-        require_staff(actor, "active_memberships")?;
-        let now = self.now();
-        let grace = self.config.access.past_due_grace;
-        let candidates = self
-            .store
-            .memberships_with_status(&[
-                MembershipStatus::Trialing,
-                MembershipStatus::Active,
-                MembershipStatus::PastDue,
-            ])
-            .await?;
-        Ok(candidates
-            .into_iter()
-            .filter_map(|m| {
-                let standing = m.standing(now, grace);
-                if !standing.grants() {
-                    return None;
-                }
-                let ends = match standing {
-                    Standing::Grace { until } => until,
-                    _ => m
-                        .trial_ends_at
-                        .filter(|_| m.status == MembershipStatus::Trialing)
-                        .unwrap_or(m.period.end),
-                };
-                Some(ActiveMembershipRow {
-                    membership_id: m.id,
-                    user_id: m.user_id.clone(),
-                    tier: m.tier,
-                    status: m.status,
-                    standing,
-                    days_remaining: (ends - now).num_days(),
-                    downloads_remaining: m.quota.remaining(),
-                    cancel_at_period_end: m.cancel_at_period_end,
-                    enrolled_at: m.enrolled_at,
+        let span = tracing::info_span!(
+            "vault.active_memberships",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            require_staff(actor, "active_memberships")?;
+            let now = self.now();
+            let grace = self.config.access.past_due_grace;
+            let candidates = self
+                .store
+                .memberships_with_status(&[
+                    MembershipStatus::Trialing,
+                    MembershipStatus::Active,
+                    MembershipStatus::PastDue,
+                ])
+                .await?;
+            Ok(candidates
+                .into_iter()
+                .filter_map(|m| {
+                    let standing = m.standing(now, grace);
+                    if !standing.grants() {
+                        return None;
+                    }
+                    let ends = match standing {
+                        Standing::Grace { until } => until,
+                        _ => m
+                            .trial_ends_at
+                            .filter(|_| m.status == MembershipStatus::Trialing)
+                            .unwrap_or(m.period.end),
+                    };
+                    Some(ActiveMembershipRow {
+                        membership_id: m.id,
+                        user_id: m.user_id.clone(),
+                        tier: m.tier,
+                        status: m.status,
+                        standing,
+                        days_remaining: (ends - now).num_days(),
+                        downloads_remaining: m.quota.remaining(),
+                        cancel_at_period_end: m.cancel_at_period_end,
+                        enrolled_at: m.enrolled_at,
+                    })
                 })
-            })
-            .collect())
+                .collect())
+        })
+        .await
     }
 }
