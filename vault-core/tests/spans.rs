@@ -14,7 +14,7 @@ use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use vault_core::testkit::Fixture;
-use vault_core::{Actor, Error, MemoryStore, PricingTier, RequestInfo};
+use vault_core::{Error, MemoryStore, PricingTier, RequestInfo};
 
 #[derive(Debug, Clone, Default)]
 struct Captured {
