@@ -111,7 +111,10 @@ fn a_download_and_a_refused_call_leave_spans_without_secrets() {
             user_agent: Some("agent/1.0".into()),
             ..RequestInfo::default()
         };
-        f.vault.download(&alice, w.id, None, &request).await.unwrap();
+        f.vault
+            .download(&alice, w.id, None, &request)
+            .await
+            .unwrap();
         // A refused call: bob bought nothing.
         let bob = Fixture::user("bob");
         let refused = f.vault.download(&bob, w.id, None, &request).await;
@@ -158,7 +161,10 @@ fn a_download_and_a_refused_call_leave_spans_without_secrets() {
             p.license_key.as_str(),
             "agent/1.0",
         ] {
-            assert!(!text.contains(secret), "{secret} reached the traces:\n{text}");
+            assert!(
+                !text.contains(secret),
+                "{secret} reached the traces:\n{text}"
+            );
         }
     });
 }
