@@ -397,3 +397,23 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn cancelling_twice_changes_nothing_the_second_time() {
+    let mut m = member(false);
+    assert!(m.apply(&MembershipEvent::Cancel, t(1)).expect("cancel"));
+    let once = m.clone();
+    assert!(!m.apply(&MembershipEvent::Cancel, t(5)).expect("repeat"));
+    // The first cancellation's times stand.
+    assert_eq!(m, once);
+    assert_eq!(m.canceled_at, Some(t(1)));
+}
+
+#[test]
+fn a_period_holds_its_start_but_not_its_end() {
+    let p = Period::new(t(0), t(30)).expect("valid");
+    assert!(p.contains(t(0)));
+    assert!(p.contains(t(29)));
+    assert!(!p.contains(t(30)));
+    assert!(!p.contains(t(-1)));
+}

@@ -296,3 +296,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_delta_reports_its_count_sum_and_whether_it_is_empty() {
+    let five = c(5, [Some(3), None, None, None, None]);
+    let two = c(2, [None; 5]);
+    let add = RatingDelta::between(None, Some(&five));
+    assert!(!add.is_zero());
+    assert_eq!((add.count(), add.sum()), (1, 5));
+    let change = RatingDelta::between(Some(&five), Some(&two));
+    assert!(!change.is_zero());
+    assert_eq!((change.count(), change.sum()), (0, -3));
+    let remove = RatingDelta::between(Some(&two), None);
+    assert_eq!((remove.count(), remove.sum()), (-1, -2));
+    // The same contribution before and after changes nothing.
+    assert!(RatingDelta::between(Some(&five), Some(&five)).is_zero());
+    assert!(RatingDelta::default().is_zero());
+    // A change in a dimension alone is not empty.
+    let dim_only = RatingDelta::between(Some(&c(4, [None; 5])), Some(&c(4, [Some(1); 5])));
+    assert_eq!((dim_only.count(), dim_only.sum()), (0, 0));
+    assert!(!dim_only.is_zero());
+}
+
+#[test]
+fn a_prior_keeps_its_weight_and_mean() {
+    let p = BayesianPrior::new(7, dec!(4.25)).expect("valid");
+    assert_eq!((p.weight(), p.mean()), (7, dec!(4.25)));
+    let d = BayesianPrior::default();
+    assert_eq!((d.weight(), d.mean()), (10, dec!(3.5)));
+}
