@@ -76,28 +76,17 @@ impl fmt::Debug for WebhookSecret {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const_hex::encode(bytes)
 }
 
 /// Lowercase hex only, as Stripe sends and as its libraries compare (the
-/// hex strings themselves): `u8::from_str_radix` would also take uppercase
-/// and a leading `+`, which the official libraries refuse.
+/// hex strings themselves): a hex decoder alone would also take uppercase
+/// and a `0x` prefix, which the official libraries refuse.
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    fn nibble(c: u8) -> Option<u8> {
-        match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        }
-    }
-    let bytes = s.as_bytes();
-    if !bytes.len().is_multiple_of(2) {
+    if !s.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')) {
         return None;
     }
-    bytes
-        .chunks_exact(2)
-        .map(|pair| Some((nibble(pair[0])? << 4) | nibble(pair[1])?))
-        .collect()
+    const_hex::decode(s).ok()
 }
 
 /// Why a webhook's signature was refused.
@@ -342,6 +331,8 @@ mod tests {
             format!("{}g", &good[..63]),
             good.to_ascii_uppercase(),
             format!("{good}00"),
+            format!("0x{good}"),
+            format!("0x{}", &good[2..]),
         ];
         for v1 in bad_v1s {
             let header = format!("t=1700000000,v1={v1}");

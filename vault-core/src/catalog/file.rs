@@ -75,7 +75,7 @@ impl Checksum {
     pub fn of(bytes: &[u8]) -> Self {
         use sha2::{Digest, Sha256};
         let digest = Sha256::digest(bytes);
-        Self(crate::value::hex::lower(&digest))
+        Self(const_hex::encode(digest))
     }
 
     /// The hex digest.

@@ -484,7 +484,7 @@ impl Cursor {
     /// An opaque token for URLs.
     pub fn encode(&self) -> String {
         serde_json::to_string(self)
-            .map(|s| crate::value::hex::lower(s.as_bytes()))
+            .map(|s| const_hex::encode(s.as_bytes()))
             .unwrap_or_default()
     }
 
@@ -499,14 +499,12 @@ impl Cursor {
                 },
             )
         };
-        if !token.len().is_multiple_of(2) || token.len() > 2000 {
+        // Only the digits `encode` writes: const_hex alone would also take
+        // a `0x` prefix, which no token of ours carries.
+        if token.len() > 2000 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(bad());
         }
-        let bytes = (0..token.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(token.get(i..i + 2).unwrap_or("zz"), 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| bad())?;
+        let bytes = const_hex::decode(token).map_err(|_| bad())?;
         let r: CursorRepr = serde_json::from_slice(&bytes).map_err(|_| bad())?;
         Cursor::new(r.sort, r.key, r.id)
     }
@@ -657,7 +655,7 @@ mod tests {
         ];
         for (sort, key) in refused {
             assert_eq!(field(new(sort, key)), "cursor", "{sort} {key:?}");
-            let token = crate::value::hex::lower(
+            let token = const_hex::encode(
                 serde_json::json!({ "sort": sort, "key": key, "id": id() })
                     .to_string()
                     .as_bytes(),
@@ -684,6 +682,26 @@ mod tests {
             let c = new(sort, key).expect("accepted");
             assert_eq!((c.sort(), c.key(), c.id()), (sort, key, id()));
             assert_eq!(Cursor::decode(&c.encode()), Ok(c));
+        }
+    }
+
+    #[test]
+    fn a_token_is_only_the_hex_digits_encode_writes() {
+        let c = Cursor::new(WorkflowSort::Downloads, SortKey::Downloads(7), id()).expect("cursor");
+        let token = c.encode();
+        assert_eq!(Cursor::decode(&token.to_uppercase()), Ok(c));
+        // `u8::from_str_radix` took "+7" as a byte; a hex crate takes "0x".
+        let plus = format!("+{}", &token[1..]);
+        for bad in [
+            format!("0x{token}"),
+            plus,
+            token[1..].to_owned(),
+            format!("{token} "),
+            "zz".repeat(8),
+            "ab".repeat(1001),
+        ] {
+            let err = Cursor::decode(&bad).expect_err(&bad);
+            assert_eq!(err.field(), "cursor");
         }
     }
 }

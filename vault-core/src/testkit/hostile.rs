@@ -77,7 +77,7 @@ fn store_invalid<T: std::fmt::Debug>(r: StoreResult<T>, field: &str) {
 /// A cursor token as a URL carries it: hex of `{"sort", "key", "id"}`.
 fn token(sort: WorkflowSort, key: SortKey, id: WorkflowId) -> String {
     let json = json!({ "sort": sort, "key": key, "id": id });
-    crate::value::hex::lower(json.to_string().as_bytes())
+    const_hex::encode(json.to_string().as_bytes())
 }
 
 fn nil() -> WorkflowId {
@@ -627,7 +627,7 @@ pub async fn hostile_nul_bytes(store: Arc<dyn Store>) {
 pub async fn hostile_malformed_cursors(store: Arc<dyn Store>) {
     let f = Fixture::new(store).await;
     let all = catalog(&f).await;
-    let hex = |s: &str| crate::value::hex::lower(s.as_bytes());
+    let hex = |s: &str| const_hex::encode(s.as_bytes());
     let id = all[0].id;
     let malformed = [
         String::new(),

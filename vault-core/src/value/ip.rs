@@ -56,7 +56,7 @@ impl IpHash {
         let mut h = Sha256::new();
         h.update(&salt.0);
         h.update(ip.to_string().as_bytes());
-        Self(crate::value::hex::lower(&h.finalize()))
+        Self(const_hex::encode(h.finalize()))
     }
 
     /// Checks a stored hash (64 lowercase hex characters).

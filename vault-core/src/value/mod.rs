@@ -11,7 +11,6 @@ pub mod country;
 pub mod decision;
 pub mod delta;
 pub mod error;
-pub(crate) mod hex;
 pub mod ids;
 pub mod ip;
 pub mod money;

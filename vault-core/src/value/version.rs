@@ -38,23 +38,16 @@ impl Version {
                 },
             )
         };
+        // semver (the parser cargo uses) does the grammar: three numbers,
+        // no leading zeros, no sign or space; what it also takes, a
+        // pre-release or build part or a part past u32, is not a release.
         let body = s.strip_prefix('v').unwrap_or(s);
-        let mut parts = body.split('.');
-        let mut next = || -> Result<u32, ValidationError> {
-            let p = parts.next().ok_or_else(bad)?;
-            if p.is_empty()
-                || !p.bytes().all(|b| b.is_ascii_digit())
-                || (p.len() > 1 && p.starts_with('0'))
-            {
-                return Err(bad());
-            }
-            p.parse().map_err(|_| bad())
-        };
-        let v = Self::new(next()?, next()?, next()?);
-        if parts.next().is_some() {
+        let v = semver::Version::parse(body).map_err(|_| bad())?;
+        if !v.pre.is_empty() || !v.build.is_empty() {
             return Err(bad());
         }
-        Ok(v)
+        let part = |n: u64| u32::try_from(n).map_err(|_| bad());
+        Ok(Self::new(part(v.major)?, part(v.minor)?, part(v.patch)?))
     }
 
     /// The major part.
@@ -144,7 +137,13 @@ mod tests {
             "1.-2.3",
             "a.b.c",
             "1.2.3-beta",
+            "1.2.3+build",
             "99999999999.0.0",
+            "4294967296.0.0",
+            " 1.2.3",
+            "+1.2.3",
+            "vv1.2.3",
+            "V1.2.3",
         ] {
             let err = Version::parse(bad).expect_err(bad);
             assert_eq!(err.field(), "version");
