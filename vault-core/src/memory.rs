@@ -75,6 +75,7 @@ use crate::value::ids::{
     WorkflowId,
 };
 use crate::value::slug::Slug;
+use crate::value::tag::Tag;
 
 /// A complete storage backend held in memory.
 ///
@@ -827,11 +828,24 @@ impl State {
         true
     }
 
-    fn favorites_for_user(&self, user: &UserId) -> Vec<Favorite> {
+    fn update_favorite(&mut self, favorite: &Favorite) -> StoreResult<()> {
+        let key = (favorite.user_id.clone(), favorite.workflow_id);
+        let stored = self.favorites.get_mut(&key).ok_or_else(|| {
+            StoreError::not_found(
+                Entity::Favorite,
+                format!("{}/{}", favorite.user_id, favorite.workflow_id),
+            )
+        })?;
+        stored.note.clone_from(&favorite.note);
+        stored.tags.clone_from(&favorite.tags);
+        Ok(())
+    }
+
+    fn favorites_for_user(&self, user: &UserId, tag: Option<&Tag>) -> Vec<Favorite> {
         let mut found: Vec<&Favorite> = self
             .favorites
             .values()
-            .filter(|f| f.user_id == *user)
+            .filter(|f| f.user_id == *user && tag.is_none_or(|t| f.carries(t)))
             .collect();
         found.sort_by(|a, b| {
             newest_first((a.created_at, a.workflow_id), (b.created_at, b.workflow_id))
@@ -1212,8 +1226,16 @@ impl CommunityStore for MemoryStore {
         Ok(self.lock().delete_favorite(user, workflow))
     }
 
-    async fn favorites_for_user(&self, user: &UserId) -> StoreResult<Vec<Favorite>> {
-        Ok(self.lock().favorites_for_user(user))
+    async fn update_favorite(&self, favorite: &Favorite) -> StoreResult<()> {
+        self.lock().update_favorite(favorite)
+    }
+
+    async fn favorites_for_user(
+        &self,
+        user: &UserId,
+        tag: Option<&Tag>,
+    ) -> StoreResult<Vec<Favorite>> {
+        Ok(self.lock().favorites_for_user(user, tag))
     }
 }
 

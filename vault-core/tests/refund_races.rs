@@ -251,8 +251,15 @@ impl CommunityStore for Interleaved {
     async fn delete_favorite(&self, u: &UserId, w: WorkflowId) -> StoreResult<bool> {
         self.inner.delete_favorite(u, w).await
     }
-    async fn favorites_for_user(&self, u: &UserId) -> StoreResult<Vec<Favorite>> {
-        self.inner.favorites_for_user(u).await
+    async fn update_favorite(&self, f: &Favorite) -> StoreResult<()> {
+        self.inner.update_favorite(f).await
+    }
+    async fn favorites_for_user(
+        &self,
+        u: &UserId,
+        t: Option<&vault_core::value::tag::Tag>,
+    ) -> StoreResult<Vec<Favorite>> {
+        self.inner.favorites_for_user(u, t).await
     }
 }
 

@@ -569,13 +569,43 @@ impl CommunityStore for PgStore {
         write_tx!(self, |c| delete_favorite(c, user, workflow))
     }
 
-    async fn favorites_for_user(&self, user: &UserId) -> StoreResult<Vec<Favorite>> {
+    async fn update_favorite(&self, f: &Favorite) -> StoreResult<()> {
+        let tags: Vec<&str> = f.tags.iter().map(Tag::as_str).collect();
+        let n = on_conn!(self, |c| sqlx::query(
+            "UPDATE workflow_favorites SET note = $3, tags = $4 \
+             WHERE user_id = $1 AND workflow_id = $2"
+        )
+        .bind(f.user_id.as_str())
+        .bind(f.workflow_id.as_uuid())
+        .bind(f.note.as_deref())
+        .bind(&tags)
+        .execute(c))
+        .map_err(db)?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::not_found(
+                Entity::Favorite,
+                format!("{}/{}", f.user_id, f.workflow_id),
+            ));
+        }
+        Ok(())
+    }
+
+    async fn favorites_for_user(
+        &self,
+        user: &UserId,
+        tag: Option<&Tag>,
+    ) -> StoreResult<Vec<Favorite>> {
+        // `tags @> ARRAY[$2]` is what the GIN index on tags serves.
         on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             favorite_cols!(),
-            " FROM workflow_favorites WHERE user_id = $1 ORDER BY created_at DESC, workflow_id"
+            " FROM workflow_favorites WHERE user_id = $1 \
+              AND ($2::text IS NULL OR tags @> ARRAY[$2::text]) \
+              ORDER BY created_at DESC, workflow_id"
         ))
         .bind(user.as_str())
+        .bind(tag.map(Tag::as_str))
         .fetch_all(c))
         .map_err(db)?
         .iter()

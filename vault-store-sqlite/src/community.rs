@@ -10,6 +10,7 @@ use vault_core::insight::analytics::AnalyticsDelta;
 use vault_core::store::{CommunityStore, Entity, StoreError, StoreResult};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{ReviewId, WorkflowId};
+use vault_core::value::tag::Tag;
 
 use crate::catalog::{exists, load_workflow, query_all, query_one, require_workflow};
 use crate::codec::*;
@@ -492,13 +493,52 @@ impl CommunityStore for SqliteStore {
         .await
     }
 
-    async fn favorites_for_user(&self, user: &UserId) -> StoreResult<Vec<Favorite>> {
+    async fn update_favorite(&self, f: &Favorite) -> StoreResult<()> {
+        let f = f.clone();
+        self.write(move |tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE workflow_favorites SET note = ?3, tags = ?4 \
+                     WHERE user_id = ?1 AND workflow_id = ?2",
+                )
+                .map_err(db)?
+                .execute(params![
+                    f.user_id.as_str(),
+                    f.workflow_id.to_string(),
+                    f.note,
+                    json(&f.tags)?
+                ])
+                .map_err(db)?;
+            if n == 0 {
+                return Err(StoreError::not_found(
+                    Entity::Favorite,
+                    format!("{}/{}", f.user_id, f.workflow_id),
+                ));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn favorites_for_user(
+        &self,
+        user: &UserId,
+        tag: Option<&Tag>,
+    ) -> StoreResult<Vec<Favorite>> {
         let u = user.to_string();
+        let tag = tag.map(|t| t.as_str().to_owned());
         self.read(move |c| {
+            // The tags are a JSON array; `json_each` reads it where it lies.
             query_all(
                 c,
-                concat!("SELECT ", favorite_cols!(), " FROM workflow_favorites WHERE user_id = ?1 ORDER BY created_at DESC, workflow_id"),
-                [u],
+                concat!(
+                    "SELECT ",
+                    favorite_cols!(),
+                    " FROM workflow_favorites WHERE user_id = ?1 \
+                     AND (?2 IS NULL OR EXISTS (SELECT 1 FROM json_each(tags) WHERE value = ?2)) \
+                     ORDER BY created_at DESC, workflow_id"
+                ),
+                params![u, tag],
                 favorite_from_row,
             )
         })

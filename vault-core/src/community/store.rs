@@ -12,6 +12,7 @@ use crate::value::actor::UserId;
 use crate::value::delta::AnalyticsDelta;
 use crate::value::error::StoreResult;
 use crate::value::ids::{ReviewId, WorkflowId};
+use crate::value::tag::Tag;
 
 /// Reviews, votes and favorites.
 #[async_trait]
@@ -75,6 +76,15 @@ pub trait CommunityStore: Send + Sync + Debug {
     ) -> StoreResult<()>;
     /// Removes a favorite and decrements the count; false when there was none.
     async fn delete_favorite(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool>;
-    /// A user's favorites, newest first.
-    async fn favorites_for_user(&self, user: &UserId) -> StoreResult<Vec<Favorite>>;
+    /// Replaces the note and tags of the favorite of `favorite.user_id` on
+    /// `favorite.workflow_id`, keeping its creation time; `NotFound` when
+    /// there is none. Counters do not move.
+    async fn update_favorite(&self, favorite: &Favorite) -> StoreResult<()>;
+    /// A user's favorites, newest first; with a `tag`, only those that
+    /// carry it.
+    async fn favorites_for_user(
+        &self,
+        user: &UserId,
+        tag: Option<&Tag>,
+    ) -> StoreResult<Vec<Favorite>>;
 }

@@ -336,3 +336,137 @@ pub async fn favorites_unique_and_counted(store: Arc<dyn Store>) {
         Err(Error::Forbidden { .. })
     ));
 }
+
+pub async fn favorites_are_edited_and_listed_by_tag(store: Arc<dyn Store>) {
+    let f = Fixture::new(store).await;
+    let (a, _) = f.workflow("crm-sync", PricingTier::Free, None).await;
+    let (b, _) = f.workflow("invoice-sync", PricingTier::Free, None).await;
+    let (c, _) = f.workflow("lead-router", PricingTier::Free, None).await;
+    let fan = Fixture::user("fan");
+    let tags = |t: &[&str]| parse_tags(t).unwrap();
+    for (w, t) in [
+        (a.id, tags(&["crm"])),
+        (b.id, tags(&["later"])),
+        (c.id, tags(&[])),
+    ] {
+        f.vault.add_favorite(&fan, w, None, t).await.unwrap();
+        f.advance(chrono::Duration::seconds(1));
+    }
+    let before = workflow_of(&f, b.id).await.stats.favorite_count;
+    let edited = f
+        .vault
+        .edit_favorite(
+            &fan,
+            b.id,
+            Some("for the CRM move".into()),
+            tags(&["crm", "later", "crm"]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(edited.tags, tags(&["crm", "later"]));
+    assert_eq!(
+        workflow_of(&f, b.id).await.stats.favorite_count,
+        before,
+        "an edit counts nothing"
+    );
+    let me = fan.user_id().unwrap();
+    let all = f.vault.favorites(&fan, me).await.unwrap();
+    let ids: Vec<_> = all.iter().map(|x| x.workflow_id).collect();
+    assert_eq!(
+        ids,
+        [c.id, b.id, a.id],
+        "newest first, the edit moves nothing"
+    );
+    let stored = all.iter().find(|x| x.workflow_id == b.id).unwrap();
+    assert_eq!(
+        stored, &edited,
+        "the note and tags are stored, the creation time kept"
+    );
+    let crm = f
+        .vault
+        .favorites_tagged(&fan, me, &tags(&["crm"])[0])
+        .await
+        .unwrap();
+    let ids: Vec<_> = crm.iter().map(|x| x.workflow_id).collect();
+    assert_eq!(ids, [b.id, a.id]);
+    let later = f
+        .vault
+        .favorites_tagged(&fan, me, &tags(&["later"])[0])
+        .await
+        .unwrap();
+    assert_eq!(later, std::slice::from_ref(&edited));
+    assert!(
+        f.vault
+            .favorites_tagged(&fan, me, &tags(&["nothing"])[0])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Another user's tags never show: the filter is per user.
+    let other = Fixture::user("other");
+    f.vault
+        .add_favorite(&other, c.id, None, tags(&["crm"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.vault
+            .favorites_tagged(&fan, me, &tags(&["crm"])[0])
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // Clearing the tags takes the favorite out of every tag's list.
+    f.vault
+        .edit_favorite(&fan, a.id, None, vec![])
+        .await
+        .unwrap();
+    assert_eq!(
+        f.vault
+            .favorites_tagged(&fan, me, &tags(&["crm"])[0])
+            .await
+            .unwrap(),
+        [edited]
+    );
+    // Refused edits write nothing and say why.
+    let missing = f.vault.edit_favorite(&other, a.id, None, vec![]).await;
+    assert!(
+        matches!(
+            missing,
+            Err(Error::NotFound {
+                entity: Entity::Favorite,
+                ..
+            })
+        ),
+        "{missing:?}"
+    );
+    let long = f
+        .vault
+        .edit_favorite(&fan, b.id, Some("x".repeat(2001)), vec![])
+        .await;
+    assert!(
+        matches!(&long, Err(Error::Invalid(e)) if e.field() == "note"),
+        "{long:?}"
+    );
+    assert!(matches!(
+        f.vault
+            .edit_favorite(&Actor::Anonymous, b.id, None, vec![])
+            .await,
+        Err(Error::Forbidden { .. })
+    ));
+    assert!(matches!(
+        f.vault
+            .favorites_tagged(&other, me, &tags(&["crm"])[0])
+            .await,
+        Err(Error::Forbidden { .. })
+    ));
+    let kept = f.vault.favorites(&fan, me).await.unwrap();
+    assert_eq!(
+        kept.iter()
+            .find(|x| x.workflow_id == b.id)
+            .unwrap()
+            .note
+            .as_deref(),
+        Some("for the CRM move")
+    );
+}

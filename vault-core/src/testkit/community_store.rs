@@ -388,7 +388,7 @@ pub async fn store_favorites_are_unique_and_counted(store: Arc<dyn Store>) {
     let rows = store.analytics(wf_id(10), day(1), day(1)).await.unwrap();
     assert_eq!(rows[0].favorites, 1);
     let mine: Vec<WorkflowId> = store
-        .favorites_for_user(&user("ann"))
+        .favorites_for_user(&user("ann"), None)
         .await
         .unwrap()
         .iter()

@@ -381,6 +381,7 @@ macro_rules! conformance_tests {
             review_votes_one_per_user,
             rating_matches_recompute,
             favorites_unique_and_counted,
+            favorites_are_edited_and_listed_by_tag,
 
             // community_store.rs
             store_insert_review_is_unique_per_user_and_moves_the_rating,

@@ -480,7 +480,7 @@ pub(super) async fn snapshot(store: &dyn Store) -> Snapshot {
         users.push(UserSnapshot {
             purchases: store.purchases_for_user(&who).await.unwrap(),
             memberships: store.memberships_for_user(&who).await.unwrap(),
-            favorites: store.favorites_for_user(&who).await.unwrap(),
+            favorites: store.favorites_for_user(&who, None).await.unwrap(),
             downloads: store.downloads_for_user(&who, 10_000).await.unwrap(),
         });
     }

@@ -321,12 +321,56 @@ impl<S: Store + ?Sized> Vault<S> {
         .await
     }
 
+    /// Replaces the note and tags of the actor's bookmark of `workflow`
+    /// (each tag kept once); `NotFound` when the actor has not bookmarked it.
+    pub async fn edit_favorite(
+        &self,
+        actor: &Actor,
+        workflow: WorkflowId,
+        note: Option<String>,
+        tags: Vec<Tag>,
+    ) -> Result<Favorite> {
+        let span = tracing::info_span!("vault.edit_favorite", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
+        traced(span, async move {
+            let user = require_user(actor, "edit_favorite")?;
+            let current = self
+                .store
+                .favorites_for_user(user, None)
+                .await?
+                .into_iter()
+                .find(|f| f.workflow_id == workflow)
+                .ok_or_else(|| Error::NotFound {
+                    entity: Entity::Favorite,
+                    key: format!("{user}/{workflow}"),
+                })?;
+            let next = current.edited(note, tags)?;
+            self.store.update_favorite(&next).await?;
+            Ok(next)
+        })
+        .await
+    }
+
     /// A user's favorites, newest first (the user or staff).
     pub async fn favorites(&self, actor: &Actor, user: &UserId) -> Result<Vec<Favorite>> {
         let span = tracing::info_span!("vault.favorites", actor = actor.kind(), user = %user, outcome = tracing::field::Empty);
         traced(span, async move {
             require_self_or_staff(actor, user, "favorites")?;
-            Ok(self.store.favorites_for_user(user).await?)
+            Ok(self.store.favorites_for_user(user, None).await?)
+        })
+        .await
+    }
+
+    /// A user's favorites that carry `tag`, newest first (the user or staff).
+    pub async fn favorites_tagged(
+        &self,
+        actor: &Actor,
+        user: &UserId,
+        tag: &Tag,
+    ) -> Result<Vec<Favorite>> {
+        let span = tracing::info_span!("vault.favorites_tagged", actor = actor.kind(), user = %user, outcome = tracing::field::Empty);
+        traced(span, async move {
+            require_self_or_staff(actor, user, "favorites_tagged")?;
+            Ok(self.store.favorites_for_user(user, Some(tag)).await?)
         })
         .await
     }
