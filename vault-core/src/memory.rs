@@ -63,7 +63,9 @@ use crate::community::rating::{RatingAggregate, RatingDelta};
 use crate::community::review::{ModerationStatus, Review, Vote};
 use crate::delivery::charge::Charged;
 use crate::delivery::download::Download;
-use crate::insight::analytics::{AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow};
+use crate::insight::analytics::{
+    ActiveMembershipRow, AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow,
+};
 use crate::store::{
     AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore, DeliveryStore,
     PaymentState, PurchaseWrite,
@@ -1282,6 +1284,19 @@ impl DeliveryStore for MemoryStore {
 impl AnalyticsStore for MemoryStore {
     async fn record_analytics(&self, delta: &AnalyticsDelta) -> StoreResult<()> {
         self.lock().record_analytics(delta)
+    }
+
+    async fn active_memberships_report(
+        &self,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ActiveMembershipRow>> {
+        // Keyed by id, so already in id order; no policy grace, as the views.
+        Ok(self
+            .lock()
+            .memberships
+            .values()
+            .filter_map(|m| ActiveMembershipRow::of(m, now, Duration::zero()))
+            .collect())
     }
 
     async fn analytics(

@@ -293,6 +293,12 @@ impl DeliveryStore for Interleaved {
 
 #[async_trait]
 impl AnalyticsStore for Interleaved {
+    async fn active_memberships_report(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<Vec<vault_core::insight::analytics::ActiveMembershipRow>> {
+        self.inner.active_memberships_report(now).await
+    }
     async fn record_analytics(&self, d: &AnalyticsDelta) -> StoreResult<()> {
         self.inner.record_analytics(d).await
     }

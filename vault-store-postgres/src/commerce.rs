@@ -378,11 +378,11 @@ macro_rules! membership_cols {
         "id, user_id, tier, status, trial_ends_at, current_period_start, current_period_end, \
          period_download_limit, cancel_at_period_end, past_due_since, canceled_at, ended_at, \
          features, enrolled_at, stripe_customer_id, stripe_subscription_id, stripe_price_id, \
-         created_at, updated_at, revision, provider_sync, period_downloads_used"
+         created_at, updated_at, revision, provider_sync, grace_ends_at, period_downloads_used"
     };
 }
 
-fn membership_from_row(row: &PgRow) -> StoreResult<Membership> {
+pub(crate) fn membership_from_row(row: &PgRow) -> StoreResult<Membership> {
     let period = Period::new(
         get(row, "current_period_start")?,
         get(row, "current_period_end")?,
@@ -401,6 +401,7 @@ fn membership_from_row(row: &PgRow) -> StoreResult<Membership> {
         },
         cancel_at_period_end: get(row, "cancel_at_period_end")?,
         past_due_since: get(row, "past_due_since")?,
+        grace_ends_at: get(row, "grace_ends_at")?,
         canceled_at: get(row, "canceled_at")?,
         ended_at: get(row, "ended_at")?,
         features: json_col(row, "features")?,
@@ -416,7 +417,7 @@ fn membership_from_row(row: &PgRow) -> StoreResult<Membership> {
     })
 }
 
-/// Binds $1..$21 of the membership writes: every column but
+/// Binds $1..$22 of the membership writes: every column but
 /// `period_downloads_used`, which downloads own.
 fn bind_membership<'q>(q: PgQuery<'q>, m: &Membership) -> StoreResult<PgQuery<'q>> {
     Ok(q.bind(m.id.as_uuid())
@@ -443,7 +444,8 @@ fn bind_membership<'q>(q: PgQuery<'q>, m: &Membership) -> StoreResult<PgQuery<'q
             None
         } else {
             Some(json(&m.provider_sync)?)
-        }))
+        })
+        .bind(m.grace_ends_at))
 }
 
 macro_rules! membership_set {
@@ -453,7 +455,7 @@ macro_rules! membership_set {
          cancel_at_period_end = $9, past_due_since = $10, canceled_at = $11, ended_at = $12, \
          features = $13, enrolled_at = $14, stripe_customer_id = $15, \
          stripe_subscription_id = $16, stripe_price_id = $17, created_at = $18, \
-         updated_at = $19, revision = $20, provider_sync = $21"
+         updated_at = $19, revision = $20, provider_sync = $21, grace_ends_at = $22"
     };
 }
 
@@ -504,7 +506,7 @@ async fn insert_membership(
             "INSERT INTO memberships (",
             membership_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22)"
+             $17, $18, $19, $20, $21, $22, $23)"
         )),
         m,
     )?
@@ -542,7 +544,7 @@ async fn update_membership(c: &mut PgConnection, m: &Membership, expected: u64) 
         bind_membership(
             sqlx::query(concat!(
                 membership_set!(),
-                ", period_downloads_used = $22 WHERE id = $1"
+                ", period_downloads_used = $23 WHERE id = $1"
             )),
             m,
         )?

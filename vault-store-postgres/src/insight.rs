@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
+use vault_core::commerce::membership::{MembershipStatus, Standing};
 use vault_core::insight::analytics::{
-    AnalyticsDelta, DailyAnalytics, WorkflowStatsRow, check_days,
+    ActiveMembershipRow, AnalyticsDelta, ComputedStatus, DailyAnalytics, WorkflowStatsRow,
+    check_days,
 };
 use vault_core::store::{AnalyticsStore, Entity, StoreError, StoreResult};
 use vault_core::value::country::CountryCode;
@@ -15,6 +17,7 @@ use vault_core::value::ids::WorkflowId;
 
 use crate::catalog::{require_workflow, workflow_cols, workflow_from_row};
 use crate::codec::*;
+use crate::commerce::membership_from_row;
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 
@@ -184,6 +187,44 @@ impl AnalyticsStore for PgStore {
         .iter()
         .map(analytics_from_row)
         .collect()
+    }
+
+    async fn active_memberships_report(
+        &self,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ActiveMembershipRow>> {
+        // The view reads its instant from a transaction-local setting.
+        let rows = write_tx!(self, |c| async move {
+            sqlx::query("SELECT set_config('vault.report_now', $1, true)")
+                .bind(now.to_rfc3339())
+                .execute(&mut *c)
+                .await
+                .map_err(db)?;
+            sqlx::query("SELECT * FROM active_memberships ORDER BY id")
+                .fetch_all(&mut *c)
+                .await
+                .map_err(db)
+        })?;
+        rows.iter()
+            .map(|row| {
+                let m = membership_from_row(row)?;
+                Ok(ActiveMembershipRow {
+                    membership_id: m.id,
+                    user_id: m.user_id.clone(),
+                    tier: m.tier,
+                    status: m.status,
+                    standing: match (m.status, m.grace_ends_at) {
+                        (MembershipStatus::PastDue, Some(until)) => Standing::Grace { until },
+                        _ => Standing::Good,
+                    },
+                    computed_status: parse_with(row, "computed_status", ComputedStatus::parse)?,
+                    days_remaining: get(row, "days_remaining")?,
+                    downloads_remaining: opt_u32_col(row, "downloads_remaining")?,
+                    cancel_at_period_end: m.cancel_at_period_end,
+                    enrolled_at: m.enrolled_at,
+                })
+            })
+            .collect()
     }
 
     async fn workflow_stats(

@@ -380,13 +380,13 @@ macro_rules! membership_cols {
     () => {
         "id, user_id, tier, status, trial_ends_at, current_period_start, \
     current_period_end, period_download_limit, period_downloads_used, cancel_at_period_end, \
-    past_due_since, canceled_at, ended_at, features, enrolled_at, stripe_customer_id, \
+    past_due_since, grace_ends_at, canceled_at, ended_at, features, enrolled_at, stripe_customer_id, \
     stripe_subscription_id, stripe_price_id, provider_sync, created_at, updated_at, revision"
     };
 }
 const MEMBERSHIP_COLS: &str = membership_cols!();
 
-fn membership_from_row(row: &Row<'_>) -> StoreResult<Membership> {
+pub(crate) fn membership_from_row(row: &Row<'_>) -> StoreResult<Membership> {
     let period = Period::new(
         time(row, "current_period_start")?,
         time(row, "current_period_end")?,
@@ -405,6 +405,7 @@ fn membership_from_row(row: &Row<'_>) -> StoreResult<Membership> {
         },
         cancel_at_period_end: bool_col(row, "cancel_at_period_end")?,
         past_due_since: opt_time(row, "past_due_since")?,
+        grace_ends_at: opt_time(row, "grace_ends_at")?,
         canceled_at: opt_time(row, "canceled_at")?,
         ended_at: opt_time(row, "ended_at")?,
         features: json_col(row, "features")?,
@@ -435,6 +436,7 @@ fn membership_values(m: &Membership) -> StoreResult<Vec<Value>> {
             .map_or(Value::Null, |l| Value::Integer(i64::from(l))),
         Value::Integer(i64::from(m.cancel_at_period_end)),
         text(opt_ts(&m.past_due_since)),
+        text(opt_ts(&m.grace_ends_at)),
         text(opt_ts(&m.canceled_at)),
         text(opt_ts(&m.ended_at)),
         Value::Text(json(&m.features)?),
@@ -453,7 +455,7 @@ fn membership_values(m: &Membership) -> StoreResult<Vec<Value>> {
     ])
 }
 
-const MEMBERSHIP_WRITE_COLS: [&str; 21] = [
+const MEMBERSHIP_WRITE_COLS: [&str; 22] = [
     "id",
     "user_id",
     "tier",
@@ -464,6 +466,7 @@ const MEMBERSHIP_WRITE_COLS: [&str; 21] = [
     "period_download_limit",
     "cancel_at_period_end",
     "past_due_since",
+    "grace_ends_at",
     "canceled_at",
     "ended_at",
     "features",

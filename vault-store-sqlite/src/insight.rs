@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::{OptionalExtension, params};
 use rust_decimal::Decimal;
+use vault_core::commerce::membership::{MembershipStatus, Standing};
 use vault_core::insight::analytics::{
-    AnalyticsDelta, DailyAnalytics, WorkflowStatsRow, check_days,
+    ActiveMembershipRow, AnalyticsDelta, ComputedStatus, DailyAnalytics, WorkflowStatsRow,
+    check_days,
 };
 use vault_core::store::{AnalyticsStore, Entity, StoreError, StoreResult};
 use vault_core::value::country::CountryCode;
@@ -16,6 +18,7 @@ use vault_core::value::money::Currency;
 
 use crate::catalog::{WORKFLOW_COLS, query_all, query_one, workflow_from_row};
 use crate::codec::*;
+use crate::commerce::membership_from_row;
 use crate::{SqliteStore, Tx};
 
 /// The columns read back, as a literal for `concat!`: the statements
@@ -173,6 +176,50 @@ impl AnalyticsStore for SqliteStore {
                 params![workflow.to_string(), date(&from), date(&to)],
                 analytics_from_row,
             )
+        })
+        .await
+    }
+
+    async fn active_memberships_report(
+        &self,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ActiveMembershipRow>> {
+        let at = ts(&now);
+        self.write(move |tx| {
+            // The view reads its instant from this table; the row is gone
+            // again before the transaction commits.
+            tx.prepare_cached("INSERT INTO vault_report_clock (at) VALUES (?1)")
+                .map_err(db)?
+                .execute([&at])
+                .map_err(db)?;
+            let rows = query_all(
+                tx,
+                "SELECT * FROM active_memberships ORDER BY id",
+                [],
+                |row| {
+                    let m = membership_from_row(row)?;
+                    Ok(ActiveMembershipRow {
+                        membership_id: m.id,
+                        user_id: m.user_id.clone(),
+                        tier: m.tier,
+                        status: m.status,
+                        standing: match (m.status, m.grace_ends_at) {
+                            (MembershipStatus::PastDue, Some(until)) => Standing::Grace { until },
+                            _ => Standing::Good,
+                        },
+                        computed_status: parse_with(row, "computed_status", ComputedStatus::parse)?,
+                        days_remaining: get(row, "days_remaining")?,
+                        downloads_remaining: opt_u32_col(row, "downloads_remaining")?,
+                        cancel_at_period_end: m.cancel_at_period_end,
+                        enrolled_at: m.enrolled_at,
+                    })
+                },
+            )?;
+            tx.prepare_cached("DELETE FROM vault_report_clock")
+                .map_err(db)?
+                .execute([])
+                .map_err(db)?;
+            Ok(rows)
         })
         .await
     }

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_webhook_events.sql"),
     include_str!("../migrations/0003_downloads_by_user_and_workflow.sql"),
     include_str!("../migrations/0004_order_safe_payments.sql"),
+    include_str!("../migrations/0005_membership_grace.sql"),
 ];
 
 /// The schema version this crate writes.

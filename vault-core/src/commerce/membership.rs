@@ -103,6 +103,13 @@ pub struct Membership {
     pub cancel_at_period_end: bool,
     /// When it entered past_due (grace is counted from here).
     pub past_due_since: Option<DateTime<Utc>>,
+    /// When the past-due grace ends, fixed by [`Membership::settle_grace`]
+    /// as the membership is written past due: the grace promised then holds
+    /// if the policy changes later, and a report straight from SQL (the
+    /// `active_memberships` view) reads the same instant the rule does.
+    /// `None` unless past due.
+    #[serde(default)]
+    pub grace_ends_at: Option<DateTime<Utc>>,
     /// When it was canceled.
     pub canceled_at: Option<DateTime<Utc>>,
     /// When it ended (canceled or expired).
@@ -230,6 +237,7 @@ impl NewMembership {
             },
             cancel_at_period_end: false,
             past_due_since: None,
+            grace_ends_at: None,
             canceled_at: None,
             ended_at: None,
             features: self.features,
@@ -286,6 +294,29 @@ impl MembershipEvent {
 }
 
 impl Membership {
+    /// Fixes [`Membership::grace_ends_at`] for the state about to be
+    /// written: past due, the end of a `grace` counted from when it became
+    /// past due (kept when already fixed for this past-due spell); in any
+    /// other state, none. The service calls it before every membership
+    /// write, so the stored row carries what [`Membership::standing`] reads.
+    pub fn settle_grace(&mut self, grace: Duration) {
+        self.grace_ends_at = match self.status {
+            MembershipStatus::PastDue => {
+                Some(self.grace_ends_at.unwrap_or_else(|| self.grace_end(grace)))
+            }
+            _ => None,
+        };
+    }
+
+    fn grace_end(&self, grace: Duration) -> DateTime<Utc> {
+        // Checked: `DateTime + Duration` panics past year 262143; a grace
+        // that long is unending.
+        self.past_due_since
+            .unwrap_or(self.period.end)
+            .checked_add_signed(grace)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
     /// Applies `event` at `now`. Returns `Ok(false)` when it changed nothing
     /// (a repeated renewal or failure), `Ok(true)` when it moved, and an
     /// [`Error::InvalidTransition`] when the event is not allowed in the
@@ -328,6 +359,7 @@ impl Membership {
             (S::Trialing | S::Active, MembershipEvent::PaymentFailed) => {
                 self.status = S::PastDue;
                 self.past_due_since = Some(now);
+                self.grace_ends_at = None;
                 true
             }
             (S::PastDue, MembershipEvent::PaymentFailed) => false,
@@ -411,12 +443,7 @@ impl Membership {
                 }
             }
             MembershipStatus::PastDue => {
-                let since = self.past_due_since.unwrap_or(self.period.end);
-                // Checked: `DateTime + Duration` panics past year 262143; a
-                // grace that long is unending.
-                let until = since
-                    .checked_add_signed(grace)
-                    .unwrap_or(DateTime::<Utc>::MAX_UTC);
+                let until = self.grace_ends_at.unwrap_or_else(|| self.grace_end(grace));
                 if now < until {
                     Standing::Grace { until }
                 } else {
@@ -482,6 +509,7 @@ pub fn claim_slot(
                     .apply(&MembershipEvent::Expire, now)
                     .unwrap_or(false)
                 {
+                    expired.settle_grace(grace);
                     expired.revision = m.revision + 1;
                     slot.lapsed.push(expired);
                 }

@@ -236,6 +236,9 @@ impl Membership {
                 self.past_due_since = None;
             }
             S::PastDue => {
+                if self.status != M::PastDue || self.past_due_since != Some(at) {
+                    self.grace_ends_at = None;
+                }
                 self.status = M::PastDue;
                 self.past_due_since = Some(at);
             }

@@ -8,12 +8,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::workflow::WorkflowStatus;
-use crate::commerce::membership::{MembershipStatus, Standing};
+use crate::commerce::membership::{Membership, MembershipStatus, Standing};
 use crate::community::rating::RatingAggregate;
 use crate::value::actor::UserId;
 use crate::value::clock::check_date;
@@ -263,6 +263,8 @@ pub struct ActiveMembershipRow {
     pub status: MembershipStatus,
     /// Calculated standing at `now`.
     pub standing: Standing,
+    /// The seed view's `computed_status`.
+    pub computed_status: ComputedStatus,
     /// Whole days until the period (or grace) ends.
     pub days_remaining: i64,
     /// Downloads left this period (`None`: unlimited).
@@ -271,6 +273,90 @@ pub struct ActiveMembershipRow {
     pub cancel_at_period_end: bool,
     /// First enrollment.
     pub enrolled_at: DateTime<Utc>,
+}
+
+impl ActiveMembershipRow {
+    /// The view's row for `m` at `now`, or `None` when it does not grant
+    /// access then ([`Membership::standing`] with `grace` for a past-due
+    /// row whose grace end was never settled). The `active_memberships`
+    /// views of the SQL stores compute the same from the stored row.
+    pub fn of(m: &Membership, now: DateTime<Utc>, grace: Duration) -> Option<Self> {
+        let standing = m.standing(now, grace);
+        if !standing.grants() {
+            return None;
+        }
+        let ends = match standing {
+            Standing::Grace { until } => until,
+            _ => m
+                .trial_ends_at
+                .filter(|_| m.status == MembershipStatus::Trialing)
+                .unwrap_or(m.period.end),
+        };
+        Some(Self {
+            membership_id: m.id,
+            user_id: m.user_id.clone(),
+            tier: m.tier,
+            status: m.status,
+            standing,
+            computed_status: ComputedStatus::of(m),
+            days_remaining: (ends - now).num_days(),
+            downloads_remaining: m.quota.remaining(),
+            cancel_at_period_end: m.cancel_at_period_end,
+            enrolled_at: m.enrolled_at,
+        })
+    }
+}
+
+/// The seed's `computed_status` of a live membership: its words, in the
+/// order the view's `CASE` tests them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComputedStatus {
+    /// Trialing.
+    Trial,
+    /// Past due, within its grace.
+    Grace,
+    /// Active, ending at the period's end.
+    Ending,
+    /// Active, renewing.
+    Active,
+}
+
+impl ComputedStatus {
+    /// What the view says of `m`.
+    pub fn of(m: &Membership) -> Self {
+        match m.status {
+            MembershipStatus::Trialing => Self::Trial,
+            MembershipStatus::PastDue => Self::Grace,
+            _ if m.cancel_at_period_end => Self::Ending,
+            _ => Self::Active,
+        }
+    }
+
+    /// The view's text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trial => "trial",
+            Self::Grace => "grace",
+            Self::Ending => "ending",
+            Self::Active => "active",
+        }
+    }
+
+    /// Reads the view's text.
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        [Self::Trial, Self::Grace, Self::Ending, Self::Active]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "computed_status",
+                    Reason::Unknown {
+                        allowed: "trial, grace, ending, active",
+                    },
+                )
+            })
+    }
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 use std::fmt::Debug;
 
 use async_trait::async_trait;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::insight::analytics::{DailyAnalytics, WorkflowStatsRow};
+use crate::insight::analytics::{ActiveMembershipRow, DailyAnalytics, WorkflowStatsRow};
 use crate::value::delta::AnalyticsDelta;
 use crate::value::error::StoreResult;
 use crate::value::ids::WorkflowId;
@@ -27,6 +27,15 @@ pub trait AnalyticsStore: Send + Sync + Debug {
         from: NaiveDate,
         to: NaiveDate,
     ) -> StoreResult<Vec<DailyAnalytics>>;
+    /// The seed's `active_memberships` view as the store computes it at
+    /// `now` (the SQL stores read their view with `now` standing in for
+    /// the database's clock), in membership id order. It agrees row for
+    /// row with [`ActiveMembershipRow::of`] over every stored membership,
+    /// with no grace for a past-due row whose grace end was never settled.
+    async fn active_memberships_report(
+        &self,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ActiveMembershipRow>>;
     /// The seed's `workflow_stats` view, one row per workflow (or one).
     async fn workflow_stats(
         &self,

@@ -536,3 +536,77 @@ pub async fn active_memberships_view(store: Arc<dyn Store>) {
         "lapsed memberships leave the view"
     );
 }
+
+/// The `active_memberships` view of a store, read at a fixed clock, gives
+/// the rows the vault computes with its rule: trialing, active, ending,
+/// within a past-due grace, and none of the lapsed or ended, with the same
+/// days and downloads left, at instants inside and between the edges.
+pub async fn active_memberships_view_agrees_with_the_rule(store: Arc<dyn Store>) {
+    let f = Fixture::new(store.clone()).await;
+    let start = crate::value::clock::Clock::now(&*f.clock);
+    let member = |n: &str| Fixture::user(n);
+    let active = f
+        .join(&member("active"), PricingTier::Pro, Some(10), false)
+        .await;
+    let trial = f
+        .join(&member("trial"), PricingTier::Basic, None, true)
+        .await;
+    let ending = f
+        .join(&member("ending"), PricingTier::Basic, Some(3), false)
+        .await;
+    let late = f.join(&member("late"), PricingTier::Pro, None, false).await;
+    let gone = f
+        .join(&member("gone"), PricingTier::Basic, None, false)
+        .await;
+    let event = |id, e| {
+        let vault = &f.vault;
+        async move {
+            vault
+                .apply_membership_event(&Actor::Service, id, e)
+                .await
+                .unwrap()
+        }
+    };
+    event(ending.id, MembershipEvent::CancelAtPeriodEnd(true)).await;
+    event(gone.id, MembershipEvent::Cancel).await;
+    f.advance(Duration::days(2) + Duration::milliseconds(250));
+    let late = event(late.id, MembershipEvent::PaymentFailed).await;
+    let grace_end = late.grace_ends_at.expect("settled when written past due");
+    assert_eq!(
+        grace_end,
+        start + Duration::days(5) + Duration::milliseconds(250)
+    );
+    let _ = (active, trial);
+    let instants = [
+        Duration::days(2) + Duration::hours(1),
+        Duration::days(4) + Duration::hours(23) + Duration::milliseconds(999),
+        Duration::days(5) + Duration::milliseconds(250),
+        Duration::days(6),
+        Duration::days(29) + Duration::hours(23),
+        Duration::days(30),
+        Duration::days(31),
+    ];
+    let mut seen_grace = false;
+    for offset in instants {
+        let at = start + offset;
+        f.clock.set(at);
+        let mut rule = f.vault.active_memberships(&f.admin).await.unwrap();
+        rule.sort_by_key(|r| r.membership_id);
+        let view = store.active_memberships_report(at).await.unwrap();
+        assert_eq!(view, rule, "at start + {offset}");
+        seen_grace |= rule
+            .iter()
+            .any(|r| r.computed_status == crate::insight::analytics::ComputedStatus::Grace);
+        let ids: Vec<_> = rule.iter().map(|r| r.membership_id).collect();
+        assert!(
+            !ids.contains(&gone.id),
+            "an ended membership is never active"
+        );
+        assert_eq!(
+            ids.contains(&late.id),
+            at < grace_end,
+            "past due counts until its grace ends, at start + {offset}"
+        );
+    }
+    assert!(seen_grace);
+}

@@ -362,6 +362,7 @@ macro_rules! conformance_tests {
             purchase_failures_and_refusals,
             membership_lifecycle,
             active_memberships_view,
+            active_memberships_view_agrees_with_the_rule,
 
             // commerce_ordering.rs
             one_membership_per_user_under_contention,

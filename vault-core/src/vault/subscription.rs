@@ -3,7 +3,7 @@
 
 use super::{Vault, traced};
 use crate::commerce::membership::{
-    Membership, MembershipEvent, MembershipStatus, NewMembership, Period, Standing,
+    Membership, MembershipEvent, MembershipStatus, NewMembership, Period,
 };
 use crate::commerce::subscription::SubscriptionSnapshot;
 use crate::insight::analytics::ActiveMembershipRow;
@@ -70,7 +70,8 @@ impl<S: Store + ?Sized> Vault<S> {
         traced(span, async move {
             require_staff(actor, "start_membership")?;
             let now = self.now();
-            let m = new.build(MembershipId::from_uuid(self.uuid()), now)?;
+            let mut m = new.build(MembershipId::from_uuid(self.uuid()), now)?;
+            m.settle_grace(self.config.access.past_due_grace);
             self.store
                 .insert_membership(&m, now, self.config.access.past_due_grace)
                 .await?;
@@ -113,6 +114,7 @@ impl<S: Store + ?Sized> Vault<S> {
                             started: false,
                         });
                     }
+                    next.settle_grace(self.config.access.past_due_grace);
                     next.revision = current.revision + 1;
                     match self.store.update_membership(&next, current.revision).await {
                         Ok(()) => {
@@ -130,7 +132,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     return Ok(Followed::UnknownSubscription);
                 };
                 let id = MembershipId::from_uuid(self.uuid());
-                let Some(m) = snapshot.start(
+                let Some(mut m) = snapshot.start(
                     enrollment.user_id.clone(),
                     enrollment.customer_id.clone(),
                     id,
@@ -139,6 +141,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 else {
                     return Ok(Followed::NotStarted);
                 };
+                m.settle_grace(self.config.access.past_due_grace);
                 match self
                     .store
                     .insert_membership(&m, now, self.config.access.past_due_grace)
@@ -244,6 +247,7 @@ impl<S: Store + ?Sized> Vault<S> {
             if !next.apply(&event, self.now())? {
                 return Ok(current);
             }
+            next.settle_grace(self.config.access.past_due_grace);
             next.revision = current.revision + 1;
             self.store
                 .update_membership(&next, current.revision)
@@ -361,31 +365,8 @@ impl<S: Store + ?Sized> Vault<S> {
                 ])
                 .await?;
             Ok(candidates
-                .into_iter()
-                .filter_map(|m| {
-                    let standing = m.standing(now, grace);
-                    if !standing.grants() {
-                        return None;
-                    }
-                    let ends = match standing {
-                        Standing::Grace { until } => until,
-                        _ => m
-                            .trial_ends_at
-                            .filter(|_| m.status == MembershipStatus::Trialing)
-                            .unwrap_or(m.period.end),
-                    };
-                    Some(ActiveMembershipRow {
-                        membership_id: m.id,
-                        user_id: m.user_id.clone(),
-                        tier: m.tier,
-                        status: m.status,
-                        standing,
-                        days_remaining: (ends - now).num_days(),
-                        downloads_remaining: m.quota.remaining(),
-                        cancel_at_period_end: m.cancel_at_period_end,
-                        enrolled_at: m.enrolled_at,
-                    })
-                })
+                .iter()
+                .filter_map(|m| ActiveMembershipRow::of(m, now, grace))
                 .collect())
         })
         .await

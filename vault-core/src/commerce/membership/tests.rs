@@ -417,3 +417,76 @@ fn a_period_holds_its_start_but_not_its_end() {
     assert!(!p.contains(t(30)));
     assert!(!p.contains(t(-1)));
 }
+
+#[test]
+fn the_grace_is_fixed_when_written_past_due_and_outlives_a_policy_change() {
+    let mut m = member(false);
+    m.settle_grace(Duration::days(3));
+    assert_eq!(m.grace_ends_at, None, "active: no grace");
+    m.apply(&MembershipEvent::PaymentFailed, t(10))
+        .expect("fails");
+    m.settle_grace(Duration::days(3));
+    assert_eq!(m.grace_ends_at, Some(t(13)));
+    // The policy shrinks later: this spell keeps the grace it was given.
+    m.settle_grace(Duration::days(1));
+    assert_eq!(m.grace_ends_at, Some(t(13)));
+    assert_eq!(
+        m.standing(t(12), Duration::days(1)),
+        Standing::Grace { until: t(13) }
+    );
+    assert_eq!(
+        m.standing(t(13), Duration::days(1)),
+        Standing::Lapsed { since: t(13) }
+    );
+    // Paid again: no grace; a later failure starts a new spell.
+    m.apply(
+        &MembershipEvent::Renew {
+            period: Period::new(t(30), t(60)).expect("period"),
+        },
+        t(12),
+    )
+    .expect("renews");
+    m.settle_grace(Duration::days(1));
+    assert_eq!(m.grace_ends_at, None);
+    m.apply(&MembershipEvent::PaymentFailed, t(40))
+        .expect("fails");
+    m.settle_grace(Duration::days(1));
+    assert_eq!(m.grace_ends_at, Some(t(41)));
+}
+
+#[test]
+fn a_row_written_before_the_grace_was_stored_still_counts_it_from_the_policy() {
+    let mut m = member(false);
+    m.apply(&MembershipEvent::PaymentFailed, t(10))
+        .expect("fails");
+    assert_eq!(m.grace_ends_at, None);
+    assert_eq!(
+        m.standing(t(11), Duration::days(3)),
+        Standing::Grace { until: t(13) }
+    );
+}
+
+proptest! {
+    #[test]
+    fn a_settled_membership_stands_the_same_under_any_later_policy(
+        trial in any::<bool>(),
+        failed_at in 0i64..40,
+        grace in 0i64..10,
+        later in 0i64..10,
+        at in 0i64..80,
+        cancel in any::<bool>(),
+    ) {
+        let mut m = member(trial);
+        let _ = m.apply(&MembershipEvent::PaymentFailed, t(failed_at));
+        if cancel {
+            let _ = m.apply(&MembershipEvent::Cancel, t(failed_at));
+        }
+        m.settle_grace(Duration::days(grace));
+        let settled = m.standing(t(at), Duration::days(grace));
+        prop_assert_eq!(m.standing(t(at), Duration::days(later)), settled);
+        prop_assert_eq!(m.grace_ends_at.is_some(), m.status == MembershipStatus::PastDue);
+        let again = m.clone();
+        m.settle_grace(Duration::days(later));
+        prop_assert_eq!(m, again, "settling twice changes nothing");
+    }
+}
