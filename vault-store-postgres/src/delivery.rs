@@ -36,35 +36,35 @@ macro_rules! download_cols {
 }
 
 fn download_from_row(row: &PgRow) -> StoreResult<Download> {
-    let source: String = get(row, "source")?;
-    let source = match source.as_str() {
-        "free" => DownloadSource::Free,
-        "staff" => DownloadSource::Staff,
-        "purchase" => DownloadSource::Purchase(
-            opt_id(row, "purchase_id")?
-                .ok_or_else(|| corrupt("purchase download without purchase"))?,
-        ),
-        "membership" => DownloadSource::Membership(
-            opt_id(row, "membership_id")?
-                .ok_or_else(|| corrupt("membership download without membership"))?,
-        ),
-        other => return Err(corrupt(format!("download source {other:?}"))),
-    };
-    Ok(Download {
-        id: id(row, "id")?,
-        user_id: parse_opt_with(row, "user_id", UserId::parse)?,
-        workflow_id: id(row, "workflow_id")?,
-        file_id: id(row, "file_id")?,
-        file_version: parse(row, "file_version")?,
-        kind: parse(row, "download_type")?,
-        source,
-        request: RequestMeta {
-            ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
-            user_agent: get(row, "user_agent")?,
-            referrer: get(row, "referrer")?,
-            country: parse_opt_with(row, "country_code", CountryCode::parse)?,
-        },
-        downloaded_at: get(row, "downloaded_at")?,
+    decode("workflow_downloads", || {
+        let source: String = get(row, "source")?;
+        let source = match source.as_str() {
+            "free" => DownloadSource::Free,
+            "staff" => DownloadSource::Staff,
+            "purchase" => DownloadSource::Purchase(
+                opt_id(row, "purchase_id")?.ok_or_else(|| corrupt("purchase_id", "NULL"))?,
+            ),
+            "membership" => DownloadSource::Membership(
+                opt_id(row, "membership_id")?.ok_or_else(|| corrupt("membership_id", "NULL"))?,
+            ),
+            other => return Err(corrupt("source", other)),
+        };
+        Ok(Download {
+            id: id(row, "id")?,
+            user_id: parse_opt_with(row, "user_id", UserId::parse)?,
+            workflow_id: id(row, "workflow_id")?,
+            file_id: id(row, "file_id")?,
+            file_version: parse(row, "file_version")?,
+            kind: parse(row, "download_type")?,
+            source,
+            request: RequestMeta {
+                ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
+                user_agent: get(row, "user_agent")?,
+                referrer: get(row, "referrer")?,
+                country: parse_opt_with(row, "country_code", CountryCode::parse)?,
+            },
+            downloaded_at: get(row, "downloaded_at")?,
+        })
     })
 }
 

@@ -15,9 +15,10 @@ use vault_core::store::{
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
 
-use crate::catalog::{exists, query_all, query_one, require_workflow};
+use crate::catalog::require_workflow;
 use crate::codec::*;
 use crate::insight::apply_delta;
+use crate::sql::{exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 
 // --------------------------------------------------------------- purchases
@@ -58,55 +59,57 @@ fn provider(row: &Row<'_>, with_purchase_ids: bool) -> StoreResult<ProviderRefs>
 }
 
 fn purchase_from_row(row: &Row<'_>) -> StoreResult<Purchase> {
-    let currency: String = get(row, "currency")?;
-    let kind: String = get(row, "purchase_type")?;
-    let item = match kind.as_str() {
-        "one_time" => PurchaseItem::Workflow {
-            workflow_id: parse(row, "workflow_id")?,
-        },
-        "bundle" => PurchaseItem::Bundle {
-            bundle_id: parse(row, "bundle_id")?,
-            members: json_col(row, "item_workflows")?,
-        },
-        "membership_included" => PurchaseItem::MembershipIncluded {
-            workflow_id: parse(row, "workflow_id")?,
-            membership_id: parse(row, "membership_id")?,
-        },
-        other => return Err(corrupt(format!("purchase_type {other:?}"))),
-    };
-    let refund = match get::<Option<i64>>(row, "refunded_minor")? {
-        Some(minor) => Some(RefundState {
-            refunded: money(minor, &currency)?,
-            reason: get(row, "refund_reason")?,
-            refunded_at: time(row, "refunded_at")?,
-        }),
-        None => None,
-    };
-    Ok(Purchase {
-        id: parse(row, "id")?,
-        user_id: user(row, "user_id")?,
-        item,
-        license_type: parse(row, "license_type")?,
-        license_key: parse_with(row, "license_key", LicenseKey::parse)?,
-        quota: Quota {
-            used: u32_col(row, "downloads_used")?,
-            limit: opt_u32_col(row, "download_limit")?,
-        },
-        license_expires_at: opt_time(row, "license_expires_at")?,
-        update_months: opt_u32_col(row, "update_months")?,
-        updates_until: opt_time(row, "updates_until")?,
-        status: parse(row, "payment_status")?,
-        amount: money(get(row, "amount_minor")?, &currency)?,
-        tax: money(get(row, "tax_minor")?, &currency)?,
-        total: money(get(row, "total_minor")?, &currency)?,
-        refund,
-        payment_ref: parse_opt_with(row, "payment_ref", PaymentRef::parse)?,
-        provider: provider(row, true)?,
-        created_at: time(row, "created_at")?,
-        completed_at: opt_time(row, "completed_at")?,
-        disputed_at: opt_time(row, "disputed_at")?,
-        dispute_outcome: parse_opt(row, "dispute_outcome")?,
-        updated_at: time(row, "updated_at")?,
+    decode("workflow_purchases", || {
+        let currency: String = get(row, "currency")?;
+        let kind: String = get(row, "purchase_type")?;
+        let item = match kind.as_str() {
+            "one_time" => PurchaseItem::Workflow {
+                workflow_id: parse(row, "workflow_id")?,
+            },
+            "bundle" => PurchaseItem::Bundle {
+                bundle_id: parse(row, "bundle_id")?,
+                members: json_col(row, "item_workflows")?,
+            },
+            "membership_included" => PurchaseItem::MembershipIncluded {
+                workflow_id: parse(row, "workflow_id")?,
+                membership_id: parse(row, "membership_id")?,
+            },
+            other => return Err(corrupt("purchase_type", other)),
+        };
+        let refund = match get::<Option<i64>>(row, "refunded_minor")? {
+            Some(minor) => Some(RefundState {
+                refunded: money(minor, &currency)?,
+                reason: get(row, "refund_reason")?,
+                refunded_at: time(row, "refunded_at")?,
+            }),
+            None => None,
+        };
+        Ok(Purchase {
+            id: parse(row, "id")?,
+            user_id: user(row, "user_id")?,
+            item,
+            license_type: parse(row, "license_type")?,
+            license_key: parse_with(row, "license_key", LicenseKey::parse)?,
+            quota: Quota {
+                used: u32_col(row, "downloads_used")?,
+                limit: opt_u32_col(row, "download_limit")?,
+            },
+            license_expires_at: opt_time(row, "license_expires_at")?,
+            update_months: opt_u32_col(row, "update_months")?,
+            updates_until: opt_time(row, "updates_until")?,
+            status: parse(row, "payment_status")?,
+            amount: money(get(row, "amount_minor")?, &currency)?,
+            tax: money(get(row, "tax_minor")?, &currency)?,
+            total: money(get(row, "total_minor")?, &currency)?,
+            refund,
+            payment_ref: parse_opt_with(row, "payment_ref", PaymentRef::parse)?,
+            provider: provider(row, true)?,
+            created_at: time(row, "created_at")?,
+            completed_at: opt_time(row, "completed_at")?,
+            disputed_at: opt_time(row, "disputed_at")?,
+            dispute_outcome: parse_opt(row, "dispute_outcome")?,
+            updated_at: time(row, "updated_at")?,
+        })
     })
 }
 
@@ -387,36 +390,43 @@ macro_rules! membership_cols {
 const MEMBERSHIP_COLS: &str = membership_cols!();
 
 fn membership_from_row(row: &Row<'_>) -> StoreResult<Membership> {
-    let period = Period::new(
-        time(row, "current_period_start")?,
-        time(row, "current_period_end")?,
-    )
-    .map_err(corrupt)?;
-    Ok(Membership {
-        id: parse(row, "id")?,
-        user_id: user(row, "user_id")?,
-        tier: parse(row, "tier")?,
-        status: parse(row, "status")?,
-        trial_ends_at: opt_time(row, "trial_ends_at")?,
-        period,
-        quota: Quota {
-            used: u32_col(row, "period_downloads_used")?,
-            limit: opt_u32_col(row, "period_download_limit")?,
-        },
-        cancel_at_period_end: bool_col(row, "cancel_at_period_end")?,
-        past_due_since: opt_time(row, "past_due_since")?,
-        canceled_at: opt_time(row, "canceled_at")?,
-        ended_at: opt_time(row, "ended_at")?,
-        features: json_col(row, "features")?,
-        enrolled_at: time(row, "enrolled_at")?,
-        provider: provider(row, false)?,
-        provider_sync: get::<Option<String>>(row, "provider_sync")?
-            .map(|s| from_json(&s))
-            .transpose()?
-            .unwrap_or_default(),
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-        revision: u64_col(row, "revision")?,
+    decode("memberships", || {
+        let period = Period::new(
+            time(row, "current_period_start")?,
+            time(row, "current_period_end")?,
+        )
+        .map_err(|_| {
+            corrupt(
+                "current_period_start, current_period_end",
+                "an empty period",
+            )
+        })?;
+        Ok(Membership {
+            id: parse(row, "id")?,
+            user_id: user(row, "user_id")?,
+            tier: parse(row, "tier")?,
+            status: parse(row, "status")?,
+            trial_ends_at: opt_time(row, "trial_ends_at")?,
+            period,
+            quota: Quota {
+                used: u32_col(row, "period_downloads_used")?,
+                limit: opt_u32_col(row, "period_download_limit")?,
+            },
+            cancel_at_period_end: bool_col(row, "cancel_at_period_end")?,
+            past_due_since: opt_time(row, "past_due_since")?,
+            canceled_at: opt_time(row, "canceled_at")?,
+            ended_at: opt_time(row, "ended_at")?,
+            features: json_col(row, "features")?,
+            enrolled_at: time(row, "enrolled_at")?,
+            provider: provider(row, false)?,
+            provider_sync: get::<Option<String>>(row, "provider_sync")?
+                .map(|s| from_json(&s))
+                .transpose()?
+                .unwrap_or_default(),
+            created_at: time(row, "created_at")?,
+            updated_at: time(row, "updated_at")?,
+            revision: u64_col(row, "revision")?,
+        })
     })
 }
 

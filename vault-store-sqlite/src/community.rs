@@ -11,9 +11,10 @@ use vault_core::store::{CommunityStore, Entity, StoreError, StoreResult};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{ReviewId, WorkflowId};
 
-use crate::catalog::{exists, load_workflow, query_all, query_one, require_workflow};
+use crate::catalog::{load_workflow, require_workflow};
 use crate::codec::*;
 use crate::insight::apply_delta;
+use crate::sql::{exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 
 /// The columns read back, as a literal for `concat!`: the statements
@@ -42,36 +43,38 @@ fn stars(row: &Row<'_>, col: &'static str) -> StoreResult<Option<Rating>> {
         u8::try_from(v)
             .ok()
             .and_then(|v| Rating::new_field(col, v).ok())
-            .ok_or_else(|| corrupt(format!("{col} {v}")))
+            .ok_or_else(|| corrupt(col, v))
     })
     .transpose()
 }
 
 fn review_from_row(row: &Row<'_>) -> StoreResult<Review> {
-    let mut dims = DimensionRatings::default();
-    for (i, d) in Dimension::ALL.iter().enumerate() {
-        dims.set(*d, stars(row, DIM_COLS[i])?);
-    }
-    Ok(Review {
-        id: parse(row, "id")?,
-        workflow_id: parse(row, "workflow_id")?,
-        user_id: parse_with(row, "user_id", UserId::parse)?,
-        input: ReviewInput {
-            rating: stars(row, "rating")?.ok_or_else(|| corrupt("rating is null"))?,
-            dimensions: dims,
-            title: get(row, "title")?,
-            body: get(row, "body")?,
-        },
-        verified_purchase: bool_col(row, "is_verified_purchase")?,
-        helpful_count: u64_col(row, "helpful_count")?,
-        not_helpful_count: u64_col(row, "not_helpful_count")?,
-        status: parse(row, "status")?,
-        moderated_by: parse_opt_with(row, "moderated_by", UserId::parse)?,
-        moderated_at: opt_time(row, "moderated_at")?,
-        moderation_note: get(row, "moderation_note")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-        revision: u64_col(row, "revision")?,
+    decode("workflow_reviews", || {
+        let mut dims = DimensionRatings::default();
+        for (i, d) in Dimension::ALL.iter().enumerate() {
+            dims.set(*d, stars(row, DIM_COLS[i])?);
+        }
+        Ok(Review {
+            id: parse(row, "id")?,
+            workflow_id: parse(row, "workflow_id")?,
+            user_id: parse_with(row, "user_id", UserId::parse)?,
+            input: ReviewInput {
+                rating: stars(row, "rating")?.ok_or_else(|| corrupt("rating", "NULL"))?,
+                dimensions: dims,
+                title: get(row, "title")?,
+                body: get(row, "body")?,
+            },
+            verified_purchase: bool_col(row, "is_verified_purchase")?,
+            helpful_count: u64_col(row, "helpful_count")?,
+            not_helpful_count: u64_col(row, "not_helpful_count")?,
+            status: parse(row, "status")?,
+            moderated_by: parse_opt_with(row, "moderated_by", UserId::parse)?,
+            moderated_at: opt_time(row, "moderated_at")?,
+            moderation_note: get(row, "moderation_note")?,
+            created_at: time(row, "created_at")?,
+            updated_at: time(row, "updated_at")?,
+            revision: u64_col(row, "revision")?,
+        })
     })
 }
 
@@ -187,12 +190,14 @@ macro_rules! favorite_cols {
 const FAVORITE_COLS: &str = favorite_cols!();
 
 fn favorite_from_row(row: &Row<'_>) -> StoreResult<Favorite> {
-    Ok(Favorite {
-        user_id: parse_with(row, "user_id", UserId::parse)?,
-        workflow_id: parse(row, "workflow_id")?,
-        note: get(row, "note")?,
-        tags: json_col(row, "tags")?,
-        created_at: time(row, "created_at")?,
+    decode("workflow_favorites", || {
+        Ok(Favorite {
+            user_id: parse_with(row, "user_id", UserId::parse)?,
+            workflow_id: parse(row, "workflow_id")?,
+            note: get(row, "note")?,
+            tags: json_col(row, "tags")?,
+            created_at: time(row, "created_at")?,
+        })
     })
 }
 
@@ -269,7 +274,7 @@ impl CommunityStore for SqliteStore {
             .execute(params_from_iter(review_values(&r)?))
             .map_err(db)?;
             tx.step("update_review:after_row")?;
-            let workflow: WorkflowId = workflow.parse().map_err(corrupt)?;
+            let workflow: WorkflowId = parse_text("workflow_id", &workflow)?;
             apply_rating(tx, workflow, &d)?;
             tx.step("update_review:after_rating")?;
             if let Some(a) = &a {
@@ -306,7 +311,7 @@ impl CommunityStore for SqliteStore {
                 .execute([id.to_string()])
                 .map_err(db)?;
             tx.step("delete_review:after_row")?;
-            let workflow: WorkflowId = workflow.parse().map_err(corrupt)?;
+            let workflow: WorkflowId = parse_text("workflow_id", &workflow)?;
             apply_rating(tx, workflow, &d)
         })
         .await
@@ -388,7 +393,7 @@ impl CommunityStore for SqliteStore {
                 .query_row(params![review.to_string(), u], |r| r.get(0))
                 .optional()
                 .map_err(db)?;
-            let previous: Option<Vote> = previous.map(|v| v.parse().map_err(corrupt)).transpose()?;
+            let previous: Option<Vote> = previous.map(|v| parse_text("vote", &v)).transpose()?;
             if previous == vote {
                 return Ok(previous);
             }

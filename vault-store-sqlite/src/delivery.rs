@@ -19,12 +19,11 @@ use vault_core::value::actor::UserId;
 use vault_core::value::delta::AnalyticsDelta;
 use vault_core::value::ids::WorkflowId;
 
-use crate::catalog::{
-    exists, file_cols, file_from_row, gate_cols, gate_from_row, query_all, query_one,
-};
+use crate::catalog::{file_cols, file_from_row, gate_cols, gate_from_row};
 use crate::codec::*;
 use crate::commerce::{memberships_for_user, purchases_covering};
 use crate::insight::apply_delta;
+use crate::sql::{exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 
 // ---------------------------------------------------------------- downloads
@@ -40,33 +39,35 @@ macro_rules! download_cols {
 const DOWNLOAD_COLS: &str = download_cols!();
 
 fn download_from_row(row: &Row<'_>) -> StoreResult<Download> {
-    let source: String = get(row, "source")?;
-    let source = match source.as_str() {
-        "free" => DownloadSource::Free,
-        "staff" => DownloadSource::Staff,
-        "purchase" => DownloadSource::Purchase(parse(row, "purchase_id")?),
-        "membership" => DownloadSource::Membership(parse(row, "membership_id")?),
-        other => return Err(corrupt(format!("download source {other:?}"))),
-    };
-    Ok(Download {
-        id: parse(row, "id")?,
-        user_id: parse_opt_with(row, "user_id", UserId::parse)?,
-        workflow_id: parse(row, "workflow_id")?,
-        file_id: parse(row, "file_id")?,
-        file_version: parse(row, "file_version")?,
-        kind: parse(row, "download_type")?,
-        source,
-        request: RequestMeta {
-            ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
-            user_agent: get(row, "user_agent")?,
-            referrer: get(row, "referrer")?,
-            country: parse_opt_with(
-                row,
-                "country_code",
-                vault_core::value::country::CountryCode::parse,
-            )?,
-        },
-        downloaded_at: time(row, "downloaded_at")?,
+    decode("workflow_downloads", || {
+        let source: String = get(row, "source")?;
+        let source = match source.as_str() {
+            "free" => DownloadSource::Free,
+            "staff" => DownloadSource::Staff,
+            "purchase" => DownloadSource::Purchase(parse(row, "purchase_id")?),
+            "membership" => DownloadSource::Membership(parse(row, "membership_id")?),
+            other => return Err(corrupt("source", other)),
+        };
+        Ok(Download {
+            id: parse(row, "id")?,
+            user_id: parse_opt_with(row, "user_id", UserId::parse)?,
+            workflow_id: parse(row, "workflow_id")?,
+            file_id: parse(row, "file_id")?,
+            file_version: parse(row, "file_version")?,
+            kind: parse(row, "download_type")?,
+            source,
+            request: RequestMeta {
+                ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
+                user_agent: get(row, "user_agent")?,
+                referrer: get(row, "referrer")?,
+                country: parse_opt_with(
+                    row,
+                    "country_code",
+                    vault_core::value::country::CountryCode::parse,
+                )?,
+            },
+            downloaded_at: time(row, "downloaded_at")?,
+        })
     })
 }
 
@@ -104,10 +105,12 @@ fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
             .optional()
             .map_err(db)?
             .map(|(status, start, used)| {
-                Ok::<_, StoreError>(Charged::Membership {
-                    status: parse_text("status", &status)?,
-                    period_start: parse_ts(&start)?,
-                    used: u32_of("period_downloads_used", used)?,
+                decode("memberships", || {
+                    Ok(Charged::Membership {
+                        status: parse_text("status", &status)?,
+                        period_start: parse_text_with("current_period_start", &start, parse_ts)?,
+                        used: u32_of("period_downloads_used", used)?,
+                    })
                 })
             })
             .transpose()?,
@@ -317,7 +320,7 @@ fn read(
             "SELECT released_at FROM workflow_updates WHERE workflow_id = ?1 \
              AND version_major = ?2 AND version_minor = ?3 AND version_patch = ?4",
             params![w, f.version.major(), f.version.minor(), f.version.patch()],
-            |row| parse_ts(&get::<String>(row, "released_at")?),
+            |row| decode("workflow_updates", || time(row, "released_at")),
         )?,
         None => None,
     };
