@@ -18,7 +18,7 @@ use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
 use crate::catalog::require_workflow;
 use crate::codec::*;
 use crate::insight::apply_delta;
-use crate::sql::{exists, query_all, query_one};
+use crate::sql::{Id, exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 
 // --------------------------------------------------------------- purchases
@@ -528,7 +528,7 @@ fn insert_membership(
     {
         return Err(StoreError::exists(Entity::Membership, sub));
     }
-    let mine = memberships_for_user(tx, m.user_id.as_str())?;
+    let mine = memberships_for_user(tx, &m.user_id)?;
     let slot = claim_slot(&mine, m, now, grace);
     // Downloads own the quota's `used`: it is not among the columns written.
     for lapsed in &slot.lapsed {
@@ -611,8 +611,8 @@ impl CommerceStore for SqliteStore {
         user: &UserId,
         workflow: WorkflowId,
     ) -> StoreResult<Vec<Purchase>> {
-        let u = user.to_string();
-        self.read(move |c| purchases_covering(c, &u, &workflow.to_string()))
+        let u = user.clone();
+        self.read(move |c| purchases_covering(c, &u, workflow))
             .await
     }
 
@@ -706,7 +706,7 @@ impl CommerceStore for SqliteStore {
     }
 
     async fn memberships_for_user(&self, user: &UserId) -> StoreResult<Vec<Membership>> {
-        let u = user.to_string();
+        let u = user.clone();
         self.read(move |c| memberships_for_user(c, &u)).await
     }
 
@@ -741,8 +741,8 @@ impl CommerceStore for SqliteStore {
 /// newest first.
 pub(crate) fn purchases_covering(
     c: &Connection,
-    user: &str,
-    workflow: &str,
+    user: &UserId,
+    workflow: WorkflowId,
 ) -> StoreResult<Vec<Purchase>> {
     query_all(
         c,
@@ -753,13 +753,13 @@ pub(crate) fn purchases_covering(
              (SELECT purchase_id FROM workflow_purchase_items WHERE workflow_id = ?2) \
              ORDER BY created_at DESC, id"
         ),
-        params![user, workflow],
+        params![Id(user), Id(&workflow)],
         purchase_from_row,
     )
 }
 
 /// A user's memberships, newest first.
-pub(crate) fn memberships_for_user(c: &Connection, user: &str) -> StoreResult<Vec<Membership>> {
+pub(crate) fn memberships_for_user(c: &Connection, user: &UserId) -> StoreResult<Vec<Membership>> {
     query_all(
         c,
         concat!(
@@ -767,7 +767,7 @@ pub(crate) fn memberships_for_user(c: &Connection, user: &str) -> StoreResult<Ve
             membership_cols!(),
             " FROM memberships WHERE user_id = ?1 ORDER BY created_at DESC, id"
         ),
-        [user],
+        [Id(user)],
         membership_from_row,
     )
 }

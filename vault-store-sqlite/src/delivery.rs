@@ -23,7 +23,7 @@ use crate::catalog::{file_cols, file_from_row, gate_cols, gate_from_row};
 use crate::codec::*;
 use crate::commerce::{memberships_for_user, purchases_covering};
 use crate::insight::apply_delta;
-use crate::sql::{exists, query_all, query_one};
+use crate::sql::{Id, exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 
 // ---------------------------------------------------------------- downloads
@@ -212,11 +212,15 @@ fn record_download(
 }
 
 /// Whether a user has a recorded download of a workflow.
-pub(crate) fn has_downloaded(c: &Connection, user: &str, workflow: &str) -> StoreResult<bool> {
+pub(crate) fn has_downloaded(
+    c: &Connection,
+    user: &UserId,
+    workflow: WorkflowId,
+) -> StoreResult<bool> {
     exists(
         c,
         "SELECT 1 FROM workflow_downloads WHERE user_id = ?1 AND workflow_id = ?2",
-        params![user, workflow],
+        params![Id(user), Id(&workflow)],
     )
 }
 
@@ -269,9 +273,8 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
-        let u = user.to_string();
-        self.read(move |c| has_downloaded(c, &u, &workflow.to_string()))
-            .await
+        let u = user.clone();
+        self.read(move |c| has_downloaded(c, &u, workflow)).await
     }
 }
 
@@ -284,13 +287,12 @@ fn read(
     let Some(workflow) = query_one(
         c,
         concat!("SELECT ", gate_cols!(), " FROM workflows WHERE id = ?1"),
-        [workflow_id.to_string()],
+        [Id(&workflow_id)],
         gate_from_row,
     )?
     else {
         return Ok(None);
     };
-    let w = workflow_id.to_string();
     let file = match wanted {
         FileWanted::None => None,
         FileWanted::Id(id) => query_one(
@@ -300,7 +302,7 @@ fn read(
                 file_cols!(),
                 " FROM workflow_files WHERE id = ?1 AND workflow_id = ?2"
             ),
-            params![id.to_string(), w],
+            params![Id(&id), Id(&workflow_id)],
             file_from_row,
         )?,
         FileWanted::Primary => query_one(
@@ -310,7 +312,7 @@ fn read(
                 file_cols!(),
                 " FROM workflow_files WHERE workflow_id = ?1 AND is_primary = 1"
             ),
-            [&w],
+            [Id(&workflow_id)],
             file_from_row,
         )?,
     };
@@ -319,20 +321,22 @@ fn read(
             c,
             "SELECT released_at FROM workflow_updates WHERE workflow_id = ?1 \
              AND version_major = ?2 AND version_minor = ?3 AND version_patch = ?4",
-            params![w, f.version.major(), f.version.minor(), f.version.patch()],
+            params![
+                Id(&workflow_id),
+                f.version.major(),
+                f.version.minor(),
+                f.version.patch()
+            ],
             |row| decode("workflow_updates", || time(row, "released_at")),
         )?,
         None => None,
     };
     let (purchases, memberships, downloaded_before) = match user {
-        Some(user) => {
-            let u = user.to_string();
-            (
-                purchases_covering(c, &u, &w)?,
-                memberships_for_user(c, &u)?,
-                has_downloaded(c, &u, &w)?,
-            )
-        }
+        Some(user) => (
+            purchases_covering(c, user, workflow_id)?,
+            memberships_for_user(c, user)?,
+            has_downloaded(c, user, workflow_id)?,
+        ),
         None => (Vec::new(), Vec::new(), false),
     };
     Ok(Some(AccessRead {
