@@ -270,6 +270,7 @@ impl DeliveryStore for PgStore {
         charge: &Charge,
         analytics: &AnalyticsDelta,
     ) -> StoreResult<()> {
+        download.check_analytics(analytics)?;
         write_tx!(self, |c| record_download(
             self, c, download, charge, analytics
         ))

@@ -239,6 +239,7 @@ impl DeliveryStore for SqliteStore {
         charge: &Charge,
         analytics: &AnalyticsDelta,
     ) -> StoreResult<()> {
+        download.check_analytics(analytics)?;
         let (d, c, a) = (download.clone(), *charge, analytics.clone());
         self.write(move |tx| record_download(tx, &d, &c, &a)).await
     }

@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::value::actor::UserId;
 use crate::value::country::CountryCode;
+use crate::value::delta::AnalyticsDelta;
 use crate::value::ids::{DownloadId, FileId, WorkflowId};
-use crate::value::validation::{ValidationError, check_text};
+use crate::value::validation::{Reason, ValidationError, check_text};
 use crate::value::version::Version;
 
 pub use crate::value::status::DownloadKind;
@@ -107,6 +108,40 @@ pub struct Download {
     pub request: RequestMeta,
     /// When.
     pub downloaded_at: DateTime<Utc>,
+}
+
+impl Download {
+    /// Checks that `analytics`, the counters written with this download, are
+    /// this download's: the same workflow, on the UTC day it happened.
+    ///
+    /// The write names the workflow twice, in the row and in the counters'
+    /// delta; a store that wrote both unchecked would let one workflow's
+    /// download count for another, or on another day. Every store calls this
+    /// before it writes anything, so the refusal is the same everywhere: a
+    /// [`ValidationError`] on `analytics.workflow_id` or `analytics.date`.
+    pub fn check_analytics(&self, analytics: &AnalyticsDelta) -> Result<(), ValidationError> {
+        if analytics.workflow_id != self.workflow_id {
+            return Err(ValidationError::new(
+                "analytics.workflow_id",
+                Reason::Inconsistent {
+                    detail: format!(
+                        "counts workflow {}, the download is of workflow {}",
+                        analytics.workflow_id, self.workflow_id
+                    ),
+                },
+            ));
+        }
+        let day = self.downloaded_at.date_naive();
+        if analytics.date != day {
+            return Err(ValidationError::new(
+                "analytics.date",
+                Reason::Inconsistent {
+                    detail: format!("counts {}, the download happened on {day}", analytics.date),
+                },
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Checks a referrer or user agent the app wants to pass through as-is.
