@@ -72,7 +72,7 @@ fn analytics_from_row(row: &Row<'_>) -> StoreResult<DailyAnalytics> {
             .collect::<StoreResult<_>>()?;
         Ok(DailyAnalytics {
             workflow_id: parse(row, "workflow_id")?,
-            date: parse_with(row, "date", |s| parse_date(s))?,
+            date: parse_with(row, "date", parse_date)?,
             views: u64_col(row, "views")?,
             unique_visitors: u64_col(row, "unique_visitors")?,
             clicks: u64_col(row, "clicks")?,

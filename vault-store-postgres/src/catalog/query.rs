@@ -17,6 +17,8 @@ use vault_core::value::validation::Reason;
 use super::workflow::{workflow_cols, workflow_from_row};
 use crate::codec::*;
 
+/// The largest lexeme PostgreSQL keeps is 2047 bytes; longer words are cut
+/// (a query word is at most 200 characters, so prefix matches are unchanged).
 pub(super) fn lexeme(mut word: String) -> String {
     const MAX: usize = 2046;
     if word.len() > MAX {
@@ -56,9 +58,6 @@ pub(super) fn tsquery(text: &str) -> Option<String> {
         .collect();
     (!terms.is_empty()).then(|| terms.join(" & "))
 }
-
-/// Binds the editable content (placeholders $2..$25 of the workflow
-/// writes): 23 columns and the search lexemes.
 
 /// The exact sort key expression: exact fractions via NUMERIC with 40
 /// decimals (see the migration's `rating_avg`); NULL (sorted last) for a

@@ -209,9 +209,8 @@ pub(super) async fn slug_taken(
     })
 }
 
-/// The largest lexeme PostgreSQL keeps is 2047 bytes; longer words are cut
-/// (a query word is at most 200 characters, so prefix matches are unchanged).
-
+/// Binds the editable content (placeholders $2..$25 of the workflow
+/// writes): 23 columns and the search lexemes.
 pub(super) fn bind_content<'q>(q: PgQuery<'q>, w: &Workflow) -> PgQuery<'q> {
     let c = &w.content;
     let tags: Vec<&str> = c.tags.iter().map(Tag::as_str).collect();
