@@ -121,7 +121,7 @@ fn load_purchase(conn: &Connection, id: PurchaseId) -> StoreResult<Option<Purcha
             purchase_cols!(),
             " FROM workflow_purchases WHERE id = ?1"
         ),
-        [id.to_string()],
+        [Id(&id)],
         purchase_from_row,
     )
 }
@@ -228,7 +228,7 @@ fn check_purchase_refs(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
             if !exists(
                 tx,
                 "SELECT 1 FROM workflow_bundles WHERE id = ?1",
-                [bundle_id.to_string()],
+                [Id(&bundle_id)],
             )? {
                 return Err(StoreError::not_found(Entity::Bundle, bundle_id));
             }
@@ -244,7 +244,7 @@ fn check_purchase_refs(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
             if !exists(
                 tx,
                 "SELECT 1 FROM memberships WHERE id = ?1",
-                [membership_id.to_string()],
+                [Id(&membership_id)],
             )? {
                 return Err(StoreError::not_found(Entity::Membership, membership_id));
             }
@@ -258,7 +258,7 @@ fn payment_ref_taken(tx: &Tx<'_>, p: &Purchase) -> StoreResult<bool> {
         Some(r) => exists(
             tx,
             "SELECT 1 FROM workflow_purchases WHERE payment_ref = ?1 AND id <> ?2",
-            params![r.as_str(), p.id.to_string()],
+            params![r.as_str(), Id(&p.id)],
         ),
         None => Ok(false),
     }
@@ -268,7 +268,7 @@ fn insert_purchase(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
     if exists(
         tx,
         "SELECT 1 FROM workflow_purchases WHERE id = ?1",
-        [p.id.to_string()],
+        [Id(&p.id)],
     )? {
         return Err(StoreError::exists(Entity::Purchase, p.id));
     }
@@ -303,7 +303,7 @@ fn insert_purchase(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
     for (i, w) in p.item.workflows().iter().enumerate() {
         tx.prepare_cached("INSERT INTO workflow_purchase_items (purchase_id, workflow_id, position) VALUES (?1, ?2, ?3)")
             .map_err(db)?
-            .execute(params![p.id.to_string(), w.to_string(), i as i64])
+            .execute(params![Id(&p.id), w.to_string(), i as i64])
             .map_err(db)?;
         tx.step("insert_purchase:after_item")?;
     }
@@ -318,7 +318,7 @@ fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
              FROM workflow_purchases WHERE id = ?1",
         )
         .map_err(db)?
-        .query_row([p.id.to_string()], |r| {
+        .query_row([Id(&p.id)], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()
@@ -364,7 +364,7 @@ fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
                 "UPDATE workflow_bundles SET purchase_count = purchase_count + 1 WHERE id = ?1",
             )
             .map_err(db)?
-            .execute([bundle_id.to_string()])
+            .execute([Id(&bundle_id)])
             .map_err(db)?;
         }
     }
@@ -512,11 +512,7 @@ fn insert_membership(
     now: DateTime<Utc>,
     grace: Duration,
 ) -> StoreResult<()> {
-    if exists(
-        tx,
-        "SELECT 1 FROM memberships WHERE id = ?1",
-        [m.id.to_string()],
-    )? {
+    if exists(tx, "SELECT 1 FROM memberships WHERE id = ?1", [Id(&m.id)])? {
         return Err(StoreError::exists(Entity::Membership, m.id));
     }
     if let Some(sub) = &m.provider.subscription_id
@@ -642,7 +638,7 @@ impl CommerceStore for SqliteStore {
                     "SELECT revision, current_period_start FROM memberships WHERE id = ?1",
                 )
                 .map_err(db)?
-                .query_row([m.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row([Id(&m.id)], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
                 .map_err(db)?;
             let Some((revision, start)) = row else {
@@ -678,7 +674,7 @@ impl CommerceStore for SqliteStore {
                     membership_cols!(),
                     " FROM memberships WHERE id = ?1"
                 ),
-                [id.to_string()],
+                [Id(&id)],
                 membership_from_row,
             )
         })

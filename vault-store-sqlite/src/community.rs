@@ -14,7 +14,7 @@ use vault_core::value::ids::{ReviewId, WorkflowId};
 use crate::catalog::{load_workflow, require_workflow};
 use crate::codec::*;
 use crate::insight::apply_delta;
-use crate::sql::{exists, query_all, query_one};
+use crate::sql::{Id, exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 
 /// The columns read back, as a literal for `concat!`: the statements
@@ -174,7 +174,7 @@ fn review_values(r: &Review) -> StoreResult<Vec<Value>> {
 fn review_revision(tx: &Tx<'_>, id: ReviewId) -> StoreResult<(i64, String)> {
     tx.prepare_cached("SELECT revision, workflow_id FROM workflow_reviews WHERE id = ?1")
         .map_err(db)?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([Id(&id)], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .map_err(db)?
         .ok_or_else(|| StoreError::not_found(Entity::Review, id))
@@ -215,14 +215,14 @@ impl CommunityStore for SqliteStore {
             if exists(
                 tx,
                 "SELECT 1 FROM workflow_reviews WHERE id = ?1",
-                [r.id.to_string()],
+                [Id(&r.id)],
             )? {
                 return Err(StoreError::exists(Entity::Review, r.id));
             }
             if exists(
                 tx,
                 "SELECT 1 FROM workflow_reviews WHERE workflow_id = ?1 AND user_id = ?2",
-                params![r.workflow_id.to_string(), r.user_id.as_str()],
+                params![Id(&r.workflow_id), Id(&r.user_id)],
             )? {
                 return Err(StoreError::exists(
                     Entity::Review,
@@ -303,12 +303,12 @@ impl CommunityStore for SqliteStore {
             }
             tx.prepare_cached("DELETE FROM workflow_review_votes WHERE review_id = ?1")
                 .map_err(db)?
-                .execute([id.to_string()])
+                .execute([Id(&id)])
                 .map_err(db)?;
             tx.step("delete_review:after_votes")?;
             tx.prepare_cached("DELETE FROM workflow_reviews WHERE id = ?1")
                 .map_err(db)?
-                .execute([id.to_string()])
+                .execute([Id(&id)])
                 .map_err(db)?;
             tx.step("delete_review:after_row")?;
             let workflow: WorkflowId = parse_text("workflow_id", &workflow)?;
@@ -326,7 +326,7 @@ impl CommunityStore for SqliteStore {
                     review_cols!(),
                     " FROM workflow_reviews WHERE id = ?1"
                 ),
-                [id.to_string()],
+                [Id(&id)],
                 review_from_row,
             )
         })
@@ -347,7 +347,7 @@ impl CommunityStore for SqliteStore {
                     review_cols!(),
                     " FROM workflow_reviews WHERE workflow_id = ?1 AND user_id = ?2"
                 ),
-                params![workflow.to_string(), u],
+                params![Id(&workflow), u],
                 review_from_row,
             )
         })
@@ -390,7 +390,7 @@ impl CommunityStore for SqliteStore {
             let previous: Option<String> = tx
                 .prepare_cached("SELECT vote FROM workflow_review_votes WHERE review_id = ?1 AND user_id = ?2")
                 .map_err(db)?
-                .query_row(params![review.to_string(), u], |r| r.get(0))
+                .query_row(params![Id(&review), u], |r| r.get(0))
                 .optional()
                 .map_err(db)?;
             let previous: Option<Vote> = previous.map(|v| parse_text("vote", &v)).transpose()?;
@@ -404,7 +404,7 @@ impl CommunityStore for SqliteStore {
             if let Some(p) = previous {
                 tx.prepare_cached(&format!("UPDATE workflow_reviews SET {0} = MAX({0} - 1, 0) WHERE id = ?1", column(p)))
                     .map_err(db)?
-                    .execute([review.to_string()])
+                    .execute([Id(&review)])
                     .map_err(db)?;
                 tx.step("set_vote:after_withdraw")?;
             }
@@ -412,18 +412,18 @@ impl CommunityStore for SqliteStore {
                 Some(v) => {
                     tx.prepare_cached("INSERT OR REPLACE INTO workflow_review_votes (review_id, user_id, vote) VALUES (?1, ?2, ?3)")
                         .map_err(db)?
-                        .execute(params![review.to_string(), u, v.as_str()])
+                        .execute(params![Id(&review), u, v.as_str()])
                         .map_err(db)?;
                     tx.step("set_vote:after_row")?;
                     tx.prepare_cached(&format!("UPDATE workflow_reviews SET {0} = {0} + 1 WHERE id = ?1", column(v)))
                         .map_err(db)?
-                        .execute([review.to_string()])
+                        .execute([Id(&review)])
                         .map_err(db)?;
                 }
                 None => {
                     tx.prepare_cached("DELETE FROM workflow_review_votes WHERE review_id = ?1 AND user_id = ?2")
                         .map_err(db)?
-                        .execute(params![review.to_string(), u])
+                        .execute(params![Id(&review), u])
                         .map_err(db)?;
                     tx.step("set_vote:after_row")?;
                 }
@@ -440,7 +440,7 @@ impl CommunityStore for SqliteStore {
             if exists(
                 tx,
                 "SELECT 1 FROM workflow_favorites WHERE user_id = ?1 AND workflow_id = ?2",
-                params![f.user_id.as_str(), f.workflow_id.to_string()],
+                params![Id(&f.user_id), Id(&f.workflow_id)],
             )? {
                 return Err(StoreError::exists(
                     Entity::Favorite,
@@ -452,8 +452,8 @@ impl CommunityStore for SqliteStore {
             ))
             .map_err(db)?
             .execute(params![
-                f.user_id.as_str(),
-                f.workflow_id.to_string(),
+                Id(&f.user_id),
+                Id(&f.workflow_id),
                 f.note,
                 json(&f.tags)?,
                 ts(&f.created_at)
@@ -464,7 +464,7 @@ impl CommunityStore for SqliteStore {
                 "UPDATE workflows SET favorite_count = favorite_count + 1 WHERE id = ?1",
             )
             .map_err(db)?
-            .execute([f.workflow_id.to_string()])
+            .execute([Id(&f.workflow_id)])
             .map_err(db)?;
             tx.step("insert_favorite:after_counter")?;
             apply_delta(tx, &a)
@@ -480,7 +480,7 @@ impl CommunityStore for SqliteStore {
                     "DELETE FROM workflow_favorites WHERE user_id = ?1 AND workflow_id = ?2",
                 )
                 .map_err(db)?
-                .execute(params![u, workflow.to_string()])
+                .execute(params![u, Id(&workflow)])
                 .map_err(db)?;
             if n == 0 {
                 return Ok(false);
@@ -490,7 +490,7 @@ impl CommunityStore for SqliteStore {
                 "UPDATE workflows SET favorite_count = MAX(favorite_count - 1, 0) WHERE id = ?1",
             )
             .map_err(db)?
-            .execute([workflow.to_string()])
+            .execute([Id(&workflow)])
             .map_err(db)?;
             Ok(true)
         })

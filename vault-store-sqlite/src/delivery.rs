@@ -82,7 +82,7 @@ fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
                 "SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = ?1",
             )
             .map_err(db)?
-            .query_row([id.to_string()], |r| {
+            .query_row([Id(&id)], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
             })
             .optional()
@@ -99,7 +99,7 @@ fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
                 "SELECT status, current_period_start, period_downloads_used FROM memberships WHERE id = ?1",
             )
             .map_err(db)?
-            .query_row([id.to_string()], |r| {
+            .query_row([Id(&id)], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
             })
             .optional()
@@ -143,7 +143,7 @@ fn record_download(
     let category: Option<String> = tx
         .prepare_cached("SELECT category_id FROM workflows WHERE id = ?1")
         .map_err(db)?
-        .query_row([d.workflow_id.to_string()], |r| r.get(0))
+        .query_row([Id(&d.workflow_id)], |r| r.get(0))
         .optional()
         .map_err(db)?;
     let Some(category) = category else {
@@ -152,14 +152,14 @@ fn record_download(
     if !exists(
         tx,
         "SELECT 1 FROM workflow_files WHERE id = ?1 AND workflow_id = ?2",
-        params![d.file_id.to_string(), d.workflow_id.to_string()],
+        params![Id(&d.file_id), Id(&d.workflow_id)],
     )? {
         return Err(StoreError::not_found(Entity::File, d.file_id));
     }
     if exists(
         tx,
         "SELECT 1 FROM workflow_downloads WHERE id = ?1",
-        [d.id.to_string()],
+        [Id(&d.id)],
     )? {
         return Err(StoreError::exists(Entity::Download, d.id));
     }
@@ -174,10 +174,10 @@ fn record_download(
     tx.prepare_cached(&format!("INSERT INTO workflow_downloads ({DOWNLOAD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"))
         .map_err(db)?
         .execute(params![
-            d.id.to_string(),
+            Id(&d.id),
             d.user_id.as_ref().map(|u| u.to_string()),
-            d.workflow_id.to_string(),
-            d.file_id.to_string(),
+            Id(&d.workflow_id),
+            Id(&d.file_id),
             d.file_version.to_string(),
             d.kind.as_str(),
             source,
@@ -193,13 +193,13 @@ fn record_download(
     tx.step("record_download:after_insert")?;
     tx.prepare_cached("UPDATE workflows SET download_count = download_count + 1 WHERE id = ?1")
         .map_err(db)?
-        .execute([d.workflow_id.to_string()])
+        .execute([Id(&d.workflow_id)])
         .map_err(db)?;
     tx.prepare_cached(
         "UPDATE workflow_files SET download_count = download_count + 1 WHERE id = ?1",
     )
     .map_err(db)?
-    .execute([d.file_id.to_string()])
+    .execute([Id(&d.file_id)])
     .map_err(db)?;
     tx.prepare_cached(
         "UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = ?1",
@@ -266,7 +266,7 @@ impl DeliveryStore for SqliteStore {
             query_all(
                 c,
                 concat!("SELECT ", download_cols!(), " FROM workflow_downloads WHERE workflow_id = ?1 ORDER BY downloaded_at DESC, id LIMIT ?2"),
-                params![workflow.to_string(), i64::from(limit)],
+                params![Id(&workflow), i64::from(limit)],
                 download_from_row,
             )
         })

@@ -17,7 +17,7 @@ use vault_core::value::validation::Reason;
 
 use crate::catalog::{WORKFLOW_COLS, workflow_from_row};
 use crate::codec::*;
-use crate::sql::{query_all, query_one};
+use crate::sql::{Id, query_all, query_one};
 use crate::{SqliteStore, Tx};
 
 /// The columns read back, as a literal for `concat!`: the statements
@@ -190,7 +190,7 @@ impl AnalyticsStore for SqliteStore {
                     " FROM workflow_analytics \
                      WHERE workflow_id = ?1 AND date >= ?2 AND date <= ?3 ORDER BY date"
                 ),
-                params![workflow.to_string(), date(&from), date(&to)],
+                params![Id(&workflow), date(&from), date(&to)],
                 analytics_from_row,
             )
         })

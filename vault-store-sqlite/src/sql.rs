@@ -73,6 +73,12 @@ impl SqlId for UserId {
     }
 }
 
+impl<T: SqlId + ?Sized> SqlId for &T {
+    fn stored(&self) -> ToSqlOutput<'_> {
+        (**self).stored()
+    }
+}
+
 macro_rules! uuid_ids {
     ($($id:ty),*) => {$(
         impl SqlId for $id {

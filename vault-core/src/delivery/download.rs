@@ -200,4 +200,34 @@ mod tests {
         assert!(ua.starts_with("ab"));
         assert_eq!(meta.referrer, None);
     }
+
+    #[test]
+    fn analytics_must_be_the_downloads_own() {
+        let at = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::hours(36);
+        let d = Download {
+            id: DownloadId::from_uuid(uuid::Uuid::from_u128(1)),
+            user_id: None,
+            workflow_id: WorkflowId::from_uuid(uuid::Uuid::from_u128(10)),
+            file_id: FileId::from_uuid(uuid::Uuid::from_u128(1)),
+            file_version: Version::new(1, 0, 0),
+            kind: DownloadKind::Free,
+            source: DownloadSource::Free,
+            request: RequestMeta::default(),
+            downloaded_at: at,
+        };
+        assert_eq!(
+            d.check_analytics(&AnalyticsDelta::none(d.workflow_id, at)),
+            Ok(())
+        );
+        let other = WorkflowId::from_uuid(uuid::Uuid::from_u128(11));
+        let e = d
+            .check_analytics(&AnalyticsDelta::none(other, at))
+            .expect_err("another workflow");
+        assert_eq!(e.field(), "analytics.workflow_id");
+        let next_day = at + chrono::Duration::hours(12);
+        let e = d
+            .check_analytics(&AnalyticsDelta::none(d.workflow_id, next_day))
+            .expect_err("another day");
+        assert_eq!(e.field(), "analytics.date");
+    }
 }

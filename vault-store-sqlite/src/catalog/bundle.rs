@@ -8,6 +8,7 @@ use vault_core::store::StoreResult;
 use super::workflow::require_workflow;
 use crate::Tx;
 use crate::codec::*;
+use crate::sql::Id;
 
 /// The columns read back, as a literal for `concat!`: the statements
 /// are built at compile time, not formatted on every call.
@@ -44,14 +45,14 @@ pub(super) fn bundle_from_row(row: &Row<'_>) -> StoreResult<Bundle> {
 pub(super) fn write_bundle_items(tx: &Tx<'_>, b: &Bundle) -> StoreResult<()> {
     tx.prepare_cached("DELETE FROM workflow_bundle_items WHERE bundle_id = ?1")
         .map_err(db)?
-        .execute([b.id.to_string()])
+        .execute([Id(&b.id)])
         .map_err(db)?;
     tx.step("bundle_items:after_clear")?;
     for (i, w) in b.workflow_ids.iter().enumerate() {
         require_workflow(tx, *w)?;
         tx.prepare_cached("INSERT INTO workflow_bundle_items (bundle_id, workflow_id, position) VALUES (?1, ?2, ?3)")
             .map_err(db)?
-            .execute(params![b.id.to_string(), w.to_string(), i as i64])
+            .execute(params![Id(&b.id), w.to_string(), i as i64])
             .map_err(db)?;
         tx.step("bundle_items:after_item")?;
     }

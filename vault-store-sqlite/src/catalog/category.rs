@@ -8,7 +8,7 @@ use vault_core::value::ids::CategoryId;
 
 use crate::Tx;
 use crate::codec::*;
-use crate::sql::exists;
+use crate::sql::{Id, exists};
 
 /// The columns read back, as a literal for `concat!`: the statements
 /// are built at compile time, not formatted on every call.
@@ -53,7 +53,7 @@ pub(super) fn move_category_counts(
             "UPDATE workflow_categories SET workflow_count = MAX(workflow_count + ?2, 0) WHERE id = ?1",
         )
         .map_err(db)?
-        .execute(params![category.to_string(), delta])
+        .execute(params![Id(&category), delta])
         .map_err(db)?;
     }
     Ok(())
@@ -63,7 +63,7 @@ pub(super) fn require_category(conn: &Connection, id: CategoryId) -> StoreResult
     if exists(
         conn,
         "SELECT 1 FROM workflow_categories WHERE id = ?1",
-        [id.to_string()],
+        [Id(&id)],
     )? {
         Ok(())
     } else {

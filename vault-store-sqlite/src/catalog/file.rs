@@ -8,6 +8,7 @@ use vault_core::value::version::Version;
 
 use crate::Tx;
 use crate::codec::*;
+use crate::sql::Id;
 
 /// The columns read back, as a literal for `concat!`: the statements
 /// are built at compile time, not formatted on every call.
@@ -50,7 +51,7 @@ pub(super) fn clear_other_primaries(tx: &Tx<'_>, f: &WorkflowFile) -> StoreResul
             "UPDATE workflow_files SET is_primary = 0 WHERE workflow_id = ?1 AND id <> ?2",
         )
         .map_err(db)?
-        .execute(params![f.workflow_id.to_string(), f.id.to_string()])
+        .execute(params![Id(&f.workflow_id), Id(&f.id)])
         .map_err(db)?;
     }
     Ok(())

@@ -35,14 +35,14 @@ use self::update::{update_cols, update_from_row};
 use self::workflow::{insert_workflow, update_workflow, workflow_cols};
 use crate::SqliteStore;
 use crate::codec::*;
-use crate::sql::{exists, query_all, query_one};
+use crate::sql::{Id, exists, query_all, query_one};
 
 #[async_trait]
 impl CatalogStore for SqliteStore {
     async fn insert_category(&self, c: &Category) -> StoreResult<()> {
         let c = c.clone();
         self.write(move |tx| {
-            if exists(tx, "SELECT 1 FROM workflow_categories WHERE id = ?1 OR slug = ?2", params![c.id.to_string(), c.slug.as_str()])? {
+            if exists(tx, "SELECT 1 FROM workflow_categories WHERE id = ?1 OR slug = ?2", params![Id(&c.id), c.slug.as_str()])? {
                 return Err(StoreError::exists(Entity::Category, &c.slug));
             }
             tx.prepare_cached(&format!(
@@ -50,7 +50,7 @@ impl CatalogStore for SqliteStore {
             ))
             .map_err(db)?
             .execute(params![
-                c.id.to_string(),
+                Id(&c.id),
                 c.slug.as_str(),
                 c.name,
                 c.description,
@@ -95,7 +95,7 @@ impl CatalogStore for SqliteStore {
                     category_cols!(),
                     " FROM workflow_categories WHERE id = ?1"
                 ),
-                [id.to_string()],
+                [Id(&id)],
                 category_from_row,
             )
         })
@@ -161,7 +161,7 @@ impl CatalogStore for SqliteStore {
         let f = f.clone();
         self.write(move |tx| {
             require_workflow(tx, f.workflow_id)?;
-            if exists(tx, "SELECT 1 FROM workflow_files WHERE id = ?1", [f.id.to_string()])? {
+            if exists(tx, "SELECT 1 FROM workflow_files WHERE id = ?1", [Id(&f.id)])? {
                 return Err(StoreError::exists(Entity::File, f.id));
             }
             clear_other_primaries(tx, &f)?;
@@ -184,7 +184,7 @@ impl CatalogStore for SqliteStore {
     async fn update_file(&self, f: &WorkflowFile) -> StoreResult<()> {
         let f = f.clone();
         self.write(move |tx| {
-            if !exists(tx, "SELECT 1 FROM workflow_files WHERE id = ?1", [f.id.to_string()])? {
+            if !exists(tx, "SELECT 1 FROM workflow_files WHERE id = ?1", [Id(&f.id)])? {
                 return Err(StoreError::not_found(Entity::File, f.id));
             }
             require_workflow(tx, f.workflow_id)?;
@@ -214,7 +214,7 @@ impl CatalogStore for SqliteStore {
                     file_cols!(),
                     " FROM workflow_files WHERE id = ?1"
                 ),
-                [id.to_string()],
+                [Id(&id)],
                 file_from_row,
             )
         })
@@ -227,7 +227,7 @@ impl CatalogStore for SqliteStore {
                 c,
                 concat!("SELECT ", file_cols!(), " FROM workflow_files WHERE workflow_id = ?1 \
                      ORDER BY is_primary DESC, version_major DESC, version_minor DESC, version_patch DESC, id"),
-                [workflow.to_string()],
+                [Id(&workflow)],
                 file_from_row,
             )
         })
@@ -238,7 +238,7 @@ impl CatalogStore for SqliteStore {
         let u = u.clone();
         self.write(move |tx| {
             require_workflow(tx, u.workflow_id)?;
-            if exists(tx, "SELECT 1 FROM workflow_updates WHERE id = ?1", [u.id.to_string()])? {
+            if exists(tx, "SELECT 1 FROM workflow_updates WHERE id = ?1", [Id(&u.id)])? {
                 return Err(StoreError::exists(Entity::Update, u.id));
             }
             let v = u.version;
@@ -246,7 +246,7 @@ impl CatalogStore for SqliteStore {
                 tx,
                 "SELECT 1 FROM workflow_updates WHERE workflow_id = ?1 AND \
                  (version_major, version_minor, version_patch) >= (?2, ?3, ?4)",
-                params![u.workflow_id.to_string(), v.major(), v.minor(), v.patch()],
+                params![Id(&u.workflow_id), v.major(), v.minor(), v.patch()],
             )?;
             if newer_exists {
                 return Err(StoreError::conflict(Entity::Update, u.workflow_id, "versions must strictly increase"));
@@ -258,8 +258,8 @@ impl CatalogStore for SqliteStore {
             )
             .map_err(db)?
             .execute(params![
-                u.id.to_string(),
-                u.workflow_id.to_string(),
+                Id(&u.id),
+                Id(&u.workflow_id),
                 v.to_string(),
                 v.major(),
                 v.minor(),
@@ -276,7 +276,7 @@ impl CatalogStore for SqliteStore {
             tx.step("insert_update:after_row")?;
             tx.prepare_cached("UPDATE workflows SET current_version = ?2 WHERE id = ?1")
                 .map_err(db)?
-                .execute(params![u.workflow_id.to_string(), v.to_string()])
+                .execute(params![Id(&u.workflow_id), v.to_string()])
                 .map_err(db)?;
             Ok(())
         })
@@ -293,7 +293,7 @@ impl CatalogStore for SqliteStore {
                     " FROM workflow_updates WHERE workflow_id = ?1 \
                      ORDER BY version_major, version_minor, version_patch"
                 ),
-                [workflow.to_string()],
+                [Id(&workflow)],
                 update_from_row,
             )
         })
@@ -303,7 +303,7 @@ impl CatalogStore for SqliteStore {
     async fn insert_bundle(&self, b: &Bundle) -> StoreResult<()> {
         let b = b.clone();
         self.write(move |tx| {
-            if exists(tx, "SELECT 1 FROM workflow_bundles WHERE id = ?1 OR slug = ?2", params![b.id.to_string(), b.slug.as_str()])? {
+            if exists(tx, "SELECT 1 FROM workflow_bundles WHERE id = ?1 OR slug = ?2", params![Id(&b.id), b.slug.as_str()])? {
                 return Err(StoreError::exists(Entity::Bundle, &b.slug));
             }
             let mut vals = bundle_values(&b)?.to_vec();
@@ -325,10 +325,10 @@ impl CatalogStore for SqliteStore {
     async fn update_bundle(&self, b: &Bundle) -> StoreResult<()> {
         let b = b.clone();
         self.write(move |tx| {
-            if !exists(tx, "SELECT 1 FROM workflow_bundles WHERE id = ?1", [b.id.to_string()])? {
+            if !exists(tx, "SELECT 1 FROM workflow_bundles WHERE id = ?1", [Id(&b.id)])? {
                 return Err(StoreError::not_found(Entity::Bundle, b.id));
             }
-            if exists(tx, "SELECT 1 FROM workflow_bundles WHERE slug = ?1 AND id <> ?2", params![b.slug.as_str(), b.id.to_string()])? {
+            if exists(tx, "SELECT 1 FROM workflow_bundles WHERE slug = ?1 AND id <> ?2", params![b.slug.as_str(), Id(&b.id)])? {
                 return Err(StoreError::exists(Entity::Bundle, &b.slug));
             }
             tx.prepare_cached(
@@ -354,7 +354,7 @@ impl CatalogStore for SqliteStore {
                     bundle_cols!(),
                     " FROM workflow_bundles WHERE id = ?1"
                 ),
-                [id.to_string()],
+                [Id(&id)],
                 bundle_from_row,
             )
         })

@@ -17,7 +17,7 @@ use vault_core::value::slug::Slug;
 use super::category::{move_category_counts, require_category};
 use crate::Tx;
 use crate::codec::*;
-use crate::sql::{exists, query_one};
+use crate::sql::{Id, exists, query_one};
 
 /// The columns read back, as a literal for `concat!`: the statements
 /// are built at compile time, not formatted on every call.
@@ -171,17 +171,13 @@ pub(crate) fn load_workflow(conn: &Connection, id: WorkflowId) -> StoreResult<Op
     query_one(
         conn,
         concat!("SELECT ", workflow_cols!(), " FROM workflows WHERE id = ?1"),
-        [id.to_string()],
+        [Id(&id)],
         workflow_from_row,
     )
 }
 
 pub(crate) fn require_workflow(conn: &Connection, id: WorkflowId) -> StoreResult<()> {
-    if exists(
-        conn,
-        "SELECT 1 FROM workflows WHERE id = ?1",
-        [id.to_string()],
-    )? {
+    if exists(conn, "SELECT 1 FROM workflows WHERE id = ?1", [Id(&id)])? {
         Ok(())
     } else {
         Err(StoreError::not_found(Entity::Workflow, id))
@@ -312,11 +308,7 @@ pub(super) fn slug_taken(
 }
 
 pub(super) fn insert_workflow(tx: &Tx<'_>, w: &Workflow) -> StoreResult<()> {
-    if exists(
-        tx,
-        "SELECT 1 FROM workflows WHERE id = ?1",
-        [w.id.to_string()],
-    )? {
+    if exists(tx, "SELECT 1 FROM workflows WHERE id = ?1", [Id(&w.id)])? {
         return Err(StoreError::exists(Entity::Workflow, w.id));
     }
     if slug_taken(tx, &w.content.slug, None)? {
@@ -398,7 +390,7 @@ pub(super) fn update_workflow(tx: &Tx<'_>, w: &Workflow, expected: u64) -> Store
     let row: Option<(i64, i64, String, String)> = tx
         .prepare_cached("SELECT rowid, revision, category_id, status FROM workflows WHERE id = ?1")
         .map_err(db)?
-        .query_row([w.id.to_string()], |r| {
+        .query_row([Id(&w.id)], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()
