@@ -317,12 +317,14 @@ async fn settle_purchase(s: &PgStore, c: &mut PgConnection, w: &PurchaseWrite) -
     .map_err(db)?;
     let held = held
         .map(|(status, refunded, currency, dispute)| {
-            Ok::<_, StoreError>(PaymentState {
-                status: parse_text("payment_status", &status)?,
-                refunded: refunded.map(|a| money(a, &currency)).transpose()?,
-                dispute: dispute
-                    .map(|d| parse_text("dispute_outcome", &d))
-                    .transpose()?,
+            decode("workflow_purchases", || {
+                Ok(PaymentState {
+                    status: parse_text("payment_status", &status)?,
+                    refunded: refunded.map(|a| money(a, &currency)).transpose()?,
+                    dispute: dispute
+                        .map(|d| parse_text("dispute_outcome", &d))
+                        .transpose()?,
+                })
             })
         })
         .transpose()?;

@@ -319,7 +319,7 @@ async fn set_vote(
     .await
     .map_err(db)?;
     let previous: Option<Vote> = previous
-        .map(|v| parse_text("vote", &v).map_err(|e| e.in_table("workflow_review_votes")))
+        .map(|v| decode("workflow_review_votes", || parse_text("vote", &v)))
         .transpose()?;
     if previous == vote {
         return Ok(previous);

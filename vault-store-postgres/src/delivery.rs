@@ -132,9 +132,11 @@ async fn held(c: &mut PgConnection, charge: &Charge) -> StoreResult<Option<Charg
             .await
             .map_err(db)?;
             row.map(|(status, used)| {
-                Ok(Charged::Purchase {
-                    status: parse_text("payment_status", &status)?,
-                    used: u32_of("downloads_used", used)?,
+                decode("workflow_purchases", || {
+                    Ok(Charged::Purchase {
+                        status: parse_text("payment_status", &status)?,
+                        used: u32_of("downloads_used", used)?,
+                    })
                 })
             })
             .transpose()
@@ -149,10 +151,12 @@ async fn held(c: &mut PgConnection, charge: &Charge) -> StoreResult<Option<Charg
             .await
             .map_err(db)?;
             row.map(|(status, period_start, used)| {
-                Ok(Charged::Membership {
-                    status: parse_text("status", &status)?,
-                    period_start,
-                    used: u32_of("period_downloads_used", used)?,
+                decode("memberships", || {
+                    Ok(Charged::Membership {
+                        status: parse_text("status", &status)?,
+                        period_start,
+                        used: u32_of("period_downloads_used", used)?,
+                    })
                 })
             })
             .transpose()

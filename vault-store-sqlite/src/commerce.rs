@@ -325,12 +325,14 @@ fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
         .map_err(db)?;
     let held = held
         .map(|(status, refunded, currency, dispute)| {
-            Ok::<_, StoreError>(PaymentState {
-                status: parse_text("payment_status", &status)?,
-                refunded: refunded.map(|minor| money(minor, &currency)).transpose()?,
-                dispute: dispute
-                    .map(|d| parse_text("dispute_outcome", &d))
-                    .transpose()?,
+            decode("workflow_purchases", || {
+                Ok(PaymentState {
+                    status: parse_text("payment_status", &status)?,
+                    refunded: refunded.map(|minor| money(minor, &currency)).transpose()?,
+                    dispute: dispute
+                        .map(|d| parse_text("dispute_outcome", &d))
+                        .transpose()?,
+                })
             })
         })
         .transpose()?;

@@ -274,7 +274,7 @@ impl CommunityStore for SqliteStore {
             .execute(params_from_iter(review_values(&r)?))
             .map_err(db)?;
             tx.step("update_review:after_row")?;
-            let workflow: WorkflowId = parse_text("workflow_id", &workflow)?;
+            let workflow: WorkflowId = decode("workflow_reviews", || parse_text("workflow_id", &workflow))?;
             apply_rating(tx, workflow, &d)?;
             tx.step("update_review:after_rating")?;
             if let Some(a) = &a {
@@ -311,7 +311,8 @@ impl CommunityStore for SqliteStore {
                 .execute([Id(&id)])
                 .map_err(db)?;
             tx.step("delete_review:after_row")?;
-            let workflow: WorkflowId = parse_text("workflow_id", &workflow)?;
+            let workflow: WorkflowId =
+                decode("workflow_reviews", || parse_text("workflow_id", &workflow))?;
             apply_rating(tx, workflow, &d)
         })
         .await
@@ -393,7 +394,9 @@ impl CommunityStore for SqliteStore {
                 .query_row(params![Id(&review), u], |r| r.get(0))
                 .optional()
                 .map_err(db)?;
-            let previous: Option<Vote> = previous.map(|v| parse_text("vote", &v)).transpose()?;
+            let previous: Option<Vote> = previous
+                .map(|v| decode("workflow_review_votes", || parse_text("vote", &v)))
+                .transpose()?;
             if previous == vote {
                 return Ok(previous);
             }

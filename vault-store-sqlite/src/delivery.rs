@@ -88,9 +88,11 @@ fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
             .optional()
             .map_err(db)?
             .map(|(status, used)| {
-                Ok::<_, StoreError>(Charged::Purchase {
-                    status: parse_text("payment_status", &status)?,
-                    used: u32_of("downloads_used", used)?,
+                decode("workflow_purchases", || {
+                    Ok(Charged::Purchase {
+                        status: parse_text("payment_status", &status)?,
+                        used: u32_of("downloads_used", used)?,
+                    })
                 })
             })
             .transpose()?,

@@ -77,13 +77,15 @@ pub(crate) async fn load_gate<'e>(
     else {
         return Ok(None);
     };
-    Ok(Some(GateFacts {
-        id: id(&row, "id")?,
-        status: parse(&row, "status")?,
-        tier: parse(&row, "pricing_tier")?,
-        price: price(&row)?,
-        archived_at: get(&row, "archived_at")?,
-    }))
+    decode("workflows", || {
+        Ok(Some(GateFacts {
+            id: id(&row, "id")?,
+            status: parse(&row, "status")?,
+            tier: parse(&row, "pricing_tier")?,
+            price: price(&row)?,
+            archived_at: get(&row, "archived_at")?,
+        }))
+    })
 }
 
 pub(crate) fn workflow_from_row(row: &PgRow) -> StoreResult<Workflow> {

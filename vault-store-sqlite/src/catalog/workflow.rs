@@ -446,10 +446,12 @@ pub(super) fn update_workflow(tx: &Tx<'_>, w: &Workflow, expected: u64) -> Store
     tx.step("update_workflow:after_search")?;
     move_category_counts(
         tx,
-        counted_in(
-            parse_text("status", &old_status)?,
-            parse_text("category_id", &old_category)?,
-        ),
+        decode("workflows", || {
+            Ok(counted_in(
+                parse_text("status", &old_status)?,
+                parse_text("category_id", &old_category)?,
+            ))
+        })?,
         counted_in(w.status, w.content.category_id),
     )
 }
