@@ -268,8 +268,9 @@ pub enum StoreError {
     ///
     /// `value` is the stored text, except in a column that may hold
     /// something sensitive (a key or its hash, an email, a credential, a
-    /// token, a secret, an IP hash): there it is `<redacted>`, so the error
-    /// can be logged as it is. [`StoreError::corrupt`] decides which.
+    /// token, a secret, an IP hash, an event payload): there it is
+    /// `<redacted>`, so the error can be logged as it is.
+    /// [`StoreError::corrupt`] decides which ([`is_sensitive_column`]).
     #[error("corrupt row in {table}.{column}: {value}")]
     Corrupt {
         /// The table read.
@@ -383,8 +384,9 @@ pub const REDACTED: &str = "<redacted>";
 
 /// Whether a column may hold something that must not reach a log: a key or
 /// its hash, an email, a credential, a token, a secret, a password, an IP
-/// hash or a visitor key. Judged by the column's name, so a new column with
-/// such a name is covered without a list to keep in step with the schemas.
+/// hash, a visitor key, or a payment provider's event payload (which names
+/// the customer). Judged by the words of the column's name, so a new column
+/// named that way is covered without a list to keep in step with the schemas.
 pub fn is_sensitive_column(column: &str) -> bool {
     let column = column.to_ascii_lowercase();
     [
@@ -397,6 +399,7 @@ pub fn is_sensitive_column(column: &str) -> bool {
         "password",
         "ip",
         "visitor",
+        "payload",
     ]
     .iter()
     .any(|word| {
@@ -421,9 +424,16 @@ mod tests {
             "ip_hash",
             "api_token",
             "visitor_key",
+            "license_key",
+            "payload",
         ] {
             let e = StoreError::corrupt("t", column, "hunter2");
             assert!(!e.to_string().contains("hunter2"), "{column}: {e}");
+        }
+        // Words, not substrings: a description or a zip code is shown.
+        for column in ["description", "ship_to", "status"] {
+            let e = StoreError::corrupt("t", column, "plain");
+            assert!(e.to_string().contains("plain"), "{column}: {e}");
         }
         // A table already named stays named.
         let e = StoreError::corrupt("purchases", "status", "x").in_table("other");
