@@ -342,7 +342,7 @@ pub async fn memory(
         dl.downloaded_at = spec::purchased_at(epoch, n);
         // Recorded uncharged (the quota is the purchase's counter, loaded
         // at 0) and without analytics: only the row matters here.
-        let mut none = AnalyticsDelta::none(dl.workflow_id, epoch);
+        let mut none = AnalyticsDelta::none(dl.workflow_id, dl.downloaded_at);
         none.downloads = 0;
         store.record_download(&dl, &Charge::Nothing, &none).await?;
     }

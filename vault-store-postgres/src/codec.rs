@@ -3,7 +3,7 @@
 //!
 //! Every value read back goes through its vault-core constructor (or its
 //! validating `Deserialize`), so a corrupted or hand-edited row is reported
-//! as a backend error instead of entering the domain unchecked.
+//! as [`StoreError::Corrupt`] instead of entering the domain unchecked.
 
 use std::fmt::Display;
 use std::str::FromStr;
@@ -16,24 +16,39 @@ use uuid::Uuid;
 use vault_core::store::{Entity, StoreError, StoreResult};
 use vault_core::value::money::{Currency, Money};
 use vault_core::value::slug::Slug;
+use vault_core::value::validation::{Reason, ValidationError};
 
 /// The backend name in [`StoreError::Backend`].
 pub(crate) const BACKEND: &str = "postgres";
 
-/// A stored value that does not decode, or a value that does not fit.
-#[derive(Debug)]
-pub(crate) struct Corrupt(pub(crate) String);
-
-impl Display for Corrupt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "stored value does not decode: {}", self.0)
-    }
+/// A stored value of `column` that does not decode, as
+/// [`StoreError::Corrupt`]; the row's mapper names the table
+/// ([`decode`]).
+pub(crate) fn corrupt(column: &str, value: impl Display) -> StoreError {
+    StoreError::corrupt("", column, value)
 }
 
-impl std::error::Error for Corrupt {}
+/// Runs a row mapper, naming `table` in a [`StoreError::Corrupt`] it
+/// returns: the column decoders know their column, not their table.
+pub(crate) fn decode<T>(
+    table: &'static str,
+    map: impl FnOnce() -> StoreResult<T>,
+) -> StoreResult<T> {
+    map().map_err(|e| e.in_table(table))
+}
 
-pub(crate) fn corrupt(what: impl Display) -> StoreError {
-    StoreError::backend(BACKEND, Corrupt(what.to_string()))
+/// A value to write that PostgreSQL cannot hold (an integer past `BIGINT`),
+/// as a backend error: it is not a stored row's fault.
+pub(crate) fn unfit(field: &'static str, reason: Reason) -> StoreError {
+    StoreError::backend(BACKEND, ValidationError::new(field, reason))
+}
+
+/// [`Reason::OutOfRange`] up to the largest `BIGINT`.
+pub(crate) fn past_i64() -> Reason {
+    Reason::OutOfRange {
+        min: "0".into(),
+        max: i64::MAX.to_string(),
+    }
 }
 
 /// Any sqlx error, kept as the source.
@@ -119,8 +134,7 @@ where
     T: FromStr,
     T::Err: Display,
 {
-    s.parse::<T>()
-        .map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
+    s.parse::<T>().map_err(|_| corrupt(col, s))
 }
 
 /// Like [`parse`] for a nullable column.
@@ -130,11 +144,8 @@ where
     T::Err: Display,
 {
     let s: Option<String> = get(row, col)?;
-    s.map(|s| {
-        s.parse::<T>()
-            .map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
-    })
-    .transpose()
+    s.map(|s| s.parse::<T>().map_err(|_| corrupt(col, &s)))
+        .transpose()
 }
 
 /// Reads a text column through a domain constructor.
@@ -144,7 +155,7 @@ pub(crate) fn parse_with<T, E: Display>(
     f: impl FnOnce(&str) -> Result<T, E>,
 ) -> StoreResult<T> {
     let s: String = get(row, col)?;
-    f(&s).map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
+    f(&s).map_err(|_| corrupt(col, &s))
 }
 
 /// Like [`parse_with`] for a nullable column.
@@ -154,8 +165,7 @@ pub(crate) fn parse_opt_with<T, E: Display>(
     f: impl FnOnce(&str) -> Result<T, E>,
 ) -> StoreResult<Option<T>> {
     let s: Option<String> = get(row, col)?;
-    s.map(|s| f(&s).map_err(|e| corrupt(format!("{col} {s:?}: {e}"))))
-        .transpose()
+    s.map(|s| f(&s).map_err(|_| corrupt(col, &s))).transpose()
 }
 
 pub(crate) fn slug(row: &PgRow, col: &str) -> StoreResult<Slug> {
@@ -165,17 +175,17 @@ pub(crate) fn slug(row: &PgRow, col: &str) -> StoreResult<Slug> {
 /// Reads a JSONB column through the type's (validating) `Deserialize`.
 pub(crate) fn json_col<T: DeserializeOwned>(row: &PgRow, col: &str) -> StoreResult<T> {
     let v: serde_json::Value = get(row, col)?;
-    serde_json::from_value(v).map_err(|e| corrupt(format!("{col}: {e}")))
+    T::deserialize(&v).map_err(|_| corrupt(col, &v))
 }
 
 /// A value as JSONB.
 pub(crate) fn json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<serde_json::Value> {
-    serde_json::to_value(v).map_err(|e| corrupt(format!("json: {e}")))
+    serde_json::to_value(v).map_err(|e| StoreError::backend(BACKEND, e))
 }
 
 pub(crate) fn u64_col(row: &PgRow, col: &str) -> StoreResult<u64> {
     let v: i64 = get(row, col)?;
-    u64::try_from(v).map_err(|_| corrupt(format!("{col} is negative")))
+    u64::try_from(v).map_err(|_| corrupt(col, v))
 }
 
 pub(crate) fn u32_col(row: &PgRow, col: &str) -> StoreResult<u32> {
@@ -184,24 +194,24 @@ pub(crate) fn u32_col(row: &PgRow, col: &str) -> StoreResult<u32> {
 
 /// A counter read from column `col`, as the domain's `u32`.
 pub(crate) fn u32_of(col: &str, v: i64) -> StoreResult<u32> {
-    u32::try_from(v).map_err(|_| corrupt(format!("{col} out of range")))
+    u32::try_from(v).map_err(|_| corrupt(col, v))
 }
 
 pub(crate) fn opt_u32_col(row: &PgRow, col: &str) -> StoreResult<Option<u32>> {
     let v: Option<i64> = get(row, col)?;
-    v.map(|v| u32::try_from(v).map_err(|_| corrupt(format!("{col} out of range"))))
+    v.map(|v| u32::try_from(v).map_err(|_| corrupt(col, v)))
         .transpose()
 }
 
 /// `u64` counters into PostgreSQL's `BIGINT`.
 pub(crate) fn i64_of(v: u64) -> StoreResult<i64> {
-    i64::try_from(v).map_err(|_| corrupt(format!("{v} exceeds BIGINT")))
+    i64::try_from(v).map_err(|_| unfit("counter", past_i64()))
 }
 
 /// A money amount read from `NUMERIC` + currency code.
 pub(crate) fn money(amount: Decimal, currency: &str) -> StoreResult<Money> {
-    let c = Currency::parse(currency).map_err(corrupt)?;
-    Money::new(amount, c).map_err(corrupt)
+    let c = Currency::parse(currency).map_err(|_| corrupt("currency", currency))?;
+    Money::new(amount, c).map_err(|_| corrupt("amount", amount))
 }
 
 /// Reads a money column pair.

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
+use serde::Deserialize;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
@@ -16,6 +17,7 @@ use vault_core::store::{
 };
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
+use vault_core::value::validation::Reason;
 
 use crate::catalog::{PgQuery, require_workflow};
 use crate::codec::*;
@@ -59,58 +61,60 @@ fn provider(row: &PgRow, with_purchase_ids: bool) -> StoreResult<ProviderRefs> {
 }
 
 fn purchase_from_row(row: &PgRow) -> StoreResult<Purchase> {
-    let currency: String = get(row, "currency")?;
-    let kind: String = get(row, "purchase_type")?;
-    let item = match kind.as_str() {
-        "one_time" => PurchaseItem::Workflow {
-            workflow_id: id(row, "workflow_id")?,
-        },
-        "bundle" => PurchaseItem::Bundle {
-            bundle_id: id(row, "bundle_id")?,
-            members: get::<Vec<Uuid>>(row, "item_workflows")?
-                .into_iter()
-                .map(WorkflowId::from_uuid)
-                .collect(),
-        },
-        "membership_included" => PurchaseItem::MembershipIncluded {
-            workflow_id: id(row, "workflow_id")?,
-            membership_id: id(row, "membership_id")?,
-        },
-        other => return Err(corrupt(format!("purchase_type {other:?}"))),
-    };
-    let refund = match get::<Option<Decimal>>(row, "refunded_amount")? {
-        Some(amount) => Some(RefundState {
-            refunded: money(amount, &currency)?,
-            reason: get(row, "refund_reason")?,
-            refunded_at: get(row, "refunded_at")?,
-        }),
-        None => None,
-    };
-    Ok(Purchase {
-        id: id(row, "id")?,
-        user_id: user(row, "user_id")?,
-        item,
-        license_type: parse(row, "license_type")?,
-        license_key: parse_with(row, "license_key", LicenseKey::parse)?,
-        quota: Quota {
-            used: u32_col(row, "downloads_used")?,
-            limit: opt_u32_col(row, "download_limit")?,
-        },
-        license_expires_at: get(row, "license_expires_at")?,
-        update_months: opt_u32_col(row, "update_months")?,
-        updates_until: get(row, "updates_until")?,
-        status: parse(row, "payment_status")?,
-        amount: money(get(row, "amount")?, &currency)?,
-        tax: money(get(row, "tax")?, &currency)?,
-        total: money(get(row, "total")?, &currency)?,
-        refund,
-        payment_ref: parse_opt_with(row, "payment_ref", PaymentRef::parse)?,
-        provider: provider(row, true)?,
-        created_at: get(row, "created_at")?,
-        completed_at: get(row, "completed_at")?,
-        disputed_at: get(row, "disputed_at")?,
-        dispute_outcome: parse_opt(row, "dispute_outcome")?,
-        updated_at: get(row, "updated_at")?,
+    decode("workflow_purchases", || {
+        let currency: String = get(row, "currency")?;
+        let kind: String = get(row, "purchase_type")?;
+        let item = match kind.as_str() {
+            "one_time" => PurchaseItem::Workflow {
+                workflow_id: id(row, "workflow_id")?,
+            },
+            "bundle" => PurchaseItem::Bundle {
+                bundle_id: id(row, "bundle_id")?,
+                members: get::<Vec<Uuid>>(row, "item_workflows")?
+                    .into_iter()
+                    .map(WorkflowId::from_uuid)
+                    .collect(),
+            },
+            "membership_included" => PurchaseItem::MembershipIncluded {
+                workflow_id: id(row, "workflow_id")?,
+                membership_id: id(row, "membership_id")?,
+            },
+            other => return Err(corrupt("purchase_type", other)),
+        };
+        let refund = match get::<Option<Decimal>>(row, "refunded_amount")? {
+            Some(amount) => Some(RefundState {
+                refunded: money(amount, &currency)?,
+                reason: get(row, "refund_reason")?,
+                refunded_at: get(row, "refunded_at")?,
+            }),
+            None => None,
+        };
+        Ok(Purchase {
+            id: id(row, "id")?,
+            user_id: user(row, "user_id")?,
+            item,
+            license_type: parse(row, "license_type")?,
+            license_key: parse_with(row, "license_key", LicenseKey::parse)?,
+            quota: Quota {
+                used: u32_col(row, "downloads_used")?,
+                limit: opt_u32_col(row, "download_limit")?,
+            },
+            license_expires_at: get(row, "license_expires_at")?,
+            update_months: opt_u32_col(row, "update_months")?,
+            updates_until: get(row, "updates_until")?,
+            status: parse(row, "payment_status")?,
+            amount: money(get(row, "amount")?, &currency)?,
+            tax: money(get(row, "tax")?, &currency)?,
+            total: money(get(row, "total")?, &currency)?,
+            refund,
+            payment_ref: parse_opt_with(row, "payment_ref", PaymentRef::parse)?,
+            provider: provider(row, true)?,
+            created_at: get(row, "created_at")?,
+            completed_at: get(row, "completed_at")?,
+            disputed_at: get(row, "disputed_at")?,
+            dispute_outcome: parse_opt(row, "dispute_outcome")?,
+            updated_at: get(row, "updated_at")?,
+        })
     })
 }
 
@@ -124,7 +128,12 @@ fn bind_purchase<'q>(q: PgQuery<'q>, p: &Purchase) -> StoreResult<PgQuery<'q>> {
             .as_ref()
             .is_some_and(|r| r.refunded.currency() != currency)
     {
-        return Err(corrupt("a purchase's amounts must share a currency"));
+        return Err(unfit(
+            "currency",
+            Reason::Inconsistent {
+                detail: "a purchase's amounts must share a currency".into(),
+            },
+        ));
     }
     let (workflow, bundle, membership) = match &p.item {
         PurchaseItem::Workflow { workflow_id } => (Some(workflow_id.as_uuid()), None, None),
@@ -242,7 +251,7 @@ async fn write_purchase_items(c: &mut PgConnection, p: &Purchase) -> StoreResult
         )
         .bind(p.id.as_uuid())
         .bind(w.as_uuid())
-        .bind(i32::try_from(i).map_err(|_| corrupt("too many purchase items"))?)
+        .bind(i32::try_from(i).map_err(|_| unfit("items", past_i64()))?)
         .execute(&mut *c)
         .await
         .map_err(unique_or_parent(
@@ -308,12 +317,14 @@ async fn settle_purchase(s: &PgStore, c: &mut PgConnection, w: &PurchaseWrite) -
     .map_err(db)?;
     let held = held
         .map(|(status, refunded, currency, dispute)| {
-            Ok::<_, StoreError>(PaymentState {
-                status: parse_text("payment_status", &status)?,
-                refunded: refunded.map(|a| money(a, &currency)).transpose()?,
-                dispute: dispute
-                    .map(|d| parse_text("dispute_outcome", &d))
-                    .transpose()?,
+            decode("workflow_purchases", || {
+                Ok(PaymentState {
+                    status: parse_text("payment_status", &status)?,
+                    refunded: refunded.map(|a| money(a, &currency)).transpose()?,
+                    dispute: dispute
+                        .map(|d| parse_text("dispute_outcome", &d))
+                        .transpose()?,
+                })
             })
         })
         .transpose()?;
@@ -383,37 +394,44 @@ macro_rules! membership_cols {
 }
 
 pub(crate) fn membership_from_row(row: &PgRow) -> StoreResult<Membership> {
-    let period = Period::new(
-        get(row, "current_period_start")?,
-        get(row, "current_period_end")?,
-    )
-    .map_err(corrupt)?;
-    Ok(Membership {
-        id: id(row, "id")?,
-        user_id: user(row, "user_id")?,
-        tier: parse(row, "tier")?,
-        status: parse(row, "status")?,
-        trial_ends_at: get(row, "trial_ends_at")?,
-        period,
-        quota: Quota {
-            used: u32_col(row, "period_downloads_used")?,
-            limit: opt_u32_col(row, "period_download_limit")?,
-        },
-        cancel_at_period_end: get(row, "cancel_at_period_end")?,
-        past_due_since: get(row, "past_due_since")?,
-        grace_ends_at: get(row, "grace_ends_at")?,
-        canceled_at: get(row, "canceled_at")?,
-        ended_at: get(row, "ended_at")?,
-        features: json_col(row, "features")?,
-        enrolled_at: get(row, "enrolled_at")?,
-        provider: provider(row, false)?,
-        provider_sync: get::<Option<serde_json::Value>>(row, "provider_sync")?
-            .map(|v| serde_json::from_value(v).map_err(|e| corrupt(format!("provider_sync: {e}"))))
-            .transpose()?
-            .unwrap_or_default(),
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
-        revision: u64_col(row, "revision")?,
+    decode("memberships", || {
+        let period = Period::new(
+            get(row, "current_period_start")?,
+            get(row, "current_period_end")?,
+        )
+        .map_err(|_| {
+            corrupt(
+                "current_period_start, current_period_end",
+                "an empty period",
+            )
+        })?;
+        Ok(Membership {
+            id: id(row, "id")?,
+            user_id: user(row, "user_id")?,
+            tier: parse(row, "tier")?,
+            status: parse(row, "status")?,
+            trial_ends_at: get(row, "trial_ends_at")?,
+            period,
+            quota: Quota {
+                used: u32_col(row, "period_downloads_used")?,
+                limit: opt_u32_col(row, "period_download_limit")?,
+            },
+            cancel_at_period_end: get(row, "cancel_at_period_end")?,
+            past_due_since: get(row, "past_due_since")?,
+            grace_ends_at: get(row, "grace_ends_at")?,
+            canceled_at: get(row, "canceled_at")?,
+            ended_at: get(row, "ended_at")?,
+            features: json_col(row, "features")?,
+            enrolled_at: get(row, "enrolled_at")?,
+            provider: provider(row, false)?,
+            provider_sync: get::<Option<serde_json::Value>>(row, "provider_sync")?
+                .map(|v| Deserialize::deserialize(&v).map_err(|_| corrupt("provider_sync", &v)))
+                .transpose()?
+                .unwrap_or_default(),
+            created_at: get(row, "created_at")?,
+            updated_at: get(row, "updated_at")?,
+            revision: u64_col(row, "revision")?,
+        })
     })
 }
 

@@ -44,36 +44,38 @@ fn stars(row: &PgRow, col: &'static str) -> StoreResult<Option<Rating>> {
         u8::try_from(v)
             .ok()
             .and_then(|v| Rating::new_field(col, v).ok())
-            .ok_or_else(|| corrupt(format!("{col} {v}")))
+            .ok_or_else(|| corrupt(col, v))
     })
     .transpose()
 }
 
 fn review_from_row(row: &PgRow) -> StoreResult<Review> {
-    let mut dims = DimensionRatings::default();
-    for (i, d) in Dimension::ALL.iter().enumerate() {
-        dims.set(*d, stars(row, DIM_COLS[i])?);
-    }
-    Ok(Review {
-        id: id(row, "id")?,
-        workflow_id: id(row, "workflow_id")?,
-        user_id: parse_with(row, "user_id", UserId::parse)?,
-        input: ReviewInput {
-            rating: stars(row, "rating")?.ok_or_else(|| corrupt("rating is null"))?,
-            dimensions: dims,
-            title: get(row, "title")?,
-            body: get(row, "body")?,
-        },
-        verified_purchase: get(row, "is_verified_purchase")?,
-        helpful_count: u64_col(row, "helpful_count")?,
-        not_helpful_count: u64_col(row, "not_helpful_count")?,
-        status: parse(row, "status")?,
-        moderated_by: parse_opt_with(row, "moderated_by", UserId::parse)?,
-        moderated_at: get(row, "moderated_at")?,
-        moderation_note: get(row, "moderation_note")?,
-        created_at: get(row, "created_at")?,
-        updated_at: get(row, "updated_at")?,
-        revision: u64_col(row, "revision")?,
+    decode("workflow_reviews", || {
+        let mut dims = DimensionRatings::default();
+        for (i, d) in Dimension::ALL.iter().enumerate() {
+            dims.set(*d, stars(row, DIM_COLS[i])?);
+        }
+        Ok(Review {
+            id: id(row, "id")?,
+            workflow_id: id(row, "workflow_id")?,
+            user_id: parse_with(row, "user_id", UserId::parse)?,
+            input: ReviewInput {
+                rating: stars(row, "rating")?.ok_or_else(|| corrupt("rating", "NULL"))?,
+                dimensions: dims,
+                title: get(row, "title")?,
+                body: get(row, "body")?,
+            },
+            verified_purchase: get(row, "is_verified_purchase")?,
+            helpful_count: u64_col(row, "helpful_count")?,
+            not_helpful_count: u64_col(row, "not_helpful_count")?,
+            status: parse(row, "status")?,
+            moderated_by: parse_opt_with(row, "moderated_by", UserId::parse)?,
+            moderated_at: get(row, "moderated_at")?,
+            moderation_note: get(row, "moderation_note")?,
+            created_at: get(row, "created_at")?,
+            updated_at: get(row, "updated_at")?,
+            revision: u64_col(row, "revision")?,
+        })
     })
 }
 
@@ -116,7 +118,9 @@ async fn apply_rating(
         d.count = u64_col(&row, &format!("dim_{}_count", names[i]))?;
         d.sum = u64_col(&row, &format!("dim_{}_sum", names[i]))?;
     }
-    let current = RatingAggregate::from_parts(stars, dims).map_err(corrupt)?;
+    let current = RatingAggregate::from_parts(stars, dims).map_err(|_| {
+        corrupt("stars_1..stars_5, dim_*", "inconsistent counts").in_table("workflows")
+    })?;
     current.apply(delta).map_err(|_| {
         StoreError::conflict(
             Entity::Workflow,
@@ -314,7 +318,9 @@ async fn set_vote(
     .fetch_optional(&mut *c)
     .await
     .map_err(db)?;
-    let previous: Option<Vote> = previous.map(|v| v.parse().map_err(corrupt)).transpose()?;
+    let previous: Option<Vote> = previous
+        .map(|v| decode("workflow_review_votes", || parse_text("vote", &v)))
+        .transpose()?;
     if previous == vote {
         return Ok(previous);
     }
@@ -378,15 +384,17 @@ macro_rules! favorite_cols {
 }
 
 fn favorite_from_row(row: &PgRow) -> StoreResult<Favorite> {
-    Ok(Favorite {
-        user_id: parse_with(row, "user_id", UserId::parse)?,
-        workflow_id: id(row, "workflow_id")?,
-        note: get(row, "note")?,
-        tags: get::<Vec<String>>(row, "tags")?
-            .iter()
-            .map(|t| Tag::parse(t).map_err(corrupt))
-            .collect::<StoreResult<_>>()?,
-        created_at: get(row, "created_at")?,
+    decode("workflow_favorites", || {
+        Ok(Favorite {
+            user_id: parse_with(row, "user_id", UserId::parse)?,
+            workflow_id: id(row, "workflow_id")?,
+            note: get(row, "note")?,
+            tags: get::<Vec<String>>(row, "tags")?
+                .iter()
+                .map(|t| Tag::parse(t).map_err(|_| corrupt("tags", t)))
+                .collect::<StoreResult<_>>()?,
+            created_at: get(row, "created_at")?,
+        })
     })
 }
 

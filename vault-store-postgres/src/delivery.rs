@@ -36,35 +36,35 @@ macro_rules! download_cols {
 }
 
 fn download_from_row(row: &PgRow) -> StoreResult<Download> {
-    let source: String = get(row, "source")?;
-    let source = match source.as_str() {
-        "free" => DownloadSource::Free,
-        "staff" => DownloadSource::Staff,
-        "purchase" => DownloadSource::Purchase(
-            opt_id(row, "purchase_id")?
-                .ok_or_else(|| corrupt("purchase download without purchase"))?,
-        ),
-        "membership" => DownloadSource::Membership(
-            opt_id(row, "membership_id")?
-                .ok_or_else(|| corrupt("membership download without membership"))?,
-        ),
-        other => return Err(corrupt(format!("download source {other:?}"))),
-    };
-    Ok(Download {
-        id: id(row, "id")?,
-        user_id: parse_opt_with(row, "user_id", UserId::parse)?,
-        workflow_id: id(row, "workflow_id")?,
-        file_id: id(row, "file_id")?,
-        file_version: parse(row, "file_version")?,
-        kind: parse(row, "download_type")?,
-        source,
-        request: RequestMeta {
-            ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
-            user_agent: get(row, "user_agent")?,
-            referrer: get(row, "referrer")?,
-            country: parse_opt_with(row, "country_code", CountryCode::parse)?,
-        },
-        downloaded_at: get(row, "downloaded_at")?,
+    decode("workflow_downloads", || {
+        let source: String = get(row, "source")?;
+        let source = match source.as_str() {
+            "free" => DownloadSource::Free,
+            "staff" => DownloadSource::Staff,
+            "purchase" => DownloadSource::Purchase(
+                opt_id(row, "purchase_id")?.ok_or_else(|| corrupt("purchase_id", "NULL"))?,
+            ),
+            "membership" => DownloadSource::Membership(
+                opt_id(row, "membership_id")?.ok_or_else(|| corrupt("membership_id", "NULL"))?,
+            ),
+            other => return Err(corrupt("source", other)),
+        };
+        Ok(Download {
+            id: id(row, "id")?,
+            user_id: parse_opt_with(row, "user_id", UserId::parse)?,
+            workflow_id: id(row, "workflow_id")?,
+            file_id: id(row, "file_id")?,
+            file_version: parse(row, "file_version")?,
+            kind: parse(row, "download_type")?,
+            source,
+            request: RequestMeta {
+                ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
+                user_agent: get(row, "user_agent")?,
+                referrer: get(row, "referrer")?,
+                country: parse_opt_with(row, "country_code", CountryCode::parse)?,
+            },
+            downloaded_at: get(row, "downloaded_at")?,
+        })
     })
 }
 
@@ -132,9 +132,11 @@ async fn held(c: &mut PgConnection, charge: &Charge) -> StoreResult<Option<Charg
             .await
             .map_err(db)?;
             row.map(|(status, used)| {
-                Ok(Charged::Purchase {
-                    status: parse_text("payment_status", &status)?,
-                    used: u32_of("downloads_used", used)?,
+                decode("workflow_purchases", || {
+                    Ok(Charged::Purchase {
+                        status: parse_text("payment_status", &status)?,
+                        used: u32_of("downloads_used", used)?,
+                    })
                 })
             })
             .transpose()
@@ -149,10 +151,12 @@ async fn held(c: &mut PgConnection, charge: &Charge) -> StoreResult<Option<Charg
             .await
             .map_err(db)?;
             row.map(|(status, period_start, used)| {
-                Ok(Charged::Membership {
-                    status: parse_text("status", &status)?,
-                    period_start,
-                    used: u32_of("period_downloads_used", used)?,
+                decode("memberships", || {
+                    Ok(Charged::Membership {
+                        status: parse_text("status", &status)?,
+                        period_start,
+                        used: u32_of("period_downloads_used", used)?,
+                    })
                 })
             })
             .transpose()
@@ -270,6 +274,7 @@ impl DeliveryStore for PgStore {
         charge: &Charge,
         analytics: &AnalyticsDelta,
     ) -> StoreResult<()> {
+        download.check_analytics(analytics)?;
         write_tx!(self, |c| record_download(
             self, c, download, charge, analytics
         ))

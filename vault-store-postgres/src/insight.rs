@@ -29,27 +29,33 @@ macro_rules! analytics_cols {
 }
 
 fn analytics_from_row(row: &PgRow) -> StoreResult<DailyAnalytics> {
-    let countries: BTreeMap<String, u64> = json_col(row, "countries")?;
-    let countries = countries
-        .into_iter()
-        .map(|(k, v)| CountryCode::parse(&k).map(|c| (c, v)).map_err(corrupt))
-        .collect::<StoreResult<_>>()?;
-    Ok(DailyAnalytics {
-        workflow_id: id(row, "workflow_id")?,
-        date: get(row, "date")?,
-        views: u64_col(row, "views")?,
-        unique_visitors: u64_col(row, "unique_visitors")?,
-        clicks: u64_col(row, "clicks")?,
-        downloads: u64_col(row, "downloads")?,
-        purchases: u64_col(row, "purchases")?,
-        revenue: get(row, "revenue")?,
-        refunds: get(row, "refunds")?,
-        currency: opt_currency(row, "currency")?,
-        favorites: u64_col(row, "favorites")?,
-        shares: u64_col(row, "shares")?,
-        reviews: u64_col(row, "reviews")?,
-        traffic_sources: json_col(row, "traffic_sources")?,
-        countries,
+    decode("workflow_analytics", || {
+        let countries: BTreeMap<String, u64> = json_col(row, "countries")?;
+        let countries = countries
+            .into_iter()
+            .map(|(k, v)| {
+                CountryCode::parse(&k)
+                    .map(|c| (c, v))
+                    .map_err(|_| corrupt("countries", &k))
+            })
+            .collect::<StoreResult<_>>()?;
+        Ok(DailyAnalytics {
+            workflow_id: id(row, "workflow_id")?,
+            date: get(row, "date")?,
+            views: u64_col(row, "views")?,
+            unique_visitors: u64_col(row, "unique_visitors")?,
+            clicks: u64_col(row, "clicks")?,
+            downloads: u64_col(row, "downloads")?,
+            purchases: u64_col(row, "purchases")?,
+            revenue: get(row, "revenue")?,
+            refunds: get(row, "refunds")?,
+            currency: opt_currency(row, "currency")?,
+            favorites: u64_col(row, "favorites")?,
+            shares: u64_col(row, "shares")?,
+            reviews: u64_col(row, "reviews")?,
+            traffic_sources: json_col(row, "traffic_sources")?,
+            countries,
+        })
     })
 }
 

@@ -8,7 +8,7 @@ use vault_core::store::{
     WebhookStore, claim_decision, claimed_record, finished_record,
 };
 
-use crate::codec::db;
+use crate::codec::{db, decode};
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 
@@ -41,23 +41,25 @@ const UPSERT: &str = insert!(
 );
 
 fn from_row(row: &PgRow) -> StoreResult<WebhookEvent> {
-    let status: String = row.try_get("status").map_err(db)?;
-    let attempts: i32 = row.try_get("attempts").map_err(db)?;
-    Ok(WebhookEvent {
-        id: row.try_get("id").map_err(db)?,
-        event_type: row.try_get("event_type").map_err(db)?,
-        object_id: row.try_get("object_id").map_err(db)?,
-        created: row.try_get("created").map_err(db)?,
-        status: status.parse().map_err(db)?,
-        attempts: u32::try_from(attempts).map_err(db)?,
-        last_error: row.try_get("last_error").map_err(db)?,
-        applied: row.try_get("applied").map_err(db)?,
-        received_at: row.try_get("received_at").map_err(db)?,
-        claimed_at: row.try_get("claimed_at").map_err(db)?,
-        finished_at: row.try_get("finished_at").map_err(db)?,
-        waiting_for: row.try_get("waiting_for").map_err(db)?,
-        parked_at: row.try_get("parked_at").map_err(db)?,
-        payload: row.try_get("payload").map_err(db)?,
+    decode("stripe_webhook_events", || {
+        let status: String = row.try_get("status").map_err(db)?;
+        let attempts: i32 = row.try_get("attempts").map_err(db)?;
+        Ok(WebhookEvent {
+            id: row.try_get("id").map_err(db)?,
+            event_type: row.try_get("event_type").map_err(db)?,
+            object_id: row.try_get("object_id").map_err(db)?,
+            created: row.try_get("created").map_err(db)?,
+            status: status.parse().map_err(db)?,
+            attempts: u32::try_from(attempts).map_err(db)?,
+            last_error: row.try_get("last_error").map_err(db)?,
+            applied: row.try_get("applied").map_err(db)?,
+            received_at: row.try_get("received_at").map_err(db)?,
+            claimed_at: row.try_get("claimed_at").map_err(db)?,
+            finished_at: row.try_get("finished_at").map_err(db)?,
+            waiting_for: row.try_get("waiting_for").map_err(db)?,
+            parked_at: row.try_get("parked_at").map_err(db)?,
+            payload: row.try_get("payload").map_err(db)?,
+        })
     })
 }
 

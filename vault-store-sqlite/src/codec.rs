@@ -1,8 +1,8 @@
 //! Conversions between domain values and SQLite columns, and row mappers.
 //!
 //! Every value read back goes through its vault-core constructor, so a
-//! corrupted or hand-edited row is reported as a backend error instead of
-//! entering the domain unchecked.
+//! corrupted or hand-edited row is reported as [`StoreError::Corrupt`]
+//! instead of entering the domain unchecked.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -14,21 +14,36 @@ use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use vault_core::store::{StoreError, StoreResult};
+use vault_core::value::validation::{Reason, ValidationError};
 
-/// A stored value that does not decode.
-#[derive(Debug)]
-pub(crate) struct Corrupt(pub(crate) String);
-
-impl Display for Corrupt {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "stored value does not decode: {}", self.0)
-    }
+/// A stored value of `column` that does not decode, as
+/// [`StoreError::Corrupt`]; the row's mapper names the table
+/// ([`decode`]).
+pub(crate) fn corrupt(column: &str, value: impl Display) -> StoreError {
+    StoreError::corrupt("", column, value)
 }
 
-impl std::error::Error for Corrupt {}
+/// Runs a row mapper, naming `table` in a [`StoreError::Corrupt`] it
+/// returns: the column decoders know their column, not their table.
+pub(crate) fn decode<T>(
+    table: &'static str,
+    map: impl FnOnce() -> StoreResult<T>,
+) -> StoreResult<T> {
+    map().map_err(|e| e.in_table(table))
+}
 
-pub(crate) fn corrupt(what: impl Display) -> StoreError {
-    StoreError::backend("sqlite", Corrupt(what.to_string()))
+/// A value to write that SQLite cannot hold (an integer past `i64`), as a
+/// backend error: it is not a stored row's fault.
+pub(crate) fn unfit(field: &'static str, reason: Reason) -> StoreError {
+    StoreError::backend("sqlite", ValidationError::new(field, reason))
+}
+
+/// [`Reason::OutOfRange`] up to SQLite's largest integer.
+pub(crate) fn past_i64() -> Reason {
+    Reason::OutOfRange {
+        min: "0".into(),
+        max: i64::MAX.to_string(),
+    }
 }
 
 /// A rusqlite error as a store error: [`StoreError::Busy`] when SQLite
@@ -95,7 +110,7 @@ pub(crate) fn parse_ts(s: &str) -> StoreResult<DateTime<Utc>> {
     }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| corrupt(format!("timestamp {s:?}: {e}")))
+        .map_err(|_| corrupt("timestamp", s))
 }
 
 fn parse_fixed(b: &[u8]) -> Option<DateTime<Utc>> {
@@ -134,15 +149,15 @@ pub(crate) fn date(d: &NaiveDate) -> String {
 }
 
 pub(crate) fn parse_date(s: &str) -> StoreResult<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| corrupt(format!("date {s:?}: {e}")))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| corrupt("date", s))
 }
 
 pub(crate) fn json<T: Serialize + ?Sized>(v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| corrupt(format!("json: {e}")))
+    serde_json::to_string(v).map_err(|e| StoreError::backend("sqlite", e))
 }
 
 pub(crate) fn from_json<T: DeserializeOwned>(s: &str) -> StoreResult<T> {
-    serde_json::from_str(s).map_err(|e| corrupt(format!("json {s:?}: {e}")))
+    serde_json::from_str(s).map_err(|_| corrupt("json", s))
 }
 
 /// A statement's column names, for lookups by name.
@@ -316,13 +331,22 @@ where
     T: FromStr,
     T::Err: Display,
 {
-    s.parse::<T>()
-        .map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
+    s.parse::<T>().map_err(|_| corrupt(col, s))
+}
+
+/// Parses a value read from column `col` through a decoder of this module
+/// (whose error names a generic column).
+pub(crate) fn parse_text_with<T>(
+    col: &str,
+    s: &str,
+    f: impl FnOnce(&str) -> StoreResult<T>,
+) -> StoreResult<T> {
+    f(s).map_err(|e| renamed(e, col))
 }
 
 /// A counter read from column `col`, as the domain's `u32`.
 pub(crate) fn u32_of(col: &str, v: i64) -> StoreResult<u32> {
-    u32::try_from(v).map_err(|_| corrupt(format!("{col} out of range")))
+    u32::try_from(v).map_err(|_| corrupt(col, v))
 }
 
 pub(crate) fn parse_opt<T>(row: &Row<'_>, col: &str) -> StoreResult<Option<T>>
@@ -331,30 +355,35 @@ where
     T::Err: Display,
 {
     let s: Option<String> = get(row, col)?;
-    s.map(|s| {
-        s.parse::<T>()
-            .map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
-    })
-    .transpose()
+    s.map(|s| s.parse::<T>().map_err(|_| corrupt(col, &s)))
+        .transpose()
 }
 
 pub(crate) fn time(row: &Row<'_>, col: &str) -> StoreResult<DateTime<Utc>> {
-    parse_ts(&get::<String>(row, col)?)
+    parse_ts(&get::<String>(row, col)?).map_err(|e| renamed(e, col))
+}
+
+/// A decoder's error at the column it was read from.
+fn renamed(e: StoreError, col: &str) -> StoreError {
+    match e {
+        StoreError::Corrupt { table, value, .. } => StoreError::corrupt(table, col, value),
+        other => other,
+    }
 }
 
 pub(crate) fn opt_time(row: &Row<'_>, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
     get::<Option<String>>(row, col)?
-        .map(|s| parse_ts(&s))
+        .map(|s| parse_ts(&s).map_err(|e| renamed(e, col)))
         .transpose()
 }
 
 pub(crate) fn json_col<T: DeserializeOwned>(row: &Row<'_>, col: &str) -> StoreResult<T> {
-    from_json(&get::<String>(row, col)?)
+    from_json(&get::<String>(row, col)?).map_err(|e| renamed(e, col))
 }
 
 pub(crate) fn u64_col(row: &Row<'_>, col: &str) -> StoreResult<u64> {
     let v: i64 = get(row, col)?;
-    u64::try_from(v).map_err(|_| corrupt(format!("{col} is negative")))
+    u64::try_from(v).map_err(|_| corrupt(col, v))
 }
 
 pub(crate) fn u32_col(row: &Row<'_>, col: &str) -> StoreResult<u32> {
@@ -363,7 +392,7 @@ pub(crate) fn u32_col(row: &Row<'_>, col: &str) -> StoreResult<u32> {
 
 pub(crate) fn opt_u32_col(row: &Row<'_>, col: &str) -> StoreResult<Option<u32>> {
     let v: Option<i64> = get(row, col)?;
-    v.map(|v| u32::try_from(v).map_err(|_| corrupt(format!("{col} out of range"))))
+    v.map(|v| u32::try_from(v).map_err(|_| corrupt(col, v)))
         .transpose()
 }
 
@@ -373,20 +402,19 @@ pub(crate) fn bool_col(row: &Row<'_>, col: &str) -> StoreResult<bool> {
 
 /// Money as (minor units, currency code).
 pub(crate) fn money_parts(m: &vault_core::value::money::Money) -> StoreResult<(i64, String)> {
-    let minor = m
-        .to_minor()
-        .ok_or_else(|| corrupt(format!("{m} does not fit in minor units")))?;
+    let minor = m.to_minor().ok_or_else(|| unfit("amount", past_i64()))?;
     Ok((minor, m.currency().code().to_owned()))
 }
 
 pub(crate) fn money(minor: i64, currency: &str) -> StoreResult<vault_core::value::money::Money> {
-    let c = vault_core::value::money::Currency::parse(currency).map_err(corrupt)?;
+    let c = vault_core::value::money::Currency::parse(currency)
+        .map_err(|_| corrupt("currency", currency))?;
     Ok(vault_core::value::money::Money::from_minor(minor, c))
 }
 
 /// `u64` counters into SQLite's `i64`.
 pub(crate) fn i64_of(v: u64) -> StoreResult<i64> {
-    i64::try_from(v).map_err(|_| corrupt(format!("{v} exceeds SQLite's integer range")))
+    i64::try_from(v).map_err(|_| unfit("counter", past_i64()))
 }
 
 /// Reads a text column through a domain constructor.
@@ -396,7 +424,7 @@ pub(crate) fn parse_with<T, E: Display>(
     f: impl FnOnce(&str) -> Result<T, E>,
 ) -> StoreResult<T> {
     let s: String = get(row, col)?;
-    f(&s).map_err(|e| corrupt(format!("{col} {s:?}: {e}")))
+    f(&s).map_err(|_| corrupt(col, &s))
 }
 
 /// Like [`parse_with`] for a nullable column.
@@ -406,8 +434,7 @@ pub(crate) fn parse_opt_with<T, E: Display>(
     f: impl FnOnce(&str) -> Result<T, E>,
 ) -> StoreResult<Option<T>> {
     let s: Option<String> = get(row, col)?;
-    s.map(|s| f(&s).map_err(|e| corrupt(format!("{col} {s:?}: {e}"))))
-        .transpose()
+    s.map(|s| f(&s).map_err(|_| corrupt(col, &s))).transpose()
 }
 
 pub(crate) fn slug(row: &Row<'_>, col: &str) -> StoreResult<vault_core::value::slug::Slug> {

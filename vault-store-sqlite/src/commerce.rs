@@ -15,9 +15,10 @@ use vault_core::store::{
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
 
-use crate::catalog::{exists, query_all, query_one, require_workflow};
+use crate::catalog::require_workflow;
 use crate::codec::*;
 use crate::insight::apply_delta;
+use crate::sql::{Id, exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 
 // --------------------------------------------------------------- purchases
@@ -58,55 +59,57 @@ fn provider(row: &Row<'_>, with_purchase_ids: bool) -> StoreResult<ProviderRefs>
 }
 
 fn purchase_from_row(row: &Row<'_>) -> StoreResult<Purchase> {
-    let currency: String = get(row, "currency")?;
-    let kind: String = get(row, "purchase_type")?;
-    let item = match kind.as_str() {
-        "one_time" => PurchaseItem::Workflow {
-            workflow_id: parse(row, "workflow_id")?,
-        },
-        "bundle" => PurchaseItem::Bundle {
-            bundle_id: parse(row, "bundle_id")?,
-            members: json_col(row, "item_workflows")?,
-        },
-        "membership_included" => PurchaseItem::MembershipIncluded {
-            workflow_id: parse(row, "workflow_id")?,
-            membership_id: parse(row, "membership_id")?,
-        },
-        other => return Err(corrupt(format!("purchase_type {other:?}"))),
-    };
-    let refund = match get::<Option<i64>>(row, "refunded_minor")? {
-        Some(minor) => Some(RefundState {
-            refunded: money(minor, &currency)?,
-            reason: get(row, "refund_reason")?,
-            refunded_at: time(row, "refunded_at")?,
-        }),
-        None => None,
-    };
-    Ok(Purchase {
-        id: parse(row, "id")?,
-        user_id: user(row, "user_id")?,
-        item,
-        license_type: parse(row, "license_type")?,
-        license_key: parse_with(row, "license_key", LicenseKey::parse)?,
-        quota: Quota {
-            used: u32_col(row, "downloads_used")?,
-            limit: opt_u32_col(row, "download_limit")?,
-        },
-        license_expires_at: opt_time(row, "license_expires_at")?,
-        update_months: opt_u32_col(row, "update_months")?,
-        updates_until: opt_time(row, "updates_until")?,
-        status: parse(row, "payment_status")?,
-        amount: money(get(row, "amount_minor")?, &currency)?,
-        tax: money(get(row, "tax_minor")?, &currency)?,
-        total: money(get(row, "total_minor")?, &currency)?,
-        refund,
-        payment_ref: parse_opt_with(row, "payment_ref", PaymentRef::parse)?,
-        provider: provider(row, true)?,
-        created_at: time(row, "created_at")?,
-        completed_at: opt_time(row, "completed_at")?,
-        disputed_at: opt_time(row, "disputed_at")?,
-        dispute_outcome: parse_opt(row, "dispute_outcome")?,
-        updated_at: time(row, "updated_at")?,
+    decode("workflow_purchases", || {
+        let currency: String = get(row, "currency")?;
+        let kind: String = get(row, "purchase_type")?;
+        let item = match kind.as_str() {
+            "one_time" => PurchaseItem::Workflow {
+                workflow_id: parse(row, "workflow_id")?,
+            },
+            "bundle" => PurchaseItem::Bundle {
+                bundle_id: parse(row, "bundle_id")?,
+                members: json_col(row, "item_workflows")?,
+            },
+            "membership_included" => PurchaseItem::MembershipIncluded {
+                workflow_id: parse(row, "workflow_id")?,
+                membership_id: parse(row, "membership_id")?,
+            },
+            other => return Err(corrupt("purchase_type", other)),
+        };
+        let refund = match get::<Option<i64>>(row, "refunded_minor")? {
+            Some(minor) => Some(RefundState {
+                refunded: money(minor, &currency)?,
+                reason: get(row, "refund_reason")?,
+                refunded_at: time(row, "refunded_at")?,
+            }),
+            None => None,
+        };
+        Ok(Purchase {
+            id: parse(row, "id")?,
+            user_id: user(row, "user_id")?,
+            item,
+            license_type: parse(row, "license_type")?,
+            license_key: parse_with(row, "license_key", LicenseKey::parse)?,
+            quota: Quota {
+                used: u32_col(row, "downloads_used")?,
+                limit: opt_u32_col(row, "download_limit")?,
+            },
+            license_expires_at: opt_time(row, "license_expires_at")?,
+            update_months: opt_u32_col(row, "update_months")?,
+            updates_until: opt_time(row, "updates_until")?,
+            status: parse(row, "payment_status")?,
+            amount: money(get(row, "amount_minor")?, &currency)?,
+            tax: money(get(row, "tax_minor")?, &currency)?,
+            total: money(get(row, "total_minor")?, &currency)?,
+            refund,
+            payment_ref: parse_opt_with(row, "payment_ref", PaymentRef::parse)?,
+            provider: provider(row, true)?,
+            created_at: time(row, "created_at")?,
+            completed_at: opt_time(row, "completed_at")?,
+            disputed_at: opt_time(row, "disputed_at")?,
+            dispute_outcome: parse_opt(row, "dispute_outcome")?,
+            updated_at: time(row, "updated_at")?,
+        })
     })
 }
 
@@ -118,7 +121,7 @@ fn load_purchase(conn: &Connection, id: PurchaseId) -> StoreResult<Option<Purcha
             purchase_cols!(),
             " FROM workflow_purchases WHERE id = ?1"
         ),
-        [id.to_string()],
+        [Id(&id)],
         purchase_from_row,
     )
 }
@@ -225,7 +228,7 @@ fn check_purchase_refs(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
             if !exists(
                 tx,
                 "SELECT 1 FROM workflow_bundles WHERE id = ?1",
-                [bundle_id.to_string()],
+                [Id(&bundle_id)],
             )? {
                 return Err(StoreError::not_found(Entity::Bundle, bundle_id));
             }
@@ -241,7 +244,7 @@ fn check_purchase_refs(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
             if !exists(
                 tx,
                 "SELECT 1 FROM memberships WHERE id = ?1",
-                [membership_id.to_string()],
+                [Id(&membership_id)],
             )? {
                 return Err(StoreError::not_found(Entity::Membership, membership_id));
             }
@@ -255,7 +258,7 @@ fn payment_ref_taken(tx: &Tx<'_>, p: &Purchase) -> StoreResult<bool> {
         Some(r) => exists(
             tx,
             "SELECT 1 FROM workflow_purchases WHERE payment_ref = ?1 AND id <> ?2",
-            params![r.as_str(), p.id.to_string()],
+            params![r.as_str(), Id(&p.id)],
         ),
         None => Ok(false),
     }
@@ -265,7 +268,7 @@ fn insert_purchase(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
     if exists(
         tx,
         "SELECT 1 FROM workflow_purchases WHERE id = ?1",
-        [p.id.to_string()],
+        [Id(&p.id)],
     )? {
         return Err(StoreError::exists(Entity::Purchase, p.id));
     }
@@ -300,7 +303,7 @@ fn insert_purchase(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
     for (i, w) in p.item.workflows().iter().enumerate() {
         tx.prepare_cached("INSERT INTO workflow_purchase_items (purchase_id, workflow_id, position) VALUES (?1, ?2, ?3)")
             .map_err(db)?
-            .execute(params![p.id.to_string(), w.to_string(), i as i64])
+            .execute(params![Id(&p.id), w.to_string(), i as i64])
             .map_err(db)?;
         tx.step("insert_purchase:after_item")?;
     }
@@ -315,19 +318,21 @@ fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
              FROM workflow_purchases WHERE id = ?1",
         )
         .map_err(db)?
-        .query_row([p.id.to_string()], |r| {
+        .query_row([Id(&p.id)], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()
         .map_err(db)?;
     let held = held
         .map(|(status, refunded, currency, dispute)| {
-            Ok::<_, StoreError>(PaymentState {
-                status: parse_text("payment_status", &status)?,
-                refunded: refunded.map(|minor| money(minor, &currency)).transpose()?,
-                dispute: dispute
-                    .map(|d| parse_text("dispute_outcome", &d))
-                    .transpose()?,
+            decode("workflow_purchases", || {
+                Ok(PaymentState {
+                    status: parse_text("payment_status", &status)?,
+                    refunded: refunded.map(|minor| money(minor, &currency)).transpose()?,
+                    dispute: dispute
+                        .map(|d| parse_text("dispute_outcome", &d))
+                        .transpose()?,
+                })
             })
         })
         .transpose()?;
@@ -361,7 +366,7 @@ fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
                 "UPDATE workflow_bundles SET purchase_count = purchase_count + 1 WHERE id = ?1",
             )
             .map_err(db)?
-            .execute([bundle_id.to_string()])
+            .execute([Id(&bundle_id)])
             .map_err(db)?;
         }
     }
@@ -387,37 +392,44 @@ macro_rules! membership_cols {
 const MEMBERSHIP_COLS: &str = membership_cols!();
 
 pub(crate) fn membership_from_row(row: &Row<'_>) -> StoreResult<Membership> {
-    let period = Period::new(
-        time(row, "current_period_start")?,
-        time(row, "current_period_end")?,
-    )
-    .map_err(corrupt)?;
-    Ok(Membership {
-        id: parse(row, "id")?,
-        user_id: user(row, "user_id")?,
-        tier: parse(row, "tier")?,
-        status: parse(row, "status")?,
-        trial_ends_at: opt_time(row, "trial_ends_at")?,
-        period,
-        quota: Quota {
-            used: u32_col(row, "period_downloads_used")?,
-            limit: opt_u32_col(row, "period_download_limit")?,
-        },
-        cancel_at_period_end: bool_col(row, "cancel_at_period_end")?,
-        past_due_since: opt_time(row, "past_due_since")?,
-        grace_ends_at: opt_time(row, "grace_ends_at")?,
-        canceled_at: opt_time(row, "canceled_at")?,
-        ended_at: opt_time(row, "ended_at")?,
-        features: json_col(row, "features")?,
-        enrolled_at: time(row, "enrolled_at")?,
-        provider: provider(row, false)?,
-        provider_sync: get::<Option<String>>(row, "provider_sync")?
-            .map(|s| from_json(&s))
-            .transpose()?
-            .unwrap_or_default(),
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-        revision: u64_col(row, "revision")?,
+    decode("memberships", || {
+        let period = Period::new(
+            time(row, "current_period_start")?,
+            time(row, "current_period_end")?,
+        )
+        .map_err(|_| {
+            corrupt(
+                "current_period_start, current_period_end",
+                "an empty period",
+            )
+        })?;
+        Ok(Membership {
+            id: parse(row, "id")?,
+            user_id: user(row, "user_id")?,
+            tier: parse(row, "tier")?,
+            status: parse(row, "status")?,
+            trial_ends_at: opt_time(row, "trial_ends_at")?,
+            period,
+            quota: Quota {
+                used: u32_col(row, "period_downloads_used")?,
+                limit: opt_u32_col(row, "period_download_limit")?,
+            },
+            cancel_at_period_end: bool_col(row, "cancel_at_period_end")?,
+            past_due_since: opt_time(row, "past_due_since")?,
+            grace_ends_at: opt_time(row, "grace_ends_at")?,
+            canceled_at: opt_time(row, "canceled_at")?,
+            ended_at: opt_time(row, "ended_at")?,
+            features: json_col(row, "features")?,
+            enrolled_at: time(row, "enrolled_at")?,
+            provider: provider(row, false)?,
+            provider_sync: get::<Option<String>>(row, "provider_sync")?
+                .map(|s| from_json(&s))
+                .transpose()?
+                .unwrap_or_default(),
+            created_at: time(row, "created_at")?,
+            updated_at: time(row, "updated_at")?,
+            revision: u64_col(row, "revision")?,
+        })
     })
 }
 
@@ -505,11 +517,7 @@ fn insert_membership(
     now: DateTime<Utc>,
     grace: Duration,
 ) -> StoreResult<()> {
-    if exists(
-        tx,
-        "SELECT 1 FROM memberships WHERE id = ?1",
-        [m.id.to_string()],
-    )? {
+    if exists(tx, "SELECT 1 FROM memberships WHERE id = ?1", [Id(&m.id)])? {
         return Err(StoreError::exists(Entity::Membership, m.id));
     }
     if let Some(sub) = &m.provider.subscription_id
@@ -521,7 +529,7 @@ fn insert_membership(
     {
         return Err(StoreError::exists(Entity::Membership, sub));
     }
-    let mine = memberships_for_user(tx, m.user_id.as_str())?;
+    let mine = memberships_for_user(tx, &m.user_id)?;
     let slot = claim_slot(&mine, m, now, grace);
     // Downloads own the quota's `used`: it is not among the columns written.
     for lapsed in &slot.lapsed {
@@ -604,8 +612,8 @@ impl CommerceStore for SqliteStore {
         user: &UserId,
         workflow: WorkflowId,
     ) -> StoreResult<Vec<Purchase>> {
-        let u = user.to_string();
-        self.read(move |c| purchases_covering(c, &u, &workflow.to_string()))
+        let u = user.clone();
+        self.read(move |c| purchases_covering(c, &u, workflow))
             .await
     }
 
@@ -635,7 +643,7 @@ impl CommerceStore for SqliteStore {
                     "SELECT revision, current_period_start FROM memberships WHERE id = ?1",
                 )
                 .map_err(db)?
-                .query_row([m.id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row([Id(&m.id)], |r| Ok((r.get(0)?, r.get(1)?)))
                 .optional()
                 .map_err(db)?;
             let Some((revision, start)) = row else {
@@ -671,7 +679,7 @@ impl CommerceStore for SqliteStore {
                     membership_cols!(),
                     " FROM memberships WHERE id = ?1"
                 ),
-                [id.to_string()],
+                [Id(&id)],
                 membership_from_row,
             )
         })
@@ -699,7 +707,7 @@ impl CommerceStore for SqliteStore {
     }
 
     async fn memberships_for_user(&self, user: &UserId) -> StoreResult<Vec<Membership>> {
-        let u = user.to_string();
+        let u = user.clone();
         self.read(move |c| memberships_for_user(c, &u)).await
     }
 
@@ -734,8 +742,8 @@ impl CommerceStore for SqliteStore {
 /// newest first.
 pub(crate) fn purchases_covering(
     c: &Connection,
-    user: &str,
-    workflow: &str,
+    user: &UserId,
+    workflow: WorkflowId,
 ) -> StoreResult<Vec<Purchase>> {
     query_all(
         c,
@@ -746,13 +754,13 @@ pub(crate) fn purchases_covering(
              (SELECT purchase_id FROM workflow_purchase_items WHERE workflow_id = ?2) \
              ORDER BY created_at DESC, id"
         ),
-        params![user, workflow],
+        params![Id(user), Id(&workflow)],
         purchase_from_row,
     )
 }
 
 /// A user's memberships, newest first.
-pub(crate) fn memberships_for_user(c: &Connection, user: &str) -> StoreResult<Vec<Membership>> {
+pub(crate) fn memberships_for_user(c: &Connection, user: &UserId) -> StoreResult<Vec<Membership>> {
     query_all(
         c,
         concat!(
@@ -760,7 +768,7 @@ pub(crate) fn memberships_for_user(c: &Connection, user: &str) -> StoreResult<Ve
             membership_cols!(),
             " FROM memberships WHERE user_id = ?1 ORDER BY created_at DESC, id"
         ),
-        [user],
+        [Id(user)],
         membership_from_row,
     )
 }

@@ -12,9 +12,10 @@ use vault_core::value::actor::UserId;
 use vault_core::value::ids::{ReviewId, WorkflowId};
 use vault_core::value::tag::Tag;
 
-use crate::catalog::{exists, load_workflow, query_all, query_one, require_workflow};
+use crate::catalog::{load_workflow, require_workflow};
 use crate::codec::*;
 use crate::insight::apply_delta;
+use crate::sql::{Id, exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 
 /// The columns read back, as a literal for `concat!`: the statements
@@ -43,36 +44,38 @@ fn stars(row: &Row<'_>, col: &'static str) -> StoreResult<Option<Rating>> {
         u8::try_from(v)
             .ok()
             .and_then(|v| Rating::new_field(col, v).ok())
-            .ok_or_else(|| corrupt(format!("{col} {v}")))
+            .ok_or_else(|| corrupt(col, v))
     })
     .transpose()
 }
 
 fn review_from_row(row: &Row<'_>) -> StoreResult<Review> {
-    let mut dims = DimensionRatings::default();
-    for (i, d) in Dimension::ALL.iter().enumerate() {
-        dims.set(*d, stars(row, DIM_COLS[i])?);
-    }
-    Ok(Review {
-        id: parse(row, "id")?,
-        workflow_id: parse(row, "workflow_id")?,
-        user_id: parse_with(row, "user_id", UserId::parse)?,
-        input: ReviewInput {
-            rating: stars(row, "rating")?.ok_or_else(|| corrupt("rating is null"))?,
-            dimensions: dims,
-            title: get(row, "title")?,
-            body: get(row, "body")?,
-        },
-        verified_purchase: bool_col(row, "is_verified_purchase")?,
-        helpful_count: u64_col(row, "helpful_count")?,
-        not_helpful_count: u64_col(row, "not_helpful_count")?,
-        status: parse(row, "status")?,
-        moderated_by: parse_opt_with(row, "moderated_by", UserId::parse)?,
-        moderated_at: opt_time(row, "moderated_at")?,
-        moderation_note: get(row, "moderation_note")?,
-        created_at: time(row, "created_at")?,
-        updated_at: time(row, "updated_at")?,
-        revision: u64_col(row, "revision")?,
+    decode("workflow_reviews", || {
+        let mut dims = DimensionRatings::default();
+        for (i, d) in Dimension::ALL.iter().enumerate() {
+            dims.set(*d, stars(row, DIM_COLS[i])?);
+        }
+        Ok(Review {
+            id: parse(row, "id")?,
+            workflow_id: parse(row, "workflow_id")?,
+            user_id: parse_with(row, "user_id", UserId::parse)?,
+            input: ReviewInput {
+                rating: stars(row, "rating")?.ok_or_else(|| corrupt("rating", "NULL"))?,
+                dimensions: dims,
+                title: get(row, "title")?,
+                body: get(row, "body")?,
+            },
+            verified_purchase: bool_col(row, "is_verified_purchase")?,
+            helpful_count: u64_col(row, "helpful_count")?,
+            not_helpful_count: u64_col(row, "not_helpful_count")?,
+            status: parse(row, "status")?,
+            moderated_by: parse_opt_with(row, "moderated_by", UserId::parse)?,
+            moderated_at: opt_time(row, "moderated_at")?,
+            moderation_note: get(row, "moderation_note")?,
+            created_at: time(row, "created_at")?,
+            updated_at: time(row, "updated_at")?,
+            revision: u64_col(row, "revision")?,
+        })
     })
 }
 
@@ -172,7 +175,7 @@ fn review_values(r: &Review) -> StoreResult<Vec<Value>> {
 fn review_revision(tx: &Tx<'_>, id: ReviewId) -> StoreResult<(i64, String)> {
     tx.prepare_cached("SELECT revision, workflow_id FROM workflow_reviews WHERE id = ?1")
         .map_err(db)?
-        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([Id(&id)], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .map_err(db)?
         .ok_or_else(|| StoreError::not_found(Entity::Review, id))
@@ -188,12 +191,14 @@ macro_rules! favorite_cols {
 const FAVORITE_COLS: &str = favorite_cols!();
 
 fn favorite_from_row(row: &Row<'_>) -> StoreResult<Favorite> {
-    Ok(Favorite {
-        user_id: parse_with(row, "user_id", UserId::parse)?,
-        workflow_id: parse(row, "workflow_id")?,
-        note: get(row, "note")?,
-        tags: json_col(row, "tags")?,
-        created_at: time(row, "created_at")?,
+    decode("workflow_favorites", || {
+        Ok(Favorite {
+            user_id: parse_with(row, "user_id", UserId::parse)?,
+            workflow_id: parse(row, "workflow_id")?,
+            note: get(row, "note")?,
+            tags: json_col(row, "tags")?,
+            created_at: time(row, "created_at")?,
+        })
     })
 }
 
@@ -211,14 +216,14 @@ impl CommunityStore for SqliteStore {
             if exists(
                 tx,
                 "SELECT 1 FROM workflow_reviews WHERE id = ?1",
-                [r.id.to_string()],
+                [Id(&r.id)],
             )? {
                 return Err(StoreError::exists(Entity::Review, r.id));
             }
             if exists(
                 tx,
                 "SELECT 1 FROM workflow_reviews WHERE workflow_id = ?1 AND user_id = ?2",
-                params![r.workflow_id.to_string(), r.user_id.as_str()],
+                params![Id(&r.workflow_id), Id(&r.user_id)],
             )? {
                 return Err(StoreError::exists(
                     Entity::Review,
@@ -270,7 +275,7 @@ impl CommunityStore for SqliteStore {
             .execute(params_from_iter(review_values(&r)?))
             .map_err(db)?;
             tx.step("update_review:after_row")?;
-            let workflow: WorkflowId = workflow.parse().map_err(corrupt)?;
+            let workflow: WorkflowId = decode("workflow_reviews", || parse_text("workflow_id", &workflow))?;
             apply_rating(tx, workflow, &d)?;
             tx.step("update_review:after_rating")?;
             if let Some(a) = &a {
@@ -299,15 +304,16 @@ impl CommunityStore for SqliteStore {
             }
             tx.prepare_cached("DELETE FROM workflow_review_votes WHERE review_id = ?1")
                 .map_err(db)?
-                .execute([id.to_string()])
+                .execute([Id(&id)])
                 .map_err(db)?;
             tx.step("delete_review:after_votes")?;
             tx.prepare_cached("DELETE FROM workflow_reviews WHERE id = ?1")
                 .map_err(db)?
-                .execute([id.to_string()])
+                .execute([Id(&id)])
                 .map_err(db)?;
             tx.step("delete_review:after_row")?;
-            let workflow: WorkflowId = workflow.parse().map_err(corrupt)?;
+            let workflow: WorkflowId =
+                decode("workflow_reviews", || parse_text("workflow_id", &workflow))?;
             apply_rating(tx, workflow, &d)
         })
         .await
@@ -322,7 +328,7 @@ impl CommunityStore for SqliteStore {
                     review_cols!(),
                     " FROM workflow_reviews WHERE id = ?1"
                 ),
-                [id.to_string()],
+                [Id(&id)],
                 review_from_row,
             )
         })
@@ -343,7 +349,7 @@ impl CommunityStore for SqliteStore {
                     review_cols!(),
                     " FROM workflow_reviews WHERE workflow_id = ?1 AND user_id = ?2"
                 ),
-                params![workflow.to_string(), u],
+                params![Id(&workflow), u],
                 review_from_row,
             )
         })
@@ -386,10 +392,12 @@ impl CommunityStore for SqliteStore {
             let previous: Option<String> = tx
                 .prepare_cached("SELECT vote FROM workflow_review_votes WHERE review_id = ?1 AND user_id = ?2")
                 .map_err(db)?
-                .query_row(params![review.to_string(), u], |r| r.get(0))
+                .query_row(params![Id(&review), u], |r| r.get(0))
                 .optional()
                 .map_err(db)?;
-            let previous: Option<Vote> = previous.map(|v| v.parse().map_err(corrupt)).transpose()?;
+            let previous: Option<Vote> = previous
+                .map(|v| decode("workflow_review_votes", || parse_text("vote", &v)))
+                .transpose()?;
             if previous == vote {
                 return Ok(previous);
             }
@@ -400,7 +408,7 @@ impl CommunityStore for SqliteStore {
             if let Some(p) = previous {
                 tx.prepare_cached(&format!("UPDATE workflow_reviews SET {0} = MAX({0} - 1, 0) WHERE id = ?1", column(p)))
                     .map_err(db)?
-                    .execute([review.to_string()])
+                    .execute([Id(&review)])
                     .map_err(db)?;
                 tx.step("set_vote:after_withdraw")?;
             }
@@ -408,18 +416,18 @@ impl CommunityStore for SqliteStore {
                 Some(v) => {
                     tx.prepare_cached("INSERT OR REPLACE INTO workflow_review_votes (review_id, user_id, vote) VALUES (?1, ?2, ?3)")
                         .map_err(db)?
-                        .execute(params![review.to_string(), u, v.as_str()])
+                        .execute(params![Id(&review), u, v.as_str()])
                         .map_err(db)?;
                     tx.step("set_vote:after_row")?;
                     tx.prepare_cached(&format!("UPDATE workflow_reviews SET {0} = {0} + 1 WHERE id = ?1", column(v)))
                         .map_err(db)?
-                        .execute([review.to_string()])
+                        .execute([Id(&review)])
                         .map_err(db)?;
                 }
                 None => {
                     tx.prepare_cached("DELETE FROM workflow_review_votes WHERE review_id = ?1 AND user_id = ?2")
                         .map_err(db)?
-                        .execute(params![review.to_string(), u])
+                        .execute(params![Id(&review), u])
                         .map_err(db)?;
                     tx.step("set_vote:after_row")?;
                 }
@@ -436,7 +444,7 @@ impl CommunityStore for SqliteStore {
             if exists(
                 tx,
                 "SELECT 1 FROM workflow_favorites WHERE user_id = ?1 AND workflow_id = ?2",
-                params![f.user_id.as_str(), f.workflow_id.to_string()],
+                params![Id(&f.user_id), Id(&f.workflow_id)],
             )? {
                 return Err(StoreError::exists(
                     Entity::Favorite,
@@ -448,8 +456,8 @@ impl CommunityStore for SqliteStore {
             ))
             .map_err(db)?
             .execute(params![
-                f.user_id.as_str(),
-                f.workflow_id.to_string(),
+                Id(&f.user_id),
+                Id(&f.workflow_id),
                 f.note,
                 json(&f.tags)?,
                 ts(&f.created_at)
@@ -460,7 +468,7 @@ impl CommunityStore for SqliteStore {
                 "UPDATE workflows SET favorite_count = favorite_count + 1 WHERE id = ?1",
             )
             .map_err(db)?
-            .execute([f.workflow_id.to_string()])
+            .execute([Id(&f.workflow_id)])
             .map_err(db)?;
             tx.step("insert_favorite:after_counter")?;
             apply_delta(tx, &a)
@@ -476,7 +484,7 @@ impl CommunityStore for SqliteStore {
                     "DELETE FROM workflow_favorites WHERE user_id = ?1 AND workflow_id = ?2",
                 )
                 .map_err(db)?
-                .execute(params![u, workflow.to_string()])
+                .execute(params![u, Id(&workflow)])
                 .map_err(db)?;
             if n == 0 {
                 return Ok(false);
@@ -486,7 +494,7 @@ impl CommunityStore for SqliteStore {
                 "UPDATE workflows SET favorite_count = MAX(favorite_count - 1, 0) WHERE id = ?1",
             )
             .map_err(db)?
-            .execute([workflow.to_string()])
+            .execute([Id(&workflow)])
             .map_err(db)?;
             Ok(true)
         })

@@ -19,12 +19,11 @@ use vault_core::value::actor::UserId;
 use vault_core::value::delta::AnalyticsDelta;
 use vault_core::value::ids::WorkflowId;
 
-use crate::catalog::{
-    exists, file_cols, file_from_row, gate_cols, gate_from_row, query_all, query_one,
-};
+use crate::catalog::{file_cols, file_from_row, gate_cols, gate_from_row};
 use crate::codec::*;
 use crate::commerce::{memberships_for_user, purchases_covering};
 use crate::insight::apply_delta;
+use crate::sql::{Id, exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 
 // ---------------------------------------------------------------- downloads
@@ -40,33 +39,35 @@ macro_rules! download_cols {
 const DOWNLOAD_COLS: &str = download_cols!();
 
 fn download_from_row(row: &Row<'_>) -> StoreResult<Download> {
-    let source: String = get(row, "source")?;
-    let source = match source.as_str() {
-        "free" => DownloadSource::Free,
-        "staff" => DownloadSource::Staff,
-        "purchase" => DownloadSource::Purchase(parse(row, "purchase_id")?),
-        "membership" => DownloadSource::Membership(parse(row, "membership_id")?),
-        other => return Err(corrupt(format!("download source {other:?}"))),
-    };
-    Ok(Download {
-        id: parse(row, "id")?,
-        user_id: parse_opt_with(row, "user_id", UserId::parse)?,
-        workflow_id: parse(row, "workflow_id")?,
-        file_id: parse(row, "file_id")?,
-        file_version: parse(row, "file_version")?,
-        kind: parse(row, "download_type")?,
-        source,
-        request: RequestMeta {
-            ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
-            user_agent: get(row, "user_agent")?,
-            referrer: get(row, "referrer")?,
-            country: parse_opt_with(
-                row,
-                "country_code",
-                vault_core::value::country::CountryCode::parse,
-            )?,
-        },
-        downloaded_at: time(row, "downloaded_at")?,
+    decode("workflow_downloads", || {
+        let source: String = get(row, "source")?;
+        let source = match source.as_str() {
+            "free" => DownloadSource::Free,
+            "staff" => DownloadSource::Staff,
+            "purchase" => DownloadSource::Purchase(parse(row, "purchase_id")?),
+            "membership" => DownloadSource::Membership(parse(row, "membership_id")?),
+            other => return Err(corrupt("source", other)),
+        };
+        Ok(Download {
+            id: parse(row, "id")?,
+            user_id: parse_opt_with(row, "user_id", UserId::parse)?,
+            workflow_id: parse(row, "workflow_id")?,
+            file_id: parse(row, "file_id")?,
+            file_version: parse(row, "file_version")?,
+            kind: parse(row, "download_type")?,
+            source,
+            request: RequestMeta {
+                ip_hash: parse_opt_with(row, "ip_hash", IpHash::parse)?,
+                user_agent: get(row, "user_agent")?,
+                referrer: get(row, "referrer")?,
+                country: parse_opt_with(
+                    row,
+                    "country_code",
+                    vault_core::value::country::CountryCode::parse,
+                )?,
+            },
+            downloaded_at: time(row, "downloaded_at")?,
+        })
     })
 }
 
@@ -81,15 +82,17 @@ fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
                 "SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = ?1",
             )
             .map_err(db)?
-            .query_row([id.to_string()], |r| {
+            .query_row([Id(&id)], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
             })
             .optional()
             .map_err(db)?
             .map(|(status, used)| {
-                Ok::<_, StoreError>(Charged::Purchase {
-                    status: parse_text("payment_status", &status)?,
-                    used: u32_of("downloads_used", used)?,
+                decode("workflow_purchases", || {
+                    Ok(Charged::Purchase {
+                        status: parse_text("payment_status", &status)?,
+                        used: u32_of("downloads_used", used)?,
+                    })
                 })
             })
             .transpose()?,
@@ -98,16 +101,18 @@ fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
                 "SELECT status, current_period_start, period_downloads_used FROM memberships WHERE id = ?1",
             )
             .map_err(db)?
-            .query_row([id.to_string()], |r| {
+            .query_row([Id(&id)], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
             })
             .optional()
             .map_err(db)?
             .map(|(status, start, used)| {
-                Ok::<_, StoreError>(Charged::Membership {
-                    status: parse_text("status", &status)?,
-                    period_start: parse_ts(&start)?,
-                    used: u32_of("period_downloads_used", used)?,
+                decode("memberships", || {
+                    Ok(Charged::Membership {
+                        status: parse_text("status", &status)?,
+                        period_start: parse_text_with("current_period_start", &start, parse_ts)?,
+                        used: u32_of("period_downloads_used", used)?,
+                    })
                 })
             })
             .transpose()?,
@@ -140,7 +145,7 @@ fn record_download(
     let category: Option<String> = tx
         .prepare_cached("SELECT category_id FROM workflows WHERE id = ?1")
         .map_err(db)?
-        .query_row([d.workflow_id.to_string()], |r| r.get(0))
+        .query_row([Id(&d.workflow_id)], |r| r.get(0))
         .optional()
         .map_err(db)?;
     let Some(category) = category else {
@@ -149,14 +154,14 @@ fn record_download(
     if !exists(
         tx,
         "SELECT 1 FROM workflow_files WHERE id = ?1 AND workflow_id = ?2",
-        params![d.file_id.to_string(), d.workflow_id.to_string()],
+        params![Id(&d.file_id), Id(&d.workflow_id)],
     )? {
         return Err(StoreError::not_found(Entity::File, d.file_id));
     }
     if exists(
         tx,
         "SELECT 1 FROM workflow_downloads WHERE id = ?1",
-        [d.id.to_string()],
+        [Id(&d.id)],
     )? {
         return Err(StoreError::exists(Entity::Download, d.id));
     }
@@ -171,10 +176,10 @@ fn record_download(
     tx.prepare_cached(&format!("INSERT INTO workflow_downloads ({DOWNLOAD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"))
         .map_err(db)?
         .execute(params![
-            d.id.to_string(),
+            Id(&d.id),
             d.user_id.as_ref().map(|u| u.to_string()),
-            d.workflow_id.to_string(),
-            d.file_id.to_string(),
+            Id(&d.workflow_id),
+            Id(&d.file_id),
             d.file_version.to_string(),
             d.kind.as_str(),
             source,
@@ -190,13 +195,13 @@ fn record_download(
     tx.step("record_download:after_insert")?;
     tx.prepare_cached("UPDATE workflows SET download_count = download_count + 1 WHERE id = ?1")
         .map_err(db)?
-        .execute([d.workflow_id.to_string()])
+        .execute([Id(&d.workflow_id)])
         .map_err(db)?;
     tx.prepare_cached(
         "UPDATE workflow_files SET download_count = download_count + 1 WHERE id = ?1",
     )
     .map_err(db)?
-    .execute([d.file_id.to_string()])
+    .execute([Id(&d.file_id)])
     .map_err(db)?;
     tx.prepare_cached(
         "UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = ?1",
@@ -209,11 +214,15 @@ fn record_download(
 }
 
 /// Whether a user has a recorded download of a workflow.
-pub(crate) fn has_downloaded(c: &Connection, user: &str, workflow: &str) -> StoreResult<bool> {
+pub(crate) fn has_downloaded(
+    c: &Connection,
+    user: &UserId,
+    workflow: WorkflowId,
+) -> StoreResult<bool> {
     exists(
         c,
         "SELECT 1 FROM workflow_downloads WHERE user_id = ?1 AND workflow_id = ?2",
-        params![user, workflow],
+        params![Id(user), Id(&workflow)],
     )
 }
 
@@ -232,6 +241,7 @@ impl DeliveryStore for SqliteStore {
         charge: &Charge,
         analytics: &AnalyticsDelta,
     ) -> StoreResult<()> {
+        download.check_analytics(analytics)?;
         let (d, c, a) = (download.clone(), *charge, analytics.clone());
         self.write(move |tx| record_download(tx, &d, &c, &a)).await
     }
@@ -258,7 +268,7 @@ impl DeliveryStore for SqliteStore {
             query_all(
                 c,
                 concat!("SELECT ", download_cols!(), " FROM workflow_downloads WHERE workflow_id = ?1 ORDER BY downloaded_at DESC, id LIMIT ?2"),
-                params![workflow.to_string(), i64::from(limit)],
+                params![Id(&workflow), i64::from(limit)],
                 download_from_row,
             )
         })
@@ -266,9 +276,8 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
-        let u = user.to_string();
-        self.read(move |c| has_downloaded(c, &u, &workflow.to_string()))
-            .await
+        let u = user.clone();
+        self.read(move |c| has_downloaded(c, &u, workflow)).await
     }
 }
 
@@ -281,13 +290,12 @@ fn read(
     let Some(workflow) = query_one(
         c,
         concat!("SELECT ", gate_cols!(), " FROM workflows WHERE id = ?1"),
-        [workflow_id.to_string()],
+        [Id(&workflow_id)],
         gate_from_row,
     )?
     else {
         return Ok(None);
     };
-    let w = workflow_id.to_string();
     let file = match wanted {
         FileWanted::None => None,
         FileWanted::Id(id) => query_one(
@@ -297,7 +305,7 @@ fn read(
                 file_cols!(),
                 " FROM workflow_files WHERE id = ?1 AND workflow_id = ?2"
             ),
-            params![id.to_string(), w],
+            params![Id(&id), Id(&workflow_id)],
             file_from_row,
         )?,
         FileWanted::Primary => query_one(
@@ -307,7 +315,7 @@ fn read(
                 file_cols!(),
                 " FROM workflow_files WHERE workflow_id = ?1 AND is_primary = 1"
             ),
-            [&w],
+            [Id(&workflow_id)],
             file_from_row,
         )?,
     };
@@ -316,20 +324,22 @@ fn read(
             c,
             "SELECT released_at FROM workflow_updates WHERE workflow_id = ?1 \
              AND version_major = ?2 AND version_minor = ?3 AND version_patch = ?4",
-            params![w, f.version.major(), f.version.minor(), f.version.patch()],
-            |row| parse_ts(&get::<String>(row, "released_at")?),
+            params![
+                Id(&workflow_id),
+                f.version.major(),
+                f.version.minor(),
+                f.version.patch()
+            ],
+            |row| decode("workflow_updates", || time(row, "released_at")),
         )?,
         None => None,
     };
     let (purchases, memberships, downloaded_before) = match user {
-        Some(user) => {
-            let u = user.to_string();
-            (
-                purchases_covering(c, &u, &w)?,
-                memberships_for_user(c, &u)?,
-                has_downloaded(c, &u, &w)?,
-            )
-        }
+        Some(user) => (
+            purchases_covering(c, user, workflow_id)?,
+            memberships_for_user(c, user)?,
+            has_downloaded(c, user, workflow_id)?,
+        ),
         None => (Vec::new(), Vec::new(), false),
     };
     Ok(Some(AccessRead {

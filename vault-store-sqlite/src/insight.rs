@@ -15,10 +15,12 @@ use vault_core::store::{AnalyticsStore, Entity, StoreError, StoreResult};
 use vault_core::value::country::CountryCode;
 use vault_core::value::ids::WorkflowId;
 use vault_core::value::money::Currency;
+use vault_core::value::validation::Reason;
 
-use crate::catalog::{WORKFLOW_COLS, query_all, query_one, workflow_from_row};
+use crate::catalog::{WORKFLOW_COLS, workflow_from_row};
 use crate::codec::*;
 use crate::commerce::membership_from_row;
+use crate::sql::{Id, query_all, query_one};
 use crate::{SqliteStore, Tx};
 
 /// The columns read back, as a literal for `concat!`: the statements
@@ -39,37 +41,55 @@ fn minor_of(amount: Decimal, currency: Option<Currency>) -> StoreResult<i64> {
     if amount.is_zero() {
         return Ok(0);
     }
-    let c = currency.ok_or_else(|| corrupt("an analytics amount without a currency"))?;
+    let c = currency.ok_or_else(|| {
+        unfit(
+            "currency",
+            Reason::Inconsistent {
+                detail: "an analytics amount needs its currency".into(),
+            },
+        )
+    })?;
     let scaled = amount * Decimal::from(10i64.pow(c.exponent()));
     if scaled.fract() != Decimal::ZERO {
-        return Err(corrupt(format!("{amount} is finer than {c}'s minor unit")));
+        return Err(unfit(
+            "amount",
+            Reason::Precision {
+                max_scale: c.exponent(),
+            },
+        ));
     }
-    i64::try_from(scaled).map_err(|_| corrupt(format!("{amount} {c} overflows")))
+    i64::try_from(scaled).map_err(|_| unfit("amount", past_i64()))
 }
 
 fn analytics_from_row(row: &Row<'_>) -> StoreResult<DailyAnalytics> {
-    let currency = parse_opt_with(row, "currency", Currency::parse)?;
-    let countries: BTreeMap<String, u64> = json_col(row, "countries")?;
-    let countries = countries
-        .into_iter()
-        .map(|(k, v)| CountryCode::parse(&k).map(|c| (c, v)).map_err(corrupt))
-        .collect::<StoreResult<_>>()?;
-    Ok(DailyAnalytics {
-        workflow_id: parse(row, "workflow_id")?,
-        date: parse_date(&get::<String>(row, "date")?)?,
-        views: u64_col(row, "views")?,
-        unique_visitors: u64_col(row, "unique_visitors")?,
-        clicks: u64_col(row, "clicks")?,
-        downloads: u64_col(row, "downloads")?,
-        purchases: u64_col(row, "purchases")?,
-        revenue: decimal_of(get(row, "revenue_minor")?, currency),
-        refunds: decimal_of(get(row, "refunds_minor")?, currency),
-        currency,
-        favorites: u64_col(row, "favorites")?,
-        shares: u64_col(row, "shares")?,
-        reviews: u64_col(row, "reviews")?,
-        traffic_sources: json_col(row, "traffic_sources")?,
-        countries,
+    decode("workflow_analytics", || {
+        let currency = parse_opt_with(row, "currency", Currency::parse)?;
+        let countries: BTreeMap<String, u64> = json_col(row, "countries")?;
+        let countries = countries
+            .into_iter()
+            .map(|(k, v)| {
+                CountryCode::parse(&k)
+                    .map(|c| (c, v))
+                    .map_err(|_| corrupt("countries", &k))
+            })
+            .collect::<StoreResult<_>>()?;
+        Ok(DailyAnalytics {
+            workflow_id: parse(row, "workflow_id")?,
+            date: parse_with(row, "date", parse_date)?,
+            views: u64_col(row, "views")?,
+            unique_visitors: u64_col(row, "unique_visitors")?,
+            clicks: u64_col(row, "clicks")?,
+            downloads: u64_col(row, "downloads")?,
+            purchases: u64_col(row, "purchases")?,
+            revenue: decimal_of(get(row, "revenue_minor")?, currency),
+            refunds: decimal_of(get(row, "refunds_minor")?, currency),
+            currency,
+            favorites: u64_col(row, "favorites")?,
+            shares: u64_col(row, "shares")?,
+            reviews: u64_col(row, "reviews")?,
+            traffic_sources: json_col(row, "traffic_sources")?,
+            countries,
+        })
     })
 }
 
@@ -173,7 +193,7 @@ impl AnalyticsStore for SqliteStore {
                     " FROM workflow_analytics \
                      WHERE workflow_id = ?1 AND date >= ?2 AND date <= ?3 ORDER BY date"
                 ),
-                params![workflow.to_string(), date(&from), date(&to)],
+                params![Id(&workflow), date(&from), date(&to)],
                 analytics_from_row,
             )
         })

@@ -58,6 +58,7 @@ mod delivery;
 mod fault;
 mod insight;
 mod schema;
+mod sql;
 mod webhooks;
 
 use std::fmt;

@@ -9,8 +9,8 @@ use vault_core::store::{
 };
 
 use crate::SqliteStore;
-use crate::catalog::{query_all, query_one};
 use crate::codec::*;
+use crate::sql::{query_all, query_one};
 
 macro_rules! cols {
     () => {
@@ -20,21 +20,23 @@ macro_rules! cols {
 }
 
 fn from_row(row: &Row<'_>) -> StoreResult<WebhookEvent> {
-    Ok(WebhookEvent {
-        id: get(row, "id")?,
-        event_type: get(row, "event_type")?,
-        object_id: get(row, "object_id")?,
-        created: time(row, "created")?,
-        status: parse(row, "status")?,
-        attempts: u32_col(row, "attempts")?,
-        last_error: get(row, "last_error")?,
-        applied: bool_col(row, "applied")?,
-        received_at: time(row, "received_at")?,
-        claimed_at: time(row, "claimed_at")?,
-        finished_at: opt_time(row, "finished_at")?,
-        waiting_for: get(row, "waiting_for")?,
-        parked_at: opt_time(row, "parked_at")?,
-        payload: get(row, "payload")?,
+    decode("stripe_webhook_events", || {
+        Ok(WebhookEvent {
+            id: get(row, "id")?,
+            event_type: get(row, "event_type")?,
+            object_id: get(row, "object_id")?,
+            created: time(row, "created")?,
+            status: parse(row, "status")?,
+            attempts: u32_col(row, "attempts")?,
+            last_error: get(row, "last_error")?,
+            applied: bool_col(row, "applied")?,
+            received_at: time(row, "received_at")?,
+            claimed_at: time(row, "claimed_at")?,
+            finished_at: opt_time(row, "finished_at")?,
+            waiting_for: get(row, "waiting_for")?,
+            parked_at: opt_time(row, "parked_at")?,
+            payload: get(row, "payload")?,
+        })
     })
 }
 

@@ -1,5 +1,5 @@
 //! Atomicity under injected faults: the writes of the catalog
-//! (`src/catalog.rs`): workflows, files, updates and bundles.
+//! (`src/catalog/`): workflows, files, updates and bundles.
 //!
 //! Each test goes through `Env::fault` (`common/faults.rs`): arm a step, run
 //! the operation through it, check it failed there leaving the whole

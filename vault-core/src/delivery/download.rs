@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::value::actor::UserId;
 use crate::value::country::CountryCode;
+use crate::value::delta::AnalyticsDelta;
 use crate::value::ids::{DownloadId, FileId, WorkflowId};
-use crate::value::validation::{ValidationError, check_text};
+use crate::value::validation::{Reason, ValidationError, check_text};
 use crate::value::version::Version;
 
 pub use crate::value::status::DownloadKind;
@@ -109,6 +110,40 @@ pub struct Download {
     pub downloaded_at: DateTime<Utc>,
 }
 
+impl Download {
+    /// Checks that `analytics`, the counters written with this download, are
+    /// this download's: the same workflow, on the UTC day it happened.
+    ///
+    /// The write names the workflow twice, in the row and in the counters'
+    /// delta; a store that wrote both unchecked would let one workflow's
+    /// download count for another, or on another day. Every store calls this
+    /// before it writes anything, so the refusal is the same everywhere: a
+    /// [`ValidationError`] on `analytics.workflow_id` or `analytics.date`.
+    pub fn check_analytics(&self, analytics: &AnalyticsDelta) -> Result<(), ValidationError> {
+        if analytics.workflow_id != self.workflow_id {
+            return Err(ValidationError::new(
+                "analytics.workflow_id",
+                Reason::Inconsistent {
+                    detail: format!(
+                        "counts workflow {}, the download is of workflow {}",
+                        analytics.workflow_id, self.workflow_id
+                    ),
+                },
+            ));
+        }
+        let day = self.downloaded_at.date_naive();
+        if analytics.date != day {
+            return Err(ValidationError::new(
+                "analytics.date",
+                Reason::Inconsistent {
+                    detail: format!("counts {}, the download happened on {day}", analytics.date),
+                },
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Checks a referrer or user agent the app wants to pass through as-is.
 pub fn check_header(field: &'static str, value: &str) -> Result<(), ValidationError> {
     check_text(field, value, false, 2048)
@@ -164,5 +199,35 @@ mod tests {
         assert_eq!(ua.chars().count(), 512);
         assert!(ua.starts_with("ab"));
         assert_eq!(meta.referrer, None);
+    }
+
+    #[test]
+    fn analytics_must_be_the_downloads_own() {
+        let at = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::hours(36);
+        let d = Download {
+            id: DownloadId::from_uuid(uuid::Uuid::from_u128(1)),
+            user_id: None,
+            workflow_id: WorkflowId::from_uuid(uuid::Uuid::from_u128(10)),
+            file_id: FileId::from_uuid(uuid::Uuid::from_u128(1)),
+            file_version: Version::new(1, 0, 0),
+            kind: DownloadKind::Free,
+            source: DownloadSource::Free,
+            request: RequestMeta::default(),
+            downloaded_at: at,
+        };
+        assert_eq!(
+            d.check_analytics(&AnalyticsDelta::none(d.workflow_id, at)),
+            Ok(())
+        );
+        let other = WorkflowId::from_uuid(uuid::Uuid::from_u128(11));
+        let e = d
+            .check_analytics(&AnalyticsDelta::none(other, at))
+            .expect_err("another workflow");
+        assert_eq!(e.field(), "analytics.workflow_id");
+        let next_day = at + chrono::Duration::hours(12);
+        let e = d
+            .check_analytics(&AnalyticsDelta::none(d.workflow_id, next_day))
+            .expect_err("another day");
+        assert_eq!(e.field(), "analytics.date");
     }
 }

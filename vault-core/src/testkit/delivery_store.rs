@@ -44,7 +44,7 @@ pub async fn store_record_download_checks_everything_before_writing(store: Arc<d
         (
             download(1, Some("ann"), 99, 1, 1),
             Charge::Nothing,
-            none.clone(),
+            delta(99, 1),
             ("not found", Entity::Workflow),
         ),
         (
@@ -59,12 +59,6 @@ pub async fn store_record_download_checks_everything_before_writing(store: Arc<d
             Charge::Nothing,
             none.clone(),
             ("not found", Entity::File),
-        ),
-        (
-            download(1, Some("ann"), 10, 1, 1),
-            Charge::Nothing,
-            delta(99, 1),
-            ("not found", Entity::Workflow),
         ),
         (
             download(1, Some("ann"), 10, 1, 1),
@@ -194,7 +188,7 @@ pub async fn store_record_download_checks_everything_before_writing(store: Arc<d
 
     store
         .record_download(
-            &download(5, Some("ann"), 10, 1, 2),
+            &download(5, Some("ann"), 10, 1, 1),
             &by_membership,
             &counted,
         )
@@ -203,7 +197,7 @@ pub async fn store_record_download_checks_everything_before_writing(store: Arc<d
     assert_err!(
         store
             .record_download(
-                &download(6, Some("ann"), 10, 1, 2),
+                &download(6, Some("ann"), 10, 1, 1),
                 &by_membership,
                 &counted
             )
@@ -239,7 +233,6 @@ pub async fn store_record_download_checks_everything_before_writing(store: Arc<d
 
 pub async fn store_downloads_are_listed_newest_first(store: Arc<dyn Store>) {
     shop(&*store).await;
-    let none = delta(10, 0);
     for d in [
         download(1, Some("ann"), 10, 1, 1),
         download(2, Some("ann"), 10, 1, 3),
@@ -247,8 +240,11 @@ pub async fn store_downloads_are_listed_newest_first(store: Arc<dyn Store>) {
         download(4, None, 10, 1, 4),
         download(5, Some("ann"), 10, 1, 3),
     ] {
+        // Each with its own workflow's and day's counters, as the service
+        // writes them.
+        let own = AnalyticsDelta::none(d.workflow_id, d.downloaded_at);
         store
-            .record_download(&d, &Charge::Nothing, &none)
+            .record_download(&d, &Charge::Nothing, &own)
             .await
             .unwrap();
     }
@@ -328,4 +324,35 @@ pub async fn store_concurrent_downloads_never_exceed_the_limit(store: Arc<dyn St
     assert_eq!(stored.quota.used, 5);
     let w = store.workflow(wf_id(10)).await.unwrap().unwrap();
     assert_eq!(w.stats.download_count, 5);
+}
+
+/// The download row and its analytics delta both name a workflow and a day;
+/// a delta of another workflow, or of another day, is refused before
+/// anything is written ([`Download::check_analytics`]), even when that other
+/// workflow exists.
+pub async fn store_record_download_refuses_analytics_of_another_workflow(store: Arc<dyn Store>) {
+    shop(&*store).await;
+    let before = snapshot(&*store).await;
+    let d = download(1, Some("ann"), 10, 1, 1);
+    for (analytics, field) in [
+        (delta(11, 1), "analytics.workflow_id"),
+        (delta(99, 1), "analytics.workflow_id"),
+        (delta(10, 2), "analytics.date"),
+    ] {
+        let r = store
+            .record_download(&d, &Charge::Nothing, &analytics)
+            .await;
+        match r {
+            Err(StoreError::Invalid(e)) => assert_eq!(e.field(), field, "{e}"),
+            other => panic!("{field}: expected Invalid, got {other:?}"),
+        }
+    }
+    assert_eq!(snapshot(&*store).await, before);
+    // The same download with its own delta goes through.
+    let mut own = delta(10, 1);
+    own.downloads = 1;
+    store
+        .record_download(&d, &Charge::Nothing, &own)
+        .await
+        .unwrap();
 }

@@ -405,6 +405,7 @@ macro_rules! conformance_tests {
 
             // delivery_store.rs
             store_record_download_checks_everything_before_writing,
+            store_record_download_refuses_analytics_of_another_workflow,
             store_downloads_are_listed_newest_first,
             store_concurrent_downloads_never_exceed_the_limit,
 

@@ -105,6 +105,7 @@ impl Error {
             Error::InvalidTransition { .. } => "invalid_transition",
             Error::Conflict { .. } => "conflict",
             Error::Store(StoreError::Busy { .. }) => "busy",
+            Error::Store(StoreError::Corrupt { .. }) => "corrupt",
             Error::Store(_) => "store",
         }
     }
@@ -259,7 +260,28 @@ pub enum StoreError {
         #[source]
         source: Box<dyn StdError + Send + Sync + 'static>,
     },
-    /// The backend failed (I/O, connection, corruption). Its error is kept.
+    /// A stored row does not decode: a value read back failed its vault-core
+    /// constructor (an unknown status, a malformed id, timestamp or JSON, a
+    /// negative counter) or contradicts another column of its row. The row
+    /// was edited by hand or by another program, or the schema and the code
+    /// disagree; retrying will not help, the row needs repair.
+    ///
+    /// `value` is the stored text, except in a column that may hold
+    /// something sensitive (a key or its hash, an email, a credential, a
+    /// token, a secret, an IP hash, an event payload): there it is
+    /// `<redacted>`, so the error can be logged as it is.
+    /// [`StoreError::corrupt`] decides which ([`is_sensitive_column`]).
+    #[error("corrupt row in {table}.{column}: {value}")]
+    Corrupt {
+        /// The table read.
+        table: &'static str,
+        /// The column that does not decode (or the columns that disagree,
+        /// comma-separated).
+        column: String,
+        /// What it holds, or `<redacted>`.
+        value: String,
+    },
+    /// The backend failed (I/O, connection). Its error is kept.
     #[error("{backend} backend error")]
     Backend {
         /// Which backend.
@@ -296,6 +318,41 @@ impl StoreError {
         }
     }
 
+    /// A [`StoreError::Corrupt`] for `column` of `table` holding `value`,
+    /// the value replaced by `<redacted>` when the column's name says it may
+    /// hold something sensitive ([`is_sensitive_column`]). A decoder that
+    /// knows its column but not its table passes `""` and the row's reader
+    /// names the table with [`StoreError::in_table`].
+    pub fn corrupt(table: &'static str, column: &str, value: impl fmt::Display) -> Self {
+        let value = if is_sensitive_column(column) {
+            REDACTED.to_owned()
+        } else {
+            value.to_string()
+        };
+        StoreError::Corrupt {
+            table,
+            column: column.to_owned(),
+            value,
+        }
+    }
+
+    /// Names the table of a [`StoreError::Corrupt`] that does not name one
+    /// yet; any other error is returned as it is.
+    pub fn in_table(self, name: &'static str) -> Self {
+        match self {
+            StoreError::Corrupt {
+                table: "",
+                column,
+                value,
+            } => StoreError::Corrupt {
+                table: name,
+                column,
+                value,
+            },
+            other => other,
+        }
+    }
+
     /// A [`StoreError::Busy`] wrapping the backend's own error.
     pub fn busy(
         backend: &'static str,
@@ -321,3 +378,71 @@ impl StoreError {
 
 /// Shorthand.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What [`StoreError::Corrupt`] says instead of a sensitive value.
+pub const REDACTED: &str = "<redacted>";
+
+/// Whether a column may hold something that must not reach a log: a key or
+/// its hash, an email, a credential, a token, a secret, a password, an IP
+/// hash, a visitor key, or a payment provider's event payload (which names
+/// the customer). Judged by the words of the column's name, so a new column
+/// named that way is covered without a list to keep in step with the schemas.
+pub fn is_sensitive_column(column: &str) -> bool {
+    let column = column.to_ascii_lowercase();
+    [
+        "key",
+        "hash",
+        "email",
+        "credential",
+        "token",
+        "secret",
+        "password",
+        "ip",
+        "visitor",
+        "payload",
+    ]
+    .iter()
+    .any(|word| {
+        column
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|part| part == *word)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrupt_names_table_and_column_and_redacts_sensitive_values() {
+        let e = StoreError::corrupt("", "status", "exploded").in_table("workflows");
+        assert_eq!(e.to_string(), "corrupt row in workflows.status: exploded");
+        assert_eq!(Error::from(e).kind(), "corrupt");
+        for column in [
+            "license_key_hash",
+            "email",
+            "ip_hash",
+            "api_token",
+            "visitor_key",
+            "license_key",
+            "payload",
+        ] {
+            let e = StoreError::corrupt("t", column, "hunter2");
+            assert!(!e.to_string().contains("hunter2"), "{column}: {e}");
+        }
+        // Words, not substrings: a description or a zip code is shown.
+        for column in ["description", "ship_to", "status"] {
+            let e = StoreError::corrupt("t", column, "plain");
+            assert!(e.to_string().contains("plain"), "{column}: {e}");
+        }
+        // A table already named stays named.
+        let e = StoreError::corrupt("purchases", "status", "x").in_table("other");
+        assert!(matches!(
+            e,
+            StoreError::Corrupt {
+                table: "purchases",
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,191 @@
+//! Workflow files: their rows, the access read's file lookups and the
+//! one-primary-file rule's write.
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgExecutor};
+use vault_core::catalog::file::{Checksum, FileAccess, WorkflowFile};
+use vault_core::store::{Entity, FileWanted, StoreError, StoreResult};
+use vault_core::value::ids::WorkflowId;
+use vault_core::value::version::Version;
+
+use super::PgQuery;
+use super::workflow::lock_workflow;
+use crate::codec::*;
+
+macro_rules! file_cols {
+    () => {
+        "id, workflow_id, file_type, file_name, storage_key, mime_type, version, version_major, \
+         version_minor, version_patch, is_primary, access, size_bytes, checksum, created_at, \
+         updated_at, download_count"
+    };
+}
+pub(crate) use file_cols;
+
+pub(super) fn file_from_row(row: &PgRow) -> StoreResult<WorkflowFile> {
+    decode("workflow_files", || {
+        Ok(WorkflowFile {
+            id: id(row, "id")?,
+            workflow_id: id(row, "workflow_id")?,
+            kind: parse(row, "file_type")?,
+            file_name: get(row, "file_name")?,
+            storage_key: get(row, "storage_key")?,
+            mime_type: get(row, "mime_type")?,
+            version: parse(row, "version")?,
+            is_primary: get(row, "is_primary")?,
+            access: json_col::<FileAccess>(row, "access")?,
+            size_bytes: u64_col(row, "size_bytes")?,
+            checksum: parse_with(row, "checksum", Checksum::parse)?,
+            download_count: u64_col(row, "download_count")?,
+            created_at: get(row, "created_at")?,
+            updated_at: get(row, "updated_at")?,
+        })
+    })
+}
+
+/// The file an access read wants, if it belongs to `workflow`.
+pub(crate) async fn wanted_file<'e>(
+    e: impl PgExecutor<'e>,
+    workflow: WorkflowId,
+    wanted: FileWanted,
+) -> StoreResult<Option<WorkflowFile>> {
+    let q = match wanted {
+        FileWanted::None => return Ok(None),
+        FileWanted::Id(id) => sqlx::query(concat!(
+            "SELECT ",
+            file_cols!(),
+            " FROM workflow_files WHERE id = $2 AND workflow_id = $1"
+        ))
+        .bind(workflow.as_uuid())
+        .bind(id.as_uuid()),
+        FileWanted::Primary => sqlx::query(concat!(
+            "SELECT ",
+            file_cols!(),
+            " FROM workflow_files WHERE workflow_id = $1 AND is_primary"
+        ))
+        .bind(workflow.as_uuid()),
+    };
+    q.fetch_optional(e)
+        .await
+        .map_err(db)?
+        .as_ref()
+        .map(file_from_row)
+        .transpose()
+}
+
+/// When the update carrying `version` of `workflow` was released.
+pub(crate) async fn version_released_at<'e>(
+    e: impl PgExecutor<'e>,
+    workflow: WorkflowId,
+    version: Version,
+) -> StoreResult<Option<DateTime<Utc>>> {
+    sqlx::query_scalar(
+        "SELECT released_at FROM workflow_updates WHERE workflow_id = $1 \
+         AND version_major = $2 AND version_minor = $3 AND version_patch = $4",
+    )
+    .bind(workflow.as_uuid())
+    .bind(i64::from(version.major()))
+    .bind(i64::from(version.minor()))
+    .bind(i64::from(version.patch()))
+    .fetch_optional(e)
+    .await
+    .map_err(db)
+}
+
+/// Binds $1..$16 of the file writes (all but the download count).
+pub(super) fn bind_file<'q>(q: PgQuery<'q>, f: &WorkflowFile) -> StoreResult<PgQuery<'q>> {
+    let v = f.version;
+    Ok(q.bind(f.id.as_uuid())
+        .bind(f.workflow_id.as_uuid())
+        .bind(f.kind.as_str())
+        .bind(f.file_name.clone())
+        .bind(f.storage_key.clone())
+        .bind(f.mime_type.clone())
+        .bind(v.to_string())
+        .bind(i64::from(v.major()))
+        .bind(i64::from(v.minor()))
+        .bind(i64::from(v.patch()))
+        .bind(f.is_primary)
+        .bind(json(&f.access)?)
+        .bind(i64_of(f.size_bytes)?)
+        .bind(f.checksum.as_str().to_owned())
+        .bind(f.created_at)
+        .bind(f.updated_at))
+}
+
+pub(super) async fn clear_other_primaries(
+    c: &mut PgConnection,
+    f: &WorkflowFile,
+) -> StoreResult<()> {
+    if f.is_primary {
+        sqlx::query(
+            "UPDATE workflow_files SET is_primary = FALSE \
+             WHERE workflow_id = $1 AND id <> $2 AND is_primary",
+        )
+        .bind(f.workflow_id.as_uuid())
+        .bind(f.id.as_uuid())
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    }
+    Ok(())
+}
+
+pub(super) async fn insert_file(c: &mut PgConnection, f: &WorkflowFile) -> StoreResult<()> {
+    // The workflow's lock serializes its file writes, so the one-primary
+    // rule holds under concurrency.
+    lock_workflow(c, f.workflow_id).await?;
+    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM workflow_files WHERE id = $1")
+        .bind(f.id.as_uuid())
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db)?;
+    if found.is_some() {
+        return Err(StoreError::exists(Entity::File, f.id));
+    }
+    clear_other_primaries(c, f).await?;
+    bind_file(
+        sqlx::query(concat!(
+            "INSERT INTO workflow_files (",
+            file_cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+        )),
+        f,
+    )?
+    .bind(i64_of(f.download_count)?)
+    .execute(&mut *c)
+    .await
+    .map_err(unique(Entity::File, f.id))?;
+    Ok(())
+}
+
+pub(super) async fn update_file(c: &mut PgConnection, f: &WorkflowFile) -> StoreResult<()> {
+    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM workflow_files WHERE id = $1")
+        .bind(f.id.as_uuid())
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db)?;
+    if found.is_none() {
+        return Err(StoreError::not_found(Entity::File, f.id));
+    }
+    lock_workflow(c, f.workflow_id).await?;
+    clear_other_primaries(c, f).await?;
+    // download_count is maintained by downloads: not written here.
+    let n = bind_file(
+        sqlx::query(
+            "UPDATE workflow_files SET workflow_id = $2, file_type = $3, file_name = $4, \
+             storage_key = $5, mime_type = $6, version = $7, version_major = $8, \
+             version_minor = $9, version_patch = $10, is_primary = $11, access = $12, \
+             size_bytes = $13, checksum = $14, created_at = $15, updated_at = $16 WHERE id = $1",
+        ),
+        f,
+    )?
+    .execute(&mut *c)
+    .await
+    .map_err(db)?
+    .rows_affected();
+    if n == 0 {
+        return Err(StoreError::not_found(Entity::File, f.id));
+    }
+    Ok(())
+}

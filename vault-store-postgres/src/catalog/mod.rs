@@ -1,0 +1,234 @@
+//! Categories, workflows, files, updates and bundles, one file each as in
+//! vault-core's `catalog/`; listing and search in `query.rs`. This file is
+//! the `CatalogStore` impl over them.
+
+mod bundle;
+mod category;
+mod file;
+mod query;
+mod update;
+mod workflow;
+
+pub(crate) use self::file::{version_released_at, wanted_file};
+pub(crate) use self::workflow::{
+    load_gate, load_workflow, require_workflow, workflow_cols, workflow_from_row,
+};
+
+use async_trait::async_trait;
+use sqlx::Postgres;
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use vault_core::catalog::bundle::Bundle;
+use vault_core::catalog::category::Category;
+use vault_core::catalog::file::WorkflowFile;
+use vault_core::catalog::query::{Page, WorkflowQuery};
+use vault_core::catalog::update::WorkflowUpdate;
+use vault_core::catalog::workflow::Workflow;
+use vault_core::store::{CatalogStore, StoreResult};
+use vault_core::value::ids::{BundleId, CategoryId, FileId, WorkflowId};
+use vault_core::value::slug::Slug;
+
+use self::bundle::{bundle_cols, bundle_from_row, insert_bundle, update_bundle};
+use self::category::{category_cols, category_from_row, insert_category};
+use self::file::{file_cols, file_from_row, insert_file, update_file};
+use self::query::list_workflows;
+use self::update::{insert_update, update_cols, update_from_row};
+use self::workflow::{insert_workflow, update_workflow};
+use crate::codec::*;
+use crate::lease::on_conn;
+use crate::{PgStore, write_tx};
+
+pub(crate) type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
+
+#[async_trait]
+impl CatalogStore for PgStore {
+    async fn insert_category(&self, category: &Category) -> StoreResult<()> {
+        write_tx!(self, |c| insert_category(c, category))
+    }
+
+    async fn categories(&self) -> StoreResult<Vec<Category>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            category_cols!(),
+            " FROM workflow_categories ORDER BY order_index, slug"
+        ))
+        .fetch_all(c))
+        .map_err(db)?
+        .iter()
+        .map(category_from_row)
+        .collect()
+    }
+
+    async fn category(&self, id: CategoryId) -> StoreResult<Option<Category>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            category_cols!(),
+            " FROM workflow_categories WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(c))
+        .map_err(db)?
+        .as_ref()
+        .map(category_from_row)
+        .transpose()
+    }
+
+    async fn category_by_slug(&self, slug: &Slug) -> StoreResult<Option<Category>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            category_cols!(),
+            " FROM workflow_categories WHERE slug = $1"
+        ))
+        .bind(slug.as_str())
+        .fetch_optional(c))
+        .map_err(db)?
+        .as_ref()
+        .map(category_from_row)
+        .transpose()
+    }
+
+    async fn insert_workflow(&self, workflow: &Workflow) -> StoreResult<()> {
+        write_tx!(self, |c| insert_workflow(self, c, workflow))
+    }
+
+    async fn update_workflow(
+        &self,
+        workflow: &Workflow,
+        expected_revision: u64,
+    ) -> StoreResult<()> {
+        write_tx!(self, |c| update_workflow(
+            self,
+            c,
+            workflow,
+            expected_revision
+        ))
+    }
+
+    async fn workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>> {
+        on_conn!(self, |c| load_workflow(c, id))
+    }
+
+    async fn workflow_by_slug(&self, slug: &Slug) -> StoreResult<Option<Workflow>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            workflow_cols!(),
+            " FROM workflows WHERE slug = $1"
+        ))
+        .bind(slug.as_str())
+        .fetch_optional(c))
+        .map_err(db)?
+        .as_ref()
+        .map(workflow_from_row)
+        .transpose()
+    }
+
+    async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
+        query.validate()?;
+        on_conn!(self, |c| list_workflows(c, query))
+    }
+
+    async fn insert_file(&self, file: &WorkflowFile) -> StoreResult<()> {
+        write_tx!(self, |c| insert_file(c, file))
+    }
+
+    async fn update_file(&self, file: &WorkflowFile) -> StoreResult<()> {
+        write_tx!(self, |c| update_file(c, file))
+    }
+
+    async fn file(&self, id: FileId) -> StoreResult<Option<WorkflowFile>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            file_cols!(),
+            " FROM workflow_files WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(c))
+        .map_err(db)?
+        .as_ref()
+        .map(file_from_row)
+        .transpose()
+    }
+
+    async fn files(&self, workflow: WorkflowId) -> StoreResult<Vec<WorkflowFile>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            file_cols!(),
+            " FROM workflow_files WHERE workflow_id = $1 ORDER BY is_primary DESC, \
+             version_major DESC, version_minor DESC, version_patch DESC, id"
+        ))
+        .bind(workflow.as_uuid())
+        .fetch_all(c))
+        .map_err(db)?
+        .iter()
+        .map(file_from_row)
+        .collect()
+    }
+
+    async fn insert_update(&self, update: &WorkflowUpdate) -> StoreResult<()> {
+        write_tx!(self, |c| insert_update(self, c, update))
+    }
+
+    async fn updates(&self, workflow: WorkflowId) -> StoreResult<Vec<WorkflowUpdate>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            update_cols!(),
+            " FROM workflow_updates WHERE workflow_id = $1 \
+             ORDER BY version_major, version_minor, version_patch"
+        ))
+        .bind(workflow.as_uuid())
+        .fetch_all(c))
+        .map_err(db)?
+        .iter()
+        .map(update_from_row)
+        .collect()
+    }
+
+    async fn insert_bundle(&self, bundle: &Bundle) -> StoreResult<()> {
+        write_tx!(self, |c| insert_bundle(c, bundle))
+    }
+
+    async fn update_bundle(&self, bundle: &Bundle) -> StoreResult<()> {
+        write_tx!(self, |c| update_bundle(c, bundle))
+    }
+
+    async fn bundle(&self, id: BundleId) -> StoreResult<Option<Bundle>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            bundle_cols!(),
+            " FROM workflow_bundles WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(c))
+        .map_err(db)?
+        .as_ref()
+        .map(bundle_from_row)
+        .transpose()
+    }
+
+    async fn bundle_by_slug(&self, slug: &Slug) -> StoreResult<Option<Bundle>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            bundle_cols!(),
+            " FROM workflow_bundles WHERE slug = $1"
+        ))
+        .bind(slug.as_str())
+        .fetch_optional(c))
+        .map_err(db)?
+        .as_ref()
+        .map(bundle_from_row)
+        .transpose()
+    }
+
+    async fn bundles(&self) -> StoreResult<Vec<Bundle>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            bundle_cols!(),
+            " FROM workflow_bundles ORDER BY slug"
+        ))
+        .fetch_all(c))
+        .map_err(db)?
+        .iter()
+        .map(bundle_from_row)
+        .collect()
+    }
+}

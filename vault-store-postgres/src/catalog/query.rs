@@ -1,0 +1,292 @@
+//! Listing and search: vault-core's search terms as a prefix tsquery, and
+//! one statement built from a `WorkflowQuery` with keyset pagination by
+//! vault-core's `Cursor`.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::{Postgres, QueryBuilder};
+use vault_core::catalog::query::{
+    Cursor, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms,
+};
+use vault_core::catalog::workflow::{Tag, Workflow, WorkflowContent};
+use vault_core::store::StoreResult;
+use vault_core::value::validation::Reason;
+
+use super::workflow::{workflow_cols, workflow_from_row};
+use crate::codec::*;
+
+/// The largest lexeme PostgreSQL keeps is 2047 bytes; longer words are cut
+/// (a query word is at most 200 characters, so prefix matches are unchanged).
+pub(super) fn lexeme(mut word: String) -> String {
+    const MAX: usize = 2046;
+    if word.len() > MAX {
+        let mut end = MAX;
+        while !word.is_char_boundary(end) {
+            end -= 1;
+        }
+        word.truncate(end);
+    }
+    word
+}
+
+/// The search lexemes of a workflow: every word of its title, descriptions
+/// and tags as [`search_terms`] gives them (so both sides of the match use
+/// the core's tokenizer).
+pub(super) fn search_lexemes(c: &WorkflowContent) -> Vec<String> {
+    let fields = [
+        c.title.as_str(),
+        c.short_description.as_str(),
+        c.description.as_str(),
+    ];
+    let words: BTreeSet<String> = fields
+        .into_iter()
+        .chain(c.tags.iter().map(Tag::as_str))
+        .flat_map(search_terms)
+        .map(lexeme)
+        .collect();
+    words.into_iter().collect()
+}
+
+/// The prefix query for `text`: `'w1':* & 'w2':*` (terms are letters and
+/// digits only, so quoting them is safe). `None` when it has no word.
+pub(super) fn tsquery(text: &str) -> Option<String> {
+    let terms: Vec<String> = search_terms(text)
+        .into_iter()
+        .map(|t| format!("'{}':*", lexeme(t)))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" & "))
+}
+
+/// The exact sort key expression: exact fractions via NUMERIC with 40
+/// decimals (see the migration's `rating_avg`); NULL (sorted last) for a
+/// workflow without a key.
+pub(super) fn key_expr(q: &WorkflowQuery, w: i64, m100: i64) -> String {
+    match q.sort {
+        WorkflowSort::WedgeScore => "wedge_score".into(),
+        WorkflowSort::Downloads => "download_count".into(),
+        WorkflowSort::Newest => "newest_at".into(),
+        WorkflowSort::Rating => "rating_avg".into(),
+        WorkflowSort::BayesianRating => format!(
+            "(CASE WHEN {w} + review_count = 0 THEN NULL \
+             ELSE ({w}::numeric * {m100} + 100 * rating_sum::numeric)::numeric(80, 40) \
+             / ({w} + review_count) END)"
+        ),
+    }
+}
+
+/// "Strictly after the cursor" in listing order (key descending, id
+/// ascending), compared exactly: fractions by cross-multiplication.
+pub(super) fn push_cursor(
+    qb: &mut QueryBuilder<Postgres>,
+    q: &WorkflowQuery,
+    cursor: &Cursor,
+    w: i64,
+    m100: i64,
+) -> StoreResult<()> {
+    let cid = cursor.id().as_uuid();
+    match (q.sort, cursor.key()) {
+        (WorkflowSort::WedgeScore, SortKey::Score(k)) => {
+            qb.push(" AND (wedge_score < ")
+                .push_bind(k)
+                .push(" OR (wedge_score = ")
+                .push_bind(k)
+                .push(" AND id > ")
+                .push_bind(cid)
+                .push("))");
+        }
+        (WorkflowSort::Downloads, SortKey::Downloads(d)) => {
+            let d = i64_of(d)?;
+            qb.push(" AND (download_count < ")
+                .push_bind(d)
+                .push(" OR (download_count = ")
+                .push_bind(d)
+                .push(" AND id > ")
+                .push_bind(cid)
+                .push("))");
+        }
+        (WorkflowSort::Newest, SortKey::Time(t)) => {
+            // Stored instants are whole microseconds, and binding a finer
+            // key would truncate it. A key between two microseconds (from
+            // a store that keeps nanoseconds, or made up) equals no row:
+            // the rows after it are those at or before its microsecond.
+            let micro = DateTime::<Utc>::from_timestamp_micros(t.timestamp_micros());
+            if let Some(floor) = micro.filter(|m| *m != t) {
+                qb.push(" AND newest_at <= ").push_bind(floor);
+                return Ok(());
+            }
+            qb.push(" AND (newest_at < ")
+                .push_bind(t)
+                .push(" OR (newest_at = ")
+                .push_bind(t)
+                .push(" AND id > ")
+                .push_bind(cid)
+                .push("))");
+        }
+        (WorkflowSort::Rating, SortKey::Rating { sum, count }) => {
+            if count == 0 {
+                qb.push(" AND (review_count = 0 AND id > ")
+                    .push_bind(cid)
+                    .push(")");
+            } else {
+                let (cs, cc) = (Decimal::from(sum), Decimal::from(count));
+                qb.push(" AND (review_count = 0 OR rating_sum::numeric * ")
+                    .push_bind(cc)
+                    .push(" < ")
+                    .push_bind(cs)
+                    .push(" * review_count OR (review_count > 0 AND rating_sum::numeric * ")
+                    .push_bind(cc)
+                    .push(" = ")
+                    .push_bind(cs)
+                    .push(" * review_count AND id > ")
+                    .push_bind(cid)
+                    .push("))");
+            }
+        }
+        (WorkflowSort::BayesianRating, SortKey::Rating { sum, count }) => {
+            let num = format!("({w}::numeric * {m100} + 100 * rating_sum::numeric)");
+            let den = format!("({w} + review_count)");
+            let cn =
+                Decimal::from(w) * Decimal::from(m100) + Decimal::ONE_HUNDRED * Decimal::from(sum);
+            let cd = Decimal::from(w) + Decimal::from(count);
+            if cd.is_zero() {
+                qb.push(format!(" AND ({den} = 0 AND id > "))
+                    .push_bind(cid)
+                    .push(")");
+            } else {
+                qb.push(format!(" AND ({den} = 0 OR {num} * "))
+                    .push_bind(cd)
+                    .push(" < ")
+                    .push_bind(cn)
+                    .push(format!(" * {den} OR ({den} > 0 AND {num} * "))
+                    .push_bind(cd)
+                    .push(" = ")
+                    .push_bind(cn)
+                    .push(format!(" * {den} AND id > "))
+                    .push_bind(cid)
+                    .push("))");
+            }
+        }
+        _ => {
+            return Err(unfit(
+                "cursor",
+                Reason::Inconsistent {
+                    detail: "does not match the sort".into(),
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn list_workflows(
+    c: &mut sqlx::PgConnection,
+    q: &WorkflowQuery,
+) -> StoreResult<Page<Workflow>> {
+    let mut qb = QueryBuilder::<Postgres>::new(concat!(
+        "SELECT ",
+        workflow_cols!(),
+        " FROM workflows WHERE TRUE"
+    ));
+    // One status (the catalog's usual "published") as `=`: PostgreSQL 15
+    // walks a (status, key, id) index in order only for an equality on
+    // status, never for `= ANY(array)`; with ANY it sorted every match.
+    match q.statuses.as_slice() {
+        [] => {}
+        [one] => {
+            qb.push(" AND status = ").push_bind(one.as_str());
+        }
+        many => {
+            let statuses: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
+            qb.push(" AND status = ANY(").push_bind(statuses).push(")");
+        }
+    }
+    if let Some(cat) = q.category {
+        qb.push(" AND category_id = ").push_bind(cat.as_uuid());
+    }
+    if !q.tiers.is_empty() {
+        let tiers: Vec<&str> = q.tiers.iter().map(|t| t.as_str()).collect();
+        qb.push(" AND pricing_tier = ANY(")
+            .push_bind(tiers)
+            .push(")");
+    }
+    if let Some(range) = &q.price {
+        // Free workflows count as zero; members-only ones (no price, not
+        // free) never match.
+        qb.push(" AND ((price IS NOT NULL AND currency = ")
+            .push_bind(range.currency().code().to_owned());
+        if let Some(min) = range.min() {
+            qb.push(" AND price >= ").push_bind(min);
+        }
+        if let Some(max) = range.max() {
+            qb.push(" AND price <= ").push_bind(max);
+        }
+        qb.push(") OR (price IS NULL AND pricing_tier = 'free' AND ")
+            .push_bind(range.admits_zero())
+            .push("))");
+    }
+    if !q.tags.is_empty() {
+        let tags: Vec<&str> = q.tags.iter().map(Tag::as_str).collect();
+        qb.push(" AND tags @> ").push_bind(tags).push("::text[]");
+    }
+    if let Some(query) = q.text.as_deref().and_then(tsquery) {
+        qb.push(" AND search_vector @@ to_tsquery('simple', ")
+            .push_bind(query)
+            .push(")");
+    }
+    let w = i64::from(q.prior.weight());
+    let m100 = i64::try_from((q.prior.mean() * Decimal::ONE_HUNDRED).trunc()).unwrap_or(0);
+    if let Some(cursor) = &q.cursor {
+        push_cursor(&mut qb, q, cursor, w, m100)?;
+    }
+    let limit = i64::from(q.limit);
+    // Only the rating keys can be NULL (no reviews), and their index is
+    // built NULLS LAST. The other keys are never NULL, where `DESC` alone
+    // orders the same and matches their `DESC` indexes; spelling NULLS LAST
+    // there too made the planner sort instead of walking the index.
+    let nulls = match q.sort {
+        WorkflowSort::Rating | WorkflowSort::BayesianRating => " NULLS LAST",
+        WorkflowSort::WedgeScore | WorkflowSort::Downloads | WorkflowSort::Newest => "",
+    };
+    qb.push(format!(
+        " ORDER BY {} DESC{nulls}, id ASC LIMIT ",
+        key_expr(q, w, m100)
+    ))
+    .push_bind(limit + 1);
+    let rows = qb.build().fetch_all(c).await.map_err(db)?;
+    let mut items = rows
+        .iter()
+        .map(workflow_from_row)
+        .collect::<StoreResult<Vec<_>>>()?;
+    let more = items.len() > q.limit as usize;
+    items.truncate(q.limit as usize);
+    let next = if more {
+        items.last().map(|w| Cursor::after(w, q.sort))
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsquery_quotes_prefix_terms() {
+        assert_eq!(
+            tsquery("INVOICE remind").as_deref(),
+            Some("'invoice':* & 'remind':*")
+        );
+        assert_eq!(tsquery(" -- ").as_deref(), None);
+    }
+
+    #[test]
+    fn long_lexemes_are_cut_on_a_char_boundary() {
+        let w = "é".repeat(2000);
+        let cut = lexeme(w);
+        assert!(cut.len() <= 2046);
+        assert!(cut.chars().all(|c| c == 'é'));
+    }
+}

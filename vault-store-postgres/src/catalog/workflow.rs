@@ -1,0 +1,374 @@
+//! Workflows: their rows, the access read's gate facts, and the guarded
+//! insert and update with their search lexemes.
+
+use rust_decimal::Decimal;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+use vault_core::catalog::category::counted_in;
+use vault_core::catalog::wedge::{Score, Wedge};
+use vault_core::catalog::workflow::{
+    Tag, Workflow, WorkflowContent, WorkflowStats, WorkflowStatus,
+};
+use vault_core::community::rating::{Dimension, DimensionTotals, RatingAggregate};
+use vault_core::delivery::access::GateFacts;
+use vault_core::store::{Entity, StoreError, StoreResult};
+use vault_core::value::ids::{CategoryId, WorkflowId};
+use vault_core::value::money::Money;
+use vault_core::value::slug::Slug;
+
+use super::PgQuery;
+use super::category::{move_category_counts, require_category};
+use super::query::search_lexemes;
+use crate::PgStore;
+use crate::codec::*;
+
+macro_rules! workflow_cols {
+    () => {
+        "id, slug, title, short_description, description, category_id, wedge_score, \
+         workflow_complexity, efficiency_rating, digital_maturity, growth_potential, \
+         excellence_tier, pricing_tier, price, currency, media, features, requirements, includes, \
+         tags, seo, update_months, download_limit, status, current_version, download_count, \
+         favorite_count, view_count, purchase_count, stars_1, stars_2, stars_3, stars_4, stars_5, \
+         dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
+         dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, \
+         dim_excellence_count, dim_excellence_sum, created_at, updated_at, published_at, \
+         archived_at, revision"
+    };
+}
+pub(crate) use workflow_cols;
+
+pub(super) const DIMS: [&str; 5] = [
+    "complexity",
+    "efficiency",
+    "maturity",
+    "growth",
+    "excellence",
+];
+
+pub(super) fn score(row: &PgRow, col: &str, field: &'static str) -> StoreResult<Score> {
+    let v: Decimal = get(row, col)?;
+    Score::new(field, v).map_err(|_| corrupt(col, v))
+}
+
+pub(super) fn price(row: &PgRow) -> StoreResult<Option<Money>> {
+    match (
+        get::<Option<Decimal>>(row, "price")?,
+        get::<Option<String>>(row, "currency")?,
+    ) {
+        (Some(amount), Some(c)) => Ok(Some(money(amount, &c)?)),
+        (None, None) => Ok(None),
+        _ => Err(corrupt("price, currency", "one without the other")),
+    }
+}
+
+/// A workflow's [`GateFacts`]: all an access read needs of it.
+pub(crate) async fn load_gate<'e>(
+    e: impl PgExecutor<'e>,
+    workflow: WorkflowId,
+) -> StoreResult<Option<GateFacts>> {
+    let Some(row) = sqlx::query(
+        "SELECT id, status, pricing_tier, price, currency, archived_at FROM workflows WHERE id = $1",
+    )
+    .bind(workflow.as_uuid())
+    .fetch_optional(e)
+    .await
+    .map_err(db)?
+    else {
+        return Ok(None);
+    };
+    decode("workflows", || {
+        Ok(Some(GateFacts {
+            id: id(&row, "id")?,
+            status: parse(&row, "status")?,
+            tier: parse(&row, "pricing_tier")?,
+            price: price(&row)?,
+            archived_at: get(&row, "archived_at")?,
+        }))
+    })
+}
+
+pub(crate) fn workflow_from_row(row: &PgRow) -> StoreResult<Workflow> {
+    decode("workflows", || {
+        let price = price(row)?;
+        let mut stars = [0u64; 5];
+        for (i, s) in stars.iter_mut().enumerate() {
+            *s = u64_col(row, &format!("stars_{}", i + 1))?;
+        }
+        let mut dims = [DimensionTotals::default(); 5];
+        for (i, d) in dims.iter_mut().enumerate() {
+            d.count = u64_col(row, &format!("dim_{}_count", DIMS[i]))?;
+            d.sum = u64_col(row, &format!("dim_{}_sum", DIMS[i]))?;
+        }
+        let tags = get::<Vec<String>>(row, "tags")?
+            .iter()
+            .map(|t| Tag::parse(t).map_err(|_| corrupt("tags", t)))
+            .collect::<StoreResult<Vec<Tag>>>()?;
+        let content = WorkflowContent {
+            slug: slug(row, "slug")?,
+            title: get(row, "title")?,
+            short_description: get(row, "short_description")?,
+            description: get(row, "description")?,
+            category_id: id(row, "category_id")?,
+            wedge: Wedge {
+                score: score(row, "wedge_score", "wedge_score")?,
+                complexity: parse(row, "workflow_complexity")?,
+                efficiency: score(row, "efficiency_rating", "efficiency_rating")?,
+                digital_maturity: parse(row, "digital_maturity")?,
+                growth_potential: parse(row, "growth_potential")?,
+                excellence_tier: parse(row, "excellence_tier")?,
+            },
+            pricing_tier: parse(row, "pricing_tier")?,
+            price,
+            media: json_col(row, "media")?,
+            features: json_col(row, "features")?,
+            requirements: json_col(row, "requirements")?,
+            includes: json_col(row, "includes")?,
+            tags,
+            seo: json_col(row, "seo")?,
+            update_months: opt_u32_col(row, "update_months")?,
+            download_limit: opt_u32_col(row, "download_limit")?,
+        };
+        Ok(Workflow {
+            id: id(row, "id")?,
+            content,
+            status: parse(row, "status")?,
+            current_version: parse_opt(row, "current_version")?,
+            stats: WorkflowStats {
+                download_count: u64_col(row, "download_count")?,
+                favorite_count: u64_col(row, "favorite_count")?,
+                view_count: u64_col(row, "view_count")?,
+                purchase_count: u64_col(row, "purchase_count")?,
+                rating: RatingAggregate::from_parts(stars, dims)
+                    .map_err(|_| corrupt("stars_1..stars_5, dim_*", "inconsistent counts"))?,
+            },
+            created_at: get(row, "created_at")?,
+            updated_at: get(row, "updated_at")?,
+            published_at: get(row, "published_at")?,
+            archived_at: get(row, "archived_at")?,
+            revision: u64_col(row, "revision")?,
+        })
+    })
+}
+
+pub(crate) async fn load_workflow<'e>(
+    e: impl PgExecutor<'e>,
+    id: WorkflowId,
+) -> StoreResult<Option<Workflow>> {
+    sqlx::query(concat!(
+        "SELECT ",
+        workflow_cols!(),
+        " FROM workflows WHERE id = $1"
+    ))
+    .bind(id.as_uuid())
+    .fetch_optional(e)
+    .await
+    .map_err(db)?
+    .as_ref()
+    .map(workflow_from_row)
+    .transpose()
+}
+
+pub(crate) async fn require_workflow(c: &mut PgConnection, id: WorkflowId) -> StoreResult<()> {
+    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM workflows WHERE id = $1")
+        .bind(id.as_uuid())
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db)?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| StoreError::not_found(Entity::Workflow, id))
+}
+
+/// Locks a workflow row against other writers of its files, versions and
+/// counters (`FOR NO KEY UPDATE` still lets rows referencing it be inserted).
+pub(crate) async fn lock_workflow(c: &mut PgConnection, id: WorkflowId) -> StoreResult<()> {
+    let found: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM workflows WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db)?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| StoreError::not_found(Entity::Workflow, id))
+}
+
+pub(super) async fn slug_taken(
+    c: &mut PgConnection,
+    slug: &Slug,
+    other_than: Option<WorkflowId>,
+) -> StoreResult<bool> {
+    let found: Option<Uuid> = sqlx::query_scalar("SELECT id FROM workflows WHERE slug = $1")
+        .bind(slug.as_str())
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db)?;
+    Ok(match (found, other_than) {
+        (None, _) => false,
+        (Some(found), Some(me)) => found != me.as_uuid(),
+        (Some(_), None) => true,
+    })
+}
+
+/// Binds the editable content (placeholders $2..$25 of the workflow
+/// writes): 23 columns and the search lexemes.
+pub(super) fn bind_content<'q>(q: PgQuery<'q>, w: &Workflow) -> PgQuery<'q> {
+    let c = &w.content;
+    let tags: Vec<&str> = c.tags.iter().map(Tag::as_str).collect();
+    q.bind(c.slug.as_str().to_owned())
+        .bind(c.title.clone())
+        .bind(c.short_description.clone())
+        .bind(c.description.clone())
+        .bind(c.category_id.as_uuid())
+        .bind(c.wedge.score.value())
+        .bind(c.wedge.complexity.as_str())
+        .bind(c.wedge.efficiency.value())
+        .bind(c.wedge.digital_maturity.as_str())
+        .bind(c.wedge.growth_potential.as_str())
+        .bind(c.wedge.excellence_tier.as_str())
+        .bind(c.pricing_tier.as_str())
+        .bind(c.price.map(|p| p.amount()))
+        .bind(c.price.map(|p| p.currency().code().to_owned()))
+        .bind(sqlx::types::Json(&c.media))
+        .bind(sqlx::types::Json(&c.features))
+        .bind(sqlx::types::Json(&c.requirements))
+        .bind(sqlx::types::Json(&c.includes))
+        .bind(tags)
+        .bind(sqlx::types::Json(&c.seo))
+        .bind(c.update_months.map(i64::from))
+        .bind(c.download_limit.map(i64::from))
+        .bind(w.status.as_str())
+        .bind(search_lexemes(c))
+}
+
+pub(super) async fn insert_workflow(
+    s: &PgStore,
+    c: &mut PgConnection,
+    w: &Workflow,
+) -> StoreResult<()> {
+    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM workflows WHERE id = $1")
+        .bind(w.id.as_uuid())
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db)?;
+    if found.is_some() {
+        return Err(StoreError::exists(Entity::Workflow, w.id));
+    }
+    if slug_taken(c, &w.content.slug, None).await? {
+        return Err(StoreError::exists(Entity::Workflow, &w.content.slug));
+    }
+    require_category(c, w.content.category_id).await?;
+    let r = &w.stats.rating;
+    let mut q = bind_content(
+        sqlx::query(
+            "INSERT INTO workflows (id, slug, title, short_description, description, category_id, \
+             wedge_score, workflow_complexity, efficiency_rating, digital_maturity, growth_potential, \
+             excellence_tier, pricing_tier, price, currency, media, features, requirements, includes, \
+             tags, seo, update_months, download_limit, status, search_vector, current_version, \
+             download_count, favorite_count, view_count, purchase_count, \
+             stars_1, stars_2, stars_3, stars_4, stars_5, \
+             dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
+             dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, \
+             dim_excellence_count, dim_excellence_sum, created_at, updated_at, published_at, \
+             archived_at, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18, $19, $20, $21, $22, $23, $24, array_to_tsvector($25::text[]), $26, $27, $28, $29, \
+             $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, \
+             $47, $48, $49, $50)",
+        )
+        .bind(w.id.as_uuid()),
+        w,
+    )
+    .bind(w.current_version.map(|v| v.to_string()))
+    .bind(i64_of(w.stats.download_count)?)
+    .bind(i64_of(w.stats.favorite_count)?)
+    .bind(i64_of(w.stats.view_count)?)
+    .bind(i64_of(w.stats.purchase_count)?);
+    for n in r.distribution() {
+        q = q.bind(i64_of(n)?);
+    }
+    for d in Dimension::ALL {
+        let t = r.dimension_totals(d);
+        q = q.bind(i64_of(t.count)?).bind(i64_of(t.sum)?);
+    }
+    q.bind(w.created_at)
+        .bind(w.updated_at)
+        .bind(w.published_at)
+        .bind(w.archived_at)
+        .bind(i64_of(w.revision)?)
+        .execute(&mut *c)
+        .await
+        .map_err(unique_or_parent(
+            Entity::Workflow,
+            &w.content.slug,
+            Entity::Category,
+            w.content.category_id,
+        ))?;
+    s.step(c, "insert_workflow:after_row").await?;
+    move_category_counts(c, None, counted_in(w.status, w.content.category_id)).await
+}
+
+pub(super) async fn update_workflow(
+    s: &PgStore,
+    c: &mut PgConnection,
+    w: &Workflow,
+    expected: u64,
+) -> StoreResult<()> {
+    let row = sqlx::query(
+        "SELECT revision, category_id, status FROM workflows WHERE id = $1 FOR NO KEY UPDATE",
+    )
+    .bind(w.id.as_uuid())
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(db)?
+    .ok_or_else(|| StoreError::not_found(Entity::Workflow, w.id))?;
+    if get::<i64>(&row, "revision")? != i64_of(expected)? {
+        return Err(StoreError::conflict(
+            Entity::Workflow,
+            w.id,
+            "the workflow changed since it was read",
+        ));
+    }
+    let old_category: CategoryId = id(&row, "category_id")?;
+    let old_status: WorkflowStatus = parse(&row, "status")?;
+    if slug_taken(c, &w.content.slug, Some(w.id)).await? {
+        return Err(StoreError::exists(Entity::Workflow, &w.content.slug));
+    }
+    require_category(c, w.content.category_id).await?;
+    // Counters and current_version are not written: their owners move them.
+    bind_content(
+        sqlx::query(
+            "UPDATE workflows SET slug = $2, title = $3, short_description = $4, description = $5, \
+             category_id = $6, wedge_score = $7, workflow_complexity = $8, efficiency_rating = $9, \
+             digital_maturity = $10, growth_potential = $11, excellence_tier = $12, \
+             pricing_tier = $13, price = $14, currency = $15, media = $16, features = $17, \
+             requirements = $18, includes = $19, tags = $20, seo = $21, update_months = $22, \
+             download_limit = $23, status = $24, search_vector = array_to_tsvector($25::text[]), \
+             created_at = $26, updated_at = $27, published_at = $28, archived_at = $29, \
+             revision = $30 WHERE id = $1",
+        )
+        .bind(w.id.as_uuid()),
+        w,
+    )
+    .bind(w.created_at)
+    .bind(w.updated_at)
+    .bind(w.published_at)
+    .bind(w.archived_at)
+    .bind(i64_of(w.revision)?)
+    .execute(&mut *c)
+    .await
+    .map_err(unique_or_parent(
+        Entity::Workflow,
+        &w.content.slug,
+        Entity::Category,
+        w.content.category_id,
+    ))?;
+    s.step(c, "update_workflow:after_row").await?;
+    move_category_counts(
+        c,
+        counted_in(old_status, old_category),
+        counted_in(w.status, w.content.category_id),
+    )
+    .await
+}

@@ -1,0 +1,47 @@
+//! A row that does not decode is reported as `StoreError::Corrupt`, naming
+//! the table and the column, rather than entering the domain unchecked.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use vault_core::store::{CatalogStore, Store, StoreError};
+use vault_core::testkit::Fixture;
+use vault_core::value::tier::PricingTier;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_status_is_corrupt_and_named() {
+    let Some(store) = common::fresh_store().await else {
+        return;
+    };
+    let store = Arc::new(store);
+    let fx = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+    let (w, _) = fx.workflow("planted", PricingTier::Free, None).await;
+
+    // Another program writes what no vault-core constructor accepts; the
+    // schema's CHECK would refuse it, so that goes first.
+    sqlx::raw_sql("ALTER TABLE workflows DROP CONSTRAINT workflows_status_check")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE workflows SET status = 'exploded' WHERE id = $1")
+        .bind(w.id.as_uuid())
+        .execute(store.pool())
+        .await
+        .unwrap();
+
+    match store.workflow(w.id).await {
+        Err(StoreError::Corrupt {
+            table,
+            column,
+            value,
+        }) => {
+            assert_eq!((table, column.as_str()), ("workflows", "status"));
+            assert_eq!(value, "exploded");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    let e = vault_core::Error::from(store.workflow(w.id).await.unwrap_err());
+    assert_eq!(e.kind(), "corrupt");
+}

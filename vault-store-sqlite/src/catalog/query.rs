@@ -1,0 +1,179 @@
+//! Listing and search: one statement built from a `WorkflowQuery`, with
+//! keyset pagination by vault-core's `Cursor`.
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, params_from_iter};
+use rust_decimal::Decimal;
+use vault_core::catalog::query::{
+    Cursor, MAX_KEY_REVIEWS, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms,
+};
+use vault_core::catalog::workflow::Workflow;
+use vault_core::store::StoreResult;
+use vault_core::value::validation::Reason;
+
+use super::workflow::{WORKFLOW_COLS, workflow_from_row};
+use crate::codec::*;
+use crate::sql::query_all;
+
+// A rating cursor's side of the Bayesian comparison below is computed here
+// in i64: `weight × mean × 100 + 100 × sum`. `Cursor::new` bounds the key's
+// count (at most five stars each) and a prior is a u32 weight of at most
+// 5.00 stars, so it cannot overflow; this fails the build if either bound
+// grows past that.
+const _: () = assert!(
+    (u32::MAX as i128) * 500 + 100 * 5 * (MAX_KEY_REVIEWS as i128) <= i64::MAX as i128
+        && (u32::MAX as i128) + (MAX_KEY_REVIEWS as i128) <= i64::MAX as i128
+);
+
+pub(super) fn list_workflows(conn: &Connection, q: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
+    let mut wh: Vec<String> = Vec::new();
+    let mut vals: Vec<Value> = Vec::new();
+    let push = |vals: &mut Vec<Value>, v: Value| -> String {
+        vals.push(v);
+        format!("?{}", vals.len())
+    };
+    if !q.statuses.is_empty() {
+        let marks: Vec<String> = q
+            .statuses
+            .iter()
+            .map(|s| push(&mut vals, Value::Text(s.as_str().into())))
+            .collect();
+        wh.push(format!("status IN ({})", marks.join(", ")));
+    }
+    if let Some(c) = q.category {
+        let m = push(&mut vals, Value::Text(c.to_string()));
+        wh.push(format!("category_id = {m}"));
+    }
+    if !q.tiers.is_empty() {
+        let marks: Vec<String> = q
+            .tiers
+            .iter()
+            .map(|t| push(&mut vals, Value::Text(t.as_str().into())))
+            .collect();
+        wh.push(format!("pricing_tier IN ({})", marks.join(", ")));
+    }
+    if let Some(range) = &q.price {
+        // Bounds are whole minor units (`PriceRange::new`), as prices are.
+        let lo = range.min_minor().unwrap_or(i64::MIN);
+        let hi = range.max_minor().unwrap_or(i64::MAX);
+        let free_ok = range.admits_zero();
+        let c = push(&mut vals, Value::Text(range.currency().code().into()));
+        let lo = push(&mut vals, Value::Integer(lo));
+        let hi = push(&mut vals, Value::Integer(hi));
+        let free = push(&mut vals, Value::Integer(i64::from(free_ok)));
+        wh.push(format!(
+            "((price_minor IS NOT NULL AND currency = {c} AND price_minor >= {lo} AND price_minor <= {hi}) \
+             OR (price_minor IS NULL AND pricing_tier = 'free' AND {free} = 1))"
+        ));
+    }
+    for tag in &q.tags {
+        let m = push(&mut vals, Value::Text(tag.as_str().into()));
+        wh.push(format!(
+            "EXISTS (SELECT 1 FROM workflow_tags t WHERE t.workflow_id = workflows.id AND t.tag = {m})"
+        ));
+    }
+    if let Some(text) = &q.text {
+        let terms = search_terms(text);
+        if !terms.is_empty() {
+            // Terms are letters and digits only, so quoting them is safe.
+            let expr: Vec<String> = terms.iter().map(|t| format!("\"{t}\"*")).collect();
+            let m = push(&mut vals, Value::Text(expr.join(" ")));
+            wh.push(format!(
+                "workflows.rowid IN (SELECT rowid FROM workflows_fts WHERE workflows_fts MATCH {m})"
+            ));
+        }
+    }
+    // Sort key expression, and the cursor condition "strictly after".
+    let w = i64::from(q.prior.weight());
+    let m100 = i64::try_from((q.prior.mean() * Decimal::ONE_HUNDRED).trunc()).unwrap_or(0);
+    let key_expr = match q.sort {
+        WorkflowSort::WedgeScore => "wedge_score_x10".to_string(),
+        WorkflowSort::Downloads => "download_count".to_string(),
+        WorkflowSort::Newest => "newest_at".to_string(),
+        WorkflowSort::Rating => {
+            "(CASE WHEN review_count = 0 THEN -1.0 ELSE CAST(rating_sum AS REAL) / review_count END)".to_string()
+        }
+        WorkflowSort::BayesianRating => format!(
+            "(CASE WHEN ({w} + review_count) = 0 THEN -1.0 \
+             ELSE CAST({w} * {m100} + 100 * rating_sum AS REAL) / ({w} + review_count) END)"
+        ),
+    };
+    if let Some(cursor) = &q.cursor {
+        let id = push(&mut vals, Value::Text(cursor.id().to_string()));
+        let cond = match (q.sort, cursor.key()) {
+            (WorkflowSort::WedgeScore, SortKey::Score(s)) => {
+                let k = i64::try_from((s * Decimal::TEN).trunc()).unwrap_or(0);
+                let k = push(&mut vals, Value::Integer(k));
+                format!("(wedge_score_x10 < {k} OR (wedge_score_x10 = {k} AND id > {id}))")
+            }
+            (WorkflowSort::Downloads, SortKey::Downloads(d)) => {
+                let k = push(&mut vals, Value::Integer(i64_of(d)?));
+                format!("(download_count < {k} OR (download_count = {k} AND id > {id}))")
+            }
+            (WorkflowSort::Newest, SortKey::Time(t)) => {
+                let k = push(&mut vals, Value::Text(ts(&t)));
+                format!("(newest_at < {k} OR (newest_at = {k} AND id > {id}))")
+            }
+            (WorkflowSort::Rating, SortKey::Rating { sum, count }) => {
+                // Exact: compare sum/count fractions by cross-multiplying.
+                let (cs, cc) = (i64_of(sum)?, i64_of(count)?);
+                let lt = if cc == 0 {
+                    "0".to_string()
+                } else {
+                    format!("(review_count = 0 OR rating_sum * {cc} < {cs} * review_count)")
+                };
+                let eq = if cc == 0 {
+                    "review_count = 0".to_string()
+                } else {
+                    format!("(review_count > 0 AND rating_sum * {cc} = {cs} * review_count)")
+                };
+                format!("({lt} OR ({eq} AND id > {id}))")
+            }
+            (WorkflowSort::BayesianRating, SortKey::Rating { sum, count }) => {
+                let (cs, cc) = (i64_of(sum)?, i64_of(count)?);
+                let (cn, cd) = (w * m100 + 100 * cs, w + cc);
+                let num = format!("({w} * {m100} + 100 * rating_sum)");
+                let den = format!("({w} + review_count)");
+                let lt = if cd == 0 {
+                    "0".to_string()
+                } else {
+                    format!("({den} = 0 OR {num} * {cd} < {cn} * {den})")
+                };
+                let eq = if cd == 0 {
+                    format!("{den} = 0")
+                } else {
+                    format!("({den} > 0 AND {num} * {cd} = {cn} * {den})")
+                };
+                format!("({lt} OR ({eq} AND id > {id}))")
+            }
+            _ => {
+                return Err(unfit(
+                    "cursor",
+                    Reason::Inconsistent {
+                        detail: "does not match the sort".into(),
+                    },
+                ));
+            }
+        };
+        wh.push(cond);
+    }
+    let limit = i64::from(q.limit);
+    let sql = format!(
+        "SELECT {WORKFLOW_COLS} FROM workflows {} ORDER BY {key_expr} DESC, id ASC LIMIT {}",
+        if wh.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", wh.join(" AND "))
+        },
+        limit + 1
+    );
+    let mut items = query_all(conn, &sql, params_from_iter(vals), workflow_from_row)?;
+    let more = items.len() as i64 > limit;
+    items.truncate(q.limit as usize);
+    let next = if more {
+        items.last().map(|w| Cursor::after(w, q.sort))
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
