@@ -19,10 +19,10 @@ impl State {
         if self.categories.contains_key(&category.id) {
             return Err(StoreError::exists(Entity::Category, category.id));
         }
-        if self.categories.values().any(|c| c.slug == category.slug) {
+        if self.category_with_slug(&category.slug).is_some() {
             return Err(StoreError::exists(Entity::Category, &category.slug));
         }
-        self.categories.insert(category.id, category.clone());
+        self.put_category(category.clone());
         Ok(())
     }
 
@@ -45,7 +45,7 @@ impl State {
         }
         self.category(workflow.content.category_id)?;
         self.move_workflow_counts(None, Some(workflow));
-        self.workflows.insert(workflow.id, workflow.clone());
+        self.put_workflow(workflow.clone());
         Ok(())
     }
 
@@ -72,7 +72,7 @@ impl State {
         next.current_version = stored.current_version;
         let stored = stored.clone();
         self.move_workflow_counts(Some(&stored), Some(&next));
-        self.workflows.insert(next.id, next);
+        self.put_workflow(next);
         Ok(())
     }
 
@@ -81,7 +81,7 @@ impl State {
             return Err(StoreError::exists(Entity::File, file.id));
         }
         self.workflow(file.workflow_id)?;
-        self.put_file(file.clone());
+        self.put_primary_file(file.clone());
         Ok(())
     }
 
@@ -93,29 +93,30 @@ impl State {
         self.workflow(file.workflow_id)?;
         let mut next = file.clone();
         next.download_count = stored.download_count;
-        self.put_file(next);
+        self.put_primary_file(next);
         Ok(())
     }
 
     /// Stores a checked file, keeping at most one primary file per workflow.
-    fn put_file(&mut self, file: WorkflowFile) {
+    fn put_primary_file(&mut self, file: WorkflowFile) {
         if file.is_primary {
-            for other in self.files.values_mut() {
-                if other.workflow_id == file.workflow_id && other.id != file.id {
+            let others: Vec<FileId> = self
+                .files_of(file.workflow_id)
+                .filter(|f| f.id != file.id && f.is_primary)
+                .map(|f| f.id)
+                .collect();
+            // `is_primary` is no index's key: flipped in place.
+            for id in others {
+                if let Some(other) = self.files.get_mut(&id) {
                     other.is_primary = false;
                 }
             }
         }
-        self.files.insert(file.id, file);
+        self.put_file(file);
     }
 
     fn files(&self, workflow: WorkflowId) -> Vec<WorkflowFile> {
-        let mut files: Vec<WorkflowFile> = self
-            .files
-            .values()
-            .filter(|f| f.workflow_id == workflow)
-            .cloned()
-            .collect();
+        let mut files: Vec<WorkflowFile> = self.files_of(workflow).cloned().collect();
         files.sort_by(|a, b| {
             b.is_primary
                 .cmp(&a.is_primary)
@@ -131,9 +132,8 @@ impl State {
         }
         self.workflow(update.workflow_id)?;
         if self
-            .updates
-            .values()
-            .any(|u| u.workflow_id == update.workflow_id && u.version >= update.version)
+            .updates_of(update.workflow_id)
+            .any(|u| u.version >= update.version)
         {
             return Err(StoreError::conflict(
                 Entity::Update,
@@ -144,17 +144,12 @@ impl State {
         if let Some(w) = self.workflows.get_mut(&update.workflow_id) {
             w.current_version = Some(update.version);
         }
-        self.updates.insert(update.id, update.clone());
+        self.put_update(update.clone());
         Ok(())
     }
 
     fn updates(&self, workflow: WorkflowId) -> Vec<WorkflowUpdate> {
-        let mut updates: Vec<WorkflowUpdate> = self
-            .updates
-            .values()
-            .filter(|u| u.workflow_id == workflow)
-            .cloned()
-            .collect();
+        let mut updates: Vec<WorkflowUpdate> = self.updates_of(workflow).cloned().collect();
         updates.sort_by(|a, b| a.version.cmp(&b.version).then_with(|| a.id.cmp(&b.id)));
         updates
     }
@@ -174,7 +169,7 @@ impl State {
             return Err(StoreError::exists(Entity::Bundle, &bundle.slug));
         }
         self.check_members(bundle)?;
-        self.bundles.insert(bundle.id, bundle.clone());
+        self.put_bundle(bundle.clone());
         Ok(())
     }
 
@@ -191,7 +186,7 @@ impl State {
         self.check_members(bundle)?;
         let mut next = bundle.clone();
         next.purchase_count = stored.purchase_count;
-        self.bundles.insert(next.id, next);
+        self.put_bundle(next);
         Ok(())
     }
 
@@ -205,7 +200,7 @@ impl State {
 #[async_trait]
 impl CatalogStore for MemoryStore {
     async fn insert_category(&self, category: &Category) -> StoreResult<()> {
-        self.lock().insert_category(category)
+        self.write(|s| s.insert_category(category))
     }
 
     async fn categories(&self) -> StoreResult<Vec<Category>> {
@@ -217,16 +212,11 @@ impl CatalogStore for MemoryStore {
     }
 
     async fn category_by_slug(&self, slug: &Slug) -> StoreResult<Option<Category>> {
-        Ok(self
-            .lock()
-            .categories
-            .values()
-            .find(|c| c.slug == *slug)
-            .cloned())
+        Ok(self.lock().category_with_slug(slug).cloned())
     }
 
     async fn insert_workflow(&self, workflow: &Workflow) -> StoreResult<()> {
-        self.lock().insert_workflow(workflow)
+        self.write(|s| s.insert_workflow(workflow))
     }
 
     async fn update_workflow(
@@ -234,7 +224,7 @@ impl CatalogStore for MemoryStore {
         workflow: &Workflow,
         expected_revision: u64,
     ) -> StoreResult<()> {
-        self.lock().update_workflow(workflow, expected_revision)
+        self.write(|s| s.update_workflow(workflow, expected_revision))
     }
 
     async fn workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>> {
@@ -247,15 +237,21 @@ impl CatalogStore for MemoryStore {
 
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
         query.validate()?;
-        Ok(run_query(query, self.lock().workflows.values()))
+        let state = self.lock();
+        // The index narrows the text search to the workflows with the
+        // words; `run_query` applies every rule of the query to them.
+        match query.text.as_deref().and_then(|t| state.text_candidates(t)) {
+            Some(candidates) => Ok(run_query(query, candidates)),
+            None => Ok(run_query(query, state.workflows.values())),
+        }
     }
 
     async fn insert_file(&self, file: &WorkflowFile) -> StoreResult<()> {
-        self.lock().insert_file(file)
+        self.write(|s| s.insert_file(file))
     }
 
     async fn update_file(&self, file: &WorkflowFile) -> StoreResult<()> {
-        self.lock().update_file(file)
+        self.write(|s| s.update_file(file))
     }
 
     async fn file(&self, id: FileId) -> StoreResult<Option<WorkflowFile>> {
@@ -267,7 +263,7 @@ impl CatalogStore for MemoryStore {
     }
 
     async fn insert_update(&self, update: &WorkflowUpdate) -> StoreResult<()> {
-        self.lock().insert_update(update)
+        self.write(|s| s.insert_update(update))
     }
 
     async fn updates(&self, workflow: WorkflowId) -> StoreResult<Vec<WorkflowUpdate>> {
@@ -275,11 +271,11 @@ impl CatalogStore for MemoryStore {
     }
 
     async fn insert_bundle(&self, bundle: &Bundle) -> StoreResult<()> {
-        self.lock().insert_bundle(bundle)
+        self.write(|s| s.insert_bundle(bundle))
     }
 
     async fn update_bundle(&self, bundle: &Bundle) -> StoreResult<()> {
-        self.lock().update_bundle(bundle)
+        self.write(|s| s.update_bundle(bundle))
     }
 
     async fn bundle(&self, id: BundleId) -> StoreResult<Option<Bundle>> {

@@ -13,6 +13,13 @@ use crate::value::actor::UserId;
 use crate::value::error::{Entity, StoreError, StoreResult};
 use crate::value::ids::{MembershipId, PurchaseId, WorkflowId};
 
+/// Memberships newest first (then by id).
+fn newest_memberships<'a>(found: impl Iterator<Item = &'a Membership>) -> Vec<Membership> {
+    let mut found: Vec<&Membership> = found.collect();
+    found.sort_by(|a, b| newest_first((a.created_at, a.id), (b.created_at, b.id)));
+    found.into_iter().cloned().collect()
+}
+
 impl State {
     fn purchase(&self, id: PurchaseId) -> StoreResult<&Purchase> {
         self.purchases
@@ -24,12 +31,6 @@ impl State {
         self.memberships
             .get(&id)
             .ok_or_else(|| StoreError::not_found(Entity::Membership, id))
-    }
-
-    fn purchase_with_ref(&self, payment: &PaymentRef) -> Option<&Purchase> {
-        self.purchases
-            .values()
-            .find(|p| p.payment_ref.as_ref() == Some(payment))
     }
 
     /// `AlreadyExists` when the purchase's payment reference settles another.
@@ -74,16 +75,12 @@ impl State {
         }
         self.check_payment_ref(purchase)?;
         self.check_item(&purchase.item)?;
-        self.purchases.insert(purchase.id, purchase.clone());
+        self.put_purchase(purchase.clone());
         Ok(())
     }
 
     fn purchases_of(&self, user: &UserId, keep: impl Fn(&Purchase) -> bool) -> Vec<Purchase> {
-        let mut found: Vec<&Purchase> = self
-            .purchases
-            .values()
-            .filter(|p| p.user_id == *user && keep(p))
-            .collect();
+        let mut found: Vec<&Purchase> = self.purchases_of_user(user).filter(|p| keep(p)).collect();
         found.sort_by(|a, b| newest_first((a.created_at, a.id), (b.created_at, b.id)));
         found.into_iter().cloned().collect()
     }
@@ -120,7 +117,7 @@ impl State {
                 b.purchase_count = b.purchase_count.saturating_add(1);
             }
         }
-        self.purchases.insert(next.id, next);
+        self.put_purchase(next);
         for delta in &write.analytics {
             self.apply_analytics(delta)?;
         }
@@ -137,17 +134,14 @@ impl State {
             return Err(StoreError::exists(Entity::Membership, membership.id));
         }
         if let Some(sub) = &membership.provider.subscription_id
-            && self
-                .memberships
-                .values()
-                .any(|m| m.provider.subscription_id.as_ref() == Some(sub))
+            && self.memberships_with_subscription(sub).next().is_some()
         {
             return Err(StoreError::exists(Entity::Membership, sub));
         }
-        let mine = self.memberships_where(|m| m.user_id == membership.user_id);
+        let mine = newest_memberships(self.memberships_of_user(&membership.user_id));
         let slot = claim_slot(&mine, membership, now, grace);
         for lapsed in slot.lapsed {
-            self.memberships.insert(lapsed.id, lapsed);
+            self.put_membership(lapsed);
         }
         if let Some(holder) = slot.held_by {
             return Err(StoreError::exists(
@@ -155,7 +149,7 @@ impl State {
                 format!("{} holds {holder}", membership.user_id),
             ));
         }
-        self.memberships.insert(membership.id, membership.clone());
+        self.put_membership(membership.clone());
         Ok(())
     }
 
@@ -178,21 +172,15 @@ impl State {
         if next.period.start == stored.period.start {
             next.quota.used = stored.quota.used;
         }
-        self.memberships.insert(next.id, next);
+        self.put_membership(next);
         Ok(())
-    }
-
-    pub(super) fn memberships_where(&self, keep: impl Fn(&Membership) -> bool) -> Vec<Membership> {
-        let mut found: Vec<&Membership> = self.memberships.values().filter(|m| keep(m)).collect();
-        found.sort_by(|a, b| newest_first((a.created_at, a.id), (b.created_at, b.id)));
-        found.into_iter().cloned().collect()
     }
 }
 
 #[async_trait]
 impl CommerceStore for MemoryStore {
     async fn insert_purchase(&self, purchase: &Purchase) -> StoreResult<()> {
-        self.lock().insert_purchase(purchase)
+        self.write(|s| s.insert_purchase(purchase))
     }
 
     async fn purchase(&self, id: PurchaseId) -> StoreResult<Option<Purchase>> {
@@ -216,7 +204,7 @@ impl CommerceStore for MemoryStore {
     }
 
     async fn settle_purchase(&self, write: &PurchaseWrite) -> StoreResult<()> {
-        self.lock().settle_purchase(write)
+        self.write(|s| s.settle_purchase(write))
     }
 
     async fn insert_membership(
@@ -225,7 +213,7 @@ impl CommerceStore for MemoryStore {
         now: DateTime<Utc>,
         grace: Duration,
     ) -> StoreResult<()> {
-        self.lock().insert_membership(membership, now, grace)
+        self.write(|s| s.insert_membership(membership, now, grace))
     }
 
     async fn update_membership(
@@ -233,7 +221,7 @@ impl CommerceStore for MemoryStore {
         membership: &Membership,
         expected_revision: u64,
     ) -> StoreResult<()> {
-        self.lock().update_membership(membership, expected_revision)
+        self.write(|s| s.update_membership(membership, expected_revision))
     }
 
     async fn membership(&self, id: MembershipId) -> StoreResult<Option<Membership>> {
@@ -249,15 +237,16 @@ impl CommerceStore for MemoryStore {
         {
             return Ok(None);
         }
-        Ok(self
-            .lock()
-            .memberships_where(|m| m.provider.subscription_id.as_deref() == Some(subscription_id))
-            .into_iter()
-            .next())
+        let state = self.lock();
+        Ok(
+            newest_memberships(state.memberships_with_subscription(subscription_id))
+                .into_iter()
+                .next(),
+        )
     }
 
     async fn memberships_for_user(&self, user: &UserId) -> StoreResult<Vec<Membership>> {
-        Ok(self.lock().memberships_where(|m| m.user_id == *user))
+        Ok(newest_memberships(self.lock().memberships_of_user(user)))
     }
 
     async fn memberships_with_status(

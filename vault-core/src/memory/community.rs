@@ -27,12 +27,6 @@ impl State {
             .ok_or_else(|| StoreError::not_found(Entity::Review, id))
     }
 
-    fn review_by(&self, workflow: WorkflowId, user: &UserId) -> Option<&Review> {
-        self.reviews
-            .values()
-            .find(|r| r.workflow_id == workflow && r.user_id == *user)
-    }
-
     /// The workflow's rating after `delta`; `Conflict` when the delta was
     /// computed against review states the aggregate does not contain.
     fn rated(&self, workflow: WorkflowId, delta: &RatingDelta) -> StoreResult<RatingAggregate> {
@@ -72,7 +66,7 @@ impl State {
         self.check_analytics(analytics)?;
 
         self.set_rating(review.workflow_id, rating);
-        self.reviews.insert(review.id, review.clone());
+        self.put_review(review.clone());
         if let Some(d) = analytics {
             self.apply_analytics(d)?;
         }
@@ -105,7 +99,7 @@ impl State {
         next.helpful_count = stored.helpful_count;
         next.not_helpful_count = stored.not_helpful_count;
         self.set_rating(next.workflow_id, rating);
-        self.reviews.insert(next.id, next);
+        self.put_review(next);
         if let Some(d) = analytics {
             self.apply_analytics(d)?;
         }
@@ -126,7 +120,7 @@ impl State {
         let rating = self.rated(workflow, delta)?;
 
         self.set_rating(workflow, rating);
-        self.reviews.remove(&id);
+        self.remove_review(id);
         self.votes.retain(|(review, _), _| *review != id);
         Ok(())
     }
@@ -210,7 +204,7 @@ impl CommunityStore for MemoryStore {
         delta: &RatingDelta,
         analytics: Option<&AnalyticsDelta>,
     ) -> StoreResult<()> {
-        self.lock().insert_review(review, delta, analytics)
+        self.write(|s| s.insert_review(review, delta, analytics))
     }
 
     async fn update_review(
@@ -220,8 +214,7 @@ impl CommunityStore for MemoryStore {
         delta: &RatingDelta,
         analytics: Option<&AnalyticsDelta>,
     ) -> StoreResult<()> {
-        self.lock()
-            .update_review(review, expected_revision, delta, analytics)
+        self.write(|s| s.update_review(review, expected_revision, delta, analytics))
     }
 
     async fn delete_review(
@@ -230,7 +223,7 @@ impl CommunityStore for MemoryStore {
         expected_revision: u64,
         delta: &RatingDelta,
     ) -> StoreResult<()> {
-        self.lock().delete_review(id, expected_revision, delta)
+        self.write(|s| s.delete_review(id, expected_revision, delta))
     }
 
     async fn review(&self, id: ReviewId) -> StoreResult<Option<Review>> {
@@ -252,11 +245,8 @@ impl CommunityStore for MemoryStore {
     ) -> StoreResult<Vec<Review>> {
         Ok(self
             .lock()
-            .reviews
-            .values()
-            .filter(|r| {
-                r.workflow_id == workflow && (statuses.is_empty() || statuses.contains(&r.status))
-            })
+            .reviews_of(workflow)
+            .filter(|r| statuses.is_empty() || statuses.contains(&r.status))
             .cloned()
             .collect())
     }
@@ -267,7 +257,7 @@ impl CommunityStore for MemoryStore {
         user: &UserId,
         vote: Option<Vote>,
     ) -> StoreResult<Option<Vote>> {
-        self.lock().set_vote(review, user, vote)
+        self.write(|s| s.set_vote(review, user, vote))
     }
 
     async fn insert_favorite(
@@ -275,11 +265,11 @@ impl CommunityStore for MemoryStore {
         favorite: &Favorite,
         analytics: &AnalyticsDelta,
     ) -> StoreResult<()> {
-        self.lock().insert_favorite(favorite, analytics)
+        self.write(|s| s.insert_favorite(favorite, analytics))
     }
 
     async fn delete_favorite(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
-        Ok(self.lock().delete_favorite(user, workflow))
+        Ok(self.write(|s| s.delete_favorite(user, workflow)))
     }
 
     async fn favorites_for_user(&self, user: &UserId) -> StoreResult<Vec<Favorite>> {

@@ -67,17 +67,18 @@ impl State {
         if let Some(c) = self.categories.get_mut(&category) {
             c.total_downloads = c.total_downloads.saturating_add(1);
         }
-        self.downloads.insert(download.id, download.clone());
+        self.put_download(download.clone());
         self.apply_analytics(analytics)?;
         Ok(())
     }
+}
 
-    fn downloads_where(&self, keep: impl Fn(&Download) -> bool, limit: u32) -> Vec<Download> {
-        let mut found: Vec<&Download> = self.downloads.values().filter(|d| keep(d)).collect();
-        found.sort_by(|a, b| newest_first((a.downloaded_at, a.id), (b.downloaded_at, b.id)));
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        found.into_iter().take(limit).cloned().collect()
-    }
+/// The first `limit` downloads, newest first (then by id).
+fn newest_downloads<'a>(found: impl Iterator<Item = &'a Download>, limit: u32) -> Vec<Download> {
+    let mut found: Vec<&Download> = found.collect();
+    found.sort_by(|a, b| newest_first((a.downloaded_at, a.id), (b.downloaded_at, b.id)));
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    found.into_iter().take(limit).cloned().collect()
 }
 
 /// The default: each read takes the lock on its own, like any backend's
@@ -91,13 +92,11 @@ impl DeliveryStore for MemoryStore {
         charge: &Charge,
         analytics: &AnalyticsDelta,
     ) -> StoreResult<()> {
-        self.lock().record_download(download, charge, analytics)
+        self.write(|s| s.record_download(download, charge, analytics))
     }
 
     async fn downloads_for_user(&self, user: &UserId, limit: u32) -> StoreResult<Vec<Download>> {
-        Ok(self
-            .lock()
-            .downloads_where(|d| d.user_id.as_ref() == Some(user), limit))
+        Ok(newest_downloads(self.lock().downloads_of_user(user), limit))
     }
 
     async fn downloads_for_workflow(
@@ -105,16 +104,13 @@ impl DeliveryStore for MemoryStore {
         workflow: WorkflowId,
         limit: u32,
     ) -> StoreResult<Vec<Download>> {
-        Ok(self
-            .lock()
-            .downloads_where(|d| d.workflow_id == workflow, limit))
+        Ok(newest_downloads(
+            self.lock().downloads_of_workflow(workflow),
+            limit,
+        ))
     }
 
     async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
-        Ok(self
-            .lock()
-            .downloads
-            .values()
-            .any(|d| d.workflow_id == workflow && d.user_id.as_ref() == Some(user)))
+        Ok(self.lock().has_downloaded(user, workflow))
     }
 }

@@ -132,7 +132,7 @@ impl State {
 #[async_trait]
 impl AnalyticsStore for MemoryStore {
     async fn record_analytics(&self, delta: &AnalyticsDelta) -> StoreResult<()> {
-        self.lock().record_analytics(delta)
+        self.write(|s| s.record_analytics(delta))
     }
 
     async fn analytics(

@@ -36,8 +36,15 @@
 //! * `memberships_with_status(&[])` is empty (no status matches), while
 //!   `reviews_for_workflow(_, &[])` is every review, as documented.
 //!
-//! Lookups by slug, payment reference and subscription scan the records: this
-//! backend is meant for tests and small catalogs, not for millions of rows.
+//! # How it stays fast
+//! Secondary indexes (`index.rs`: slugs, payment references, subscriptions,
+//! each user's purchases, memberships and downloads, each workflow's files,
+//! updates and reviews, and the words of every workflow's searchable text)
+//! keep every lookup the benches make from scanning the records. Each
+//! indexed record kind is written by one `put_*` function that keeps its
+//! indexes, and debug builds check after every write that they equal a
+//! rebuild from the records. An index only narrows where to look: core's
+//! rules decide.
 //!
 //! # Where things are
 //! This file holds the store, its lock and the helpers every area shares;
@@ -68,7 +75,6 @@ use crate::value::ids::{
     BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId, UpdateId,
     WorkflowId,
 };
-use crate::value::slug::Slug;
 
 /// A complete storage backend held in memory.
 ///
@@ -93,7 +99,7 @@ pub struct MemoryStore {
     state: Mutex<State>,
     // Webhook events live apart from the domain state: they never share a
     // transaction with it.
-    webhooks: Mutex<std::collections::BTreeMap<String, crate::store::WebhookEvent>>,
+    webhooks: Mutex<webhooks::Events>,
 }
 
 impl MemoryStore {
@@ -107,6 +113,15 @@ impl MemoryStore {
     // consistent state: carry on with it.
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    // Every write call: the lock, the write, and (in debug builds) the check
+    // that the indexes still equal a rebuild from the records.
+    fn write<R>(&self, write: impl FnOnce(&mut State) -> R) -> R {
+        let mut state = self.lock();
+        let out = write(&mut state);
+        state.debug_check_indexes();
+        out
     }
 }
 
@@ -147,6 +162,8 @@ struct State {
     analytics: BTreeMap<(WorkflowId, NaiveDate), DailyAnalytics>,
     /// Visitors already counted as unique for a workflow on a day.
     visitors: BTreeSet<(WorkflowId, NaiveDate, VisitorKey)>,
+    /// Written only by the `put_*` functions of `index.rs`.
+    index: Index,
 }
 
 /// Names this backend in [`StoreError::Backend`].
@@ -191,14 +208,6 @@ impl State {
             .ok_or_else(|| StoreError::not_found(Entity::Category, id))
     }
 
-    fn workflow_with_slug(&self, slug: &Slug) -> Option<&Workflow> {
-        self.workflows.values().find(|w| w.content.slug == *slug)
-    }
-
-    fn bundle_with_slug(&self, slug: &Slug) -> Option<&Bundle> {
-        self.bundles.values().find(|b| b.slug == *slug)
-    }
-
     /// Applies vault-core's category count moves of a workflow going from
     /// `before` to `after` (each `None` when absent).
     fn move_workflow_counts(&mut self, before: Option<&Workflow>, after: Option<&Workflow>) {
@@ -212,25 +221,30 @@ impl State {
     }
 }
 
+use self::index::Index;
+
 mod catalog;
 mod commerce;
 mod community;
 mod delivery;
+mod index;
 mod insight;
 mod webhooks;
 
 #[cfg(test)]
 mod tests {
-    //! What only this store has: its lock, its `Debug`, and a counter state
-    //! no call of the storage traits can produce. Everything every backend
+    //! What only this store has: its lock, its `Debug`, its indexes, and a
+    //! counter state no call of the storage traits can produce. Everything every backend
     //! shares is a conformance case (`crate::testkit`, the `store_*` cases
     //! for the traits called directly), run on this store by
     //! `tests/conformance_memory.rs`.
 
     use super::*;
+    use crate::catalog::query::{Page, WorkflowQuery};
     use crate::catalog::workflow::WorkflowStatus;
     use crate::insight::analytics::AnalyticsDelta;
     use crate::store::{CatalogStore, CommunityStore};
+    use crate::value::slug::Slug;
 
     use chrono::{DateTime, Duration, Utc};
 
@@ -366,5 +380,41 @@ mod tests {
             .favorite_count = 0;
         assert!(store.delete_favorite(&bob, wf_id(10)).await.unwrap());
         assert_eq!(favorites(&store), 0);
+    }
+
+    /// A record written past its `put_*` leaves the indexes behind; the
+    /// next write call's check names it (debug builds, where tests run).
+    #[cfg(debug_assertions)]
+    #[tokio::test]
+    #[should_panic(expected = "an index drifted")]
+    async fn a_write_past_the_indexes_is_caught() {
+        let store = catalog().await;
+        let stray = workflow(12, "stray", 2, WorkflowStatus::Published);
+        store.lock().workflows.insert(stray.id, stray);
+        let _ = store.insert_category(&category(3, "sales")).await;
+    }
+
+    /// The word index follows a workflow's text: a search finds it by its
+    /// new title and no longer by its old one.
+    #[tokio::test]
+    async fn search_follows_an_edited_title() {
+        let store = catalog().await;
+        let search = |text: &str| WorkflowQuery {
+            text: Some(text.into()),
+            ..WorkflowQuery::default()
+        };
+        let found = |page: Page<Workflow>| page.items.iter().map(|w| w.id).collect::<Vec<_>>();
+        let hits = store.list_workflows(&search("workflow 10")).await.unwrap();
+        assert_eq!(found(hits), [wf_id(10)]);
+        let mut edited = store.workflow(wf_id(10)).await.unwrap().unwrap();
+        edited.content.title = "Renamed pipeline".into();
+        store
+            .update_workflow(&edited, edited.revision)
+            .await
+            .unwrap();
+        let old = store.list_workflows(&search("workflow 10")).await.unwrap();
+        assert!(old.items.is_empty());
+        let new = store.list_workflows(&search("renam pipe")).await.unwrap();
+        assert_eq!(found(new), [wf_id(10)]);
     }
 }
