@@ -292,21 +292,21 @@ impl State {
     /// Panics (in debug builds, for stores of a few thousand records) when
     /// an index differs from one built from the records.
     pub(super) fn debug_check_indexes(&self) {
-        #[cfg(debug_assertions)]
-        {
-            let records = self.workflows.len()
-                + self.files.len()
-                + self.updates.len()
-                + self.purchases.len()
-                + self.memberships.len()
-                + self.downloads.len()
-                + self.reviews.len();
-            if records <= 4096 {
-                assert!(
-                    self.index == Index::build(self),
-                    "memory store: an index drifted from its records"
-                );
-            }
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        let records = self.workflows.len()
+            + self.files.len()
+            + self.updates.len()
+            + self.purchases.len()
+            + self.memberships.len()
+            + self.downloads.len()
+            + self.reviews.len();
+        if records <= 4096 {
+            assert!(
+                self.index == Index::build(self),
+                "memory store: an index drifted from its records"
+            );
         }
     }
 

@@ -82,8 +82,7 @@ impl Events {
     /// Panics (in debug builds, for up to a few thousand events) when an
     /// index differs from one built from the events.
     fn debug_check(&self) {
-        #[cfg(debug_assertions)]
-        if self.events.len() <= 4096 {
+        if cfg!(debug_assertions) && self.events.len() <= 4096 {
             assert!(
                 self.index == EventIndex::build(&self.events),
                 "memory store: a webhook index drifted from its events"
