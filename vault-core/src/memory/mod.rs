@@ -44,12 +44,16 @@
 //! indexed record kind is written by one `put_*` function that keeps its
 //! indexes, and debug builds check after every write that they equal a
 //! rebuild from the records. An index only narrows where to look: core's
-//! rules decide.
+//! rules decide. Still walked whole: a listing without text (every
+//! workflow, filtered and sorted by core's `run_query`), memberships by
+//! status, a user's favorites, and the votes of a deleted review.
 //!
 //! # Where things are
 //! This file holds the store, its lock and the helpers every area shares;
 //! each area's records and storage trait have a file named after the area
-//! (`catalog`, `commerce`, `community`, `delivery`, `insight`, `webhooks`).
+//! (`catalog`, `commerce`, `community`, `delivery`, `insight`, `webhooks`);
+//! `index` holds the secondary indexes and the `put_*` functions that are
+//! the only writers of the records they index.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
