@@ -59,6 +59,11 @@ pub(super) struct Index {
     authors: BTreeMap<(WorkflowId, UserId), ReviewId>,
 }
 
+/// The most records a debug build checks the indexes of after each write:
+/// every conformance case stays under it, and a long randomized test (one
+/// store taking thousands of writes) does not pay a rebuild per write.
+pub(super) const CHECKED_UP_TO: usize = 300;
+
 fn link<K: Ord, V: Ord>(map: &mut BTreeMap<K, BTreeSet<V>>, key: K, value: V) {
     map.entry(key).or_default().insert(value);
 }
@@ -289,7 +294,7 @@ impl State {
         Some(old)
     }
 
-    /// Panics (in debug builds, for stores of a few thousand records) when
+    /// Panics (in debug builds, for stores of up to [`CHECKED_UP_TO`] records) when
     /// an index differs from one built from the records.
     pub(super) fn debug_check_indexes(&self) {
         if !cfg!(debug_assertions) {
@@ -302,7 +307,7 @@ impl State {
             + self.memberships.len()
             + self.downloads.len()
             + self.reviews.len();
-        if records <= 4096 {
+        if records <= CHECKED_UP_TO {
             assert!(
                 self.index == Index::build(self),
                 "memory store: an index drifted from its records"

@@ -79,10 +79,10 @@ impl Events {
         self.debug_check();
     }
 
-    /// Panics (in debug builds, for up to a few thousand events) when an
+    /// Panics (in debug builds, for up to `CHECKED_UP_TO` events) when an
     /// index differs from one built from the events.
     fn debug_check(&self) {
-        if cfg!(debug_assertions) && self.events.len() <= 4096 {
+        if cfg!(debug_assertions) && self.events.len() <= super::index::CHECKED_UP_TO {
             assert!(
                 self.index == EventIndex::build(&self.events),
                 "memory store: a webhook index drifted from its events"
