@@ -12,11 +12,10 @@
 //!   all in one transaction on a plain sqlx connection, then
 //!   `VACUUM (ANALYZE)` and a `CHECKPOINT`; [`verify_postgres`] reads sample rows back through
 //!   the store and compares them with what [`spec`] says.
-//! * Memory: the store's own insert methods (there is no SQL), with one
-//!   difference: bulk purchases carry no payment reference, because the
-//!   memory store checks a reference's uniqueness by scanning every purchase
-//!   (documented: it is not meant for millions of rows), which would make
-//!   loading 1M purchases quadratic.
+//! * Memory: the store's own insert methods (there is no SQL). Bulk
+//!   purchases carry the same payment references as SQLite's (`pi_bulk_<n>`):
+//!   the store checks their uniqueness through an index, so loading stays
+//!   linear.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -313,8 +312,7 @@ pub async fn memory(
             used: 0,
             limit: Some(spec::purchase_limit(n)),
         };
-        // See the module docs: no reference, or loading is quadratic.
-        p.payment_ref = None::<PaymentRef>;
+        p.payment_ref = Some(PaymentRef::parse(&format!("pi_bulk_{n}")).expect("ref"));
         let at = spec::purchased_at(epoch, n);
         (p.created_at, p.completed_at, p.updated_at) = (at, Some(at), at);
         store.insert_purchase(&p).await?;

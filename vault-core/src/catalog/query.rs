@@ -203,7 +203,7 @@ pub fn search_terms(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn words_of(w: &Workflow) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn words_of(w: &Workflow) -> impl Iterator<Item = String> + '_ {
     let c = &w.content;
     [
         c.title.as_str(),
