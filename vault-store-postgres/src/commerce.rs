@@ -21,7 +21,7 @@ use vault_core::value::validation::Reason;
 
 use crate::catalog::{PgQuery, require_workflow};
 use crate::codec::*;
-use crate::insight::apply_deltas;
+use crate::insight::daily::apply_deltas;
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 

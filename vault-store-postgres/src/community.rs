@@ -17,7 +17,7 @@ use vault_core::value::ids::{ReviewId, WorkflowId};
 
 use crate::catalog::require_workflow;
 use crate::codec::*;
-use crate::insight::apply_deltas;
+use crate::insight::daily::apply_deltas;
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 

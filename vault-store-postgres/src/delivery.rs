@@ -22,7 +22,7 @@ use vault_core::value::ids::WorkflowId;
 use crate::catalog::{load_gate, require_workflow, version_released_at, wanted_file};
 use crate::codec::*;
 use crate::commerce::{memberships_for_user, purchases_covering};
-use crate::insight::apply_deltas;
+use crate::insight::daily::apply_deltas;
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 

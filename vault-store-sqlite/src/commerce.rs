@@ -17,7 +17,7 @@ use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
 
 use crate::catalog::require_workflow;
 use crate::codec::*;
-use crate::insight::apply_delta;
+use crate::insight::daily::apply_delta;
 use crate::sql::{Id, exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 

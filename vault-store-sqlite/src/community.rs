@@ -14,7 +14,7 @@ use vault_core::value::tag::Tag;
 
 use crate::catalog::{load_workflow, require_workflow};
 use crate::codec::*;
-use crate::insight::apply_delta;
+use crate::insight::daily::apply_delta;
 use crate::sql::{Id, exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 

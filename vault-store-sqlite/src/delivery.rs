@@ -22,7 +22,7 @@ use vault_core::value::ids::WorkflowId;
 use crate::catalog::{file_cols, file_from_row, gate_cols, gate_from_row};
 use crate::codec::*;
 use crate::commerce::{memberships_for_user, purchases_covering};
-use crate::insight::apply_delta;
+use crate::insight::daily::apply_delta;
 use crate::sql::{Id, exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 

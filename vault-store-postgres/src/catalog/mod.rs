@@ -6,6 +6,7 @@ mod bundle;
 mod category;
 mod file;
 mod query;
+mod search;
 mod update;
 mod workflow;
 

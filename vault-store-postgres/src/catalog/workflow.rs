@@ -19,7 +19,7 @@ use vault_core::value::slug::Slug;
 
 use super::PgQuery;
 use super::category::{move_category_counts, require_category};
-use super::query::search_lexemes;
+use super::search::search_lexemes;
 use crate::PgStore;
 use crate::codec::*;
 

@@ -1,0 +1,138 @@
+//! Daily analytics and the reporting views.
+
+pub(crate) mod daily;
+
+use daily::*;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::params;
+use vault_core::commerce::membership::{MembershipStatus, Standing};
+use vault_core::insight::analytics::{
+    ActiveMembershipRow, AnalyticsDelta, ComputedStatus, DailyAnalytics, WorkflowStatsRow,
+    check_days,
+};
+use vault_core::store::{AnalyticsStore, StoreResult};
+use vault_core::value::ids::WorkflowId;
+use vault_core::value::money::Currency;
+
+use crate::SqliteStore;
+use crate::catalog::{WORKFLOW_COLS, workflow_from_row};
+use crate::codec::*;
+use crate::commerce::membership_from_row;
+use crate::sql::{Id, query_all};
+
+#[async_trait]
+impl AnalyticsStore for SqliteStore {
+    async fn record_analytics(&self, delta: &AnalyticsDelta) -> StoreResult<()> {
+        let d = delta.clone();
+        self.write(move |tx| apply_delta(tx, &d)).await
+    }
+
+    async fn analytics(
+        &self,
+        workflow: WorkflowId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> StoreResult<Vec<DailyAnalytics>> {
+        check_days(from, to)?;
+        self.read(move |c| {
+            query_all(
+                c,
+                concat!(
+                    "SELECT ",
+                    analytics_cols!(),
+                    " FROM workflow_analytics \
+                     WHERE workflow_id = ?1 AND date >= ?2 AND date <= ?3 ORDER BY date"
+                ),
+                params![Id(&workflow), date(&from), date(&to)],
+                analytics_from_row,
+            )
+        })
+        .await
+    }
+
+    async fn active_memberships_report(
+        &self,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Vec<ActiveMembershipRow>> {
+        let at = ts(&now);
+        self.write(move |tx| {
+            // The view reads its instant from this table; the row is gone
+            // again before the transaction commits.
+            tx.prepare_cached("INSERT INTO vault_report_clock (at) VALUES (?1)")
+                .map_err(db)?
+                .execute([&at])
+                .map_err(db)?;
+            let rows = query_all(
+                tx,
+                "SELECT * FROM active_memberships ORDER BY id",
+                [],
+                |row| {
+                    let m = membership_from_row(row)?;
+                    Ok(ActiveMembershipRow {
+                        membership_id: m.id,
+                        user_id: m.user_id.clone(),
+                        tier: m.tier,
+                        status: m.status,
+                        standing: match (m.status, m.grace_ends_at) {
+                            (MembershipStatus::PastDue, Some(until)) => Standing::Grace { until },
+                            _ => Standing::Good,
+                        },
+                        computed_status: parse_with(row, "computed_status", ComputedStatus::parse)?,
+                        days_remaining: get(row, "days_remaining")?,
+                        downloads_remaining: opt_u32_col(row, "downloads_remaining")?,
+                        cancel_at_period_end: m.cancel_at_period_end,
+                        enrolled_at: m.enrolled_at,
+                    })
+                },
+            )?;
+            tx.prepare_cached("DELETE FROM vault_report_clock")
+                .map_err(db)?
+                .execute([])
+                .map_err(db)?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn workflow_stats(
+        &self,
+        workflow: Option<WorkflowId>,
+    ) -> StoreResult<Vec<WorkflowStatsRow>> {
+        let cols: Vec<String> = WORKFLOW_COLS
+            .split(", ")
+            .map(|c| format!("w.{}", c.trim()))
+            .collect();
+        let sql = format!(
+            "SELECT {}, s.category_name AS stats_category_name, s.total_revenue_minor AS stats_revenue_minor, \
+             s.currency AS stats_currency FROM workflows w JOIN workflow_stats s ON s.id = w.id \
+             WHERE ?1 IS NULL OR w.id = ?1 ORDER BY w.id",
+            cols.join(", ")
+        );
+        let id = workflow.map(|w| w.to_string());
+        self.read(move |c| {
+            query_all(c, &sql, [id], |row| {
+                let w = workflow_from_row(row)?;
+                let currency = parse_opt_with(row, "stats_currency", Currency::parse)?;
+                Ok(WorkflowStatsRow {
+                    workflow_id: w.id,
+                    slug: w.content.slug.clone(),
+                    title: w.content.title.clone(),
+                    status: w.status,
+                    pricing_tier: w.content.pricing_tier,
+                    category_id: w.content.category_id,
+                    category_name: get(row, "stats_category_name")?,
+                    rating: w.stats.rating,
+                    total_purchases: w.stats.purchase_count,
+                    total_revenue: decimal_of(get(row, "stats_revenue_minor")?, currency),
+                    currency,
+                    favorite_count: w.stats.favorite_count,
+                    download_count: w.stats.download_count,
+                    view_count: w.stats.view_count,
+                })
+            })
+        })
+        .await
+    }
+}
