@@ -562,4 +562,24 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_bundle_holds_up_to_a_hundred_workflows() {
+        let of = |n: u128| NewBundle {
+            slug: Slug::parse("big").expect("valid"),
+            name: "Big".into(),
+            description: String::new(),
+            workflow_ids: (1..=n)
+                .map(|i| WorkflowId::from_uuid(uuid::Uuid::from_u128(i)))
+                .collect(),
+            price: usd(100),
+            valid_from: None,
+            valid_until: None,
+            seo: Seo::default(),
+        };
+        assert!(of(100).validate().is_ok());
+        let err = of(101).validate().expect_err("101");
+        assert_eq!(err.field(), "workflow_ids");
+        assert!(matches!(err.reason(), Reason::TooLong { max: 100 }));
+    }
 }

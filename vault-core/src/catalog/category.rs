@@ -253,4 +253,17 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_category_counts_only_its_published_workflows() {
+        let c = CategoryId::from_uuid(uuid::Uuid::from_u128(7));
+        assert_eq!(counted_in(WorkflowStatus::Published, c), Some(c));
+        for status in [
+            WorkflowStatus::Draft,
+            WorkflowStatus::ComingSoon,
+            WorkflowStatus::Archived,
+        ] {
+            assert_eq!(counted_in(status, c), None, "{status:?}");
+        }
+    }
 }

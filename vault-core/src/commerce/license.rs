@@ -181,4 +181,29 @@ mod tests {
             prop_assert_eq!(LicenseKey::parse(k.as_str()).expect("parses"), k);
         }
     }
+
+    #[derive(Debug)]
+    struct Fixed([u8; 16]);
+    impl crate::value::clock::Entropy for Fixed {
+        fn bytes16(&self) -> [u8; 16] {
+            self.0
+        }
+    }
+
+    #[test]
+    fn a_key_spells_all_125_bits_of_its_entropy_five_at_a_time() {
+        let bytes: [u8; 16] = std::array::from_fn(|i| i as u8);
+        let k = LicenseKey::generate(&Fixed(bytes));
+        // Little-endian, lowest five bits first (the key format of record).
+        assert_eq!(k.as_str(), "WV-0804G-1G05G-1E044-1AR2R-G6R1F");
+        let all = LicenseKey::generate(&Fixed([0xFF; 16]));
+        assert_eq!(all.as_str(), "WV-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ-ZZZZZ");
+    }
+
+    #[test]
+    fn debug_shows_only_the_last_group_and_string_gives_the_key() {
+        let k = LicenseKey::parse("WV-0804G-1G05G-1E044-1AR2R-G6R1F").expect("valid");
+        assert_eq!(format!("{k:?}"), "LicenseKey(WV-…-G6R1F)");
+        assert_eq!(String::from(k.clone()), k.as_str());
+    }
 }

@@ -581,4 +581,44 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_dispute_date_stays_while_the_dispute_is_open_and_goes_with_a_full_refund() {
+        let mut p = paid_bundle();
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        cascade(&p, &PaymentEvent::DisputeOpened, &[], now)
+            .expect("opens")
+            .apply_to(&mut p, now);
+        let opened = p.disputed_at;
+        assert!(opened.is_some());
+        let partial = cascade(&p, &refund(10), &[], now).expect("recorded");
+        assert_eq!(partial.disputed_at, opened, "still open");
+        let full = cascade(&p, &refund(9000), &[], now).expect("refunded");
+        assert_eq!((full.to, full.disputed_at), (PaymentStatus::Refunded, None));
+    }
+
+    #[test]
+    fn a_dispute_closes_once_later_closes_change_nothing() {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let mut p = paid_bundle();
+        for e in [
+            PaymentEvent::DisputeOpened,
+            PaymentEvent::DisputeClosed { won: true },
+        ] {
+            cascade(&p, &e, &[], now).expect("ok").apply_to(&mut p, now);
+        }
+        assert_eq!(
+            (p.status, p.dispute_outcome),
+            (PaymentStatus::Completed, Some(DisputeOutcome::Won))
+        );
+        for again in [
+            PaymentEvent::DisputeClosed { won: true },
+            PaymentEvent::DisputeClosed { won: false },
+        ] {
+            let fx = cascade(&p, &again, &[], now).expect("ok");
+            assert!(!fx.changed, "{again:?} after the close");
+            assert_eq!(fx.access, AccessEffect::Keep);
+            assert_eq!(fx.to, PaymentStatus::Completed);
+        }
+    }
 }

@@ -490,3 +490,114 @@ proptest! {
         prop_assert_eq!(m, again, "settling twice changes nothing");
     }
 }
+
+#[test]
+fn the_features_json_may_fill_its_size_exactly() {
+    let of = |n: usize| {
+        let mut m = NewMembership {
+            user_id: UserId::parse("m").expect("valid"),
+            tier: PricingTier::Pro,
+            period: Period::new(t(0), t(30)).expect("valid"),
+            trial: false,
+            period_download_limit: None,
+            features: BTreeMap::new(),
+            provider: ProviderRefs::default(),
+        };
+        // `{"k":"…"}` is eight bytes around the value.
+        m.features
+            .insert("k".into(), serde_json::json!("x".repeat(n - 8)));
+        m.build(MembershipId::from_uuid(uuid::Uuid::nil()), t(0))
+    };
+    assert!(of(MAX_FEATURES_JSON).is_ok());
+    let err = of(MAX_FEATURES_JSON + 1).expect_err("one byte over");
+    assert_eq!(err.field(), "features");
+}
+
+#[test]
+fn repeated_events_change_nothing_and_say_so() {
+    let mut m = member(false);
+    m.apply(&MembershipEvent::PaymentFailed, t(1))
+        .expect("fails");
+    let before = m.clone();
+    assert_eq!(
+        m.apply(&MembershipEvent::PaymentFailed, t(2))
+            .expect("allowed"),
+        false
+    );
+    assert_eq!(m, before, "a second failure keeps the first one's time");
+    let mut gone = member(false);
+    gone.apply(&MembershipEvent::Cancel, t(1)).expect("cancels");
+    gone.apply(&MembershipEvent::Expire, t(40))
+        .expect("expires");
+    let before = gone.clone();
+    assert_eq!(
+        gone.apply(&MembershipEvent::Expire, t(41))
+            .expect("allowed"),
+        false
+    );
+    assert_eq!(gone, before);
+}
+
+#[test]
+fn ending_at_the_period_end_is_a_flag_any_live_membership_may_flip() {
+    for mut m in [member(true), member(false), {
+        let mut late = member(false);
+        late.apply(&MembershipEvent::PaymentFailed, t(1))
+            .expect("fails");
+        late
+    }] {
+        let status = m.status;
+        assert_eq!(
+            m.apply(&MembershipEvent::CancelAtPeriodEnd(true), t(2))
+                .expect("allowed"),
+            true
+        );
+        assert!(m.cancel_at_period_end);
+        assert_eq!(m.updated_at, t(2));
+        assert_eq!(
+            m.apply(&MembershipEvent::CancelAtPeriodEnd(true), t(3))
+                .expect("allowed"),
+            false
+        );
+        assert_eq!(m.updated_at, t(2), "an unchanged flag is no write");
+        assert_eq!(
+            m.apply(&MembershipEvent::CancelAtPeriodEnd(false), t(4))
+                .expect("allowed"),
+            true
+        );
+        assert!(!m.cancel_at_period_end);
+        assert_eq!(m.status, status, "the flag moves no status");
+    }
+}
+
+#[test]
+fn a_tier_change_changes_when_the_tier_or_the_limit_moves() {
+    let change = |tier, limit| MembershipEvent::ChangeTier {
+        tier,
+        period_download_limit: limit,
+    };
+    let mut m = member(false);
+    assert_eq!(
+        m.apply(&change(PricingTier::Pro, Some(10)), t(1))
+            .expect("allowed"),
+        false
+    );
+    assert_eq!(
+        m.apply(&change(PricingTier::Pro, Some(20)), t(1))
+            .expect("allowed"),
+        true
+    );
+    assert_eq!(m.quota.limit, Some(20));
+    assert_eq!(
+        m.apply(&change(PricingTier::Premium, Some(20)), t(1))
+            .expect("allowed"),
+        true
+    );
+    assert_eq!(m.tier, PricingTier::Premium);
+    assert_eq!(
+        m.apply(&change(PricingTier::Premium, None), t(1))
+            .expect("allowed"),
+        true
+    );
+    assert_eq!(m.quota.limit, None);
+}
