@@ -424,3 +424,17 @@ proptest! {
         prop_assert_eq!(Some(b.tier), newest_terms.plan.map(|p| p.tier));
     }
 }
+
+#[test]
+fn a_started_membership_carries_the_subscription_it_follows() {
+    let s = snap(
+        stamp(5, 0, "evt_1"),
+        SubscriptionStatus::Active,
+        Some(period(0, 30)),
+        terms(false, PricingTier::Pro),
+    );
+    let m = start(&s);
+    assert_eq!(m.provider.customer_id.as_deref(), Some("cus_1"));
+    assert_eq!(m.provider.subscription_id.as_deref(), Some("sub_1"));
+    assert_eq!(m.provider.price_id.as_deref(), Some("price_pro"));
+}
