@@ -106,8 +106,8 @@ impl CatalogStore for Interleaved {
     async fn insert_file(&self, f: &WorkflowFile) -> StoreResult<()> {
         self.inner.insert_file(f).await
     }
-    async fn update_file(&self, f: &WorkflowFile) -> StoreResult<()> {
-        self.inner.update_file(f).await
+    async fn update_file(&self, f: &WorkflowFile, r: u64) -> StoreResult<()> {
+        self.inner.update_file(f, r).await
     }
     async fn file(&self, id: FileId) -> StoreResult<Option<WorkflowFile>> {
         self.inner.file(id).await
@@ -124,8 +124,8 @@ impl CatalogStore for Interleaved {
     async fn insert_bundle(&self, b: &Bundle) -> StoreResult<()> {
         self.inner.insert_bundle(b).await
     }
-    async fn update_bundle(&self, b: &Bundle) -> StoreResult<()> {
-        self.inner.update_bundle(b).await
+    async fn update_bundle(&self, b: &Bundle, r: u64) -> StoreResult<()> {
+        self.inner.update_bundle(b, r).await
     }
     async fn bundle(&self, id: BundleId) -> StoreResult<Option<Bundle>> {
         self.inner.bundle(id).await

@@ -1,4 +1,4 @@
--- Rolls back migrations 0001 to 0004 (the seed's rollback, plus the tables
+-- Rolls back migrations 0001 to 0005 (the seed's rollback, plus the tables
 -- this backend adds). Destroys every Workflow Vault row.
 --
 -- Not in the migrations directory on purpose: sqlx::migrate! must never run
@@ -31,7 +31,7 @@ DROP FUNCTION IF EXISTS vault_current_user_id() CASCADE;
 DO $$
 BEGIN
     IF to_regclass('_sqlx_migrations') IS NOT NULL THEN
-        DELETE FROM _sqlx_migrations WHERE version IN (1, 2, 3, 4);
+        DELETE FROM _sqlx_migrations WHERE version IN (1, 2, 3, 4, 5);
     END IF;
 END
 $$;

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_downloads_by_user_and_workflow.sql"),
     include_str!("../migrations/0004_order_safe_payments.sql"),
     include_str!("../migrations/0005_membership_grace.sql"),
+    include_str!("../migrations/0006_file_and_bundle_revisions.sql"),
 ];
 
 /// The schema version this crate writes.

@@ -207,8 +207,11 @@ async fn update_bundle_is_atomic() {
         let mut next = env.fx.store.bundle(b.id).await.unwrap().unwrap();
         next.name = format!("renamed {i}");
         next.workflow_ids = ids;
-        env.fault(step, async || Ok(env.fx.store.update_bundle(&next).await?))
-            .await;
+        let expected = next.revision;
+        env.fault(step, async || {
+            Ok(env.fx.store.update_bundle(&next, expected).await?)
+        })
+        .await;
         let conn = Connection::open(&env.path).unwrap();
         let stored: String = conn
             .query_row(items, [b.id.to_string()], |r| r.get(0))

@@ -134,6 +134,7 @@ impl NewBundle {
             purchase_count: 0,
             created_at: now,
             updated_at: now,
+            revision: 0,
         })
     }
 }
@@ -169,6 +170,10 @@ pub struct Bundle {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every edit; an edit is written only over the revision it
+    /// was made from.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 /// Why a bundle cannot be bought right now.

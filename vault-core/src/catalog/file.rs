@@ -197,6 +197,7 @@ impl NewFile {
             download_count: 0,
             created_at: now,
             updated_at: now,
+            revision: 0,
         })
     }
 }
@@ -232,6 +233,10 @@ pub struct WorkflowFile {
     pub created_at: DateTime<Utc>,
     /// Last change (maintained).
     pub updated_at: DateTime<Utc>,
+    /// Bumped by every edit; an edit is written only over the revision it
+    /// was made from.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 /// What anyone who may see a workflow may know of one of its files: the

@@ -52,8 +52,9 @@ pub trait CatalogStore: Send + Sync + Debug {
     /// the workflow's other files non-primary in the same transaction.
     async fn insert_file(&self, file: &WorkflowFile) -> StoreResult<()>;
     /// Replaces a file's editable fields (not its download count), with the
-    /// same primary rule. `NotFound` when missing.
-    async fn update_file(&self, file: &WorkflowFile) -> StoreResult<()>;
+    /// same primary rule, if its stored revision is `expected_revision`
+    /// (`Conflict` otherwise; nothing is written). `NotFound` when missing.
+    async fn update_file(&self, file: &WorkflowFile, expected_revision: u64) -> StoreResult<()>;
     /// One file.
     async fn file(&self, id: FileId) -> StoreResult<Option<WorkflowFile>>;
     /// A workflow's files: primary first, then by version descending, then id.
@@ -69,8 +70,10 @@ pub trait CatalogStore: Send + Sync + Debug {
     /// Inserts a bundle. `AlreadyExists` on id or slug; `NotFound` when a
     /// member workflow is missing.
     async fn insert_bundle(&self, bundle: &Bundle) -> StoreResult<()>;
-    /// Replaces a bundle's editable fields (not `purchase_count`).
-    async fn update_bundle(&self, bundle: &Bundle) -> StoreResult<()>;
+    /// Replaces a bundle's editable fields (not `purchase_count`) if its
+    /// stored revision is `expected_revision` (`Conflict` otherwise;
+    /// nothing is written).
+    async fn update_bundle(&self, bundle: &Bundle, expected_revision: u64) -> StoreResult<()>;
     /// One bundle.
     async fn bundle(&self, id: BundleId) -> StoreResult<Option<Bundle>>;
     /// One bundle by slug.

@@ -85,11 +85,14 @@ impl State {
         Ok(())
     }
 
-    fn update_file(&mut self, file: &WorkflowFile) -> StoreResult<()> {
+    fn update_file(&mut self, file: &WorkflowFile, expected_revision: u64) -> StoreResult<()> {
         let stored = self
             .files
             .get(&file.id)
             .ok_or_else(|| StoreError::not_found(Entity::File, file.id))?;
+        if stored.revision != expected_revision {
+            return Err(StoreError::conflict(Entity::File, file.id, REVISION_MOVED));
+        }
         self.workflow(file.workflow_id)?;
         let mut next = file.clone();
         next.download_count = stored.download_count;
@@ -173,11 +176,18 @@ impl State {
         Ok(())
     }
 
-    fn update_bundle(&mut self, bundle: &Bundle) -> StoreResult<()> {
+    fn update_bundle(&mut self, bundle: &Bundle, expected_revision: u64) -> StoreResult<()> {
         let stored = self
             .bundles
             .get(&bundle.id)
             .ok_or_else(|| StoreError::not_found(Entity::Bundle, bundle.id))?;
+        if stored.revision != expected_revision {
+            return Err(StoreError::conflict(
+                Entity::Bundle,
+                bundle.id,
+                REVISION_MOVED,
+            ));
+        }
         if let Some(other) = self.bundle_with_slug(&bundle.slug)
             && other.id != bundle.id
         {
@@ -250,8 +260,8 @@ impl CatalogStore for MemoryStore {
         self.write(|s| s.insert_file(file))
     }
 
-    async fn update_file(&self, file: &WorkflowFile) -> StoreResult<()> {
-        self.write(|s| s.update_file(file))
+    async fn update_file(&self, file: &WorkflowFile, expected_revision: u64) -> StoreResult<()> {
+        self.write(|s| s.update_file(file, expected_revision))
     }
 
     async fn file(&self, id: FileId) -> StoreResult<Option<WorkflowFile>> {
@@ -274,8 +284,8 @@ impl CatalogStore for MemoryStore {
         self.write(|s| s.insert_bundle(bundle))
     }
 
-    async fn update_bundle(&self, bundle: &Bundle) -> StoreResult<()> {
-        self.write(|s| s.update_bundle(bundle))
+    async fn update_bundle(&self, bundle: &Bundle, expected_revision: u64) -> StoreResult<()> {
+        self.write(|s| s.update_bundle(bundle, expected_revision))
     }
 
     async fn bundle(&self, id: BundleId) -> StoreResult<Option<Bundle>> {

@@ -256,13 +256,15 @@ pub async fn not_found_variants(store: Arc<dyn Store>) {
         })
     ));
     assert!(matches!(
-        f.store.update_file(&other_file.clone()).await,
+        f.store
+            .update_file(&other_file.clone(), other_file.revision)
+            .await,
         Ok(())
     ));
     let mut missing = other_file.clone();
     missing.id = crate::value::ids::FileId::from_uuid(uuid::Uuid::from_u128(405));
     assert!(matches!(
-        f.store.update_file(&missing).await,
+        f.store.update_file(&missing, 0).await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(

@@ -287,14 +287,14 @@ pub async fn store_files_keep_one_primary_and_their_download_count(store: Arc<dy
         }
     );
     assert_err!(
-        store.update_file(&file(5, 10, v1, true)).await,
+        store.update_file(&file(5, 10, v1, true), 0).await,
         StoreError::NotFound {
             entity: Entity::File,
             ..
         }
     );
     assert_err!(
-        store.update_file(&file(2, 99, v1, true)).await,
+        store.update_file(&file(2, 99, v1, true), 0).await,
         StoreError::NotFound {
             entity: Entity::Workflow,
             ..
@@ -332,9 +332,23 @@ pub async fn store_files_keep_one_primary_and_their_download_count(store: Arc<dy
     let mut edit = file(3, 10, v2, true);
     edit.file_name = "renamed.json".into();
     edit.download_count = 0;
-    store.update_file(&edit).await.unwrap();
+    edit.revision = 1;
+    store.update_file(&edit, 0).await.unwrap();
     let stored = store.file(file_id(3)).await.unwrap().unwrap();
     assert_eq!(stored.file_name, "renamed.json");
+    assert_eq!(stored.revision, 1);
+    // An edit made from the revision before is refused whole.
+    let mut stale = edit.clone();
+    stale.file_name = "stale.json".into();
+    stale.is_primary = false;
+    assert_err!(
+        store.update_file(&stale, 0).await,
+        StoreError::Conflict {
+            entity: Entity::File,
+            ..
+        }
+    );
+    assert_eq!(store.file(file_id(3)).await.unwrap().unwrap(), stored);
     assert_eq!(stored.download_count, 4);
     assert!(!store.file(file_id(6)).await.unwrap().unwrap().is_primary);
     let primaries = store
@@ -449,21 +463,25 @@ pub async fn store_bundles_check_members_and_keep_purchase_count(store: Arc<dyn 
         }
     );
     assert_err!(
-        store.update_bundle(&bundle(3, "third", &[10, 11])).await,
+        store.update_bundle(&bundle(3, "third", &[10, 11]), 0).await,
         StoreError::NotFound {
             entity: Entity::Bundle,
             ..
         }
     );
     assert_err!(
-        store.update_bundle(&bundle(1, "agency", &[10, 11])).await,
+        store
+            .update_bundle(&bundle(1, "agency", &[10, 11]), 0)
+            .await,
         StoreError::AlreadyExists {
             entity: Entity::Bundle,
             ..
         }
     );
     assert_err!(
-        store.update_bundle(&bundle(1, "starter", &[10, 99])).await,
+        store
+            .update_bundle(&bundle(1, "starter", &[10, 99]), 0)
+            .await,
         StoreError::NotFound {
             entity: Entity::Workflow,
             ..
@@ -477,9 +495,22 @@ pub async fn store_bundles_check_members_and_keep_purchase_count(store: Arc<dyn 
     }
     let mut edit = bundle(1, "starter-kit", &[11, 10]);
     edit.is_active = false;
-    store.update_bundle(&edit).await.unwrap();
+    edit.revision = 1;
+    store.update_bundle(&edit, 0).await.unwrap();
     let stored = store.bundle(bundle_id(1)).await.unwrap().unwrap();
     assert_eq!(stored.purchase_count, 3);
+    assert_eq!(stored.revision, 1);
+    // An edit made from the revision before is refused whole.
+    let mut stale = bundle(1, "stale", &[10, 11]);
+    stale.revision = 1;
+    assert_err!(
+        store.update_bundle(&stale, 0).await,
+        StoreError::Conflict {
+            entity: Entity::Bundle,
+            ..
+        }
+    );
+    assert_eq!(store.bundle(bundle_id(1)).await.unwrap().unwrap(), stored);
     assert!(!stored.is_active);
     assert_eq!(stored.workflow_ids, vec![wf_id(11), wf_id(10)]);
     assert_eq!(

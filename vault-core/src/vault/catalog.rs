@@ -368,7 +368,8 @@ impl<S: Store + ?Sized> Vault<S> {
             let mut file = new.build(id, current.created_at)?;
             file.download_count = current.download_count;
             file.updated_at = self.now();
-            self.store.update_file(&file).await?;
+            file.revision = current.revision + 1;
+            self.store.update_file(&file, current.revision).await?;
             Ok(file)
         })
         .await
@@ -496,7 +497,8 @@ impl<S: Store + ?Sized> Vault<S> {
             bundle.is_active = old.is_active;
             bundle.purchase_count = old.purchase_count;
             bundle.updated_at = self.now();
-            self.store.update_bundle(&bundle).await?;
+            bundle.revision = old.revision + 1;
+            self.store.update_bundle(&bundle, old.revision).await?;
             Ok(bundle)
         })
         .await
@@ -516,9 +518,11 @@ impl<S: Store + ?Sized> Vault<S> {
             require_staff(actor, "set_bundle_active")?;
             let mut bundle = self.load_bundle(id).await?;
             if bundle.is_active != active {
+                let expected = bundle.revision;
                 bundle.is_active = active;
                 bundle.updated_at = self.now();
-                self.store.update_bundle(&bundle).await?;
+                bundle.revision += 1;
+                self.store.update_bundle(&bundle, expected).await?;
             }
             Ok(bundle)
         })

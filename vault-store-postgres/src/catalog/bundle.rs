@@ -15,7 +15,7 @@ use crate::codec::*;
 macro_rules! bundle_cols {
     () => {
         "id, slug, name, description, workflow_ids, currency, price, original_price, valid_from, \
-         valid_until, seo, is_active, created_at, updated_at, purchase_count"
+         valid_until, seo, is_active, created_at, updated_at, purchase_count, revision"
     };
 }
 pub(crate) use bundle_cols;
@@ -40,6 +40,7 @@ pub(super) fn bundle_from_row(row: &PgRow) -> StoreResult<Bundle> {
             purchase_count: u64_col(row, "purchase_count")?,
             created_at: get(row, "created_at")?,
             updated_at: get(row, "updated_at")?,
+            revision: u64_col(row, "revision")?,
         })
     })
 }
@@ -108,26 +109,39 @@ pub(super) async fn insert_bundle(c: &mut PgConnection, b: &Bundle) -> StoreResu
         sqlx::query(concat!(
             "INSERT INTO workflow_bundles (",
             bundle_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
         )),
         b,
     )?
     .bind(i64_of(b.purchase_count)?)
+    .bind(i64_of(b.revision)?)
     .execute(&mut *c)
     .await
     .map_err(unique(Entity::Bundle, &b.slug))?;
     write_bundle_items(c, b).await
 }
 
-pub(super) async fn update_bundle(c: &mut PgConnection, b: &Bundle) -> StoreResult<()> {
-    let found: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM workflow_bundles WHERE id = $1 FOR NO KEY UPDATE")
+pub(super) async fn update_bundle(
+    c: &mut PgConnection,
+    b: &Bundle,
+    expected_revision: u64,
+) -> StoreResult<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT revision FROM workflow_bundles WHERE id = $1 FOR NO KEY UPDATE")
             .bind(b.id.as_uuid())
             .fetch_optional(&mut *c)
             .await
             .map_err(db)?;
-    if found.is_none() {
-        return Err(StoreError::not_found(Entity::Bundle, b.id));
+    match found {
+        None => return Err(StoreError::not_found(Entity::Bundle, b.id)),
+        Some(r) if r != i64_of(expected_revision)? => {
+            return Err(StoreError::conflict(
+                Entity::Bundle,
+                b.id,
+                "it changed since it was read",
+            ));
+        }
+        Some(_) => {}
     }
     let taken: Option<i32> =
         sqlx::query_scalar("SELECT 1 FROM workflow_bundles WHERE slug = $1 AND id <> $2")
@@ -143,11 +157,12 @@ pub(super) async fn update_bundle(c: &mut PgConnection, b: &Bundle) -> StoreResu
         sqlx::query(
             "UPDATE workflow_bundles SET slug = $2, name = $3, description = $4, \
              workflow_ids = $5, currency = $6, price = $7, original_price = $8, valid_from = $9, \
-             valid_until = $10, seo = $11, is_active = $12, created_at = $13, updated_at = $14 \
-             WHERE id = $1",
+             valid_until = $10, seo = $11, is_active = $12, created_at = $13, updated_at = $14, \
+             revision = $15 WHERE id = $1",
         ),
         b,
     )?
+    .bind(i64_of(b.revision)?)
     .execute(&mut *c)
     .await
     .map_err(unique(Entity::Bundle, &b.slug))?;

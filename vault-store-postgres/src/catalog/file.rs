@@ -17,7 +17,7 @@ macro_rules! file_cols {
     () => {
         "id, workflow_id, file_type, file_name, storage_key, mime_type, version, version_major, \
          version_minor, version_patch, is_primary, access, size_bytes, checksum, created_at, \
-         updated_at, download_count"
+         updated_at, download_count, revision"
     };
 }
 pub(crate) use file_cols;
@@ -39,6 +39,7 @@ pub(super) fn file_from_row(row: &PgRow) -> StoreResult<WorkflowFile> {
             download_count: u64_col(row, "download_count")?,
             created_at: get(row, "created_at")?,
             updated_at: get(row, "updated_at")?,
+            revision: u64_col(row, "revision")?,
         })
     })
 }
@@ -148,25 +149,40 @@ pub(super) async fn insert_file(c: &mut PgConnection, f: &WorkflowFile) -> Store
         sqlx::query(concat!(
             "INSERT INTO workflow_files (",
             file_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+             $18)"
         )),
         f,
     )?
     .bind(i64_of(f.download_count)?)
+    .bind(i64_of(f.revision)?)
     .execute(&mut *c)
     .await
     .map_err(unique(Entity::File, f.id))?;
     Ok(())
 }
 
-pub(super) async fn update_file(c: &mut PgConnection, f: &WorkflowFile) -> StoreResult<()> {
-    let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM workflow_files WHERE id = $1")
-        .bind(f.id.as_uuid())
-        .fetch_optional(&mut *c)
-        .await
-        .map_err(db)?;
-    if found.is_none() {
-        return Err(StoreError::not_found(Entity::File, f.id));
+pub(super) async fn update_file(
+    c: &mut PgConnection,
+    f: &WorkflowFile,
+    expected_revision: u64,
+) -> StoreResult<()> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT revision FROM workflow_files WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(f.id.as_uuid())
+            .fetch_optional(&mut *c)
+            .await
+            .map_err(db)?;
+    match found {
+        None => return Err(StoreError::not_found(Entity::File, f.id)),
+        Some(r) if r != i64_of(expected_revision)? => {
+            return Err(StoreError::conflict(
+                Entity::File,
+                f.id,
+                "it changed since it was read",
+            ));
+        }
+        Some(_) => {}
     }
     lock_workflow(c, f.workflow_id).await?;
     clear_other_primaries(c, f).await?;
@@ -176,10 +192,12 @@ pub(super) async fn update_file(c: &mut PgConnection, f: &WorkflowFile) -> Store
             "UPDATE workflow_files SET workflow_id = $2, file_type = $3, file_name = $4, \
              storage_key = $5, mime_type = $6, version = $7, version_major = $8, \
              version_minor = $9, version_patch = $10, is_primary = $11, access = $12, \
-             size_bytes = $13, checksum = $14, created_at = $15, updated_at = $16 WHERE id = $1",
+             size_bytes = $13, checksum = $14, created_at = $15, updated_at = $16, \
+             revision = $17 WHERE id = $1",
         ),
         f,
     )?
+    .bind(i64_of(f.revision)?)
     .execute(&mut *c)
     .await
     .map_err(db)?

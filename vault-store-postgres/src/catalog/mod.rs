@@ -132,8 +132,8 @@ impl CatalogStore for PgStore {
         write_tx!(self, |c| insert_file(c, file))
     }
 
-    async fn update_file(&self, file: &WorkflowFile) -> StoreResult<()> {
-        write_tx!(self, |c| update_file(c, file))
+    async fn update_file(&self, file: &WorkflowFile, expected_revision: u64) -> StoreResult<()> {
+        write_tx!(self, |c| update_file(c, file, expected_revision))
     }
 
     async fn file(&self, id: FileId) -> StoreResult<Option<WorkflowFile>> {
@@ -188,8 +188,8 @@ impl CatalogStore for PgStore {
         write_tx!(self, |c| insert_bundle(c, bundle))
     }
 
-    async fn update_bundle(&self, bundle: &Bundle) -> StoreResult<()> {
-        write_tx!(self, |c| update_bundle(c, bundle))
+    async fn update_bundle(&self, bundle: &Bundle, expected_revision: u64) -> StoreResult<()> {
+        write_tx!(self, |c| update_bundle(c, bundle, expected_revision))
     }
 
     async fn bundle(&self, id: BundleId) -> StoreResult<Option<Bundle>> {

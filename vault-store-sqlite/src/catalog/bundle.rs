@@ -15,7 +15,8 @@ use crate::sql::Id;
 macro_rules! bundle_cols {
     () => {
         "id, slug, name, description, workflow_ids, currency, price_minor, \
-    original_minor, valid_from, valid_until, seo, is_active, purchase_count, created_at, updated_at"
+    original_minor, valid_from, valid_until, seo, is_active, purchase_count, created_at, updated_at, \
+    revision"
     };
 }
 pub(crate) use bundle_cols;
@@ -38,6 +39,7 @@ pub(super) fn bundle_from_row(row: &Row<'_>) -> StoreResult<Bundle> {
             purchase_count: u64_col(row, "purchase_count")?,
             created_at: time(row, "created_at")?,
             updated_at: time(row, "updated_at")?,
+            revision: u64_col(row, "revision")?,
         })
     })
 }

@@ -15,7 +15,7 @@ use crate::sql::Id;
 macro_rules! file_cols {
     () => {
         "id, workflow_id, file_type, file_name, storage_key, mime_type, version, \
-    is_primary, access, size_bytes, checksum, download_count, created_at, updated_at"
+    is_primary, access, size_bytes, checksum, download_count, created_at, updated_at, revision"
     };
 }
 pub(crate) use file_cols;
@@ -37,6 +37,7 @@ pub(crate) fn file_from_row(row: &Row<'_>) -> StoreResult<WorkflowFile> {
             download_count: u64_col(row, "download_count")?,
             created_at: time(row, "created_at")?,
             updated_at: time(row, "updated_at")?,
+            revision: u64_col(row, "revision")?,
         })
     })
 }

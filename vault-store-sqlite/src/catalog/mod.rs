@@ -16,7 +16,7 @@ pub(crate) use self::workflow::{
 
 use async_trait::async_trait;
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter};
+use rusqlite::{OptionalExtension, params, params_from_iter};
 use vault_core::catalog::bundle::Bundle;
 use vault_core::catalog::category::Category;
 use vault_core::catalog::file::WorkflowFile;
@@ -33,9 +33,35 @@ use self::file::{clear_other_primaries, file_values};
 use self::query::list_workflows;
 use self::update::{update_cols, update_from_row};
 use self::workflow::{insert_workflow, update_workflow, workflow_cols};
-use crate::SqliteStore;
 use crate::codec::*;
-use crate::sql::{Id, exists, query_all, query_one};
+use crate::sql::{Id, SqlId, exists, query_all, query_one};
+use crate::{SqliteStore, Tx};
+
+/// The guard of an edit: the row exists (`NotFound`) and its stored
+/// revision is the one the edit was made from (`Conflict`).
+fn check_revision(
+    tx: &Tx<'_>,
+    table: &'static str,
+    entity: Entity,
+    id: &(impl SqlId + std::fmt::Display),
+    expected: u64,
+) -> StoreResult<()> {
+    let stored: Option<i64> = tx
+        .prepare_cached(&format!("SELECT revision FROM {table} WHERE id = ?1"))
+        .map_err(db)?
+        .query_row([Id(id)], |r| r.get(0))
+        .optional()
+        .map_err(db)?;
+    match stored {
+        None => Err(StoreError::not_found(entity, id)),
+        Some(r) if r != i64_of(expected)? => Err(StoreError::conflict(
+            entity,
+            id,
+            "it changed since it was read",
+        )),
+        Some(_) => Ok(()),
+    }
+}
 
 #[async_trait]
 impl CatalogStore for SqliteStore {
@@ -168,10 +194,11 @@ impl CatalogStore for SqliteStore {
             tx.step("insert_file:after_clear_primaries")?;
             let mut vals = file_values(&f)?.to_vec();
             vals.push(Value::Integer(i64_of(f.download_count)?));
+            vals.push(Value::Integer(i64_of(f.revision)?));
             tx.prepare_cached(
                 "INSERT INTO workflow_files (id, workflow_id, file_type, file_name, storage_key, mime_type, version, \
                  version_major, version_minor, version_patch, is_primary, access, size_bytes, checksum, created_at, \
-                 updated_at, download_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                 updated_at, download_count, revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             )
             .map_err(db)?
             .execute(params_from_iter(vals))
@@ -181,12 +208,10 @@ impl CatalogStore for SqliteStore {
         .await
     }
 
-    async fn update_file(&self, f: &WorkflowFile) -> StoreResult<()> {
+    async fn update_file(&self, f: &WorkflowFile, expected_revision: u64) -> StoreResult<()> {
         let f = f.clone();
         self.write(move |tx| {
-            if !exists(tx, "SELECT 1 FROM workflow_files WHERE id = ?1", [Id(&f.id)])? {
-                return Err(StoreError::not_found(Entity::File, f.id));
-            }
+            check_revision(tx, "workflow_files", Entity::File, &f.id, expected_revision)?;
             require_workflow(tx, f.workflow_id)?;
             clear_other_primaries(tx, &f)?;
             tx.step("update_file:after_clear_primaries")?;
@@ -194,11 +219,15 @@ impl CatalogStore for SqliteStore {
             tx.prepare_cached(
                 "UPDATE workflow_files SET workflow_id = ?2, file_type = ?3, file_name = ?4, storage_key = ?5, \
                  mime_type = ?6, version = ?7, version_major = ?8, version_minor = ?9, version_patch = ?10, \
-                 is_primary = ?11, access = ?12, size_bytes = ?13, checksum = ?14, created_at = ?15, updated_at = ?16 \
-                 WHERE id = ?1",
+                 is_primary = ?11, access = ?12, size_bytes = ?13, checksum = ?14, created_at = ?15, updated_at = ?16, \
+                 revision = ?17 WHERE id = ?1",
             )
             .map_err(db)?
-            .execute(params_from_iter(file_values(&f)?))
+            .execute(params_from_iter(
+                file_values(&f)?
+                    .into_iter()
+                    .chain([Value::Integer(i64_of(f.revision)?)]),
+            ))
             .map_err(db)?;
             Ok(())
         })
@@ -308,10 +337,11 @@ impl CatalogStore for SqliteStore {
             }
             let mut vals = bundle_values(&b)?.to_vec();
             vals.push(Value::Integer(i64_of(b.purchase_count)?));
+            vals.push(Value::Integer(i64_of(b.revision)?));
             tx.prepare_cached(
                 "INSERT INTO workflow_bundles (id, slug, name, description, workflow_ids, currency, price_minor, \
-                 original_minor, valid_from, valid_until, seo, is_active, created_at, updated_at, purchase_count) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                 original_minor, valid_from, valid_until, seo, is_active, created_at, updated_at, purchase_count, \
+                 revision) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )
             .map_err(db)?
             .execute(params_from_iter(vals))
@@ -322,22 +352,24 @@ impl CatalogStore for SqliteStore {
         .await
     }
 
-    async fn update_bundle(&self, b: &Bundle) -> StoreResult<()> {
+    async fn update_bundle(&self, b: &Bundle, expected_revision: u64) -> StoreResult<()> {
         let b = b.clone();
         self.write(move |tx| {
-            if !exists(tx, "SELECT 1 FROM workflow_bundles WHERE id = ?1", [Id(&b.id)])? {
-                return Err(StoreError::not_found(Entity::Bundle, b.id));
-            }
+            check_revision(tx, "workflow_bundles", Entity::Bundle, &b.id, expected_revision)?;
             if exists(tx, "SELECT 1 FROM workflow_bundles WHERE slug = ?1 AND id <> ?2", params![b.slug.as_str(), Id(&b.id)])? {
                 return Err(StoreError::exists(Entity::Bundle, &b.slug));
             }
             tx.prepare_cached(
                 "UPDATE workflow_bundles SET slug = ?2, name = ?3, description = ?4, workflow_ids = ?5, currency = ?6, \
                  price_minor = ?7, original_minor = ?8, valid_from = ?9, valid_until = ?10, seo = ?11, is_active = ?12, \
-                 created_at = ?13, updated_at = ?14 WHERE id = ?1",
+                 created_at = ?13, updated_at = ?14, revision = ?15 WHERE id = ?1",
             )
             .map_err(db)?
-            .execute(params_from_iter(bundle_values(&b)?))
+            .execute(params_from_iter(
+                bundle_values(&b)?
+                    .into_iter()
+                    .chain([Value::Integer(i64_of(b.revision)?)]),
+            ))
             .map_err(db)?;
             tx.step("update_bundle:after_row")?;
             write_bundle_items(tx, &b)
