@@ -438,3 +438,20 @@ fn a_started_membership_carries_the_subscription_it_follows() {
     assert_eq!(m.provider.subscription_id.as_deref(), Some("sub_1"));
     assert_eq!(m.provider.price_id.as_deref(), Some("price_pro"));
 }
+
+#[test]
+fn a_snapshot_with_a_bad_price_id_is_refused_before_anything_merges() {
+    for bad in ["price one", "price_\u{0}", ""] {
+        let mut t = terms(false, PricingTier::Pro);
+        if let Some(t) = t.as_mut() {
+            t.price_id = Some(bad.into());
+        }
+        let s = snap(
+            stamp(5, 0, "evt_1"),
+            SubscriptionStatus::Active,
+            Some(period(0, 30)),
+            t,
+        );
+        assert_eq!(s.validate().expect_err(bad).field(), "provider.price_id");
+    }
+}
