@@ -1,6 +1,6 @@
 //! The spans the service leaves in an app's traces: one per call, named
-//! after it, with the actor's kind, the ids it names and how it ended, and
-//! nothing secret. In its own test binary: tracing caches each callsite's
+//! after it, with the actor's kind, the ids it names and how it ended, one
+//! per store write inside it (`store.<method>`), and nothing secret. In its own test binary: tracing caches each callsite's
 //! interest for the whole process, so a subscriber installed here must be
 //! the first any callsite meets.
 #![allow(clippy::unwrap_used)]
@@ -147,9 +147,42 @@ fn a_download_and_a_refused_call_leave_spans_without_secrets() {
                 .any(|s| s.fields.get("outcome").map(String::as_str) == Some("forbidden")),
             "{publish:?}"
         );
-        // Every call left a span with an outcome.
+        // The granted download wrote once, in its own span; the refused
+        // and forbidden calls wrote nothing.
+        let writes = capture.named("store.record_download");
+        assert_eq!(writes.len(), 1, "{writes:?}");
+        let write = &writes[0];
+        assert_eq!(write.fields.get("outcome").map(String::as_str), Some("ok"));
+        assert_eq!(
+            write.fields.get("workflow").map(String::as_str),
+            Some(w.id.to_string().as_str())
+        );
+        assert!(write.fields.contains_key("file") && write.fields.contains_key("id"));
+        assert!(write.lasted.is_some());
+        // A write the store refuses says why.
+        f.vault
+            .add_favorite(&alice, w.id, None, vec![])
+            .await
+            .unwrap();
+        let again = f.vault.add_favorite(&alice, w.id, None, vec![]).await;
+        assert!(
+            matches!(again, Err(Error::AlreadyExists { .. })),
+            "{again:?}"
+        );
+        let outcomes: Vec<String> = capture
+            .named("store.insert_favorite")
+            .iter()
+            .filter_map(|s| s.fields.get("outcome").cloned())
+            .collect();
+        assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+        assert!(
+            outcomes.contains(&"ok".to_owned()) && outcomes.contains(&"already_exists".to_owned())
+        );
+        assert!(!capture.named("store.insert_purchase").is_empty());
+        assert!(!capture.named("store.settle_purchase").is_empty());
+        // Every call and every write left a span with an outcome.
         for c in capture.spans.lock().unwrap().values() {
-            if c.name.starts_with("vault.") {
+            if c.name.starts_with("vault.") || c.name.starts_with("store.") {
                 assert!(c.fields.contains_key("outcome"), "{c:?}");
             }
         }

@@ -56,7 +56,7 @@ impl<S: Store + ?Sized> Vault<S> {
         traced(span, async move {
             require_staff(actor, "create_category")?;
             let category = new.build(CategoryId::from_uuid(self.uuid()), self.now())?;
-            self.store.insert_category(&category).await?;
+            self.writes.insert_category(&category).await?;
             Ok(category)
         })
         .await
@@ -117,7 +117,7 @@ impl<S: Store + ?Sized> Vault<S> {
             require_staff(actor, "create_workflow")?;
             self.require_category(content.category_id).await?;
             let w = Workflow::new_draft(WorkflowId::from_uuid(self.uuid()), content, self.now())?;
-            self.store.insert_workflow(&w).await?;
+            self.writes.insert_workflow(&w).await?;
             Ok(w)
         })
         .await
@@ -194,7 +194,7 @@ impl<S: Store + ?Sized> Vault<S> {
         change(&mut next);
         next.updated_at = self.now();
         next.revision = current.revision + 1;
-        self.store.update_workflow(&next, current.revision).await?;
+        self.writes.update_workflow(&next, current.revision).await?;
         Ok(next)
     }
 
@@ -340,7 +340,7 @@ impl<S: Store + ?Sized> Vault<S> {
             require_staff(actor, "add_file")?;
             self.load_workflow(new.workflow_id).await?;
             let file = new.build(FileId::from_uuid(self.uuid()), self.now())?;
-            self.store.insert_file(&file).await?;
+            self.writes.insert_file(&file).await?;
             Ok(file)
         })
         .await
@@ -369,7 +369,7 @@ impl<S: Store + ?Sized> Vault<S> {
             file.download_count = current.download_count;
             file.updated_at = self.now();
             file.revision = current.revision + 1;
-            self.store.update_file(&file, current.revision).await?;
+            self.writes.update_file(&file, current.revision).await?;
             Ok(file)
         })
         .await
@@ -419,7 +419,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 w.current_version,
                 self.now(),
             )?;
-            self.store.insert_update(&update).await?;
+            self.writes.insert_update(&update).await?;
             Ok(update)
         })
         .await
@@ -470,7 +470,7 @@ impl<S: Store + ?Sized> Vault<S> {
             new.validate()?;
             let prices = self.member_prices(&new.workflow_ids).await?;
             let bundle = new.build(BundleId::from_uuid(self.uuid()), &prices, self.now())?;
-            self.store.insert_bundle(&bundle).await?;
+            self.writes.insert_bundle(&bundle).await?;
             Ok(bundle)
         })
         .await
@@ -498,7 +498,7 @@ impl<S: Store + ?Sized> Vault<S> {
             bundle.purchase_count = old.purchase_count;
             bundle.updated_at = self.now();
             bundle.revision = old.revision + 1;
-            self.store.update_bundle(&bundle, old.revision).await?;
+            self.writes.update_bundle(&bundle, old.revision).await?;
             Ok(bundle)
         })
         .await
@@ -522,7 +522,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 bundle.is_active = active;
                 bundle.updated_at = self.now();
                 bundle.revision += 1;
-                self.store.update_bundle(&bundle, expected).await?;
+                self.writes.update_bundle(&bundle, expected).await?;
             }
             Ok(bundle)
         })

@@ -185,7 +185,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 LicenseKey::generate(self.entropy.as_ref()),
                 now,
             )?;
-            self.store.insert_purchase(&purchase).await?;
+            self.writes.insert_purchase(&purchase).await?;
             Ok(purchase)
         })
         .await
@@ -309,7 +309,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     count_purchase: true,
                     analytics,
                 };
-                match self.store.settle_purchase(&write).await {
+                match self.writes.settle_purchase(&write).await {
                     Ok(()) => Ok(next),
                     Err(StoreError::AlreadyExists { .. }) => Err(Error::Conflict {
                         entity: Entity::Purchase,
@@ -336,7 +336,7 @@ impl<S: Store + ?Sized> Vault<S> {
             if !next.fail(self.now())? {
                 return Ok(current);
             }
-            self.store
+            self.writes
                 .settle_purchase(&PurchaseWrite {
                     purchase: next.clone(),
                     expected_status: current.status,
@@ -446,7 +446,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 d
             })
             .collect();
-        self.store
+        self.writes
             .settle_purchase(&PurchaseWrite {
                 purchase: next.clone(),
                 expected_status: current.status,

@@ -77,7 +77,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 updated_at: now,
                 revision: 0,
             };
-            self.store
+            self.writes
                 .insert_review(&review, &RatingDelta::default(), None)
                 .await?;
             Ok(review)
@@ -119,7 +119,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 current.contribution().as_ref(),
                 next.contribution().as_ref(),
             );
-            self.store
+            self.writes
                 .update_review(&next, current.revision, &delta, None)
                 .await?;
             Ok(next)
@@ -138,7 +138,7 @@ impl<S: Store + ?Sized> Vault<S> {
             let current = self.load_review(id).await?;
             require_self_or_staff(actor, &current.user_id, "delete_review")?;
             let delta = RatingDelta::between(current.contribution().as_ref(), None);
-            self.store
+            self.writes
                 .delete_review(id, current.revision, &delta)
                 .await?;
             Ok(())
@@ -187,7 +187,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 d.reviews = 1;
                 d
             });
-            self.store
+            self.writes
                 .update_review(&next, current.revision, &delta, analytics.as_ref())
                 .await?;
             Ok(next)
@@ -219,7 +219,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     key: id.to_string(),
                 });
             }
-            self.store.set_vote(id, user, vote).await?;
+            self.writes.set_vote(id, user, vote).await?;
             self.load_review(id).await
         })
         .await
@@ -305,7 +305,7 @@ impl<S: Store + ?Sized> Vault<S> {
             fav.validate()?;
             let mut d = AnalyticsDelta::none(workflow, now);
             d.favorites = 1;
-            self.store.insert_favorite(&fav, &d).await?;
+            self.writes.insert_favorite(&fav, &d).await?;
             Ok(fav)
         })
         .await
@@ -316,7 +316,7 @@ impl<S: Store + ?Sized> Vault<S> {
         let span = tracing::info_span!("vault.remove_favorite", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
         traced(span, async move {
             let user = require_user(actor, "remove_favorite")?;
-            Ok(self.store.delete_favorite(user, workflow).await?)
+            Ok(self.writes.delete_favorite(user, workflow).await?)
         })
         .await
     }
@@ -344,7 +344,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     key: format!("{user}/{workflow}"),
                 })?;
             let next = current.edited(note, tags)?;
-            self.store.update_favorite(&next).await?;
+            self.writes.update_favorite(&next).await?;
             Ok(next)
         })
         .await

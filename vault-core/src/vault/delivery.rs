@@ -194,7 +194,11 @@ impl<S: Store + ?Sized> Vault<S> {
                 };
                 let mut delta = AnalyticsDelta::none(facts.target.workflow_id, now);
                 delta.downloads = 1;
-                match self.store.record_download(&download, &charge, &delta).await {
+                match self
+                    .writes
+                    .record_download(&download, &charge, &delta)
+                    .await
+                {
                     Ok(()) => {
                         // Saturating, like the store's counter: an unlimited
                         // quota's count may reach u32::MAX.

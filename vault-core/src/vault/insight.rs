@@ -47,7 +47,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 (None, Some(h)) => Some(VisitorKey::Ip(h)),
                 (None, None) => None,
             };
-            Ok(self.store.record_analytics(&d).await?)
+            Ok(self.writes.record_analytics(&d).await?)
         })
         .await
     }
@@ -67,7 +67,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 Interaction::Click => d.clicks = 1,
                 Interaction::Share => d.shares = 1,
             }
-            Ok(self.store.record_analytics(&d).await?)
+            Ok(self.writes.record_analytics(&d).await?)
         })
         .await
     }

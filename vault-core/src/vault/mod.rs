@@ -15,6 +15,7 @@ mod community;
 mod delivery;
 mod insight;
 mod subscription;
+mod traced;
 
 use std::fmt;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub use self::community::RatingSummary;
 pub use self::delivery::DownloadTicket;
 pub use self::insight::Interaction;
 pub use self::subscription::{Enrollment, Followed};
+pub use self::traced::TracedWrites;
 use crate::community::rating::BayesianPrior;
 use crate::delivery::access::AccessPolicy;
 use crate::delivery::download::IpSalt;
@@ -97,6 +99,8 @@ impl fmt::Debug for VaultConfig {
 /// The marketplace service. Cheap to clone (everything is behind `Arc`).
 pub struct Vault<S: ?Sized = dyn Store> {
     store: Arc<S>,
+    // Every write goes through here, each in its span.
+    writes: TracedWrites<S>,
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
     config: VaultConfig,
@@ -106,6 +110,7 @@ impl<S: ?Sized> Clone for Vault<S> {
     fn clone(&self) -> Self {
         Self {
             store: Arc::clone(&self.store),
+            writes: self.writes.clone(),
             clock: Arc::clone(&self.clock),
             entropy: Arc::clone(&self.entropy),
             config: self.config.clone(),
@@ -133,6 +138,7 @@ impl<S: Store + ?Sized> Vault<S> {
         config: VaultConfig,
     ) -> Self {
         Self {
+            writes: TracedWrites::new(Arc::clone(&store)),
             store,
             clock,
             entropy,

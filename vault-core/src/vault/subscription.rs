@@ -72,7 +72,7 @@ impl<S: Store + ?Sized> Vault<S> {
             let now = self.now();
             let mut m = new.build(MembershipId::from_uuid(self.uuid()), now)?;
             m.settle_grace(self.config.access.past_due_grace);
-            self.store
+            self.writes
                 .insert_membership(&m, now, self.config.access.past_due_grace)
                 .await?;
             Ok(m)
@@ -116,7 +116,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     }
                     next.settle_grace(self.config.access.past_due_grace);
                     next.revision = current.revision + 1;
-                    match self.store.update_membership(&next, current.revision).await {
+                    match self.writes.update_membership(&next, current.revision).await {
                         Ok(()) => {
                             return Ok(Followed::Membership {
                                 membership: Box::new(next),
@@ -143,7 +143,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 };
                 m.settle_grace(self.config.access.past_due_grace);
                 match self
-                    .store
+                    .writes
                     .insert_membership(&m, now, self.config.access.past_due_grace)
                     .await
                 {
@@ -249,7 +249,7 @@ impl<S: Store + ?Sized> Vault<S> {
             }
             next.settle_grace(self.config.access.past_due_grace);
             next.revision = current.revision + 1;
-            self.store
+            self.writes
                 .update_membership(&next, current.revision)
                 .await?;
             Ok(next)

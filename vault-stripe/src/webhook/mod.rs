@@ -75,6 +75,7 @@ use vault_core::store::{
 };
 use vault_core::value::error::Error as VaultError;
 use vault_core::value::tier::PricingTier;
+use vault_core::vault::TracedWrites;
 use vault_core::{Clock, Vault};
 
 use crate::event::{Event, ParseError};
@@ -236,6 +237,8 @@ pub struct Sweep {
 pub struct WebhookHandler<S: Store + ?Sized> {
     vault: Vault<S>,
     events: Arc<dyn WebhookStore>,
+    // The same store's writes, each in its span.
+    event_writes: TracedWrites<dyn WebhookStore>,
     clock: Arc<dyn Clock>,
     verifier: Verifier,
     config: WebhookConfig,
@@ -269,6 +272,7 @@ impl<S: Store + ?Sized> WebhookHandler<S> {
     ) -> Self {
         Self {
             vault,
+            event_writes: TracedWrites::webhooks(Arc::clone(&events)),
             events,
             clock,
             verifier,
@@ -309,7 +313,7 @@ impl<S: Store + ?Sized> WebhookHandler<S> {
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
         let mut report = Sweep {
             expired: self
-                .events
+                .event_writes
                 .expire_parked_webhook_events(cutoff, now)
                 .await?,
             ..Sweep::default()
@@ -411,7 +415,7 @@ impl<S: Store + ?Sized> WebhookHandler<S> {
         };
         let now = self.clock.now();
         match self
-            .events
+            .event_writes
             .claim_webhook_event(&record, now, self.config.lease, self.config.max_deliveries)
             .await?
         {
@@ -476,7 +480,7 @@ impl<S: Store + ?Sized> WebhookHandler<S> {
     }
 
     async fn finish(&self, id: &str, finish: Finish) -> Result<(), StoreError> {
-        self.events
+        self.event_writes
             .finish_webhook_event(id, &finish, self.clock.now())
             .await
     }
