@@ -307,6 +307,35 @@ impl ActiveMembershipRow {
     }
 }
 
+impl ActiveMembershipRow {
+    /// A row of a SQL store's `active_memberships` view: the stored
+    /// membership and the columns the view computed (which a contract case
+    /// holds against [`ActiveMembershipRow::of`]). The view lists only live
+    /// memberships, so the standing is good, or the grace it stores.
+    pub fn from_view(
+        m: Membership,
+        computed_status: ComputedStatus,
+        days_remaining: i64,
+        downloads_remaining: Option<u32>,
+    ) -> Self {
+        Self {
+            membership_id: m.id,
+            standing: match (m.status, m.grace_ends_at) {
+                (MembershipStatus::PastDue, Some(until)) => Standing::Grace { until },
+                _ => Standing::Good,
+            },
+            computed_status,
+            days_remaining,
+            downloads_remaining,
+            tier: m.tier,
+            status: m.status,
+            cancel_at_period_end: m.cancel_at_period_end,
+            enrolled_at: m.enrolled_at,
+            user_id: m.user_id,
+        }
+    }
+}
+
 /// The seed's `computed_status` of a live membership: its words, in the
 /// order the view's `CASE` tests them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -7,7 +7,6 @@ use daily::*;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use rusqlite::params;
-use vault_core::commerce::membership::{MembershipStatus, Standing};
 use vault_core::insight::analytics::{
     ActiveMembershipRow, AnalyticsDelta, ComputedStatus, DailyAnalytics, WorkflowStatsRow,
     check_days,
@@ -69,22 +68,12 @@ impl AnalyticsStore for SqliteStore {
                 "SELECT * FROM active_memberships ORDER BY id",
                 [],
                 |row| {
-                    let m = membership_from_row(row)?;
-                    Ok(ActiveMembershipRow {
-                        membership_id: m.id,
-                        user_id: m.user_id.clone(),
-                        tier: m.tier,
-                        status: m.status,
-                        standing: match (m.status, m.grace_ends_at) {
-                            (MembershipStatus::PastDue, Some(until)) => Standing::Grace { until },
-                            _ => Standing::Good,
-                        },
-                        computed_status: parse_with(row, "computed_status", ComputedStatus::parse)?,
-                        days_remaining: get(row, "days_remaining")?,
-                        downloads_remaining: opt_u32_col(row, "downloads_remaining")?,
-                        cancel_at_period_end: m.cancel_at_period_end,
-                        enrolled_at: m.enrolled_at,
-                    })
+                    Ok(ActiveMembershipRow::from_view(
+                        membership_from_row(row)?,
+                        parse_with(row, "computed_status", ComputedStatus::parse)?,
+                        get(row, "days_remaining")?,
+                        opt_u32_col(row, "downloads_remaining")?,
+                    ))
                 },
             )?;
             tx.prepare_cached("DELETE FROM vault_report_clock")
