@@ -95,6 +95,7 @@
 //! * `testkit` — the backend conformance suite ([`conformance_tests!`]).
 #![deny(missing_docs)]
 
+pub mod account;
 pub mod catalog;
 pub mod commerce;
 pub mod community;
