@@ -452,6 +452,44 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn urls_are_http_or_an_absolute_path_without_spaces() {
+        for good in [
+            "https://cdn.example/a.png",
+            "http://example.org/v",
+            "/media/a.png",
+        ] {
+            assert!(check_url("video_url", good).is_ok(), "{good}");
+        }
+        for bad in [
+            "ftp://example.org/a",
+            "example.org/a",
+            "javascript:alert(1)",
+            "https://cdn.example/a b.png",
+            "/media/a\tb.png",
+            " /media/a.png",
+        ] {
+            assert_eq!(
+                check_url("video_url", bad).expect_err(bad).field(),
+                "video_url"
+            );
+        }
+    }
+
+    #[test]
+    fn a_list_may_fill_its_count_exactly() {
+        let of = |n: usize| vec!["x".to_owned(); n];
+        assert!(check_list("features", &of(50), 50, 10).is_ok());
+        assert_eq!(
+            check_list("features", &of(51), 50, 10)
+                .expect_err("51")
+                .field(),
+            "features"
+        );
+        assert!(check_list("features", &["x".repeat(10)], 50, 10).is_ok());
+        assert!(check_list("features", &["x".repeat(11)], 50, 10).is_err());
+    }
+
+    #[test]
     fn tags_are_normalised() {
         let tags = parse_tags(&["CRM", "crm", " Lead Gen "]).expect("valid");
         assert_eq!(tags.len(), 2);
