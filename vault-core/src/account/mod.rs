@@ -8,3 +8,4 @@
 
 pub mod email;
 pub mod profile;
+pub mod settings;
