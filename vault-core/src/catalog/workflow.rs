@@ -427,6 +427,34 @@ pub(crate) mod tests {
             .expect_err("negative");
         assert_eq!(e.reason(), &Reason::Negative);
         let _ = dec!(1);
+        // A free workflow may spell its price as zero.
+        assert!(content("a", PricingTier::Free, Some(0)).validate().is_ok());
+    }
+
+    #[test]
+    fn only_the_free_tier_is_free() {
+        assert!(content("a", PricingTier::Free, None).is_free());
+        for tier in [PricingTier::Basic, PricingTier::Pro, PricingTier::Premium] {
+            assert!(!content("a", tier, Some(100)).is_free(), "{tier:?}");
+        }
+    }
+
+    #[test]
+    fn previews_and_tags_may_fill_their_count_exactly() {
+        let mut c = content("a", PricingTier::Free, None);
+        c.media.preview_images = vec!["/p.png".to_owned(); 20];
+        c.tags = (0..20)
+            .map(|i| Tag::parse(&format!("t{i}")).expect("tag"))
+            .collect();
+        assert!(c.validate().is_ok());
+        c.media.preview_images.push("/p.png".into());
+        assert_eq!(
+            c.validate().expect_err("21 previews").field(),
+            "preview_images"
+        );
+        c.media.preview_images.pop();
+        c.tags.push(Tag::parse("t20").expect("tag"));
+        assert_eq!(c.validate().expect_err("21 tags").field(), "tags");
     }
 
     #[test]
