@@ -1,5 +1,6 @@
-//! Reviews, ratings and favorites: what buyers say about workflows.
+//! Reviews, ratings, comments and favorites: what buyers say about workflows.
 
+pub mod comment;
 pub mod favorite;
 pub mod rating;
 pub mod review;

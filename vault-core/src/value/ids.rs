@@ -101,3 +101,7 @@ id_type!(
     /// Identifies a bundle of workflows.
     BundleId, "bundle_id"
 );
+id_type!(
+    /// Identifies a comment on a workflow.
+    CommentId, "comment_id"
+);
