@@ -678,4 +678,20 @@ pub(crate) mod tests {
             }
         }
     }
+
+    #[test]
+    fn a_payment_ref_reads_back_as_written_and_refuses_spaces() {
+        let r = PaymentRef::parse("pi_3Nx").expect("valid");
+        assert_eq!(r.as_str(), "pi_3Nx");
+        assert_eq!(String::from(r.clone()), "pi_3Nx");
+        let json = serde_json::to_string(&r).expect("serializes");
+        assert_eq!(json, "\"pi_3Nx\"");
+        assert_eq!(serde_json::from_str::<PaymentRef>(&json).expect("reads"), r);
+        for bad in ["", "pi 1", "pi\u{0}"] {
+            assert_eq!(
+                PaymentRef::parse(bad).expect_err(bad).field(),
+                "payment_ref"
+            );
+        }
+    }
 }
