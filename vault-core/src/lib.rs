@@ -96,6 +96,7 @@
 #![deny(missing_docs)]
 
 pub mod account;
+pub mod audit;
 pub mod catalog;
 pub mod commerce;
 pub mod community;
