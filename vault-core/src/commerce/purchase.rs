@@ -694,4 +694,37 @@ pub(crate) mod tests {
             );
         }
     }
+
+    #[test]
+    fn a_license_must_outlive_the_purchase() {
+        let now = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::days(1);
+        let with = |expires: DateTime<Utc>| {
+            NewPurchase {
+                user_id: UserId::parse("buyer").expect("valid"),
+                item: PurchaseItem::Workflow {
+                    workflow_id: WorkflowId::from_uuid(uuid::Uuid::nil()),
+                },
+                license_type: LicenseType::Personal,
+                amount: Money::from_minor(100, Currency::USD),
+                tax: Money::from_minor(0, Currency::USD),
+                download_limit: None,
+                license_expires_at: Some(expires),
+                update_months: None,
+                provider: ProviderRefs::default(),
+            }
+            .build(
+                PurchaseId::from_uuid(uuid::Uuid::nil()),
+                LicenseKey::generate(&SeededEntropy::new(3)),
+                now,
+            )
+        };
+        assert!(with(now + chrono::Duration::seconds(1)).is_ok());
+        for at in [now, now - chrono::Duration::seconds(1)] {
+            let err = with(at).expect_err("expires at or before the purchase");
+            assert!(
+                matches!(&err, Error::Invalid(v) if v.field() == "license_expires_at"),
+                "{err:?}"
+            );
+        }
+    }
 }
