@@ -104,6 +104,7 @@ pub mod delivery;
 pub mod insight;
 #[cfg(feature = "memory")]
 pub mod memory;
+pub mod settings;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
