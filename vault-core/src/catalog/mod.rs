@@ -4,6 +4,7 @@
 pub mod bundle;
 pub mod category;
 pub mod file;
+pub mod page;
 pub mod query;
 pub mod store;
 pub mod update;

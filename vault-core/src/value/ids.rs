@@ -105,3 +105,11 @@ id_type!(
     /// Identifies a comment on a workflow.
     CommentId, "comment_id"
 );
+id_type!(
+    /// Identifies an asset (image, video, file) shown on a workflow's page.
+    AssetId, "asset_id"
+);
+id_type!(
+    /// Identifies a setup guide of a workflow.
+    DocId, "doc_id"
+);
