@@ -322,3 +322,29 @@ fn entitlements_of_another_user_are_ignored() {
     // The same entitlements do grant their owner.
     assert!(run(&user(), &pro(), &e).is_granted());
 }
+
+#[test]
+fn several_refusing_entitlements_end_the_trace_with_none_passed() {
+    let pending = {
+        let mut p = bought(1);
+        p.status = PaymentStatus::Pending;
+        p
+    };
+    let failed = {
+        let mut p = bought(2);
+        p.status = PaymentStatus::Failed;
+        p
+    };
+    let d = run(&user(), &pro(), &ents(vec![pending, failed], vec![]));
+    assert_eq!(d.reasons.len(), 2, "{d}");
+    let last = d.trace.last().expect("trace");
+    assert_eq!(last.rule, Rule::Entitlements);
+    // Each purchase's own step says why; the last one sums up.
+    assert_eq!(
+        last.verdict,
+        Verdict::Passes {
+            note: "no entitlement passed".into()
+        },
+        "{d}"
+    );
+}
