@@ -462,3 +462,30 @@ fn memberships_of_another_user_are_ignored() {
         &[buy(), join(PricingTier::Pro)],
     );
 }
+
+#[test]
+fn at_the_instant_the_period_ends_a_used_up_quota_asks_for_renewal() {
+    // resets_at == now: the reset is not still ahead, so waiting is no remedy.
+    let mut m = member(1, PricingTier::Pro, false, Some(10));
+    m.quota.used = 10;
+    m.apply(&MembershipEvent::PaymentFailed, t(119))
+        .expect("payment fails");
+    let d = run_at(&user(), &pro(), &ents(vec![], vec![m]), t(120));
+    assert_eq!(
+        d.remedies.first(),
+        Some(&Remedy::Renew {
+            membership_id: mid(1)
+        }),
+        "{d}"
+    );
+    // A moment before the end, the reset is ahead: wait for it.
+    let mut m = member(1, PricingTier::Pro, false, Some(10));
+    m.quota.used = 10;
+    let before = t(120) - Duration::seconds(1);
+    let d = run_at(&user(), &pro(), &ents(vec![], vec![m]), before);
+    assert_eq!(
+        d.remedies.first(),
+        Some(&Remedy::WaitUntil { at: t(120) }),
+        "{d}"
+    );
+}
