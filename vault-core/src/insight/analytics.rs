@@ -394,6 +394,30 @@ mod tests {
     use rust_decimal::dec;
 
     #[test]
+    fn a_range_is_checked_at_both_ends() {
+        use crate::value::clock::{MAX_DATE, MIN_DATE};
+        assert!(check_days(MIN_DATE, MAX_DATE).is_ok());
+        let day = MIN_DATE.succ_opt().expect("a day");
+        assert!(
+            check_days(day, MIN_DATE).is_ok(),
+            "an empty range is no error"
+        );
+        let before = MIN_DATE.pred_opt().expect("a day before");
+        let after = MAX_DATE.succ_opt().expect("a day after");
+        assert_eq!(
+            check_days(before, MAX_DATE).expect_err("from").field(),
+            "from"
+        );
+        assert_eq!(check_days(MIN_DATE, after).expect_err("to").field(), "to");
+        assert_eq!(
+            check_days(NaiveDate::MIN, NaiveDate::MAX)
+                .expect_err("both")
+                .field(),
+            "from"
+        );
+    }
+
+    #[test]
     fn derived_ratios() {
         let mut a = DailyAnalytics::empty(WorkflowId::from_uuid(uuid::Uuid::nil()), NaiveDate::MIN);
         assert_eq!(a.conversion_rate(), None);
