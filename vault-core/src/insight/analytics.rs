@@ -473,6 +473,23 @@ mod tests {
     }
 
     #[test]
+    fn sources_and_countries_are_counted_per_delta() {
+        let mut row =
+            DailyAnalytics::empty(WorkflowId::from_uuid(uuid::Uuid::nil()), NaiveDate::MIN);
+        let de = CountryCode::parse("DE").expect("country");
+        for source in ["google.com", "google.com", "direct"] {
+            let mut d = delta(None, 0, 0);
+            d.traffic_source = Some(source.into());
+            d.country = Some(de);
+            row.apply(&d).expect("applies");
+        }
+        assert_eq!(row.traffic_sources.get("google.com"), Some(&2));
+        assert_eq!(row.traffic_sources.get("direct"), Some(&1));
+        assert_eq!(row.countries.get(&de), Some(&3));
+        assert_eq!(row.downloads, 3);
+    }
+
+    #[test]
     fn one_currency_per_day() {
         let mut row =
             DailyAnalytics::empty(WorkflowId::from_uuid(uuid::Uuid::nil()), NaiveDate::MIN);
