@@ -136,8 +136,9 @@ impl DailyAnalytics {
                     CURRENCY_CONFLICT,
                 ));
             }
-            // A delta without amounts never changes the day's currency.
-            (Some(have), Some(_)) if !moves_money => Some(have),
+            // The day's currency stays: a delta without amounts never
+            // changes it, and one with amounts is in it (refused above).
+            (Some(have), Some(_)) => Some(have),
             (_, Some(new)) => Some(new),
             (have, None) if !moves_money => have,
             (_, None) => {
@@ -470,6 +471,114 @@ mod tests {
         d.refunds = Decimal::new(refunds, 2);
         d.downloads = 1;
         d
+    }
+
+    mod active_rows {
+        use super::super::*;
+        use crate::commerce::membership::{MembershipEvent, NewMembership, Period};
+        use crate::commerce::provider::ProviderRefs;
+        use chrono::Duration;
+
+        fn t(days: i64) -> DateTime<Utc> {
+            DateTime::<Utc>::UNIX_EPOCH + Duration::days(days)
+        }
+
+        fn member(trial: bool, limit: Option<u32>) -> Membership {
+            NewMembership {
+                user_id: UserId::parse("m").expect("user"),
+                tier: PricingTier::Pro,
+                period: Period::new(t(0), t(30)).expect("period"),
+                trial,
+                period_download_limit: limit,
+                features: BTreeMap::new(),
+                provider: ProviderRefs::default(),
+            }
+            .build(MembershipId::from_uuid(uuid::Uuid::nil()), t(0))
+            .expect("membership")
+        }
+
+        #[test]
+        fn a_live_membership_has_a_row_and_a_lapsed_one_none() {
+            let mut m = member(false, Some(10));
+            m.quota.used = 4;
+            let row = ActiveMembershipRow::of(&m, t(10), Duration::days(3)).expect("active");
+            assert_eq!((row.days_remaining, row.downloads_remaining), (20, Some(6)));
+            assert_eq!(
+                (row.standing, row.computed_status),
+                (Standing::Good, ComputedStatus::Active)
+            );
+            assert_eq!(ActiveMembershipRow::of(&m, t(30), Duration::days(3)), None);
+            m.apply(&MembershipEvent::Cancel, t(11)).expect("cancels");
+            assert_eq!(ActiveMembershipRow::of(&m, t(12), Duration::days(3)), None);
+        }
+
+        #[test]
+        fn a_trial_counts_to_its_end_and_a_grace_to_its_own() {
+            let mut trial = member(true, None);
+            trial.trial_ends_at = Some(t(7));
+            let row = ActiveMembershipRow::of(&trial, t(2), Duration::days(3)).expect("trial");
+            assert_eq!(
+                (row.days_remaining, row.computed_status),
+                (5, ComputedStatus::Trial)
+            );
+            assert_eq!(
+                ActiveMembershipRow::of(&trial, t(7), Duration::days(3)),
+                None
+            );
+            let mut late = member(false, None);
+            late.apply(&MembershipEvent::PaymentFailed, t(10))
+                .expect("fails");
+            late.settle_grace(Duration::days(3));
+            let row = ActiveMembershipRow::of(&late, t(11), Duration::days(3)).expect("grace");
+            assert_eq!(row.standing, Standing::Grace { until: t(13) });
+            assert_eq!(
+                (row.days_remaining, row.computed_status),
+                (2, ComputedStatus::Grace)
+            );
+            // The view's row says the same from the stored grace end.
+            let view = ActiveMembershipRow::from_view(late.clone(), ComputedStatus::Grace, 2, None);
+            assert_eq!(view, row);
+            let active = ActiveMembershipRow::from_view(
+                member(false, None),
+                ComputedStatus::Active,
+                20,
+                None,
+            );
+            assert_eq!(active.standing, Standing::Good);
+        }
+
+        #[test]
+        fn computed_status_follows_the_views_case() {
+            let mut m = member(false, None);
+            assert_eq!(ComputedStatus::of(&m), ComputedStatus::Active);
+            m.cancel_at_period_end = true;
+            assert_eq!(ComputedStatus::of(&m), ComputedStatus::Ending);
+            assert_eq!(
+                ComputedStatus::of(&member(true, None)),
+                ComputedStatus::Trial
+            );
+            m.apply(&MembershipEvent::PaymentFailed, t(1))
+                .expect("fails");
+            assert_eq!(
+                ComputedStatus::of(&m),
+                ComputedStatus::Grace,
+                "past due before ending"
+            );
+            for c in [
+                ComputedStatus::Trial,
+                ComputedStatus::Grace,
+                ComputedStatus::Ending,
+                ComputedStatus::Active,
+            ] {
+                assert_eq!(ComputedStatus::parse(c.as_str()), Ok(c));
+            }
+            assert_eq!(
+                ComputedStatus::parse("lapsed")
+                    .expect_err("unknown")
+                    .field(),
+                "computed_status"
+            );
+        }
     }
 
     #[test]
