@@ -12,9 +12,11 @@ use crate::value::validation::{Reason, ValidationError, check_text};
 
 named_enum!(
     /// What an asset is.
-    AssetKind, "asset_kind", "image, video, file" {
+    AssetKind, "asset_kind", "image, thumbnail, video, file" {
         /// A picture.
         Image = "image",
+        /// The picture shown on catalog cards.
+        Thumbnail = "thumbnail",
         /// A video.
         Video = "video",
         /// A file to look at (not the workflow's own files).
@@ -46,7 +48,8 @@ impl WorkflowAsset {
     /// Checks the URL and the text.
     pub fn validate(&self) -> Result<(), ValidationError> {
         check_url("url", &self.url)?;
-        check_text("alt", &self.alt, self.kind == AssetKind::Image, 300)
+        let picture = matches!(self.kind, AssetKind::Image | AssetKind::Thumbnail);
+        check_text("alt", &self.alt, picture, 300)
     }
 }
 
