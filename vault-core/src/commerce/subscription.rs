@@ -167,10 +167,11 @@ impl SubscriptionSnapshot {
             trial: self.status == SubscriptionStatus::Trialing,
             period_download_limit: plan.period_download_limit,
             features: Default::default(),
+            // The price id, the status and the trial end come from
+            // following the snapshot just below.
             provider: ProviderRefs {
                 customer_id,
                 subscription_id: Some(self.subscription_id.clone()),
-                price_id: terms.price_id.clone(),
                 ..ProviderRefs::default()
             },
         }
