@@ -672,4 +672,21 @@ mod tests {
             prop_assert_eq!(x.checked_add(&y).and_then(|s| s.checked_sub(&y)).expect("ok"), x);
         }
     }
+
+    #[test]
+    fn a_currency_shows_its_code_in_debug_and_display() {
+        assert_eq!(format!("{:?}", Currency::USD), "USD");
+        assert_eq!(format!("{}", Currency::EUR), "EUR");
+    }
+
+    #[test]
+    fn the_left_over_cent_goes_to_the_largest_remainder_not_the_largest_share() {
+        // 2 cents by 5:2 are 1.43 and 0.57 cents: the whole parts are 1 and
+        // 0, and the cent left over goes to the 0.57.
+        let parts = Money::from_minor(2, Currency::USD)
+            .allocate(&[dec!(5), dec!(2)])
+            .expect("allocates");
+        let minor: Vec<i64> = parts.iter().filter_map(Money::to_minor).collect();
+        assert_eq!(minor, [1, 1]);
+    }
 }
