@@ -676,6 +676,10 @@ mod tests {
     #[test]
     fn a_currency_shows_its_code_in_debug_and_display() {
         assert_eq!(format!("{:?}", Currency::USD), "USD");
+        assert_eq!(
+            format!("{:?}", Money::from_minor(4900, Currency::USD)),
+            "Money(49.00 USD)"
+        );
         assert_eq!(format!("{}", Currency::EUR), "EUR");
     }
 
