@@ -286,17 +286,21 @@ pub async fn memory(
         w.stats.download_count = spec::downloads(i);
         let at = spec::published_at(epoch, i);
         (w.created_at, w.updated_at, w.published_at) = (at, at, Some(at));
-        store.insert_workflow(&w).await?;
+        store
+            .insert_workflow(&w, &vault_core::testkit::audit())
+            .await?;
         let mut f = t.file.clone();
         f.id = spec::file_id(i);
         f.workflow_id = w.id;
         f.storage_key = format!("files/{}/1.0.0.json", w.id);
         f.download_count = 0;
-        store.insert_file(&f).await?;
+        store.insert_file(&f, &vault_core::testkit::audit()).await?;
         let mut u = t.update.clone();
         u.id = spec::update_id(i);
         u.workflow_id = w.id;
-        store.insert_update(&u).await?;
+        store
+            .insert_update(&u, &vault_core::testkit::audit())
+            .await?;
     }
     note(&format!("{} workflows", scale.workflows), started);
     let keys = license_keys();

@@ -37,6 +37,16 @@
 //!
 //!   A failed precondition is [`StoreError::Conflict`] (state changed) or
 //!   [`StoreError::LimitReached`] (quota full), and nothing is written.
+//! * **Audited staff writes.** A staff write takes its
+//!   [`AuditEntry`] and writes it last in the same transaction: when
+//!   anything in the write fails, including the entry's own insert (an id
+//!   that clashes), neither the change nor the entry is stored. The trail
+//!   is append-only ([`AuditStore`]).
+//! * **Accounts.** Email uniqueness compares
+//!   [`Email::key`](crate::account::email::Email::key) (case-insensitive)
+//!   inside the write, so concurrent sign-ups with one address give one
+//!   account. [`DeliveryStore::access_read`] reads the acting user's
+//!   account standing with everything else.
 //! * **Uniqueness.** Ids; workflow, category and bundle slugs; one review per
 //!   (workflow, user); one favorite per (user, workflow); one vote per
 //!   (review, user); purchase payment references; membership provider
@@ -53,6 +63,9 @@
 //! The conformance suite ([`crate::testkit`], feature `testkit`) checks all
 //! of this; a backend is done when it passes every case.
 
+pub use crate::account::store::{AccountQuery, AccountStore};
+pub use crate::audit::entry::{AuditEntry, AuditQuery, AuditRecord};
+pub use crate::audit::store::AuditStore;
 pub use crate::catalog::store::CatalogStore;
 pub use crate::commerce::store::{CommerceStore, PaymentState, PurchaseWrite};
 pub use crate::commerce::webhook::{
@@ -64,16 +77,32 @@ pub use crate::delivery::store::{
     AccessQuery, AccessRead, Charge, DeliveryStore, FileWanted, compose_access_read,
 };
 pub use crate::insight::store::AnalyticsStore;
+pub use crate::settings::store::SettingsStore;
 pub use crate::value::MAX_INTEGER;
 pub use crate::value::error::{Entity, StoreError, StoreResult};
+pub use crate::value::keyset::{After, Listing};
 
 /// A complete backend: every area. Implemented automatically.
 pub trait Store:
-    CatalogStore + CommerceStore + CommunityStore + DeliveryStore + AnalyticsStore
+    CatalogStore
+    + CommerceStore
+    + CommunityStore
+    + DeliveryStore
+    + AnalyticsStore
+    + AccountStore
+    + AuditStore
+    + SettingsStore
 {
 }
 
 impl<T> Store for T where
-    T: CatalogStore + CommerceStore + CommunityStore + DeliveryStore + AnalyticsStore
+    T: CatalogStore
+        + CommerceStore
+        + CommunityStore
+        + DeliveryStore
+        + AnalyticsStore
+        + AccountStore
+        + AuditStore
+        + SettingsStore
 {
 }

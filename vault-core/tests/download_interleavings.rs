@@ -49,7 +49,10 @@ async fn world(limit: u32) -> World {
         .remove(0)
         .build(CategoryId::from_uuid(uuid::Uuid::from_u128(1)), now())
         .unwrap();
-    store.insert_category(&cat).await.unwrap();
+    store
+        .insert_category(&cat, &vault_core::testkit::audit())
+        .await
+        .unwrap();
     let content = WorkflowContent {
         slug: Slug::parse("raced").unwrap(),
         title: "Raced".into(),
@@ -75,7 +78,10 @@ async fn world(limit: u32) -> World {
     )
     .unwrap();
     workflow.status = WorkflowStatus::Published;
-    store.insert_workflow(&workflow).await.unwrap();
+    store
+        .insert_workflow(&workflow, &vault_core::testkit::audit())
+        .await
+        .unwrap();
     let file = NewFile {
         workflow_id: workflow.id,
         kind: FileKind::Json,
@@ -90,7 +96,10 @@ async fn world(limit: u32) -> World {
     }
     .build(FileId::from_uuid(uuid::Uuid::from_u128(3)), now())
     .unwrap();
-    store.insert_file(&file).await.unwrap();
+    store
+        .insert_file(&file, &vault_core::testkit::audit())
+        .await
+        .unwrap();
     let mut purchase = NewPurchase {
         user_id: vault_core::value::actor::UserId::parse("buyer").unwrap(),
         item: PurchaseItem::Workflow {

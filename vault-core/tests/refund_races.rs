@@ -11,6 +11,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use vault_core::MemoryStore;
+use vault_core::account::email::Email;
+use vault_core::account::profile::Account;
+use vault_core::account::settings::UserSettings;
 use vault_core::catalog::bundle::Bundle;
 use vault_core::catalog::category::Category;
 use vault_core::catalog::file::WorkflowFile;
@@ -25,6 +28,11 @@ use vault_core::community::rating::RatingDelta;
 use vault_core::community::review::{ModerationStatus, Review, Vote};
 use vault_core::delivery::download::Download;
 use vault_core::insight::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
+use vault_core::settings::system::{Setting, SettingKey};
+use vault_core::store::{
+    AccountQuery, AccountStore, AuditEntry, AuditQuery, AuditRecord, AuditStore, Listing,
+    SettingsStore,
+};
 use vault_core::store::{
     AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore, DeliveryStore,
     PurchaseWrite, Store, StoreResult,
@@ -68,6 +76,7 @@ impl Interleaved {
                 expected_dispute: read.dispute_outcome,
                 count_purchase: false,
                 analytics: vec![],
+                audit: None,
             })
             .await
             .unwrap();
@@ -75,9 +84,59 @@ impl Interleaved {
 }
 
 #[async_trait]
+impl AccountStore for Interleaved {
+    async fn insert_account(&self, a: &Account) -> StoreResult<()> {
+        self.inner.insert_account(a).await
+    }
+    async fn update_account(
+        &self,
+        a: &Account,
+        expected_revision: u64,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()> {
+        self.inner.update_account(a, expected_revision, audit).await
+    }
+    async fn account(&self, user: &UserId) -> StoreResult<Option<Account>> {
+        self.inner.account(user).await
+    }
+    async fn account_by_email(&self, email: &Email) -> StoreResult<Option<Account>> {
+        self.inner.account_by_email(email).await
+    }
+    async fn list_accounts(&self, q: &AccountQuery) -> StoreResult<Listing<Account>> {
+        self.inner.list_accounts(q).await
+    }
+    async fn user_settings(&self, user: &UserId) -> StoreResult<Option<UserSettings>> {
+        self.inner.user_settings(user).await
+    }
+    async fn put_user_settings(&self, user: &UserId, s: &UserSettings) -> StoreResult<()> {
+        self.inner.put_user_settings(user, s).await
+    }
+}
+
+#[async_trait]
+impl AuditStore for Interleaved {
+    async fn audit_log(&self, q: &AuditQuery) -> StoreResult<Listing<AuditRecord>> {
+        self.inner.audit_log(q).await
+    }
+}
+
+#[async_trait]
+impl SettingsStore for Interleaved {
+    async fn settings(&self) -> StoreResult<Vec<Setting>> {
+        self.inner.settings().await
+    }
+    async fn put_setting(&self, s: &Setting, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.put_setting(s, a).await
+    }
+    async fn remove_setting(&self, k: SettingKey, a: &AuditEntry) -> StoreResult<bool> {
+        self.inner.remove_setting(k, a).await
+    }
+}
+
+#[async_trait]
 impl CatalogStore for Interleaved {
-    async fn insert_category(&self, c: &Category) -> StoreResult<()> {
-        self.inner.insert_category(c).await
+    async fn insert_category(&self, c: &Category, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.insert_category(c, a).await
     }
     async fn categories(&self) -> StoreResult<Vec<Category>> {
         self.inner.categories().await
@@ -88,11 +147,16 @@ impl CatalogStore for Interleaved {
     async fn category_by_slug(&self, slug: &Slug) -> StoreResult<Option<Category>> {
         self.inner.category_by_slug(slug).await
     }
-    async fn insert_workflow(&self, w: &Workflow) -> StoreResult<()> {
-        self.inner.insert_workflow(w).await
+    async fn insert_workflow(&self, w: &Workflow, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.insert_workflow(w, a).await
     }
-    async fn update_workflow(&self, w: &Workflow, expected_revision: u64) -> StoreResult<()> {
-        self.inner.update_workflow(w, expected_revision).await
+    async fn update_workflow(
+        &self,
+        w: &Workflow,
+        expected_revision: u64,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.inner.update_workflow(w, expected_revision, a).await
     }
     async fn workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>> {
         self.inner.workflow(id).await
@@ -103,11 +167,11 @@ impl CatalogStore for Interleaved {
     async fn list_workflows(&self, q: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
         self.inner.list_workflows(q).await
     }
-    async fn insert_file(&self, f: &WorkflowFile) -> StoreResult<()> {
-        self.inner.insert_file(f).await
+    async fn insert_file(&self, f: &WorkflowFile, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.insert_file(f, a).await
     }
-    async fn update_file(&self, f: &WorkflowFile, r: u64) -> StoreResult<()> {
-        self.inner.update_file(f, r).await
+    async fn update_file(&self, f: &WorkflowFile, r: u64, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.update_file(f, r, a).await
     }
     async fn file(&self, id: FileId) -> StoreResult<Option<WorkflowFile>> {
         self.inner.file(id).await
@@ -115,17 +179,17 @@ impl CatalogStore for Interleaved {
     async fn files(&self, w: WorkflowId) -> StoreResult<Vec<WorkflowFile>> {
         self.inner.files(w).await
     }
-    async fn insert_update(&self, u: &WorkflowUpdate) -> StoreResult<()> {
-        self.inner.insert_update(u).await
+    async fn insert_update(&self, u: &WorkflowUpdate, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.insert_update(u, a).await
     }
     async fn updates(&self, w: WorkflowId) -> StoreResult<Vec<WorkflowUpdate>> {
         self.inner.updates(w).await
     }
-    async fn insert_bundle(&self, b: &Bundle) -> StoreResult<()> {
-        self.inner.insert_bundle(b).await
+    async fn insert_bundle(&self, b: &Bundle, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.insert_bundle(b, a).await
     }
-    async fn update_bundle(&self, b: &Bundle, r: u64) -> StoreResult<()> {
-        self.inner.update_bundle(b, r).await
+    async fn update_bundle(&self, b: &Bundle, r: u64, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.update_bundle(b, r, a).await
     }
     async fn bundle(&self, id: BundleId) -> StoreResult<Option<Bundle>> {
         self.inner.bundle(id).await
@@ -213,8 +277,11 @@ impl CommunityStore for Interleaved {
         expected_revision: u64,
         d: &RatingDelta,
         a: Option<&AnalyticsDelta>,
+        audit: Option<&AuditEntry>,
     ) -> StoreResult<()> {
-        self.inner.update_review(r, expected_revision, d, a).await
+        self.inner
+            .update_review(r, expected_revision, d, a, audit)
+            .await
     }
     async fn delete_review(
         &self,

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
+use vault_core::audit::entry::AuditEntry;
 use vault_core::catalog::workflow::Tag;
 use vault_core::community::favorite::Favorite;
 use vault_core::community::rating::{
@@ -482,15 +483,12 @@ impl CommunityStore for PgStore {
         expected_revision: u64,
         delta: &RatingDelta,
         analytics: Option<&AnalyticsDelta>,
+        audit: Option<&AuditEntry>,
     ) -> StoreResult<()> {
-        write_tx!(self, |c| update_review(
-            self,
-            c,
-            review,
-            expected_revision,
-            delta,
-            analytics
-        ))
+        write_tx!(self, |c| async {
+            update_review(self, &mut *c, review, expected_revision, delta, analytics).await?;
+            crate::account::append_opt(self, c, audit).await
+        })
     }
 
     async fn delete_review(

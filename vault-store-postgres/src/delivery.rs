@@ -14,7 +14,7 @@ use vault_core::delivery::download::{Download, DownloadSource, IpHash, RequestMe
 use vault_core::store::{
     AccessQuery, AccessRead, Charge, DeliveryStore, Entity, StoreError, StoreResult,
 };
-use vault_core::value::actor::UserId;
+use vault_core::value::actor::{Refusal, UserId};
 use vault_core::value::country::CountryCode;
 use vault_core::value::delta::AnalyticsDelta;
 use vault_core::value::ids::WorkflowId;
@@ -329,13 +329,13 @@ async fn read(c: &mut PgConnection, query: &AccessQuery<'_>) -> StoreResult<Opti
         Some(f) => version_released_at(&mut *c, query.workflow, f.version).await?,
         None => None,
     };
-    let (purchases, memberships, downloaded_before) = match query.user {
+    let (purchases, memberships, (downloaded_before, refusal)) = match query.user {
         Some(user) => (
             purchases_covering(&mut *c, user, query.workflow).await?,
             memberships_for_user(&mut *c, user).await?,
-            has_downloaded(&mut *c, user, query.workflow).await?,
+            downloaded_and_standing(&mut *c, user, query.workflow).await?,
         ),
-        None => (Vec::new(), Vec::new(), false),
+        None => (Vec::new(), Vec::new(), (false, None)),
     };
     Ok(Some(AccessRead {
         workflow,
@@ -344,5 +344,33 @@ async fn read(c: &mut PgConnection, query: &AccessQuery<'_>) -> StoreResult<Opti
         purchases,
         memberships,
         downloaded_before,
+        refusal,
     }))
+}
+
+/// "Downloaded before" and the account's standing in one statement, so the
+/// account check adds no round trip to the access read. Without an account
+/// the join finds nothing and the user acts as before.
+async fn downloaded_and_standing(
+    c: &mut PgConnection,
+    user: &UserId,
+    workflow: WorkflowId,
+) -> StoreResult<(bool, Option<Refusal>)> {
+    let row = sqlx::query(
+        "SELECT EXISTS (SELECT 1 FROM workflow_downloads WHERE user_id = $1 AND workflow_id = $2) AS downloaded, \
+         a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
+         a.erased_at IS NOT NULL AS erased \
+         FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = $1",
+    )
+    .bind(user.as_str())
+    .bind(workflow.as_uuid())
+    .fetch_one(&mut *c)
+    .await
+    .map_err(db)?;
+    let standing = Refusal::of(
+        get(&row, "banned")?,
+        get(&row, "deleted")?,
+        get(&row, "erased")?,
+    );
+    Ok((get(&row, "downloaded")?, standing))
 }

@@ -101,6 +101,7 @@
 //! can kill its connection and check that nothing partial was committed.
 #![deny(missing_docs)]
 
+mod account;
 mod catalog;
 mod codec;
 mod commerce;

@@ -65,10 +65,14 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 5, "every migration, each once");
+    assert_eq!(applied, 6, "every migration, each once");
 
     rollback(&pool).await.unwrap();
     for relation in [
+        "accounts",
+        "user_settings",
+        "system_settings",
+        "audit_logs",
         "stripe_webhook_events",
         "workflow_categories",
         "workflows",
@@ -216,4 +220,50 @@ async fn debug_never_shows_the_password() {
     let shown = format!("{store:?}");
     assert!(!shown.contains("s3cret"), "{shown}");
     assert!(shown.contains("PgStore"), "{shown}");
+}
+
+/// The trail is append-only for every role, the owner included: UPDATE,
+/// DELETE and TRUNCATE raise (the trigger's `P0001`), and a fault just
+/// before an entry leaves neither the staff write nor the entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_refuses_update_delete_and_truncate() {
+    let Some(store) = common::fresh_store().await else {
+        return;
+    };
+    let pool = store.pool().clone();
+    let f = Fixture::new(Arc::new(store.clone()) as Arc<dyn Store>).await;
+    let (w, _) = f.workflow("kept", PricingTier::Free, None).await;
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_logs")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let n = count().await;
+    assert!(n >= 2, "the fixture's writes are in the trail");
+    for sql in [
+        "UPDATE audit_logs SET action = 'forged'",
+        "DELETE FROM audit_logs",
+        "TRUNCATE audit_logs",
+    ] {
+        assert_eq!(
+            sqlstate(&pool, sql.to_owned()).await.as_deref(),
+            Some("P0001"),
+            "{sql}"
+        );
+    }
+    assert_eq!(count().await, n);
+
+    store.fail_at("audit:before_entry");
+    let r = f.vault.archive_workflow(&f.admin, w.id).await;
+    assert!(r.is_err(), "{r:?}");
+    assert_eq!(count().await, n, "no entry");
+    let kept = store.workflow(w.id).await.unwrap().unwrap();
+    assert_eq!(
+        kept.status,
+        vault_core::catalog::workflow::WorkflowStatus::Published,
+        "no change"
+    );
+    f.vault.archive_workflow(&f.admin, w.id).await.unwrap();
+    assert_eq!(count().await, n + 1);
 }

@@ -619,7 +619,11 @@ impl CommerceStore for SqliteStore {
 
     async fn settle_purchase(&self, write: &PurchaseWrite) -> StoreResult<()> {
         let w = write.clone();
-        self.write(move |tx| settle_purchase(tx, &w)).await
+        self.write(move |tx| {
+            settle_purchase(tx, &w)?;
+            crate::account::append_opt(tx, w.audit.as_ref())
+        })
+        .await
     }
 
     async fn insert_membership(

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
+use vault_core::audit::entry::AuditEntry;
 use vault_core::community::favorite::Favorite;
 use vault_core::community::rating::{Dimension, DimensionRatings, Rating, RatingDelta};
 use vault_core::community::review::{ModerationStatus, Review, ReviewInput, Vote};
@@ -255,8 +256,10 @@ impl CommunityStore for SqliteStore {
         expected_revision: u64,
         delta: &RatingDelta,
         analytics: Option<&AnalyticsDelta>,
+        audit: Option<&AuditEntry>,
     ) -> StoreResult<()> {
         let (r, d, a) = (review.clone(), *delta, analytics.cloned());
+        let audit = audit.cloned();
         self.write(move |tx| {
             let (revision, workflow) = review_revision(tx, r.id)?;
             if revision != i64_of(expected_revision)? {
@@ -281,7 +284,7 @@ impl CommunityStore for SqliteStore {
             if let Some(a) = &a {
                 apply_delta(tx, a)?;
             }
-            Ok(())
+            crate::account::append_opt(tx, audit.as_ref())
         })
         .await
     }

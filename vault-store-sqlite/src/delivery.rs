@@ -334,13 +334,14 @@ fn read(
         )?,
         None => None,
     };
-    let (purchases, memberships, downloaded_before) = match user {
+    let (purchases, memberships, downloaded_before, refusal) = match user {
         Some(user) => (
             purchases_covering(c, user, workflow_id)?,
             memberships_for_user(c, user)?,
             has_downloaded(c, user, workflow_id)?,
+            crate::account::refusal(c, user)?,
         ),
-        None => (Vec::new(), Vec::new(), false),
+        None => (Vec::new(), Vec::new(), false, None),
     };
     Ok(Some(AccessRead {
         workflow,
@@ -349,5 +350,6 @@ fn read(
         purchases,
         memberships,
         downloaded_before,
+        refusal,
     }))
 }

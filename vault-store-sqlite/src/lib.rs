@@ -49,6 +49,7 @@
 //!   (`2025-02-13T09:00:00.000000000Z`, so text order is time order).
 #![deny(missing_docs)]
 
+mod account;
 mod catalog;
 mod codec;
 mod commerce;
@@ -281,6 +282,21 @@ impl SqliteStore {
     /// may wait for the lock up to the busy timeout without holding a worker.
     /// The pool's hand-off costs two cross-thread wake-ups, about as much as
     /// a download's whole transaction on tmpfs (benches/README.md).
+    /// A staff write: `f`, then its audit entry, in one transaction.
+    async fn audited<T, F>(&self, audit: &vault_core::store::AuditEntry, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Tx<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let audit = audit.clone();
+        self.write(move |tx| {
+            let out = f(tx)?;
+            account::append_audit(tx, &audit)?;
+            Ok(out)
+        })
+        .await
+    }
+
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,

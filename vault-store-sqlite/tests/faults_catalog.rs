@@ -209,7 +209,11 @@ async fn update_bundle_is_atomic() {
         next.workflow_ids = ids;
         let expected = next.revision;
         env.fault(step, async || {
-            Ok(env.fx.store.update_bundle(&next, expected).await?)
+            Ok(env
+                .fx
+                .store
+                .update_bundle(&next, expected, &vault_core::testkit::audit())
+                .await?)
         })
         .await;
         let conn = Connection::open(&env.path).unwrap();

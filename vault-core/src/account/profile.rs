@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::account::email::{Credential, Email};
+pub use crate::value::actor::Refusal;
 use crate::value::actor::UserId;
 use crate::value::validation::{Reason, ValidationError, check_text};
 
@@ -62,18 +63,6 @@ impl Profile {
         }
         Ok(())
     }
-}
-
-/// Why an account may not act.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Refusal {
-    /// Banned by staff.
-    Banned,
-    /// Soft-deleted (restorable).
-    Deleted,
-    /// Personal data erased (final).
-    Erased,
 }
 
 /// An account: the vault's record of an app user.
@@ -172,15 +161,11 @@ impl Account {
     /// Why this account may not act, if it may not: erased before deleted
     /// before banned (the most final reason wins).
     pub fn refusal(&self) -> Option<Refusal> {
-        if self.erased_at.is_some() {
-            Some(Refusal::Erased)
-        } else if self.deleted_at.is_some() {
-            Some(Refusal::Deleted)
-        } else if self.banned_at.is_some() {
-            Some(Refusal::Banned)
-        } else {
-            None
-        }
+        Refusal::of(
+            self.banned_at.is_some(),
+            self.deleted_at.is_some(),
+            self.erased_at.is_some(),
+        )
     }
 
     /// Applies `event` at `now`: `Ok(false)` when it changes nothing (a

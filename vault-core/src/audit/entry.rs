@@ -10,6 +10,9 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::value::actor::{Actor, UserId};
+use crate::value::error::Entity;
+use crate::value::ids::AuditId;
+use crate::value::keyset::{After, check_limit};
 use crate::value::money::Money;
 use crate::value::validation::{Reason, ValidationError};
 
@@ -17,18 +20,28 @@ use crate::value::validation::{Reason, ValidationError};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AuditAction {
+    /// A category was created.
+    CategoryCreated,
     /// A workflow was created.
     WorkflowCreated,
     /// Its content was edited.
     WorkflowEdited,
     /// It was published.
     WorkflowPublished,
+    /// It was announced as coming soon.
+    WorkflowAnnounced,
     /// It was archived.
     WorkflowArchived,
     /// It was deleted (softly).
     WorkflowDeleted,
     /// A file was added, edited or removed.
     FileChanged,
+    /// A new version was released.
+    UpdatePublished,
+    /// A bundle was created.
+    BundleCreated,
+    /// A bundle was edited, put on sale or taken off.
+    BundleEdited,
     /// A review was moderated.
     ReviewModerated,
     /// A comment was hidden or shown again.
@@ -41,6 +54,10 @@ pub enum AuditAction {
     AccountBanned,
     /// An account's ban was lifted.
     AccountUnbanned,
+    /// An account was deleted (softly) by staff.
+    AccountDeleted,
+    /// A deleted account was restored by staff.
+    AccountRestored,
     /// An account's personal data was erased.
     AccountErased,
     /// A system setting changed.
@@ -51,21 +68,58 @@ impl AuditAction {
     /// The stored word.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::CategoryCreated => "category_created",
             Self::WorkflowCreated => "workflow_created",
             Self::WorkflowEdited => "workflow_edited",
             Self::WorkflowPublished => "workflow_published",
+            Self::WorkflowAnnounced => "workflow_announced",
             Self::WorkflowArchived => "workflow_archived",
             Self::WorkflowDeleted => "workflow_deleted",
             Self::FileChanged => "file_changed",
+            Self::UpdatePublished => "update_published",
+            Self::BundleCreated => "bundle_created",
+            Self::BundleEdited => "bundle_edited",
             Self::ReviewModerated => "review_moderated",
             Self::CommentModerated => "comment_moderated",
             Self::PurchaseRefunded => "purchase_refunded",
             Self::RoleChanged => "role_changed",
             Self::AccountBanned => "account_banned",
             Self::AccountUnbanned => "account_unbanned",
+            Self::AccountDeleted => "account_deleted",
+            Self::AccountRestored => "account_restored",
             Self::AccountErased => "account_erased",
             Self::SettingChanged => "setting_changed",
         }
+    }
+
+    /// Every action, for parsing back what [`AuditAction::as_str`] wrote.
+    pub const ALL: [AuditAction; 21] = [
+        Self::CategoryCreated,
+        Self::WorkflowCreated,
+        Self::WorkflowEdited,
+        Self::WorkflowPublished,
+        Self::WorkflowAnnounced,
+        Self::WorkflowArchived,
+        Self::WorkflowDeleted,
+        Self::FileChanged,
+        Self::UpdatePublished,
+        Self::BundleCreated,
+        Self::BundleEdited,
+        Self::ReviewModerated,
+        Self::CommentModerated,
+        Self::PurchaseRefunded,
+        Self::RoleChanged,
+        Self::AccountBanned,
+        Self::AccountUnbanned,
+        Self::AccountDeleted,
+        Self::AccountRestored,
+        Self::AccountErased,
+        Self::SettingChanged,
+    ];
+
+    /// The action a stored word names.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.as_str() == word)
     }
 }
 
@@ -85,9 +139,17 @@ pub enum AuditValue {
     Word(&'static str),
 }
 
-/// One entry of the trail.
+/// A revision as an entry records it (revisions never reach `i64::MAX`;
+/// one that did would read as the largest number rather than wrap).
+pub fn revision_number(revision: u64) -> i64 {
+    i64::try_from(revision).unwrap_or(i64::MAX)
+}
+
+/// One entry of the trail, as the vault writes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
+    /// Its id, minted from the vault's entropy.
+    pub id: AuditId,
     /// When.
     pub at: DateTime<Utc>,
     /// The actor's kind (`admin`, `service`, ...).
@@ -97,8 +159,8 @@ pub struct AuditEntry {
     pub actor_id: Option<UserId>,
     /// What was done.
     pub action: AuditAction,
-    /// The kind of record it was done to (`workflow`, `account`, ...).
-    pub target_type: &'static str,
+    /// The kind of record it was done to.
+    pub target: Entity,
     /// The record's key.
     pub target_id: String,
     /// What changed, by field name.
@@ -109,12 +171,13 @@ pub struct AuditEntry {
 pub const MAX_CHANGES: usize = 50;
 
 impl AuditEntry {
-    /// An entry for `actor` doing `action` to a `target_type` record keyed
+    /// An entry `id` for `actor` doing `action` to a `target` record keyed
     /// `target_id` (an id, 1-255 characters without spaces).
     pub fn new(
+        id: AuditId,
         actor: &Actor,
         action: AuditAction,
-        target_type: &'static str,
+        target: Entity,
         target_id: impl Into<String>,
         at: DateTime<Utc>,
     ) -> Result<Self, ValidationError> {
@@ -137,11 +200,12 @@ impl AuditEntry {
             Actor::Anonymous | Actor::Service => None,
         };
         Ok(Self {
+            id,
             at,
             actor_kind: actor.kind(),
             actor_id,
             action,
-            target_type,
+            target,
             target_id,
             changes: BTreeMap::new(),
         })
@@ -158,6 +222,114 @@ impl AuditEntry {
         self.changes.insert(field, value);
         Ok(self)
     }
+
+    /// What changed, as the JSON object the stores keep.
+    pub fn changes_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.changes).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The entry as it reads back.
+    pub fn record(&self) -> AuditRecord {
+        AuditRecord {
+            id: self.id,
+            at: self.at,
+            actor_kind: self.actor_kind.to_owned(),
+            actor_id: self.actor_id.clone(),
+            action: self.action,
+            target: self.target,
+            target_id: self.target_id.clone(),
+            changes: self.changes_json(),
+        }
+    }
+}
+
+/// One entry of the trail, as it reads back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    /// Its id.
+    pub id: AuditId,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// The actor's kind (`admin`, `service`, ...).
+    pub actor_kind: String,
+    /// The staff member, when a person did it.
+    pub actor_id: Option<UserId>,
+    /// What was done.
+    pub action: AuditAction,
+    /// The kind of record it was done to.
+    pub target: Entity,
+    /// The record's key.
+    pub target_id: String,
+    /// What changed: a JSON object of field name to value.
+    pub changes: serde_json::Value,
+}
+
+/// Which entries to list: newest first, filtered by any of actor, target
+/// and time, in cursor pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Only this staff member's entries.
+    pub actor: Option<UserId>,
+    /// Only entries about this kind of record.
+    pub target: Option<Entity>,
+    /// Only entries about the record with this key (with `target`).
+    pub target_id: Option<String>,
+    /// Only entries at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    /// Only entries before this instant.
+    pub until: Option<DateTime<Utc>>,
+    /// Where the page starts.
+    pub after: Option<After>,
+    /// At most this many (1 to [`crate::value::keyset::MAX_PAGE`]).
+    pub limit: u32,
+}
+
+impl Default for AuditQuery {
+    fn default() -> Self {
+        Self {
+            actor: None,
+            target: None,
+            target_id: None,
+            since: None,
+            until: None,
+            after: None,
+            limit: 50,
+        }
+    }
+}
+
+impl AuditQuery {
+    /// Checks the page size, the times and the target key.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        check_limit(self.limit)?;
+        for (field, t) in [("since", self.since), ("until", self.until)] {
+            if let Some(t) = t {
+                crate::value::clock::check_time(field, t)?;
+            }
+        }
+        if let Some(id) = &self.target_id
+            && (id.is_empty() || id.len() > 255 || id.chars().any(char::is_control))
+        {
+            return Err(ValidationError::new(
+                "target_id",
+                Reason::Format {
+                    expected: "a record's id",
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// True when `r` passes the filters (not the cursor).
+    pub fn matches(&self, r: &AuditRecord) -> bool {
+        self.actor
+            .as_ref()
+            .is_none_or(|a| r.actor_id.as_ref() == Some(a))
+            && self.target.is_none_or(|t| r.target == t)
+            && self.target_id.as_ref().is_none_or(|id| &r.target_id == id)
+            && self.since.is_none_or(|t| r.at >= t)
+            && self.until.is_none_or(|t| r.at < t)
+    }
 }
 
 #[cfg(test)]
@@ -169,13 +341,73 @@ mod tests {
         DateTime::<Utc>::UNIX_EPOCH
     }
 
+    fn id() -> AuditId {
+        AuditId::from_uuid(Uuid::from_u128(7))
+    }
+
+    #[test]
+    fn words_parse_back() {
+        for a in AuditAction::ALL {
+            assert_eq!(AuditAction::parse(a.as_str()), Some(a));
+        }
+        for e in Entity::ALL {
+            assert_eq!(Entity::from_word(e.word()), Some(e));
+        }
+        assert_eq!(AuditAction::parse("nope"), None);
+    }
+
+    #[test]
+    fn a_record_reads_back_the_changes_as_json_and_queries_filter() {
+        let admin = Actor::Admin(UserId::parse("staff-1").expect("user"));
+        let e = AuditEntry::new(
+            id(),
+            &admin,
+            AuditAction::RoleChanged,
+            Entity::Account,
+            "u-1",
+            t(),
+        )
+        .expect("entry")
+        .with("role", AuditValue::Word("admin"))
+        .expect("change");
+        let r = e.record();
+        assert_eq!(r.changes, serde_json::json!({"role": "admin"}));
+        assert!(AuditQuery::default().matches(&r));
+        let by_other = AuditQuery {
+            actor: Some(UserId::parse("staff-2").expect("user")),
+            ..AuditQuery::default()
+        };
+        assert!(!by_other.matches(&r));
+        let on_target = AuditQuery {
+            target: Some(Entity::Account),
+            target_id: Some("u-1".into()),
+            since: Some(t()),
+            ..AuditQuery::default()
+        };
+        assert!(on_target.matches(&r));
+        let before = AuditQuery {
+            until: Some(t()),
+            ..AuditQuery::default()
+        };
+        assert!(!before.matches(&r));
+        assert!(
+            AuditQuery {
+                limit: 0,
+                ..AuditQuery::default()
+            }
+            .validate()
+            .is_err()
+        );
+    }
+
     #[test]
     fn an_entry_names_who_what_and_which_record() {
         let admin = Actor::Admin(UserId::parse("staff-1").expect("user"));
         let e = AuditEntry::new(
+            id(),
             &admin,
             AuditAction::PurchaseRefunded,
-            "purchase",
+            Entity::Purchase,
             "p-1",
             t(),
         )
@@ -192,9 +424,10 @@ mod tests {
         assert_eq!(e.action.as_str(), "purchase_refunded");
         assert_eq!(e.changes.len(), 2);
         let service = AuditEntry::new(
+            id(),
             &Actor::Service,
             AuditAction::AccountErased,
-            "account",
+            Entity::Account,
             "u-9",
             t(),
         )
@@ -206,9 +439,10 @@ mod tests {
     fn bad_targets_and_too_many_changes_are_refused() {
         for bad in ["", "a b", "x\u{0}"] {
             let e = AuditEntry::new(
+                id(),
                 &Actor::Service,
                 AuditAction::RoleChanged,
-                "account",
+                Entity::Account,
                 bad,
                 t(),
             );
@@ -217,9 +451,10 @@ mod tests {
         let long = "a".repeat(256);
         assert!(
             AuditEntry::new(
+                id(),
                 &Actor::Service,
                 AuditAction::RoleChanged,
-                "account",
+                Entity::Account,
                 long,
                 t()
             )
@@ -233,9 +468,10 @@ mod tests {
             "f50",
         ];
         let mut e = AuditEntry::new(
+            id(),
             &Actor::Service,
             AuditAction::SettingChanged,
-            "setting",
+            Entity::Setting,
             "k",
             t(),
         )

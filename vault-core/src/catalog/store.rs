@@ -5,6 +5,7 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 
+use crate::audit::entry::AuditEntry;
 use crate::catalog::bundle::Bundle;
 use crate::catalog::category::Category;
 use crate::catalog::file::WorkflowFile;
@@ -16,10 +17,14 @@ use crate::value::ids::{BundleId, CategoryId, FileId, WorkflowId};
 use crate::value::slug::Slug;
 
 /// Categories, workflows, files, updates and bundles.
+///
+/// Every write here is a staff write: it takes the [`AuditEntry`] that
+/// records it and writes it last, in the same transaction (see
+/// [`crate::audit::store`]).
 #[async_trait]
 pub trait CatalogStore: Send + Sync + Debug {
     /// Inserts a category. `AlreadyExists` on id or slug.
-    async fn insert_category(&self, category: &Category) -> StoreResult<()>;
+    async fn insert_category(&self, category: &Category, audit: &AuditEntry) -> StoreResult<()>;
     /// All categories, by `order_index` then slug.
     async fn categories(&self) -> StoreResult<Vec<Category>>;
     /// One category.
@@ -30,15 +35,19 @@ pub trait CatalogStore: Send + Sync + Debug {
     /// Inserts a workflow (its counters as given, normally zero).
     /// `AlreadyExists` on id or slug; `NotFound` for a missing category.
     /// Maintains the category's `workflow_count` (published workflows).
-    async fn insert_workflow(&self, workflow: &Workflow) -> StoreResult<()>;
+    async fn insert_workflow(&self, workflow: &Workflow, audit: &AuditEntry) -> StoreResult<()>;
     /// Replaces a workflow's content, status and lifecycle fields, never its
     /// counters nor `current_version` (owned by
     /// [`CatalogStore::insert_update`]), if the stored revision is
     /// `expected_revision`.
     /// Maintains both categories' `workflow_count` when status or category
     /// changes. `AlreadyExists` when the new slug is taken.
-    async fn update_workflow(&self, workflow: &Workflow, expected_revision: u64)
-    -> StoreResult<()>;
+    async fn update_workflow(
+        &self,
+        workflow: &Workflow,
+        expected_revision: u64,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
     /// One workflow.
     async fn workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>>;
     /// One workflow by slug.
@@ -50,11 +59,16 @@ pub trait CatalogStore: Send + Sync + Debug {
 
     /// Inserts a file. `NotFound` for a missing workflow. A primary file makes
     /// the workflow's other files non-primary in the same transaction.
-    async fn insert_file(&self, file: &WorkflowFile) -> StoreResult<()>;
+    async fn insert_file(&self, file: &WorkflowFile, audit: &AuditEntry) -> StoreResult<()>;
     /// Replaces a file's editable fields (not its download count), with the
     /// same primary rule, if its stored revision is `expected_revision`
     /// (`Conflict` otherwise; nothing is written). `NotFound` when missing.
-    async fn update_file(&self, file: &WorkflowFile, expected_revision: u64) -> StoreResult<()>;
+    async fn update_file(
+        &self,
+        file: &WorkflowFile,
+        expected_revision: u64,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
     /// One file.
     async fn file(&self, id: FileId) -> StoreResult<Option<WorkflowFile>>;
     /// A workflow's files: primary first, then by version descending, then id.
@@ -63,17 +77,22 @@ pub trait CatalogStore: Send + Sync + Debug {
     /// Inserts an update if its version is greater than every stored version
     /// of the workflow (else `Conflict`), and sets the workflow's
     /// `current_version` in the same transaction.
-    async fn insert_update(&self, update: &WorkflowUpdate) -> StoreResult<()>;
+    async fn insert_update(&self, update: &WorkflowUpdate, audit: &AuditEntry) -> StoreResult<()>;
     /// A workflow's updates, oldest version first.
     async fn updates(&self, workflow: WorkflowId) -> StoreResult<Vec<WorkflowUpdate>>;
 
     /// Inserts a bundle. `AlreadyExists` on id or slug; `NotFound` when a
     /// member workflow is missing.
-    async fn insert_bundle(&self, bundle: &Bundle) -> StoreResult<()>;
+    async fn insert_bundle(&self, bundle: &Bundle, audit: &AuditEntry) -> StoreResult<()>;
     /// Replaces a bundle's editable fields (not `purchase_count`) if its
     /// stored revision is `expected_revision` (`Conflict` otherwise;
     /// nothing is written).
-    async fn update_bundle(&self, bundle: &Bundle, expected_revision: u64) -> StoreResult<()>;
+    async fn update_bundle(
+        &self,
+        bundle: &Bundle,
+        expected_revision: u64,
+        audit: &AuditEntry,
+    ) -> StoreResult<()>;
     /// One bundle.
     async fn bundle(&self, id: BundleId) -> StoreResult<Option<Bundle>>;
     /// One bundle by slug.

@@ -7,6 +7,7 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::audit::entry::AuditEntry;
 use crate::commerce::membership::{Membership, MembershipStatus};
 use crate::commerce::purchase::{DisputeOutcome, PaymentRef, PaymentStatus, Purchase};
 use crate::value::actor::UserId;
@@ -38,6 +39,9 @@ pub struct PurchaseWrite {
     pub count_purchase: bool,
     /// Analytics increments (purchases, revenue, refunds).
     pub analytics: Vec<AnalyticsDelta>,
+    /// The audit entry, when staff made the write (a refund): written last
+    /// in the same transaction.
+    pub audit: Option<AuditEntry>,
 }
 
 /// The payment state of a purchase as the store holds it: what a

@@ -5,6 +5,7 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 
+use crate::audit::entry::AuditEntry;
 use crate::community::favorite::Favorite;
 use crate::community::rating::RatingDelta;
 use crate::community::review::{ModerationStatus, Review, Vote};
@@ -27,13 +28,15 @@ pub trait CommunityStore: Send + Sync + Debug {
     ) -> StoreResult<()>;
     /// Replaces a review if its stored revision is `expected_revision`, and
     /// applies `delta` to the aggregate (not the vote counts, which are
-    /// maintained by [`CommunityStore::set_vote`]).
+    /// maintained by [`CommunityStore::set_vote`]). A moderation carries its
+    /// `audit` entry, written last in the same transaction.
     async fn update_review(
         &self,
         review: &Review,
         expected_revision: u64,
         delta: &RatingDelta,
         analytics: Option<&AnalyticsDelta>,
+        audit: Option<&AuditEntry>,
     ) -> StoreResult<()>;
     /// Deletes a review (and its votes) if its revision is
     /// `expected_revision`, applying `delta`.

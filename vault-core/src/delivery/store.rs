@@ -6,6 +6,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::account::store::AccountStore;
 use crate::catalog::file::WorkflowFile;
 use crate::catalog::store::CatalogStore;
 use crate::commerce::membership::Membership;
@@ -14,7 +15,7 @@ use crate::commerce::store::CommerceStore;
 use crate::delivery::access::GateFacts;
 pub use crate::delivery::charge::Charge;
 use crate::delivery::download::Download;
-use crate::value::actor::UserId;
+use crate::value::actor::{Refusal, UserId};
 use crate::value::delta::AnalyticsDelta;
 use crate::value::error::StoreResult;
 use crate::value::ids::{FileId, WorkflowId};
@@ -63,6 +64,9 @@ pub struct AccessRead {
     pub memberships: Vec<Membership>,
     /// The user has a recorded download of the workflow.
     pub downloaded_before: bool,
+    /// Why the user's account may not act, when it may not (`None` too for
+    /// a user without an account, who acts as before).
+    pub refusal: Option<Refusal>,
 }
 
 /// Downloads, and the read path of access checks and downloads.
@@ -76,7 +80,7 @@ pub struct AccessRead {
 /// snapshot: a download's charge is guarded at write time, and a decision
 /// read across a concurrent write is one a moment earlier would have made.
 #[async_trait]
-pub trait DeliveryStore: CatalogStore + CommerceStore {
+pub trait DeliveryStore: CatalogStore + CommerceStore + AccountStore {
     /// Records a download, atomically: checks and increments the charge's
     /// quota (`Conflict` if its state moved, `LimitReached` if `used` has
     /// reached the *charge's* limit), inserts
@@ -140,13 +144,14 @@ where
             .map(|u| u.released_at),
         None => None,
     };
-    let (purchases, memberships, downloaded_before) = match query.user {
+    let (purchases, memberships, downloaded_before, refusal) = match query.user {
         Some(user) => (
             store.purchases_covering(user, query.workflow).await?,
             store.memberships_for_user(user).await?,
             store.has_downloaded(user, query.workflow).await?,
+            store.account(user).await?.and_then(|a| a.refusal()),
         ),
-        None => (Vec::new(), Vec::new(), false),
+        None => (Vec::new(), Vec::new(), false, None),
     };
     Ok(Some(AccessRead {
         workflow,
@@ -155,5 +160,6 @@ where
         purchases,
         memberships,
         downloaded_before,
+        refusal,
     }))
 }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::{MemoryStore, REVISION_MOVED, State, VERSION_NOT_GREATER};
+use crate::audit::entry::AuditEntry;
 use crate::catalog::bundle::Bundle;
 use crate::catalog::category::Category;
 use crate::catalog::file::WorkflowFile;
@@ -209,8 +210,8 @@ impl State {
 
 #[async_trait]
 impl CatalogStore for MemoryStore {
-    async fn insert_category(&self, category: &Category) -> StoreResult<()> {
-        self.write(|s| s.insert_category(category))
+    async fn insert_category(&self, category: &Category, audit: &AuditEntry) -> StoreResult<()> {
+        self.audited(Some(audit), |s| s.insert_category(category))
     }
 
     async fn categories(&self) -> StoreResult<Vec<Category>> {
@@ -225,16 +226,19 @@ impl CatalogStore for MemoryStore {
         Ok(self.lock().category_with_slug(slug).cloned())
     }
 
-    async fn insert_workflow(&self, workflow: &Workflow) -> StoreResult<()> {
-        self.write(|s| s.insert_workflow(workflow))
+    async fn insert_workflow(&self, workflow: &Workflow, audit: &AuditEntry) -> StoreResult<()> {
+        self.audited(Some(audit), |s| s.insert_workflow(workflow))
     }
 
     async fn update_workflow(
         &self,
         workflow: &Workflow,
         expected_revision: u64,
+        audit: &AuditEntry,
     ) -> StoreResult<()> {
-        self.write(|s| s.update_workflow(workflow, expected_revision))
+        self.audited(Some(audit), |s| {
+            s.update_workflow(workflow, expected_revision)
+        })
     }
 
     async fn workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>> {
@@ -256,12 +260,17 @@ impl CatalogStore for MemoryStore {
         }
     }
 
-    async fn insert_file(&self, file: &WorkflowFile) -> StoreResult<()> {
-        self.write(|s| s.insert_file(file))
+    async fn insert_file(&self, file: &WorkflowFile, audit: &AuditEntry) -> StoreResult<()> {
+        self.audited(Some(audit), |s| s.insert_file(file))
     }
 
-    async fn update_file(&self, file: &WorkflowFile, expected_revision: u64) -> StoreResult<()> {
-        self.write(|s| s.update_file(file, expected_revision))
+    async fn update_file(
+        &self,
+        file: &WorkflowFile,
+        expected_revision: u64,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.audited(Some(audit), |s| s.update_file(file, expected_revision))
     }
 
     async fn file(&self, id: FileId) -> StoreResult<Option<WorkflowFile>> {
@@ -272,20 +281,25 @@ impl CatalogStore for MemoryStore {
         Ok(self.lock().files(workflow))
     }
 
-    async fn insert_update(&self, update: &WorkflowUpdate) -> StoreResult<()> {
-        self.write(|s| s.insert_update(update))
+    async fn insert_update(&self, update: &WorkflowUpdate, audit: &AuditEntry) -> StoreResult<()> {
+        self.audited(Some(audit), |s| s.insert_update(update))
     }
 
     async fn updates(&self, workflow: WorkflowId) -> StoreResult<Vec<WorkflowUpdate>> {
         Ok(self.lock().updates(workflow))
     }
 
-    async fn insert_bundle(&self, bundle: &Bundle) -> StoreResult<()> {
-        self.write(|s| s.insert_bundle(bundle))
+    async fn insert_bundle(&self, bundle: &Bundle, audit: &AuditEntry) -> StoreResult<()> {
+        self.audited(Some(audit), |s| s.insert_bundle(bundle))
     }
 
-    async fn update_bundle(&self, bundle: &Bundle, expected_revision: u64) -> StoreResult<()> {
-        self.write(|s| s.update_bundle(bundle, expected_revision))
+    async fn update_bundle(
+        &self,
+        bundle: &Bundle,
+        expected_revision: u64,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.audited(Some(audit), |s| s.update_bundle(bundle, expected_revision))
     }
 
     async fn bundle(&self, id: BundleId) -> StoreResult<Option<Bundle>> {

@@ -204,7 +204,7 @@ impl CommerceStore for MemoryStore {
     }
 
     async fn settle_purchase(&self, write: &PurchaseWrite) -> StoreResult<()> {
-        self.write(|s| s.settle_purchase(write))
+        self.audited(write.audit.as_ref(), |s| s.settle_purchase(write))
     }
 
     async fn insert_membership(

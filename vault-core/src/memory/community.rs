@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::{MemoryStore, RATING_MISMATCH, REVISION_MOVED, State, newest_first};
+use crate::audit::entry::AuditEntry;
 use crate::community::favorite::Favorite;
 use crate::community::rating::{RatingAggregate, RatingDelta};
 use crate::community::review::{ModerationStatus, Review, Vote};
@@ -227,8 +228,11 @@ impl CommunityStore for MemoryStore {
         expected_revision: u64,
         delta: &RatingDelta,
         analytics: Option<&AnalyticsDelta>,
+        audit: Option<&AuditEntry>,
     ) -> StoreResult<()> {
-        self.write(|s| s.update_review(review, expected_revision, delta, analytics))
+        self.audited(audit, |s| {
+            s.update_review(review, expected_revision, delta, analytics)
+        })
     }
 
     async fn delete_review(

@@ -62,6 +62,9 @@ use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
 use chrono::NaiveDate;
 
+use crate::account::profile::Account;
+use crate::account::settings::UserSettings;
+use crate::audit::entry::{AuditEntry, AuditRecord};
 use crate::catalog::bundle::Bundle;
 use crate::catalog::category::{Category, count_moves, counted_in};
 use crate::catalog::file::WorkflowFile;
@@ -73,11 +76,12 @@ use crate::community::favorite::Favorite;
 use crate::community::review::{Review, Vote};
 use crate::delivery::download::Download;
 use crate::insight::analytics::{DailyAnalytics, VisitorKey};
+use crate::settings::system::Setting;
 use crate::value::actor::UserId;
 use crate::value::error::{Entity, StoreError, StoreResult};
 use crate::value::ids::{
-    BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId, UpdateId,
-    WorkflowId,
+    AuditId, BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId,
+    UpdateId, WorkflowId,
 };
 
 /// A complete storage backend held in memory.
@@ -127,6 +131,28 @@ impl MemoryStore {
         state.debug_check_indexes();
         out
     }
+
+    // A staff write: its entry's id is checked first (the only way the
+    // entry's own insert can fail), then the write checks and writes, and
+    // the entry is added only when the write succeeded: both or neither.
+    fn audited<R>(
+        &self,
+        audit: Option<&AuditEntry>,
+        write: impl FnOnce(&mut State) -> StoreResult<R>,
+    ) -> StoreResult<R> {
+        self.write(|s| {
+            if let Some(a) = audit
+                && s.audit.contains_key(&a.id)
+            {
+                return Err(StoreError::exists(Entity::AuditEntry, a.id));
+            }
+            let out = write(s)?;
+            if let Some(a) = audit {
+                s.audit.insert(a.id, a.record());
+            }
+            Ok(out)
+        })
+    }
 }
 
 // Counts rather than contents: a store can hold a whole catalog, and Debug
@@ -166,6 +192,13 @@ struct State {
     analytics: BTreeMap<(WorkflowId, NaiveDate), DailyAnalytics>,
     /// Visitors already counted as unique for a workflow on a day.
     visitors: BTreeSet<(WorkflowId, NaiveDate, VisitorKey)>,
+    accounts: BTreeMap<UserId, Account>,
+    /// Each account's [`Email::key`](crate::account::email::Email::key);
+    /// written only by `account::put_account`.
+    emails: BTreeMap<String, UserId>,
+    user_settings: BTreeMap<UserId, UserSettings>,
+    settings: BTreeMap<&'static str, Setting>,
+    audit: BTreeMap<AuditId, AuditRecord>,
     /// Written only by the `put_*` functions of `index.rs`.
     index: Index,
 }
@@ -195,6 +228,8 @@ impl State {
             .field("votes", &self.votes.len())
             .field("favorites", &self.favorites.len())
             .field("analytics_rows", &self.analytics.len())
+            .field("accounts", &self.accounts.len())
+            .field("audit_entries", &self.audit.len())
             .finish()
     }
 
@@ -227,6 +262,7 @@ impl State {
 
 use self::index::Index;
 
+mod account;
 mod catalog;
 mod commerce;
 mod community;
@@ -264,6 +300,22 @@ mod tests {
 
     fn t(day: i64) -> DateTime<Utc> {
         DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000 + day)
+    }
+
+    fn audit() -> AuditEntry {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SEQ: AtomicU64 = AtomicU64::new(1);
+        AuditEntry::new(
+            AuditId::from_uuid(Uuid::from_u128(u128::from(
+                SEQ.fetch_add(1, Ordering::Relaxed),
+            ))),
+            &crate::value::actor::Actor::Service,
+            crate::audit::entry::AuditAction::WorkflowEdited,
+            Entity::Workflow,
+            "memory-case",
+            t(0),
+        )
+        .unwrap()
     }
 
     fn wf_id(n: u128) -> WorkflowId {
@@ -311,14 +363,26 @@ mod tests {
     /// draft, both in category 1.
     async fn catalog() -> MemoryStore {
         let store = MemoryStore::new();
-        store.insert_category(&category(1, "ops")).await.unwrap();
-        store.insert_category(&category(2, "growth")).await.unwrap();
         store
-            .insert_workflow(&workflow(10, "lead-capture", 1, WorkflowStatus::Published))
+            .insert_category(&category(1, "ops"), &audit())
             .await
             .unwrap();
         store
-            .insert_workflow(&workflow(11, "invoice-chaser", 1, WorkflowStatus::Draft))
+            .insert_category(&category(2, "growth"), &audit())
+            .await
+            .unwrap();
+        store
+            .insert_workflow(
+                &workflow(10, "lead-capture", 1, WorkflowStatus::Published),
+                &audit(),
+            )
+            .await
+            .unwrap();
+        store
+            .insert_workflow(
+                &workflow(11, "invoice-chaser", 1, WorkflowStatus::Draft),
+                &audit(),
+            )
             .await
             .unwrap();
         store
@@ -348,7 +412,10 @@ mod tests {
         assert!(store.state.is_poisoned());
         assert_eq!(store.categories().await.unwrap().len(), 2);
         store
-            .insert_workflow(&workflow(12, "after", 2, WorkflowStatus::Published))
+            .insert_workflow(
+                &workflow(12, "after", 2, WorkflowStatus::Published),
+                &audit(),
+            )
             .await
             .unwrap();
         assert!(format!("{store:?}").contains("workflows: 3"));
@@ -395,7 +462,7 @@ mod tests {
         let store = catalog().await;
         let stray = workflow(12, "stray", 2, WorkflowStatus::Published);
         store.lock().workflows.insert(stray.id, stray);
-        let _ = store.insert_category(&category(3, "sales")).await;
+        let _ = store.insert_category(&category(3, "sales"), &audit()).await;
     }
 
     /// The word index follows a workflow's text: a search finds it by its
@@ -413,7 +480,7 @@ mod tests {
         let mut edited = store.workflow(wf_id(10)).await.unwrap().unwrap();
         edited.content.title = "Renamed pipeline".into();
         store
-            .update_workflow(&edited, edited.revision)
+            .update_workflow(&edited, edited.revision, &audit())
             .await
             .unwrap();
         let old = store.list_workflows(&search("workflow 10")).await.unwrap();

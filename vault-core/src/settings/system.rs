@@ -180,6 +180,48 @@ impl Setting {
     pub fn value(&self) -> &SettingValue {
         &self.value
     }
+
+    /// The value as the stores keep it: text in the key's type's format
+    /// (a secret is stored as given; the app encrypts the database or its
+    /// disk if it must be encrypted at rest).
+    pub fn stored(&self) -> String {
+        match &self.value {
+            SettingValue::Text(t) | SettingValue::Secret(t) => t.clone(),
+            SettingValue::Number(n) => n.to_string(),
+            SettingValue::Flag(b) => b.to_string(),
+            SettingValue::Amount(m) => serde_json::to_string(m).unwrap_or_default(),
+            SettingValue::Currency(c) => c.to_string(),
+            SettingValue::Json(j) => j.to_string(),
+        }
+    }
+
+    /// Reads back what [`Setting::stored`] wrote under `name`, checked as
+    /// [`Setting::new`] checks.
+    pub fn from_stored(name: &str, text: &str) -> Result<Self, ValidationError> {
+        let key = SettingKey::parse(name)?;
+        let bad = || {
+            ValidationError::new(
+                "value",
+                Reason::Format {
+                    expected: "a value of the setting's type",
+                },
+            )
+        };
+        let value = match key.kind {
+            SettingKind::Text => SettingValue::Text(text.to_owned()),
+            SettingKind::Secret => SettingValue::Secret(text.to_owned()),
+            SettingKind::Number => {
+                SettingValue::Number(text.parse::<Decimal>().map_err(|_| bad())?)
+            }
+            SettingKind::Flag => SettingValue::Flag(text.parse::<bool>().map_err(|_| bad())?),
+            SettingKind::Amount => {
+                SettingValue::Amount(serde_json::from_str(text).map_err(|_| bad())?)
+            }
+            SettingKind::Currency => SettingValue::Currency(Currency::parse(text)?),
+            SettingKind::Json => SettingValue::Json(serde_json::from_str(text).map_err(|_| bad())?),
+        };
+        Setting::new(key, value)
+    }
 }
 
 #[cfg(test)]
@@ -213,6 +255,50 @@ mod tests {
         let json = SettingKey::parse("storefront.announcement").expect("key");
         let big = serde_json::json!({ "text": "x".repeat(17 * 1024) });
         assert!(Setting::new(json, SettingValue::Json(big)).is_err());
+    }
+
+    #[test]
+    fn every_kind_reads_back_as_stored() {
+        let values = [
+            ("seller.name", SettingValue::Text("Vault GmbH".into())),
+            (
+                "tax.default_rate_percent",
+                SettingValue::Number(Decimal::new(1950, 2)),
+            ),
+            ("reviews.require_purchase", SettingValue::Flag(true)),
+            (
+                "catalog.minimum_price",
+                SettingValue::Amount(Money::from_minor(499, Currency::EUR)),
+            ),
+            (
+                "catalog.default_currency",
+                SettingValue::Currency(Currency::EUR),
+            ),
+            (
+                "storefront.announcement",
+                SettingValue::Json(serde_json::json!({"text": "hi", "n": 1})),
+            ),
+            (
+                "stripe.secret_key",
+                SettingValue::Secret("sk_test_1".into()),
+            ),
+        ];
+        for (name, value) in values {
+            let s = Setting::new(SettingKey::parse(name).expect("key"), value).expect("valid");
+            assert_eq!(Setting::from_stored(name, &s.stored()).expect(name), s);
+        }
+        assert_eq!(
+            Setting::from_stored("reviews.require_purchase", "yes")
+                .expect_err("not a flag")
+                .field(),
+            "value"
+        );
+        assert_eq!(
+            Setting::from_stored("nope", "1")
+                .expect_err("unknown")
+                .field(),
+            "setting"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Who may do what, across areas: users see only their own, refused calls
 //! write nothing, and missing records are named.
 
+use super::records::audit;
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -257,14 +258,14 @@ pub async fn not_found_variants(store: Arc<dyn Store>) {
     ));
     assert!(matches!(
         f.store
-            .update_file(&other_file.clone(), other_file.revision)
+            .update_file(&other_file.clone(), other_file.revision, &audit())
             .await,
         Ok(())
     ));
     let mut missing = other_file.clone();
     missing.id = crate::value::ids::FileId::from_uuid(uuid::Uuid::from_u128(405));
     assert!(matches!(
-        f.store.update_file(&missing, 0).await,
+        f.store.update_file(&missing, 0, &audit()).await,
         Err(StoreError::NotFound { .. })
     ));
     assert!(matches!(

@@ -1,6 +1,7 @@
 //! The catalog through the service: categories, workflows and their
 //! lifecycle, files, updates and bundles.
 
+use super::records::audit;
 use std::sync::Arc;
 
 use chrono::Duration;
@@ -33,7 +34,7 @@ pub async fn categories_seed_idempotently(store: Arc<dyn Store>) {
     let slugs: Vec<&str> = again.iter().map(|c| c.slug.as_str()).collect();
     assert_eq!(slugs[0], "client-acquisition");
     assert_eq!(slugs[8], "growth-scaling");
-    let dup = f.store.insert_category(&again[0]).await;
+    let dup = f.store.insert_category(&again[0], &audit()).await;
     assert!(matches!(
         dup,
         Err(StoreError::AlreadyExists {
@@ -143,7 +144,7 @@ pub async fn workflow_needs_its_category(store: Arc<dyn Store>) {
         super::epoch(),
     )
     .unwrap();
-    let r = f.store.insert_workflow(&w).await;
+    let r = f.store.insert_workflow(&w, &audit()).await;
     assert!(matches!(r, Err(StoreError::NotFound { .. })), "{r:?}");
     assert!(f.store.workflow(w.id).await.unwrap().is_none());
 }
@@ -174,7 +175,10 @@ pub async fn edit_keeps_counters_and_guards_revision(store: Arc<dyn Store>) {
     let mut stale = before.clone();
     stale.content.title = "stale".into();
     stale.revision = before.revision + 1;
-    let r = f.store.update_workflow(&stale, before.revision).await;
+    let r = f
+        .store
+        .update_workflow(&stale, before.revision, &audit())
+        .await;
     assert!(matches!(r, Err(StoreError::Conflict { .. })), "{r:?}");
     assert_eq!(workflow_of(&f, w.id).await, edited);
 }
@@ -406,7 +410,7 @@ pub async fn catalog_maintenance(store: Arc<dyn Store>) {
     hidden.id = crate::value::ids::CategoryId::from_uuid(uuid::Uuid::from_u128(77));
     hidden.slug = Slug::parse("retired-system").unwrap();
     hidden.is_active = false;
-    f.store.insert_category(&hidden).await.unwrap();
+    f.store.insert_category(&hidden, &audit()).await.unwrap();
     let public = f.vault.categories(&user).await.unwrap();
     assert_eq!(public.len(), 10);
     assert_eq!(public.last().map(|c| c.id), Some(finance.id));
@@ -559,7 +563,7 @@ pub async fn update_versions_strictly_increase(store: Arc<dyn Store>) {
     edit.content.title = "edited".into();
     edit.revision = read_before.revision + 1;
     f.store
-        .update_workflow(&edit, read_before.revision)
+        .update_workflow(&edit, read_before.revision, &audit())
         .await
         .unwrap();
     assert_eq!(
@@ -594,7 +598,7 @@ pub async fn update_versions_strictly_increase(store: Arc<dyn Store>) {
         )
         .unwrap();
     assert!(matches!(
-        f.store.insert_update(&stale).await,
+        f.store.insert_update(&stale, &audit()).await,
         Err(StoreError::Conflict { .. })
     ));
     let versions: Vec<Version> = f
@@ -680,7 +684,7 @@ pub async fn bundles_price_and_quote(store: Arc<dyn Store>) {
         .unwrap();
     let view = f.vault.bundle(&Actor::Anonymous, bundle.id).await.unwrap();
     assert_eq!((view.rating.count(), view.rating.sum()), (1, 4));
-    let slug_clash = f.store.insert_bundle(&bundle).await;
+    let slug_clash = f.store.insert_bundle(&bundle, &audit()).await;
     assert!(matches!(slug_clash, Err(StoreError::AlreadyExists { .. })));
     // A member taken off sale takes the bundle off sale with it: buying it
     // alone would fail the same way.

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use super::records::{
-    assert_err, bundle, bundle_id, cat_id, catalog, category, delta, download, favorite, file,
-    file_id, of_bundle, sell, slug, snapshot, t, update, wf_id, workflow, workflow_count,
+    assert_err, audit, bundle, bundle_id, cat_id, catalog, category, delta, download, favorite,
+    file, file_id, of_bundle, sell, slug, snapshot, t, update, wf_id, workflow, workflow_count,
 };
 use crate::catalog::file::WorkflowFile;
 use crate::catalog::query::{Cursor, WorkflowQuery, WorkflowSort};
@@ -20,21 +20,32 @@ pub async fn store_categories_are_unique_and_ordered(store: Arc<dyn Store>) {
     // migration seeds the nine core ones, as the seed does): only the ones
     // written here are counted.
     let seeded = store.categories().await.unwrap().len();
-    store.insert_category(&category(1, "b", 2)).await.unwrap();
+    store
+        .insert_category(&category(1, "b", 2), &audit())
+        .await
+        .unwrap();
     // The store is usable as a shared trait object from the first write.
     assert_eq!(store.categories().await.unwrap().len(), seeded + 1);
-    store.insert_category(&category(2, "z", 1)).await.unwrap();
-    store.insert_category(&category(3, "a", 2)).await.unwrap();
+    store
+        .insert_category(&category(2, "z", 1), &audit())
+        .await
+        .unwrap();
+    store
+        .insert_category(&category(3, "a", 2), &audit())
+        .await
+        .unwrap();
     let before = snapshot(&*store).await;
     assert_err!(
-        store.insert_category(&category(1, "other", 0)).await,
+        store
+            .insert_category(&category(1, "other", 0), &audit())
+            .await,
         StoreError::AlreadyExists {
             entity: Entity::Category,
             ..
         }
     );
     assert_err!(
-        store.insert_category(&category(4, "a", 0)).await,
+        store.insert_category(&category(4, "a", 0), &audit()).await,
         StoreError::AlreadyExists {
             entity: Entity::Category,
             ..
@@ -68,7 +79,10 @@ pub async fn store_insert_workflow_checks_uniqueness_and_category_and_counts_pub
     let before = snapshot(&*store).await;
     assert_err!(
         store
-            .insert_workflow(&workflow(10, "fresh", 1, WorkflowStatus::Published))
+            .insert_workflow(
+                &workflow(10, "fresh", 1, WorkflowStatus::Published),
+                &audit()
+            )
             .await,
         StoreError::AlreadyExists {
             entity: Entity::Workflow,
@@ -77,7 +91,10 @@ pub async fn store_insert_workflow_checks_uniqueness_and_category_and_counts_pub
     );
     assert_err!(
         store
-            .insert_workflow(&workflow(12, "lead-capture", 1, WorkflowStatus::Published))
+            .insert_workflow(
+                &workflow(12, "lead-capture", 1, WorkflowStatus::Published),
+                &audit()
+            )
             .await,
         StoreError::AlreadyExists {
             entity: Entity::Workflow,
@@ -86,7 +103,10 @@ pub async fn store_insert_workflow_checks_uniqueness_and_category_and_counts_pub
     );
     assert_err!(
         store
-            .insert_workflow(&workflow(12, "fresh", 9, WorkflowStatus::Published))
+            .insert_workflow(
+                &workflow(12, "fresh", 9, WorkflowStatus::Published),
+                &audit()
+            )
             .await,
         StoreError::NotFound {
             entity: Entity::Category,
@@ -97,9 +117,12 @@ pub async fn store_insert_workflow_checks_uniqueness_and_category_and_counts_pub
 
     let mut counted = workflow(12, "fresh", 2, WorkflowStatus::Published);
     counted.stats.download_count = 7;
-    store.insert_workflow(&counted).await.unwrap();
+    store.insert_workflow(&counted, &audit()).await.unwrap();
     store
-        .insert_workflow(&workflow(13, "soon", 2, WorkflowStatus::ComingSoon))
+        .insert_workflow(
+            &workflow(13, "soon", 2, WorkflowStatus::ComingSoon),
+            &audit(),
+        )
         .await
         .unwrap();
     assert_eq!(workflow_count(&*store, 2).await, 1);
@@ -117,13 +140,13 @@ pub async fn store_insert_workflow_checks_uniqueness_and_category_and_counts_pub
 pub async fn store_update_workflow_is_guarded_and_keeps_counters(store: Arc<dyn Store>) {
     catalog(&*store).await;
     store
-        .insert_workflow(&workflow(12, "taken", 2, WorkflowStatus::Draft))
+        .insert_workflow(&workflow(12, "taken", 2, WorkflowStatus::Draft), &audit())
         .await
         .unwrap();
     // Counters moved by other writes since the editor's read: five
     // downloads and two favorites.
     store
-        .insert_file(&file(1, 10, Version::new(1, 0, 0), true))
+        .insert_file(&file(1, 10, Version::new(1, 0, 0), true), &audit())
         .await
         .unwrap();
     for n in 1..=5 {
@@ -149,7 +172,7 @@ pub async fn store_update_workflow_is_guarded_and_keeps_counters(store: Arc<dyn 
     edit.revision = 1;
     edit.updated_at = t(5);
     assert_err!(
-        store.update_workflow(&edit, 3).await,
+        store.update_workflow(&edit, 3, &audit()).await,
         StoreError::Conflict {
             entity: Entity::Workflow,
             ..
@@ -159,7 +182,7 @@ pub async fn store_update_workflow_is_guarded_and_keeps_counters(store: Arc<dyn 
     missing.id = wf_id(99);
     missing.content.slug = slug("missing");
     assert_err!(
-        store.update_workflow(&missing, 0).await,
+        store.update_workflow(&missing, 0, &audit()).await,
         StoreError::NotFound {
             entity: Entity::Workflow,
             ..
@@ -168,7 +191,7 @@ pub async fn store_update_workflow_is_guarded_and_keeps_counters(store: Arc<dyn 
     let mut clash = edit.clone();
     clash.content.slug = slug("taken");
     assert_err!(
-        store.update_workflow(&clash, 0).await,
+        store.update_workflow(&clash, 0, &audit()).await,
         StoreError::AlreadyExists {
             entity: Entity::Workflow,
             ..
@@ -177,7 +200,7 @@ pub async fn store_update_workflow_is_guarded_and_keeps_counters(store: Arc<dyn 
     let mut orphan = edit.clone();
     orphan.content.category_id = cat_id(9);
     assert_err!(
-        store.update_workflow(&orphan, 0).await,
+        store.update_workflow(&orphan, 0, &audit()).await,
         StoreError::NotFound {
             entity: Entity::Category,
             ..
@@ -185,7 +208,7 @@ pub async fn store_update_workflow_is_guarded_and_keeps_counters(store: Arc<dyn 
     );
     assert_eq!(snapshot(&*store).await, before);
 
-    store.update_workflow(&edit, 0).await.unwrap();
+    store.update_workflow(&edit, 0, &audit()).await.unwrap();
     let stored = store.workflow(wf_id(10)).await.unwrap().unwrap();
     assert_eq!(stored.content.title, "Lead capture v2");
     assert_eq!(stored.revision, 1);
@@ -194,7 +217,7 @@ pub async fn store_update_workflow_is_guarded_and_keeps_counters(store: Arc<dyn 
     assert_eq!(stored.stats.favorite_count, 2);
     // The old revision no longer matches.
     assert_err!(
-        store.update_workflow(&edit, 0).await,
+        store.update_workflow(&edit, 0, &audit()).await,
         StoreError::Conflict { .. }
     );
 }
@@ -212,24 +235,24 @@ pub async fn store_update_workflow_maintains_both_category_counts(store: Arc<dyn
     let mut w11 = store.workflow(wf_id(11)).await.unwrap().unwrap();
     w11.status = WorkflowStatus::Published;
     w11.revision = 1;
-    store.update_workflow(&w11, 0).await.unwrap();
+    store.update_workflow(&w11, 0, &audit()).await.unwrap();
     assert_eq!(workflow_count(&*store, 1).await, 2);
     // Move it, published, to category 2: -1 there, +1 here.
     w11.content.category_id = cat_id(2);
     w11.revision = 2;
-    store.update_workflow(&w11, 1).await.unwrap();
+    store.update_workflow(&w11, 1, &audit()).await.unwrap();
     assert_eq!(counts().await, (1, 1));
     // Archive and move back at once: only category 2 loses one.
     w11.content.category_id = cat_id(1);
     w11.status = WorkflowStatus::Archived;
     w11.revision = 3;
-    store.update_workflow(&w11, 2).await.unwrap();
+    store.update_workflow(&w11, 2, &audit()).await.unwrap();
     assert_eq!(counts().await, (1, 0));
     // An edit that changes neither leaves counts alone.
     let mut w10 = store.workflow(wf_id(10)).await.unwrap().unwrap();
     w10.content.title = "Renamed".into();
     w10.revision = 1;
-    store.update_workflow(&w10, 0).await.unwrap();
+    store.update_workflow(&w10, 0, &audit()).await.unwrap();
     assert_eq!(workflow_count(&*store, 1).await, 1);
 }
 
@@ -238,7 +261,7 @@ pub async fn store_list_workflows_follows_query_semantics(store: Arc<dyn Store>)
     for n in 12..=14 {
         let mut w = workflow(n, &format!("wf-{n}"), 2, WorkflowStatus::Published);
         w.stats.download_count = n as u64;
-        store.insert_workflow(&w).await.unwrap();
+        store.insert_workflow(&w, &audit()).await.unwrap();
     }
     let query = WorkflowQuery {
         sort: WorkflowSort::Downloads,
@@ -267,34 +290,46 @@ pub async fn store_files_keep_one_primary_and_their_download_count(store: Arc<dy
     catalog(&*store).await;
     let v1 = Version::new(1, 0, 0);
     let v2 = Version::new(2, 0, 0);
-    store.insert_file(&file(1, 10, v1, true)).await.unwrap();
-    store.insert_file(&file(2, 10, v2, false)).await.unwrap();
-    store.insert_file(&file(3, 10, v2, false)).await.unwrap();
-    store.insert_file(&file(4, 11, v1, true)).await.unwrap();
+    store
+        .insert_file(&file(1, 10, v1, true), &audit())
+        .await
+        .unwrap();
+    store
+        .insert_file(&file(2, 10, v2, false), &audit())
+        .await
+        .unwrap();
+    store
+        .insert_file(&file(3, 10, v2, false), &audit())
+        .await
+        .unwrap();
+    store
+        .insert_file(&file(4, 11, v1, true), &audit())
+        .await
+        .unwrap();
     let before = snapshot(&*store).await;
     assert_err!(
-        store.insert_file(&file(1, 10, v2, false)).await,
+        store.insert_file(&file(1, 10, v2, false), &audit()).await,
         StoreError::AlreadyExists {
             entity: Entity::File,
             ..
         }
     );
     assert_err!(
-        store.insert_file(&file(5, 99, v1, true)).await,
+        store.insert_file(&file(5, 99, v1, true), &audit()).await,
         StoreError::NotFound {
             entity: Entity::Workflow,
             ..
         }
     );
     assert_err!(
-        store.update_file(&file(5, 10, v1, true), 0).await,
+        store.update_file(&file(5, 10, v1, true), 0, &audit()).await,
         StoreError::NotFound {
             entity: Entity::File,
             ..
         }
     );
     assert_err!(
-        store.update_file(&file(2, 99, v1, true), 0).await,
+        store.update_file(&file(2, 99, v1, true), 0, &audit()).await,
         StoreError::NotFound {
             entity: Entity::Workflow,
             ..
@@ -309,7 +344,10 @@ pub async fn store_files_keep_one_primary_and_their_download_count(store: Arc<dy
     );
 
     // A new primary demotes the old one, in this workflow only.
-    store.insert_file(&file(6, 10, v1, true)).await.unwrap();
+    store
+        .insert_file(&file(6, 10, v1, true), &audit())
+        .await
+        .unwrap();
     assert!(!store.file(file_id(1)).await.unwrap().unwrap().is_primary);
     assert!(store.file(file_id(4)).await.unwrap().unwrap().is_primary);
     assert_eq!(
@@ -333,7 +371,7 @@ pub async fn store_files_keep_one_primary_and_their_download_count(store: Arc<dy
     edit.file_name = "renamed.json".into();
     edit.download_count = 0;
     edit.revision = 1;
-    store.update_file(&edit, 0).await.unwrap();
+    store.update_file(&edit, 0, &audit()).await.unwrap();
     let stored = store.file(file_id(3)).await.unwrap().unwrap();
     assert_eq!(stored.file_name, "renamed.json");
     assert_eq!(stored.revision, 1);
@@ -342,7 +380,7 @@ pub async fn store_files_keep_one_primary_and_their_download_count(store: Arc<dy
     stale.file_name = "stale.json".into();
     stale.is_primary = false;
     assert_err!(
-        store.update_file(&stale, 0).await,
+        store.update_file(&stale, 0, &audit()).await,
         StoreError::Conflict {
             entity: Entity::File,
             ..
@@ -365,22 +403,22 @@ pub async fn store_files_keep_one_primary_and_their_download_count(store: Arc<dy
 pub async fn store_updates_only_move_forward_and_set_the_current_version(store: Arc<dyn Store>) {
     catalog(&*store).await;
     store
-        .insert_update(&update(1, 10, Version::new(1, 0, 0)))
+        .insert_update(&update(1, 10, Version::new(1, 0, 0)), &audit())
         .await
         .unwrap();
     store
-        .insert_update(&update(2, 10, Version::new(1, 2, 0)))
+        .insert_update(&update(2, 10, Version::new(1, 2, 0)), &audit())
         .await
         .unwrap();
     // Another workflow's history is separate.
     store
-        .insert_update(&update(3, 11, Version::new(1, 0, 0)))
+        .insert_update(&update(3, 11, Version::new(1, 0, 0)), &audit())
         .await
         .unwrap();
     let before = snapshot(&*store).await;
     for (n, v) in [(4, Version::new(1, 2, 0)), (5, Version::new(1, 1, 0))] {
         assert_err!(
-            store.insert_update(&update(n, 10, v)).await,
+            store.insert_update(&update(n, 10, v), &audit()).await,
             StoreError::Conflict {
                 entity: Entity::Update,
                 ..
@@ -389,7 +427,7 @@ pub async fn store_updates_only_move_forward_and_set_the_current_version(store: 
     }
     assert_err!(
         store
-            .insert_update(&update(1, 10, Version::new(3, 0, 0)))
+            .insert_update(&update(1, 10, Version::new(3, 0, 0)), &audit())
             .await,
         StoreError::AlreadyExists {
             entity: Entity::Update,
@@ -398,7 +436,7 @@ pub async fn store_updates_only_move_forward_and_set_the_current_version(store: 
     );
     assert_err!(
         store
-            .insert_update(&update(6, 99, Version::new(1, 0, 0)))
+            .insert_update(&update(6, 99, Version::new(1, 0, 0)), &audit())
             .await,
         StoreError::NotFound {
             entity: Entity::Workflow,
@@ -408,7 +446,7 @@ pub async fn store_updates_only_move_forward_and_set_the_current_version(store: 
     assert_eq!(snapshot(&*store).await, before);
 
     store
-        .insert_update(&update(7, 10, Version::new(1, 10, 0)))
+        .insert_update(&update(7, 10, Version::new(1, 10, 0)), &audit())
         .await
         .unwrap();
     let w = store.workflow(wf_id(10)).await.unwrap().unwrap();
@@ -433,45 +471,17 @@ pub async fn store_updates_only_move_forward_and_set_the_current_version(store: 
 pub async fn store_bundles_check_members_and_keep_purchase_count(store: Arc<dyn Store>) {
     catalog(&*store).await;
     store
-        .insert_bundle(&bundle(1, "starter", &[10, 11]))
+        .insert_bundle(&bundle(1, "starter", &[10, 11]), &audit())
         .await
         .unwrap();
     store
-        .insert_bundle(&bundle(2, "agency", &[10, 11]))
+        .insert_bundle(&bundle(2, "agency", &[10, 11]), &audit())
         .await
         .unwrap();
     let before = snapshot(&*store).await;
     assert_err!(
-        store.insert_bundle(&bundle(1, "other", &[10, 11])).await,
-        StoreError::AlreadyExists {
-            entity: Entity::Bundle,
-            ..
-        }
-    );
-    assert_err!(
-        store.insert_bundle(&bundle(3, "starter", &[10, 11])).await,
-        StoreError::AlreadyExists {
-            entity: Entity::Bundle,
-            ..
-        }
-    );
-    assert_err!(
-        store.insert_bundle(&bundle(3, "third", &[10, 99])).await,
-        StoreError::NotFound {
-            entity: Entity::Workflow,
-            ..
-        }
-    );
-    assert_err!(
-        store.update_bundle(&bundle(3, "third", &[10, 11]), 0).await,
-        StoreError::NotFound {
-            entity: Entity::Bundle,
-            ..
-        }
-    );
-    assert_err!(
         store
-            .update_bundle(&bundle(1, "agency", &[10, 11]), 0)
+            .insert_bundle(&bundle(1, "other", &[10, 11]), &audit())
             .await,
         StoreError::AlreadyExists {
             entity: Entity::Bundle,
@@ -480,7 +490,43 @@ pub async fn store_bundles_check_members_and_keep_purchase_count(store: Arc<dyn 
     );
     assert_err!(
         store
-            .update_bundle(&bundle(1, "starter", &[10, 99]), 0)
+            .insert_bundle(&bundle(3, "starter", &[10, 11]), &audit())
+            .await,
+        StoreError::AlreadyExists {
+            entity: Entity::Bundle,
+            ..
+        }
+    );
+    assert_err!(
+        store
+            .insert_bundle(&bundle(3, "third", &[10, 99]), &audit())
+            .await,
+        StoreError::NotFound {
+            entity: Entity::Workflow,
+            ..
+        }
+    );
+    assert_err!(
+        store
+            .update_bundle(&bundle(3, "third", &[10, 11]), 0, &audit())
+            .await,
+        StoreError::NotFound {
+            entity: Entity::Bundle,
+            ..
+        }
+    );
+    assert_err!(
+        store
+            .update_bundle(&bundle(1, "agency", &[10, 11]), 0, &audit())
+            .await,
+        StoreError::AlreadyExists {
+            entity: Entity::Bundle,
+            ..
+        }
+    );
+    assert_err!(
+        store
+            .update_bundle(&bundle(1, "starter", &[10, 99]), 0, &audit())
             .await,
         StoreError::NotFound {
             entity: Entity::Workflow,
@@ -496,7 +542,7 @@ pub async fn store_bundles_check_members_and_keep_purchase_count(store: Arc<dyn 
     let mut edit = bundle(1, "starter-kit", &[11, 10]);
     edit.is_active = false;
     edit.revision = 1;
-    store.update_bundle(&edit, 0).await.unwrap();
+    store.update_bundle(&edit, 0, &audit()).await.unwrap();
     let stored = store.bundle(bundle_id(1)).await.unwrap().unwrap();
     assert_eq!(stored.purchase_count, 3);
     assert_eq!(stored.revision, 1);
@@ -504,7 +550,7 @@ pub async fn store_bundles_check_members_and_keep_purchase_count(store: Arc<dyn 
     let mut stale = bundle(1, "stale", &[10, 11]);
     stale.revision = 1;
     assert_err!(
-        store.update_bundle(&stale, 0).await,
+        store.update_bundle(&stale, 0, &audit()).await,
         StoreError::Conflict {
             entity: Entity::Bundle,
             ..
@@ -538,7 +584,7 @@ pub async fn store_concurrent_edits_of_one_revision_let_exactly_one_through(stor
                 let mut edit = workflow(10, "lead-capture", 1, WorkflowStatus::Published);
                 edit.content.title = format!("Edit {n}");
                 edit.revision = 1;
-                store.update_workflow(&edit, 0).await
+                store.update_workflow(&edit, 0, &audit()).await
             })
         })
         .collect();

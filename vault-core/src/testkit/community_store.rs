@@ -142,7 +142,9 @@ pub async fn store_update_review_is_guarded_and_keeps_votes(store: Arc<dyn Store
     let before = snapshot(&*store).await;
 
     assert_err!(
-        store.update_review(&approved, 5, &approve, None).await,
+        store
+            .update_review(&approved, 5, &approve, None, None)
+            .await,
         StoreError::Conflict {
             entity: Entity::Review,
             ..
@@ -151,7 +153,7 @@ pub async fn store_update_review_is_guarded_and_keeps_votes(store: Arc<dyn Store
     let mut missing = approved.clone();
     missing.id = review_id(9);
     assert_err!(
-        store.update_review(&missing, 0, &approve, None).await,
+        store.update_review(&missing, 0, &approve, None, None).await,
         StoreError::NotFound {
             entity: Entity::Review,
             ..
@@ -159,7 +161,13 @@ pub async fn store_update_review_is_guarded_and_keeps_votes(store: Arc<dyn Store
     );
     assert_err!(
         store
-            .update_review(&approved, 0, &rating_change(Some(&approved), None), None)
+            .update_review(
+                &approved,
+                0,
+                &rating_change(Some(&approved), None),
+                None,
+                None
+            )
             .await,
         StoreError::Conflict {
             entity: Entity::Workflow,
@@ -169,7 +177,7 @@ pub async fn store_update_review_is_guarded_and_keeps_votes(store: Arc<dyn Store
     );
     assert_err!(
         store
-            .update_review(&approved, 0, &approve, Some(&delta(99, 3)))
+            .update_review(&approved, 0, &approve, Some(&delta(99, 3)), None)
             .await,
         StoreError::NotFound {
             entity: Entity::Workflow,
@@ -186,7 +194,7 @@ pub async fn store_update_review_is_guarded_and_keeps_votes(store: Arc<dyn Store
     write.workflow_id = wf_id(11);
     write.user_id = user("mallory");
     store
-        .update_review(&write, 0, &approve, Some(&counted))
+        .update_review(&write, 0, &approve, Some(&counted), None)
         .await
         .unwrap();
     let stored = store.review(review_id(1)).await.unwrap().unwrap();

@@ -7,8 +7,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::records::{
-    assert_err, catalog, day, delta, direct, download, favorite, file, sell, slug, snapshot, user,
-    wf_id, workflow,
+    assert_err, audit, catalog, day, delta, direct, download, favorite, file, sell, slug, snapshot,
+    user, wf_id, workflow,
 };
 use crate::catalog::workflow::WorkflowStatus;
 use crate::insight::analytics::{DailyAnalytics, VisitorKey};
@@ -141,7 +141,7 @@ pub async fn store_workflow_stats_sum_net_revenue_per_workflow(store: Arc<dyn St
     sell(&*store, 1, "ann", direct(10)).await;
     sell(&*store, 2, "bob", direct(10)).await;
     store
-        .insert_file(&file(1, 10, Version::new(1, 0, 0), true))
+        .insert_file(&file(1, 10, Version::new(1, 0, 0), true), &audit())
         .await
         .unwrap();
     for n in 1..=3 {

@@ -33,6 +33,7 @@
 //! Not semver-stable: cases follow the storage contract as it grows.
 #![allow(clippy::unwrap_used, missing_docs)]
 
+mod account;
 mod authz;
 mod catalog;
 mod catalog_listing;
@@ -57,6 +58,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
+pub use self::account::*;
 pub use self::authz::*;
 pub use self::catalog::*;
 pub use self::catalog_listing::*;
@@ -71,6 +73,7 @@ pub use self::delivery_store::*;
 pub use self::hostile::*;
 pub use self::insight::*;
 pub use self::insight_store::*;
+pub use self::records::audit;
 pub use self::rules::*;
 pub use self::webhooks::*;
 use crate::catalog::category::Category;
@@ -321,6 +324,16 @@ impl NowUtc for ManualClock {
 macro_rules! conformance_tests {
     ($setup:expr) => {
         $crate::__conformance_cases!($setup;
+            // account.rs
+            audit_one_entry_per_staff_write,
+            audit_entry_rolls_back_with_its_write,
+            refused_accounts_write_nothing_and_keep_their_purchases,
+            email_is_unique_case_insensitively_under_contention,
+            accounts_list_search_and_page,
+            audit_log_filters_and_pages,
+            settings_are_typed_and_secrets_never_show,
+            store_account_writes_are_guarded,
+
             // catalog.rs
             categories_seed_idempotently,
             workflow_create_and_read,

@@ -11,6 +11,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use uuid::Uuid;
 
 use super::helpers::usd;
+use crate::audit::entry::{AuditAction, AuditEntry};
 use crate::catalog::bundle::{Bundle, NewBundle};
 use crate::catalog::category::{Category, NewCategory};
 use crate::catalog::file::{Checksum, FileAccess, FileKind, NewFile, WorkflowFile};
@@ -28,15 +29,32 @@ use crate::community::review::{ModerationStatus, Review, ReviewInput};
 use crate::delivery::download::{Download, DownloadKind, DownloadSource, RequestMeta};
 use crate::insight::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
 use crate::store::{Entity, PurchaseWrite, Store, StoreError, StoreResult};
-use crate::value::actor::UserId;
+use crate::value::actor::{Actor, UserId};
 use crate::value::clock::{MAX_DATE, MIN_DATE, SeededEntropy};
 use crate::value::ids::{
-    BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId, UpdateId,
-    WorkflowId,
+    AuditId, BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId,
+    UpdateId, WorkflowId,
 };
 use crate::value::slug::Slug;
 use crate::value::tier::PricingTier;
 use crate::value::version::Version;
+
+static AUDIT_SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A fresh audit entry for the cases that call a store's staff writes
+/// directly: by the service, with an id no other entry of the process has.
+pub fn audit() -> AuditEntry {
+    let n = AUDIT_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    AuditEntry::new(
+        AuditId::from_uuid(Uuid::from_u128((0xa0d1_u128 << 112) | u128::from(n))),
+        &Actor::Service,
+        AuditAction::WorkflowEdited,
+        Entity::Workflow,
+        "store-case",
+        DateTime::<Utc>::from_timestamp(1_739_437_200, 0).unwrap_or_default(),
+    )
+    .expect("a valid entry")
+}
 
 /// Asserts that a store call failed with an error matching `$pattern`.
 macro_rules! assert_err {
@@ -205,17 +223,26 @@ pub(super) fn bundle(n: u128, s: &str, members: &[u128]) -> Bundle {
 /// Category 1 (`ops`) and 2 (`growth`); workflow 10 published and 11
 /// draft, both in category 1.
 pub(super) async fn catalog(store: &dyn Store) {
-    store.insert_category(&category(1, "ops", 1)).await.unwrap();
     store
-        .insert_category(&category(2, "growth", 2))
+        .insert_category(&category(1, "ops", 1), &audit())
         .await
         .unwrap();
     store
-        .insert_workflow(&workflow(10, "lead-capture", 1, WorkflowStatus::Published))
+        .insert_category(&category(2, "growth", 2), &audit())
         .await
         .unwrap();
     store
-        .insert_workflow(&workflow(11, "invoice-chaser", 1, WorkflowStatus::Draft))
+        .insert_workflow(
+            &workflow(10, "lead-capture", 1, WorkflowStatus::Published),
+            &audit(),
+        )
+        .await
+        .unwrap();
+    store
+        .insert_workflow(
+            &workflow(11, "invoice-chaser", 1, WorkflowStatus::Draft),
+            &audit(),
+        )
         .await
         .unwrap();
 }
@@ -225,15 +252,15 @@ pub(super) async fn catalog(store: &dyn Store) {
 pub(super) async fn shop(store: &dyn Store) {
     catalog(store).await;
     store
-        .insert_file(&file(1, 10, Version::new(1, 0, 0), true))
+        .insert_file(&file(1, 10, Version::new(1, 0, 0), true), &audit())
         .await
         .unwrap();
     store
-        .insert_file(&file(2, 11, Version::new(1, 0, 0), true))
+        .insert_file(&file(2, 11, Version::new(1, 0, 0), true), &audit())
         .await
         .unwrap();
     store
-        .insert_bundle(&bundle(1, "starter", &[10, 11]))
+        .insert_bundle(&bundle(1, "starter", &[10, 11]), &audit())
         .await
         .unwrap();
 }
@@ -308,6 +335,7 @@ pub(super) async fn sell(store: &dyn Store, n: u128, who: &str, item: PurchaseIt
             expected_dispute: None,
             count_purchase: true,
             analytics: vec![],
+            audit: None,
         })
         .await
         .unwrap();

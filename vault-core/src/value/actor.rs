@@ -65,6 +65,47 @@ impl From<UserId> for String {
     }
 }
 
+/// Why an account may not act: every call by it is refused with
+/// [`Error::Refused`](crate::value::error::Error::Refused), and nothing is
+/// written. The most final reason wins: erased before deleted before banned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    /// Banned by staff (lifted by unbanning).
+    Banned,
+    /// Soft-deleted (restorable).
+    Deleted,
+    /// Personal data erased (final).
+    Erased,
+}
+
+impl Refusal {
+    /// The refusal of an account that is (or is not) banned, deleted and
+    /// erased: the most final reason, or `None` when it may act. The one
+    /// place the precedence is spelled; stores that read the three flags
+    /// alone call it.
+    pub fn of(banned: bool, deleted: bool, erased: bool) -> Option<Refusal> {
+        if erased {
+            Some(Refusal::Erased)
+        } else if deleted {
+            Some(Refusal::Deleted)
+        } else if banned {
+            Some(Refusal::Banned)
+        } else {
+            None
+        }
+    }
+
+    /// The word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::Banned => "banned",
+            Refusal::Deleted => "deleted",
+            Refusal::Erased => "erased",
+        }
+    }
+}
+
 /// Who performs a call. Replaces the seed's row-level security: every service
 /// method takes one and refuses, with a typed error and no write, what the
 /// actor may not do.

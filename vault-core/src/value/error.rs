@@ -11,6 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::value::actor::Refusal;
 use crate::value::decision::AccessDecision;
 use crate::value::money::{Currency, MoneyError};
 pub use crate::value::validation::{Reason, ValidationError};
@@ -60,6 +61,13 @@ pub enum Error {
         /// Why, in words.
         reason: &'static str,
     },
+    /// The acting user's account may not act (banned, deleted or erased).
+    /// Nothing was written.
+    #[error("account {}", .refusal.as_str())]
+    Refused {
+        /// Why.
+        refusal: Refusal,
+    },
     /// Access to a workflow or file was denied; the decision says why and what
     /// would grant it.
     #[error("access denied: {}", .0.summary())]
@@ -101,6 +109,7 @@ impl Error {
             Error::NotFound { .. } => "not_found",
             Error::AlreadyExists { .. } => "already_exists",
             Error::Forbidden { .. } => "forbidden",
+            Error::Refused { .. } => "refused",
             Error::Denied(_) => "denied",
             Error::InvalidTransition { .. } => "invalid_transition",
             Error::Conflict { .. } => "conflict",
@@ -179,11 +188,51 @@ pub enum Entity {
     Analytics,
     /// A webhook event.
     WebhookEvent,
+    /// An account.
+    Account,
+    /// A system setting.
+    Setting,
+    /// An entry of the audit trail.
+    AuditEntry,
 }
 
-impl fmt::Display for Entity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Entity {
+    /// Every kind, for parsing back what [`Entity::word`] wrote.
+    pub const ALL: [Entity; 16] = [
+        Entity::Category,
+        Entity::Workflow,
+        Entity::File,
+        Entity::Update,
+        Entity::Bundle,
+        Entity::Purchase,
+        Entity::Membership,
+        Entity::Download,
+        Entity::Review,
+        Entity::Vote,
+        Entity::Favorite,
+        Entity::Analytics,
+        Entity::WebhookEvent,
+        Entity::Account,
+        Entity::Setting,
+        Entity::AuditEntry,
+    ];
+
+    /// The stored word (snake case, as serde writes it).
+    pub fn word(self) -> &'static str {
+        match self {
+            Entity::WebhookEvent => "webhook_event",
+            Entity::AuditEntry => "audit_entry",
+            other => other.display_word(),
+        }
+    }
+
+    /// The kind a stored word names.
+    pub fn from_word(word: &str) -> Option<Entity> {
+        Entity::ALL.into_iter().find(|e| e.word() == word)
+    }
+
+    fn display_word(self) -> &'static str {
+        match self {
             Entity::Category => "category",
             Entity::Workflow => "workflow",
             Entity::File => "file",
@@ -197,7 +246,16 @@ impl fmt::Display for Entity {
             Entity::Favorite => "favorite",
             Entity::Analytics => "analytics",
             Entity::WebhookEvent => "webhook event",
-        })
+            Entity::Account => "account",
+            Entity::Setting => "setting",
+            Entity::AuditEntry => "audit entry",
+        }
+    }
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.display_word())
     }
 }
 

@@ -113,3 +113,7 @@ id_type!(
     /// Identifies a setup guide of a workflow.
     DocId, "doc_id"
 );
+id_type!(
+    /// Identifies one entry of the audit trail.
+    AuditId, "audit_id"
+);

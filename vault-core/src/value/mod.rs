@@ -13,6 +13,7 @@ pub mod delta;
 pub mod error;
 pub mod ids;
 pub mod ip;
+pub mod keyset;
 pub mod money;
 pub mod quota;
 pub mod slug;

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Vault, traced};
+use super::Vault;
+use crate::audit::entry::{AuditAction, AuditValue, revision_number};
 use crate::catalog::bundle::{Availability, Bundle, BundlePricing, NewBundle, complete_the_bundle};
 use crate::catalog::category::{Category, NewCategory};
 use crate::catalog::file::{FileInfo, NewFile, WorkflowFile};
@@ -53,10 +54,16 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "create_category")?;
             let category = new.build(CategoryId::from_uuid(self.uuid()), self.now())?;
-            self.writes.insert_category(&category).await?;
+            let audit = self.audit(
+                actor,
+                AuditAction::CategoryCreated,
+                Entity::Category,
+                category.id,
+            )?;
+            self.writes.insert_category(&category, &audit).await?;
             Ok(category)
         })
         .await
@@ -70,7 +77,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "seed_core_categories")?;
             for new in crate::catalog::category::core_systems() {
                 if self.store.category_by_slug(&new.slug).await?.is_none() {
@@ -92,7 +99,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let all = self.store.categories().await?;
             Ok(all
                 .into_iter()
@@ -113,11 +120,12 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "create_workflow")?;
             self.require_category(content.category_id).await?;
             let w = Workflow::new_draft(WorkflowId::from_uuid(self.uuid()), content, self.now())?;
-            self.writes.insert_workflow(&w).await?;
+            let audit = self.audit(actor, AuditAction::WorkflowCreated, Entity::Workflow, w.id)?;
+            self.writes.insert_workflow(&w, &audit).await?;
             Ok(w)
         })
         .await
@@ -149,7 +157,7 @@ impl<S: Store + ?Sized> Vault<S> {
         content: WorkflowContent,
     ) -> Result<Workflow> {
         let span = tracing::info_span!("vault.edit_workflow", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "edit_workflow")?;
             content.validate()?;
             let current = self.load_workflow(id).await?;
@@ -180,13 +188,18 @@ impl<S: Store + ?Sized> Vault<S> {
                     .into());
                 }
             }
-            self.write_workflow(current, |w| w.content = content).await
+            self.write_workflow(actor, AuditAction::WorkflowEdited, current, |w| {
+                w.content = content
+            })
+            .await
         })
         .await
     }
 
     async fn write_workflow(
         &self,
+        actor: &Actor,
+        action: AuditAction,
         current: Workflow,
         change: impl FnOnce(&mut Workflow),
     ) -> Result<Workflow> {
@@ -194,7 +207,16 @@ impl<S: Store + ?Sized> Vault<S> {
         change(&mut next);
         next.updated_at = self.now();
         next.revision = current.revision + 1;
-        self.writes.update_workflow(&next, current.revision).await?;
+        let audit = self
+            .audit(actor, action, Entity::Workflow, next.id)?
+            .with("status", AuditValue::Word(next.status.as_str()))?
+            .with(
+                "revision",
+                AuditValue::Number(revision_number(next.revision)),
+            )?;
+        self.writes
+            .update_workflow(&next, current.revision, &audit)
+            .await?;
         Ok(next)
     }
 
@@ -202,7 +224,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// downloadable. Republishing an archived workflow clears `archived_at`.
     pub async fn publish_workflow(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow> {
         let span = tracing::info_span!("vault.publish_workflow", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             self.set_status(actor, id, WorkflowStatus::Published, "publish_workflow")
                 .await
         })
@@ -212,7 +234,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// Announces a workflow as coming soon (staff): listed, not downloadable.
     pub async fn announce_workflow(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow> {
         let span = tracing::info_span!("vault.announce_workflow", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             self.set_status(actor, id, WorkflowStatus::ComingSoon, "announce_workflow")
                 .await
         })
@@ -223,7 +245,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// access keep it.
     pub async fn archive_workflow(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow> {
         let span = tracing::info_span!("vault.archive_workflow", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             self.set_status(actor, id, WorkflowStatus::Archived, "archive_workflow")
                 .await
         })
@@ -243,7 +265,13 @@ impl<S: Store + ?Sized> Vault<S> {
         if !next.transition(status, self.now())? {
             return Ok(current);
         }
-        self.write_workflow(current, |w| {
+        let audited = match status {
+            WorkflowStatus::Published => AuditAction::WorkflowPublished,
+            WorkflowStatus::ComingSoon => AuditAction::WorkflowAnnounced,
+            WorkflowStatus::Archived => AuditAction::WorkflowArchived,
+            _ => AuditAction::WorkflowEdited,
+        };
+        self.write_workflow(actor, audited, current, |w| {
             w.status = next.status;
             w.published_at = next.published_at;
             w.archived_at = next.archived_at;
@@ -254,7 +282,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// A workflow, if the actor may see it (drafts read as not found).
     pub async fn workflow(&self, actor: &Actor, id: WorkflowId) -> Result<Workflow> {
         let span = tracing::info_span!("vault.workflow", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let w = self.load_workflow(id).await?;
             if !can_see(actor, w.status) {
                 return Err(hidden(id));
@@ -271,7 +299,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let w = self
                 .store
                 .workflow_by_slug(slug)
@@ -303,7 +331,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             query.validate()?;
             if !actor.is_privileged() {
                 let listed = [WorkflowStatus::Published, WorkflowStatus::ComingSoon];
@@ -336,11 +364,15 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "add_file")?;
             self.load_workflow(new.workflow_id).await?;
             let file = new.build(FileId::from_uuid(self.uuid()), self.now())?;
-            self.writes.insert_file(&file).await?;
+            let audit = self
+                .audit(actor, AuditAction::FileChanged, Entity::File, file.id)?
+                .with("workflow", AuditValue::Id(file.workflow_id.as_uuid()))?
+                .with("added", AuditValue::Flag(true))?;
+            self.writes.insert_file(&file, &audit).await?;
             Ok(file)
         })
         .await
@@ -349,7 +381,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// Replaces a file's details (staff).
     pub async fn edit_file(&self, actor: &Actor, id: FileId, new: NewFile) -> Result<WorkflowFile> {
         let span = tracing::info_span!("vault.edit_file", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "edit_file")?;
             new.validate()?;
             let current = self.store.file(id).await?.ok_or_else(|| Error::NotFound {
@@ -369,7 +401,16 @@ impl<S: Store + ?Sized> Vault<S> {
             file.download_count = current.download_count;
             file.updated_at = self.now();
             file.revision = current.revision + 1;
-            self.writes.update_file(&file, current.revision).await?;
+            let audit = self
+                .audit(actor, AuditAction::FileChanged, Entity::File, file.id)?
+                .with("workflow", AuditValue::Id(file.workflow_id.as_uuid()))?
+                .with(
+                    "revision",
+                    AuditValue::Number(revision_number(file.revision)),
+                )?;
+            self.writes
+                .update_file(&file, current.revision, &audit)
+                .await?;
             Ok(file)
         })
         .await
@@ -380,7 +421,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// [`Vault::download`] returns the key of the file it grants).
     pub async fn files(&self, actor: &Actor, workflow: WorkflowId) -> Result<Vec<FileInfo>> {
         let span = tracing::info_span!("vault.files", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             self.workflow(actor, workflow).await?;
             let files = self.store.files(workflow).await?;
             Ok(files.into_iter().map(FileInfo::from).collect())
@@ -396,7 +437,7 @@ impl<S: Store + ?Sized> Vault<S> {
         workflow: WorkflowId,
     ) -> Result<Vec<WorkflowFile>> {
         let span = tracing::info_span!("vault.stored_files", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "stored_files")?;
             self.load_workflow(workflow).await?;
             Ok(self.store.files(workflow).await?)
@@ -411,7 +452,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "publish_update")?;
             let w = self.load_workflow(new.workflow_id).await?;
             let update = new.build(
@@ -419,7 +460,15 @@ impl<S: Store + ?Sized> Vault<S> {
                 w.current_version,
                 self.now(),
             )?;
-            self.writes.insert_update(&update).await?;
+            let audit = self
+                .audit(
+                    actor,
+                    AuditAction::UpdatePublished,
+                    Entity::Update,
+                    update.id,
+                )?
+                .with("workflow", AuditValue::Id(update.workflow_id.as_uuid()))?;
+            self.writes.insert_update(&update, &audit).await?;
             Ok(update)
         })
         .await
@@ -432,7 +481,7 @@ impl<S: Store + ?Sized> Vault<S> {
         workflow: WorkflowId,
     ) -> Result<Vec<WorkflowUpdate>> {
         let span = tracing::info_span!("vault.updates", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             self.workflow(actor, workflow).await?;
             Ok(self.store.updates(workflow).await?)
         })
@@ -465,12 +514,13 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "create_bundle")?;
             new.validate()?;
             let prices = self.member_prices(&new.workflow_ids).await?;
             let bundle = new.build(BundleId::from_uuid(self.uuid()), &prices, self.now())?;
-            self.writes.insert_bundle(&bundle).await?;
+            let audit = self.audit(actor, AuditAction::BundleCreated, Entity::Bundle, bundle.id)?;
+            self.writes.insert_bundle(&bundle, &audit).await?;
             Ok(bundle)
         })
         .await
@@ -488,7 +538,7 @@ impl<S: Store + ?Sized> Vault<S> {
         edit: NewBundle,
     ) -> Result<Bundle> {
         let span = tracing::info_span!("vault.edit_bundle", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "edit_bundle")?;
             edit.validate()?;
             let old = self.load_bundle(id).await?;
@@ -498,7 +548,15 @@ impl<S: Store + ?Sized> Vault<S> {
             bundle.purchase_count = old.purchase_count;
             bundle.updated_at = self.now();
             bundle.revision = old.revision + 1;
-            self.writes.update_bundle(&bundle, old.revision).await?;
+            let audit = self
+                .audit(actor, AuditAction::BundleEdited, Entity::Bundle, bundle.id)?
+                .with(
+                    "revision",
+                    AuditValue::Number(revision_number(bundle.revision)),
+                )?;
+            self.writes
+                .update_bundle(&bundle, old.revision, &audit)
+                .await?;
             Ok(bundle)
         })
         .await
@@ -514,7 +572,7 @@ impl<S: Store + ?Sized> Vault<S> {
         active: bool,
     ) -> Result<Bundle> {
         let span = tracing::info_span!("vault.set_bundle_active", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "set_bundle_active")?;
             let mut bundle = self.load_bundle(id).await?;
             if bundle.is_active != active {
@@ -522,7 +580,10 @@ impl<S: Store + ?Sized> Vault<S> {
                 bundle.is_active = active;
                 bundle.updated_at = self.now();
                 bundle.revision += 1;
-                self.writes.update_bundle(&bundle, expected).await?;
+                let audit = self
+                    .audit(actor, AuditAction::BundleEdited, Entity::Bundle, bundle.id)?
+                    .with("is_active", AuditValue::Flag(active))?;
+                self.writes.update_bundle(&bundle, expected, &audit).await?;
             }
             Ok(bundle)
         })
@@ -540,7 +601,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// read as not found for non-staff.
     pub async fn bundle(&self, actor: &Actor, id: BundleId) -> Result<BundleView> {
         let span = tracing::info_span!("vault.bundle", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let bundle = self.load_bundle(id).await?;
             if !bundle.is_active && !actor.is_privileged() {
                 return Err(Error::NotFound {
@@ -572,7 +633,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             Ok(self
                 .store
                 .bundles()
@@ -595,7 +656,7 @@ impl<S: Store + ?Sized> Vault<S> {
         license_type: LicenseType,
     ) -> Result<BundleQuote> {
         let span = tracing::info_span!("vault.quote_bundle", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let user = crate::vault::authz::require_user(actor, "quote_bundle")?;
             let view = self.bundle(actor, id).await?;
             let prices = self.member_prices(&view.bundle.workflow_ids).await?;

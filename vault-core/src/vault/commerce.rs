@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Vault, retry_conflicts, traced};
+use super::{Vault, retry_conflicts};
+use crate::audit::entry::{AuditAction, AuditValue};
 use crate::catalog::bundle::{
     Availability, LicenseTerms, allocate_revenue, bundle_license_terms, complete_the_bundle,
 };
@@ -70,7 +71,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_self_or_staff(actor, &req.user_id, "start_purchase")?;
             let owned = self.store.purchases_for_user(&req.user_id).await?;
             let now = self.now();
@@ -204,7 +205,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// One purchase (its buyer or staff; others read not found).
     pub async fn purchase(&self, actor: &Actor, id: PurchaseId) -> Result<Purchase> {
         let span = tracing::info_span!("vault.purchase", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let p = self.load_purchase(id).await?;
             if require_self_or_staff(actor, &p.user_id, "purchase").is_err() {
                 return Err(Error::NotFound {
@@ -220,7 +221,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// A user's purchases, newest first (the user or staff).
     pub async fn purchases_for_user(&self, actor: &Actor, user: &UserId) -> Result<Vec<Purchase>> {
         let span = tracing::info_span!("vault.purchases_for_user", actor = actor.kind(), user = %user, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_self_or_staff(actor, user, "purchases_for_user")?;
             Ok(self.store.purchases_for_user(user).await?)
         })
@@ -238,7 +239,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "purchase_by_payment")?;
             Ok(self.store.purchase_by_payment_ref(payment).await?)
         })
@@ -272,7 +273,7 @@ impl<S: Store + ?Sized> Vault<S> {
         payment: PaymentRef,
     ) -> Result<Purchase> {
         let span = tracing::info_span!("vault.complete_purchase", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "complete_purchase")?;
             retry_conflicts(self.config.conflict_retries, || async {
                 let current = self.load_purchase(id).await?;
@@ -308,6 +309,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     expected_dispute: current.dispute_outcome,
                     count_purchase: true,
                     analytics,
+                    audit: None,
                 };
                 match self.writes.settle_purchase(&write).await {
                     Ok(()) => Ok(next),
@@ -329,7 +331,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// ([`Error::InvalidTransition`]).
     pub async fn fail_purchase(&self, actor: &Actor, id: PurchaseId) -> Result<Purchase> {
         let span = tracing::info_span!("vault.fail_purchase", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "fail_purchase")?;
             let current = self.load_purchase(id).await?;
             let mut next = current.clone();
@@ -344,6 +346,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     expected_dispute: current.dispute_outcome,
                     count_purchase: false,
                     analytics: vec![],
+                    audit: None,
                 })
                 .await?;
             Ok(next)
@@ -363,11 +366,11 @@ impl<S: Store + ?Sized> Vault<S> {
         event: PaymentEvent,
     ) -> Result<(Purchase, RefundEffects)> {
         let span = tracing::info_span!("vault.apply_payment_event", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "apply_payment_event")?;
             retry_conflicts(self.config.conflict_retries, || async {
                 let current = self.load_purchase(id).await?;
-                self.settle_event(current, &event).await
+                self.settle_event(current, &event, None).await
             })
             .await
         })
@@ -384,7 +387,7 @@ impl<S: Store + ?Sized> Vault<S> {
         reason: Option<String>,
     ) -> Result<(Purchase, RefundEffects)> {
         let span = tracing::info_span!("vault.refund_purchase", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "refund_purchase")?;
             retry_conflicts(self.config.conflict_retries, || async {
                 // "More" is relative to what is refunded now: the cumulative
@@ -414,7 +417,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     refunded_total,
                     reason: reason.clone(),
                 };
-                self.settle_event(current, &event).await
+                self.settle_event(current, &event, Some(actor)).await
             })
             .await
         })
@@ -422,11 +425,13 @@ impl<S: Store + ?Sized> Vault<S> {
     }
 
     // Runs the refund cascade on `current` and writes the effects, guarded
-    // by the status they were computed from.
+    // by the status they were computed from; audited when `staff` made it
+    // (a provider's event is not a staff write).
     async fn settle_event(
         &self,
         current: Purchase,
         event: &PaymentEvent,
+        staff: Option<&Actor>,
     ) -> Result<(Purchase, RefundEffects)> {
         let prices = self.attribution_prices(&current).await?;
         let now = self.now();
@@ -446,6 +451,23 @@ impl<S: Store + ?Sized> Vault<S> {
                 d
             })
             .collect();
+        let audit = match staff {
+            Some(actor) => {
+                let mut entry = self
+                    .audit(
+                        actor,
+                        AuditAction::PurchaseRefunded,
+                        Entity::Purchase,
+                        next.id,
+                    )?
+                    .with("status", AuditValue::Word(next.status.as_str()))?;
+                if let Some(r) = &next.refund {
+                    entry = entry.with("refunded", AuditValue::Amount(r.refunded))?;
+                }
+                Some(entry)
+            }
+            None => None,
+        };
         self.writes
             .settle_purchase(&PurchaseWrite {
                 purchase: next.clone(),
@@ -454,6 +476,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 expected_dispute: current.dispute_outcome,
                 count_purchase: false,
                 analytics,
+                audit,
             })
             .await?;
         Ok((next, effects))

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::{Vault, traced};
+use super::Vault;
+use crate::audit::entry::{AuditAction, AuditValue};
 use crate::catalog::workflow::Tag;
 use crate::community::favorite::Favorite;
 use crate::community::rating::{Dimension, RatingAggregate, RatingDelta};
@@ -50,7 +51,7 @@ impl<S: Store + ?Sized> Vault<S> {
         input: ReviewInput,
     ) -> Result<Review> {
         let span = tracing::info_span!("vault.submit_review", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let user = require_user(actor, "submit_review")?.clone();
             input.validate()?;
             self.workflow(actor, workflow).await?;
@@ -101,7 +102,7 @@ impl<S: Store + ?Sized> Vault<S> {
         input: ReviewInput,
     ) -> Result<Review> {
         let span = tracing::info_span!("vault.edit_review", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             input.validate()?;
             let current = self.load_review(id).await?;
             if actor.user_id() != Some(&current.user_id) {
@@ -120,7 +121,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 next.contribution().as_ref(),
             );
             self.writes
-                .update_review(&next, current.revision, &delta, None)
+                .update_review(&next, current.revision, &delta, None, None)
                 .await?;
             Ok(next)
         })
@@ -134,7 +135,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let current = self.load_review(id).await?;
             require_self_or_staff(actor, &current.user_id, "delete_review")?;
             let delta = RatingDelta::between(current.contribution().as_ref(), None);
@@ -157,7 +158,7 @@ impl<S: Store + ?Sized> Vault<S> {
         note: Option<String>,
     ) -> Result<Review> {
         let span = tracing::info_span!("vault.moderate_review", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             if !actor.is_privileged() {
                 return Err(Error::Forbidden {
                     action: "moderate_review",
@@ -187,8 +188,18 @@ impl<S: Store + ?Sized> Vault<S> {
                 d.reviews = 1;
                 d
             });
+            let audit = self
+                .audit(actor, AuditAction::ReviewModerated, Entity::Review, next.id)?
+                .with("status", AuditValue::Word(status.as_str()))?
+                .with("workflow", AuditValue::Id(next.workflow_id.as_uuid()))?;
             self.writes
-                .update_review(&next, current.revision, &delta, analytics.as_ref())
+                .update_review(
+                    &next,
+                    current.revision,
+                    &delta,
+                    analytics.as_ref(),
+                    Some(&audit),
+                )
                 .await?;
             Ok(next)
         })
@@ -204,7 +215,7 @@ impl<S: Store + ?Sized> Vault<S> {
         vote: Option<Vote>,
     ) -> Result<Review> {
         let span = tracing::info_span!("vault.vote_review", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let user = require_user(actor, "vote_review")?;
             let review = self.load_review(id).await?;
             if &review.user_id == user {
@@ -229,7 +240,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// newest). Non-staff see approved reviews plus their own.
     pub async fn reviews(&self, actor: &Actor, workflow: WorkflowId) -> Result<Vec<Review>> {
         let span = tracing::info_span!("vault.reviews", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             self.workflow(actor, workflow).await?;
             let mut all = self.store.reviews_for_workflow(workflow, &[]).await?;
             all.retain(|r| {
@@ -255,7 +266,7 @@ impl<S: Store + ?Sized> Vault<S> {
         workflow: WorkflowId,
     ) -> Result<RatingSummary> {
         let span = tracing::info_span!("vault.rating_summary", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let w = self.workflow(actor, workflow).await?;
             let agg = w.stats.rating;
             let dimensions = Dimension::ALL
@@ -291,7 +302,7 @@ impl<S: Store + ?Sized> Vault<S> {
         tags: Vec<Tag>,
     ) -> Result<Favorite> {
         let span = tracing::info_span!("vault.add_favorite", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let user = require_user(actor, "add_favorite")?.clone();
             self.workflow(actor, workflow).await?;
             let now = self.now();
@@ -314,7 +325,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// Removes the actor's bookmark; false when there was none.
     pub async fn remove_favorite(&self, actor: &Actor, workflow: WorkflowId) -> Result<bool> {
         let span = tracing::info_span!("vault.remove_favorite", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let user = require_user(actor, "remove_favorite")?;
             Ok(self.writes.delete_favorite(user, workflow).await?)
         })
@@ -331,7 +342,7 @@ impl<S: Store + ?Sized> Vault<S> {
         tags: Vec<Tag>,
     ) -> Result<Favorite> {
         let span = tracing::info_span!("vault.edit_favorite", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let user = require_user(actor, "edit_favorite")?;
             let current = self
                 .store
@@ -353,7 +364,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// A user's favorites, newest first (the user or staff).
     pub async fn favorites(&self, actor: &Actor, user: &UserId) -> Result<Vec<Favorite>> {
         let span = tracing::info_span!("vault.favorites", actor = actor.kind(), user = %user, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_self_or_staff(actor, user, "favorites")?;
             Ok(self.store.favorites_for_user(user, None).await?)
         })
@@ -368,7 +379,7 @@ impl<S: Store + ?Sized> Vault<S> {
         tag: &Tag,
     ) -> Result<Vec<Favorite>> {
         let span = tracing::info_span!("vault.favorites_tagged", actor = actor.kind(), user = %user, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_self_or_staff(actor, user, "favorites_tagged")?;
             Ok(self.store.favorites_for_user(user, Some(tag)).await?)
         })

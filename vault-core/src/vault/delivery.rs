@@ -50,8 +50,13 @@ impl<S: Store + ?Sized> Vault<S> {
             None if want_primary => FileWanted::Primary,
             None => FileWanted::None,
         };
-        // Staff entitlements are never consulted, so they are not read.
+        // Staff entitlements are never consulted, so they are not read; nor
+        // is a staff member's standing, which is checked on its own (the
+        // one read carries a buyer's).
         let user = actor.user_id().filter(|_| !actor.is_privileged());
+        if user.is_none() {
+            self.gate(actor).await?;
+        }
         let read = self
             .store
             .access_read(&AccessQuery {
@@ -59,8 +64,16 @@ impl<S: Store + ?Sized> Vault<S> {
                 file: file_wanted,
                 user,
             })
-            .await?
-            .ok_or_else(|| hidden(workflow_id))?;
+            .await?;
+        let Some(read) = read else {
+            // No workflow, so no standing was read: a refused account hears
+            // that it is refused, not that the workflow is missing.
+            self.gate(actor).await?;
+            return Err(hidden(workflow_id));
+        };
+        if let Some(refusal) = read.refusal {
+            return Err(Error::Refused { refusal });
+        }
         // Hidden before anything about files: a draft's file ids are not
         // confirmed to an actor who may not see the draft.
         if !can_see(actor, read.workflow.status) {
@@ -243,7 +256,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_self_or_staff(actor, user, "downloads_for_user")?;
             Ok(self
                 .store

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 
-use super::{Vault, traced};
+use super::Vault;
 use crate::delivery::download::RequestInfo;
 use crate::insight::analytics::{
     AnalyticsDelta, DailyAnalytics, VisitorKey, WorkflowStatsRow, check_days, traffic_source,
@@ -35,7 +35,7 @@ impl<S: Store + ?Sized> Vault<S> {
         request: &RequestInfo,
     ) -> Result<()> {
         let span = tracing::info_span!("vault.record_view", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             self.workflow(actor, workflow).await?;
             let meta = request.to_meta(&self.config.ip_salt);
             let mut d = AnalyticsDelta::none(workflow, self.now());
@@ -60,7 +60,7 @@ impl<S: Store + ?Sized> Vault<S> {
         what: Interaction,
     ) -> Result<()> {
         let span = tracing::info_span!("vault.record_interaction", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             self.workflow(actor, workflow).await?;
             let mut d = AnalyticsDelta::none(workflow, self.now());
             match what {
@@ -83,7 +83,7 @@ impl<S: Store + ?Sized> Vault<S> {
         to: NaiveDate,
     ) -> Result<Vec<DailyAnalytics>> {
         let span = tracing::info_span!("vault.analytics", actor = actor.kind(), workflow = %workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "analytics")?;
             check_days(from, to)?;
             if to < from || (to - from).num_days() > 366 {
@@ -108,7 +108,7 @@ impl<S: Store + ?Sized> Vault<S> {
         workflow: Option<WorkflowId>,
     ) -> Result<Vec<WorkflowStatsRow>> {
         let span = tracing::info_span!("vault.workflow_stats", actor = actor.kind(), workflow = ?workflow, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "workflow_stats")?;
             Ok(self.store.workflow_stats(workflow).await?)
         })

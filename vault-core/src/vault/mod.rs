@@ -8,6 +8,7 @@
 //! outcome depends on fresh state (downloads, purchase completion) re-read and
 //! decide again, up to [`VaultConfig::conflict_retries`] times.
 
+mod account;
 pub mod authz;
 mod catalog;
 mod commerce;
@@ -30,12 +31,15 @@ pub use self::delivery::DownloadTicket;
 pub use self::insight::Interaction;
 pub use self::subscription::{Enrollment, Followed};
 pub use self::traced::TracedWrites;
+use crate::audit::entry::{AuditAction, AuditEntry};
 use crate::community::rating::BayesianPrior;
 use crate::delivery::access::AccessPolicy;
 use crate::delivery::download::IpSalt;
 use crate::store::Store;
+use crate::value::actor::Actor;
 use crate::value::clock::{Clock, Entropy, new_uuid};
-use crate::value::error::Result;
+use crate::value::error::{Entity, Error, Result};
+use crate::value::ids::AuditId;
 
 /// Settings of a vault: [`VaultConfig::new`] with the one secret it needs,
 /// then `with_*` for what differs from the defaults. Non-exhaustive, so a
@@ -167,10 +171,53 @@ impl<S: Store + ?Sized> Vault<S> {
     fn uuid(&self) -> uuid::Uuid {
         new_uuid(self.entropy.as_ref())
     }
+
+    // Refuses a caller whose account may not act. A user id without an
+    // account acts as before (an app need not keep accounts).
+    async fn gate(&self, actor: &Actor) -> Result<()> {
+        if let Some(user) = actor.user_id()
+            && let Some(refusal) = self.store.account(user).await?.and_then(|a| a.refusal())
+        {
+            return Err(Error::Refused { refusal });
+        }
+        Ok(())
+    }
+
+    // Every call but the access reads (which get the standing from their
+    // one read): the caller's standing first, then the call, in its span.
+    async fn acting<T>(
+        &self,
+        actor: &Actor,
+        span: tracing::Span,
+        call: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        traced(span, async move {
+            self.gate(actor).await?;
+            call.await
+        })
+        .await
+    }
+
+    // The entry recording `actor` doing `action` to `target` keyed `id`,
+    // stamped now; the write that carries it stores it.
+    fn audit(
+        &self,
+        actor: &Actor,
+        action: AuditAction,
+        target: Entity,
+        id: impl fmt::Display,
+    ) -> Result<AuditEntry> {
+        Ok(AuditEntry::new(
+            AuditId::from_uuid(self.uuid()),
+            actor,
+            action,
+            target,
+            id.to_string(),
+            self.now(),
+        )?)
+    }
 }
 
-/// Runs `attempt` until it does not fail with a conflict, at most `tries`
-/// times; the last error is returned.
 /// Runs one service call inside its span (`vault.<method>`, with the actor's
 /// kind and the ids it names; the subscriber times it) and records how it
 /// ended as the span's `outcome`: `ok` or the error's kind. Nothing else of
@@ -187,6 +234,8 @@ async fn traced<T>(span: tracing::Span, call: impl Future<Output = Result<T>>) -
     out
 }
 
+/// Runs `attempt` until it does not fail with a conflict, at most `tries`
+/// times; the last error is returned.
 async fn retry_conflicts<T, F, Fut>(tries: u32, mut attempt: F) -> Result<T>
 where
     F: FnMut() -> Fut,

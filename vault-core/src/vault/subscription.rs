@@ -1,7 +1,7 @@
 //! Memberships: start, renew, fail, change tier, cancel, expire; following
 //! a provider's subscription; and the seed's `active_memberships` view.
 
-use super::{Vault, traced};
+use super::Vault;
 use crate::commerce::membership::{
     Membership, MembershipEvent, MembershipStatus, NewMembership, Period,
 };
@@ -67,7 +67,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "start_membership")?;
             let now = self.now();
             let mut m = new.build(MembershipId::from_uuid(self.uuid()), now)?;
@@ -99,7 +99,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "follow_subscription")?;
             snapshot.validate()?;
             let sub = snapshot.subscription_id.as_str();
@@ -188,7 +188,7 @@ impl<S: Store + ?Sized> Vault<S> {
     /// One membership (its member or staff; others read not found).
     pub async fn membership(&self, actor: &Actor, id: MembershipId) -> Result<Membership> {
         let span = tracing::info_span!("vault.membership", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let m = self.load_membership(id).await?;
             if require_self_or_staff(actor, &m.user_id, "membership").is_err() {
                 return Err(Error::NotFound {
@@ -212,7 +212,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "membership_by_subscription")?;
             Ok(self
                 .store
@@ -234,7 +234,7 @@ impl<S: Store + ?Sized> Vault<S> {
         event: MembershipEvent,
     ) -> Result<Membership> {
         let span = tracing::info_span!("vault.apply_membership_event", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let member_may = matches!(
                 event,
                 MembershipEvent::Cancel | MembershipEvent::CancelAtPeriodEnd(_)
@@ -266,7 +266,7 @@ impl<S: Store + ?Sized> Vault<S> {
         period: Period,
     ) -> Result<Membership> {
         let span = tracing::info_span!("vault.renew_membership", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             self.apply_membership_event(actor, id, MembershipEvent::Renew { period })
                 .await
         })
@@ -281,7 +281,7 @@ impl<S: Store + ?Sized> Vault<S> {
         id: MembershipId,
     ) -> Result<Membership> {
         let span = tracing::info_span!("vault.mark_membership_past_due", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             self.apply_membership_event(actor, id, MembershipEvent::PaymentFailed)
                 .await
         })
@@ -297,7 +297,7 @@ impl<S: Store + ?Sized> Vault<S> {
         period_download_limit: Option<u32>,
     ) -> Result<Membership> {
         let span = tracing::info_span!("vault.change_membership_tier", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             self.apply_membership_event(
                 actor,
                 id,
@@ -319,7 +319,7 @@ impl<S: Store + ?Sized> Vault<S> {
         at_period_end: bool,
     ) -> Result<Membership> {
         let span = tracing::info_span!("vault.cancel_membership", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             let event = if at_period_end {
                 MembershipEvent::CancelAtPeriodEnd(true)
             } else {
@@ -337,7 +337,7 @@ impl<S: Store + ?Sized> Vault<S> {
         user: &UserId,
     ) -> Result<Vec<Membership>> {
         let span = tracing::info_span!("vault.memberships_for_user", actor = actor.kind(), user = %user, outcome = tracing::field::Empty);
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_self_or_staff(actor, user, "memberships_for_user")?;
             Ok(self.store.memberships_for_user(user).await?)
         })
@@ -352,7 +352,7 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        traced(span, async move {
+        self.acting(actor, span, async move {
             require_staff(actor, "active_memberships")?;
             let now = self.now();
             let grace = self.config.access.past_due_grace;

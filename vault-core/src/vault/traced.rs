@@ -9,6 +9,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use tracing::Instrument;
 
+use crate::account::profile::Account;
+use crate::account::settings::UserSettings;
+use crate::audit::entry::AuditEntry;
 use crate::catalog::bundle::Bundle;
 use crate::catalog::category::Category;
 use crate::catalog::file::WorkflowFile;
@@ -21,6 +24,7 @@ use crate::community::rating::RatingDelta;
 use crate::community::review::{Review, Vote};
 use crate::delivery::download::Download;
 use crate::insight::analytics::AnalyticsDelta;
+use crate::settings::system::{Setting, SettingKey};
 use crate::store::{
     Charge, Claim, Finish, NewWebhookEvent, PurchaseWrite, Store, StoreError, StoreResult,
     WebhookStore,
@@ -77,44 +81,92 @@ impl<S: Store + ?Sized> TracedWrites<S> {
         Self(store)
     }
 
-    pub async fn insert_category(&self, c: &Category) -> StoreResult<()> {
-        let span = write_span!("store.insert_category", id = %c.id);
-        traced(span, self.0.insert_category(c)).await
+    pub async fn insert_category(&self, c: &Category, a: &AuditEntry) -> StoreResult<()> {
+        let span = write_span!("store.insert_category", id = %c.id, audit = %a.id);
+        traced(span, self.0.insert_category(c, a)).await
     }
 
-    pub async fn insert_workflow(&self, w: &Workflow) -> StoreResult<()> {
-        let span = write_span!("store.insert_workflow", id = %w.id);
-        traced(span, self.0.insert_workflow(w)).await
+    pub async fn insert_workflow(&self, w: &Workflow, a: &AuditEntry) -> StoreResult<()> {
+        let span = write_span!("store.insert_workflow", id = %w.id, audit = %a.id);
+        traced(span, self.0.insert_workflow(w, a)).await
     }
 
-    pub async fn update_workflow(&self, w: &Workflow, expected_revision: u64) -> StoreResult<()> {
-        let span = write_span!("store.update_workflow", id = %w.id, expected_revision);
-        traced(span, self.0.update_workflow(w, expected_revision)).await
+    pub async fn update_workflow(
+        &self,
+        w: &Workflow,
+        expected_revision: u64,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        let span =
+            write_span!("store.update_workflow", id = %w.id, expected_revision, audit = %a.id);
+        traced(span, self.0.update_workflow(w, expected_revision, a)).await
     }
 
-    pub async fn insert_file(&self, f: &WorkflowFile) -> StoreResult<()> {
-        let span = write_span!("store.insert_file", id = %f.id, workflow = %f.workflow_id);
-        traced(span, self.0.insert_file(f)).await
+    pub async fn insert_file(&self, f: &WorkflowFile, a: &AuditEntry) -> StoreResult<()> {
+        let span =
+            write_span!("store.insert_file", id = %f.id, workflow = %f.workflow_id, audit = %a.id);
+        traced(span, self.0.insert_file(f, a)).await
     }
 
-    pub async fn update_file(&self, f: &WorkflowFile, expected_revision: u64) -> StoreResult<()> {
-        let span = write_span!("store.update_file", id = %f.id, expected_revision);
-        traced(span, self.0.update_file(f, expected_revision)).await
+    pub async fn update_file(
+        &self,
+        f: &WorkflowFile,
+        expected_revision: u64,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        let span = write_span!("store.update_file", id = %f.id, expected_revision, audit = %a.id);
+        traced(span, self.0.update_file(f, expected_revision, a)).await
     }
 
-    pub async fn insert_update(&self, u: &WorkflowUpdate) -> StoreResult<()> {
-        let span = write_span!("store.insert_update", id = %u.id, workflow = %u.workflow_id);
-        traced(span, self.0.insert_update(u)).await
+    pub async fn insert_update(&self, u: &WorkflowUpdate, a: &AuditEntry) -> StoreResult<()> {
+        let span = write_span!("store.insert_update", id = %u.id, workflow = %u.workflow_id, audit = %a.id);
+        traced(span, self.0.insert_update(u, a)).await
     }
 
-    pub async fn insert_bundle(&self, b: &Bundle) -> StoreResult<()> {
-        let span = write_span!("store.insert_bundle", id = %b.id);
-        traced(span, self.0.insert_bundle(b)).await
+    pub async fn insert_bundle(&self, b: &Bundle, a: &AuditEntry) -> StoreResult<()> {
+        let span = write_span!("store.insert_bundle", id = %b.id, audit = %a.id);
+        traced(span, self.0.insert_bundle(b, a)).await
     }
 
-    pub async fn update_bundle(&self, b: &Bundle, expected_revision: u64) -> StoreResult<()> {
-        let span = write_span!("store.update_bundle", id = %b.id, expected_revision);
-        traced(span, self.0.update_bundle(b, expected_revision)).await
+    pub async fn update_bundle(
+        &self,
+        b: &Bundle,
+        expected_revision: u64,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        let span = write_span!("store.update_bundle", id = %b.id, expected_revision, audit = %a.id);
+        traced(span, self.0.update_bundle(b, expected_revision, a)).await
+    }
+
+    pub async fn insert_account(&self, a: &Account) -> StoreResult<()> {
+        let span = write_span!("store.insert_account", user = %a.user_id);
+        traced(span, self.0.insert_account(a)).await
+    }
+
+    pub async fn update_account(
+        &self,
+        a: &Account,
+        expected_revision: u64,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()> {
+        let span = write_span!("store.update_account", user = %a.user_id, expected_revision);
+        traced(span, self.0.update_account(a, expected_revision, audit)).await
+    }
+
+    pub async fn put_user_settings(&self, user: &UserId, s: &UserSettings) -> StoreResult<()> {
+        let span = write_span!("store.put_user_settings", user = %user);
+        traced(span, self.0.put_user_settings(user, s)).await
+    }
+
+    // The key's name, never its value: a setting may be a secret.
+    pub async fn put_setting(&self, s: &Setting, a: &AuditEntry) -> StoreResult<()> {
+        let span = write_span!("store.put_setting", key = s.key().name(), audit = %a.id);
+        traced(span, self.0.put_setting(s, a)).await
+    }
+
+    pub async fn remove_setting(&self, key: SettingKey, a: &AuditEntry) -> StoreResult<bool> {
+        let span = write_span!("store.remove_setting", key = key.name(), audit = %a.id);
+        traced(span, self.0.remove_setting(key, a)).await
     }
 
     pub async fn insert_purchase(&self, p: &Purchase) -> StoreResult<()> {
@@ -162,11 +214,13 @@ impl<S: Store + ?Sized> TracedWrites<S> {
         expected_revision: u64,
         delta: &RatingDelta,
         analytics: Option<&AnalyticsDelta>,
+        audit: Option<&AuditEntry>,
     ) -> StoreResult<()> {
         let span = write_span!("store.update_review", id = %r.id, expected_revision);
         traced(
             span,
-            self.0.update_review(r, expected_revision, delta, analytics),
+            self.0
+                .update_review(r, expected_revision, delta, analytics, audit),
         )
         .await
     }

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use sqlx::Postgres;
 use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
+use vault_core::audit::entry::AuditEntry;
 use vault_core::catalog::bundle::Bundle;
 use vault_core::catalog::category::Category;
 use vault_core::catalog::file::WorkflowFile;
@@ -35,6 +36,7 @@ use self::file::{file_cols, file_from_row, insert_file, update_file};
 use self::query::list_workflows;
 use self::update::{insert_update, update_cols, update_from_row};
 use self::workflow::{insert_workflow, update_workflow};
+use crate::account::append_audit;
 use crate::codec::*;
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
@@ -43,8 +45,11 @@ pub(crate) type PgQuery<'q> = Query<'q, Postgres, PgArguments>;
 
 #[async_trait]
 impl CatalogStore for PgStore {
-    async fn insert_category(&self, category: &Category) -> StoreResult<()> {
-        write_tx!(self, |c| insert_category(c, category))
+    async fn insert_category(&self, category: &Category, audit: &AuditEntry) -> StoreResult<()> {
+        write_tx!(self, |c| async {
+            insert_category(&mut *c, category).await?;
+            append_audit(self, c, audit).await
+        })
     }
 
     async fn categories(&self) -> StoreResult<Vec<Category>> {
@@ -88,21 +93,23 @@ impl CatalogStore for PgStore {
         .transpose()
     }
 
-    async fn insert_workflow(&self, workflow: &Workflow) -> StoreResult<()> {
-        write_tx!(self, |c| insert_workflow(self, c, workflow))
+    async fn insert_workflow(&self, workflow: &Workflow, audit: &AuditEntry) -> StoreResult<()> {
+        write_tx!(self, |c| async {
+            insert_workflow(self, &mut *c, workflow).await?;
+            append_audit(self, c, audit).await
+        })
     }
 
     async fn update_workflow(
         &self,
         workflow: &Workflow,
         expected_revision: u64,
+        audit: &AuditEntry,
     ) -> StoreResult<()> {
-        write_tx!(self, |c| update_workflow(
-            self,
-            c,
-            workflow,
-            expected_revision
-        ))
+        write_tx!(self, |c| async {
+            update_workflow(self, &mut *c, workflow, expected_revision).await?;
+            append_audit(self, c, audit).await
+        })
     }
 
     async fn workflow(&self, id: WorkflowId) -> StoreResult<Option<Workflow>> {
@@ -128,12 +135,23 @@ impl CatalogStore for PgStore {
         on_conn!(self, |c| list_workflows(c, query))
     }
 
-    async fn insert_file(&self, file: &WorkflowFile) -> StoreResult<()> {
-        write_tx!(self, |c| insert_file(c, file))
+    async fn insert_file(&self, file: &WorkflowFile, audit: &AuditEntry) -> StoreResult<()> {
+        write_tx!(self, |c| async {
+            insert_file(&mut *c, file).await?;
+            append_audit(self, c, audit).await
+        })
     }
 
-    async fn update_file(&self, file: &WorkflowFile, expected_revision: u64) -> StoreResult<()> {
-        write_tx!(self, |c| update_file(c, file, expected_revision))
+    async fn update_file(
+        &self,
+        file: &WorkflowFile,
+        expected_revision: u64,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        write_tx!(self, |c| async {
+            update_file(&mut *c, file, expected_revision).await?;
+            append_audit(self, c, audit).await
+        })
     }
 
     async fn file(&self, id: FileId) -> StoreResult<Option<WorkflowFile>> {
@@ -165,8 +183,11 @@ impl CatalogStore for PgStore {
         .collect()
     }
 
-    async fn insert_update(&self, update: &WorkflowUpdate) -> StoreResult<()> {
-        write_tx!(self, |c| insert_update(self, c, update))
+    async fn insert_update(&self, update: &WorkflowUpdate, audit: &AuditEntry) -> StoreResult<()> {
+        write_tx!(self, |c| async {
+            insert_update(self, &mut *c, update).await?;
+            append_audit(self, c, audit).await
+        })
     }
 
     async fn updates(&self, workflow: WorkflowId) -> StoreResult<Vec<WorkflowUpdate>> {
@@ -184,12 +205,23 @@ impl CatalogStore for PgStore {
         .collect()
     }
 
-    async fn insert_bundle(&self, bundle: &Bundle) -> StoreResult<()> {
-        write_tx!(self, |c| insert_bundle(c, bundle))
+    async fn insert_bundle(&self, bundle: &Bundle, audit: &AuditEntry) -> StoreResult<()> {
+        write_tx!(self, |c| async {
+            insert_bundle(&mut *c, bundle).await?;
+            append_audit(self, c, audit).await
+        })
     }
 
-    async fn update_bundle(&self, bundle: &Bundle, expected_revision: u64) -> StoreResult<()> {
-        write_tx!(self, |c| update_bundle(c, bundle, expected_revision))
+    async fn update_bundle(
+        &self,
+        bundle: &Bundle,
+        expected_revision: u64,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
+        write_tx!(self, |c| async {
+            update_bundle(&mut *c, bundle, expected_revision).await?;
+            append_audit(self, c, audit).await
+        })
     }
 
     async fn bundle(&self, id: BundleId) -> StoreResult<Option<Bundle>> {

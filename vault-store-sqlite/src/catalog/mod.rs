@@ -17,6 +17,7 @@ pub(crate) use self::workflow::{
 use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
+use vault_core::audit::entry::AuditEntry;
 use vault_core::catalog::bundle::Bundle;
 use vault_core::catalog::category::Category;
 use vault_core::catalog::file::WorkflowFile;
@@ -65,9 +66,9 @@ fn check_revision(
 
 #[async_trait]
 impl CatalogStore for SqliteStore {
-    async fn insert_category(&self, c: &Category) -> StoreResult<()> {
+    async fn insert_category(&self, c: &Category, audit: &AuditEntry) -> StoreResult<()> {
         let c = c.clone();
-        self.write(move |tx| {
+        self.audited(audit, move |tx| {
             if exists(tx, "SELECT 1 FROM workflow_categories WHERE id = ?1 OR slug = ?2", params![Id(&c.id), c.slug.as_str()])? {
                 return Err(StoreError::exists(Entity::Category, &c.slug));
             }
@@ -145,14 +146,19 @@ impl CatalogStore for SqliteStore {
         .await
     }
 
-    async fn insert_workflow(&self, w: &Workflow) -> StoreResult<()> {
+    async fn insert_workflow(&self, w: &Workflow, audit: &AuditEntry) -> StoreResult<()> {
         let w = w.clone();
-        self.write(move |tx| insert_workflow(tx, &w)).await
+        self.audited(audit, move |tx| insert_workflow(tx, &w)).await
     }
 
-    async fn update_workflow(&self, w: &Workflow, expected_revision: u64) -> StoreResult<()> {
+    async fn update_workflow(
+        &self,
+        w: &Workflow,
+        expected_revision: u64,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let w = w.clone();
-        self.write(move |tx| update_workflow(tx, &w, expected_revision))
+        self.audited(audit, move |tx| update_workflow(tx, &w, expected_revision))
             .await
     }
 
@@ -183,9 +189,9 @@ impl CatalogStore for SqliteStore {
         self.read(move |c| list_workflows(c, &q)).await
     }
 
-    async fn insert_file(&self, f: &WorkflowFile) -> StoreResult<()> {
+    async fn insert_file(&self, f: &WorkflowFile, audit: &AuditEntry) -> StoreResult<()> {
         let f = f.clone();
-        self.write(move |tx| {
+        self.audited(audit, move |tx| {
             require_workflow(tx, f.workflow_id)?;
             if exists(tx, "SELECT 1 FROM workflow_files WHERE id = ?1", [Id(&f.id)])? {
                 return Err(StoreError::exists(Entity::File, f.id));
@@ -208,9 +214,14 @@ impl CatalogStore for SqliteStore {
         .await
     }
 
-    async fn update_file(&self, f: &WorkflowFile, expected_revision: u64) -> StoreResult<()> {
+    async fn update_file(
+        &self,
+        f: &WorkflowFile,
+        expected_revision: u64,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let f = f.clone();
-        self.write(move |tx| {
+        self.audited(audit, move |tx| {
             check_revision(tx, "workflow_files", Entity::File, &f.id, expected_revision)?;
             require_workflow(tx, f.workflow_id)?;
             clear_other_primaries(tx, &f)?;
@@ -263,9 +274,9 @@ impl CatalogStore for SqliteStore {
         .await
     }
 
-    async fn insert_update(&self, u: &WorkflowUpdate) -> StoreResult<()> {
+    async fn insert_update(&self, u: &WorkflowUpdate, audit: &AuditEntry) -> StoreResult<()> {
         let u = u.clone();
-        self.write(move |tx| {
+        self.audited(audit, move |tx| {
             require_workflow(tx, u.workflow_id)?;
             if exists(tx, "SELECT 1 FROM workflow_updates WHERE id = ?1", [Id(&u.id)])? {
                 return Err(StoreError::exists(Entity::Update, u.id));
@@ -329,9 +340,9 @@ impl CatalogStore for SqliteStore {
         .await
     }
 
-    async fn insert_bundle(&self, b: &Bundle) -> StoreResult<()> {
+    async fn insert_bundle(&self, b: &Bundle, audit: &AuditEntry) -> StoreResult<()> {
         let b = b.clone();
-        self.write(move |tx| {
+        self.audited(audit, move |tx| {
             if exists(tx, "SELECT 1 FROM workflow_bundles WHERE id = ?1 OR slug = ?2", params![Id(&b.id), b.slug.as_str()])? {
                 return Err(StoreError::exists(Entity::Bundle, &b.slug));
             }
@@ -352,9 +363,14 @@ impl CatalogStore for SqliteStore {
         .await
     }
 
-    async fn update_bundle(&self, b: &Bundle, expected_revision: u64) -> StoreResult<()> {
+    async fn update_bundle(
+        &self,
+        b: &Bundle,
+        expected_revision: u64,
+        audit: &AuditEntry,
+    ) -> StoreResult<()> {
         let b = b.clone();
-        self.write(move |tx| {
+        self.audited(audit, move |tx| {
             check_revision(tx, "workflow_bundles", Entity::Bundle, &b.id, expected_revision)?;
             if exists(tx, "SELECT 1 FROM workflow_bundles WHERE slug = ?1 AND id <> ?2", params![b.slug.as_str(), Id(&b.id)])? {
                 return Err(StoreError::exists(Entity::Bundle, &b.slug));
