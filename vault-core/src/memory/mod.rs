@@ -163,6 +163,7 @@ struct State {
     reviews: BTreeMap<ReviewId, Review>,
     votes: BTreeMap<(ReviewId, UserId), Vote>,
     favorites: BTreeMap<(UserId, WorkflowId), Favorite>,
+    comments: comment::Comments,
     analytics: BTreeMap<(WorkflowId, NaiveDate), DailyAnalytics>,
     /// Visitors already counted as unique for a workflow on a day.
     visitors: BTreeSet<(WorkflowId, NaiveDate, VisitorKey)>,
@@ -228,6 +229,7 @@ impl State {
 use self::index::Index;
 
 mod catalog;
+mod comment;
 mod commerce;
 mod community;
 mod delivery;

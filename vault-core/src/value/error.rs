@@ -179,6 +179,8 @@ pub enum Entity {
     Analytics,
     /// A webhook event.
     WebhookEvent,
+    /// A comment on a workflow.
+    Comment,
 }
 
 impl fmt::Display for Entity {
@@ -197,6 +199,7 @@ impl fmt::Display for Entity {
             Entity::Favorite => "favorite",
             Entity::Analytics => "analytics",
             Entity::WebhookEvent => "webhook event",
+            Entity::Comment => "comment",
         })
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod authz;
 mod catalog;
+mod comment;
 mod commerce;
 mod community;
 mod delivery;
