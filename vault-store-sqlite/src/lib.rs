@@ -51,6 +51,7 @@
 
 mod catalog;
 mod codec;
+mod comment;
 mod commerce;
 mod community;
 mod delivery;

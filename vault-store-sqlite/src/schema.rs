@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_order_safe_payments.sql"),
     include_str!("../migrations/0005_membership_grace.sql"),
     include_str!("../migrations/0006_file_and_bundle_revisions.sql"),
+    include_str!("../migrations/0007_comments.sql"),
 ];
 
 /// The schema version this crate writes.
