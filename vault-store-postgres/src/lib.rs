@@ -103,6 +103,7 @@
 
 mod catalog;
 mod codec;
+mod comment;
 mod commerce;
 mod community;
 mod delivery;
