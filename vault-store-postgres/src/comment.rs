@@ -300,15 +300,14 @@ impl CommentStore for PgStore {
 
     async fn comment_likers(&self, comment: CommentId) -> StoreResult<Vec<UserId>> {
         // Byte order, as the other backends sort user ids.
-        let ids: Vec<String> =
-            on_conn!(self, |c| {
-                sqlx::query_scalar(
+        let ids: Vec<String> = on_conn!(self, |c| {
+            sqlx::query_scalar(
             "SELECT user_id FROM comment_likes WHERE comment_id = $1 ORDER BY user_id COLLATE \"C\""
         )
         .bind(comment.as_uuid())
         .fetch_all(c)
-            })
-            .map_err(db)?;
+        })
+        .map_err(db)?;
         ids.iter()
             .map(|u| UserId::parse(u).map_err(|_| corrupt("user_id", u).in_table("comment_likes")))
             .collect()
