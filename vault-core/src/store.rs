@@ -49,7 +49,7 @@
 //!   account standing with everything else.
 //! * **Uniqueness.** Ids; workflow, category and bundle slugs; one review per
 //!   (workflow, user); one favorite per (user, workflow); one vote per
-//!   (review, user); purchase payment references; membership provider
+//!   (review, user); one like per (comment, user); purchase payment references; membership provider
 //!   subscription ids. A clash is
 //!   [`StoreError::AlreadyExists`] and nothing is written.
 //! * **References.** Writes naming a missing parent fail with
@@ -72,6 +72,7 @@ pub use crate::commerce::webhook::{
     Claim, Finish, NewWebhookEvent, WebhookEvent, WebhookStatus, WebhookStore, claim_decision,
     claimed_record, expired_record, finished_record,
 };
+pub use crate::community::comment_store::{CommentStore, check_reply};
 pub use crate::community::store::CommunityStore;
 pub use crate::delivery::store::{
     AccessQuery, AccessRead, Charge, DeliveryStore, FileWanted, compose_access_read,
@@ -87,6 +88,7 @@ pub trait Store:
     CatalogStore
     + CommerceStore
     + CommunityStore
+    + CommentStore
     + DeliveryStore
     + AnalyticsStore
     + AccountStore
@@ -99,6 +101,7 @@ impl<T> Store for T where
     T: CatalogStore
         + CommerceStore
         + CommunityStore
+        + CommentStore
         + DeliveryStore
         + AnalyticsStore
         + AccountStore

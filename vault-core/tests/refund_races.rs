@@ -23,6 +23,8 @@ use vault_core::catalog::workflow::Workflow;
 use vault_core::commerce::membership::{Membership, MembershipStatus};
 use vault_core::commerce::purchase::{PaymentRef, PaymentStatus, Purchase};
 use vault_core::commerce::refund::{PaymentEvent, cascade};
+use vault_core::community::comment::Comment;
+use vault_core::community::comment_query::{CommentCursor, CommentQuery};
 use vault_core::community::favorite::Favorite;
 use vault_core::community::rating::RatingDelta;
 use vault_core::community::review::{ModerationStatus, Review, Vote};
@@ -34,13 +36,13 @@ use vault_core::store::{
     SettingsStore,
 };
 use vault_core::store::{
-    AnalyticsStore, CatalogStore, Charge, CommerceStore, CommunityStore, DeliveryStore,
-    PurchaseWrite, Store, StoreResult,
+    AnalyticsStore, CatalogStore, Charge, CommentStore, CommerceStore, CommunityStore,
+    DeliveryStore, PurchaseWrite, Store, StoreResult,
 };
 use vault_core::testkit::{Fixture, run};
 use vault_core::value::actor::{Actor, UserId};
 use vault_core::value::ids::{
-    BundleId, CategoryId, FileId, MembershipId, PurchaseId, ReviewId, WorkflowId,
+    BundleId, CategoryId, CommentId, FileId, MembershipId, PurchaseId, ReviewId, WorkflowId,
 };
 use vault_core::value::money::{Currency, Money};
 use vault_core::value::slug::Slug;
@@ -327,6 +329,39 @@ impl CommunityStore for Interleaved {
         t: Option<&vault_core::value::tag::Tag>,
     ) -> StoreResult<Vec<Favorite>> {
         self.inner.favorites_for_user(u, t).await
+    }
+}
+
+#[async_trait]
+impl CommentStore for Interleaved {
+    async fn insert_comment(&self, c: &Comment) -> StoreResult<()> {
+        self.inner.insert_comment(c).await
+    }
+    async fn update_comment(
+        &self,
+        c: &Comment,
+        expected_revision: u64,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()> {
+        self.inner.update_comment(c, expected_revision, audit).await
+    }
+    async fn comment(&self, id: CommentId) -> StoreResult<Option<Comment>> {
+        self.inner.comment(id).await
+    }
+    async fn list_comments(&self, q: &CommentQuery) -> StoreResult<Page<Comment, CommentCursor>> {
+        self.inner.list_comments(q).await
+    }
+    async fn set_comment_like(
+        &self,
+        c: CommentId,
+        u: &UserId,
+        liked: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<bool> {
+        self.inner.set_comment_like(c, u, liked, now).await
+    }
+    async fn comment_likers(&self, c: CommentId) -> StoreResult<Vec<UserId>> {
+        self.inner.comment_likers(c).await
     }
 }
 

@@ -104,6 +104,7 @@
 mod account;
 mod catalog;
 mod codec;
+mod comment;
 mod commerce;
 mod community;
 mod delivery;

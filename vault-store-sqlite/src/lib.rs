@@ -52,6 +52,7 @@
 mod account;
 mod catalog;
 mod codec;
+mod comment;
 mod commerce;
 mod community;
 mod delivery;

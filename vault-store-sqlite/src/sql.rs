@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, ToSql};
 use vault_core::store::StoreResult;
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{
-    BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId, UpdateId,
-    WorkflowId,
+    BundleId, CategoryId, CommentId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId,
+    UpdateId, WorkflowId,
 };
 
 use crate::codec::{Columns, Row, db};
@@ -91,6 +91,7 @@ macro_rules! uuid_ids {
 uuid_ids!(
     BundleId,
     CategoryId,
+    CommentId,
     DownloadId,
     FileId,
     MembershipId,

@@ -1,5 +1,6 @@
 //! Atomicity under injected faults: the writes of the community
-//! (`src/community.rs`): reviews, their moderation, votes and favorites.
+//! (`src/community.rs`, `src/comment.rs`): reviews, their moderation, votes,
+//! favorites and comment likes.
 //!
 //! Each test goes through `Env::fault` (`common/faults.rs`): arm a step, run
 //! the operation through it, check it failed there leaving the whole
@@ -275,4 +276,37 @@ async fn favorites_are_atomic() {
         .await;
     assert!(removed);
     assert_eq!(env.scalar(favorites, w.id), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn comment_likes_are_atomic() {
+    let env = Env::new().await;
+    let (w, _) = env.fx.workflow("discussed", PricingTier::Free, None).await;
+    let c = env
+        .fx
+        .vault
+        .post_comment(&Fixture::user("author"), w.id, None, "first".into())
+        .await
+        .unwrap();
+    let fan = Fixture::user("fan");
+    let likes = |env: &Env| {
+        (
+            env.scalar("SELECT likes_count FROM comments WHERE id = ?1", c.id),
+            env.scalar(
+                "SELECT COUNT(*) FROM comment_likes WHERE comment_id = ?1",
+                c.id,
+            ),
+        )
+    };
+    // The like row, then the count: neither without the other.
+    env.fault("set_comment_like:after_row", async || {
+        env.fx.vault.like_comment(&fan, c.id).await
+    })
+    .await;
+    assert_eq!(likes(&env), (1, 1));
+    env.fault("set_comment_like:after_row", async || {
+        env.fx.vault.unlike_comment(&fan, c.id).await
+    })
+    .await;
+    assert_eq!(likes(&env), (0, 0));
 }

@@ -112,6 +112,23 @@ impl std::fmt::Debug for Account {
     }
 }
 
+/// How an author appears next to their reviews and comments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Author {
+    /// A user without an account: the app shows its own name for them.
+    Unknown,
+    /// An account that may be shown.
+    Named {
+        /// The display name.
+        display_name: String,
+        /// The avatar, if any.
+        avatar_url: Option<String>,
+    },
+    /// A deleted or erased account: "deleted user", nothing else.
+    Deleted,
+}
+
 /// A change to an account's life, applied with [`Account::apply`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountEvent {
@@ -166,6 +183,19 @@ impl Account {
             self.deleted_at.is_some(),
             self.erased_at.is_some(),
         )
+    }
+
+    /// How this account appears as an author: deleted and erased accounts
+    /// as [`Author::Deleted`] (restoring brings the name back); a banned one
+    /// keeps its name on what it wrote before.
+    pub fn as_author(&self) -> Author {
+        match self.refusal() {
+            Some(Refusal::Deleted | Refusal::Erased) => Author::Deleted,
+            Some(Refusal::Banned) | None => Author::Named {
+                display_name: self.profile.display_name.clone(),
+                avatar_url: self.profile.avatar_url.clone(),
+            },
+        }
     }
 
     /// Applies `event` at `now`: `Ok(false)` when it changes nothing (a

@@ -510,13 +510,14 @@ impl Cursor {
     }
 }
 
-/// One page of results.
+/// One page of results; `C` is the listing's cursor (the catalog's by
+/// default, comments have their own).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Page<T> {
+pub struct Page<T, C = Cursor> {
     /// The items.
     pub items: Vec<T>,
     /// Where the next page starts, when there is one.
-    pub next: Option<Cursor>,
+    pub next: Option<C>,
 }
 
 impl fmt::Display for WorkflowSort {

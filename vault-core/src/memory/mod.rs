@@ -189,6 +189,7 @@ struct State {
     reviews: BTreeMap<ReviewId, Review>,
     votes: BTreeMap<(ReviewId, UserId), Vote>,
     favorites: BTreeMap<(UserId, WorkflowId), Favorite>,
+    comments: comment::Comments,
     analytics: BTreeMap<(WorkflowId, NaiveDate), DailyAnalytics>,
     /// Visitors already counted as unique for a workflow on a day.
     visitors: BTreeSet<(WorkflowId, NaiveDate, VisitorKey)>,
@@ -264,6 +265,7 @@ use self::index::Index;
 
 mod account;
 mod catalog;
+mod comment;
 mod commerce;
 mod community;
 mod delivery;

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use super::records::audit;
 use super::{Fixture, NowUtc};
 use crate::account::email::{Credential, Email};
-use crate::account::profile::{Profile, Role};
+use crate::account::profile::{Author, Profile, Role};
 use crate::account::settings::{Locale, TimeZone, UserSettings};
 use crate::audit::entry::{AuditAction, AuditQuery, AuditRecord};
 use crate::catalog::file::{Checksum, FileAccess, FileKind, NewFile};
@@ -180,6 +180,34 @@ pub async fn audit_one_entry_per_staff_write(store: Arc<dyn Store>) {
     )
     .await;
     assert!(refunded.0.refund.is_some());
+    let comment = f
+        .vault
+        .post_comment(&alice, w.id, None, "a question".into())
+        .await
+        .unwrap();
+    one_entry(
+        &f,
+        AuditAction::CommentModerated,
+        Entity::Comment,
+        f.vault.moderate_comment(&admin, comment.id, true),
+    )
+    .await;
+    one_entry(
+        &f,
+        AuditAction::CommentModerated,
+        Entity::Comment,
+        f.vault.delete_comment(&admin, comment.id),
+    )
+    .await;
+    // Its author's own deletion of a comment is not a staff write.
+    let own = f
+        .vault
+        .post_comment(&alice, w.id, None, "mine".into())
+        .await
+        .unwrap();
+    let before = trail(&f).await.len();
+    f.vault.delete_comment(&alice, own.id).await.unwrap();
+    assert_eq!(trail(&f).await.len(), before);
     one_entry(
         &f,
         AuditAction::WorkflowArchived,
@@ -476,6 +504,12 @@ pub async fn refused_accounts_write_nothing_and_keep_their_purchases(store: Arc<
                 .await
                 .map(|_| ()),
         );
+        refused(
+            f.vault
+                .post_comment(&as_frank, w.id, None, "still here".into())
+                .await
+                .map(|_| ()),
+        );
         // A workflow that does not exist: still refused, not "not found".
         refused(
             f.vault
@@ -517,6 +551,14 @@ pub async fn refused_accounts_write_nothing_and_keep_their_purchases(store: Arc<
     }
     // A deleted account leaves the listing; restored, it is back.
     f.vault.delete_account(&as_frank, &frank).await.unwrap();
+    // What it wrote shows as from a deleted user; an id without an account
+    // is the app's to name.
+    let shown = f
+        .vault
+        .authors(&Actor::Anonymous, &[frank.clone(), user("ghost")])
+        .await
+        .unwrap();
+    assert_eq!(shown, vec![Author::Deleted, Author::Unknown]);
     let listed = f
         .vault
         .accounts(&f.admin, &AccountQuery::default())
@@ -539,6 +581,16 @@ pub async fn refused_accounts_write_nothing_and_keep_their_purchases(store: Arc<
         .unwrap();
     // An admin account acts as staff; a user account as a user.
     f.vault.restore_account(&f.admin, &frank).await.unwrap();
+    assert_eq!(
+        f.vault
+            .authors(&Actor::Anonymous, std::slice::from_ref(&frank))
+            .await
+            .unwrap(),
+        vec![Author::Named {
+            display_name: "Frank".into(),
+            avatar_url: None
+        }]
+    );
     assert_eq!(f.vault.actor_for(&frank).await.unwrap(), as_frank);
     f.vault
         .set_role(&f.admin, &frank, Role::Admin)

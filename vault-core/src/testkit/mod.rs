@@ -38,6 +38,8 @@ mod authz;
 mod catalog;
 mod catalog_listing;
 mod catalog_store;
+mod comment;
+mod comment_store;
 mod commerce;
 mod commerce_ordering;
 mod commerce_store;
@@ -63,6 +65,8 @@ pub use self::authz::*;
 pub use self::catalog::*;
 pub use self::catalog_listing::*;
 pub use self::catalog_store::*;
+pub use self::comment::*;
+pub use self::comment_store::*;
 pub use self::commerce::*;
 pub use self::commerce_ordering::*;
 pub use self::commerce_store::*;
@@ -403,6 +407,22 @@ macro_rules! conformance_tests {
             store_delete_review_removes_it_with_its_votes,
             store_one_vote_per_user_and_review,
             store_favorites_are_unique_and_counted,
+
+            // comment.rs
+            comments_thread_three_deep,
+            comments_are_edited_by_their_author_only,
+            deleted_comments_keep_their_replies,
+            hidden_comments_are_for_staff,
+            comment_likes_count_each_user_once,
+            comment_pages_follow_both_orders,
+
+            // comment_store.rs
+            store_insert_comment_checks_workflow_parent_and_depth,
+            store_update_comment_is_guarded_and_keeps_place_and_likes,
+            store_comment_likes_are_one_per_user_and_counted,
+            store_comment_like_count_matches_like_rows,
+            store_concurrent_comment_likes_count_each_user_once,
+            store_comment_listings_page_without_gaps_or_repeats,
 
             // delivery.rs
             free_download_counts_everywhere,

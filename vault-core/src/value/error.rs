@@ -194,11 +194,13 @@ pub enum Entity {
     Setting,
     /// An entry of the audit trail.
     AuditEntry,
+    /// A comment on a workflow.
+    Comment,
 }
 
 impl Entity {
     /// Every kind, for parsing back what [`Entity::word`] wrote.
-    pub const ALL: [Entity; 16] = [
+    pub const ALL: [Entity; 17] = [
         Entity::Category,
         Entity::Workflow,
         Entity::File,
@@ -215,6 +217,7 @@ impl Entity {
         Entity::Account,
         Entity::Setting,
         Entity::AuditEntry,
+        Entity::Comment,
     ];
 
     /// The stored word (snake case, as serde writes it).
@@ -249,6 +252,7 @@ impl Entity {
             Entity::Account => "account",
             Entity::Setting => "setting",
             Entity::AuditEntry => "audit entry",
+            Entity::Comment => "comment",
         }
     }
 }

@@ -9,7 +9,7 @@
 //! deletion) are the user's, not staff writes, and are not.
 
 use crate::account::email::{Credential, Email};
-use crate::account::profile::{Account, AccountEvent, Profile, Role};
+use crate::account::profile::{Account, AccountEvent, Author, Profile, Role};
 use crate::account::settings::UserSettings;
 use crate::account::store::AccountQuery;
 use crate::audit::entry::{AuditAction, AuditEntry, AuditQuery, AuditRecord, AuditValue};
@@ -17,7 +17,7 @@ use crate::settings::system::{Setting, SettingKey};
 use crate::store::Store;
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::{Entity, Error, Result};
-use crate::value::keyset::Listing;
+use crate::value::keyset::{Listing, check_limit};
 use crate::vault::authz::{require_self_or_staff, require_staff};
 use crate::vault::{Vault, retry_conflicts};
 
@@ -303,6 +303,31 @@ impl<S: Store + ?Sized> Vault<S> {
                 return Err(Error::Refused { refusal });
             }
             Ok(a)
+        })
+        .await
+    }
+
+    /// How each of `users` appears next to their reviews and comments,
+    /// in the order given (anyone may ask: it shows only what a profile
+    /// shows). At most 100 at once, a page of a listing.
+    pub async fn authors(&self, actor: &Actor, users: &[UserId]) -> Result<Vec<Author>> {
+        let span = tracing::info_span!(
+            "vault.authors",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        self.acting(actor, span, async move {
+            check_limit(u32::try_from(users.len()).unwrap_or(u32::MAX).max(1))?;
+            let mut out = Vec::with_capacity(users.len());
+            for u in users {
+                out.push(
+                    self.store
+                        .account(u)
+                        .await?
+                        .map_or(Author::Unknown, |a| a.as_author()),
+                );
+            }
+            Ok(out)
         })
         .await
     }

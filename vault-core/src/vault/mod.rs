@@ -11,6 +11,7 @@
 mod account;
 pub mod authz;
 mod catalog;
+mod comment;
 mod commerce;
 mod community;
 mod delivery;

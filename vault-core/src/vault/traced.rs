@@ -328,3 +328,32 @@ impl<S: WebhookStore + ?Sized> TracedWrites<S> {
         .await
     }
 }
+
+#[allow(missing_docs)] // Each is the comment store method of the same name, in a span.
+impl<S: Store + ?Sized> TracedWrites<S> {
+    pub async fn insert_comment(&self, c: &crate::community::comment::Comment) -> StoreResult<()> {
+        let span = write_span!("store.insert_comment", id = %c.id, workflow = %c.workflow_id);
+        traced(span, self.0.insert_comment(c)).await
+    }
+
+    pub async fn update_comment(
+        &self,
+        c: &crate::community::comment::Comment,
+        expected_revision: u64,
+        audit: Option<&AuditEntry>,
+    ) -> StoreResult<()> {
+        let span = write_span!("store.update_comment", id = %c.id, expected_revision);
+        traced(span, self.0.update_comment(c, expected_revision, audit)).await
+    }
+
+    pub async fn set_comment_like(
+        &self,
+        comment: crate::value::ids::CommentId,
+        user: &UserId,
+        liked: bool,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let span = write_span!("store.set_comment_like", comment = %comment, user = %user, liked);
+        traced(span, self.0.set_comment_like(comment, user, liked, now)).await
+    }
+}
