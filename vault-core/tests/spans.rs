@@ -13,7 +13,11 @@ use std::time::{Duration, Instant};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use vault_core::account::email::{Credential, Email};
+use vault_core::account::profile::Profile;
+use vault_core::settings::system::{Setting, SettingKey, SettingValue};
 use vault_core::testkit::Fixture;
+use vault_core::value::actor::{Actor, UserId};
 use vault_core::{Error, MemoryStore, PricingTier, RequestInfo};
 
 #[derive(Debug, Clone, Default)]
@@ -186,6 +190,46 @@ fn a_download_and_a_refused_call_leave_spans_without_secrets() {
                 assert!(c.fields.contains_key("outcome"), "{c:?}");
             }
         }
+        // Accounts and settings: the credential, a secret setting, the
+        // email and the ban reason stay out of every span, whatever the
+        // call and its outcome.
+        let carol = UserId::parse("carol").unwrap();
+        let as_carol = Actor::User(carol.clone());
+        f.vault
+            .open_account(
+                &as_carol,
+                &carol,
+                Email::parse("carol.secret@example.com").unwrap(),
+                Profile {
+                    display_name: "Carol Private".into(),
+                    ..Profile::default()
+                },
+            )
+            .await
+            .unwrap();
+        let phc = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$HASHSHOULDNOTLEAK";
+        f.vault
+            .set_credential(&as_carol, &carol, Some(Credential::new(phc).unwrap()))
+            .await
+            .unwrap();
+        f.vault.credential(&Actor::Service, &carol).await.unwrap();
+        let key = SettingKey::parse("stripe.secret_key").unwrap();
+        f.vault
+            .set_setting(
+                &f.admin,
+                Setting::new(key, SettingValue::Secret("sk_live_SPANLEAK".into())).unwrap(),
+            )
+            .await
+            .unwrap();
+        f.vault.settings(&f.admin).await.unwrap();
+        f.vault
+            .ban_account(&f.admin, &carol, Some("reason-not-for-traces".into()))
+            .await
+            .unwrap();
+        let refused = f.vault.record_login(&as_carol, &carol).await;
+        assert!(matches!(refused, Err(Error::Refused { .. })), "{refused:?}");
+        assert!(!capture.named("store.update_account").is_empty());
+        assert!(!capture.named("store.put_setting").is_empty());
         // Nothing secret: no IP, no IP salt, no license key, no user agent.
         let text = capture.all_text();
         for secret in [
@@ -193,6 +237,11 @@ fn a_download_and_a_refused_call_leave_spans_without_secrets() {
             "conformance-salt",
             p.license_key.as_str(),
             "agent/1.0",
+            "HASHSHOULDNOTLEAK",
+            "sk_live_SPANLEAK",
+            "carol.secret@example.com",
+            "Carol Private",
+            "reason-not-for-traces",
         ] {
             assert!(
                 !text.contains(secret),
