@@ -34,14 +34,19 @@
 //!   events merged so that the final state never depends on the order they
 //!   arrive in: the newest event decides a subscription's status, refunds
 //!   and disputes only move forward, ended and refunded are final.
+//! * [`account`] and [`audit`] — accounts keyed by the app's user id
+//!   (email unique case-insensitively, ban, soft delete, erasure, roles),
+//!   and an append-only trail every staff write appends to in its own
+//!   transaction; a banned or deleted account is refused every call.
 //! * [`store`] — the storage contract (atomic, guarded writes) and
 //!   [`Vault`], the service every backend plugs into.
 //!
 //! ## Layout
-//! One folder per area — [`community`], [`catalog`], [`commerce`],
-//! [`delivery`], [`insight`] — each with its types, its rules and its part of
-//! the storage contract, standing on [`value`] (checked values and the
-//! errors) and depending only on the areas before it; the service
+//! One folder per area — [`audit`], [`account`], [`settings`],
+//! [`catalog`], [`commerce`], [`community`], [`delivery`], [`insight`] —
+//! each with its types, its rules and its part of the storage contract,
+//! standing on [`value`] (checked values and the errors) and depending only
+//! on the areas before it; the service
 //! ([`vault`]), the memory store and the test kit sit on top, organised by
 //! the same area names. `ARCHITECTURE.md` draws it.
 //!
@@ -112,13 +117,15 @@ pub mod value;
 pub mod vault;
 
 // The front door: what every caller needs, one `use` away.
+pub use crate::account::email::Email;
+pub use crate::account::profile::{Account, Profile, Role};
 pub use crate::catalog::file::{FileAccess, FileKind, NewFile};
 pub use crate::catalog::workflow::WorkflowContent;
 pub use crate::delivery::access::AccessDecision;
 pub use crate::delivery::download::{IpSalt, RequestInfo};
 #[cfg(feature = "memory")]
 pub use crate::memory::MemoryStore;
-pub use crate::value::actor::{Actor, UserId};
+pub use crate::value::actor::{Actor, Refusal, UserId};
 pub use crate::value::clock::{Clock, Entropy, ManualClock, SeededEntropy};
 #[cfg(feature = "std-sources")]
 pub use crate::value::clock::{OsEntropy, SystemClock};

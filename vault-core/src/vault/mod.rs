@@ -1,7 +1,7 @@
 //! The [`Vault`] service: the operations a storefront calls, over a store, a
 //! clock and an entropy source.
 //!
-//! Each operation takes the [`Actor`](crate::value::actor::Actor) performing it,
+//! Each operation takes the [`Actor`] performing it,
 //! checks authorization and input first (a refusal writes nothing), computes
 //! the outcome with the pure rules, and hands the store one atomic, guarded
 //! write. Where a guarded write loses a race (`Conflict`), operations whose
