@@ -253,6 +253,19 @@ pub fn sqlite(
             ])?;
         }
     }
+    // Every buyer has an account, so the access read's standing check
+    // finds a row, as in an app that keeps accounts.
+    {
+        let mut account = tx.prepare(
+            "INSERT INTO accounts (user_id, email, email_key, display_name, role, created_at, \
+             updated_at, revision) VALUES (?1, ?2, ?2, ?1, 'user', ?3, ?3, 0)",
+        )?;
+        let at = ts(&epoch);
+        for u in 0..scale.users() {
+            let name = spec::user(u);
+            account.execute(params![name, format!("{name}@bench.example"), at])?;
+        }
+    }
     tx.commit()?;
     note("everything (sqlite, one transaction)", started);
     // Checkpoint so the benches start from a compact database file rather
@@ -347,6 +360,21 @@ pub async fn memory(
         let mut none = AnalyticsDelta::none(dl.workflow_id, dl.downloaded_at);
         none.downloads = 0;
         store.record_download(&dl, &Charge::Nothing, &none).await?;
+    }
+    // Every buyer has an account (see the SQLite loader).
+    for u in 0..scale.users() {
+        let name = spec::user(u);
+        let account = vault_core::Account::new(
+            UserId::parse(&name).expect("user"),
+            vault_core::Email::parse(&format!("{name}@bench.example")).expect("email"),
+            vault_core::Profile {
+                display_name: name.clone(),
+                ..vault_core::Profile::default()
+            },
+            epoch,
+        )
+        .expect("account");
+        store.insert_account(&account).await?;
     }
     note("everything (memory)", started);
     Ok(())
@@ -549,6 +577,17 @@ pub async fn postgres(
         .bind(t.download.id.as_uuid())
         .execute(&mut *tx)
         .await?;
+    // Every buyer has an account (see the SQLite loader).
+    sqlx::query(
+        "INSERT INTO accounts (user_id, email, email_key, display_name, role, created_at, \
+         updated_at, revision) \
+         SELECT 'user-' || u, 'user-' || u || '@bench.example', 'user-' || u || '@bench.example', \
+         'user-' || u, 'user', $2, $2, 0 FROM generate_series(0::bigint, $1 - 1) AS g(u)",
+    )
+    .bind(scale.users() as i64)
+    .bind(epoch)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     note("everything (postgres, one transaction)", started);
     // Fresh statistics for the planner, and a visibility map and hint bits

@@ -16,7 +16,7 @@ use vault_core::settings::system::{Setting, SettingKey};
 use vault_core::store::{
     AccountQuery, AccountStore, AuditStore, Entity, Listing, SettingsStore, StoreError, StoreResult,
 };
-use vault_core::value::actor::UserId;
+use vault_core::value::actor::{Refusal, UserId};
 use vault_core::value::validation::{Reason, ValidationError};
 
 use crate::codec::*;
@@ -250,6 +250,24 @@ impl AccountStore for PgStore {
         .as_ref()
         .map(account_from_row)
         .transpose()
+    }
+
+    async fn account_refusal(&self, user: &UserId) -> StoreResult<Option<Refusal>> {
+        let row = on_conn!(self, |c| sqlx::query(
+            "SELECT banned_at IS NOT NULL AS banned, deleted_at IS NOT NULL AS deleted, \
+             erased_at IS NOT NULL AS erased FROM accounts WHERE user_id = $1"
+        )
+        .bind(user.as_str())
+        .fetch_optional(c))
+        .map_err(db)?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Refusal::of(
+                get(&r, "banned")?,
+                get(&r, "deleted")?,
+                get(&r, "erased")?,
+            )),
+        }
     }
 
     async fn account_by_email(&self, email: &Email) -> StoreResult<Option<Account>> {

@@ -230,6 +230,11 @@ impl AccountStore for SqliteStore {
         .await
     }
 
+    async fn account_refusal(&self, user: &UserId) -> StoreResult<Option<Refusal>> {
+        let u = user.clone();
+        self.read(move |c| refusal(c, &u)).await
+    }
+
     async fn account_by_email(&self, email: &Email) -> StoreResult<Option<Account>> {
         let key = email.key().to_owned();
         self.read(move |c| {

@@ -8,7 +8,7 @@ use crate::account::email::Email;
 use crate::account::profile::{Account, Role};
 use crate::account::settings::UserSettings;
 use crate::audit::entry::AuditEntry;
-use crate::value::actor::UserId;
+use crate::value::actor::{Refusal, UserId};
 use crate::value::error::StoreResult;
 use crate::value::keyset::{After, Listing, check_limit};
 use crate::value::validation::{ValidationError, check_text};
@@ -97,6 +97,13 @@ pub trait AccountStore: Send + Sync + Debug {
     ) -> StoreResult<()>;
     /// One account.
     async fn account(&self, user: &UserId) -> StoreResult<Option<Account>>;
+    /// Why `user`'s account may not act, if it may not; `None` too without
+    /// an account. What [`crate::store::DeliveryStore::access_read`]'s
+    /// default reads; a store with a cheaper way than reading the whole
+    /// account overrides it.
+    async fn account_refusal(&self, user: &UserId) -> StoreResult<Option<Refusal>> {
+        Ok(self.account(user).await?.and_then(|a| a.refusal()))
+    }
     /// The account with this email (compared by [`Email::key`]).
     async fn account_by_email(&self, email: &Email) -> StoreResult<Option<Account>>;
     /// Accounts `query` selects, newest first (by creation, then user id).

@@ -149,7 +149,7 @@ where
             store.purchases_covering(user, query.workflow).await?,
             store.memberships_for_user(user).await?,
             store.has_downloaded(user, query.workflow).await?,
-            store.account(user).await?.and_then(|a| a.refusal()),
+            store.account_refusal(user).await?,
         ),
         None => (Vec::new(), Vec::new(), false, None),
     };

@@ -11,7 +11,7 @@ use crate::audit::entry::{AuditEntry, AuditQuery, AuditRecord};
 use crate::audit::store::AuditStore;
 use crate::settings::store::SettingsStore;
 use crate::settings::system::{Setting, SettingKey};
-use crate::value::actor::UserId;
+use crate::value::actor::{Refusal, UserId};
 use crate::value::error::{Entity, StoreError, StoreResult};
 use crate::value::keyset::Listing;
 
@@ -85,6 +85,11 @@ impl AccountStore for MemoryStore {
 
     async fn account(&self, user: &UserId) -> StoreResult<Option<Account>> {
         Ok(self.lock().accounts.get(user).cloned())
+    }
+
+    // The access read's: no clone of the account.
+    async fn account_refusal(&self, user: &UserId) -> StoreResult<Option<Refusal>> {
+        Ok(self.lock().accounts.get(user).and_then(Account::refusal))
     }
 
     async fn account_by_email(&self, email: &Email) -> StoreResult<Option<Account>> {

@@ -406,6 +406,78 @@ pub async fn audit_entry_rolls_back_with_its_write(store: Arc<dyn Store>) {
         count,
         "only the entries of the accepted writes"
     );
+
+    // A file, a category, a review's moderation and a comment's hiding:
+    // each refused whole by its entry's clash.
+    let clashes = |r: crate::value::error::StoreResult<()>| {
+        assert!(
+            matches!(
+                r,
+                Err(StoreError::AlreadyExists {
+                    entity: Entity::AuditEntry,
+                    ..
+                })
+            ),
+            "{r:?}"
+        );
+    };
+    let mut file = new_file(w.id)
+        .build(
+            crate::value::ids::FileId::from_uuid(uuid::Uuid::from_u128(77)),
+            f.clock.now_utc(),
+        )
+        .unwrap();
+    file.is_primary = false;
+    clashes(store.insert_file(&file, &taken).await);
+    assert!(store.file(file.id).await.unwrap().is_none());
+    let mut category = f.categories[0].clone();
+    category.id = crate::value::ids::CategoryId::from_uuid(uuid::Uuid::from_u128(78));
+    category.slug = crate::value::slug::Slug::parse("clashing").unwrap();
+    clashes(store.insert_category(&category, &taken).await);
+    assert!(store.category(category.id).await.unwrap().is_none());
+    let erin = Fixture::user("erin");
+    let review = f
+        .vault
+        .submit_review(
+            &erin,
+            w.id,
+            ReviewInput {
+                rating: Rating::new(5).unwrap(),
+                dimensions: Default::default(),
+                title: String::new(),
+                body: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let mut rejected = review.clone();
+    rejected.status = ModerationStatus::Rejected;
+    rejected.revision += 1;
+    let delta = crate::community::rating::RatingDelta::between(
+        review.contribution().as_ref(),
+        rejected.contribution().as_ref(),
+    );
+    clashes(
+        store
+            .update_review(&rejected, review.revision, &delta, None, Some(&taken))
+            .await,
+    );
+    assert_eq!(store.review(review.id).await.unwrap().unwrap(), review);
+    let comment = f
+        .vault
+        .post_comment(&erin, w.id, None, "hello".into())
+        .await
+        .unwrap();
+    let mut hidden = comment.clone();
+    hidden.set_hidden(true, f.clock.now_utc());
+    hidden.revision += 1;
+    clashes(
+        store
+            .update_comment(&hidden, comment.revision, Some(&taken))
+            .await,
+    );
+    assert!(!store.comment(comment.id).await.unwrap().unwrap().hidden);
+    assert_eq!(trail(&f).await.len(), count);
 }
 
 pub async fn refused_accounts_write_nothing_and_keep_their_purchases(store: Arc<dyn Store>) {
@@ -1027,5 +1099,12 @@ pub async fn store_account_writes_are_guarded(store: Arc<dyn Store>) {
         .unwrap();
         store.insert_account(&again).await.unwrap();
         assert_eq!(store.account(&user("ivy")).await.unwrap().unwrap(), erased);
+        // The standing the access read uses agrees with the record's.
+        assert_eq!(
+            store.account_refusal(&user("ivy")).await.unwrap(),
+            Some(Refusal::Erased)
+        );
+        assert_eq!(store.account_refusal(&user("ivy2")).await.unwrap(), None);
+        assert_eq!(store.account_refusal(&user("nobody")).await.unwrap(), None);
     }
 }

@@ -177,7 +177,7 @@ impl<S: Store + ?Sized> Vault<S> {
     // account acts as before (an app need not keep accounts).
     async fn gate(&self, actor: &Actor) -> Result<()> {
         if let Some(user) = actor.user_id()
-            && let Some(refusal) = self.store.account(user).await?.and_then(|a| a.refusal())
+            && let Some(refusal) = self.store.account_refusal(user).await?
         {
             return Err(Error::Refused { refusal });
         }
