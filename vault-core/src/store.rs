@@ -1,6 +1,7 @@
 //! The storage contract: what a backend must store and guarantee.
 //!
-//! A backend implements one async trait per area ([`CatalogStore`],
+//! A backend implements one async trait per area ([`CatalogStore`] and
+//! [`PageStore`],
 //! [`CommerceStore`], [`CommunityStore`], [`DeliveryStore`],
 //! [`AnalyticsStore`]; [`DeliveryStore::access_read`] has a default built
 //! from the others, to override for one hand-off), and gets [`Store`] for
@@ -57,6 +58,19 @@
 //!   category, a file's workflow, a bundle's members, a purchase's workflow,
 //!   bundle or membership, a download's workflow and file (which must belong
 //!   to that workflow). A review's workflow and author never change.
+//! * **Soft-deleted workflows.**
+//!   [`Workflow::deleted_at`](crate::catalog::workflow::Workflow::deleted_at) is written by
+//!   [`CatalogStore::update_workflow`] like any field. A deleted workflow
+//!   is left out of every listing and search
+//!   ([`crate::catalog::query::WorkflowQuery::matches`]) and out of its
+//!   category's `workflow_count` ([`crate::catalog::category::counted_in`]),
+//!   but still reads back by id and by slug (the service hides it from
+//!   non-staff), keeps its slug, and keeps its files, purchases and
+//!   downloads. [`DeliveryStore::access_read`] reports it in
+//!   [`GateFacts::deleted`](crate::delivery::access::GateFacts::deleted).
+//! * **Page positions.** [`PageStore`] owns the positions of a workflow's
+//!   assets and guides: `0..n` in order, no gap and no double, whatever
+//!   writers race.
 //! * **Timestamps.** `updated_at` is whatever the written record carries (the
 //!   service sets it from its clock); counter increments do not touch it.
 //!
@@ -66,6 +80,7 @@
 pub use crate::account::store::{AccountQuery, AccountStore};
 pub use crate::audit::entry::{AuditEntry, AuditQuery, AuditRecord};
 pub use crate::audit::store::AuditStore;
+pub use crate::catalog::page_store::PageStore;
 pub use crate::catalog::store::CatalogStore;
 pub use crate::commerce::store::{CommerceStore, PaymentState, PurchaseWrite};
 pub use crate::commerce::webhook::{
@@ -86,6 +101,7 @@ pub use crate::value::keyset::{After, Listing};
 /// A complete backend: every area. Implemented automatically.
 pub trait Store:
     CatalogStore
+    + PageStore
     + CommerceStore
     + CommunityStore
     + CommentStore
@@ -99,6 +115,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: CatalogStore
+        + PageStore
         + CommerceStore
         + CommunityStore
         + CommentStore

@@ -17,6 +17,7 @@ use vault_core::account::settings::UserSettings;
 use vault_core::catalog::bundle::Bundle;
 use vault_core::catalog::category::Category;
 use vault_core::catalog::file::WorkflowFile;
+use vault_core::catalog::page::{WorkflowAsset, WorkflowDoc};
 use vault_core::catalog::query::{Page, WorkflowQuery};
 use vault_core::catalog::update::WorkflowUpdate;
 use vault_core::catalog::workflow::Workflow;
@@ -31,6 +32,7 @@ use vault_core::community::review::{ModerationStatus, Review, Vote};
 use vault_core::delivery::download::Download;
 use vault_core::insight::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
 use vault_core::settings::system::{Setting, SettingKey};
+use vault_core::store::PageStore;
 use vault_core::store::{
     AccountQuery, AccountStore, AuditEntry, AuditQuery, AuditRecord, AuditStore, Listing,
     SettingsStore,
@@ -42,7 +44,8 @@ use vault_core::store::{
 use vault_core::testkit::{Fixture, run};
 use vault_core::value::actor::{Actor, UserId};
 use vault_core::value::ids::{
-    BundleId, CategoryId, CommentId, FileId, MembershipId, PurchaseId, ReviewId, WorkflowId,
+    AssetId, BundleId, CategoryId, CommentId, DocId, FileId, MembershipId, PurchaseId, ReviewId,
+    WorkflowId,
 };
 use vault_core::value::money::{Currency, Money};
 use vault_core::value::slug::Slug;
@@ -132,6 +135,51 @@ impl SettingsStore for Interleaved {
     }
     async fn remove_setting(&self, k: SettingKey, a: &AuditEntry) -> StoreResult<bool> {
         self.inner.remove_setting(k, a).await
+    }
+}
+
+#[async_trait]
+impl PageStore for Interleaved {
+    async fn insert_asset(&self, x: &WorkflowAsset, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.insert_asset(x, a).await
+    }
+    async fn update_asset(&self, x: &WorkflowAsset, r: u64, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.update_asset(x, r, a).await
+    }
+    async fn remove_asset(&self, id: AssetId, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.remove_asset(id, a).await
+    }
+    async fn asset(&self, id: AssetId) -> StoreResult<Option<WorkflowAsset>> {
+        self.inner.asset(id).await
+    }
+    async fn assets(&self, w: WorkflowId) -> StoreResult<Vec<WorkflowAsset>> {
+        self.inner.assets(w).await
+    }
+    async fn reorder_assets(
+        &self,
+        w: WorkflowId,
+        o: &[AssetId],
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        self.inner.reorder_assets(w, o, a).await
+    }
+    async fn insert_doc(&self, x: &WorkflowDoc, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.insert_doc(x, a).await
+    }
+    async fn update_doc(&self, x: &WorkflowDoc, r: u64, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.update_doc(x, r, a).await
+    }
+    async fn remove_doc(&self, id: DocId, a: &AuditEntry) -> StoreResult<()> {
+        self.inner.remove_doc(id, a).await
+    }
+    async fn doc(&self, id: DocId) -> StoreResult<Option<WorkflowDoc>> {
+        self.inner.doc(id).await
+    }
+    async fn docs(&self, w: WorkflowId) -> StoreResult<Vec<WorkflowDoc>> {
+        self.inner.docs(w).await
+    }
+    async fn reorder_docs(&self, w: WorkflowId, o: &[DocId], a: &AuditEntry) -> StoreResult<()> {
+        self.inner.reorder_docs(w, o, a).await
     }
 }
 

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_file_and_bundle_revisions.sql"),
     include_str!("../migrations/0007_accounts_audit_settings.sql"),
     include_str!("../migrations/0008_comments.sql"),
+    include_str!("../migrations/0009_workflow_pages.sql"),
 ];
 
 /// The schema version this crate writes.

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, ToSql};
 use vault_core::store::StoreResult;
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{
-    BundleId, CategoryId, CommentId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId,
-    UpdateId, WorkflowId,
+    AssetId, BundleId, CategoryId, CommentId, DocId, DownloadId, FileId, MembershipId, PurchaseId,
+    ReviewId, UpdateId, WorkflowId,
 };
 
 use crate::codec::{Columns, Row, db};
@@ -89,9 +89,11 @@ macro_rules! uuid_ids {
     )*};
 }
 uuid_ids!(
+    AssetId,
     BundleId,
     CategoryId,
     CommentId,
+    DocId,
     DownloadId,
     FileId,
     MembershipId,

@@ -224,3 +224,34 @@ async fn update_bundle_is_atomic() {
         assert_eq!(stored, want.join(","));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn page_reorders_and_removals_are_atomic() {
+    use vault_core::catalog::page::NewDoc;
+    let env = Env::new().await;
+    let (w, _) = env.fx.workflow("paged", PricingTier::Free, None).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let doc = NewDoc {
+            workflow_id: w.id,
+            title: format!("Step {n}"),
+            body: String::new(),
+        };
+        ids.push(env.fx.vault.add_doc(env.admin(), doc).await.unwrap().id);
+    }
+    // A reorder's positions and its audit entry commit together.
+    let order = [ids[2], ids[0], ids[1]];
+    let docs = env
+        .fault("page:after_positions", async || {
+            env.fx.vault.reorder_docs(env.admin(), w.id, &order).await
+        })
+        .await;
+    assert_eq!(docs.iter().map(|d| d.id).collect::<Vec<_>>(), order);
+    // A removal: the row goes, the others close the gap, with its entry.
+    env.fault("page:after_positions", async || {
+        env.fx.vault.remove_doc(env.admin(), ids[2]).await
+    })
+    .await;
+    let positions = "SELECT SUM(position) FROM workflow_docs WHERE workflow_id = ?1";
+    assert_eq!(env.scalar(positions, w.id), 1, "positions 0 and 1");
+}

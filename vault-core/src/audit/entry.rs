@@ -34,6 +34,11 @@ pub enum AuditAction {
     WorkflowArchived,
     /// It was deleted (softly).
     WorkflowDeleted,
+    /// A deleted workflow was restored.
+    WorkflowRestored,
+    /// An asset or a guide of its page was added, edited, removed or
+    /// reordered.
+    PageChanged,
     /// A file was added, edited or removed.
     FileChanged,
     /// A new version was released.
@@ -75,6 +80,8 @@ impl AuditAction {
             Self::WorkflowAnnounced => "workflow_announced",
             Self::WorkflowArchived => "workflow_archived",
             Self::WorkflowDeleted => "workflow_deleted",
+            Self::WorkflowRestored => "workflow_restored",
+            Self::PageChanged => "page_changed",
             Self::FileChanged => "file_changed",
             Self::UpdatePublished => "update_published",
             Self::BundleCreated => "bundle_created",
@@ -93,7 +100,7 @@ impl AuditAction {
     }
 
     /// Every action, for parsing back what [`AuditAction::as_str`] wrote.
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 23] = [
         Self::CategoryCreated,
         Self::WorkflowCreated,
         Self::WorkflowEdited,
@@ -101,6 +108,8 @@ impl AuditAction {
         Self::WorkflowAnnounced,
         Self::WorkflowArchived,
         Self::WorkflowDeleted,
+        Self::WorkflowRestored,
+        Self::PageChanged,
         Self::FileChanged,
         Self::UpdatePublished,
         Self::BundleCreated,

@@ -175,9 +175,16 @@ pub fn core_systems() -> Vec<NewCategory> {
 }
 
 /// The category whose `workflow_count` includes a workflow in `status`
-/// filed under `category`: a category counts its published workflows.
-pub fn counted_in(status: WorkflowStatus, category: CategoryId) -> Option<CategoryId> {
-    (status == WorkflowStatus::Published).then_some(category)
+/// filed under `category`, `deleted` or not: a category counts its
+/// published workflows that are not deleted (a deleted workflow is hidden
+/// from the catalog, so a count of it would promise what a visitor cannot
+/// find; restoring it counts it again).
+pub fn counted_in(
+    status: WorkflowStatus,
+    deleted: bool,
+    category: CategoryId,
+) -> Option<CategoryId> {
+    (status == WorkflowStatus::Published && !deleted).then_some(category)
 }
 
 /// How a workflow moving from being counted in `before` to being counted in
@@ -232,12 +239,12 @@ mod tests {
         /// in (none when it is not published), and never a negative one.
         #[test]
         fn moves_keep_counts_exact(
-            states in proptest::collection::vec((proptest::sample::select(WorkflowStatus::ALL.to_vec()), 0u128..3), 1..12)
+            states in proptest::collection::vec((proptest::sample::select(WorkflowStatus::ALL.to_vec()), proptest::bool::ANY, 0u128..3), 1..12)
         ) {
             let mut counts = std::collections::BTreeMap::<CategoryId, i64>::new();
             let mut before = None;
-            for (status, cat) in states {
-                let after = counted_in(status, CategoryId::from_uuid(uuid::Uuid::from_u128(cat)));
+            for (status, deleted, cat) in states {
+                let after = counted_in(status, deleted, CategoryId::from_uuid(uuid::Uuid::from_u128(cat)));
                 let moves = count_moves(before, after);
                 proptest::prop_assert!(moves.windows(2).all(|w| w[0].0 < w[1].0), "in id order");
                 for (c, d) in moves {
@@ -257,13 +264,25 @@ mod tests {
     #[test]
     fn a_category_counts_only_its_published_workflows() {
         let c = CategoryId::from_uuid(uuid::Uuid::from_u128(7));
-        assert_eq!(counted_in(WorkflowStatus::Published, c), Some(c));
+        assert_eq!(counted_in(WorkflowStatus::Published, false, c), Some(c));
         for status in [
             WorkflowStatus::Draft,
             WorkflowStatus::ComingSoon,
             WorkflowStatus::Archived,
         ] {
-            assert_eq!(counted_in(status, c), None, "{status:?}");
+            assert_eq!(counted_in(status, false, c), None, "{status:?}");
         }
+    }
+
+    #[test]
+    fn a_deleted_workflow_is_not_counted_and_a_restored_one_is_again() {
+        let c = CategoryId::from_uuid(uuid::Uuid::from_u128(7));
+        for status in WorkflowStatus::ALL.iter().copied() {
+            assert_eq!(counted_in(status, true, c), None, "{status:?}");
+        }
+        let live = counted_in(WorkflowStatus::Published, false, c);
+        let deleted = counted_in(WorkflowStatus::Published, true, c);
+        assert_eq!(count_moves(live, deleted), vec![(c, -1)]);
+        assert_eq!(count_moves(deleted, live), vec![(c, 1)]);
     }
 }

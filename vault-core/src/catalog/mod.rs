@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod category;
 pub mod file;
 pub mod page;
+pub mod page_store;
 pub mod query;
 pub mod store;
 pub mod update;

@@ -1,8 +1,11 @@
 //! What a workflow's page shows besides its content (the marketplace
 //! seed's `workflow_assets` and `workflow_docs`): ordered media and setup
-//! guides. Pure rules; the storage contract and service methods come with
-//! the rest of issue "Accounts, settings, an audit trail...".
+//! guides. Pure rules: which positions a reorder, an append and a removal
+//! give. The storage contract is [`crate::catalog::page_store::PageStore`];
+//! every store calls these rules inside its write, so positions are always
+//! `0..n` with no gap and no double.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::workflow::check_url;
@@ -40,8 +43,15 @@ pub struct WorkflowAsset {
     pub url: String,
     /// Alternative text for readers who cannot see it, up to 300 characters.
     pub alt: String,
-    /// Its place, 0 first.
+    /// Its place, 0 first. Owned by the store (appends, removals and
+    /// reorders set it); an edit keeps the stored one.
     pub position: u32,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last edit time.
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every edit; an edit that expects an older one conflicts.
+    pub revision: u64,
 }
 
 impl WorkflowAsset {
@@ -64,8 +74,14 @@ pub struct WorkflowDoc {
     pub title: String,
     /// Body (Markdown), up to 50 000 characters.
     pub body: String,
-    /// Its place, 0 first.
+    /// Its place, 0 first. Owned by the store, as an asset's.
     pub position: u32,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last edit time.
+    pub updated_at: DateTime<Utc>,
+    /// Bumped by every edit; an edit that expects an older one conflicts.
+    pub revision: u64,
 }
 
 impl WorkflowDoc {
@@ -73,6 +89,69 @@ impl WorkflowDoc {
     pub fn validate(&self) -> Result<(), ValidationError> {
         check_text("title", &self.title, true, 200)?;
         check_text("body", &self.body, false, 50_000)
+    }
+}
+
+/// What staff provide to add an asset, or to replace one's details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewAsset {
+    /// The workflow whose page shows it.
+    pub workflow_id: WorkflowId,
+    /// What it is.
+    pub kind: AssetKind,
+    /// Where it is.
+    pub url: String,
+    /// Alternative text.
+    pub alt: String,
+}
+
+impl NewAsset {
+    /// The asset `id` as first stored at `now` (its position is the
+    /// store's: it appends).
+    pub fn build(self, id: AssetId, now: DateTime<Utc>) -> Result<WorkflowAsset, ValidationError> {
+        let asset = WorkflowAsset {
+            id,
+            workflow_id: self.workflow_id,
+            kind: self.kind,
+            url: self.url,
+            alt: self.alt,
+            position: 0,
+            created_at: now,
+            updated_at: now,
+            revision: 0,
+        };
+        asset.validate()?;
+        Ok(asset)
+    }
+}
+
+/// What staff provide to add a guide, or to replace one's text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewDoc {
+    /// The workflow whose page shows it.
+    pub workflow_id: WorkflowId,
+    /// Title.
+    pub title: String,
+    /// Body (Markdown).
+    pub body: String,
+}
+
+impl NewDoc {
+    /// The guide `id` as first stored at `now` (its position is the
+    /// store's: it appends).
+    pub fn build(self, id: DocId, now: DateTime<Utc>) -> Result<WorkflowDoc, ValidationError> {
+        let doc = WorkflowDoc {
+            id,
+            workflow_id: self.workflow_id,
+            title: self.title,
+            body: self.body,
+            position: 0,
+            created_at: now,
+            updated_at: now,
+            revision: 0,
+        };
+        doc.validate()?;
+        Ok(doc)
     }
 }
 
@@ -107,6 +186,28 @@ pub fn reorder<Id: Copy + Eq + std::hash::Hash>(
         .collect())
 }
 
+/// The position an item appended after `count` others takes; `None` when
+/// the workflow already shows [`MAX_PER_WORKFLOW`] (the store refuses with
+/// `LimitReached`).
+pub fn append_position(count: usize) -> Option<u32> {
+    if count >= MAX_PER_WORKFLOW {
+        return None;
+    }
+    u32::try_from(count).ok()
+}
+
+/// The positions of the items left when `removed` leaves `ordered` (the
+/// workflow's items in their order): the rest keep their order and close
+/// the gap, so positions stay `0..n`.
+pub fn after_removal<Id: Copy + Eq>(ordered: &[Id], removed: Id) -> Vec<(Id, u32)> {
+    ordered
+        .iter()
+        .filter(|id| **id != removed)
+        .zip(0u32..)
+        .map(|(id, position)| (*id, position))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +222,9 @@ mod tests {
             url: "https://cdn.example/shot.png".into(),
             alt: "The scenario in Make.com".into(),
             position: 0,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+            revision: 0,
         };
         assert!(a.validate().is_ok());
         a.alt.clear();
@@ -138,6 +242,9 @@ mod tests {
             title: String::new(),
             body: "Connect your CRM first.".into(),
             position: 0,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+            revision: 0,
         };
         assert_eq!(d.validate().expect_err("title").field(), "title");
     }
@@ -154,6 +261,17 @@ mod tests {
                 "order"
             );
         }
+    }
+
+    #[test]
+    fn appends_stop_at_the_limit_and_removals_close_the_gap() {
+        assert_eq!(append_position(0), Some(0));
+        assert_eq!(append_position(MAX_PER_WORKFLOW - 1), Some(49));
+        assert_eq!(append_position(MAX_PER_WORKFLOW), None);
+        assert_eq!(after_removal(&[5, 6, 7], 6), vec![(5, 0), (7, 1)]);
+        assert_eq!(after_removal(&[5, 6, 7], 5), vec![(6, 0), (7, 1)]);
+        assert_eq!(after_removal(&[5], 5), vec![]);
+        assert_eq!(after_removal(&[5, 6], 9), vec![(5, 0), (6, 1)]);
     }
 
     proptest! {

@@ -246,9 +246,14 @@ impl WorkflowQuery {
         Ok(())
     }
 
-    /// True when `w` passes every filter (not the cursor).
+    /// True when `w` passes every filter (not the cursor). A deleted
+    /// workflow never does: listings and searches leave it out for every
+    /// actor, and the SQL stores say the same with `deleted_at IS NULL`.
     pub fn matches(&self, w: &Workflow) -> bool {
         let c = &w.content;
+        if w.is_deleted() {
+            return false;
+        }
         if !self.statuses.is_empty() && !self.statuses.contains(&w.status) {
             return false;
         }

@@ -307,6 +307,12 @@ pub struct Workflow {
     pub published_at: Option<DateTime<Utc>>,
     /// When it was archived (cleared when republished).
     pub archived_at: Option<DateTime<Utc>>,
+    /// When staff deleted it (the seed's `workflows.is_deleted`), `None`
+    /// while it is live. A soft delete: the row, its files, purchases and
+    /// downloads stay (the financial trail), but the catalog hides it (see
+    /// [`Workflow::is_deleted`]); restoring clears it. Written by
+    /// [`crate::store::CatalogStore::update_workflow`] like any other field.
+    pub deleted_at: Option<DateTime<Utc>>,
     /// Bumped by every edit; writes that expect an older revision conflict.
     pub revision: u64,
 }
@@ -368,8 +374,17 @@ impl Workflow {
             updated_at: now,
             published_at: None,
             archived_at: None,
+            deleted_at: None,
             revision: 0,
         })
+    }
+
+    /// Deleted by staff: not listed nor searched, not counted in its
+    /// category, not sold, not downloadable, and not found by anyone but
+    /// staff. It keeps its slug, so a deleted workflow can be restored as
+    /// it was.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
     }
 
     /// The workflow's slug.

@@ -134,6 +134,9 @@ pub struct GateFacts {
     pub price: Option<Money>,
     /// When it was archived.
     pub archived_at: Option<DateTime<Utc>>,
+    /// Deleted by staff ([`Workflow::is_deleted`]): the service reads it as
+    /// not found for everyone but staff, before the rule is consulted.
+    pub deleted: bool,
 }
 
 impl From<&Workflow> for GateFacts {
@@ -144,6 +147,7 @@ impl From<&Workflow> for GateFacts {
             tier: w.content.pricing_tier,
             price: w.content.price,
             archived_at: w.archived_at,
+            deleted: w.is_deleted(),
         }
     }
 }

@@ -46,12 +46,14 @@
 //! rebuild from the records. An index only narrows where to look: core's
 //! rules decide. Still walked whole: a listing without text (every
 //! workflow, filtered and sorted by core's `run_query`), memberships by
-//! status, a user's favorites, and the votes of a deleted review.
+//! status, a user's favorites, the votes of a deleted review, and a
+//! workflow's assets and guides (at most fifty each).
 //!
 //! # Where things are
 //! This file holds the store, its lock and the helpers every area shares;
 //! each area's records and storage trait have a file named after the area
-//! (`catalog`, `commerce`, `community`, `delivery`, `insight`, `webhooks`);
+//! (`catalog`, `page`, `commerce`, `community`, `delivery`, `insight`,
+//! `webhooks`);
 //! `index` holds the secondary indexes and the `put_*` functions that are
 //! the only writers of the records they index.
 
@@ -68,6 +70,7 @@ use crate::audit::entry::{AuditEntry, AuditRecord};
 use crate::catalog::bundle::Bundle;
 use crate::catalog::category::{Category, count_moves, counted_in};
 use crate::catalog::file::WorkflowFile;
+use crate::catalog::page::{WorkflowAsset, WorkflowDoc};
 use crate::catalog::update::WorkflowUpdate;
 use crate::catalog::workflow::Workflow;
 use crate::commerce::membership::Membership;
@@ -80,8 +83,8 @@ use crate::settings::system::Setting;
 use crate::value::actor::UserId;
 use crate::value::error::{Entity, StoreError, StoreResult};
 use crate::value::ids::{
-    AuditId, BundleId, CategoryId, DownloadId, FileId, MembershipId, PurchaseId, ReviewId,
-    UpdateId, WorkflowId,
+    AssetId, AuditId, BundleId, CategoryId, DocId, DownloadId, FileId, MembershipId, PurchaseId,
+    ReviewId, UpdateId, WorkflowId,
 };
 
 /// A complete storage backend held in memory.
@@ -190,6 +193,8 @@ struct State {
     votes: BTreeMap<(ReviewId, UserId), Vote>,
     favorites: BTreeMap<(UserId, WorkflowId), Favorite>,
     comments: comment::Comments,
+    assets: BTreeMap<AssetId, WorkflowAsset>,
+    docs: BTreeMap<DocId, WorkflowDoc>,
     analytics: BTreeMap<(WorkflowId, NaiveDate), DailyAnalytics>,
     /// Visitors already counted as unique for a workflow on a day.
     visitors: BTreeSet<(WorkflowId, NaiveDate, VisitorKey)>,
@@ -251,8 +256,9 @@ impl State {
     /// Applies vault-core's category count moves of a workflow going from
     /// `before` to `after` (each `None` when absent).
     fn move_workflow_counts(&mut self, before: Option<&Workflow>, after: Option<&Workflow>) {
-        let counted =
-            |w: Option<&Workflow>| w.and_then(|w| counted_in(w.status, w.content.category_id));
+        let counted = |w: Option<&Workflow>| {
+            w.and_then(|w| counted_in(w.status, w.is_deleted(), w.content.category_id))
+        };
         for (id, delta) in count_moves(counted(before), counted(after)) {
             if let Some(c) = self.categories.get_mut(&id) {
                 c.workflow_count = c.workflow_count.saturating_add_signed(delta);
@@ -271,6 +277,7 @@ mod community;
 mod delivery;
 mod index;
 mod insight;
+mod page;
 mod webhooks;
 
 #[cfg(test)]

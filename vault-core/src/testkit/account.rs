@@ -60,7 +60,7 @@ fn profile(name: &str) -> Profile {
     }
 }
 
-async fn trail(f: &Fixture) -> Vec<AuditRecord> {
+pub(super) async fn trail(f: &Fixture) -> Vec<AuditRecord> {
     let mut all = Vec::new();
     let mut after: Option<After> = None;
     loop {
@@ -86,7 +86,12 @@ async fn trail(f: &Fixture) -> Vec<AuditRecord> {
 
 /// Runs `write`, then checks it added exactly one entry, with `action`, by
 /// the admin, about `target`.
-async fn one_entry<T, Fut>(f: &Fixture, action: AuditAction, target: Entity, write: Fut) -> T
+pub(super) async fn one_entry<T, Fut>(
+    f: &Fixture,
+    action: AuditAction,
+    target: Entity,
+    write: Fut,
+) -> T
 where
     Fut: std::future::Future<Output = crate::value::error::Result<T>>,
 {

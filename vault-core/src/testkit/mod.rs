@@ -19,7 +19,8 @@
 //! The cases live in one file per area, named as everywhere else
 //! (`catalog`, `commerce`, `community`, `delivery`, `insight`), on two
 //! levels:
-//! * `<area>.rs` (and `catalog_listing.rs`, `commerce_ordering.rs`) drive
+//! * `<area>.rs` (and `catalog_listing.rs`, `catalog_page.rs`,
+//!   `commerce_ordering.rs`) drive
 //!   the [`Vault`] service, so they check the contract the way an app uses
 //!   it: counters, guarded writes, authorization and concurrency included.
 //!   `authz.rs` holds who may do what across areas, `hostile.rs` input at
@@ -37,6 +38,7 @@ mod account;
 mod authz;
 mod catalog;
 mod catalog_listing;
+mod catalog_page;
 mod catalog_store;
 mod comment;
 mod comment_store;
@@ -64,6 +66,7 @@ pub use self::account::*;
 pub use self::authz::*;
 pub use self::catalog::*;
 pub use self::catalog_listing::*;
+pub use self::catalog_page::*;
 pub use self::catalog_store::*;
 pub use self::comment::*;
 pub use self::comment_store::*;
@@ -357,6 +360,13 @@ macro_rules! conformance_tests {
             drafts_are_invisible_to_non_staff,
             list_filters,
             list_sorts_and_paginates,
+
+            // catalog_page.rs
+            page_items_keep_an_exact_order,
+            page_items_stop_at_their_limit,
+            page_writes_and_deletes_audit_one_entry_each,
+            deleted_workflows_are_hidden_but_keep_their_records,
+            page_and_delete_are_staff_only,
 
             // catalog_store.rs
             store_categories_are_unique_and_ordered,

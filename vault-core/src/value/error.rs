@@ -196,11 +196,15 @@ pub enum Entity {
     AuditEntry,
     /// A comment on a workflow.
     Comment,
+    /// An asset of a workflow's page.
+    Asset,
+    /// A setup guide of a workflow's page.
+    Doc,
 }
 
 impl Entity {
     /// Every kind, for parsing back what [`Entity::word`] wrote.
-    pub const ALL: [Entity; 17] = [
+    pub const ALL: [Entity; 19] = [
         Entity::Category,
         Entity::Workflow,
         Entity::File,
@@ -218,6 +222,8 @@ impl Entity {
         Entity::Setting,
         Entity::AuditEntry,
         Entity::Comment,
+        Entity::Asset,
+        Entity::Doc,
     ];
 
     /// The stored word (snake case, as serde writes it).
@@ -253,6 +259,8 @@ impl Entity {
             Entity::Setting => "setting",
             Entity::AuditEntry => "audit entry",
             Entity::Comment => "comment",
+            Entity::Asset => "asset",
+            Entity::Doc => "doc",
         }
     }
 }

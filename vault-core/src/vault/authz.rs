@@ -1,8 +1,8 @@
 //! Authorization: what each [`Actor`] may do. Replaces the seed's row-level
 //! security policies:
 //!
-//! * public reads of published (and announced) content; drafts are invisible
-//!   to everyone but staff, and an invisible record reads as *not found* so
+//! * public reads of published (and announced) content; drafts and deleted
+//!   workflows are invisible to everyone but staff, and an invisible record reads as *not found* so
 //!   its existence does not leak;
 //! * users read and change only their own purchases, downloads, favorites,
 //!   memberships and reviews;
@@ -49,11 +49,13 @@ pub fn require_self_or_staff(actor: &Actor, user: &UserId, action: &'static str)
     }
 }
 
-/// Whether `actor` may see a workflow in `status`: staff see everything;
-/// others see published, coming-soon and archived (by direct link, so earlier
-/// buyers can still reach what they own) but never drafts.
-pub fn can_see(actor: &Actor, status: WorkflowStatus) -> bool {
-    actor.is_privileged() || status != WorkflowStatus::Draft
+/// Whether `actor` may see a workflow in `status`, `deleted` or not: staff
+/// see everything; others see published, coming-soon and archived (by
+/// direct link, so earlier buyers can still reach what they own) but never
+/// drafts nor deleted workflows (a soft delete takes it off the storefront
+/// entirely; its purchases and downloads stay readable as records).
+pub fn can_see(actor: &Actor, status: WorkflowStatus, deleted: bool) -> bool {
+    actor.is_privileged() || (status != WorkflowStatus::Draft && !deleted)
 }
 
 /// `NotFound` for a workflow the actor may not see.
@@ -77,8 +79,10 @@ mod tests {
         assert!(require_user(&Actor::Anonymous, "x").is_err());
         assert!(require_self_or_staff(&user, &other, "x").is_err());
         assert!(require_self_or_staff(&Actor::admin("a").expect("valid"), &other, "x").is_ok());
-        assert!(!can_see(&user, WorkflowStatus::Draft));
-        assert!(can_see(&user, WorkflowStatus::Archived));
-        assert!(can_see(&Actor::Service, WorkflowStatus::Draft));
+        assert!(!can_see(&user, WorkflowStatus::Draft, false));
+        assert!(can_see(&user, WorkflowStatus::Archived, false));
+        assert!(!can_see(&user, WorkflowStatus::Published, true));
+        assert!(can_see(&Actor::Service, WorkflowStatus::Draft, false));
+        assert!(can_see(&Actor::Service, WorkflowStatus::Published, true));
     }
 }

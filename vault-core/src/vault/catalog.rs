@@ -141,7 +141,7 @@ impl<S: Store + ?Sized> Vault<S> {
             })
     }
 
-    async fn load_workflow(&self, id: WorkflowId) -> Result<Workflow> {
+    pub(super) async fn load_workflow(&self, id: WorkflowId) -> Result<Workflow> {
         self.store.workflow(id).await?.ok_or_else(|| hidden(id))
     }
 
@@ -196,7 +196,7 @@ impl<S: Store + ?Sized> Vault<S> {
         .await
     }
 
-    async fn write_workflow(
+    pub(super) async fn write_workflow(
         &self,
         actor: &Actor,
         action: AuditAction,
@@ -284,7 +284,7 @@ impl<S: Store + ?Sized> Vault<S> {
         let span = tracing::info_span!("vault.workflow", actor = actor.kind(), id = %id, outcome = tracing::field::Empty);
         self.acting(actor, span, async move {
             let w = self.load_workflow(id).await?;
-            if !can_see(actor, w.status) {
+            if !can_see(actor, w.status, w.is_deleted()) {
                 return Err(hidden(id));
             }
             Ok(w)
@@ -308,7 +308,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     entity: Entity::Workflow,
                     key: slug.to_string(),
                 })?;
-            if !can_see(actor, w.status) {
+            if !can_see(actor, w.status, w.is_deleted()) {
                 return Err(Error::NotFound {
                     entity: Entity::Workflow,
                     key: slug.to_string(),
@@ -489,11 +489,17 @@ impl<S: Store + ?Sized> Vault<S> {
     }
 
     /// Current one-time prices of `members`, in order. A member sold only
-    /// through memberships has no price and cannot be bundled.
-    async fn member_prices(&self, members: &[WorkflowId]) -> Result<Vec<Money>> {
+    /// through memberships has no price and cannot be bundled; a deleted one
+    /// reads as not found unless `staff_view` (staff looking at a bundle to
+    /// mend it still see its pricing).
+    async fn member_prices(&self, members: &[WorkflowId], staff_view: bool) -> Result<Vec<Money>> {
         let mut prices = Vec::with_capacity(members.len());
         for id in members {
             let w = self.load_workflow(*id).await?;
+            // A deleted workflow joins no bundle: it is sold to no one.
+            if w.is_deleted() && !staff_view {
+                return Err(hidden(*id));
+            }
             let price = w.content.price.ok_or_else(|| {
                 ValidationError::new(
                     "workflow_ids",
@@ -517,7 +523,7 @@ impl<S: Store + ?Sized> Vault<S> {
         self.acting(actor, span, async move {
             require_staff(actor, "create_bundle")?;
             new.validate()?;
-            let prices = self.member_prices(&new.workflow_ids).await?;
+            let prices = self.member_prices(&new.workflow_ids, false).await?;
             let bundle = new.build(BundleId::from_uuid(self.uuid()), &prices, self.now())?;
             let audit = self.audit(actor, AuditAction::BundleCreated, Entity::Bundle, bundle.id)?;
             self.writes.insert_bundle(&bundle, &audit).await?;
@@ -542,7 +548,7 @@ impl<S: Store + ?Sized> Vault<S> {
             require_staff(actor, "edit_bundle")?;
             edit.validate()?;
             let old = self.load_bundle(id).await?;
-            let prices = self.member_prices(&edit.workflow_ids).await?;
+            let prices = self.member_prices(&edit.workflow_ids, false).await?;
             let mut bundle = edit.build(id, &prices, old.created_at)?;
             bundle.is_active = old.is_active;
             bundle.purchase_count = old.purchase_count;
@@ -609,7 +615,9 @@ impl<S: Store + ?Sized> Vault<S> {
                     key: id.to_string(),
                 });
             }
-            let prices = self.member_prices(&bundle.workflow_ids).await?;
+            let prices = self
+                .member_prices(&bundle.workflow_ids, actor.is_privileged())
+                .await?;
             let pricing = BundlePricing::new(&prices, bundle.price)?;
             let availability = bundle.availability(self.now());
             let mut ratings = Vec::with_capacity(bundle.workflow_ids.len());
@@ -659,7 +667,7 @@ impl<S: Store + ?Sized> Vault<S> {
         self.acting(actor, span, async move {
             let user = crate::vault::authz::require_user(actor, "quote_bundle")?;
             let view = self.bundle(actor, id).await?;
-            let prices = self.member_prices(&view.bundle.workflow_ids).await?;
+            let prices = self.member_prices(&view.bundle.workflow_ids, false).await?;
             let purchases = self.store.purchases_for_user(user).await?;
             let now = self.now();
             let owned: Vec<bool> = view

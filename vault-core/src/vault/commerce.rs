@@ -79,8 +79,9 @@ impl<S: Store + ?Sized> Vault<S> {
             let (item, amount, download_limit, update_months) = match req.item {
                 CheckoutItem::Workflow(id) => {
                     let w = self.store.workflow(id).await?.ok_or_else(|| hidden(id))?;
-                    // A draft must not even be told apart from a missing one.
-                    if !can_see(actor, w.status) {
+                    // A draft must not even be told apart from a missing one;
+                    // a deleted workflow is sold to no one, staff included.
+                    if w.is_deleted() || !can_see(actor, w.status, false) {
                         return Err(hidden(id));
                     }
                     if w.status != WorkflowStatus::Published {
@@ -128,10 +129,15 @@ impl<S: Store + ?Sized> Vault<S> {
                     let mut terms = Vec::new();
                     for m in &bundle.workflow_ids {
                         let w = self.store.workflow(*m).await?.ok_or_else(|| hidden(*m))?;
+                        // A deleted member takes the bundle off sale for
+                        // everyone, as it is off sale alone.
+                        if w.is_deleted() {
+                            return Err(hidden(*m));
+                        }
                         // A member off sale (archived, or back to draft) takes
                         // the bundle off sale: buying it alone fails the same way.
                         if w.status != WorkflowStatus::Published {
-                            if !can_see(actor, w.status) {
+                            if !can_see(actor, w.status, false) {
                                 return Err(hidden(*m));
                             }
                             return Err(Error::InvalidTransition {

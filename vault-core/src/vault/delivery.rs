@@ -76,7 +76,9 @@ impl<S: Store + ?Sized> Vault<S> {
         }
         // Hidden before anything about files: a draft's file ids are not
         // confirmed to an actor who may not see the draft.
-        if !can_see(actor, read.workflow.status) {
+        // A deleted workflow is not downloadable: to everyone but staff it
+        // reads as missing, whatever its buyers hold.
+        if !can_see(actor, read.workflow.status, read.workflow.deleted) {
             return Err(hidden(workflow_id));
         }
         let file = match file_wanted {

@@ -15,6 +15,7 @@ use crate::audit::entry::AuditEntry;
 use crate::catalog::bundle::Bundle;
 use crate::catalog::category::Category;
 use crate::catalog::file::WorkflowFile;
+use crate::catalog::page::{WorkflowAsset, WorkflowDoc};
 use crate::catalog::update::WorkflowUpdate;
 use crate::catalog::workflow::Workflow;
 use crate::commerce::membership::Membership;
@@ -30,7 +31,7 @@ use crate::store::{
     WebhookStore,
 };
 use crate::value::actor::UserId;
-use crate::value::ids::{ReviewId, WorkflowId};
+use crate::value::ids::{AssetId, DocId, ReviewId, WorkflowId};
 
 /// The span of one write: its name, the ids it names, an empty `outcome`.
 macro_rules! write_span {
@@ -136,6 +137,68 @@ impl<S: Store + ?Sized> TracedWrites<S> {
     ) -> StoreResult<()> {
         let span = write_span!("store.update_bundle", id = %b.id, expected_revision, audit = %a.id);
         traced(span, self.0.update_bundle(b, expected_revision, a)).await
+    }
+
+    pub async fn insert_asset(&self, x: &WorkflowAsset, a: &AuditEntry) -> StoreResult<()> {
+        let span =
+            write_span!("store.insert_asset", id = %x.id, workflow = %x.workflow_id, audit = %a.id);
+        traced(span, self.0.insert_asset(x, a)).await
+    }
+
+    pub async fn update_asset(
+        &self,
+        x: &WorkflowAsset,
+        expected_revision: u64,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        let span = write_span!("store.update_asset", id = %x.id, expected_revision, audit = %a.id);
+        traced(span, self.0.update_asset(x, expected_revision, a)).await
+    }
+
+    pub async fn remove_asset(&self, id: AssetId, a: &AuditEntry) -> StoreResult<()> {
+        let span = write_span!("store.remove_asset", id = %id, audit = %a.id);
+        traced(span, self.0.remove_asset(id, a)).await
+    }
+
+    pub async fn reorder_assets(
+        &self,
+        workflow: WorkflowId,
+        order: &[AssetId],
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        let span = write_span!("store.reorder_assets", workflow = %workflow, count = order.len(), audit = %a.id);
+        traced(span, self.0.reorder_assets(workflow, order, a)).await
+    }
+
+    pub async fn insert_doc(&self, x: &WorkflowDoc, a: &AuditEntry) -> StoreResult<()> {
+        let span =
+            write_span!("store.insert_doc", id = %x.id, workflow = %x.workflow_id, audit = %a.id);
+        traced(span, self.0.insert_doc(x, a)).await
+    }
+
+    pub async fn update_doc(
+        &self,
+        x: &WorkflowDoc,
+        expected_revision: u64,
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        let span = write_span!("store.update_doc", id = %x.id, expected_revision, audit = %a.id);
+        traced(span, self.0.update_doc(x, expected_revision, a)).await
+    }
+
+    pub async fn remove_doc(&self, id: DocId, a: &AuditEntry) -> StoreResult<()> {
+        let span = write_span!("store.remove_doc", id = %id, audit = %a.id);
+        traced(span, self.0.remove_doc(id, a)).await
+    }
+
+    pub async fn reorder_docs(
+        &self,
+        workflow: WorkflowId,
+        order: &[DocId],
+        a: &AuditEntry,
+    ) -> StoreResult<()> {
+        let span = write_span!("store.reorder_docs", workflow = %workflow, count = order.len(), audit = %a.id);
+        traced(span, self.0.reorder_docs(workflow, order, a)).await
     }
 
     pub async fn insert_account(&self, a: &Account) -> StoreResult<()> {

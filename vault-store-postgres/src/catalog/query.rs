@@ -142,7 +142,9 @@ pub(super) async fn list_workflows(
     let mut qb = QueryBuilder::<Postgres>::new(concat!(
         "SELECT ",
         workflow_cols!(),
-        " FROM workflows WHERE TRUE"
+        // Deleted workflows are in no listing and no search (core's
+        // `WorkflowQuery::matches` says the same for the memory store).
+        " FROM workflows WHERE deleted_at IS NULL"
     ));
     // One status (the catalog's usual "published") as `=`: PostgreSQL 15
     // walks a (status, key, id) index in order only for an equality on

@@ -33,7 +33,7 @@ macro_rules! workflow_cols {
          dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
          dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, \
          dim_excellence_count, dim_excellence_sum, created_at, updated_at, published_at, \
-         archived_at, revision"
+         archived_at, deleted_at, revision"
     };
 }
 pub(crate) use workflow_cols;
@@ -68,7 +68,8 @@ pub(crate) async fn load_gate<'e>(
     workflow: WorkflowId,
 ) -> StoreResult<Option<GateFacts>> {
     let Some(row) = sqlx::query(
-        "SELECT id, status, pricing_tier, price, currency, archived_at FROM workflows WHERE id = $1",
+        "SELECT id, status, pricing_tier, price, currency, archived_at, deleted_at IS NOT NULL AS deleted \
+         FROM workflows WHERE id = $1",
     )
     .bind(workflow.as_uuid())
     .fetch_optional(e)
@@ -84,6 +85,7 @@ pub(crate) async fn load_gate<'e>(
             tier: parse(&row, "pricing_tier")?,
             price: price(&row)?,
             archived_at: get(&row, "archived_at")?,
+            deleted: get(&row, "deleted")?,
         }))
     })
 }
@@ -146,6 +148,7 @@ pub(crate) fn workflow_from_row(row: &PgRow) -> StoreResult<Workflow> {
             updated_at: get(row, "updated_at")?,
             published_at: get(row, "published_at")?,
             archived_at: get(row, "archived_at")?,
+            deleted_at: get(row, "deleted_at")?,
             revision: u64_col(row, "revision")?,
         })
     })
@@ -271,11 +274,11 @@ pub(super) async fn insert_workflow(
              dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
              dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, \
              dim_excellence_count, dim_excellence_sum, created_at, updated_at, published_at, \
-             archived_at, revision) \
+             archived_at, revision, deleted_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
              $18, $19, $20, $21, $22, $23, $24, array_to_tsvector($25::text[]), $26, $27, $28, $29, \
              $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, \
-             $47, $48, $49, $50)",
+             $47, $48, $49, $50, $51)",
         )
         .bind(w.id.as_uuid()),
         w,
@@ -297,6 +300,7 @@ pub(super) async fn insert_workflow(
         .bind(w.published_at)
         .bind(w.archived_at)
         .bind(i64_of(w.revision)?)
+        .bind(w.deleted_at)
         .execute(&mut *c)
         .await
         .map_err(unique_or_parent(
@@ -306,7 +310,12 @@ pub(super) async fn insert_workflow(
             w.content.category_id,
         ))?;
     s.step(c, "insert_workflow:after_row").await?;
-    move_category_counts(c, None, counted_in(w.status, w.content.category_id)).await
+    move_category_counts(
+        c,
+        None,
+        counted_in(w.status, w.is_deleted(), w.content.category_id),
+    )
+    .await
 }
 
 pub(super) async fn update_workflow(
@@ -316,7 +325,8 @@ pub(super) async fn update_workflow(
     expected: u64,
 ) -> StoreResult<()> {
     let row = sqlx::query(
-        "SELECT revision, category_id, status FROM workflows WHERE id = $1 FOR NO KEY UPDATE",
+        "SELECT revision, category_id, status, deleted_at IS NOT NULL AS deleted \
+         FROM workflows WHERE id = $1 FOR NO KEY UPDATE",
     )
     .bind(w.id.as_uuid())
     .fetch_optional(&mut *c)
@@ -332,6 +342,7 @@ pub(super) async fn update_workflow(
     }
     let old_category: CategoryId = id(&row, "category_id")?;
     let old_status: WorkflowStatus = parse(&row, "status")?;
+    let old_deleted: bool = get(&row, "deleted")?;
     if slug_taken(c, &w.content.slug, Some(w.id)).await? {
         return Err(StoreError::exists(Entity::Workflow, &w.content.slug));
     }
@@ -346,7 +357,7 @@ pub(super) async fn update_workflow(
              requirements = $18, includes = $19, tags = $20, seo = $21, update_months = $22, \
              download_limit = $23, status = $24, search_vector = array_to_tsvector($25::text[]), \
              created_at = $26, updated_at = $27, published_at = $28, archived_at = $29, \
-             revision = $30 WHERE id = $1",
+             revision = $30, deleted_at = $31 WHERE id = $1",
         )
         .bind(w.id.as_uuid()),
         w,
@@ -356,6 +367,7 @@ pub(super) async fn update_workflow(
     .bind(w.published_at)
     .bind(w.archived_at)
     .bind(i64_of(w.revision)?)
+    .bind(w.deleted_at)
     .execute(&mut *c)
     .await
     .map_err(unique_or_parent(
@@ -367,8 +379,8 @@ pub(super) async fn update_workflow(
     s.step(c, "update_workflow:after_row").await?;
     move_category_counts(
         c,
-        counted_in(old_status, old_category),
-        counted_in(w.status, w.content.category_id),
+        counted_in(old_status, old_deleted, old_category),
+        counted_in(w.status, w.is_deleted(), w.content.category_id),
     )
     .await
 }

@@ -5,6 +5,7 @@
 mod bundle;
 mod category;
 mod file;
+mod page;
 mod query;
 mod update;
 mod workflow;

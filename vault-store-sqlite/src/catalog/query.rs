@@ -26,7 +26,9 @@ const _: () = assert!(
 );
 
 pub(super) fn list_workflows(conn: &Connection, q: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
-    let mut wh: Vec<String> = Vec::new();
+    // Deleted workflows are in no listing and no search (core's
+    // `WorkflowQuery::matches` says the same for the memory store).
+    let mut wh: Vec<String> = vec!["deleted_at IS NULL".to_owned()];
     let mut vals: Vec<Value> = Vec::new();
     let push = |vals: &mut Vec<Value>, v: Value| -> String {
         vals.push(v);

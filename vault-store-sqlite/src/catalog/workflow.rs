@@ -30,7 +30,7 @@ macro_rules! workflow_cols {
     favorite_count, view_count, purchase_count, stars_1, stars_2, stars_3, stars_4, stars_5, \
     dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
     dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, dim_excellence_count, \
-    dim_excellence_sum, created_at, updated_at, published_at, archived_at, revision"
+    dim_excellence_sum, created_at, updated_at, published_at, archived_at, deleted_at, revision"
     };
 }
 pub(crate) use workflow_cols;
@@ -63,7 +63,7 @@ pub(super) fn price(row: &Row<'_>) -> StoreResult<Option<Money>> {
 /// are built at compile time, not formatted on every call.
 macro_rules! gate_cols {
     () => {
-        "id, status, pricing_tier, price_minor, currency, archived_at"
+        "id, status, pricing_tier, price_minor, currency, archived_at, deleted_at"
     };
 }
 pub(crate) use gate_cols;
@@ -76,6 +76,7 @@ pub(crate) fn gate_from_row(row: &Row<'_>) -> StoreResult<GateFacts> {
             tier: parse(row, "pricing_tier")?,
             price: price(row)?,
             archived_at: opt_time(row, "archived_at")?,
+            deleted: get::<Option<String>>(row, "deleted_at")?.is_some(),
         })
     })
 }
@@ -162,6 +163,7 @@ pub(crate) fn workflow_from_row(row: &Row<'_>) -> StoreResult<Workflow> {
             updated_at: time(row, "updated_at")?,
             published_at: opt_time(row, "published_at")?,
             archived_at: opt_time(row, "archived_at")?,
+            deleted_at: opt_time(row, "deleted_at")?,
             revision: u64_col(row, "revision")?,
         })
     })
@@ -351,6 +353,10 @@ pub(super) fn insert_workflow(tx: &Tx<'_>, w: &Workflow) -> StoreResult<()> {
             "archived_at".into(),
             opt_ts(&w.archived_at).map_or(Value::Null, Value::Text),
         ),
+        (
+            "deleted_at".into(),
+            opt_ts(&w.deleted_at).map_or(Value::Null, Value::Text),
+        ),
         ("revision".into(), Value::Integer(i64_of(w.revision)?)),
     ];
     for (n, col) in r.distribution().iter().zip(STAR_COLS) {
@@ -382,20 +388,27 @@ pub(super) fn insert_workflow(tx: &Tx<'_>, w: &Workflow) -> StoreResult<()> {
     let rowid = tx.last_insert_rowid();
     write_search(tx, w, rowid, false)?;
     tx.step("insert_workflow:after_search")?;
-    move_category_counts(tx, None, counted_in(w.status, w.content.category_id))?;
+    move_category_counts(
+        tx,
+        None,
+        counted_in(w.status, w.is_deleted(), w.content.category_id),
+    )?;
     Ok(())
 }
 
 pub(super) fn update_workflow(tx: &Tx<'_>, w: &Workflow, expected: u64) -> StoreResult<()> {
-    let row: Option<(i64, i64, String, String)> = tx
-        .prepare_cached("SELECT rowid, revision, category_id, status FROM workflows WHERE id = ?1")
+    let row: Option<(i64, i64, String, String, bool)> = tx
+        .prepare_cached(
+            "SELECT rowid, revision, category_id, status, deleted_at IS NOT NULL \
+             FROM workflows WHERE id = ?1",
+        )
         .map_err(db)?
         .query_row([Id(&w.id)], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()
         .map_err(db)?;
-    let Some((rowid, revision, old_category, old_status)) = row else {
+    let Some((rowid, revision, old_category, old_status, old_deleted)) = row else {
         return Err(StoreError::not_found(Entity::Workflow, w.id));
     };
     if revision != i64_of(expected)? {
@@ -426,6 +439,10 @@ pub(super) fn update_workflow(tx: &Tx<'_>, w: &Workflow, expected: u64) -> Store
             "archived_at",
             opt_ts(&w.archived_at).map_or(Value::Null, Value::Text),
         ),
+        (
+            "deleted_at",
+            opt_ts(&w.deleted_at).map_or(Value::Null, Value::Text),
+        ),
         ("revision", Value::Integer(i64_of(w.revision)?)),
     ] {
         vals.push(v);
@@ -449,9 +466,10 @@ pub(super) fn update_workflow(tx: &Tx<'_>, w: &Workflow, expected: u64) -> Store
         decode("workflows", || {
             Ok(counted_in(
                 parse_text("status", &old_status)?,
+                old_deleted,
                 parse_text("category_id", &old_category)?,
             ))
         })?,
-        counted_in(w.status, w.content.category_id),
+        counted_in(w.status, w.is_deleted(), w.content.category_id),
     )
 }
