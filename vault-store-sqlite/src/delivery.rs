@@ -15,7 +15,7 @@ use vault_core::delivery::download::{Download, DownloadSource, IpHash, RequestMe
 use vault_core::store::{
     AccessQuery, AccessRead, Charge, DeliveryStore, Entity, FileWanted, StoreError, StoreResult,
 };
-use vault_core::value::actor::UserId;
+use vault_core::value::actor::{Refusal, UserId};
 use vault_core::value::delta::AnalyticsDelta;
 use vault_core::value::ids::WorkflowId;
 
@@ -226,6 +226,35 @@ pub(crate) fn has_downloaded(
     )
 }
 
+/// "Downloaded before" and the account's standing in one statement: the
+/// account check costs the access read no statement of its own. Without an
+/// account the join finds nothing and the user acts as before.
+fn downloaded_and_standing(
+    c: &Connection,
+    user: &UserId,
+    workflow: WorkflowId,
+) -> StoreResult<(bool, Option<Refusal>)> {
+    let row = query_one(
+        c,
+        "SELECT EXISTS (SELECT 1 FROM workflow_downloads WHERE user_id = ?1 AND workflow_id = ?2) \
+         AS downloaded, a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
+         a.erased_at IS NOT NULL AS erased FROM (SELECT 1) AS one \
+         LEFT JOIN accounts a ON a.user_id = ?1",
+        params![Id(user), Id(&workflow)],
+        |row| {
+            Ok((
+                bool_col(row, "downloaded")?,
+                Refusal::of(
+                    bool_col(row, "banned")?,
+                    bool_col(row, "deleted")?,
+                    bool_col(row, "erased")?,
+                ),
+            ))
+        },
+    )?;
+    Ok(row.unwrap_or((false, None)))
+}
+
 #[async_trait]
 impl DeliveryStore for SqliteStore {
     async fn access_read(&self, query: &AccessQuery<'_>) -> StoreResult<Option<AccessRead>> {
@@ -335,12 +364,15 @@ fn read(
         None => None,
     };
     let (purchases, memberships, downloaded_before, refusal) = match user {
-        Some(user) => (
-            purchases_covering(c, user, workflow_id)?,
-            memberships_for_user(c, user)?,
-            has_downloaded(c, user, workflow_id)?,
-            crate::account::refusal(c, user)?,
-        ),
+        Some(user) => {
+            let downloaded_and_standing = downloaded_and_standing(c, user, workflow_id)?;
+            (
+                purchases_covering(c, user, workflow_id)?,
+                memberships_for_user(c, user)?,
+                downloaded_and_standing.0,
+                downloaded_and_standing.1,
+            )
+        }
         None => (Vec::new(), Vec::new(), false, None),
     };
     Ok(Some(AccessRead {

@@ -14,7 +14,9 @@ use crate::value::error::{Entity, StoreError, StoreResult};
 use crate::value::ids::{MembershipId, PurchaseId, WorkflowId};
 
 /// Memberships newest first (then by id).
-fn newest_memberships<'a>(found: impl Iterator<Item = &'a Membership>) -> Vec<Membership> {
+pub(super) fn newest_memberships<'a>(
+    found: impl Iterator<Item = &'a Membership>,
+) -> Vec<Membership> {
     let mut found: Vec<&Membership> = found.collect();
     found.sort_by(|a, b| newest_first((a.created_at, a.id), (b.created_at, b.id)));
     found.into_iter().cloned().collect()
@@ -79,7 +81,11 @@ impl State {
         Ok(())
     }
 
-    fn purchases_of(&self, user: &UserId, keep: impl Fn(&Purchase) -> bool) -> Vec<Purchase> {
+    pub(super) fn purchases_of(
+        &self,
+        user: &UserId,
+        keep: impl Fn(&Purchase) -> bool,
+    ) -> Vec<Purchase> {
         let mut found: Vec<&Purchase> = self.purchases_of_user(user).filter(|p| keep(p)).collect();
         found.sort_by(|a, b| newest_first((a.created_at, a.id), (b.created_at, b.id)));
         found.into_iter().cloned().collect()

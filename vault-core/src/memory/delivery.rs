@@ -2,11 +2,14 @@
 
 use async_trait::async_trait;
 
+use super::commerce::newest_memberships;
 use super::{MemoryStore, State, newest_first};
+use crate::account::profile::Account;
+use crate::delivery::access::GateFacts;
 use crate::delivery::charge::Charged;
 use crate::delivery::download::Download;
 use crate::insight::analytics::AnalyticsDelta;
-use crate::store::{Charge, DeliveryStore};
+use crate::store::{AccessQuery, AccessRead, Charge, DeliveryStore, FileWanted};
 use crate::value::actor::UserId;
 use crate::value::error::{Entity, StoreError, StoreResult};
 use crate::value::ids::WorkflowId;
@@ -113,5 +116,42 @@ impl DeliveryStore for MemoryStore {
 
     async fn has_downloaded(&self, user: &UserId, workflow: WorkflowId) -> StoreResult<bool> {
         Ok(self.lock().has_downloaded(user, workflow))
+    }
+
+    // The default's reads under one lock, cloning only what is returned
+    // (the default clones the whole workflow and every file and update).
+    async fn access_read(&self, query: &AccessQuery<'_>) -> StoreResult<Option<AccessRead>> {
+        let s = self.lock();
+        let Some(w) = s.workflows.get(&query.workflow) else {
+            return Ok(None);
+        };
+        let file = match query.file {
+            FileWanted::None => None,
+            FileWanted::Id(id) => s.files.get(&id).filter(|f| f.workflow_id == w.id),
+            FileWanted::Primary => s.files_of(w.id).find(|f| f.is_primary),
+        };
+        let file_released_at = file.and_then(|f| {
+            s.updates_of(w.id)
+                .find(|u| u.version == f.version)
+                .map(|u| u.released_at)
+        });
+        let (purchases, memberships, downloaded_before, refusal) = match query.user {
+            Some(user) => (
+                s.purchases_of(user, |p| p.item.covers(w.id)),
+                newest_memberships(s.memberships_of_user(user)),
+                s.has_downloaded(user, w.id),
+                s.accounts.get(user).and_then(Account::refusal),
+            ),
+            None => (Vec::new(), Vec::new(), false, None),
+        };
+        Ok(Some(AccessRead {
+            workflow: GateFacts::from(w),
+            file: file.cloned(),
+            file_released_at,
+            purchases,
+            memberships,
+            downloaded_before,
+            refusal,
+        }))
     }
 }
