@@ -515,15 +515,9 @@ impl Cursor {
     }
 }
 
-/// One page of results; `C` is the listing's cursor (the catalog's by
-/// default, comments have their own).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Page<T, C = Cursor> {
-    /// The items.
-    pub items: Vec<T>,
-    /// Where the next page starts, when there is one.
-    pub next: Option<C>,
-}
+/// One page of the catalog's listing ([`crate::value::keyset::Page`] with
+/// the catalog's cursor by default).
+pub type Page<T, C = Cursor> = crate::value::keyset::Page<T, C>;
 
 impl fmt::Display for WorkflowSort {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

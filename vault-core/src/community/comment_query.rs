@@ -23,11 +23,11 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::query::Page;
 use crate::community::comment::Comment;
 use crate::value::MAX_INTEGER;
 use crate::value::clock::check_time;
 use crate::value::ids::{CommentId, WorkflowId};
+use crate::value::keyset::Page;
 use crate::value::validation::{Reason, ValidationError};
 
 /// The most comments one page holds.

@@ -12,12 +12,12 @@ use std::fmt::Debug;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::catalog::query::Page;
 use crate::community::comment::{Comment, MAX_DEPTH};
 use crate::community::comment_query::{CommentCursor, CommentQuery};
 use crate::value::actor::UserId;
 use crate::value::error::{Entity, StoreError, StoreResult};
 use crate::value::ids::CommentId;
+use crate::value::keyset::Page;
 use crate::value::validation::{Reason, ValidationError};
 
 /// Comments and likes.

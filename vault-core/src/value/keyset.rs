@@ -106,6 +106,16 @@ pub fn check_limit(limit: u32) -> Result<(), ValidationError> {
     }
 }
 
+/// One page of results with the listing's own cursor `C` (the catalog's,
+/// the comments'): here, below every area, so each listing can use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T, C> {
+    /// The items.
+    pub items: Vec<T>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<C>,
+}
+
 /// One page of a newest-first listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing<T> {
