@@ -69,20 +69,10 @@ macro_rules! account_cols {
     };
 }
 
-fn role_word(role: Role) -> &'static str {
-    match role {
-        Role::User => "user",
-        Role::Admin => "admin",
-    }
-}
-
 fn account_from_row(row: &PgRow) -> StoreResult<Account> {
     decode("accounts", || {
-        let role = match get::<String>(row, "role")?.as_str() {
-            "user" => Role::User,
-            "admin" => Role::Admin,
-            other => return Err(corrupt("role", other)),
-        };
+        let role: String = get(row, "role")?;
+        let role = Role::parse(&role).ok_or_else(|| corrupt("role", &role))?;
         Ok(Account {
             user_id: parse_with(row, "user_id", UserId::parse)?,
             email: parse_opt_with(row, "email", Email::parse)?,
@@ -123,35 +113,46 @@ fn account_clash(user: &UserId) -> impl FnOnce(sqlx::Error) -> StoreError + '_ {
     }
 }
 
-async fn insert_account(c: &mut PgConnection, a: &Account) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO accounts (user_id, email, email_key, display_name, avatar_url, bio, website, \
-         location, role, credential, last_login_at, banned_at, ban_reason, deleted_at, erased_at, \
-         created_at, updated_at, revision) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-    )
-    .bind(a.user_id.as_str())
-    .bind(a.email.as_ref().map(Email::as_str))
-    .bind(a.email.as_ref().map(Email::key))
-    .bind(&a.profile.display_name)
-    .bind(&a.profile.avatar_url)
-    .bind(&a.profile.bio)
-    .bind(&a.profile.website)
-    .bind(&a.profile.location)
-    .bind(role_word(a.role))
-    .bind(a.credential.as_ref().map(Credential::expose))
-    .bind(a.last_login_at)
-    .bind(a.banned_at)
-    .bind(&a.ban_reason)
-    .bind(a.deleted_at)
-    .bind(a.erased_at)
-    .bind(a.created_at)
-    .bind(a.updated_at)
-    .bind(i64_of(a.revision)?)
-    .execute(&mut *c)
-    .await
-    .map_err(account_clash(&a.user_id))?;
+const INSERT_ACCOUNT: &str = "INSERT INTO accounts (user_id, email, email_key, display_name, \
+     avatar_url, bio, website, location, role, credential, last_login_at, banned_at, ban_reason, \
+     deleted_at, erased_at, created_at, updated_at, revision) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)";
+
+const UPDATE_ACCOUNT: &str = "UPDATE accounts SET email = $2, email_key = $3, display_name = $4, \
+     avatar_url = $5, bio = $6, website = $7, location = $8, role = $9, credential = $10, \
+     last_login_at = $11, banned_at = $12, ban_reason = $13, deleted_at = $14, erased_at = $15, \
+     created_at = $16, updated_at = $17, revision = $18 WHERE user_id = $1";
+
+/// Writes every column of `a` with `sql` ([`INSERT_ACCOUNT`] or
+/// [`UPDATE_ACCOUNT`]: the same eighteen parameters in the same order).
+async fn write_row(c: &mut PgConnection, a: &Account, sql: &'static str) -> StoreResult<()> {
+    sqlx::query(sql)
+        .bind(a.user_id.as_str())
+        .bind(a.email.as_ref().map(Email::as_str))
+        .bind(a.email.as_ref().map(Email::key))
+        .bind(&a.profile.display_name)
+        .bind(&a.profile.avatar_url)
+        .bind(&a.profile.bio)
+        .bind(&a.profile.website)
+        .bind(&a.profile.location)
+        .bind(a.role.as_str())
+        .bind(a.credential.as_ref().map(Credential::expose))
+        .bind(a.last_login_at)
+        .bind(a.banned_at)
+        .bind(&a.ban_reason)
+        .bind(a.deleted_at)
+        .bind(a.erased_at)
+        .bind(a.created_at)
+        .bind(a.updated_at)
+        .bind(i64_of(a.revision)?)
+        .execute(&mut *c)
+        .await
+        .map_err(account_clash(&a.user_id))?;
     Ok(())
+}
+
+async fn insert_account(c: &mut PgConnection, a: &Account) -> StoreResult<()> {
+    write_row(c, a, INSERT_ACCOUNT).await
 }
 
 async fn update_account(
@@ -180,33 +181,7 @@ async fn update_account(
         }
         Some(_) => {}
     }
-    sqlx::query(
-        "UPDATE accounts SET email = $2, email_key = $3, display_name = $4, avatar_url = $5, \
-         bio = $6, website = $7, location = $8, role = $9, credential = $10, last_login_at = $11, \
-         banned_at = $12, ban_reason = $13, deleted_at = $14, erased_at = $15, created_at = $16, \
-         updated_at = $17, revision = $18 WHERE user_id = $1",
-    )
-    .bind(a.user_id.as_str())
-    .bind(a.email.as_ref().map(Email::as_str))
-    .bind(a.email.as_ref().map(Email::key))
-    .bind(&a.profile.display_name)
-    .bind(&a.profile.avatar_url)
-    .bind(&a.profile.bio)
-    .bind(&a.profile.website)
-    .bind(&a.profile.location)
-    .bind(role_word(a.role))
-    .bind(a.credential.as_ref().map(Credential::expose))
-    .bind(a.last_login_at)
-    .bind(a.banned_at)
-    .bind(&a.ban_reason)
-    .bind(a.deleted_at)
-    .bind(a.erased_at)
-    .bind(a.created_at)
-    .bind(a.updated_at)
-    .bind(i64_of(a.revision)?)
-    .execute(&mut *c)
-    .await
-    .map_err(account_clash(&a.user_id))?;
+    write_row(c, a, UPDATE_ACCOUNT).await?;
     append_opt(s, c, audit).await
 }
 
@@ -306,7 +281,7 @@ impl AccountStore for PgStore {
         );
         let rows = on_conn!(self, |c| sqlx::query(sql)
             .bind(query.include_deleted)
-            .bind(query.role.map(role_word))
+            .bind(query.role.map(Role::as_str))
             .bind(query.banned_only)
             .bind(after_at)
             .bind(after_key)

@@ -57,20 +57,10 @@ const ACCOUNT_COLS: &str = "user_id, email, email_key, display_name, avatar_url,
      location, role, credential, last_login_at, banned_at, ban_reason, deleted_at, erased_at, \
      created_at, updated_at, revision";
 
-fn role_word(role: Role) -> &'static str {
-    match role {
-        Role::User => "user",
-        Role::Admin => "admin",
-    }
-}
-
 fn account_from_row(row: &Row<'_>) -> StoreResult<Account> {
     decode("accounts", || {
-        let role = match get::<String>(row, "role")?.as_str() {
-            "user" => Role::User,
-            "admin" => Role::Admin,
-            other => return Err(corrupt("role", other)),
-        };
+        let role: String = get(row, "role")?;
+        let role = Role::parse(&role).ok_or_else(|| corrupt("role", &role))?;
         Ok(Account {
             user_id: parse_with(row, "user_id", UserId::parse)?,
             email: parse_opt_with(row, "email", Email::parse)?,
@@ -129,7 +119,7 @@ fn write_account(tx: &Tx<'_>, a: &Account, insert: bool) -> StoreResult<()> {
             a.profile.bio,
             a.profile.website,
             a.profile.location,
-            role_word(a.role),
+            a.role.as_str(),
             a.credential.as_ref().map(Credential::expose),
             opt_ts(&a.last_login_at),
             opt_ts(&a.banned_at),
@@ -273,7 +263,7 @@ impl AccountStore for SqliteStore {
                 ),
                 params![
                     q.include_deleted,
-                    q.role.map(role_word),
+                    q.role.map(Role::as_str),
                     q.banned_only,
                     after_at,
                     after_key,

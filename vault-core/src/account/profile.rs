@@ -32,6 +32,23 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role a stored word names.
+    pub fn parse(word: &str) -> Option<Role> {
+        [Role::User, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == word)
+    }
+}
+
 /// The public profile: what other users may see.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Profile {
@@ -276,6 +293,14 @@ impl Account {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roles_parse_back_from_their_words() {
+        for r in [Role::User, Role::Admin] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("Admin"), None);
+    }
     use proptest::prelude::*;
 
     fn t(s: i64) -> DateTime<Utc> {

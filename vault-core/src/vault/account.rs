@@ -156,10 +156,7 @@ impl<S: Store + ?Sized> Vault<S> {
         action: AuditAction,
         account: &Account,
     ) -> Result<AuditEntry> {
-        let role = match account.role {
-            Role::Admin => "admin",
-            Role::User => "user",
-        };
+        let role = account.role.as_str();
         let standing = account.refusal().map_or("active", |r| r.as_str());
         Ok(self
             .audit(actor, action, Entity::Account, &account.user_id)?
