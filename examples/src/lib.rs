@@ -21,6 +21,8 @@ use vault_core::value::version::Version;
 use vault_core::{Vault, VaultConfig};
 use vault_store_sqlite::SqliteStore;
 
+pub mod storefront;
+
 /// Boxed error for examples.
 pub type AnyError = Box<dyn std::error::Error + Send + Sync>;
 

@@ -519,6 +519,33 @@ impl Cursor {
 /// the catalog's cursor by default).
 pub type Page<T, C = Cursor> = crate::value::keyset::Page<T, C>;
 
+impl WorkflowSort {
+    /// Every order, as a storefront offers them.
+    pub const ALL: [WorkflowSort; 5] = [
+        WorkflowSort::WedgeScore,
+        WorkflowSort::Rating,
+        WorkflowSort::BayesianRating,
+        WorkflowSort::Downloads,
+        WorkflowSort::Newest,
+    ];
+
+    /// The order a word names (as [`fmt::Display`] writes it: `newest`,
+    /// `downloads`, ...). The error names `sort`.
+    pub fn parse(word: &str) -> Result<Self, ValidationError> {
+        WorkflowSort::ALL
+            .into_iter()
+            .find(|s| s.to_string() == word)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "sort",
+                    Reason::Unknown {
+                        allowed: "wedge_score, rating, bayesian_rating, downloads, newest",
+                    },
+                )
+            })
+    }
+}
+
 impl fmt::Display for WorkflowSort {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

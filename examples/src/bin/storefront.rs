@@ -1,0 +1,53 @@
+//! The storefront on a SQLite file (or PostgreSQL with `--database-url`),
+//! with the demo catalog: `cargo run -p vault-examples --bin storefront`.
+//!
+//! `--port N` picks the port (default 8080, or the next free one after it).
+
+use vault_core::Actor;
+use vault_examples::{AnyError, backend, open_vault, seed_catalog, storefront};
+
+fn port_flag() -> Result<Option<u16>, AnyError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    for (i, a) in args.iter().enumerate() {
+        let value = if a == "--port" {
+            args.get(i + 1).cloned()
+        } else {
+            a.strip_prefix("--port=").map(str::to_owned)
+        };
+        if let Some(v) = value {
+            return Ok(Some(
+                v.parse().map_err(|_| format!("--port: not a port: {v}"))?,
+            ));
+        }
+    }
+    Ok(None)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), AnyError> {
+    let backend = backend("storefront.db");
+    let vault = open_vault(&backend).await?;
+    let admin = Actor::Service;
+    let catalog = seed_catalog(&vault, &admin).await?;
+    // The asked port, or the first free one from 8080 on.
+    let listener = match port_flag()? {
+        Some(p) => tokio::net::TcpListener::bind(("127.0.0.1", p)).await?,
+        None => {
+            let mut found = None;
+            for p in 8080..8100 {
+                if let Ok(l) = tokio::net::TcpListener::bind(("127.0.0.1", p)).await {
+                    found = Some(l);
+                    break;
+                }
+            }
+            found.ok_or("no free port between 8080 and 8099; pass --port")?
+        }
+    };
+    let addr = listener.local_addr()?;
+    println!(
+        "Workflow Vault storefront: {} workflows at http://{addr}/",
+        catalog.len()
+    );
+    axum::serve(listener, storefront::router(vault)).await?;
+    Ok(())
+}

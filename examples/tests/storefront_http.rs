@@ -1,0 +1,192 @@
+//! The storefront over HTTP: the router on a loopback port, on a SQLite
+//! file with the demo catalog, driven with reqwest. What a visitor sees,
+//! and that every bad value from the URL is a page naming it, never a 500.
+#![allow(clippy::unwrap_used)]
+
+use vault_core::community::rating::Rating;
+use vault_core::community::review::ReviewInput;
+use vault_core::vault::CheckoutItem;
+use vault_core::{Actor, Slug};
+use vault_examples::{open_sqlite_vault, seed_catalog, storefront};
+
+struct Site {
+    base: String,
+    vault: vault_core::Vault<dyn vault_core::store::Store>,
+    _dir: tempfile::TempDir,
+}
+
+async fn site() -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let vault = open_sqlite_vault(&dir.path().join("storefront.db"))
+        .await
+        .unwrap();
+    seed_catalog(&vault, &Actor::Service).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = storefront::router(vault.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    Site {
+        base,
+        vault,
+        _dir: dir,
+    }
+}
+
+async fn get(site: &Site, path: &str) -> (u16, String) {
+    let r = reqwest::get(format!("{}{path}", site.base)).await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_lists_searches_sorts_and_pages() {
+    let site = site().await;
+    let (status, html) = get(&site, "/").await;
+    assert_eq!(status, 200);
+    for title in [
+        "Invoice chaser",
+        "Weekly KPI report",
+        "Lead magnet delivery",
+    ] {
+        assert!(html.contains(title), "{title} missing:\n{html}");
+    }
+    assert!(
+        html.contains("49.00 USD") && html.contains("free"),
+        "{html}"
+    );
+    let (status, html) = get(&site, "/?q=invoice").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Invoice chaser"));
+    assert!(!html.contains("Weekly KPI report"), "{html}");
+    let (status, html) = get(&site, "/?q=nothing-matches-this").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("No workflow matches."));
+    let (status, html) = get(&site, "/?sort=downloads").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(r#"<option value="downloads" selected>"#),
+        "{html}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_page_explains_the_access_decision() {
+    let site = site().await;
+    let (status, html) = get(&site, "/workflows/invoice-chaser").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<h1>Invoice chaser</h1>"), "{html}");
+    assert!(html.contains("Not yet yours"), "{html}");
+    // A visitor is told what would grant it.
+    assert!(html.contains("sign in"), "{html}");
+    let (status, html) = get(&site, "/workflows/lead-magnet-delivery").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Yours to download"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_text_is_escaped() {
+    let site = site().await;
+    let slug = Slug::parse("invoice-chaser").unwrap();
+    let w = site
+        .vault
+        .workflow_by_slug(&Actor::Service, &slug)
+        .await
+        .unwrap();
+    let mallory = Actor::user("mallory").unwrap();
+    let p = site
+        .vault
+        .start_purchase(
+            &mallory,
+            vault_core::vault::StartPurchase {
+                user_id: mallory.user_id().unwrap().clone(),
+                item: CheckoutItem::Workflow(w.id),
+                license_type: vault_core::commerce::license::LicenseType::Personal,
+                tax: None,
+                license_expires_at: None,
+                provider: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    site.vault
+        .complete_purchase(
+            &Actor::Service,
+            p.id,
+            vault_core::commerce::purchase::PaymentRef::parse("pi_escape").unwrap(),
+        )
+        .await
+        .unwrap();
+    let review = site
+        .vault
+        .submit_review(
+            &mallory,
+            w.id,
+            ReviewInput {
+                rating: Rating::new(1).unwrap(),
+                dimensions: Default::default(),
+                title: "<script>alert(1)</script>".into(),
+                body: "<b>bold</b> & more".into(),
+            },
+        )
+        .await
+        .unwrap();
+    // Shown once approved.
+    site.vault
+        .moderate_review(
+            &Actor::Service,
+            review.id,
+            vault_core::community::review::ModerationStatus::Approved,
+            None,
+        )
+        .await
+        .unwrap();
+    site.vault
+        .post_comment(&mallory, w.id, None, "<img src=x onerror=alert(2)>".into())
+        .await
+        .unwrap();
+    let (status, html) = get(&site, "/workflows/invoice-chaser").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(!html.contains("<img src=x"), "{html}");
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&#60;b&#62;bold&#60;/b&#62; &#38; more"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&#60;img src=x onerror=alert(2)&#62;"),
+        "{html}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_values_from_the_url_are_pages_naming_them() {
+    let site = site().await;
+    let (status, html) = get(&site, "/?cursor=not-a-cursor").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("cursor"), "{html}");
+    let (status, html) = get(&site, "/?sort=cheapest").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("sort"), "{html}");
+    // Control characters only separate search terms (core's
+    // `search_terms`): a page, not an error.
+    let (status, _) = get(&site, "/?q=%00%01").await;
+    assert_eq!(status, 200);
+    let long = "a".repeat(5000);
+    let (status, _) = get(&site, &format!("/?q={long}")).await;
+    assert_eq!(status, 400);
+    for path in [
+        "/workflows/no-such-workflow",
+        "/workflows/NOT%20A%20SLUG",
+        "/workflows/%00",
+        "/no/such/page",
+    ] {
+        let (status, html) = get(&site, path).await;
+        assert_eq!(status, 404, "{path}");
+        assert!(html.contains("Back to the catalog"), "{path}: {html}");
+    }
+}
