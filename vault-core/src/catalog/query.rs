@@ -589,6 +589,16 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
+
+    #[test]
+    fn sort_words_parse_back_and_others_name_the_field() {
+        for sort in WorkflowSort::ALL {
+            assert_eq!(WorkflowSort::parse(&sort.to_string()), Ok(sort));
+        }
+        for bad in ["", "Newest", "price", "newest "] {
+            assert_eq!(WorkflowSort::parse(bad).expect_err(bad).field(), "sort");
+        }
+    }
     use crate::value::clock::{MAX_DATE, MIN_DATE};
     use crate::value::money::{MAX_MINOR, MIN_MINOR};
 
