@@ -190,3 +190,44 @@ async fn bad_values_from_the_url_are_pages_naming_them() {
         assert!(html.contains("Back to the catalog"), "{path}: {html}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_link_walks_every_page_once() {
+    let site = site().await;
+    let template = site
+        .vault
+        .workflow_by_slug(&Actor::Service, &Slug::parse("weekly-kpi-report").unwrap())
+        .await
+        .unwrap();
+    for i in 0..20 {
+        let mut content = template.content.clone();
+        content.slug = Slug::parse(&format!("extra-report-{i}")).unwrap();
+        content.title = format!("Extra report {i}");
+        let w = site
+            .vault
+            .create_workflow(&Actor::Service, content)
+            .await
+            .unwrap();
+        site.vault
+            .publish_workflow(&Actor::Service, w.id)
+            .await
+            .unwrap();
+    }
+    let mut path = "/?sort=newest".to_owned();
+    let mut seen = 0;
+    let mut pages = 0;
+    loop {
+        let (status, html) = get(&site, &path).await;
+        assert_eq!(status, 200, "{path}");
+        pages += 1;
+        seen += html.matches(r#"<li class="card">"#).count();
+        let Some(at) = html.find(r#"<a rel="next" href=""#) else {
+            break;
+        };
+        let rest = &html[at + r#"<a rel="next" href=""#.len()..];
+        // The template escapes the link; undo what it escaped.
+        path = rest[..rest.find('"').unwrap()].replace("&#38;", "&");
+    }
+    assert_eq!(pages, 2);
+    assert_eq!(seen, 26, "6 demo workflows and 20 more, each once");
+}

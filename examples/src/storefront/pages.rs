@@ -96,12 +96,13 @@ pub(super) async fn catalog(
     };
     let page = app.vault.list_workflows(&Actor::Anonymous, query).await?;
     let next = page.next.map(|c| {
-        let mut url = form_query(&[("sort", &sort.to_string()), ("cursor", &c.encode())]);
+        let mut q = form_urlencoded::Serializer::for_suffix(String::from("/?"), 2);
+        q.append_pair("sort", &sort.to_string())
+            .append_pair("cursor", &c.encode());
         if let Some(t) = &text {
-            url.push_str("&q=");
-            url.push_str(&encode(t));
+            q.append_pair("q", t);
         }
-        url
+        q.finish()
     });
     render(&CatalogPage {
         q: text.unwrap_or_default(),
@@ -112,30 +113,6 @@ pub(super) async fn catalog(
         cards: page.items.iter().map(Card::from).collect(),
         next,
     })
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn form_query(pairs: &[(&str, &str)]) -> String {
-    let mut out = String::from("/?");
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push('&');
-        }
-        out.push_str(k);
-        out.push('=');
-        out.push_str(&encode(v));
-    }
-    out
 }
 
 struct ReviewView {
