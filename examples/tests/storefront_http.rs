@@ -25,7 +25,8 @@ async fn site() -> Site {
         .await
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = storefront::router(vault.clone());
+    let config = storefront::demo_config(&base, &dir.path().join("files")).unwrap();
+    let app = storefront::router(vault.clone(), config);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Site {
         base,

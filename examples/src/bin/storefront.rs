@@ -3,8 +3,22 @@
 //!
 //! `--port N` picks the port (default 8080, or the next free one after it).
 
+use std::path::PathBuf;
 use vault_core::Actor;
-use vault_examples::{AnyError, backend, open_vault, seed_catalog, storefront};
+
+use vault_examples::{AnyError, Backend, backend, open_vault, seed_catalog, storefront};
+
+/// The files' folder: next to the SQLite file, else `storefront-files`.
+fn files_dir(backend: &Backend) -> PathBuf {
+    match backend {
+        Backend::Sqlite(db) => {
+            let mut name = db.file_name().unwrap_or_default().to_os_string();
+            name.push("-files");
+            db.with_file_name(name)
+        }
+        Backend::Postgres(_) => PathBuf::from("storefront-files"),
+    }
+}
 
 fn port_flag() -> Result<Option<u16>, AnyError> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,10 +58,19 @@ async fn main() -> Result<(), AnyError> {
         }
     };
     let addr = listener.local_addr()?;
+    let config = storefront::demo_config(&format!("http://{addr}"), &files_dir(&backend))?;
+    let admin = storefront::demo_admin(&vault).await?;
     println!(
         "Workflow Vault storefront: {} workflows at http://{addr}/",
         catalog.len()
     );
-    axum::serve(listener, storefront::router(vault)).await?;
+    println!("Demo admin: {} / {}", admin.0, admin.1);
+    println!("Mail goes to http://{addr}/dev/mailbox; payments to the built-in fake Stripe.");
+    let app = storefront::router(vault, config);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .await?;
     Ok(())
 }

@@ -1,46 +1,124 @@
 //! The storefront: the marketplace a person opens in a browser, on the
 //! library's public API only. Server-rendered pages (askama templates,
-//! escaped by default), no JavaScript needed.
+//! escaped by default) that work without JavaScript, a JSON API under
+//! `/api`, and a built-in fake Stripe so the whole loop runs offline.
 //!
-//! This first slice is the read side a visitor sees: the catalog (search,
-//! sort, cursor pages) and a workflow's page (details, files, reviews,
-//! comments, and the access decision explained in words). Sign-in,
-//! checkout, downloads, the dashboard and the admin pages come next.
+//! The areas, each its own module with its routes:
+//! * [`pages`]: the catalog and a workflow's page (read only);
+//! * [`auth`]: sign up, sign in, sign out, password reset, the dev mailbox;
+//! * [`shop`]: checkout, the Stripe webhook, downloads, refunds, memberships
+//!   (and [`fake_stripe`], the offline stand-in for Stripe);
+//! * [`dashboard`]: what a signed-in user has;
+//! * [`admin`]: staff pages;
+//! * [`api`]: the JSON API and its OpenAPI document.
 //!
-//! Every value from the URL is parsed into vault-core's checked types; a
-//! bad one is a 400 page naming the field, a missing or hidden record a
-//! 404, and nothing is written by any page here.
+//! Below them: [`session`] (who is asking, CSRF), [`error`] (one mapping
+//! of the vault's errors to statuses), [`mail`] (the app's mail sender).
+//!
+//! Every value from outside is parsed into vault-core's checked types; a bad
+//! one in the URL is a 400 naming the field, in a form a 422; a missing or
+//! hidden record is a 404; nothing is written by a request that failed.
 
-mod pages;
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod dashboard;
+pub mod error;
+pub mod fake_stripe;
+pub mod mail;
+pub mod pages;
+pub mod session;
+pub mod shop;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::response::Html;
+use object_store::ObjectStore;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use vault_core::store::Store;
-use vault_core::{Error, Vault};
+use vault_core::{Clock, Vault};
+
+pub use error::PageError;
+pub use mail::{DevMailbox, Mail, Mailer};
+pub use session::{CsrfForm, Sessions, SignedIn, Visitor};
+
+/// How the storefront is set up.
+pub struct Config {
+    /// Where the site is reached from a browser, without a trailing slash
+    /// (`http://127.0.0.1:8080`): links in mails and Stripe's return URLs.
+    pub public_url: String,
+    /// At least 64 random bytes: signs session cookies, derives CSRF
+    /// tokens. A new key signs everybody out.
+    pub cookie_key: Vec<u8>,
+    /// Where the bytes of workflow files live (a local folder by default).
+    pub files: Arc<dyn ObjectStore>,
+    /// The app's mail sender.
+    pub mailer: Arc<dyn Mailer>,
+    /// Stripe: the built-in fake, or the real API.
+    pub stripe: shop::StripeSetup,
+    /// The clock (the system clock in production; tests may move it).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("public_url", &self.public_url)
+            .field("stripe", &self.stripe)
+            .finish_non_exhaustive()
+    }
+}
 
 /// What every handler shares.
 #[derive(Debug)]
 pub struct AppState {
-    /// The vault the pages read.
+    /// The vault the pages read and write.
     pub vault: Vault<dyn Store>,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Where the site is reached.
+    pub public_url: String,
+    /// Signed-in sessions.
+    pub sessions: Sessions,
+    /// Mail.
+    pub mailer: Arc<dyn Mailer>,
+    /// Sign-in throttling and password-reset tokens.
+    pub auth: auth::AuthState,
+    /// Files, payments and the fake Stripe.
+    pub shop: shop::Shop,
 }
 
 /// The storefront's router over `vault`, for the binary and for tests that
 /// start it in-process.
-pub fn router(vault: Vault<dyn Store>) -> Router {
+pub fn router(vault: Vault<dyn Store>, config: Config) -> Router {
+    let state = Arc::new(AppState {
+        sessions: Sessions::new(&config.cookie_key, config.public_url.starts_with("https:")),
+        auth: auth::AuthState::default(),
+        shop: shop::Shop::new(&vault, &config),
+        clock: config.clock,
+        mailer: config.mailer,
+        public_url: config.public_url,
+        vault,
+    });
     Router::new()
-        .route("/", get(pages::catalog))
-        .route("/workflows/{slug}", get(pages::workflow))
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(pages::routes())
+        .merge(auth::routes())
+        .merge(shop::routes())
+        .merge(fake_stripe::routes())
+        .merge(dashboard::routes())
+        .merge(admin::routes())
+        .nest("/api", api::routes())
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(|| async { PageError::not_found("no such page") })
-        .with_state(Arc::new(AppState { vault }))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            session::layer,
+        ))
+        .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(10),
@@ -48,78 +126,80 @@ pub fn router(vault: Vault<dyn Store>) -> Router {
         .layer(TraceLayer::new_for_http())
 }
 
-/// A page that could not be shown: its status and a message for the person
-/// who asked, rendered with the site's layout.
-#[derive(Debug)]
-pub struct PageError {
-    status: StatusCode,
-    message: String,
+/// What the layout's header needs: who is signed in (for the links) and the
+/// CSRF token of the sign-out form.
+#[derive(Debug, Clone, Default)]
+pub struct Nav {
+    /// Someone is signed in.
+    pub signed_in: bool,
+    /// They are staff (the admin link shows).
+    pub staff: bool,
+    /// The session's CSRF token.
+    pub csrf: String,
 }
 
-impl PageError {
-    fn not_found(message: impl Into<String>) -> Self {
+impl Nav {
+    /// The header for `v`.
+    pub fn of(v: &Visitor) -> Self {
         Self {
-            status: StatusCode::NOT_FOUND,
-            message: message.into(),
-        }
-    }
-}
-
-impl From<Error> for PageError {
-    fn from(e: Error) -> Self {
-        let status = match &e {
-            Error::Invalid(_) => StatusCode::BAD_REQUEST,
-            Error::NotFound { .. } => StatusCode::NOT_FOUND,
-            Error::Forbidden { .. } | Error::Refused { .. } | Error::Denied(_) => {
-                StatusCode::FORBIDDEN
-            }
-            Error::AlreadyExists { .. } | Error::Conflict { .. } => StatusCode::CONFLICT,
-            _ => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
-            // The cause goes to the log, not to the visitor.
-            tracing::error!(error = %e, "page failed");
-            "Something went wrong on our side; please try again.".to_owned()
-        } else {
-            e.to_string()
-        };
-        Self { status, message }
-    }
-}
-
-impl From<vault_core::ValidationError> for PageError {
-    fn from(e: vault_core::ValidationError) -> Self {
-        Error::Invalid(e).into()
-    }
-}
-
-#[derive(askama::Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    status: u16,
-    message: &'a str,
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        let page = ErrorPage {
-            status: self.status.as_u16(),
-            message: &self.message,
-        };
-        match askama::Template::render(&page) {
-            Ok(html) => (self.status, Html(html)).into_response(),
-            Err(_) => (self.status, self.message).into_response(),
+            signed_in: v.user.is_some(),
+            staff: v.user.as_ref().is_some_and(SignedIn::is_staff),
+            csrf: v.csrf.clone(),
         }
     }
 }
 
 /// Renders a template into a response, or a 500 page.
-fn render(t: &impl askama::Template) -> Result<Html<String>, PageError> {
-    t.render().map(Html).map_err(|e| {
-        tracing::error!(error = %e, "template failed");
-        PageError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            message: "Something went wrong on our side; please try again.".into(),
-        }
+pub(crate) fn render(t: &impl askama::Template) -> Result<Html<String>, PageError> {
+    t.render().map(Html).map_err(PageError::internal)
+}
+
+/// The demo's setup: files in `files_dir` (created), the dev mailbox, the
+/// fake Stripe, a random cookie key (a restart signs everybody out), the
+/// system clock.
+pub fn demo_config(
+    public_url: &str,
+    files_dir: &std::path::Path,
+) -> Result<Config, crate::AnyError> {
+    std::fs::create_dir_all(files_dir)?;
+    let files = object_store::local::LocalFileSystem::new_with_prefix(files_dir)?;
+    let mut key = vec![0u8; 64];
+    getrandom::fill(&mut key).map_err(|e| e.to_string())?;
+    Ok(Config {
+        public_url: public_url.trim_end_matches('/').to_owned(),
+        cookie_key: key,
+        files: Arc::new(files),
+        mailer: Arc::new(DevMailbox::default()),
+        stripe: shop::StripeSetup::Fake,
+        clock: Arc::new(crate::SystemClock),
     })
+}
+
+/// The demo admin's email and password.
+pub const DEMO_ADMIN: (&str, &str) = ("admin@example.com", "demo-admin-password");
+
+/// Opens the demo admin account (once): returns its email and password.
+pub async fn demo_admin(
+    vault: &Vault<dyn Store>,
+) -> Result<(&'static str, &'static str), crate::AnyError> {
+    let (email, password) = DEMO_ADMIN;
+    let email_v = vault_core::Email::parse(email)?;
+    let user = vault_core::UserId::parse("demo-admin")?;
+    if vault.store().account(&user).await?.is_none() {
+        let credential = auth::hash_password(password.to_owned())
+            .await
+            .map_err(|e| e.message)?;
+        let profile = vault_core::Profile {
+            display_name: "Demo admin".into(),
+            ..vault_core::Profile::default()
+        };
+        let service = vault_core::Actor::Service;
+        vault
+            .open_account_with_credential(&service, &user, email_v, profile, credential)
+            .await?;
+        vault
+            .set_role(&service, &user, vault_core::Role::Admin)
+            .await?;
+    }
+    Ok((email, password))
 }

@@ -5,12 +5,23 @@ use std::sync::Arc;
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
 use serde::Deserialize;
+use vault_core::Slug;
 use vault_core::catalog::query::{Cursor, WorkflowQuery, WorkflowSort};
 use vault_core::catalog::workflow::Workflow;
 use vault_core::community::comment_query::CommentOrder;
-use vault_core::{Actor, Slug};
 
-use super::{AppState, PageError, render};
+use axum::Router;
+use axum::routing::get;
+
+use super::session::Visitor;
+use super::{AppState, Nav, PageError, render};
+
+/// The routes of this area.
+pub(super) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/", get(catalog))
+        .route("/workflows/{slug}", get(workflow))
+}
 
 /// The catalog's query string, as typed: every field is parsed below.
 #[derive(Debug, Default, Deserialize)]
@@ -62,6 +73,7 @@ impl From<&Workflow> for Card {
 #[derive(askama::Template)]
 #[template(path = "catalog.html")]
 struct CatalogPage {
+    nav: Nav,
     q: String,
     sorts: Vec<(String, bool)>,
     cards: Vec<Card>,
@@ -69,8 +81,9 @@ struct CatalogPage {
 }
 
 /// `GET /?q=&sort=&cursor=`: published workflows, 20 a page.
-pub(super) async fn catalog(
+async fn catalog(
     State(app): State<Arc<AppState>>,
+    v: Visitor,
     Query(params): Query<CatalogParams>,
 ) -> Result<Html<String>, PageError> {
     let sort = match params.sort.as_deref() {
@@ -94,7 +107,11 @@ pub(super) async fn catalog(
         limit: 20,
         ..WorkflowQuery::default()
     };
-    let page = app.vault.list_workflows(&Actor::Anonymous, query).await?;
+    let page = app
+        .vault
+        .list_workflows(&v.actor(), query)
+        .await
+        .map_err(PageError::from_url)?;
     let next = page.next.map(|c| {
         let mut q = form_urlencoded::Serializer::for_suffix(String::from("/?"), 2);
         q.append_pair("sort", &sort.to_string())
@@ -105,6 +122,7 @@ pub(super) async fn catalog(
         q.finish()
     });
     render(&CatalogPage {
+        nav: Nav::of(&v),
         q: text.unwrap_or_default(),
         sorts: WorkflowSort::ALL
             .iter()
@@ -124,6 +142,7 @@ struct ReviewView {
 #[derive(askama::Template)]
 #[template(path = "workflow.html")]
 struct WorkflowPage {
+    nav: Nav,
     title: String,
     description: String,
     tier: String,
@@ -140,13 +159,14 @@ struct WorkflowPage {
 
 /// `GET /workflows/{slug}`: everything a visitor may see of one workflow,
 /// and whether they may download it, in words.
-pub(super) async fn workflow(
+async fn workflow(
     State(app): State<Arc<AppState>>,
+    v: Visitor,
     Path(slug): Path<String>,
 ) -> Result<Html<String>, PageError> {
     // A slug that cannot exist names no page.
     let slug = Slug::parse(&slug).map_err(|_| PageError::not_found("no such workflow"))?;
-    let actor = Actor::Anonymous;
+    let actor = v.actor();
     let vault = &app.vault;
     let w = vault.workflow_by_slug(&actor, &slug).await?;
     let decision = vault.check_access(&actor, w.id, None).await?;
@@ -174,6 +194,7 @@ pub(super) async fn workflow(
         .map(|c| c.body)
         .collect();
     render(&WorkflowPage {
+        nav: Nav::of(&v),
         title: w.content.title.clone(),
         description: if w.content.description.is_empty() {
             w.content.short_description.clone()

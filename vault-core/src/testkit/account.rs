@@ -1034,6 +1034,40 @@ pub async fn settings_are_typed_and_secrets_never_show(store: Arc<dyn Store>) {
         .unwrap();
     let shown = format!("{account:?} {listed:?} {back:?} {:?}", trail(&f).await);
     assert!(!shown.contains("SECRETHASHVALUE"), "{shown}");
+    // Sign-up with a password: the account and its credential in one
+    // write; a taken email writes neither.
+    let ivan = user("ivan");
+    let as_ivan = Actor::User(ivan.clone());
+    let ivan_phc = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$IVANHASH";
+    f.vault
+        .open_account_with_credential(
+            &as_ivan,
+            &ivan,
+            email("ivan@example.com"),
+            profile("Ivan"),
+            Credential::new(ivan_phc).unwrap(),
+        )
+        .await
+        .unwrap();
+    let got = f.vault.credential(&Actor::Service, &ivan).await.unwrap();
+    assert_eq!(
+        got.map(|c| c.expose().to_owned()).as_deref(),
+        Some(ivan_phc)
+    );
+    let jan = user("jan");
+    assert!(matches!(
+        f.vault
+            .open_account_with_credential(
+                &Actor::User(jan.clone()),
+                &jan,
+                email("IVAN@example.com"),
+                profile("Jan"),
+                Credential::new(ivan_phc).unwrap(),
+            )
+            .await,
+        Err(Error::AlreadyExists { .. })
+    ));
+    assert!(store.account(&jan).await.unwrap().is_none());
     f.vault.record_login(&as_gina, &gina).await.unwrap();
     assert_eq!(
         store.account(&gina).await.unwrap().unwrap().last_login_at,

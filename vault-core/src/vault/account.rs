@@ -55,6 +55,33 @@ impl<S: Store + ?Sized> Vault<S> {
         .await
     }
 
+    /// Opens an account with its credential in the same write (sign-up
+    /// with a password): there is never an account that cannot sign in
+    /// because the second of two writes failed. Otherwise as
+    /// [`Vault::open_account`].
+    pub async fn open_account_with_credential(
+        &self,
+        actor: &Actor,
+        user: &UserId,
+        email: Email,
+        profile: Profile,
+        credential: Credential,
+    ) -> Result<Account> {
+        let span = tracing::info_span!(
+            "vault.open_account",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        self.acting(actor, span, async move {
+            require_self_or_staff(actor, user, "open_account")?;
+            let mut account = Account::new(user.clone(), email, profile, self.now())?;
+            account.credential = Some(credential);
+            self.writes.insert_account(&account).await?;
+            Ok(account)
+        })
+        .await
+    }
+
     /// The actor an app should use for `user`, from their account: the
     /// staff actor for an admin, the user actor otherwise (also without an
     /// account). `Refused` when the account may not act.
