@@ -151,6 +151,7 @@ struct WorkflowPage {
     downloads: u64,
     wedge: String,
     granted: bool,
+    offer: super::shop::Offer,
     decision: String,
     files: Vec<String>,
     reviews: Vec<ReviewView>,
@@ -170,6 +171,7 @@ async fn workflow(
     let vault = &app.vault;
     let w = vault.workflow_by_slug(&actor, &slug).await?;
     let decision = vault.check_access(&actor, w.id, None).await?;
+    let offer = super::shop::offer(&app, &v, &w, &decision).await?;
     let files = vault
         .files(&actor, w.id)
         .await?
@@ -207,6 +209,7 @@ async fn workflow(
         downloads: w.stats.download_count,
         wedge: w.content.wedge.score.value().to_string(),
         granted: decision.is_granted(),
+        offer,
         decision: decision.summary(),
         files,
         reviews,

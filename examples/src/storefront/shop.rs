@@ -27,6 +27,21 @@ impl Shop {
     }
 }
 
+/// What the workflow page offers the visitor: buy, download, or join
+/// (rendered by `templates/offer.html` inside the workflow page).
+#[derive(Debug, Default)]
+pub struct Offer {}
+
+/// The offer for `w` to `v`, given the vault's access decision.
+pub(super) async fn offer(
+    _app: &AppState,
+    _v: &super::Visitor,
+    _w: &vault_core::catalog::workflow::Workflow,
+    _decision: &vault_core::AccessDecision,
+) -> Result<Offer, super::PageError> {
+    Ok(Offer {})
+}
+
 /// The shop's routes.
 pub(super) fn routes() -> Router<Arc<AppState>> {
     Router::new()
