@@ -151,6 +151,7 @@ struct WorkflowPage {
     downloads: u64,
     wedge: String,
     granted: bool,
+    #[allow(dead_code)] // Read by offer.html once the shop fills it.
     offer: super::shop::Offer,
     decision: String,
     files: Vec<String>,
