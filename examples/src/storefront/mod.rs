@@ -86,6 +86,8 @@ pub struct AppState {
     pub sessions: Sessions,
     /// Mail.
     pub mailer: Arc<dyn Mailer>,
+    /// Where the bytes of workflow files live.
+    pub files: Arc<dyn ObjectStore>,
     /// Sign-in throttling and password-reset tokens.
     pub auth: auth::AuthState,
     /// Files, payments and the fake Stripe.
@@ -101,6 +103,7 @@ pub fn router(vault: Vault<dyn Store>, config: Config) -> Router {
         shop: shop::Shop::new(&vault, &config),
         clock: config.clock,
         mailer: config.mailer,
+        files: Arc::clone(&config.files),
         public_url: config.public_url,
         vault,
     });
