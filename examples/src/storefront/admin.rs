@@ -20,9 +20,7 @@ use vault_core::catalog::query::{Cursor, WorkflowQuery, WorkflowSort};
 use vault_core::catalog::workflow::{WorkflowContent, WorkflowStatus};
 use vault_core::value::keyset::After;
 use vault_core::value::tag::parse_tags;
-use vault_core::{
-    Currency, Money, PricingTier, Role, Slug, UserId, Version, WorkflowId,
-};
+use vault_core::{Currency, Money, PricingTier, Role, Slug, UserId, Version, WorkflowId};
 
 use super::session::{CsrfForm, SignedIn, Visitor};
 use super::{AppState, Nav, PageError, render};
@@ -36,8 +34,14 @@ const ACCESS_WORDS: [(&str, FileAccess); 7] = [
     ("owners_only", FileAccess::OwnersOnly),
     ("members_basic", FileAccess::MinimumTier(PricingTier::Basic)),
     ("members_pro", FileAccess::MinimumTier(PricingTier::Pro)),
-    ("members_premium", FileAccess::MinimumTier(PricingTier::Premium)),
-    ("members_enterprise", FileAccess::MinimumTier(PricingTier::Enterprise)),
+    (
+        "members_premium",
+        FileAccess::MinimumTier(PricingTier::Premium),
+    ),
+    (
+        "members_enterprise",
+        FileAccess::MinimumTier(PricingTier::Enterprise),
+    ),
 ];
 
 fn access_word(a: FileAccess) -> &'static str {
@@ -310,11 +314,10 @@ impl WorkflowForm {
             .collect();
         c.tags = parse_tags(&tags).map_err(field_err("tags"))?;
         if !self.wedge_score.trim().is_empty() {
-            let d = self
-                .wedge_score
-                .trim()
-                .parse()
-                .map_err(|_| PageError::unprocessable("wedge_score", "a number from 0 to 10"))?;
+            let d =
+                self.wedge_score.trim().parse().map_err(|_| {
+                    PageError::unprocessable("wedge_score", "a number from 0 to 10")
+                })?;
             c.wedge.score = vault_core::catalog::wedge::Score::new("wedge_score", d)
                 .map_err(field_err("wedge_score"))?;
         }
@@ -497,7 +500,9 @@ async fn publish(
     CsrfForm(Plain {}): CsrfForm<Plain>,
 ) -> Result<Redirect, PageError> {
     let me = v.staff()?;
-    app.vault.publish_workflow(&me.actor, workflow_id(&id)?).await?;
+    app.vault
+        .publish_workflow(&me.actor, workflow_id(&id)?)
+        .await?;
     Ok(Redirect::to("/admin/workflows?done=published"))
 }
 
@@ -508,7 +513,9 @@ async fn archive(
     CsrfForm(Plain {}): CsrfForm<Plain>,
 ) -> Result<Redirect, PageError> {
     let me = v.staff()?;
-    app.vault.archive_workflow(&me.actor, workflow_id(&id)?).await?;
+    app.vault
+        .archive_workflow(&me.actor, workflow_id(&id)?)
+        .await?;
     Ok(Redirect::to("/admin/workflows?done=archived"))
 }
 
@@ -554,7 +561,10 @@ async fn upload(
         .filter(|(n, d)| !n.is_empty() && !d.is_empty())
         .ok_or_else(|| PageError::unprocessable("file", "choose a file to upload"))?;
     if data.len() > MAX_UPLOAD {
-        return Err(PageError::unprocessable("file", "the file is larger than 20 MiB"));
+        return Err(PageError::unprocessable(
+            "file",
+            "the file is larger than 20 MiB",
+        ));
     }
     let get = |k: &str| fields.get(k).map_or("", |s| s.trim());
     let version = Version::parse(get("version")).map_err(field_err("version"))?;
@@ -589,12 +599,11 @@ async fn accounts(
         None | Some("") => None,
         Some(t) => Some(After::decode(t)?),
     };
-    let q = p
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
+    let q =
+        p.q.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
     let listing = app
         .vault
         .accounts(
@@ -622,7 +631,11 @@ async fn accounts(
                 ),
                 text(a.email.as_ref().map_or("", |e| e.as_str())),
                 text(a.role.as_str()),
-                text(if a.banned_at.is_some() { "banned" } else { "ok" }),
+                text(if a.banned_at.is_some() {
+                    "banned"
+                } else {
+                    "ok"
+                }),
                 text(a.created_at.format("%Y-%m-%d").to_string()),
             ]
         })
@@ -663,9 +676,12 @@ async fn account(
         ),
     );
     out.notice = notice(p.done.as_deref());
-    out.problem = a
-        .banned_at
-        .map(|_| format!("Banned: {}", a.ban_reason.as_deref().unwrap_or("no reason given")));
+    out.problem = a.banned_at.map(|_| {
+        format!(
+            "Banned: {}",
+            a.ban_reason.as_deref().unwrap_or("no reason given")
+        )
+    });
     out.account = Some(AccountView {
         user: user.to_string(),
         banned: a.banned_at.is_some(),
@@ -723,7 +739,9 @@ async fn unban(
     let me = v.staff()?;
     let user = user_id(&user)?;
     app.vault.unban_account(&me.actor, &user).await?;
-    Ok(Redirect::to(&format!("/admin/accounts/{user}?done=unbanned")))
+    Ok(Redirect::to(&format!(
+        "/admin/accounts/{user}?done=unbanned"
+    )))
 }
 
 #[derive(Deserialize)]
@@ -742,7 +760,9 @@ async fn set_role(
     let role = Role::parse(form.role.trim())
         .ok_or_else(|| PageError::unprocessable("role", "user or admin"))?;
     app.vault.set_role(&me.actor, &user, role).await?;
-    Ok(Redirect::to(&format!("/admin/accounts/{user}?done=role+changed")))
+    Ok(Redirect::to(&format!(
+        "/admin/accounts/{user}?done=role+changed"
+    )))
 }
 
 /// `GET /admin/audit?cursor=`: the trail, newest first.

@@ -127,7 +127,7 @@ async fn dashboard(
     let vault = &app.vault;
     let account = vault.account(actor, user).await.ok();
     let mut purchases = vault.purchases_for_user(actor, user).await?;
-    purchases.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    purchases.sort_by_key(|p| std::cmp::Reverse(p.created_at));
     let memberships = vault.memberships_for_user(actor, user).await?;
     let downloads = vault.downloads_for_user(actor, user, 50).await?;
     let favorites = vault.favorites(actor, user).await?;
@@ -250,7 +250,10 @@ async fn settings_page(
     render(&SettingsPage {
         nav: Nav::of(&v),
         profile: account.profile,
-        email: account.email.map(|e| e.as_str().to_owned()).unwrap_or_default(),
+        email: account
+            .email
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_default(),
         settings,
         problem: None,
     })
@@ -274,7 +277,10 @@ async fn settings_again(
     let page = SettingsPage {
         nav: Nav::of(v),
         profile: profile.unwrap_or(account.profile),
-        email: account.email.map(|e| e.as_str().to_owned()).unwrap_or_default(),
+        email: account
+            .email
+            .map(|e| e.as_str().to_owned())
+            .unwrap_or_default(),
         settings,
         problem: Some(match &e.field {
             Some(f) => format!("{f}: {}", e.message),
