@@ -172,7 +172,9 @@ impl PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let page = ErrorPage {
-            nav: super::Nav::default(),
+            nav: super::session::CURRENT_NAV
+                .try_with(Clone::clone)
+                .unwrap_or_default(),
             status: self.status.as_u16(),
             message: &self.message,
             field: self.field.as_deref(),

@@ -4,7 +4,8 @@
 //! `/api`, and a built-in fake Stripe so the whole loop runs offline.
 //!
 //! The areas, each its own module with its routes:
-//! * [`pages`]: the catalog and a workflow's page (read only);
+//! * [`pages`]: the catalog and a workflow's page;
+//! * [`community`]: reviews and votes, comments and likes, favorites;
 //! * [`auth`]: sign up, sign in, sign out, password reset, the dev mailbox;
 //! * [`shop`]: checkout, the Stripe webhook, downloads, refunds, memberships
 //!   (and [`fake_stripe`], the offline stand-in for Stripe);
@@ -22,6 +23,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod community;
 pub mod dashboard;
 pub mod error;
 pub mod fake_stripe;
@@ -110,6 +112,7 @@ pub fn router(vault: Vault<dyn Store>, config: Config) -> Router {
     Router::new()
         .merge(pages::routes())
         .merge(auth::routes())
+        .merge(community::routes())
         .merge(shop::routes())
         .merge(fake_stripe::routes())
         .merge(dashboard::routes())

@@ -8,13 +8,15 @@ use serde::Deserialize;
 use vault_core::Slug;
 use vault_core::catalog::query::{Cursor, WorkflowQuery, WorkflowSort};
 use vault_core::catalog::workflow::Workflow;
-use vault_core::community::comment_query::CommentOrder;
 
 use axum::Router;
 use axum::routing::get;
 
+use super::community::{CommentView, ReviewView, comments_section, reviews_section};
 use super::session::Visitor;
 use super::{AppState, Nav, PageError, render};
+use vault_core::catalog::file::FileAccess;
+use vault_core::catalog::page::AssetKind;
 
 /// The routes of this area.
 pub(super) fn routes() -> Router<Arc<AppState>> {
@@ -133,34 +135,51 @@ async fn catalog(
     })
 }
 
-struct ReviewView {
-    stars: String,
-    title: String,
-    body: String,
+struct FileView {
+    name: String,
+    kind: String,
+    version: String,
+    access: String,
+}
+
+struct UpdateView {
+    version: String,
+    date: String,
+    notes: String,
+    changes: Vec<(String, String)>,
 }
 
 #[derive(askama::Template)]
 #[template(path = "workflow.html")]
 struct WorkflowPage {
     nav: Nav,
+    slug: String,
     title: String,
     description: String,
     tier: String,
     price: String,
     rating: String,
     downloads: u64,
-    wedge: String,
+    wedge: Vec<(&'static str, String)>,
+    tags: Vec<String>,
+    includes: Vec<String>,
     granted: bool,
+    decision: String,
     #[allow(dead_code)] // Read by offer.html once the shop fills it.
     offer: super::shop::Offer,
-    decision: String,
-    files: Vec<String>,
+    pictures: Vec<(String, String)>,
+    docs: Vec<(String, String)>,
+    files: Vec<FileView>,
+    updates: Vec<UpdateView>,
     reviews: Vec<ReviewView>,
-    comments: Vec<String>,
+    dimensions: Vec<(String, String)>,
+    comments: Vec<CommentView>,
+    favorite: Option<(String, String)>,
 }
 
-/// `GET /workflows/{slug}`: everything a visitor may see of one workflow,
-/// and whether they may download it, in words.
+/// `GET /workflows/{slug}`: everything the visitor may see of one
+/// workflow, whether they may download it (in words), and the forms to
+/// review, comment, keep it as a favorite, and buy or download it.
 async fn workflow(
     State(app): State<Arc<AppState>>,
     v: Visitor,
@@ -177,27 +196,71 @@ async fn workflow(
         .files(&actor, w.id)
         .await?
         .into_iter()
-        .map(|f| format!("{} · {} · v{}", f.file_name, f.kind, f.version))
-        .collect();
-    let reviews = vault
-        .reviews(&actor, w.id)
-        .await?
-        .into_iter()
-        .map(|r| ReviewView {
-            stars: "★".repeat(usize::from(r.input.rating.stars())),
-            title: r.input.title,
-            body: r.input.body,
+        .map(|f| FileView {
+            name: f.file_name,
+            kind: f.kind.to_string(),
+            version: f.version.to_string(),
+            access: match f.access {
+                FileAccess::Public => "free preview".into(),
+                FileAccess::Standard => "with the workflow".into(),
+                FileAccess::OwnersOnly => "buyers only".into(),
+                FileAccess::MinimumTier(t) => format!("{t} members and buyers"),
+            },
         })
         .collect();
-    let comments = vault
-        .comments(&actor, w.id, CommentOrder::Newest, None, 50)
+    let updates = vault
+        .updates(&actor, w.id)
         .await?
-        .items
         .into_iter()
-        .map(|c| c.body)
+        .rev()
+        .map(|u| UpdateView {
+            version: u.version.to_string(),
+            date: u.released_at.format("%Y-%m-%d").to_string(),
+            notes: u.release_notes,
+            changes: u
+                .changelog
+                .into_iter()
+                .map(|c| (c.kind.to_string(), c.text))
+                .collect(),
+        })
         .collect();
+    let pictures = vault
+        .assets(&actor, w.id)
+        .await?
+        .into_iter()
+        .filter(|a| matches!(a.kind, AssetKind::Image | AssetKind::Thumbnail))
+        .map(|a| (a.url, a.alt))
+        .collect();
+    let docs = vault
+        .docs(&actor, w.id)
+        .await?
+        .into_iter()
+        .map(|d| (d.title, d.body))
+        .collect();
+    let (reviews, dimensions) = reviews_section(&app, &actor, &w).await?;
+    let comments = comments_section(&app, &actor, &w).await?;
+    let favorite = match &v.user {
+        Some(me) => vault
+            .favorites(&me.actor, &me.user)
+            .await?
+            .into_iter()
+            .find(|f| f.workflow_id == w.id)
+            .map(|f| {
+                (
+                    f.note.unwrap_or_default(),
+                    f.tags
+                        .iter()
+                        .map(|t| t.as_str().to_owned())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )
+            }),
+        None => None,
+    };
+    let wx = &w.content.wedge;
     render(&WorkflowPage {
         nav: Nav::of(&v),
+        slug: w.content.slug.to_string(),
         title: w.content.title.clone(),
         description: if w.content.description.is_empty() {
             w.content.short_description.clone()
@@ -208,12 +271,31 @@ async fn workflow(
         price: price(&w),
         rating: rating(&w),
         downloads: w.stats.download_count,
-        wedge: w.content.wedge.score.value().to_string(),
+        wedge: vec![
+            ("Score", wx.score.value().to_string()),
+            ("Workflow complexity", wx.complexity.to_string()),
+            ("Efficiency", wx.efficiency.value().to_string()),
+            ("Digital maturity", wx.digital_maturity.to_string()),
+            ("Growth potential", wx.growth_potential.to_string()),
+            ("Excellence tier", wx.excellence_tier.to_string()),
+        ],
+        tags: w
+            .content
+            .tags
+            .iter()
+            .map(|t| t.as_str().to_owned())
+            .collect(),
+        includes: w.content.includes.clone(),
         granted: decision.is_granted(),
-        offer,
         decision: decision.summary(),
+        offer,
+        pictures,
+        docs,
         files,
+        updates,
         reviews,
+        dimensions,
         comments,
+        favorite,
     })
 }

@@ -276,8 +276,10 @@ pub(super) async fn layer(
         id: id.clone(),
         user,
     };
+    let nav = super::Nav::of(&visitor);
     req.extensions_mut().insert(visitor);
-    let res = next.run(req).await;
+    // Error pages are built without the request: they find the header here.
+    let res = CURRENT_NAV.scope(nav, next.run(req)).await;
     let sets_own = res
         .headers()
         .get_all(axum::http::header::SET_COOKIE)
@@ -288,6 +290,12 @@ pub(super) async fn layer(
         return (jar, res).into_response();
     }
     res
+}
+
+tokio::task_local! {
+    /// The header of the request being served, for pages (errors) built
+    /// where no [`Visitor`] is at hand.
+    pub(super) static CURRENT_NAV: super::Nav;
 }
 
 /// A form whose CSRF token was checked before its fields are read: the
