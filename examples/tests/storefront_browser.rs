@@ -34,6 +34,8 @@ use vault_examples::{open_sqlite_vault, seed_catalog, storefront};
 
 /// How long a step waits for what it expects to appear.
 const PATIENCE: Duration = Duration::from_secs(15);
+/// How long the whole journey may take (about 10 s here).
+const JOURNEY_LIMIT: Duration = Duration::from_secs(180);
 
 // --- The browser --------------------------------------------------------
 
@@ -216,6 +218,25 @@ impl Browser {
             "the page at {} shows {text:?}:\n{page}",
             self.path().await
         );
+    }
+
+    /// Waits until the header shows every one of `shows` and none of
+    /// `lacks`.
+    async fn expect_header(&self, shows: &[&str], lacks: &[&str]) {
+        let started = Instant::now();
+        loop {
+            let header = self.header_text().await;
+            if shows.iter().all(|t| header.contains(t)) && !lacks.iter().any(|t| header.contains(t))
+            {
+                return;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "at {} the header shows {header:?}, not {shows:?} without {lacks:?}",
+                self.path().await
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Waits until the URL's path (and query) is `want`.
@@ -416,30 +437,16 @@ async fn lands_on_the_dashboard_signed_in(b: &Browser) {
 }
 
 async fn expect_signed_in(b: &Browser) {
-    let started = Instant::now();
-    loop {
-        let header = b.header_text().await;
-        if header.contains("Sign out") && header.contains("Dashboard") {
-            assert!(!header.contains("Sign in"), "{header}");
-            return;
-        }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "not signed in at {}; the header shows: {header}",
-            b.path().await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    b.expect_header(&["Dashboard", "Sign out"], &["Sign in"])
+        .await;
 }
 
 async fn sign_out(b: &Browser, _p: &mut Person) {
     b.click_button_with_text("Sign out").await;
+    // Signing out from the catalog stays on `/`: wait for the header.
     b.expect_path("/").await;
-    let header = b.header_text().await;
-    assert!(
-        header.contains("Sign in") && !header.contains("Sign out"),
-        "{header}"
-    );
+    b.expect_header(&["Sign in", "Sign up"], &["Sign out", "Dashboard"])
+        .await;
 }
 
 async fn sign_in_with(b: &Browser, email: &str, password: &str) {
@@ -521,11 +528,8 @@ async fn sign_in_as_the_demo_admin(b: &Browser, _p: &mut Person) {
     let (email, password) = storefront::DEMO_ADMIN;
     sign_in_with(b, email, password).await;
     lands_on_the_dashboard_signed_in(b).await;
-    let header = b.header_text().await;
-    assert!(
-        header.contains("Admin"),
-        "staff see the admin link: {header}"
-    );
+    // Staff see the admin link.
+    b.expect_header(&["Admin"], &[]).await;
     b.screenshot("signed-in-admin").await;
 }
 
@@ -568,11 +572,18 @@ async fn a_person_browses_signs_up_signs_in_and_resets_the_password() {
     // The journey runs as its own task so that, if a step fails, the
     // session is still closed (and Chromium with it) before the failure is
     // passed on.
+    // A hung browser fails the test instead of holding CI.
     let b = std::sync::Arc::clone(&browser);
-    let outcome = tokio::spawn(async move { journey(&b).await }).await;
-    let _ = browser.client.clone().close().await;
+    let task = tokio::spawn(async move { journey(&b).await });
+    let abort = task.abort_handle();
+    let outcome = tokio::time::timeout(JOURNEY_LIMIT, task).await;
+    abort.abort();
+    let _ = tokio::time::timeout(PATIENCE, browser.client.clone().close()).await;
     drop(driver);
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Ok(Err(e)) => panic!("the journey did not finish: {e}"),
+        Err(_) => panic!("the journey took longer than {JOURNEY_LIMIT:?}"),
     }
 }
