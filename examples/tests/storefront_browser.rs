@@ -162,26 +162,23 @@ impl Browser {
 
     /// The page's visible text (`document.body.innerText`).
     async fn text_of_page(&self) -> String {
-        let v = self
-            .client
-            .execute(
-                "return document.body ? document.body.innerText : '';",
-                vec![],
-            )
+        self.js_text("return document.body ? document.body.innerText : '';")
             .await
-            .unwrap();
-        v.as_str().unwrap_or_default().to_owned()
     }
 
     /// The header's visible text: who the site thinks you are.
     async fn header_text(&self) -> String {
-        self.client
-            .find(Locator::Css("header"))
+        self.js_text("const h = document.querySelector('header'); return h ? h.innerText : '';")
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+    }
+
+    /// A string read by `script` in one WebDriver call (so it cannot go
+    /// stale between finding and reading); empty while a page is loading.
+    async fn js_text(&self, script: &str) -> String {
+        match self.client.execute(script, vec![]).await {
+            Ok(v) => v.as_str().unwrap_or_default().to_owned(),
+            Err(_) => String::new(),
+        }
     }
 
     /// The URL's path and query (`/?q=invoice`).
@@ -277,32 +274,65 @@ impl Browser {
         field.send_keys(value).await.unwrap();
     }
 
-    /// Clicks the (first visible) button whose text is `text`.
+    /// Clicks the (first visible) button whose text is `text`, and waits
+    /// for the page it leads to.
     async fn click_button_with_text(&self, text: &str) {
         assert!(!text.contains('\''), "quote-free button text only");
         let xpath = format!("//button[normalize-space(.)='{text}']");
         self.click(Locator::XPath(&xpath), "button", text).await;
     }
 
-    /// Clicks the (first visible) link whose text is `text`.
+    /// Clicks the (first visible) link whose text is `text`, and waits for
+    /// the page it leads to.
     async fn click_link(&self, text: &str) {
         assert!(!text.contains('\''), "quote-free link text only");
         let xpath = format!("//a[normalize-space(.)='{text}']");
         self.click(Locator::XPath(&xpath), "link", text).await;
     }
 
+    /// Clicks the first visible match of `locator`, then waits until the
+    /// browser shows the page the click leads to (every click in this
+    /// journey leads to one), so the next step never reads the old page.
     async fn click(&self, locator: Locator<'_>, what: &str, text: &str) {
+        let mut target = None;
         for e in self.client.find_all(locator).await.unwrap() {
             if e.is_displayed().await.unwrap_or(false) {
-                e.click().await.unwrap();
-                return;
+                target = Some(e);
+                break;
             }
         }
-        panic!(
-            "no {what} {text:?} at {}; the page shows:\n{}",
-            self.path().await,
-            self.text_of_page().await
-        );
+        let Some(target) = target else {
+            panic!(
+                "no {what} {text:?} at {}; the page shows:\n{}",
+                self.path().await,
+                self.text_of_page().await
+            );
+        };
+        self.client
+            .execute("window.vaultOldPage = true;", vec![])
+            .await
+            .unwrap();
+        target.click().await.unwrap();
+        let started = Instant::now();
+        loop {
+            let loaded = self
+                .client
+                .execute(
+                    "return !window.vaultOldPage && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            if matches!(loaded, Ok(serde_json::Value::Bool(true))) {
+                return;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "clicking the {what} {text:?} led to no new page; at {} the page shows:\n{}",
+                self.path().await,
+                self.text_of_page().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Saves the viewport as `docs/screenshots/{name}.png` when
