@@ -17,10 +17,7 @@
 //!   storefront with the purchase shown (also Fail and Cancel);
 //! * `download_what_was_bought`: `/download/{slug}/{file_id}` from the
 //!   workflow page, the file's bytes;
-//! * `open_the_dashboard`: `/dashboard` lists the purchase and the download
-//!   (sign-up and sign-in land there; today it is a 404 page);
-//! * `open_the_admin_pages`: `/admin` as the demo admin, refused to a
-//!   customer.
+//! * the dashboard listing the purchase and the download.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::TcpListener as StdListener;
@@ -455,12 +452,12 @@ async fn sign_up(b: &Browser, p: &mut Person) {
     b.screenshot("signed-in").await;
 }
 
-/// Sign-up and sign-in land on `/dashboard`; the header then offers
-/// "Dashboard" and "Sign out". Checked on the catalog: until the dashboard
-/// branch lands, `/dashboard` is the 404 page, and error pages draw the
-/// signed-out header (`PageError::into_response` uses `Nav::default()`).
+/// Sign-up and sign-in land on `/dashboard`, whose header offers
+/// "Dashboard" and "Sign out"; then back to the catalog.
 async fn lands_on_the_dashboard_signed_in(b: &Browser) {
     b.expect_path("/dashboard").await;
+    b.expect_text("Hello,").await;
+    expect_signed_in(b).await;
     b.click_link("Workflow Vault").await;
     b.expect_path("/").await;
     expect_signed_in(b).await;
@@ -554,6 +551,55 @@ async fn sign_in_with_the_new_password(b: &Browser, p: &mut Person) {
     sign_out(b, p).await;
 }
 
+/// On a workflow's page: a comment, then a favorite with a note, which the
+/// dashboard lists.
+async fn comment_and_keep_a_favorite(b: &Browser, p: &mut Person) {
+    sign_in_with(b, &p.email, &p.password).await;
+    lands_on_the_dashboard_signed_in(b).await;
+    b.click_link("Invoice chaser").await;
+    b.expect_path("/workflows/invoice-chaser").await;
+    let field = b
+        .client
+        .find(Locator::Css("#new-comment textarea"))
+        .await
+        .expect("the comment form");
+    field
+        .send_keys("Does it handle partial payments?")
+        .await
+        .unwrap();
+    b.click_button_with_text("Comment").await;
+    b.expect_path_prefix("/workflows/invoice-chaser").await;
+    b.expect_text("Does it handle partial payments?").await;
+    b.expect_text(&format!("{} ·", p.name)).await;
+    b.fill("note", "for the finance team").await;
+    b.click_button_with_text("Add to favorites").await;
+    b.expect_text("In your favorites.").await;
+    b.screenshot("workflow-signed-in").await;
+    b.click_link("Dashboard").await;
+    b.expect_path("/dashboard").await;
+    b.expect_text("for the finance team").await;
+    b.screenshot("dashboard").await;
+    sign_out(b, p).await;
+}
+
+/// The admin pages: workflows, accounts (the new customer is there), the
+/// audit log.
+async fn open_the_admin_pages(b: &Browser, p: &mut Person) {
+    b.click_link("Admin").await;
+    b.expect_path("/admin").await;
+    b.click_link("Workflows").await;
+    b.expect_path("/admin/workflows").await;
+    b.expect_text("Invoice chaser").await;
+    b.screenshot("admin-workflows").await;
+    b.click_link("Accounts").await;
+    b.expect_path("/admin/accounts").await;
+    b.expect_text(&p.email).await;
+    b.screenshot("admin-accounts").await;
+    b.click_link("Audit log").await;
+    b.expect_path("/admin/audit").await;
+    b.expect_text("workflow_published").await;
+}
+
 async fn sign_in_as_the_demo_admin(b: &Browser, _p: &mut Person) {
     let (email, password) = storefront::DEMO_ADMIN;
     sign_in_with(b, email, password).await;
@@ -578,7 +624,9 @@ async fn journey(b: &Browser) {
     sign_in_again(b, &mut p).await;
     reset_the_password(b, &mut p).await;
     sign_in_with_the_new_password(b, &mut p).await;
+    comment_and_keep_a_favorite(b, &mut p).await;
     sign_in_as_the_demo_admin(b, &mut p).await;
+    open_the_admin_pages(b, &mut p).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
