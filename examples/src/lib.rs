@@ -84,6 +84,12 @@ pub async fn open_vault(backend: &Backend) -> Result<Vault<dyn Store>, AnyError>
         Backend::Sqlite(path) => Arc::new(SqliteStore::open(path).await?),
         Backend::Postgres(url) => Arc::new(vault_store_postgres::PgStore::connect(url).await?),
     };
+    vault_over(store)
+}
+
+/// The examples' vault over `store`: the system clock, OS entropy, the
+/// example IP salt.
+pub fn vault_over(store: Arc<dyn Store>) -> Result<Vault<dyn Store>, AnyError> {
     Ok(Vault::new(
         store,
         Arc::new(SystemClock),

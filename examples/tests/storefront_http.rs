@@ -7,33 +7,9 @@ use vault_core::community::rating::Rating;
 use vault_core::community::review::ReviewInput;
 use vault_core::vault::CheckoutItem;
 use vault_core::{Actor, Slug};
-use vault_examples::{open_sqlite_vault, seed_catalog, storefront};
+mod support;
 
-struct Site {
-    base: String,
-    vault: vault_core::Vault<dyn vault_core::store::Store>,
-    _dir: tempfile::TempDir,
-}
-
-async fn site() -> Site {
-    let dir = tempfile::tempdir().unwrap();
-    let vault = open_sqlite_vault(&dir.path().join("storefront.db"))
-        .await
-        .unwrap();
-    seed_catalog(&vault, &Actor::Service).await.unwrap();
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = storefront::demo_config(&base, &dir.path().join("files")).unwrap();
-    let app = storefront::router(vault.clone(), config);
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Site {
-        base,
-        vault,
-        _dir: dir,
-    }
-}
+use support::{Site, site};
 
 async fn get(site: &Site, path: &str) -> (u16, String) {
     let r = reqwest::get(format!("{}{path}", site.base)).await.unwrap();

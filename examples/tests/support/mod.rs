@@ -1,6 +1,8 @@
 //! The storefront test harness: the router on a loopback port over a SQLite
 //! file with the demo catalog, and a cookie-keeping client that does not
 //! follow redirects, as a browser with JavaScript off would be driven.
+//! `VAULT_STOREFRONT_BACKEND=postgres` (with `DATABASE_URL`) runs the same
+//! tests on PostgreSQL.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
 use reqwest::redirect::Policy;
@@ -22,9 +24,19 @@ impl Site {
 
 pub async fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
-    let vault = open_sqlite_vault(&dir.path().join("storefront.db"))
-        .await
-        .unwrap();
+    let vault = match std::env::var("VAULT_STOREFRONT_BACKEND").as_deref() {
+        // CI runs every storefront test a second time on PostgreSQL, each
+        // on a fresh database.
+        Ok("postgres") => {
+            let store = vault_store_postgres::testkit::fresh_store()
+                .await
+                .expect("VAULT_STOREFRONT_BACKEND=postgres needs DATABASE_URL");
+            vault_examples::vault_over(std::sync::Arc::new(store)).unwrap()
+        }
+        _ => open_sqlite_vault(&dir.path().join("storefront.db"))
+            .await
+            .unwrap(),
+    };
     seed_catalog(&vault, &Actor::Service).await.unwrap();
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
