@@ -208,3 +208,123 @@ async fn the_next_link_walks_every_page_once() {
     assert_eq!(pages, 2);
     assert_eq!(seen, 26, "6 demo workflows and 20 more, each once");
 }
+
+/// The titles on a catalog page, in order.
+fn titles(html: &str) -> Vec<String> {
+    html.split("<h2><a href=\"/workflows/")
+        .skip(1)
+        .map(|s| {
+            s.split('>')
+                .nth(1)
+                .unwrap()
+                .split('<')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalog_filters_by_category_tier_price_and_tag() {
+    let site = site().await;
+    let chaser = site
+        .vault
+        .workflow_by_slug(&Actor::Service, &Slug::parse("invoice-chaser").unwrap())
+        .await
+        .unwrap();
+    let category = site
+        .vault
+        .categories(&Actor::Service)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.id == chaser.content.category_id)
+        .unwrap();
+    let (status, html) = get(&site, &format!("/?category={}", category.slug)).await;
+    assert_eq!(status, 200);
+    assert_eq!(titles(&html), ["Invoice chaser"]);
+    // A page per business system, with its name and description.
+    let (status, html) = get(&site, &format!("/categories/{}", category.slug)).await;
+    assert_eq!(status, 200);
+    let escaped = category.name.replace('&', "&#38;");
+    assert!(html.contains(&format!("<h1>{escaped}</h1>")), "{html}");
+    assert_eq!(titles(&html), ["Invoice chaser"]);
+    let (status, _) = get(&site, "/categories/no-such-system").await;
+    assert_eq!(status, 404);
+
+    let (_, html) = get(&site, "/?tier=basic&sort=newest").await;
+    let mut got = titles(&html);
+    got.sort();
+    assert_eq!(got, ["Client onboarding kit", "Project status digest"]);
+    let (_, html) = get(&site, "/?min=20&max=50").await;
+    let mut got = titles(&html);
+    got.sort();
+    assert_eq!(got, ["Invoice chaser", "Weekly KPI report"]);
+    let (_, html) = get(&site, "/?tag=make").await;
+    let mut got = titles(&html);
+    got.sort();
+    assert_eq!(got, ["Invoice chaser", "Lead magnet delivery"]);
+    // Filters combine.
+    let (_, html) = get(&site, "/?tag=make&tier=pro").await;
+    assert_eq!(titles(&html), ["Invoice chaser"]);
+
+    let long_tag = format!("/?tag={}", "x".repeat(300));
+    for (path, field) in [
+        (long_tag.as_str(), "tag"),
+        ("/?min=cheap", "min"),
+        ("/?min=50&max=20", "price"),
+        ("/?tier=gold", "tier"),
+        ("/?category=nowhere", "category"),
+    ] {
+        let (status, html) = get(&site, path).await;
+        assert_eq!(status, 400, "{path}: {html}");
+        assert!(
+            html.contains(&format!("<strong>{field}</strong>")),
+            "{path}: {html}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_next_link_keeps_the_filters() {
+    let site = site().await;
+    let template = site
+        .vault
+        .workflow_by_slug(&Actor::Service, &Slug::parse("weekly-kpi-report").unwrap())
+        .await
+        .unwrap();
+    for i in 0..25 {
+        let mut c = template.content.clone();
+        c.slug = Slug::parse(&format!("kpi-variant-{i}")).unwrap();
+        c.title = format!("KPI variant {i}");
+        let w = site
+            .vault
+            .create_workflow(&Actor::Service, c)
+            .await
+            .unwrap();
+        site.vault
+            .publish_workflow(&Actor::Service, w.id)
+            .await
+            .unwrap();
+    }
+    let (_, first) = get(&site, "/?tier=pro&tag=reporting&sort=newest").await;
+    assert_eq!(titles(&first).len(), 20);
+    let at = first.find("rel=\"next\" href=\"").unwrap() + 17;
+    let next = first[at..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&#38;", "&")
+        .replace("&amp;", "&");
+    assert!(
+        next.contains("tier=pro") && next.contains("tag=reporting"),
+        "{next}"
+    );
+    let (status, second) = get(&site, &next).await;
+    assert_eq!(status, 200);
+    let rest = titles(&second);
+    // 25 variants + the original: 6 more, none repeated.
+    assert_eq!(rest.len(), 6, "{rest:?}");
+    assert!(rest.iter().all(|t| !titles(&first).contains(t)));
+}

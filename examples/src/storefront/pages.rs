@@ -4,10 +4,13 @@ use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
 use axum::response::Html;
+use rust_decimal::Decimal;
 use serde::Deserialize;
 use vault_core::Slug;
-use vault_core::catalog::query::{Cursor, WorkflowQuery, WorkflowSort};
+use vault_core::catalog::query::{Cursor, PriceRange, WorkflowQuery, WorkflowSort};
 use vault_core::catalog::workflow::Workflow;
+use vault_core::value::tag::Tag;
+use vault_core::{Currency, PricingTier};
 
 use axum::Router;
 use axum::routing::get;
@@ -23,6 +26,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(catalog))
         .route("/workflows/{slug}", get(workflow))
+        .route("/categories/{slug}", get(category))
 }
 
 /// The catalog's query string, as typed: every field is parsed below.
@@ -31,6 +35,11 @@ pub(super) struct CatalogParams {
     q: Option<String>,
     sort: Option<String>,
     cursor: Option<String>,
+    category: Option<String>,
+    tier: Option<String>,
+    min: Option<String>,
+    max: Option<String>,
+    tag: Option<String>,
 }
 
 struct Card {
@@ -76,34 +85,108 @@ impl From<&Workflow> for Card {
 #[template(path = "catalog.html")]
 struct CatalogPage {
     nav: Nav,
+    heading: String,
+    intro: String,
+    action: String,
     q: String,
+    tag: String,
+    min: String,
+    max: String,
     sorts: Vec<(String, bool)>,
+    tiers: Vec<(String, bool)>,
+    categories: Vec<(String, String, bool)>,
+    show_categories: bool,
     cards: Vec<Card>,
     next: Option<String>,
 }
 
-/// `GET /?q=&sort=&cursor=`: published workflows, 20 a page.
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|t| !t.is_empty())
+}
+
+fn price_bound(field: &'static str, v: &Option<String>) -> Result<Option<Decimal>, PageError> {
+    given(v)
+        .map(|t| {
+            t.parse::<Decimal>()
+                .map_err(|_| PageError::bad_request(field, "a price such as 25 or 49.00"))
+        })
+        .transpose()
+}
+
+/// `GET /?q=&category=&tier=&min=&max=&tag=&sort=&cursor=`: published
+/// workflows, 20 a page.
 async fn catalog(
     State(app): State<Arc<AppState>>,
     v: Visitor,
     Query(params): Query<CatalogParams>,
 ) -> Result<Html<String>, PageError> {
-    let sort = match params.sort.as_deref() {
-        None | Some("") => WorkflowSort::WedgeScore,
+    listing(&app, &v, params, None).await
+}
+
+/// `GET /categories/{slug}`: the catalog of one business system.
+async fn category(
+    State(app): State<Arc<AppState>>,
+    v: Visitor,
+    Path(slug): Path<String>,
+    Query(mut params): Query<CatalogParams>,
+) -> Result<Html<String>, PageError> {
+    params.category = Some(slug);
+    listing(&app, &v, params, Some(())).await
+}
+
+async fn listing(
+    app: &AppState,
+    v: &Visitor,
+    params: CatalogParams,
+    category_page: Option<()>,
+) -> Result<Html<String>, PageError> {
+    let actor = v.actor();
+    let sort = match given(&params.sort) {
+        None => WorkflowSort::WedgeScore,
         Some(word) => WorkflowSort::parse(word)?,
     };
-    let cursor = match params.cursor.as_deref() {
-        None | Some("") => None,
-        Some(token) => Some(Cursor::decode(token)?),
+    let cursor = given(&params.cursor).map(Cursor::decode).transpose()?;
+    let categories = app.vault.categories(&actor).await?;
+    let category = match given(&params.category) {
+        None => None,
+        Some(slug) => Some(
+            categories
+                .iter()
+                .find(|c| c.slug.as_str() == slug)
+                .ok_or_else(|| {
+                    if category_page.is_some() {
+                        PageError::not_found("no such category")
+                    } else {
+                        PageError::bad_request("category", "no such category")
+                    }
+                })?,
+        ),
     };
-    let text = params
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned);
+    // Errors name the URL's parameters, not core's field names.
+    let tier: Option<PricingTier> = given(&params.tier)
+        .map(str::parse)
+        .transpose()
+        .map_err(|e: vault_core::ValidationError| PageError::bad_request("tier", e.to_string()))?;
+    let tag = given(&params.tag)
+        .map(Tag::parse)
+        .transpose()
+        .map_err(|e| PageError::bad_request("tag", e.to_string()))?;
+    let (min, max) = (
+        price_bound("min", &params.min)?,
+        price_bound("max", &params.max)?,
+    );
+    let price = if min.is_some() || max.is_some() {
+        Some(PriceRange::new(Currency::USD, min, max)?)
+    } else {
+        None
+    };
+    let text = given(&params.q).map(str::to_owned);
     let query = WorkflowQuery {
         text: text.clone(),
+        category: category.map(|c| c.id),
+        tiers: tier.into_iter().collect(),
+        price,
+        tags: tag.iter().cloned().collect(),
         sort,
         cursor,
         limit: 20,
@@ -111,25 +194,68 @@ async fn catalog(
     };
     let page = app
         .vault
-        .list_workflows(&v.actor(), query)
+        .list_workflows(&actor, query)
         .await
         .map_err(PageError::from_url)?;
+    let action = match (category_page, category) {
+        (Some(()), Some(c)) => format!("/categories/{}", c.slug),
+        _ => "/".to_owned(),
+    };
+    // The next page keeps every filter: the same query, resumed.
     let next = page.next.map(|c| {
-        let mut q = form_urlencoded::Serializer::for_suffix(String::from("/?"), 2);
+        let mut q = form_urlencoded::Serializer::for_suffix(format!("{action}?"), action.len() + 1);
         q.append_pair("sort", &sort.to_string())
             .append_pair("cursor", &c.encode());
-        if let Some(t) = &text {
-            q.append_pair("q", t);
+        for (k, v) in [
+            ("q", &params.q),
+            ("tier", &params.tier),
+            ("min", &params.min),
+            ("max", &params.max),
+            ("tag", &params.tag),
+        ] {
+            if let Some(v) = given(v) {
+                q.append_pair(k, v);
+            }
+        }
+        if category_page.is_none()
+            && let Some(c) = category
+        {
+            q.append_pair("category", c.slug.as_str());
         }
         q.finish()
     });
+    let (heading, intro) = match (category_page, category) {
+        (Some(()), Some(c)) => (c.name.clone(), c.description.clone()),
+        _ => ("Catalog".to_owned(), String::new()),
+    };
     render(&CatalogPage {
-        nav: Nav::of(&v),
+        nav: Nav::of(v),
+        heading,
+        intro,
+        action,
         q: text.unwrap_or_default(),
+        tag: tag.map(|t| t.as_str().to_owned()).unwrap_or_default(),
+        min: min.map(|d| d.to_string()).unwrap_or_default(),
+        max: max.map(|d| d.to_string()).unwrap_or_default(),
         sorts: WorkflowSort::ALL
             .iter()
             .map(|s| (s.to_string(), *s == sort))
             .collect(),
+        tiers: PricingTier::ALL
+            .iter()
+            .map(|t| (t.to_string(), Some(*t) == tier))
+            .collect(),
+        categories: categories
+            .iter()
+            .map(|c| {
+                (
+                    c.slug.to_string(),
+                    c.name.clone(),
+                    category.is_some_and(|x| x.id == c.id),
+                )
+            })
+            .collect(),
+        show_categories: category_page.is_none(),
         cards: page.items.iter().map(Card::from).collect(),
         next,
     })
