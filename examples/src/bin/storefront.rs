@@ -59,6 +59,8 @@ async fn main() -> Result<(), AnyError> {
     };
     let addr = listener.local_addr()?;
     let config = storefront::demo_config(&format!("http://{addr}"), &files_dir(&backend))?;
+    // The demo files' bytes, next to the database (idempotent).
+    vault_examples::seed_files(&vault, &Actor::Service, config.files.as_ref()).await?;
     let admin = storefront::demo_admin(&vault).await?;
     println!(
         "Workflow Vault storefront: {} workflows at http://{addr}/",
