@@ -95,7 +95,12 @@ where
     match call.await {
         Ok((body, events)) => {
             if let Some(k) = key {
-                fake.state().idempotent.insert(k, (200, body.clone()));
+                let mut st = fake.state();
+                // Stripe forgets keys after a day; the fake, past a bound.
+                if st.idempotent.len() >= super::KEYS {
+                    st.idempotent.clear();
+                }
+                st.idempotent.insert(k, (200, body.clone()));
             }
             // Stripe sends the events on their own; the fake sends them
             // before answering, so the caller sees their effect at once.

@@ -34,6 +34,9 @@ use super::AppState;
 /// How many delivered events the fake keeps for its event log.
 const LOG: usize = 200;
 
+/// How many idempotency keys the fake remembers before it starts over.
+const KEYS: usize = 10_000;
+
 /// A made-up Stripe id: `prefix` and 24 random lowercase hex digits.
 fn fake_id(prefix: &str) -> String {
     let mut b = [0u8; 12];

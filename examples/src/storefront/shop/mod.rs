@@ -56,6 +56,27 @@ pub enum StripeSetup {
     },
 }
 
+impl StripeSetup {
+    /// Stripe's API when `STRIPE_SECRET_KEY` and `STRIPE_WEBHOOK_SECRET`
+    /// are set (and `STRIPE_API_BASE`, if another host is wanted);
+    /// otherwise `None`, and the caller keeps the fake.
+    pub fn from_env() -> Option<Self> {
+        let var = |name| {
+            std::env::var(name)
+                .ok()
+                .filter(|v: &String| !v.trim().is_empty())
+        };
+        Some(Self::Real {
+            api_key: ApiKey::new(var("STRIPE_SECRET_KEY")?),
+            webhook_secret: WebhookSecret::new(var("STRIPE_WEBHOOK_SECRET")?),
+            api_base: var("STRIPE_API_BASE"),
+        })
+    }
+}
+
+/// How often parked webhook events are looked at again.
+const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Files, payments and the fake Stripe.
 pub struct Shop {
     // Built once; `None` when the configuration could not make one (a bad
@@ -122,14 +143,48 @@ impl Shop {
         if let Some(base) = base {
             builder = builder.base_url(base);
         }
-        Self {
+        let shop = Self {
             client: builder.build().map_err(|e| e.to_string()),
             secret,
             vault: vault.clone(),
             clock: Arc::clone(&config.clock),
             files: Arc::clone(&config.files),
             fake,
-        }
+        };
+        shop.sweep_in_background();
+        shop
+    }
+
+    /// Every minute, what vault-stripe asks of its users: parked events
+    /// whose object appeared without an event are applied, and those that
+    /// waited too long expire ([`WebhookHandler::sweep`]). Runs on the
+    /// current tokio runtime, if there is one, until it shuts down.
+    fn sweep_in_background(&self) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let parts = (
+            self.vault.clone(),
+            Arc::clone(&self.clock),
+            self.secret.clone(),
+        );
+        runtime.spawn(async move {
+            let (vault, clock, secret) = parts;
+            let mut tick = tokio::time::interval(SWEEP_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                match handler(&vault, &clock, &secret).await {
+                    Ok(h) => {
+                        if let Err(e) = h.sweep().await {
+                            tracing::warn!(error = %e, "webhook sweep failed");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e.message, "webhook sweep could not start"),
+                }
+            }
+        });
     }
 
     /// The Stripe client, or a 500 page when none could be built.
@@ -141,27 +196,33 @@ impl Shop {
     /// membership plans as they are now. Built per delivery because staff
     /// may change the plans at any time; it holds nothing but handles.
     async fn hooks(&self) -> Result<WebhookHandler<dyn Store>, PageError> {
-        let plans = self
-            .vault
-            .membership_plans(&vault_core::Actor::Service)
-            .await?;
-        let config = WebhookConfig {
-            tier_limits: plans
-                .iter()
-                .map(|p| (p.tier, p.period_download_limit))
-                .collect(),
-            ..WebhookConfig::default()
-        };
-        let store: Arc<dyn Store> = Arc::clone(self.vault.store());
-        let events: Arc<dyn WebhookStore> = store;
-        Ok(WebhookHandler::new(
-            self.vault.clone(),
-            events,
-            Arc::clone(&self.clock),
-            Verifier::new(self.secret.clone()),
-            config,
-        ))
+        handler(&self.vault, &self.clock, &self.secret).await
     }
+}
+
+/// A webhook handler over `vault` with the plans' limits as they are now.
+async fn handler(
+    vault: &Vault<dyn Store>,
+    clock: &Arc<dyn Clock>,
+    secret: &WebhookSecret,
+) -> Result<WebhookHandler<dyn Store>, PageError> {
+    let plans = vault.membership_plans(&vault_core::Actor::Service).await?;
+    let config = WebhookConfig {
+        tier_limits: plans
+            .iter()
+            .map(|p| (p.tier, p.period_download_limit))
+            .collect(),
+        ..WebhookConfig::default()
+    };
+    let store: Arc<dyn Store> = Arc::clone(vault.store());
+    let events: Arc<dyn WebhookStore> = store;
+    Ok(WebhookHandler::new(
+        vault.clone(),
+        events,
+        Arc::clone(clock),
+        Verifier::new(secret.clone()),
+        config,
+    ))
 }
 
 /// `POST /stripe/webhook` (and `/api/stripe/webhook`): the raw body and its
