@@ -10,7 +10,9 @@ use vault_core::catalog::wedge::{
     Complexity, DigitalMaturity, ExcellenceTier, GrowthPotential, Score, Wedge,
 };
 use vault_core::catalog::workflow::{Workflow, WorkflowContent, parse_tags};
+use vault_core::commerce::plan::{BillingInterval, MembershipPlan};
 use vault_core::delivery::download::IpSalt;
+use vault_core::settings::system::{Setting, SettingKey, SettingValue};
 use vault_core::store::Store;
 use vault_core::value::actor::Actor;
 use vault_core::value::error::Error;
@@ -230,6 +232,7 @@ pub async fn seed_catalog(
             (format!("{slug}.json"), FileAccess::Standard, true),
             (format!("{slug}-preview.pdf"), FileAccess::Public, false),
         ] {
+            let bytes = demo_file_bytes(&slug, &name);
             vault
                 .add_file(
                     admin,
@@ -251,13 +254,20 @@ pub async fn seed_catalog(
                         version: Version::new(1, 0, 0),
                         is_primary: primary,
                         access,
-                        size_bytes: 18_432,
-                        checksum: Checksum::of(slug.as_str().as_bytes()),
+                        size_bytes: bytes.len() as u64,
+                        checksum: Checksum::of(&bytes),
                     },
                 )
                 .await?;
         }
         out.push(vault.publish_workflow(admin, w.id).await?);
+    }
+    if vault.membership_plans(admin).await?.is_empty() {
+        let plans = serde_json::to_value(demo_plans())?;
+        let key = SettingKey::parse(MembershipPlan::SETTING)?;
+        vault
+            .set_setting(admin, Setting::new(key, SettingValue::Json(plans))?)
+            .await?;
     }
     let bundle_slug = Slug::parse("agency-starter-pack")?;
     if vault.store().bundle_by_slug(&bundle_slug).await?.is_none() {
@@ -278,4 +288,80 @@ pub async fn seed_catalog(
             .await?;
     }
     Ok(out)
+}
+
+/// The demo's membership plans: Pro monthly with a 14-day trial and 20
+/// downloads a month, Premium yearly without a trial and without a limit.
+/// The price ids are the fake Stripe's; a real account has its own.
+pub fn demo_plans() -> Vec<MembershipPlan> {
+    vec![
+        MembershipPlan {
+            tier: PricingTier::Pro,
+            name: "Pro monthly".into(),
+            price: Money::from_minor(1900, Currency::USD),
+            interval: BillingInterval::Month,
+            trial_days: Some(14),
+            period_download_limit: Some(20),
+            price_id: "price_demo_pro_monthly".into(),
+        },
+        MembershipPlan {
+            tier: PricingTier::Premium,
+            name: "Premium yearly".into(),
+            price: Money::from_minor(19_000, Currency::USD),
+            interval: BillingInterval::Year,
+            trial_days: None,
+            period_download_limit: None,
+            price_id: "price_demo_premium_yearly".into(),
+        },
+    ]
+}
+
+/// The bytes of a demo file: a small Make.com-style blueprint for the
+/// `.json` file, a line of text for the preview. Deterministic, so the
+/// seeded checksum and size agree with what [`seed_files`] stores.
+pub fn demo_file_bytes(slug: &Slug, file_name: &str) -> Vec<u8> {
+    if file_name.ends_with(".json") {
+        let blueprint = serde_json::json!({
+            "name": slug.as_str(),
+            "flow": [
+                {"id": 1, "module": "webhook:CustomWebHook"},
+                {"id": 2, "module": "util:SetVariables"},
+                {"id": 3, "module": "email:ActionSendEmail"}
+            ],
+            "metadata": {"version": 1, "source": "workflow-vault-demo"}
+        });
+        let mut out = serde_json::to_vec_pretty(&blueprint).unwrap_or_default();
+        out.push(b'\n');
+        out
+    } else {
+        format!("Preview of {slug}: what it does, what it needs, how to set it up.\n").into_bytes()
+    }
+}
+
+/// Writes every demo file's bytes into `files` under its storage key,
+/// unless an object of that size is there already (so running it again
+/// writes nothing). Returns how many objects it wrote.
+pub async fn seed_files(
+    vault: &Vault<dyn Store>,
+    admin: &Actor,
+    files: &dyn object_store::ObjectStore,
+) -> Result<usize, AnyError> {
+    use object_store::ObjectStoreExt;
+    let mut written = 0;
+    for (slug, ..) in DEMO {
+        let slug = Slug::parse(slug)?;
+        let w = vault.workflow_by_slug(admin, &slug).await?;
+        for f in vault.stored_files(admin, w.id).await? {
+            let bytes = demo_file_bytes(&slug, &f.file_name);
+            let path = object_store::path::Path::parse(&f.storage_key)?;
+            match files.head(&path).await {
+                Ok(meta) if meta.size == bytes.len() as u64 => continue,
+                Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+            files.put(&path, bytes.into()).await?;
+            written += 1;
+        }
+    }
+    Ok(written)
 }

@@ -98,7 +98,10 @@ pub use crate::value::MAX_INTEGER;
 pub use crate::value::error::{Entity, StoreError, StoreResult};
 pub use crate::value::keyset::{After, Listing};
 
-/// A complete backend: every area. Implemented automatically.
+/// A complete backend: every area, the provider's webhook records
+/// included (so an app holding only an `Arc<dyn Store>` can hand the same
+/// store to a webhook handler as an `Arc<dyn WebhookStore>`). Implemented
+/// automatically.
 pub trait Store:
     CatalogStore
     + PageStore
@@ -110,6 +113,7 @@ pub trait Store:
     + AccountStore
     + AuditStore
     + SettingsStore
+    + WebhookStore
 {
 }
 
@@ -124,5 +128,6 @@ impl<T> Store for T where
         + AccountStore
         + AuditStore
         + SettingsStore
+        + WebhookStore
 {
 }

@@ -41,6 +41,9 @@ use vault_core::store::{
     AnalyticsStore, CatalogStore, Charge, CommentStore, CommerceStore, CommunityStore,
     DeliveryStore, PurchaseWrite, Store, StoreResult,
 };
+use vault_core::store::{
+    Claim, Finish, NewWebhookEvent, WebhookEvent, WebhookStatus, WebhookStore,
+};
 use vault_core::testkit::{Fixture, run};
 use vault_core::value::actor::{Actor, UserId};
 use vault_core::value::ids::{
@@ -135,6 +138,49 @@ impl SettingsStore for Interleaved {
     }
     async fn remove_setting(&self, k: SettingKey, a: &AuditEntry) -> StoreResult<bool> {
         self.inner.remove_setting(k, a).await
+    }
+}
+
+#[async_trait]
+impl WebhookStore for Interleaved {
+    async fn claim_webhook_event(
+        &self,
+        event: &NewWebhookEvent,
+        now: chrono::DateTime<chrono::Utc>,
+        lease: chrono::Duration,
+        max_attempts: u32,
+    ) -> StoreResult<Claim> {
+        self.inner
+            .claim_webhook_event(event, now, lease, max_attempts)
+            .await
+    }
+    async fn finish_webhook_event(
+        &self,
+        id: &str,
+        finish: &Finish,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<()> {
+        self.inner.finish_webhook_event(id, finish, now).await
+    }
+    async fn webhook_event(&self, id: &str) -> StoreResult<Option<WebhookEvent>> {
+        self.inner.webhook_event(id).await
+    }
+    async fn webhook_events(
+        &self,
+        status: WebhookStatus,
+        waiting_for: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<WebhookEvent>> {
+        self.inner.webhook_events(status, waiting_for, limit).await
+    }
+    async fn expire_parked_webhook_events(
+        &self,
+        parked_before: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<u64> {
+        self.inner
+            .expire_parked_webhook_events(parked_before, now)
+            .await
     }
 }
 

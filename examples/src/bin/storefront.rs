@@ -58,14 +58,28 @@ async fn main() -> Result<(), AnyError> {
         }
     };
     let addr = listener.local_addr()?;
-    let config = storefront::demo_config(&format!("http://{addr}"), &files_dir(&backend))?;
+    let mut config = storefront::demo_config(&format!("http://{addr}"), &files_dir(&backend))?;
+    // Stripe's API when its key and webhook secret are in the environment.
+    let real_stripe = storefront::shop::StripeSetup::from_env();
+    if let Some(stripe) = real_stripe.clone() {
+        config.stripe = stripe;
+    }
+    // The demo files' bytes, next to the database (idempotent).
+    vault_examples::seed_files(&vault, &Actor::Service, config.files.as_ref()).await?;
     let admin = storefront::demo_admin(&vault).await?;
     println!(
         "Workflow Vault storefront: {} workflows at http://{addr}/",
         catalog.len()
     );
     println!("Demo admin: {} / {}", admin.0, admin.1);
-    println!("Mail goes to http://{addr}/dev/mailbox; payments to the built-in fake Stripe.");
+    println!(
+        "Mail goes to http://{addr}/dev/mailbox; payments to {}.",
+        if real_stripe.is_some() {
+            "Stripe (STRIPE_SECRET_KEY)"
+        } else {
+            "the built-in fake Stripe"
+        }
+    );
     let app = storefront::router(vault, config);
     axum::serve(
         listener,

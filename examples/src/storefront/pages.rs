@@ -291,7 +291,6 @@ struct WorkflowPage {
     includes: Vec<String>,
     granted: bool,
     decision: String,
-    #[allow(dead_code)] // Read by offer.html once the shop fills it.
     offer: super::shop::Offer,
     pictures: Vec<(String, String)>,
     docs: Vec<(String, String)>,

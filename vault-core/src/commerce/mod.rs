@@ -4,6 +4,7 @@
 
 pub mod license;
 pub mod membership;
+pub mod plan;
 pub mod provider;
 pub mod purchase;
 pub mod refund;

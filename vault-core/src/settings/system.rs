@@ -80,6 +80,8 @@ pub const REGISTRY: &[SettingKey] = &[
     key("catalog.minimum_price", SettingKind::Amount),
     key("reviews.require_purchase", SettingKind::Flag),
     key("storefront.announcement", SettingKind::Json),
+    // The plans a shop sells (crate::commerce::plan), read by anyone.
+    key("membership.plans", SettingKind::Json),
     key("stripe.secret_key", SettingKind::Secret),
     key("stripe.webhook_secret", SettingKind::Secret),
 ];

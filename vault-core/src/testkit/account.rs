@@ -921,6 +921,54 @@ pub async fn audit_log_filters_and_pages(store: Arc<dyn Store>) {
     assert!(matches!(r, Err(Error::Invalid(e)) if e.field() == "limit"));
 }
 
+pub async fn membership_plans_read_from_their_setting(store: Arc<dyn Store>) {
+    use crate::commerce::plan::{BillingInterval, MembershipPlan};
+    use crate::value::money::{Currency, Money};
+    let f = Fixture::new(Arc::clone(&store)).await;
+    let anyone = Actor::Anonymous;
+    assert_eq!(f.vault.membership_plans(&anyone).await.unwrap(), vec![]);
+    let plan = MembershipPlan {
+        tier: PricingTier::Pro,
+        name: "Pro".into(),
+        price: Money::from_minor(1900, Currency::USD),
+        interval: BillingInterval::Month,
+        trial_days: Some(14),
+        period_download_limit: Some(20),
+        price_id: "price_pro".into(),
+    };
+    let json = serde_json::to_value([&plan]).unwrap();
+    let key = SettingKey::parse(MembershipPlan::SETTING).unwrap();
+    f.vault
+        .set_setting(
+            &f.admin,
+            Setting::new(key, SettingValue::Json(json)).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.vault.membership_plans(&anyone).await.unwrap(),
+        vec![plan.clone()]
+    );
+    // A list no checkout could sell shows as invalid, not as no plans.
+    let free = MembershipPlan {
+        tier: PricingTier::Free,
+        ..plan
+    };
+    let json = serde_json::to_value([&free]).unwrap();
+    f.vault
+        .set_setting(
+            &f.admin,
+            Setting::new(key, SettingValue::Json(json)).unwrap(),
+        )
+        .await
+        .unwrap();
+    let r = f.vault.membership_plans(&anyone).await;
+    assert!(
+        matches!(r, Err(Error::Invalid(ref e)) if e.field() == "tier"),
+        "{r:?}"
+    );
+}
+
 pub async fn settings_are_typed_and_secrets_never_show(store: Arc<dyn Store>) {
     let f = Fixture::new(Arc::clone(&store)).await;
     let set =

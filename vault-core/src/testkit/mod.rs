@@ -339,6 +339,7 @@ macro_rules! conformance_tests {
             accounts_list_search_and_page,
             audit_log_filters_and_pages,
             settings_are_typed_and_secrets_never_show,
+            membership_plans_read_from_their_setting,
             store_account_writes_are_guarded,
 
             // catalog.rs

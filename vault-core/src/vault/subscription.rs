@@ -5,8 +5,10 @@ use super::Vault;
 use crate::commerce::membership::{
     Membership, MembershipEvent, MembershipStatus, NewMembership, Period,
 };
+use crate::commerce::plan::MembershipPlan;
 use crate::commerce::subscription::SubscriptionSnapshot;
 use crate::insight::analytics::ActiveMembershipRow;
+use crate::settings::system::SettingValue;
 use crate::store::Store;
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::{Entity, Error, Result, StoreError};
@@ -183,6 +185,33 @@ impl<S: Store + ?Sized> Vault<S> {
                 entity: Entity::Membership,
                 key: id.to_string(),
             })
+    }
+
+    /// The membership plans on sale (anyone may read them; none when the
+    /// [`MembershipPlan::SETTING`] setting is unset), lowest tier first. A
+    /// stored list that no longer parses is refused as invalid rather than
+    /// read as no plans, so a broken setting shows instead of hiding the
+    /// membership page.
+    pub async fn membership_plans(&self, actor: &Actor) -> Result<Vec<MembershipPlan>> {
+        let span = tracing::info_span!(
+            "vault.membership_plans",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        self.acting(actor, span, async move {
+            let settings = self.store.settings().await?;
+            let Some(setting) = settings
+                .iter()
+                .find(|s| s.key().name() == MembershipPlan::SETTING)
+            else {
+                return Ok(Vec::new());
+            };
+            match setting.value() {
+                SettingValue::Json(j) => Ok(MembershipPlan::parse_list(j)?),
+                _ => Ok(Vec::new()),
+            }
+        })
+        .await
     }
 
     /// One membership (its member or staff; others read not found).
