@@ -25,10 +25,12 @@ use vault_core::commerce::membership::{Membership, MembershipStatus};
 use vault_core::commerce::purchase::{PaymentRef, PaymentStatus, Purchase};
 use vault_core::commerce::refund::{PaymentEvent, cascade};
 use vault_core::community::comment::Comment;
+use vault_core::community::comment_feed::CommentFeedQuery;
 use vault_core::community::comment_query::{CommentCursor, CommentQuery};
 use vault_core::community::favorite::Favorite;
 use vault_core::community::rating::RatingDelta;
 use vault_core::community::review::{ModerationStatus, Review, Vote};
+use vault_core::community::review_query::{ReviewCursor, ReviewQuery};
 use vault_core::delivery::download::Download;
 use vault_core::insight::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
 use vault_core::settings::system::{Setting, SettingKey};
@@ -400,6 +402,9 @@ impl CommunityStore for Interleaved {
     ) -> StoreResult<Vec<Review>> {
         self.inner.reviews_for_workflow(w, s).await
     }
+    async fn list_reviews(&self, q: &ReviewQuery) -> StoreResult<Page<Review, ReviewCursor>> {
+        self.inner.list_reviews(q).await
+    }
     async fn set_vote(
         &self,
         r: ReviewId,
@@ -444,6 +449,12 @@ impl CommentStore for Interleaved {
     }
     async fn list_comments(&self, q: &CommentQuery) -> StoreResult<Page<Comment, CommentCursor>> {
         self.inner.list_comments(q).await
+    }
+    async fn comment_feed(
+        &self,
+        q: &CommentFeedQuery,
+    ) -> StoreResult<Page<Comment, CommentCursor>> {
+        self.inner.comment_feed(q).await
     }
     async fn set_comment_like(
         &self,

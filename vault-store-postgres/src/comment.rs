@@ -8,12 +8,13 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 use vault_core::audit::entry::AuditEntry;
 use vault_core::catalog::query::Page;
 use vault_core::community::comment::{Comment, MAX_DEPTH, like_delta};
+use vault_core::community::comment_feed::CommentFeedQuery;
 use vault_core::community::comment_query::{CommentCursor, CommentKey, CommentOrder, CommentQuery};
 use vault_core::store::{CommentStore, Entity, StoreError, StoreResult, check_reply};
 use vault_core::value::actor::UserId;
@@ -225,6 +226,47 @@ fn page_sql(order: CommentOrder) -> &'static str {
     }
 }
 
+/// The page statement of the comment feed: only the filters the query
+/// sets, `is_hidden` spelled as a literal so the partial index of hidden
+/// comments applies, then what comes after the cursor, one row past the
+/// page.
+fn feed_page(q: &CommentFeedQuery) -> QueryBuilder<Postgres> {
+    let mut qb = QueryBuilder::new(concat!(
+        "SELECT ",
+        comment_cols!(),
+        " FROM comments WHERE deleted_at IS NULL"
+    ));
+    if let Some(author) = &q.author {
+        qb.push(" AND user_id = ").push_bind(author.to_string());
+    }
+    match q.hidden {
+        Some(true) => {
+            qb.push(" AND is_hidden");
+        }
+        Some(false) => {
+            qb.push(" AND NOT is_hidden");
+        }
+        None => {}
+    }
+    // `validate` let through only cursors of the newest order, keyed by
+    // time.
+    if let Some(cur) = q.cursor
+        && let CommentKey::Time(t) = cur.key()
+    {
+        let id = cur.id().as_uuid();
+        qb.push(" AND (created_at < ")
+            .push_bind(t)
+            .push(" OR (created_at = ")
+            .push_bind(t)
+            .push(" AND id > ")
+            .push_bind(id)
+            .push("))");
+    }
+    qb.push(" ORDER BY created_at DESC, id LIMIT ")
+        .push_bind(i64::from(q.limit) + 1);
+    qb
+}
+
 #[async_trait]
 impl CommentStore for PgStore {
     async fn insert_comment(&self, comment: &Comment) -> StoreResult<()> {
@@ -291,6 +333,30 @@ impl CommentStore for PgStore {
         items.truncate(query.limit as usize);
         let next = if more {
             items.last().map(|c| CommentCursor::after(c, query.order))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn comment_feed(
+        &self,
+        query: &CommentFeedQuery,
+    ) -> StoreResult<Page<Comment, CommentCursor>> {
+        query.validate()?;
+        let mut qb = feed_page(query);
+        let rows = on_conn!(self, |c| qb.build().fetch_all(c)).map_err(db)?;
+        let mut items = rows
+            .iter()
+            .map(comment_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        // One row past the page says whether there is a next one.
+        let more = items.len() > query.limit as usize;
+        items.truncate(query.limit as usize);
+        let next = if more {
+            items
+                .last()
+                .map(|c| CommentCursor::after(c, CommentOrder::Newest))
         } else {
             None
         };

@@ -1,8 +1,8 @@
 //! Reviews (with the rating aggregate), votes and favorites.
 
 use async_trait::async_trait;
-use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 use vault_core::audit::entry::AuditEntry;
 use vault_core::catalog::workflow::Tag;
@@ -11,10 +11,12 @@ use vault_core::community::rating::{
     Dimension, DimensionRatings, DimensionTotals, Rating, RatingAggregate, RatingDelta,
 };
 use vault_core::community::review::{ModerationStatus, Review, ReviewInput, Vote};
+use vault_core::community::review_query::{ReviewCursor, ReviewOrder, ReviewQuery};
 use vault_core::insight::analytics::AnalyticsDelta;
 use vault_core::store::{CommunityStore, Entity, StoreError, StoreResult};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{ReviewId, WorkflowId};
+use vault_core::value::keyset::Page;
 
 use crate::catalog::require_workflow;
 use crate::codec::*;
@@ -466,6 +468,37 @@ async fn delete_favorite(
     Ok(true)
 }
 
+/// The page statement of a review listing: only the filters the query
+/// sets, so the planner picks the index of the one it has, then a range
+/// from the cursor in the order's direction, one row past the page.
+fn review_page(q: &ReviewQuery) -> QueryBuilder<Postgres> {
+    let mut qb = QueryBuilder::new(concat!(
+        "SELECT ",
+        review_cols!(),
+        " FROM workflow_reviews WHERE TRUE"
+    ));
+    if let Some(user) = &q.user {
+        qb.push(" AND user_id = ").push_bind(user.to_string());
+    }
+    if let Some(status) = q.status {
+        qb.push(" AND status = ").push_bind(status.as_str());
+    }
+    let (beyond, dir) = match q.order {
+        ReviewOrder::OldestFirst => (">", "ASC"),
+        ReviewOrder::NewestFirst => ("<", "DESC"),
+    };
+    if let Some(cur) = q.cursor {
+        qb.push(format!(" AND (created_at, id) {beyond} ("))
+            .push_bind(cur.at())
+            .push(", ")
+            .push_bind(cur.id().as_uuid())
+            .push(")");
+    }
+    qb.push(format!(" ORDER BY created_at {dir}, id {dir} LIMIT "))
+        .push_bind(i64::from(q.limit) + 1);
+    qb
+}
+
 #[async_trait]
 impl CommunityStore for PgStore {
     async fn insert_review(
@@ -552,6 +585,25 @@ impl CommunityStore for PgStore {
         .iter()
         .map(review_from_row)
         .collect()
+    }
+
+    async fn list_reviews(&self, query: &ReviewQuery) -> StoreResult<Page<Review, ReviewCursor>> {
+        query.validate()?;
+        let mut qb = review_page(query);
+        let rows = on_conn!(self, |c| qb.build().fetch_all(c)).map_err(db)?;
+        let mut items = rows
+            .iter()
+            .map(review_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        // One row past the page says whether there is a next one.
+        let more = items.len() > query.limit as usize;
+        items.truncate(query.limit as usize);
+        let next = if more {
+            items.last().map(|r| ReviewCursor::after(r, query.order))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
     }
 
     async fn set_vote(

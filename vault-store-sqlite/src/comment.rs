@@ -7,6 +7,7 @@ use rusqlite::types::Value;
 use vault_core::audit::entry::AuditEntry;
 use vault_core::catalog::query::Page;
 use vault_core::community::comment::{Comment, MAX_DEPTH, like_delta};
+use vault_core::community::comment_feed::CommentFeedQuery;
 use vault_core::community::comment_query::{CommentCursor, CommentKey, CommentOrder, CommentQuery};
 use vault_core::store::{CommentStore, Entity, StoreError, StoreResult, check_reply};
 use vault_core::value::actor::UserId;
@@ -198,6 +199,33 @@ fn page_sql(order: CommentOrder) -> &'static str {
     }
 }
 
+/// The page statement of the comment feed: only the filters the query
+/// sets, `is_hidden` spelled as a literal so the partial index of hidden
+/// comments applies (`?1` author), then what comes after the cursor (`?2`,
+/// `?3`), one row past the page (`?4`). Every parameter is bound every
+/// time; SQLite counts them by the highest number, `?4`.
+fn feed_sql(q: &CommentFeedQuery) -> String {
+    let mut sql = concat!(
+        "SELECT ",
+        comment_cols!(),
+        " FROM comments WHERE deleted_at IS NULL"
+    )
+    .to_owned();
+    if q.author.is_some() {
+        sql.push_str(" AND user_id = ?1");
+    }
+    match q.hidden {
+        Some(true) => sql.push_str(" AND is_hidden = 1"),
+        Some(false) => sql.push_str(" AND is_hidden = 0"),
+        None => {}
+    }
+    if q.cursor.is_some() {
+        sql.push_str(" AND (created_at < ?2 OR (created_at = ?2 AND id > ?3))");
+    }
+    sql.push_str(" ORDER BY created_at DESC, id LIMIT ?4");
+    sql
+}
+
 #[async_trait]
 impl CommentStore for SqliteStore {
     async fn insert_comment(&self, comment: &Comment) -> StoreResult<()> {
@@ -268,6 +296,39 @@ impl CommentStore for SqliteStore {
         items.truncate(query.limit as usize);
         let next = if more {
             items.last().map(|c| CommentCursor::after(c, query.order))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn comment_feed(
+        &self,
+        query: &CommentFeedQuery,
+    ) -> StoreResult<Page<Comment, CommentCursor>> {
+        query.validate()?;
+        let sql = feed_sql(query);
+        let author = query.author.as_ref().map(|a| a.to_string());
+        // `validate` let through only cursors of the newest order, keyed by
+        // time.
+        let (at, after) = match query.cursor {
+            Some(cur) => match cur.key() {
+                CommentKey::Time(t) => (Some(ts(&t)), Some(cur.id().to_string())),
+                CommentKey::Likes(_) => (None, None),
+            },
+            None => (None, None),
+        };
+        let limit = i64::from(query.limit) + 1;
+        let mut items = self
+            .read(move |c| query_all(c, &sql, params![author, at, after, limit], comment_from_row))
+            .await?;
+        // One row past the page says whether there is a next one.
+        let more = items.len() > query.limit as usize;
+        items.truncate(query.limit as usize);
+        let next = if more {
+            items
+                .last()
+                .map(|c| CommentCursor::after(c, CommentOrder::Newest))
         } else {
             None
         };

@@ -7,10 +7,12 @@ use vault_core::audit::entry::AuditEntry;
 use vault_core::community::favorite::Favorite;
 use vault_core::community::rating::{Dimension, DimensionRatings, Rating, RatingDelta};
 use vault_core::community::review::{ModerationStatus, Review, ReviewInput, Vote};
+use vault_core::community::review_query::{ReviewCursor, ReviewOrder, ReviewQuery};
 use vault_core::insight::analytics::AnalyticsDelta;
 use vault_core::store::{CommunityStore, Entity, StoreError, StoreResult};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{ReviewId, WorkflowId};
+use vault_core::value::keyset::Page;
 use vault_core::value::tag::Tag;
 
 use crate::catalog::{load_workflow, require_workflow};
@@ -203,6 +205,35 @@ fn favorite_from_row(row: &Row<'_>) -> StoreResult<Favorite> {
     })
 }
 
+/// The page statement of a review listing: only the filters the query
+/// sets, so the planner picks the index of the one it has (`?1` user, `?2`
+/// status), then a range from the cursor (`?3`, `?4`) in the order's
+/// direction, one row past the page (`?5`). Every parameter is bound
+/// every time; SQLite counts them by the highest number, `?5`.
+fn review_page_sql(q: &ReviewQuery) -> String {
+    let mut sql = format!("SELECT {REVIEW_COLS} FROM workflow_reviews WHERE 1 = 1");
+    if q.user.is_some() {
+        sql.push_str(" AND user_id = ?1");
+    }
+    match (&q.user, q.status) {
+        // A user has one review per workflow: their index is the short
+        // read, and the unary `+` keeps the planner off the status index,
+        // which it would otherwise pick without statistics.
+        (Some(_), Some(_)) => sql.push_str(" AND +status = ?2"),
+        (None, Some(_)) => sql.push_str(" AND status = ?2"),
+        (_, None) => {}
+    }
+    let (beyond, dir) = match q.order {
+        ReviewOrder::OldestFirst => (">", "ASC"),
+        ReviewOrder::NewestFirst => ("<", "DESC"),
+    };
+    if q.cursor.is_some() {
+        sql.push_str(&format!(" AND (created_at, id) {beyond} (?3, ?4)"));
+    }
+    sql.push_str(&format!(" ORDER BY created_at {dir}, id {dir} LIMIT ?5"));
+    sql
+}
+
 #[async_trait]
 impl CommunityStore for SqliteStore {
     async fn insert_review(
@@ -381,6 +412,35 @@ impl CommunityStore for SqliteStore {
             )
         })
         .await
+    }
+
+    async fn list_reviews(&self, query: &ReviewQuery) -> StoreResult<Page<Review, ReviewCursor>> {
+        query.validate()?;
+        let sql = review_page_sql(query);
+        let user = query.user.as_ref().map(|u| u.to_string());
+        let status = query.status.map(|s| s.as_str());
+        let at = query.cursor.map(|c| ts(&c.at()));
+        let after = query.cursor.map(|c| c.id().to_string());
+        let limit = i64::from(query.limit) + 1;
+        let mut items = self
+            .read(move |c| {
+                query_all(
+                    c,
+                    &sql,
+                    params![user, status, at, after, limit],
+                    review_from_row,
+                )
+            })
+            .await?;
+        // One row past the page says whether there is a next one.
+        let more = items.len() > query.limit as usize;
+        items.truncate(query.limit as usize);
+        let next = if more {
+            items.last().map(|r| ReviewCursor::after(r, query.order))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
     }
 
     async fn set_vote(

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_accounts_audit_settings.sql"),
     include_str!("../migrations/0008_comments.sql"),
     include_str!("../migrations/0009_workflow_pages.sql"),
+    include_str!("../migrations/0010_community_listings.sql"),
 ];
 
 /// The schema version this crate writes.

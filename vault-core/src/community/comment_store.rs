@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::community::comment::{Comment, MAX_DEPTH};
+use crate::community::comment_feed::CommentFeedQuery;
 use crate::community::comment_query::{CommentCursor, CommentQuery};
 use crate::value::actor::UserId;
 use crate::value::error::{Entity, StoreError, StoreResult};
@@ -57,6 +58,15 @@ pub trait CommentStore: Send + Sync + Debug {
     async fn list_comments(
         &self,
         query: &CommentQuery,
+    ) -> StoreResult<Page<Comment, CommentCursor>>;
+
+    /// One page of comments across every workflow, newest first, as
+    /// [`run_comment_feed`](crate::community::comment_feed::run_comment_feed)
+    /// defines it. `Invalid` for a query [`CommentFeedQuery::validate`]
+    /// refuses.
+    async fn comment_feed(
+        &self,
+        query: &CommentFeedQuery,
     ) -> StoreResult<Page<Comment, CommentCursor>>;
 
     /// Sets (`liked`) or clears `user`'s like of a comment, moving its

@@ -9,10 +9,12 @@ use crate::audit::entry::AuditEntry;
 use crate::community::favorite::Favorite;
 use crate::community::rating::RatingDelta;
 use crate::community::review::{ModerationStatus, Review, Vote};
+use crate::community::review_query::{ReviewCursor, ReviewQuery};
 use crate::value::actor::UserId;
 use crate::value::delta::AnalyticsDelta;
 use crate::value::error::StoreResult;
 use crate::value::ids::{ReviewId, WorkflowId};
+use crate::value::keyset::Page;
 use crate::value::tag::Tag;
 
 /// Reviews, votes and favorites.
@@ -60,6 +62,10 @@ pub trait CommunityStore: Send + Sync + Debug {
         workflow: WorkflowId,
         statuses: &[ModerationStatus],
     ) -> StoreResult<Vec<Review>>;
+    /// One page of reviews across every workflow, as
+    /// [`run_review_query`](crate::community::review_query::run_review_query)
+    /// defines it. `Invalid` for a query [`ReviewQuery::validate`] refuses.
+    async fn list_reviews(&self, query: &ReviewQuery) -> StoreResult<Page<Review, ReviewCursor>>;
     /// Sets (or with `None` clears) `user`'s vote on a review, adjusting the
     /// review's helpful counts in the same transaction. Returns the previous
     /// vote. `NotFound` for a missing review.

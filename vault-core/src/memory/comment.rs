@@ -9,6 +9,7 @@ use super::{MemoryStore, REVISION_MOVED, State};
 use crate::audit::entry::AuditEntry;
 use crate::catalog::query::Page;
 use crate::community::comment::{Comment, like_delta};
+use crate::community::comment_feed::{CommentFeedQuery, run_comment_feed};
 use crate::community::comment_query::{CommentCursor, CommentQuery, run_comment_query};
 use crate::store::{CommentStore, check_reply};
 use crate::value::actor::UserId;
@@ -133,6 +134,16 @@ impl CommentStore for MemoryStore {
     ) -> StoreResult<Page<Comment, CommentCursor>> {
         query.validate()?;
         Ok(self.lock().list_comments(query))
+    }
+
+    // Every comment is read: the memory store keeps no index by author, and
+    // a test's few hundred comments do not need one.
+    async fn comment_feed(
+        &self,
+        query: &CommentFeedQuery,
+    ) -> StoreResult<Page<Comment, CommentCursor>> {
+        query.validate()?;
+        Ok(run_comment_feed(query, self.lock().comments.by_id.values()))
     }
 
     // The memory store keeps no time for a like: nothing reads it back.

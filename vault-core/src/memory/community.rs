@@ -7,11 +7,13 @@ use crate::audit::entry::AuditEntry;
 use crate::community::favorite::Favorite;
 use crate::community::rating::{RatingAggregate, RatingDelta};
 use crate::community::review::{ModerationStatus, Review, Vote};
+use crate::community::review_query::{ReviewCursor, ReviewQuery, run_review_query};
 use crate::insight::analytics::AnalyticsDelta;
 use crate::store::CommunityStore;
 use crate::value::actor::UserId;
 use crate::value::error::{Entity, StoreError, StoreResult};
 use crate::value::ids::{ReviewId, WorkflowId};
+use crate::value::keyset::Page;
 use crate::value::tag::Tag;
 
 /// The count a vote adds to.
@@ -267,6 +269,13 @@ impl CommunityStore for MemoryStore {
             .filter(|r| statuses.is_empty() || statuses.contains(&r.status))
             .cloned()
             .collect())
+    }
+
+    // Every review is read: the memory store keeps no index by author or
+    // status, and a test's few hundred reviews do not need one.
+    async fn list_reviews(&self, query: &ReviewQuery) -> StoreResult<Page<Review, ReviewCursor>> {
+        query.validate()?;
+        Ok(run_review_query(query, self.lock().reviews.values()))
     }
 
     async fn set_vote(

@@ -20,7 +20,7 @@
 //! (`catalog`, `commerce`, `community`, `delivery`, `insight`), on two
 //! levels:
 //! * `<area>.rs` (and `catalog_listing.rs`, `catalog_page.rs`,
-//!   `commerce_ordering.rs`) drive
+//!   `commerce_ordering.rs`, `community_listing.rs`) drive
 //!   the [`Vault`] service, so they check the contract the way an app uses
 //!   it: counters, guarded writes, authorization and concurrency included.
 //!   `authz.rs` holds who may do what across areas, `hostile.rs` input at
@@ -46,6 +46,7 @@ mod commerce;
 mod commerce_ordering;
 mod commerce_store;
 mod community;
+mod community_listing;
 mod community_store;
 mod delivery;
 mod delivery_store;
@@ -74,6 +75,7 @@ pub use self::commerce::*;
 pub use self::commerce_ordering::*;
 pub use self::commerce_store::*;
 pub use self::community::*;
+pub use self::community_listing::*;
 pub use self::community_store::*;
 pub use self::delivery::*;
 pub use self::delivery_store::*;
@@ -411,6 +413,13 @@ macro_rules! conformance_tests {
             rating_matches_recompute,
             favorites_unique_and_counted,
             favorites_are_edited_and_listed_by_tag,
+
+            // community_listing.rs
+            reviews_list_across_workflows_by_user_and_status,
+            the_pending_queue_is_worked_page_by_page,
+            comment_feed_lists_across_workflows,
+            review_and_comment_listings_are_own_or_staff,
+            listing_cursors_and_limits_are_checked,
 
             // community_store.rs
             store_insert_review_is_unique_per_user_and_moves_the_rating,

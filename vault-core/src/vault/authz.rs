@@ -49,6 +49,28 @@ pub fn require_self_or_staff(actor: &Actor, user: &UserId, action: &'static str)
     }
 }
 
+/// A listing filtered by `owner`, or across everyone's records: staff may
+/// ask for any; a signed-in user only for their own (`owner` naming them),
+/// so leaving `owner` out is asking for everyone's, which is refused.
+pub fn require_own_listing(
+    actor: &Actor,
+    owner: Option<&UserId>,
+    action: &'static str,
+) -> Result<()> {
+    if actor.is_privileged() {
+        return Ok(());
+    }
+    let user = require_user(actor, action)?;
+    if owner == Some(user) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden {
+            action,
+            reason: "users may only list their own records",
+        })
+    }
+}
+
 /// Whether `actor` may see a workflow in `status`, `deleted` or not: staff
 /// see everything; others see published, coming-soon and archived (by
 /// direct link, so earlier buyers can still reach what they own) but never
@@ -79,6 +101,13 @@ mod tests {
         assert!(require_user(&Actor::Anonymous, "x").is_err());
         assert!(require_self_or_staff(&user, &other, "x").is_err());
         assert!(require_self_or_staff(&Actor::admin("a").expect("valid"), &other, "x").is_ok());
+        let me = user.user_id().cloned();
+        assert!(require_own_listing(&user, me.as_ref(), "x").is_ok());
+        assert!(require_own_listing(&user, Some(&other), "x").is_err());
+        assert!(require_own_listing(&user, None, "x").is_err());
+        assert!(require_own_listing(&Actor::Anonymous, None, "x").is_err());
+        assert!(require_own_listing(&Actor::Anonymous, Some(&other), "x").is_err());
+        assert!(require_own_listing(&Actor::Service, None, "x").is_ok());
         assert!(!can_see(&user, WorkflowStatus::Draft, false));
         assert!(can_see(&user, WorkflowStatus::Archived, false));
         assert!(!can_see(&user, WorkflowStatus::Published, true));

@@ -13,12 +13,15 @@ use super::{Vault, retry_conflicts};
 use crate::audit::entry::{AuditAction, AuditValue};
 use crate::catalog::query::Page;
 use crate::community::comment::Comment;
+use crate::community::comment_feed::CommentFeedQuery;
 use crate::community::comment_query::{CommentCursor, CommentOrder, CommentQuery};
 use crate::store::Store;
 use crate::value::actor::Actor;
 use crate::value::error::{Entity, Error, Result};
 use crate::value::ids::{CommentId, WorkflowId};
-use crate::vault::authz::{require_self_or_staff, require_staff, require_user};
+use crate::vault::authz::{
+    require_own_listing, require_self_or_staff, require_staff, require_user,
+};
 
 fn not_found(id: CommentId) -> Error {
     Error::NotFound {
@@ -239,6 +242,30 @@ impl<S: Store + ?Sized> Vault<S> {
             query.validate()?;
             self.workflow(actor, workflow).await?;
             Ok(self.store.list_comments(&query).await?)
+        })
+        .await
+    }
+
+    /// One page of comments across every workflow, newest first: a user's
+    /// own (their dashboard, `query.author` naming them) or, for staff,
+    /// anyone's, e.g. only hidden ones. A user asking for someone else's,
+    /// or for everyone's, and an anonymous caller are `Forbidden`. Deleted
+    /// comments are left out; hidden ones are in unless filtered (they are
+    /// the author's own, or the staff's to see).
+    pub async fn comment_feed(
+        &self,
+        actor: &Actor,
+        query: &CommentFeedQuery,
+    ) -> Result<Page<Comment, CommentCursor>> {
+        let span = tracing::info_span!(
+            "vault.comment_feed",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        self.acting(actor, span, async move {
+            require_own_listing(actor, query.author.as_ref(), "comment_feed")?;
+            query.validate()?;
+            Ok(self.store.comment_feed(query).await?)
         })
         .await
     }

@@ -11,13 +11,15 @@ use crate::catalog::workflow::Tag;
 use crate::community::favorite::Favorite;
 use crate::community::rating::{Dimension, RatingAggregate, RatingDelta};
 use crate::community::review::{ModerationStatus, Review, ReviewInput, Vote};
+use crate::community::review_query::{ReviewCursor, ReviewQuery};
 use crate::insight::analytics::AnalyticsDelta;
 use crate::store::Store;
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::{Entity, Error, Result};
 use crate::value::ids::{ReviewId, WorkflowId};
+use crate::value::keyset::Page;
 use crate::value::validation::check_text;
-use crate::vault::authz::{require_self_or_staff, require_user};
+use crate::vault::authz::{require_own_listing, require_self_or_staff, require_user};
 
 /// A workflow's rating, ready to show.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,6 +234,30 @@ impl<S: Store + ?Sized> Vault<S> {
             }
             self.writes.set_vote(id, user, vote).await?;
             self.load_review(id).await
+        })
+        .await
+    }
+
+    /// One page of reviews across every workflow: a user's own (their
+    /// dashboard, `query.user` naming them) or, for staff, anyone's, e.g.
+    /// the moderation queue ([`ReviewQuery::queue`]). A user asking for
+    /// someone else's, or for everyone's, and an anonymous caller are
+    /// `Forbidden`. Reviews of drafts and deleted workflows are listed too:
+    /// staff moderate them, and they are the user's own.
+    pub async fn list_reviews(
+        &self,
+        actor: &Actor,
+        query: &ReviewQuery,
+    ) -> Result<Page<Review, ReviewCursor>> {
+        let span = tracing::info_span!(
+            "vault.list_reviews",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        self.acting(actor, span, async move {
+            require_own_listing(actor, query.user.as_ref(), "list_reviews")?;
+            query.validate()?;
+            Ok(self.store.list_reviews(query).await?)
         })
         .await
     }
