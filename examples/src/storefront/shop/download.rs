@@ -50,7 +50,7 @@ fn header_text(headers: &HeaderMap, name: header::HeaderName) -> Option<String> 
 /// The download is recorded before the bytes are read: a file missing from
 /// the store is a 500 that has used one download (the operator's fault to
 /// fix, and visible in the log).
-pub(super) async fn download(
+pub(in crate::storefront) async fn download(
     State(app): State<Arc<AppState>>,
     v: Visitor,
     Path((slug, file_id)): Path<(String, String)>,

@@ -18,6 +18,7 @@ mod membership;
 mod offer;
 mod refund;
 
+pub(super) use download::download;
 use std::sync::Arc;
 
 use axum::Router;
