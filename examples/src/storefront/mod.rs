@@ -39,6 +39,9 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Html;
 use object_store::ObjectStore;
+use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use vault_core::store::Store;
@@ -64,6 +67,8 @@ pub struct Config {
     pub stripe: shop::StripeSetup,
     /// The clock (the system clock in production; tests may move it).
     pub clock: Arc<dyn Clock>,
+    /// The folder served under `/static` (the stylesheet).
+    pub assets: std::path::PathBuf,
 }
 
 impl std::fmt::Debug for Config {
@@ -71,6 +76,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("public_url", &self.public_url)
             .field("stripe", &self.stripe)
+            .field("assets", &self.assets)
             .finish_non_exhaustive()
     }
 }
@@ -109,6 +115,7 @@ pub fn router(vault: Vault<dyn Store>, config: Config) -> Router {
         public_url: config.public_url,
         vault,
     });
+    let assets = ServeDir::new(&config.assets);
     Router::new()
         .merge(pages::routes())
         .merge(auth::routes())
@@ -119,17 +126,42 @@ pub fn router(vault: Vault<dyn Store>, config: Config) -> Router {
         .merge(admin::routes())
         .nest("/api", api::routes())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .nest_service("/static", assets)
         .fallback(|| async { PageError::not_found("no such page") })
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             session::layer,
         ))
         .with_state(state)
+        // Each `layer` wraps the ones before it, so a request meets them
+        // bottom-up: it gets an id, is traced with it, the id is copied to
+        // the response, the response is compressed, and a handler that
+        // takes too long is cut off.
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(10),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(CompressionLayer::new())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// The span of one request: its method, its route's pattern and its id.
+/// The pattern (`/reset/{token}`), never the URI: a path or a query can
+/// carry a secret (a reset token) or a payment's session id, and logs are
+/// kept where secrets must not be.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("(no route)", axum::extract::MatchedPath::as_str);
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!("http", method = %req.method(), route, request_id = id)
 }
 
 /// What the layout's header needs: who is signed in (for the links) and the
@@ -178,6 +210,7 @@ pub fn demo_config(
         mailer: Arc::new(DevMailbox::default()),
         stripe: shop::StripeSetup::Fake,
         clock: Arc::new(crate::SystemClock),
+        assets: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static"),
     })
 }
 
