@@ -94,6 +94,8 @@ struct AdminPage {
     file_access: Vec<&'static str>,
     workflow_id: String,
     account: Option<AccountView>,
+    /// Links above a table to its other views: (href, label, current).
+    tabs: Vec<(String, String, bool)>,
 }
 
 /// The actions on one account.
@@ -133,6 +135,7 @@ impl AdminPage {
             file_access: ACCESS_WORDS.iter().map(|(w, _)| *w).collect(),
             workflow_id: String::new(),
             account: None,
+            tabs: vec![],
         }
     }
 }

@@ -14,6 +14,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use vault_core::account::settings::{Locale, TimeZone, UserSettings};
 use vault_core::commerce::purchase::PurchaseItem;
+use vault_core::community::comment_feed::CommentFeedQuery;
+use vault_core::community::comment_query::CommentCursor;
+use vault_core::community::review_query::{ReviewCursor, ReviewQuery};
 use vault_core::{Actor, Profile, WorkflowId};
 
 use super::session::{CsrfForm, Visitor};
@@ -90,6 +93,21 @@ struct DownloadRow {
     when: String,
 }
 
+struct ReviewRow {
+    what: WorkflowLink,
+    stars: String,
+    title: String,
+    status: String,
+    date: String,
+}
+
+struct CommentRow {
+    what: WorkflowLink,
+    body: String,
+    hidden: bool,
+    date: String,
+}
+
 struct FavoriteRow {
     what: WorkflowLink,
     note: String,
@@ -106,12 +124,20 @@ struct DashboardPage {
     memberships: Vec<MembershipRow>,
     downloads: Vec<DownloadRow>,
     favorites: Vec<FavoriteRow>,
+    reviews: Vec<ReviewRow>,
+    more_reviews: Option<String>,
+    comments: Vec<CommentRow>,
+    more_comments: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 struct Notice {
     saved: Option<String>,
     canceled: Option<String>,
+    /// Where the list of the user's reviews resumes (a cursor).
+    reviews: Option<String>,
+    /// Where the list of the user's comments resumes (a cursor).
+    comments: Option<String>,
 }
 
 /// `GET /dashboard`.
@@ -131,6 +157,24 @@ async fn dashboard(
     let memberships = vault.memberships_for_user(actor, user).await?;
     let downloads = vault.downloads_for_user(actor, user, 50).await?;
     let favorites = vault.favorites(actor, user).await?;
+    let mut review_query = ReviewQuery::by_user(user.clone());
+    review_query.cursor = match q.reviews.as_deref() {
+        None | Some("") => None,
+        Some(t) => Some(ReviewCursor::decode(t)?),
+    };
+    let reviews = vault
+        .list_reviews(actor, &review_query)
+        .await
+        .map_err(PageError::from_url)?;
+    let mut comment_query = CommentFeedQuery::by_author(user.clone());
+    comment_query.cursor = match q.comments.as_deref() {
+        None | Some("") => None,
+        Some(t) => Some(CommentCursor::decode(t)?),
+    };
+    let comments = vault
+        .comment_feed(actor, &comment_query)
+        .await
+        .map_err(PageError::from_url)?;
     let ids = purchases
         .iter()
         .filter_map(|p| match &p.item {
@@ -140,6 +184,8 @@ async fn dashboard(
         })
         .chain(downloads.iter().map(|d| d.workflow_id))
         .chain(favorites.iter().map(|f| f.workflow_id))
+        .chain(reviews.items.iter().map(|r| r.workflow_id))
+        .chain(comments.items.iter().map(|c| c.workflow_id))
         .collect::<Vec<_>>();
     let titles = links(&app, actor, ids).await?;
     let link = |id: &WorkflowId| {
@@ -225,6 +271,33 @@ async fn dashboard(
                     .join(", "),
             })
             .collect(),
+        reviews: reviews
+            .items
+            .iter()
+            .map(|r| ReviewRow {
+                what: link(&r.workflow_id),
+                stars: "★".repeat(usize::from(r.input.rating.stars())),
+                title: r.input.title.clone(),
+                status: r.status.to_string(),
+                date: day(r.created_at),
+            })
+            .collect(),
+        more_reviews: reviews
+            .next
+            .map(|c| format!("/dashboard?reviews={}#reviews", c.encode())),
+        comments: comments
+            .items
+            .iter()
+            .map(|c| CommentRow {
+                what: link(&c.workflow_id),
+                body: c.body.clone(),
+                hidden: c.hidden,
+                date: day(c.created_at),
+            })
+            .collect(),
+        more_comments: comments
+            .next
+            .map(|c| format!("/dashboard?comments={}#comments", c.encode())),
     };
     Ok(render(&page)?.into_response())
 }

@@ -186,3 +186,172 @@ impl IntoResponse for PageError {
         self.with_retry(res)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use vault_core::value::error::Entity;
+    use vault_core::{Currency, Error, Refusal, StoreError, ValidationError};
+
+    use super::{OUR_SIDE, PageError};
+
+    fn invalid() -> Error {
+        Error::Invalid(ValidationError::new(
+            "title",
+            vault_core::value::validation::Reason::Empty,
+        ))
+    }
+
+    /// Every variant a caller can act on, with the status, code and field
+    /// it maps to.
+    #[test]
+    fn each_vault_error_has_its_status_code_and_field() {
+        let cases: Vec<(Error, u16, &str, Option<&str>)> = vec![
+            (invalid(), 422, "invalid", Some("title")),
+            (
+                Error::CurrencyMismatch {
+                    expected: Currency::USD,
+                    found: Currency::EUR,
+                },
+                422,
+                "currency_mismatch",
+                None,
+            ),
+            (Error::Overflow { what: "total" }, 422, "overflow", None),
+            (
+                Error::NotFound {
+                    entity: Entity::Workflow,
+                    key: "x".into(),
+                },
+                404,
+                "not_found",
+                None,
+            ),
+            (
+                Error::AlreadyExists {
+                    entity: Entity::Review,
+                    key: "x".into(),
+                },
+                409,
+                "already_exists",
+                None,
+            ),
+            (
+                Error::Forbidden {
+                    action: "publish",
+                    reason: "publishing is for staff",
+                },
+                403,
+                "forbidden",
+                None,
+            ),
+            (
+                Error::Refused {
+                    refusal: Refusal::Banned,
+                },
+                403,
+                "refused",
+                None,
+            ),
+            (
+                Error::InvalidTransition {
+                    entity: Entity::Membership,
+                    state: "canceled",
+                    event: "renew",
+                },
+                409,
+                "invalid_transition",
+                None,
+            ),
+            (
+                Error::Conflict {
+                    entity: Entity::Purchase,
+                    key: "p".into(),
+                    reason: "changed",
+                },
+                409,
+                "conflict",
+                None,
+            ),
+            (
+                Error::Store(StoreError::busy("sqlite", "database is locked")),
+                503,
+                "busy",
+                None,
+            ),
+        ];
+        for (e, status, code, field) in cases {
+            let shown = e.to_string();
+            let p = PageError::from(e);
+            assert_eq!(p.status.as_u16(), status, "{shown}");
+            assert_eq!(p.code, code, "{shown}");
+            assert_eq!(p.field.as_deref(), field, "{shown}");
+            assert_eq!(p.retry_after.is_some(), status == 503, "{shown}");
+        }
+        // The reason a 403 gives is the vault's words.
+        let p = PageError::from(Error::Forbidden {
+            action: "publish",
+            reason: "publishing is for staff",
+        });
+        assert!(p.message.contains("publishing is for staff"));
+    }
+
+    #[test]
+    fn a_value_from_the_url_is_the_requests_fault() {
+        let p = PageError::from_url(invalid());
+        assert_eq!(p.status, StatusCode::BAD_REQUEST);
+        assert_eq!(p.field.as_deref(), Some("title"));
+        let p = PageError::from_url(Error::NotFound {
+            entity: Entity::Workflow,
+            key: "x".into(),
+        });
+        assert_eq!(p.status, StatusCode::NOT_FOUND);
+    }
+
+    /// A broken row or a failed connection is a 500 that says nothing of
+    /// its cause (a table, a stored value, a host).
+    #[test]
+    fn a_500_hides_its_cause() {
+        for e in [
+            Error::Store(StoreError::corrupt(
+                "accounts",
+                "display_name",
+                "Secret Person",
+            )),
+            Error::Store(StoreError::backend(
+                "postgres",
+                "connection to db.internal:5432 refused",
+            )),
+        ] {
+            let p = PageError::from(e);
+            assert_eq!(p.status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(p.code, "internal");
+            assert_eq!(p.message, OUR_SIDE);
+            assert_eq!(p.field, None);
+        }
+    }
+
+    #[tokio::test]
+    async fn busy_says_when_to_retry_as_a_page_and_as_json() {
+        use axum::response::IntoResponse;
+        let busy = || PageError::from(Error::Store(StoreError::busy("sqlite", "locked")));
+        let page = busy().into_response();
+        assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(page.headers()["retry-after"], "1");
+        let json = busy().into_json();
+        assert_eq!(json.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(json.headers()["retry-after"], "1");
+        let body = axum::body::to_bytes(json.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["error"]["code"], "busy");
+        let page = busy().into_response();
+        let body = axum::body::to_bytes(page.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let html = String::from_utf8(body.to_vec()).unwrap();
+        assert!(html.contains("try again in a moment"), "{html}");
+        assert!(!html.contains("locked"), "{html}");
+    }
+}
