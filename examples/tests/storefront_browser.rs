@@ -11,13 +11,11 @@
 //! (the README shows them); normal runs write nothing.
 //!
 //! Each step is one `async fn(&Browser, &mut Person)`, called in order by
-//! the test at the bottom. Steps still to add, once their branches land:
-//! * `buy_through_the_fake_checkout`: the workflow page's buy button,
-//!   `/checkout/...`, Pay on `/fake-stripe/checkout/{id}`, back on the
-//!   storefront with the purchase shown (also Fail and Cancel);
-//! * `download_what_was_bought`: `/download/{slug}/{file_id}` from the
-//!   workflow page, the file's bytes;
-//! * the dashboard listing the purchase and the download.
+//! the test at the bottom: browse and search, sign up, sign in, reset the
+//! password by the mailed link, comment and keep a favorite, buy through
+//! the fake Stripe checkout and download, then as staff open the admin
+//! pages and hide a comment from the moderation queue. (Fail and Cancel on
+//! the checkout, refunds and the download limit are the HTTP tests'.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::TcpListener as StdListener;
@@ -27,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use vault_core::Actor;
-use vault_examples::{open_sqlite_vault, seed_catalog, storefront};
+use vault_examples::{open_sqlite_vault, seed_catalog, seed_files, storefront};
 
 /// How long a step waits for what it expects to appear.
 const PATIENCE: Duration = Duration::from_secs(15);
@@ -362,6 +360,9 @@ async fn start_site() -> Site {
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = storefront::demo_config(&base, &dir.path().join("files")).unwrap();
+    seed_files(&vault, &Actor::Service, config.files.as_ref())
+        .await
+        .unwrap();
     let app = storefront::router(vault, config);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Site { base, _dir: dir }
@@ -582,6 +583,83 @@ async fn comment_and_keep_a_favorite(b: &Browser, p: &mut Person) {
     sign_out(b, p).await;
 }
 
+/// Buys a workflow through the built-in fake Stripe checkout (Pay), then
+/// downloads its file with the browser's own session, and finds both on
+/// the dashboard.
+async fn buy_and_download(b: &Browser, p: &mut Person) {
+    sign_in_with(b, &p.email, &p.password).await;
+    lands_on_the_dashboard_signed_in(b).await;
+    b.click_link("Invoice chaser").await;
+    b.expect_path("/workflows/invoice-chaser").await;
+    b.expect_text("Not yet yours").await;
+    b.click_button_with_text("Buy for 49.00 USD").await;
+    b.expect_path_prefix("/fake-stripe/checkout/").await;
+    b.expect_text("Fake Stripe checkout").await;
+    b.expect_text("49.00 USD").await;
+    b.screenshot("checkout").await;
+    b.click_button_with_text("Pay").await;
+    b.expect_path_prefix("/checkout/done?session=cs_test_")
+        .await;
+    // The fake delivers the signed webhook before it sends the browser
+    // back, so the purchase is already complete.
+    b.expect_text("Payment received").await;
+    b.expect_no_text("being confirmed").await;
+    b.screenshot("paid").await;
+    b.goto("/workflows/invoice-chaser").await;
+    b.expect_text("Yours to download").await;
+    b.screenshot("workflow-owned").await;
+    // Fetch the main file as the page's link would, with the browser's
+    // cookie; report the status and what came back.
+    let got = b
+        .client
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               const a = [...document.querySelectorAll('.offer .downloads a')]
+                 .find(a => a.textContent.includes('invoice-chaser.json'));
+               if (!a) { done('no link'); return; }
+               fetch(a.href, { credentials: 'same-origin' })
+                 .then(r => r.text().then(t => done(r.status + ' ' + t.length + ' ' + t.slice(0, 1))))
+                 .catch(e => done('failed ' + e));"#,
+            vec![],
+        )
+        .await
+        .unwrap();
+    let got = got.as_str().unwrap_or_default().to_owned();
+    let mut parts = got.split(' ');
+    assert_eq!(parts.next(), Some("200"), "{got}");
+    let len: usize = parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    assert!(len > 0, "the file has bytes: {got}");
+    assert_eq!(parts.next(), Some("{"), "a JSON blueprint: {got}");
+    b.click_link("Dashboard").await;
+    b.expect_path("/dashboard").await;
+    b.expect_text("1 of 3").await;
+    b.expect_text("completed").await;
+    b.screenshot("dashboard-purchase").await;
+    sign_out(b, p).await;
+}
+
+/// The moderation queue: the customer's comment is in the feed, and staff
+/// hide it from the page: staff still see it, marked; visitors do not.
+async fn moderate_a_comment(b: &Browser, p: &mut Person) {
+    b.click_link("Admin").await;
+    b.click_link("Moderation").await;
+    b.expect_path("/admin/moderation").await;
+    b.expect_text("Moderation: pending reviews").await;
+    b.click_link("comments").await;
+    b.expect_path("/admin/moderation/comments").await;
+    b.expect_text("Does it handle partial payments?").await;
+    b.screenshot("admin-moderation").await;
+    // Newest first: the customer's comment is the first row.
+    b.click_button_with_text("Hide").await;
+    b.expect_text("Done: comment hidden.").await;
+    b.goto("/workflows/invoice-chaser").await;
+    b.expect_text("hidden by a moderator").await;
+    sign_out(b, p).await;
+    b.goto("/workflows/invoice-chaser").await;
+    b.expect_text("Comments").await;
+    b.expect_no_text("Does it handle partial payments?").await;
+}
+
 /// The admin pages: workflows, accounts (the new customer is there), the
 /// audit log.
 async fn open_the_admin_pages(b: &Browser, p: &mut Person) {
@@ -625,12 +703,14 @@ async fn journey(b: &Browser) {
     reset_the_password(b, &mut p).await;
     sign_in_with_the_new_password(b, &mut p).await;
     comment_and_keep_a_favorite(b, &mut p).await;
+    buy_and_download(b, &mut p).await;
     sign_in_as_the_demo_admin(b, &mut p).await;
     open_the_admin_pages(b, &mut p).await;
+    moderate_a_comment(b, &mut p).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_person_browses_signs_up_signs_in_and_resets_the_password() {
+async fn a_person_signs_up_buys_downloads_and_staff_moderate() {
     let (chromium, driver) = match browser_binaries() {
         Ok(found) => found,
         Err(missing) => {
