@@ -144,8 +144,26 @@ impl From<ValidationError> for PageError {
 struct ErrorPage<'a> {
     nav: super::Nav,
     status: u16,
+    heading: &'static str,
     message: &'a str,
     field: Option<&'a str>,
+}
+
+/// A page's heading in words a visitor reads, where the status code is for
+/// machines.
+fn heading(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "That request could not be read",
+        401 => "Please sign in",
+        403 => "Not allowed",
+        404 => "Not found",
+        409 => "Already done",
+        422 => "Please check the form",
+        429 => "Too many attempts",
+        503 => "Busy right now",
+        s if s >= 500 => "Something went wrong on our side",
+        _ => "That did not work",
+    }
 }
 
 impl PageError {
@@ -176,6 +194,7 @@ impl IntoResponse for PageError {
                 .try_with(Clone::clone)
                 .unwrap_or_default(),
             status: self.status.as_u16(),
+            heading: heading(self.status),
             message: &self.message,
             field: self.field.as_deref(),
         };
