@@ -107,6 +107,7 @@ pub mod commerce;
 pub mod community;
 pub mod delivery;
 pub mod insight;
+pub mod jobs;
 #[cfg(feature = "memory")]
 pub mod memory;
 pub mod settings;

@@ -117,3 +117,8 @@ id_type!(
     /// Identifies one entry of the audit trail.
     AuditId, "audit_id"
 );
+id_type!(
+    /// Identifies a job of the queue; also the idempotency key its handler
+    /// receives.
+    JobId, "job_id"
+);
