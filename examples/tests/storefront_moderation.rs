@@ -55,7 +55,7 @@ async fn staff_approve_and_reject_reviews_from_the_queue() {
     let shown = "&#60;b&#62;Queue me&#60;/b&#62;";
 
     // The author sees it waiting on their dashboard.
-    let dash = get(&user, &site, "/dashboard").await.body;
+    let dash = main_part(&get(&user, &site, "/dashboard").await.body);
     let mine = &dash[dash.find("My reviews").expect("a reviews section")..];
     assert!(mine.contains(shown), "{mine}");
     assert!(mine.contains("pending"), "{mine}");
@@ -177,7 +177,7 @@ async fn staff_approve_and_reject_reviews_from_the_queue() {
     .await;
     assert_eq!(rejected.status, 303);
     assert!(!get(&anon, &site, PAGE).await.body.contains(shown));
-    let dash = get(&user, &site, "/dashboard").await.body;
+    let dash = main_part(&get(&user, &site, "/dashboard").await.body);
     let mine = &dash[dash.find("My reviews").unwrap()..];
     assert!(mine.contains("rejected"), "{mine}");
     let audit = get(&admin, &site, "/admin/audit").await.body;
@@ -212,7 +212,7 @@ async fn staff_hide_and_show_comments() {
         .items
         .remove(0);
     assert_eq!(comment.body, "Buy cheap watches at example.net");
-    let dash = get(&user, &site, "/dashboard").await.body;
+    let dash = main_part(&get(&user, &site, "/dashboard").await.body);
     let mine = &dash[dash.find("My comments").expect("a comments section")..];
     assert!(mine.contains("cheap watches"), "{mine}");
     assert!(!mine.contains("hidden by a moderator"));
@@ -251,7 +251,7 @@ async fn staff_hide_and_show_comments() {
             .status,
         400
     );
-    let dash = get(&user, &site, "/dashboard").await.body;
+    let dash = main_part(&get(&user, &site, "/dashboard").await.body);
     assert!(dash.contains("hidden by a moderator"), "{dash}");
 
     let show = format!("/admin/comments/{}/show", comment.id);

@@ -147,6 +147,14 @@ pub async fn sign_in(b: &reqwest::Client, site: &Site, email: &str, password: &s
     .await
 }
 
+/// The page's `<main>`: what a person reads, without the `<head>` (a
+/// test looking for text must not find it in the title).
+pub fn main_part(html: &str) -> String {
+    let start = html.find("<main").expect("a <main> element");
+    let end = html.rfind("</main>").expect("a </main>");
+    html[start..end].to_owned()
+}
+
 pub fn signed_in(html: &str) -> bool {
     html.contains("Sign out")
 }
