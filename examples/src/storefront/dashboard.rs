@@ -19,6 +19,8 @@ use vault_core::community::comment_query::CommentCursor;
 use vault_core::community::review_query::{ReviewCursor, ReviewQuery};
 use vault_core::{Actor, Profile, WorkflowId};
 
+mod receipt;
+
 use super::session::{CsrfForm, Visitor};
 use super::{AppState, Nav, PageError, render};
 
@@ -27,6 +29,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/dashboard", get(dashboard))
         .route("/dashboard/settings", get(settings_page))
+        .route("/dashboard/purchases/{id}", get(receipt::receipt))
         .route("/dashboard/profile", post(save_profile))
         .route("/dashboard/preferences", post(save_preferences))
 }
@@ -71,6 +74,7 @@ fn day(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 struct PurchaseRow {
+    id: String,
     what: WorkflowLink,
     status: String,
     total: String,
@@ -222,6 +226,7 @@ async fn dashboard(
         purchases: purchases
             .iter()
             .map(|p| PurchaseRow {
+                id: p.id.to_string(),
                 what: match &p.item {
                     PurchaseItem::Workflow { workflow_id }
                     | PurchaseItem::MembershipIncluded { workflow_id, .. } => link(workflow_id),

@@ -7,15 +7,17 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
-use vault_core::commerce::purchase::PurchaseItem;
+use vault_core::PurchaseId;
+use vault_core::commerce::purchase::{Purchase, PurchaseItem};
 
 use super::super::AppState;
+use super::ApiError;
 use super::ApiResult;
 use super::catalog::{limit, workflow_ref};
 use super::dto::{
     DownloadDto, ErrorBody, FavoriteDto, MembershipDto, MoneyDto, PurchaseDto, QuotaDto,
 };
-use super::extract::{ApiQuery, Caller};
+use super::extract::{ApiPath, ApiQuery, Caller, url_param};
 
 /// The caller's bookmarks, newest first.
 #[utoipa::path(get, path = "/api/me/favorites", tag = "me",
@@ -53,31 +55,56 @@ pub async fn purchases(
 ) -> ApiResult<Json<Vec<PurchaseDto>>> {
     let user = caller.user()?.clone();
     let all = app.vault.purchases_for_user(&caller.actor(), &user).await?;
-    Ok(Json(
-        all.iter()
-            .map(|p| PurchaseDto {
-                id: p.id.as_uuid(),
-                purchase_type: p.item.purchase_type().to_string(),
-                workflows: p.item.workflows().iter().map(|w| w.as_uuid()).collect(),
-                bundle_id: match &p.item {
-                    PurchaseItem::Bundle { bundle_id, .. } => Some(bundle_id.as_uuid()),
-                    _ => None,
-                },
-                status: p.status.to_string(),
-                license_type: p.license_type.to_string(),
-                license_key: p.license_key.as_str().to_owned(),
-                license_expires_at: p.license_expires_at,
-                updates_until: p.updates_until,
-                quota: QuotaDto::from(p.quota),
-                amount: MoneyDto::from(&p.amount),
-                tax: MoneyDto::from(&p.tax),
-                total: MoneyDto::from(&p.total),
-                refunded: p.refund.as_ref().map(|r| MoneyDto::from(&r.refunded)),
-                created_at: p.created_at,
-                completed_at: p.completed_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(all.iter().map(purchase_dto).collect()))
+}
+
+/// One of the caller's purchases. Another user's purchase is a 404, as
+/// if it did not exist: its id tells the caller nothing.
+#[utoipa::path(get, path = "/api/me/purchases/{id}", tag = "me",
+    params(("id" = String, Path, description = "The purchase's id (a UUID)")),
+    responses(
+        (status = 200, description = "The purchase", body = PurchaseDto),
+        (status = 400, description = "`id` is not a UUID", body = ErrorBody),
+        (status = 401, description = "Sign in first", body = ErrorBody),
+        (status = 404, description = "No such purchase of the caller's", body = ErrorBody),
+    ))]
+pub async fn purchase(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<PurchaseDto>> {
+    let id = PurchaseId::parse(&id).map_err(|e| url_param("id", e))?;
+    caller.user()?;
+    let p = app
+        .vault
+        .purchase(&caller.actor(), id)
+        .await
+        .map_err(ApiError::url)?;
+    Ok(Json(purchase_dto(&p)))
+}
+
+fn purchase_dto(p: &Purchase) -> PurchaseDto {
+    PurchaseDto {
+        id: p.id.as_uuid(),
+        purchase_type: p.item.purchase_type().to_string(),
+        workflows: p.item.workflows().iter().map(|w| w.as_uuid()).collect(),
+        bundle_id: match &p.item {
+            PurchaseItem::Bundle { bundle_id, .. } => Some(bundle_id.as_uuid()),
+            _ => None,
+        },
+        status: p.status.to_string(),
+        license_type: p.license_type.to_string(),
+        license_key: p.license_key.as_str().to_owned(),
+        license_expires_at: p.license_expires_at,
+        updates_until: p.updates_until,
+        quota: QuotaDto::from(p.quota),
+        amount: MoneyDto::from(&p.amount),
+        tax: MoneyDto::from(&p.tax),
+        total: MoneyDto::from(&p.total),
+        refunded: p.refund.as_ref().map(|r| MoneyDto::from(&r.refunded)),
+        created_at: p.created_at,
+        completed_at: p.completed_at,
+    }
 }
 
 /// The caller's memberships, newest first.

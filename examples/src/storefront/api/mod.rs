@@ -194,6 +194,7 @@ fn table() -> Table {
         )
         .add(M::GET, "/me/favorites", me::favorites)
         .add(M::GET, "/me/purchases", me::purchases)
+        .add(M::GET, "/me/purchases/{id}", me::purchase)
         .add(M::GET, "/me/memberships", me::memberships)
         .add(M::GET, "/me/downloads", me::downloads)
         .add(M::GET, "/categories", catalog::categories)

@@ -36,6 +36,7 @@ use super::{catalog, community, dto, me, shop};
         community::unfavorite,
         me::favorites,
         me::purchases,
+        me::purchase,
         me::memberships,
         me::downloads,
         shop::download,
