@@ -316,6 +316,7 @@ fn subscription_change(
         ));
     };
     let event = change(sub);
+    let now = if event.is_some() { sub.tick(now) } else { now };
     let mut object = objects::subscription(sub);
     let events = match event {
         Some((kind, previous)) => {

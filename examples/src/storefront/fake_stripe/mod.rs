@@ -17,6 +17,7 @@
 //! payments and subscriptions (the vault keeps what the webhooks wrote).
 
 mod api;
+mod console;
 mod objects;
 mod page;
 
@@ -116,6 +117,19 @@ struct Sub {
     cancel_at_period_end: bool,
     canceled_at: Option<i64>,
     ended_at: Option<i64>,
+    /// When its latest event was created.
+    last_event: i64,
+}
+
+impl Sub {
+    /// The `created` of its next event: now, or a second after its latest
+    /// one. Stripe's events about one subscription are minutes or days
+    /// apart; the console's buttons are pressed within a second, and the
+    /// vault orders a subscription's events by `created`.
+    fn tick(&mut self, now: i64) -> i64 {
+        self.last_event = now.max(self.last_event + 1);
+        self.last_event
+    }
 }
 
 /// One delivered event, for the fake's event log.
@@ -241,4 +255,14 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route("/fake-stripe/checkout/{id}/fail", post(page::fail))
         .route("/fake-stripe/checkout/{id}/cancel", post(page::cancel))
         .route("/fake-stripe/events", get(page::events))
+        .route("/fake-stripe/subscriptions", get(console::console))
+        .route(
+            "/fake-stripe/subscriptions/{id}/renew",
+            post(console::renew),
+        )
+        .route(
+            "/fake-stripe/subscriptions/{id}/fail-renewal",
+            post(console::fail_renewal),
+        )
+        .route("/fake-stripe/subscriptions/{id}/end", post(console::end))
 }

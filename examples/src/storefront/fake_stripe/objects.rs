@@ -159,15 +159,22 @@ pub(super) fn subscription(s: &Sub) -> Value {
 /// The paid Invoice that opens a subscription (nothing to pay in a trial).
 pub(super) fn first_invoice(s: &Sub, now: i64) -> Value {
     let paid = if s.trial.is_some() { 0 } else { s.amount };
+    invoice(s, "subscription_create", paid, true, now)
+}
+
+/// An Invoice of `s` for its current period: `paid`, or left open after
+/// the card was declined.
+pub(super) fn invoice(s: &Sub, reason: &str, amount: i64, paid: bool, now: i64) -> Value {
     json!({
         "id": fake_id("in_"),
         "object": "invoice",
         "customer": s.customer,
-        "status": "paid",
-        "billing_reason": "subscription_create",
-        "amount_due": paid,
-        "amount_paid": paid,
+        "status": if paid { "paid" } else { "open" },
+        "billing_reason": reason,
+        "amount_due": amount,
+        "amount_paid": if paid { amount } else { 0 },
         "currency": s.currency,
+        "attempt_count": 1,
         "parent": {
             "type": "subscription_details",
             "subscription_details": {"subscription": s.id, "metadata": s.metadata},
@@ -177,7 +184,7 @@ pub(super) fn first_invoice(s: &Sub, now: i64) -> Value {
             "data": [{
                 "id": fake_id("il_"),
                 "object": "line_item",
-                "amount": paid,
+                "amount": amount,
                 "currency": s.currency,
                 "period": {"start": s.period.0, "end": s.period.1},
             }],

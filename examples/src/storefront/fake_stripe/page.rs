@@ -15,7 +15,7 @@ use super::super::session::{CsrfForm, Visitor};
 use super::super::{AppState, Nav, PageError, render};
 use super::{FakeStripe, Mode, Session, Status, Sub, fake_id, objects};
 
-fn fake(app: &AppState) -> Result<&FakeStripe, PageError> {
+pub(super) fn fake(app: &AppState) -> Result<&FakeStripe, PageError> {
     app.shop
         .fake
         .as_ref()
@@ -167,6 +167,7 @@ pub(super) async fn pay(
                     cancel_at_period_end: false,
                     canceled_at: None,
                     ended_at: None,
+                    last_event: t,
                 };
                 s.subscription = Some(new.id.clone());
                 events.push(objects::event(
