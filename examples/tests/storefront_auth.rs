@@ -73,9 +73,34 @@ async fn sign_up_sign_out_and_sign_in_again() {
     let unknown = sign_in(&b, &site, "nobody@example.com", "wrong password!").await;
     assert_eq!(unknown.status, 422);
     assert!(unknown.body.contains("do not match"), "same words for both");
+    // The session the visitor had before signing in (a fixation attempt
+    // would have planted it) is not the one signed in.
+    let before = session_cookie(&out).expect("signing out starts a visitor's session");
     let ok = sign_in(&b, &site, "ADA@example.com", "correct horse battery").await;
     assert_eq!(ok.status, 303, "{}", ok.body);
     assert!(signed_in(&get(&b, &site, "/").await.body));
+    let signed = session_cookie(&ok).expect("a new session id at sign-in");
+    assert_ne!(signed, before, "the session id changes at sign-in");
+    let planted = before.split(';').next().unwrap().to_owned();
+    assert!(!signed_in(&page_with_cookie(&site, &planted).await));
+    // The cookie is signed: a changed or unsigned value is a visitor.
+    let value = signed.split(';').next().unwrap().to_owned();
+    assert!(signed_in(&page_with_cookie(&site, &value).await));
+    let (name, v) = value.split_once('=').unwrap();
+    let mut tampered: Vec<char> = v.chars().collect();
+    let mid = tampered.len() / 2;
+    tampered[mid] = if tampered[mid] == 'A' { 'B' } else { 'A' };
+    let tampered: String = tampered.into_iter().collect();
+    for forged in [
+        format!("{name}={tampered}"),
+        format!("{name}={}", &v[44.min(v.len())..]),
+        format!("{name}=s-{}", "0".repeat(32)),
+    ] {
+        assert!(
+            !signed_in(&page_with_cookie(&site, &forged).await),
+            "{forged} was taken"
+        );
+    }
     let account = site
         .vault
         .account(&Actor::Service, &account.user_id)
@@ -353,4 +378,17 @@ async fn the_mailbox_shows_the_welcome_mail() {
     assert_eq!(mailbox.status, 200);
     assert!(mailbox.body.contains("Welcome to Workflow Vault"));
     assert!(mailbox.body.contains("to ida@example.com"));
+}
+
+/// The catalog's HTML for a request carrying only `cookie`.
+async fn page_with_cookie(site: &Site, cookie: &str) -> String {
+    reqwest::Client::new()
+        .get(format!("{}/", site.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }

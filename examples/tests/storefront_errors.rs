@@ -201,3 +201,46 @@ async fn a_held_database_is_503_with_retry_after_and_then_works() {
     let dashboard = b.get(format!("{base}/dashboard")).send().await.unwrap();
     assert!(dashboard.text().await.unwrap().contains("for Monday"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_is_a_500_page_and_the_server_lives_on() {
+    use axum::routing::get;
+    let routes = axum::Router::new()
+        .route(
+            "/boom",
+            get(|| async {
+                if true {
+                    panic!("sk_live_leaked_in_a_panic");
+                }
+                "unreachable"
+            }),
+        )
+        .route("/ok", get(|| async { "ok" }));
+    let app = storefront::with_layers(routes);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let b = browser();
+    for _ in 0..2 {
+        let r = b.get(format!("{base}/boom")).send().await.unwrap();
+        assert_eq!(r.status(), 500);
+        assert!(r.headers().contains_key("x-request-id"));
+        let body = r.text().await.unwrap();
+        assert!(body.contains("<html"), "{body}");
+        assert!(body.contains("on our side"), "{body}");
+        assert!(!body.contains("sk_live"), "{body}");
+        nothing_internal(
+            "panic",
+            &Got {
+                status: 500,
+                location: None,
+                set_cookie: vec![],
+                body,
+            },
+        );
+    }
+    let ok = b.get(format!("{base}/ok")).send().await.unwrap();
+    assert_eq!(ok.status(), 200, "the server lives on");
+}

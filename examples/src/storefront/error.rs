@@ -85,6 +85,18 @@ impl PageError {
     }
 }
 
+/// A handler that panicked, as the friendly 500 page: the panic's message
+/// may hold anything (a value, a secret), so neither the page nor the log
+/// repeats it; the request's span says which route it was.
+pub fn panic_page(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    PageError::internal("a handler panicked").into_response()
+}
+
+/// The same for the JSON API: a 500 with the `internal` code.
+pub fn panic_json(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    PageError::internal("a handler panicked").into_json()
+}
+
 impl From<Error> for PageError {
     fn from(e: Error) -> Self {
         let (status, field) = match &e {

@@ -39,6 +39,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::response::Html;
 use object_store::ObjectStore;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
@@ -116,7 +117,7 @@ pub fn router(vault: Vault<dyn Store>, config: Config) -> Router {
         vault,
     });
     let assets = ServeDir::new(&config.assets);
-    Router::new()
+    let routes = Router::new()
         .merge(pages::routes())
         .merge(auth::routes())
         .merge(community::routes())
@@ -132,11 +133,20 @@ pub fn router(vault: Vault<dyn Store>, config: Config) -> Router {
             Arc::clone(&state),
             session::layer,
         ))
-        .with_state(state)
-        // Each `layer` wraps the ones before it, so a request meets them
-        // bottom-up: it gets an id, is traced with it, the id is copied to
-        // the response, the response is compressed, and a handler that
-        // takes too long is cut off.
+        .with_state(state);
+    with_layers(routes)
+}
+
+/// The layers every storefront route runs under; an app merging its own
+/// routes into the storefront's wraps them the same way. Each `layer`
+/// wraps the ones before it, so a request meets them bottom-up: it gets an
+/// id, is traced with it, the id is copied to the response, the response
+/// is compressed, a handler that takes too long is cut off, and one that
+/// panics becomes the friendly 500 page (the connection and the server
+/// live on).
+pub fn with_layers(routes: Router) -> Router {
+    routes
+        .layer(CatchPanicLayer::custom(error::panic_page))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(10),

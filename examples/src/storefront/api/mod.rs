@@ -217,6 +217,9 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
     table()
         .router
         .fallback(|| async { ApiError(PageError::not_found("no such API route")) })
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            super::error::panic_json,
+        ))
         .method_not_allowed_fallback(|| async {
             ApiError::with(
                 StatusCode::METHOD_NOT_ALLOWED,
