@@ -23,6 +23,7 @@ use vault_core::value::version::Version;
 use vault_core::{Vault, VaultConfig};
 use vault_store_sqlite::SqliteStore;
 
+pub mod demo;
 pub mod storefront;
 
 /// Boxed error for examples.
@@ -183,7 +184,8 @@ const DEMO: [Demo; 6] = [
 ];
 
 /// Seeds the nine categories, the demo workflows (each with a primary
-/// Make.com blueprint and a public preview) and a starter bundle. Anything
+/// Make.com blueprint and a public preview), a starter bundle, the
+/// membership plans and [`demo::SHOWCASE`] with every part of a page. Anything
 /// that exists already (by slug) is left alone, so running it again adds
 /// nothing. Returns the demo workflows in order.
 pub async fn seed_catalog(
@@ -286,6 +288,12 @@ pub async fn seed_catalog(
                 },
             )
             .await?;
+    }
+    if let Some(w) = out
+        .iter()
+        .find(|w| w.content.slug.as_str() == demo::SHOWCASE)
+    {
+        demo::seed_showcase(vault, admin, w).await?;
     }
     Ok(out)
 }

@@ -34,13 +34,29 @@ async fn seeding_twice_adds_nothing() {
         let ids: Vec<_> = catalog.iter().map(|w| w.id).collect();
         (counts(vault.store().as_ref(), &ids).await, ids)
     };
-    assert_eq!(first.0, (9, 6, 1, 12));
+    assert_eq!(first.0, (9, 6, 1, 13), "the showcase's 1.1.0 file too");
     // A second process run: reopen the file and seed again.
     let vault = open_sqlite_vault(&path).await.expect("reopen");
     let catalog = seed_catalog(&vault, &admin).await.expect("seed again");
     let ids: Vec<_> = catalog.iter().map(|w| w.id).collect();
     assert_eq!(ids, first.1, "the same workflows, not new ones");
     assert_eq!(counts(vault.store().as_ref(), &ids).await, first.0);
+    // The showcase's page, once.
+    let showcase = catalog
+        .iter()
+        .find(|w| w.content.slug.as_str() == vault_examples::demo::SHOWCASE)
+        .expect("the showcase");
+    let s = Actor::Service;
+    assert_eq!(vault.updates(&s, showcase.id).await.unwrap().len(), 1);
+    assert_eq!(vault.assets(&s, showcase.id).await.unwrap().len(), 2);
+    assert_eq!(vault.docs(&s, showcase.id).await.unwrap().len(), 1);
+    let reviews = vault.reviews(&s, showcase.id).await.unwrap();
+    assert_eq!(reviews.len(), 2);
+    assert!(
+        reviews
+            .iter()
+            .all(|r| r.status == vault_core::community::review::ModerationStatus::Approved)
+    );
     let all = vault
         .store()
         .list_workflows(&vault_core::catalog::query::WorkflowQuery {

@@ -293,6 +293,7 @@ struct WorkflowPage {
     decision: String,
     offer: super::shop::Offer,
     pictures: Vec<(String, String)>,
+    media: Vec<(String, String, String)>,
     docs: Vec<(String, String)>,
     files: Vec<FileView>,
     updates: Vec<UpdateView>,
@@ -349,12 +350,17 @@ async fn workflow(
                 .collect(),
         })
         .collect();
-    let pictures = vault
+    // Images show inline; videos and documents are links (the page does
+    // not embed a player).
+    let (pictures, media): (Vec<_>, Vec<_>) = vault
         .assets(&actor, w.id)
         .await?
         .into_iter()
-        .filter(|a| matches!(a.kind, AssetKind::Image | AssetKind::Thumbnail))
-        .map(|a| (a.url, a.alt))
+        .partition(|a| matches!(a.kind, AssetKind::Image | AssetKind::Thumbnail));
+    let pictures = pictures.into_iter().map(|a| (a.url, a.alt)).collect();
+    let media = media
+        .into_iter()
+        .map(|a| (a.kind.to_string(), a.url, a.alt))
         .collect();
     let docs = vault
         .docs(&actor, w.id)
@@ -415,6 +421,7 @@ async fn workflow(
         decision: decision.summary(),
         offer,
         pictures,
+        media,
         docs,
         files,
         updates,

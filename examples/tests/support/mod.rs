@@ -43,6 +43,10 @@ pub async fn site() -> Site {
         .unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let config = storefront::demo_config(&base, &dir.path().join("files")).unwrap();
+    // The demo files' bytes, as the binary writes them.
+    vault_examples::seed_files(&vault, &Actor::Service, config.files.as_ref())
+        .await
+        .unwrap();
     let app = storefront::router(vault.clone(), config);
     tokio::spawn(async move {
         axum::serve(
