@@ -8,6 +8,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use vault_core::PurchaseId;
+use vault_core::commerce::membership::Membership;
 use vault_core::commerce::purchase::{Purchase, PurchaseItem};
 
 use super::super::AppState;
@@ -122,21 +123,22 @@ pub async fn memberships(
         .vault
         .memberships_for_user(&caller.actor(), &user)
         .await?;
-    Ok(Json(
-        all.iter()
-            .map(|m| MembershipDto {
-                id: m.id.as_uuid(),
-                tier: m.tier.to_string(),
-                status: m.status.to_string(),
-                trial_ends_at: m.trial_ends_at,
-                period_start: m.period.start,
-                period_end: m.period.end,
-                quota: QuotaDto::from(m.quota),
-                cancel_at_period_end: m.cancel_at_period_end,
-                ended_at: m.ended_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(all.iter().map(membership_dto).collect()))
+}
+
+/// A membership as the API shows it.
+pub fn membership_dto(m: &Membership) -> MembershipDto {
+    MembershipDto {
+        id: m.id.as_uuid(),
+        tier: m.tier.to_string(),
+        status: m.status.to_string(),
+        trial_ends_at: m.trial_ends_at,
+        period_start: m.period.start,
+        period_end: m.period.end,
+        quota: QuotaDto::from(m.quota),
+        cancel_at_period_end: m.cancel_at_period_end,
+        ended_at: m.ended_at,
+    }
 }
 
 /// The downloads query string.

@@ -205,6 +205,8 @@ fn table() -> Table {
             shop::download,
         )
         .add(M::POST, "/stripe/webhook", shop::stripe_webhook)
+        .add(M::POST, "/checkout", shop::checkout)
+        .add(M::POST, "/me/membership/cancel", shop::cancel_membership)
 }
 
 /// Every route the API serves, relative to `/api`.

@@ -41,6 +41,8 @@ use super::{catalog, community, dto, me, shop};
         me::downloads,
         shop::download,
         shop::stripe_webhook,
+        shop::checkout,
+        shop::cancel_membership,
     ),
     components(schemas(dto::ErrorBody)),
     tags(

@@ -37,13 +37,13 @@ fn urls(app: &AppState, what: (&str, &str)) -> ReturnUrls {
     )
 }
 
-/// Opens a Checkout Session and sends the buyer there.
+/// Opens a Checkout Session; returns Stripe's page for it.
 async fn to_stripe(
     app: &AppState,
     buyer: &SignedIn,
     params: CheckoutSessionParams,
     idempotency_key: Option<String>,
-) -> Result<Response, PageError> {
+) -> Result<String, PageError> {
     // Stripe pre-fills the email; a missing account only loses that.
     let params = match app.vault.account(&buyer.actor, &buyer.user).await {
         Ok(vault_core::Account {
@@ -61,10 +61,9 @@ async fn to_stripe(
         .create_checkout_session(&params, &opts)
         .await
         .map_err(PageError::internal)?;
-    let url = session
+    session
         .url
-        .ok_or_else(|| PageError::internal("Stripe returned a session without a url"))?;
-    Ok(Redirect::to(&url).into_response())
+        .ok_or_else(|| PageError::internal("Stripe returned a session without a url"))
 }
 
 async fn start(app: &AppState, buyer: &SignedIn, item: VaultItem) -> Result<Purchase, PageError> {
@@ -84,6 +83,25 @@ async fn start(app: &AppState, buyer: &SignedIn, item: VaultItem) -> Result<Purc
         .await?)
 }
 
+/// Starts buying one workflow: the pending purchase and its Checkout
+/// Session; returns Stripe's page. The pages and the API both call it.
+pub(in crate::storefront) async fn open_workflow(
+    app: &AppState,
+    buyer: &SignedIn,
+    slug: &Slug,
+) -> Result<String, PageError> {
+    let w = app.vault.workflow_by_slug(&buyer.actor, slug).await?;
+    let p = start(app, buyer, VaultItem::Workflow(w.id)).await?;
+    let params = CheckoutSessionParams::workflow(
+        p.id,
+        w.content.title.clone(),
+        p.total,
+        urls(app, ("workflow", slug.as_str())),
+    );
+    // One purchase, one session: a resubmitted request gets the same one.
+    to_stripe(app, buyer, params, Some(format!("checkout-{}", p.id))).await
+}
+
 /// `POST /checkout/workflow/{slug}`: buy one workflow.
 pub(super) async fn workflow(
     State(app): State<Arc<AppState>>,
@@ -95,16 +113,24 @@ pub(super) async fn workflow(
     let Some(buyer) = &v.user else {
         return Ok(sign_in_first(&format!("/workflows/{slug}")));
     };
-    let w = app.vault.workflow_by_slug(&buyer.actor, &slug).await?;
-    let p = start(&app, buyer, VaultItem::Workflow(w.id)).await?;
-    let params = CheckoutSessionParams::workflow(
+    Ok(Redirect::to(&open_workflow(&app, buyer, &slug).await?).into_response())
+}
+
+/// Starts buying the rest of a bundle; returns Stripe's page.
+pub(in crate::storefront) async fn open_bundle(
+    app: &AppState,
+    buyer: &SignedIn,
+    slug: &Slug,
+) -> Result<String, PageError> {
+    let b = super::bundles::by_slug(app, &buyer.actor, slug).await?;
+    let p = start(app, buyer, VaultItem::Bundle(b.id)).await?;
+    let params = CheckoutSessionParams::bundle(
         p.id,
-        w.content.title.clone(),
+        b.name.clone(),
         p.total,
-        urls(&app, ("workflow", slug.as_str())),
+        urls(app, ("bundle", slug.as_str())),
     );
-    // One purchase, one session: a resubmitted request gets the same one.
-    to_stripe(&app, buyer, params, Some(format!("checkout-{}", p.id))).await
+    to_stripe(app, buyer, params, Some(format!("checkout-{}", p.id))).await
 }
 
 /// `POST /checkout/bundle/{slug}`: buy the rest of a bundle.
@@ -118,30 +144,17 @@ pub(super) async fn bundle(
     let Some(buyer) = &v.user else {
         return Ok(sign_in_first(&format!("/bundles/{slug}")));
     };
-    let b = super::bundles::by_slug(&app, &buyer.actor, &slug).await?;
-    let p = start(&app, buyer, VaultItem::Bundle(b.id)).await?;
-    let params = CheckoutSessionParams::bundle(
-        p.id,
-        b.name.clone(),
-        p.total,
-        urls(&app, ("bundle", slug.as_str())),
-    );
-    to_stripe(&app, buyer, params, Some(format!("checkout-{}", p.id))).await
+    Ok(Redirect::to(&open_bundle(&app, buyer, &slug).await?).into_response())
 }
 
-/// `POST /checkout/membership/{tier}`: join a plan, with its trial.
-pub(super) async fn membership(
-    State(app): State<Arc<AppState>>,
-    v: Visitor,
-    Path(tier): Path<String>,
-    CsrfForm(_): CsrfForm<NoFields>,
-) -> Result<Response, PageError> {
-    let tier: PricingTier = tier
-        .parse()
-        .map_err(|_| PageError::not_found("no such membership plan"))?;
-    let Some(member) = &v.user else {
-        return Ok(sign_in_first("/membership"));
-    };
+/// Starts joining the plan of `tier`, with its trial; returns Stripe's
+/// page. 404 for a tier without a plan; 409 while another membership
+/// runs.
+pub(in crate::storefront) async fn open_membership(
+    app: &AppState,
+    member: &SignedIn,
+    tier: PricingTier,
+) -> Result<String, PageError> {
     let plan = app
         .vault
         .membership_plans(&member.actor)
@@ -151,7 +164,7 @@ pub(super) async fn membership(
         .ok_or_else(|| PageError::not_found("no such membership plan"))?;
     // The vault keeps one membership per member: a second subscription
     // would wait for the first to end, while Stripe bills both.
-    if let Some(m) = super::membership::current(&app, member).await? {
+    if let Some(m) = super::membership::current(app, member).await? {
         return Err(PageError {
             status: axum::http::StatusCode::CONFLICT,
             code: "conflict",
@@ -170,9 +183,25 @@ pub(super) async fn membership(
             price_id: plan.price_id.clone(),
             trial_period_days: plan.trial_days,
         },
-        urls(&app, ("membership", tier.as_str())),
+        urls(app, ("membership", tier.as_str())),
     );
-    to_stripe(&app, member, params, None).await
+    to_stripe(app, member, params, None).await
+}
+
+/// `POST /checkout/membership/{tier}`: join a plan, with its trial.
+pub(super) async fn membership(
+    State(app): State<Arc<AppState>>,
+    v: Visitor,
+    Path(tier): Path<String>,
+    CsrfForm(_): CsrfForm<NoFields>,
+) -> Result<Response, PageError> {
+    let tier: PricingTier = tier
+        .parse()
+        .map_err(|_| PageError::not_found("no such membership plan"))?;
+    let Some(member) = &v.user else {
+        return Ok(sign_in_first("/membership"));
+    };
+    Ok(Redirect::to(&open_membership(&app, member, tier).await?).into_response())
 }
 
 /// What the return pages were told was bought.

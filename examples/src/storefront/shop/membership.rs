@@ -105,8 +105,19 @@ pub(super) async fn cancel(
     v: Visitor,
     CsrfForm(_): CsrfForm<NoFields>,
 ) -> Result<Response, PageError> {
-    let member = v.signed_in()?;
-    let m = current(&app, member)
+    cancel_current(&app, v.signed_in()?).await?;
+    Ok(Redirect::to("/membership").into_response())
+}
+
+/// Cancels the member's current membership at the end of its period,
+/// through Stripe (whose `customer.subscription.updated` records it);
+/// returns the membership as the vault holds it now. 404 without one, 422
+/// for one not billed through Stripe. The pages and the API both call it.
+pub(in crate::storefront) async fn cancel_current(
+    app: &AppState,
+    member: &SignedIn,
+) -> Result<Membership, PageError> {
+    let m = current(app, member)
         .await?
         .ok_or_else(|| PageError::not_found("you have no membership to cancel"))?;
     let sub = m.provider.subscription_id.as_deref().ok_or_else(|| {
@@ -123,5 +134,5 @@ pub(super) async fn cancel(
             .await
             .map_err(PageError::internal)?;
     }
-    Ok(Redirect::to("/membership").into_response())
+    Ok(current(app, member).await?.unwrap_or(m))
 }

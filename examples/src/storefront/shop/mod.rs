@@ -18,7 +18,9 @@ mod membership;
 mod offer;
 mod refund;
 
+pub(super) use checkout::{open_bundle, open_membership, open_workflow};
 pub(super) use download::download;
+pub(super) use membership::cancel_current;
 use std::sync::Arc;
 
 use axum::Router;
