@@ -153,6 +153,21 @@ async fn buy_download_join_and_cancel_through_the_api() {
         serde_json::from_str(&get(&other, &site, "/api/me/memberships").await.body).unwrap();
     assert_eq!(mine[0]["cancel_at_period_end"], true, "{mine}");
 
+    // The dashboards show both: the membership ending with its period (no
+    // cancel button left), the download in the downloads table.
+    let dash = main_part(&get(&other, &site, "/dashboard").await.body);
+    assert!(dash.contains("<strong>pro</strong> · trialing"), "{dash}");
+    assert!(dash.contains("Ends at the end of this period."), "{dash}");
+    assert!(!dash.contains("Cancel at the end of the period"), "{dash}");
+    let dash = main_part(&get(&b, &site, "/dashboard").await.body);
+    let downloads = &dash[dash.find("<h2>Downloads</h2>").unwrap()..];
+    let downloads = &downloads[..downloads.find("</table>").unwrap()];
+    assert!(
+        downloads.contains("Invoice chaser") && downloads.contains("1.0.0"),
+        "{downloads}"
+    );
+    assert!(dash.contains("1 of 3"), "the purchase's quota: {dash}");
+
     // Stripe's webhook through the API refuses a bad signature.
     let r = reqwest::Client::new()
         .post(format!("{}/api/stripe/webhook", site.base))

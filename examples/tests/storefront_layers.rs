@@ -121,3 +121,25 @@ async fn request_ids(b: &reqwest::Client, site: &Site) -> Vec<String> {
     }
     out
 }
+
+#[tokio::test]
+async fn the_first_free_port_is_taken_and_a_held_one_skipped() {
+    // Two free ports next to each other, found by the system.
+    let (a, b) = loop {
+        let probe = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let a = probe.local_addr().unwrap().port();
+        if a < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", a + 1)).is_ok() {
+            drop(probe);
+            break (a, a + 1);
+        }
+    };
+    use vault_examples::storefront;
+    let got = storefront::first_free_port(a..b + 1).await.unwrap();
+    assert_eq!(got.local_addr().unwrap().port(), a, "the first one");
+    // While it is held, the next one.
+    let next = storefront::first_free_port(a..b + 1).await.unwrap();
+    assert_eq!(next.local_addr().unwrap().port(), b);
+    // All held: an error that says what to do.
+    let err = storefront::first_free_port(a..b + 1).await.unwrap_err();
+    assert!(err.to_string().contains("--port"), "{err}");
+}

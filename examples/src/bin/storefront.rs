@@ -46,16 +46,7 @@ async fn main() -> Result<(), AnyError> {
     // The asked port, or the first free one from 8080 on.
     let listener = match port_flag()? {
         Some(p) => tokio::net::TcpListener::bind(("127.0.0.1", p)).await?,
-        None => {
-            let mut found = None;
-            for p in 8080..8100 {
-                if let Ok(l) = tokio::net::TcpListener::bind(("127.0.0.1", p)).await {
-                    found = Some(l);
-                    break;
-                }
-            }
-            found.ok_or("no free port between 8080 and 8099; pass --port")?
-        }
+        None => storefront::first_free_port(storefront::DEFAULT_PORTS).await?,
     };
     let addr = listener.local_addr()?;
     let mut config = storefront::demo_config(&format!("http://{addr}"), &files_dir(&backend))?;

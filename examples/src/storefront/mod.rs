@@ -224,6 +224,28 @@ pub fn demo_config(
     })
 }
 
+/// The ports the binary tries, in order, when no `--port` is given.
+pub const DEFAULT_PORTS: std::ops::Range<u16> = 8080..8100;
+
+/// A loopback listener on the first port of `ports` that is free: the
+/// storefront starts on a fixed, bookmarkable address unless another
+/// program holds it, then on the next one.
+pub async fn first_free_port(
+    ports: std::ops::Range<u16>,
+) -> Result<tokio::net::TcpListener, crate::AnyError> {
+    let (first, end) = (ports.start, ports.end);
+    for p in ports {
+        if let Ok(l) = tokio::net::TcpListener::bind(("127.0.0.1", p)).await {
+            return Ok(l);
+        }
+    }
+    Err(format!(
+        "no free port from {first} to {}; pass --port",
+        end.saturating_sub(1)
+    )
+    .into())
+}
+
 /// The demo admin's email and password.
 pub const DEMO_ADMIN: (&str, &str) = ("admin@example.com", "demo-admin-password");
 
