@@ -412,6 +412,12 @@ async fn open_a_workflow(b: &Browser, _p: &mut Person) {
     b.expect_text("Not yet yours").await;
     b.expect_text("Files").await;
     b.screenshot("workflow").await;
+    // The showcase: versions, media, the guide, reviews and a thread.
+    b.goto("/workflows/client-onboarding-kit").await;
+    b.expect_text("Setting it up in ten minutes").await;
+    b.expect_text("Onboarding went from a day to an hour").await;
+    b.screenshot("showcase").await;
+    b.goto("/").await;
 }
 
 async fn sign_up(b: &Browser, p: &mut Person) {
