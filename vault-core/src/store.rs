@@ -93,6 +93,7 @@ pub use crate::delivery::store::{
     AccessQuery, AccessRead, Charge, DeliveryStore, FileWanted, compose_access_read,
 };
 pub use crate::insight::store::AnalyticsStore;
+pub use crate::jobs::store::{ClaimRequest, Enqueued, JobQuery, JobStore};
 pub use crate::settings::store::SettingsStore;
 pub use crate::value::MAX_INTEGER;
 pub use crate::value::error::{Entity, StoreError, StoreResult};
@@ -114,6 +115,7 @@ pub trait Store:
     + AuditStore
     + SettingsStore
     + WebhookStore
+    + JobStore
 {
 }
 
@@ -129,5 +131,6 @@ impl<T> Store for T where
         + AuditStore
         + SettingsStore
         + WebhookStore
+        + JobStore
 {
 }

@@ -33,6 +33,8 @@ use vault_core::community::review::{ModerationStatus, Review, Vote};
 use vault_core::community::review_query::{ReviewCursor, ReviewQuery};
 use vault_core::delivery::download::Download;
 use vault_core::insight::analytics::{AnalyticsDelta, DailyAnalytics, WorkflowStatsRow};
+use vault_core::jobs::job::{Job, JobAttempt, JobId};
+use vault_core::jobs::lease::{Command, Completion, Outcome};
 use vault_core::settings::system::{Setting, SettingKey};
 use vault_core::store::PageStore;
 use vault_core::store::{
@@ -46,6 +48,7 @@ use vault_core::store::{
 use vault_core::store::{
     Claim, Finish, NewWebhookEvent, WebhookEvent, WebhookStatus, WebhookStore,
 };
+use vault_core::store::{ClaimRequest, Enqueued, JobQuery, JobStore};
 use vault_core::testkit::{Fixture, run};
 use vault_core::value::actor::{Actor, UserId};
 use vault_core::value::ids::{
@@ -140,6 +143,56 @@ impl SettingsStore for Interleaved {
     }
     async fn remove_setting(&self, k: SettingKey, a: &AuditEntry) -> StoreResult<bool> {
         self.inner.remove_setting(k, a).await
+    }
+}
+
+// The queue is not part of these races: straight through.
+#[async_trait]
+impl JobStore for Interleaved {
+    async fn enqueue_job(&self, job: &Job) -> StoreResult<Enqueued> {
+        self.inner.enqueue_job(job).await
+    }
+    async fn claim_jobs(&self, req: &ClaimRequest) -> StoreResult<Vec<Job>> {
+        self.inner.claim_jobs(req).await
+    }
+    async fn heartbeat_job(
+        &self,
+        id: JobId,
+        fence: u64,
+        now: chrono::DateTime<chrono::Utc>,
+        lease: chrono::Duration,
+    ) -> StoreResult<Job> {
+        self.inner.heartbeat_job(id, fence, now, lease).await
+    }
+    async fn finish_job(
+        &self,
+        id: JobId,
+        fence: u64,
+        outcome: &Outcome,
+        completion: &Completion,
+    ) -> StoreResult<Job> {
+        self.inner.finish_job(id, fence, outcome, completion).await
+    }
+    async fn command_job(
+        &self,
+        id: JobId,
+        command: Command,
+        now: chrono::DateTime<chrono::Utc>,
+        audit: &AuditEntry,
+    ) -> StoreResult<Job> {
+        self.inner.command_job(id, command, now, audit).await
+    }
+    async fn job(&self, id: JobId) -> StoreResult<Option<Job>> {
+        self.inner.job(id).await
+    }
+    async fn jobs(&self, query: &JobQuery) -> StoreResult<Listing<Job>> {
+        self.inner.jobs(query).await
+    }
+    async fn job_attempts(&self, id: JobId) -> StoreResult<Vec<JobAttempt>> {
+        self.inner.job_attempts(id).await
+    }
+    async fn purge_jobs(&self, before: chrono::DateTime<chrono::Utc>) -> StoreResult<u64> {
+        self.inner.purge_jobs(before).await
     }
 }
 

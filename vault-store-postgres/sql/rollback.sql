@@ -1,4 +1,4 @@
--- Rolls back migrations 0001 to 0008 (the seed's rollback, plus the tables
+-- Rolls back migrations 0001 to 0010 (the seed's rollback, plus the tables
 -- this backend adds). Destroys every Workflow Vault row.
 --
 -- Not in the migrations directory on purpose: sqlx::migrate! must never run
@@ -7,6 +7,8 @@
 -- their tables; the roles from sql/row_level_security.sql are cluster-wide
 -- and stay (drop them yourself if no other database uses them).
 
+DROP TABLE IF EXISTS job_log CASCADE;
+DROP TABLE IF EXISTS job_queue CASCADE;
 DROP TABLE IF EXISTS workflow_docs CASCADE;
 DROP TABLE IF EXISTS workflow_assets CASCADE;
 DROP TABLE IF EXISTS comment_likes CASCADE;
@@ -40,7 +42,7 @@ DROP FUNCTION IF EXISTS vault_current_user_id() CASCADE;
 DO $$
 BEGIN
     IF to_regclass('_sqlx_migrations') IS NOT NULL THEN
-        DELETE FROM _sqlx_migrations WHERE version IN (1, 2, 3, 4, 5, 6, 7, 8);
+        DELETE FROM _sqlx_migrations WHERE version IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
     END IF;
 END
 $$;

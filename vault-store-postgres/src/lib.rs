@@ -111,6 +111,7 @@ mod delivery;
 #[cfg(feature = "fault-injection")]
 mod fault;
 mod insight;
+mod jobs;
 mod lease;
 mod schema;
 #[cfg(feature = "testkit")]

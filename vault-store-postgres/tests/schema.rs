@@ -65,7 +65,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 9, "every migration, each once");
+    assert_eq!(applied, 10, "every migration, each once");
 
     rollback(&pool).await.unwrap();
     for relation in [
@@ -91,6 +91,8 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         "comment_likes",
         "workflow_assets",
         "workflow_docs",
+        "job_queue",
+        "job_log",
     ] {
         let gone: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NULL")
             .bind(relation)
@@ -103,6 +105,16 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
     // And it can be applied again, seed rows included.
     migrate(&pool).await.unwrap();
     assert_eq!(store.categories().await.unwrap().len(), 9);
+    // The last migrations too (a rollback that forgot them would leave
+    // them recorded and their tables and indexes missing).
+    for relation in ["job_queue", "idx_workflow_reviews_status_created"] {
+        let back: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(relation)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert!(back, "{relation} is back");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

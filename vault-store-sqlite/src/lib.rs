@@ -59,6 +59,7 @@ mod delivery;
 #[cfg(feature = "fault-injection")]
 mod fault;
 mod insight;
+mod jobs;
 mod schema;
 mod sql;
 mod webhooks;

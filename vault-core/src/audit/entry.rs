@@ -67,6 +67,10 @@ pub enum AuditAction {
     AccountErased,
     /// A system setting changed.
     SettingChanged,
+    /// A job was cancelled.
+    JobCancelled,
+    /// A job was queued to run again now.
+    JobRetried,
 }
 
 impl AuditAction {
@@ -96,11 +100,13 @@ impl AuditAction {
             Self::AccountRestored => "account_restored",
             Self::AccountErased => "account_erased",
             Self::SettingChanged => "setting_changed",
+            Self::JobCancelled => "job_cancelled",
+            Self::JobRetried => "job_retried",
         }
     }
 
     /// Every action, for parsing back what [`AuditAction::as_str`] wrote.
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 25] = [
         Self::CategoryCreated,
         Self::WorkflowCreated,
         Self::WorkflowEdited,
@@ -124,6 +130,8 @@ impl AuditAction {
         Self::AccountRestored,
         Self::AccountErased,
         Self::SettingChanged,
+        Self::JobCancelled,
+        Self::JobRetried,
     ];
 
     /// The action a stored word names.

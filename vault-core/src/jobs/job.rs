@@ -95,6 +95,13 @@ impl fmt::Display for JobKind {
     }
 }
 
+impl std::str::FromStr for JobKind {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
 impl TryFrom<String> for JobKind {
     type Error = ValidationError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
@@ -349,6 +356,14 @@ impl Job {
             JobState::Running => Some(self.lease.as_ref().map_or(self.run_at, |l| l.until)),
             JobState::Succeeded | JobState::Dead | JobState::Cancelled => None,
         }
+    }
+
+    /// Whether purging jobs finished before `before` deletes it: succeeded
+    /// or cancelled, and finished then. Dead jobs stay until an admin acts.
+    /// (SQL: `state IN ('succeeded', 'cancelled') AND finished_at < $before`.)
+    pub fn purgeable(&self, before: DateTime<Utc>) -> bool {
+        matches!(self.state, JobState::Succeeded | JobState::Cancelled)
+            && self.finished_at.is_some_and(|t| t < before)
     }
 
     /// Whether a worker may claim it at `now`.

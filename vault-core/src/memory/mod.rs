@@ -205,6 +205,9 @@ struct State {
     user_settings: BTreeMap<UserId, UserSettings>,
     settings: BTreeMap<&'static str, Setting>,
     audit: BTreeMap<AuditId, AuditRecord>,
+    /// The job queue (in the domain state: outbox jobs commit with their
+    /// write).
+    jobs: jobs::Jobs,
     /// Written only by the `put_*` functions of `index.rs`.
     index: Index,
 }
@@ -277,6 +280,7 @@ mod community;
 mod delivery;
 mod index;
 mod insight;
+mod jobs;
 mod page;
 mod webhooks;
 

@@ -54,6 +54,7 @@ mod helpers;
 mod hostile;
 mod insight;
 mod insight_store;
+mod jobs;
 mod records;
 mod rules;
 mod webhooks;
@@ -82,6 +83,7 @@ pub use self::delivery_store::*;
 pub use self::hostile::*;
 pub use self::insight::*;
 pub use self::insight_store::*;
+pub use self::jobs::*;
 pub use self::records::audit;
 pub use self::rules::*;
 pub use self::webhooks::*;
@@ -484,6 +486,15 @@ macro_rules! conformance_tests {
             hostile_nul_bytes,
             hostile_malformed_cursors,
             hostile_listing_proptest,
+
+            // jobs.rs
+            jobs_are_claimed_by_priority_then_due_time,
+            a_lapsed_lease_is_claimed_again_and_the_first_worker_fenced,
+            failures_back_off_go_dead_and_admins_retry_or_cancel,
+            a_unique_key_enqueues_one_job_under_contention,
+            many_claimers_complete_every_job_exactly_once,
+            finished_jobs_are_purged_dead_ones_kept,
+            workers_run_every_job_and_retry_failures,
 
             // rules.rs
             charge_misses_name_their_cause,

@@ -200,11 +200,13 @@ pub enum Entity {
     Asset,
     /// A setup guide of a workflow's page.
     Doc,
+    /// A job of the queue.
+    Job,
 }
 
 impl Entity {
     /// Every kind, for parsing back what [`Entity::word`] wrote.
-    pub const ALL: [Entity; 19] = [
+    pub const ALL: [Entity; 20] = [
         Entity::Category,
         Entity::Workflow,
         Entity::File,
@@ -224,6 +226,7 @@ impl Entity {
         Entity::Comment,
         Entity::Asset,
         Entity::Doc,
+        Entity::Job,
     ];
 
     /// The stored word (snake case, as serde writes it).
@@ -261,6 +264,7 @@ impl Entity {
             Entity::Comment => "comment",
             Entity::Asset => "asset",
             Entity::Doc => "doc",
+            Entity::Job => "job",
         }
     }
 }
