@@ -495,6 +495,7 @@ macro_rules! conformance_tests {
             many_claimers_complete_every_job_exactly_once,
             finished_jobs_are_purged_dead_ones_kept,
             workers_run_every_job_and_retry_failures,
+            the_service_checks_enqueues_and_audits_staff_commands,
 
             // rules.rs
             charge_misses_name_their_cause,

@@ -16,6 +16,7 @@ mod commerce;
 mod community;
 mod delivery;
 mod insight;
+mod jobs;
 mod page;
 mod subscription;
 mod traced;

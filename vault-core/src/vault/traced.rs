@@ -25,10 +25,12 @@ use crate::community::rating::RatingDelta;
 use crate::community::review::{Review, Vote};
 use crate::delivery::download::Download;
 use crate::insight::analytics::AnalyticsDelta;
+use crate::jobs::job::{Job, JobId};
+use crate::jobs::lease::Command;
 use crate::settings::system::{Setting, SettingKey};
 use crate::store::{
-    Charge, Claim, Finish, NewWebhookEvent, PurchaseWrite, Store, StoreError, StoreResult,
-    WebhookStore,
+    Charge, Claim, Enqueued, Finish, NewWebhookEvent, PurchaseWrite, Store, StoreError,
+    StoreResult, WebhookStore,
 };
 use crate::value::actor::UserId;
 use crate::value::ids::{AssetId, DocId, ReviewId, WorkflowId};
@@ -80,6 +82,27 @@ impl<S: Store + ?Sized> TracedWrites<S> {
     /// The writes of `store`.
     pub fn new(store: Arc<S>) -> Self {
         Self(store)
+    }
+
+    pub async fn enqueue_job(&self, j: &Job) -> StoreResult<Enqueued> {
+        let span = write_span!("store.enqueue_job", id = %j.id, kind = %j.kind);
+        traced(span, self.0.enqueue_job(j)).await
+    }
+
+    pub async fn command_job(
+        &self,
+        id: JobId,
+        c: Command,
+        now: DateTime<Utc>,
+        a: &AuditEntry,
+    ) -> StoreResult<Job> {
+        let span = write_span!("store.command_job", id = %id, command = ?c, audit = %a.id);
+        traced(span, self.0.command_job(id, c, now, a)).await
+    }
+
+    pub async fn purge_jobs(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let span = write_span!("store.purge_jobs", before = %before);
+        traced(span, self.0.purge_jobs(before)).await
     }
 
     pub async fn insert_category(&self, c: &Category, a: &AuditEntry) -> StoreResult<()> {
