@@ -511,8 +511,18 @@ async fn reset_the_password(b: &Browser, p: &mut Person) {
     b.expect_text("If an account has this email, a link to reset its password is on its way")
         .await;
 
-    // The demo keeps its mail on /dev/mailbox (no link to it in the header).
-    b.goto("/dev/mailbox").await;
+    // The demo keeps its mail on /dev/mailbox (no link to it in the header);
+    // the job worker sends it a moment after the request.
+    for _ in 0..50 {
+        b.goto("/dev/mailbox").await;
+        if b.text_of_page()
+            .await
+            .contains("Reset your Workflow Vault password")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     b.expect_text("Reset your Workflow Vault password").await;
     b.expect_text(&format!("to {}", p.email)).await;
     b.expect_text("Welcome to Workflow Vault").await;

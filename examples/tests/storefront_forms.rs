@@ -153,7 +153,7 @@ async fn every_field_of_every_page_has_a_label() {
     )
     .await;
     assert_eq!(asked.status, 200);
-    let mailbox = get(&anon, &site, "/dev/mailbox").await.body;
+    let mailbox = mailbox_with(&anon, &site, "/reset/").await.body;
     let at = mailbox.find("/reset/").expect("a reset mail");
     let reset: String = mailbox[at..].chars().take(7 + 64).collect();
 

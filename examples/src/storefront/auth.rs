@@ -26,7 +26,6 @@ use sha2::{Digest, Sha256};
 use vault_core::account::email::Credential;
 use vault_core::{Actor, Email, Error, Profile, UserId};
 
-use super::mail::Mail;
 use super::session::{CsrfForm, Visitor};
 use super::{AppState, Nav, PageError, render};
 
@@ -107,7 +106,7 @@ impl AuthState {
         }
     }
 
-    fn issue_reset(&self, user: UserId, now: DateTime<Utc>) -> String {
+    pub(super) fn issue_reset(&self, user: UserId, now: DateTime<Utc>) -> String {
         let token = random_token();
         if let Ok(mut resets) = self.resets.lock() {
             resets.retain(|_, r| r.expires > now);
@@ -346,18 +345,10 @@ async fn create_account(app: &AppState, form: SignUp) -> Result<UserId, PageErro
         }
         Err(e) => return Err(e.into()),
     }
-    let welcome = Mail {
-        to: email.as_str().to_owned(),
-        subject: "Welcome to Workflow Vault".into(),
-        body: format!(
-            "Your account is ready. Browse the catalog at {}/ and find what you bought on {}/dashboard.",
-            app.public_url, app.public_url
-        ),
-        sent_at: app.clock.now(),
-    };
-    // A welcome mail that did not go out is not worth failing the sign-up.
-    if let Err(e) = app.mailer.send(welcome).await {
-        tracing::warn!(error = %e, "welcome mail");
+    // A welcome mail that cannot be queued is not worth failing the
+    // sign-up; once queued, the worker retries it.
+    if let Err(e) = super::jobs::enqueue_mail(app, super::jobs::WELCOME, &user).await {
+        tracing::warn!(error = %e.message, "welcome mail");
     }
     Ok(user)
 }
@@ -491,22 +482,14 @@ async fn reset_request(
         Ok(e) => e,
         Err(e) => return again(page, PageError::unprocessable("email", e.to_string())),
     };
-    let now = app.clock.now();
     // Whether an account exists is not told: the page says the same.
     match app.vault.account_by_email(&Actor::Service, &email).await {
         Ok(a) if a.refusal().is_none() => {
-            let token = app.auth.issue_reset(a.user_id, now);
-            let mail = Mail {
-                to: email.as_str().to_owned(),
-                subject: "Reset your Workflow Vault password".into(),
-                body: format!(
-                    "Someone asked to reset the password of this account. If it was you, open {}/reset/{token} within 30 minutes. If not, ignore this mail.",
-                    app.public_url
-                ),
-                sent_at: now,
-            };
-            if let Err(e) = app.mailer.send(mail).await {
-                return again(page, PageError::internal(e));
+            // The worker mints the link when it sends the mail.
+            if let Err(e) =
+                super::jobs::enqueue_mail(&app, super::jobs::PASSWORD_RESET, &a.user_id).await
+            {
+                return again(page, e);
             }
         }
         Ok(_) | Err(Error::NotFound { .. }) => {}

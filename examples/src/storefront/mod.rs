@@ -27,6 +27,7 @@ pub mod community;
 pub mod dashboard;
 pub mod error;
 pub mod fake_stripe;
+pub mod jobs;
 pub mod mail;
 pub mod pages;
 pub mod session;
@@ -103,9 +104,21 @@ pub struct AppState {
     pub shop: shop::Shop,
 }
 
-/// The storefront's router over `vault`, for the binary and for tests that
-/// start it in-process.
+/// The storefront's router over `vault`, for tests that start it
+/// in-process: [`app`], with its job worker spawned on the current tokio
+/// runtime (none, outside one: then nothing sends the queued mails).
 pub fn router(vault: Vault<dyn Store>, config: Config) -> Router {
+    let (router, worker) = app(vault, config);
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(worker.run());
+    }
+    router
+}
+
+/// The storefront's router and the worker that runs its jobs (its mails),
+/// for an app that runs the two side by side and stops the worker when it
+/// shuts down ([`jobs::Worker::stop`], then await [`jobs::Worker::run`]).
+pub fn app(vault: Vault<dyn Store>, config: Config) -> (Router, jobs::Worker) {
     let state = Arc::new(AppState {
         sessions: Sessions::new(&config.cookie_key, config.public_url.starts_with("https:")),
         auth: auth::AuthState::default(),
@@ -133,8 +146,8 @@ pub fn router(vault: Vault<dyn Store>, config: Config) -> Router {
             Arc::clone(&state),
             session::layer,
         ))
-        .with_state(state);
-    with_layers(routes)
+        .with_state(Arc::clone(&state));
+    (with_layers(routes), jobs::Worker::new(state))
 }
 
 /// The layers every storefront route runs under; an app merging its own

@@ -159,6 +159,19 @@ pub fn main_part(html: &str) -> String {
     html[start..end].to_owned()
 }
 
+/// The dev mailbox once it holds `needle`: mails are sent by the job
+/// worker, a moment after the request that queued them (5 s at most).
+pub async fn mailbox_with(b: &reqwest::Client, site: &Site, needle: &str) -> Got {
+    for _ in 0..100 {
+        let g = get(b, site, "/dev/mailbox").await;
+        if g.body.contains(needle) {
+            return g;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no mail with {needle:?} in the mailbox after 5 s");
+}
+
 pub fn signed_in(html: &str) -> bool {
     html.contains("Sign out")
 }

@@ -1,0 +1,153 @@
+//! The storefront's background work, on the vault's job queue: its mails
+//! (welcome, password reset) are enqueued by the request and sent by a
+//! worker through the app's [`Mailer`](super::mail::Mailer), retried with
+//! backoff when the sender fails. The payload names the account, never an
+//! address or a token: the reset link is minted when the mail is sent, so
+//! no secret waits in the queue.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::json;
+use vault_core::jobs::job::{JobKind, NewJob};
+use vault_core::jobs::lease::Outcome;
+use vault_core::jobs::worker::{JobContext, JobHandler, Stop, WorkerConfig, WorkerReport};
+use vault_core::{Actor, UserId};
+
+use super::mail::Mail;
+use super::{AppState, PageError};
+
+/// The welcome mail of a new account.
+pub const WELCOME: &str = "mail.welcome";
+/// A password-reset mail with a fresh link.
+pub const PASSWORD_RESET: &str = "mail.password_reset";
+
+/// Enqueues the mail `kind` for `user` (three attempts).
+pub(super) async fn enqueue_mail(
+    app: &AppState,
+    kind: &str,
+    user: &UserId,
+) -> Result<(), PageError> {
+    let job = NewJob::new(JobKind::parse(kind)?, json!({ "user_id": user.as_str() }))?
+        .max_attempts(3)
+        .priority(10);
+    app.vault.enqueue(&Actor::Service, job).await?;
+    Ok(())
+}
+
+/// Runs the storefront's jobs until stopped.
+#[derive(Clone)]
+pub struct Worker {
+    app: Arc<AppState>,
+    stop: Arc<Stop>,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker").finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    pub(super) fn new(app: Arc<AppState>) -> Self {
+        Self {
+            app,
+            stop: Arc::new(Stop::new()),
+        }
+    }
+
+    /// Asks the loop to stop: the job in hand finishes, the rest of its
+    /// batch is released for another worker.
+    pub fn stop(&self) {
+        self.stop.request();
+    }
+
+    /// Runs until [`Worker::stop`], on tokio.
+    pub async fn run(self) -> WorkerReport {
+        let mut config = WorkerConfig::new(format!("storefront-{}", std::process::id()));
+        config.idle = std::time::Duration::from_millis(200);
+        config.kinds = Some(vec![
+            JobKind::parse(WELCOME).unwrap_or_else(|_| unreachable!("a valid kind")),
+            JobKind::parse(PASSWORD_RESET).unwrap_or_else(|_| unreachable!("a valid kind")),
+        ]);
+        let handler = Mails {
+            app: Arc::clone(&self.app),
+        };
+        self.app
+            .vault
+            .run_jobs(&config, &handler, tokio::time::sleep, &self.stop)
+            .await
+    }
+}
+
+struct Mails {
+    app: Arc<AppState>,
+}
+
+fn fatal(error: impl Into<String>) -> Outcome {
+    Outcome::Failed {
+        error: error.into(),
+        retry: false,
+    }
+}
+
+#[async_trait]
+impl JobHandler for Mails {
+    async fn handle(&self, ctx: &JobContext<'_>) -> Outcome {
+        let app = &self.app;
+        let Some(user) = ctx.job.payload["user_id"]
+            .as_str()
+            .and_then(|u| UserId::parse(u).ok())
+        else {
+            return fatal("the payload names no user_id");
+        };
+        let account = match app.vault.account(&Actor::Service, &user).await {
+            Ok(a) => a,
+            Err(vault_core::Error::NotFound { .. }) => return fatal("the account is gone"),
+            Err(e) => {
+                return Outcome::Failed {
+                    error: e.to_string(),
+                    retry: true,
+                };
+            }
+        };
+        let Some(to) = account.email.as_ref().map(|e| e.as_str().to_owned()) else {
+            return fatal("the account has no email");
+        };
+        let now = app.clock.now();
+        let mail = match ctx.job.kind.as_str() {
+            WELCOME => Mail {
+                to,
+                subject: "Welcome to Workflow Vault".into(),
+                body: format!(
+                    "Your account is ready. Browse the catalog at {}/ and find what you bought on {}/dashboard.",
+                    app.public_url, app.public_url
+                ),
+                sent_at: now,
+            },
+            PASSWORD_RESET => {
+                if account.refusal().is_some() {
+                    return fatal("the account may not sign in");
+                }
+                let token = app.auth.issue_reset(user, now);
+                Mail {
+                    to,
+                    subject: "Reset your Workflow Vault password".into(),
+                    body: format!(
+                        "Someone asked to reset the password of this account. If it was you, open {}/reset/{token} within 30 minutes. If not, ignore this mail.",
+                        app.public_url
+                    ),
+                    sent_at: now,
+                }
+            }
+            other => return fatal(format!("not a storefront job: {other}")),
+        };
+        match app.mailer.send(mail).await {
+            Ok(()) => Outcome::Succeeded,
+            Err(e) => Outcome::Failed {
+                error: format!("the mailer: {e}"),
+                retry: true,
+            },
+        }
+    }
+}
