@@ -117,7 +117,10 @@ async fn main() -> Result<(), AnyError> {
     println!("\n== A free preview, then the free workflow");
     let kit = &catalog[2];
     let files = vault.files(&dana, kit.id).await?;
-    let preview = files.iter().find(|f| !f.is_primary).ok_or("preview file")?;
+    let preview = files
+        .iter()
+        .find(|f| f.access == vault_core::catalog::file::FileAccess::Public)
+        .ok_or("preview file")?;
     let t = vault
         .download(&dana, kit.id, Some(preview.id), &request)
         .await?;
