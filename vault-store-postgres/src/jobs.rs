@@ -236,14 +236,6 @@ async fn claim(c: &mut PgConnection, req: &ClaimRequest) -> StoreResult<Vec<Job>
     Ok(out)
 }
 
-fn stale(id: JobId, e: lease::Stale) -> StoreError {
-    StoreError::Conflict {
-        entity: Entity::Job,
-        key: id.to_string(),
-        reason: e.reason(),
-    }
-}
-
 async fn heartbeat(
     c: &mut PgConnection,
     id: JobId,
@@ -251,8 +243,8 @@ async fn heartbeat(
     now: DateTime<Utc>,
     lease_for: Duration,
 ) -> StoreResult<Job> {
-    let next =
-        lease::heartbeat(&locked(c, id).await?, fence, now, lease_for).map_err(|e| stale(id, e))?;
+    let next = lease::heartbeat(&locked(c, id).await?, fence, now, lease_for)
+        .map_err(|e| e.conflict(id))?;
     save(c, &next, false).await?;
     Ok(next)
 }
@@ -265,7 +257,7 @@ async fn finish(
     completion: &Completion,
 ) -> StoreResult<Job> {
     let (next, logged) = lease::finish(&locked(c, id).await?, fence, outcome, completion)
-        .map_err(|e| stale(id, e))?;
+        .map_err(|e| e.conflict(id))?;
     let error = match outcome {
         Outcome::Failed { .. } => next.last_error.as_deref(),
         _ => None,
@@ -284,11 +276,7 @@ async fn command(
     audit: &AuditEntry,
 ) -> StoreResult<Job> {
     let (next, ended) =
-        lease::command(&locked(c, id).await?, cmd, now).map_err(|e| StoreError::Conflict {
-            entity: Entity::Job,
-            key: id.to_string(),
-            reason: e.0,
-        })?;
+        lease::command(&locked(c, id).await?, cmd, now).map_err(|e| e.conflict(id))?;
     if let Some((fence, outcome)) = ended {
         close_attempt(c, id, fence, outcome, now, None).await?;
     }

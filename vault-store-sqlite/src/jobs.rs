@@ -210,14 +210,6 @@ fn claim(c: &Connection, req: &ClaimRequest) -> StoreResult<Vec<Job>> {
     Ok(out)
 }
 
-fn stale(id: JobId, e: lease::Stale) -> StoreError {
-    StoreError::Conflict {
-        entity: Entity::Job,
-        key: id.to_string(),
-        reason: e.reason(),
-    }
-}
-
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn enqueue_job(&self, job: &Job) -> StoreResult<Enqueued> {
@@ -240,7 +232,7 @@ impl JobStore for SqliteStore {
     ) -> StoreResult<Job> {
         self.write(move |tx| {
             let next = lease::heartbeat(&load(tx, id)?, fence, now, lease_for)
-                .map_err(|e| stale(id, e))?;
+                .map_err(|e| e.conflict(id))?;
             save(tx, &next, false)?;
             Ok(next)
         })
@@ -257,7 +249,7 @@ impl JobStore for SqliteStore {
         let (outcome, completion) = (outcome.clone(), *completion);
         self.write(move |tx| {
             let (next, logged) = lease::finish(&load(tx, id)?, fence, &outcome, &completion)
-                .map_err(|e| stale(id, e))?;
+                .map_err(|e| e.conflict(id))?;
             let error = match &outcome {
                 Outcome::Failed { .. } => next.last_error.as_deref(),
                 _ => None,
@@ -278,11 +270,7 @@ impl JobStore for SqliteStore {
     ) -> StoreResult<Job> {
         self.audited(audit, move |tx| {
             let (next, ended) =
-                lease::command(&load(tx, id)?, command, now).map_err(|e| StoreError::Conflict {
-                    entity: Entity::Job,
-                    key: id.to_string(),
-                    reason: e.0,
-                })?;
+                lease::command(&load(tx, id)?, command, now).map_err(|e| e.conflict(id))?;
             if let Some((fence, outcome)) = ended {
                 close_attempt(tx, id, fence, outcome, now, None)?;
             }

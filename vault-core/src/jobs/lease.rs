@@ -29,6 +29,15 @@ impl Stale {
             Stale::NotRunning => "the job is not running",
         }
     }
+
+    /// The `Conflict` every store answers for job `id`.
+    pub fn conflict(self, id: crate::jobs::job::JobId) -> crate::value::error::StoreError {
+        crate::value::error::StoreError::Conflict {
+            entity: crate::value::error::Entity::Job,
+            key: id.to_string(),
+            reason: self.reason(),
+        }
+    }
 }
 
 /// What a claim does to a due job.
@@ -177,6 +186,17 @@ pub enum Command {
 /// Why an admin's command does not apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotApplicable(pub &'static str);
+
+impl NotApplicable {
+    /// The `Conflict` every store answers for job `id`.
+    pub fn conflict(self, id: crate::jobs::job::JobId) -> crate::value::error::StoreError {
+        crate::value::error::StoreError::Conflict {
+            entity: crate::value::error::Entity::Job,
+            key: id.to_string(),
+            reason: self.0,
+        }
+    }
+}
 
 /// Applies an admin's command at `now`: the job's next state, and for a
 /// cancel of a running job, the attempt it ends.

@@ -112,14 +112,6 @@ impl Jobs {
     }
 }
 
-fn stale(id: JobId, e: lease::Stale) -> StoreError {
-    StoreError::Conflict {
-        entity: Entity::Job,
-        key: id.to_string(),
-        reason: e.reason(),
-    }
-}
-
 impl MemoryStore {
     fn jobs_write<R>(&self, f: impl FnOnce(&mut State) -> StoreResult<R>) -> StoreResult<R> {
         self.write(f)
@@ -146,7 +138,7 @@ impl JobStore for MemoryStore {
     ) -> StoreResult<Job> {
         self.jobs_write(|s| {
             let next = lease::heartbeat(s.jobs.get(id)?, fence, now, lease_for)
-                .map_err(|e| stale(id, e))?;
+                .map_err(|e| e.conflict(id))?;
             s.jobs.put(next.clone());
             Ok(next)
         })
@@ -161,7 +153,7 @@ impl JobStore for MemoryStore {
     ) -> StoreResult<Job> {
         self.jobs_write(|s| {
             let (next, logged) = lease::finish(s.jobs.get(id)?, fence, outcome, completion)
-                .map_err(|e| stale(id, e))?;
+                .map_err(|e| e.conflict(id))?;
             let error = match outcome {
                 Outcome::Failed { .. } => next.last_error.clone(),
                 _ => None,
@@ -180,13 +172,8 @@ impl JobStore for MemoryStore {
         audit: &AuditEntry,
     ) -> StoreResult<Job> {
         self.audited(Some(audit), |s| {
-            let (next, ended) = lease::command(s.jobs.get(id)?, command, now).map_err(|e| {
-                StoreError::Conflict {
-                    entity: Entity::Job,
-                    key: id.to_string(),
-                    reason: e.0,
-                }
-            })?;
+            let (next, ended) =
+                lease::command(s.jobs.get(id)?, command, now).map_err(|e| e.conflict(id))?;
             if let Some((fence, outcome)) = ended {
                 s.jobs.close(id, fence, outcome, now, None);
             }
