@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use super::Fixture;
-use super::account::{one_entry, trail};
+use super::audit::{one_entry, trail};
 use super::helpers::{bundle_of_three, no_request, workflow_of};
 use super::records::{assert_err, audit};
 use crate::audit::entry::AuditAction;

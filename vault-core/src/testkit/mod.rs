@@ -35,6 +35,7 @@
 #![allow(clippy::unwrap_used, missing_docs)]
 
 mod account;
+mod audit;
 mod authz;
 mod catalog;
 mod catalog_listing;
@@ -57,6 +58,7 @@ mod insight_store;
 mod jobs;
 mod records;
 mod rules;
+mod settings;
 mod webhooks;
 
 use std::sync::Arc;
@@ -65,6 +67,7 @@ use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 
 pub use self::account::*;
+pub use self::audit::*;
 pub use self::authz::*;
 pub use self::catalog::*;
 pub use self::catalog_listing::*;
@@ -86,6 +89,7 @@ pub use self::insight_store::*;
 pub use self::jobs::*;
 pub use self::records::audit;
 pub use self::rules::*;
+pub use self::settings::*;
 pub use self::webhooks::*;
 use crate::catalog::category::Category;
 use crate::catalog::file::{Checksum, FileAccess, FileKind, NewFile, WorkflowFile};
@@ -336,15 +340,19 @@ macro_rules! conformance_tests {
     ($setup:expr) => {
         $crate::__conformance_cases!($setup;
             // account.rs
-            audit_one_entry_per_staff_write,
-            audit_entry_rolls_back_with_its_write,
             refused_accounts_write_nothing_and_keep_their_purchases,
             email_is_unique_case_insensitively_under_contention,
             accounts_list_search_and_page,
+            store_account_writes_are_guarded,
+
+            // audit.rs
+            audit_one_entry_per_staff_write,
+            audit_entry_rolls_back_with_its_write,
             audit_log_filters_and_pages,
+
+            // settings.rs
             settings_are_typed_and_secrets_never_show,
             membership_plans_read_from_their_setting,
-            store_account_writes_are_guarded,
 
             // catalog.rs
             categories_seed_idempotently,
