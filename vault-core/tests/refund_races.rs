@@ -90,6 +90,7 @@ impl Interleaved {
                 count_purchase: false,
                 analytics: vec![],
                 audit: None,
+                outbox: vec![],
             })
             .await
             .unwrap();

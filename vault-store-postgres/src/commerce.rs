@@ -379,7 +379,12 @@ async fn settle_purchase(s: &PgStore, c: &mut PgConnection, w: &PurchaseWrite) -
         }
     }
     s.step(c, "settle_purchase:after_counters").await?;
-    apply_deltas(c, &w.analytics).await
+    apply_deltas(c, &w.analytics).await?;
+    // The outbox: its jobs commit with the purchase or not at all.
+    for job in &w.outbox {
+        crate::jobs::enqueue(c, job).await?;
+    }
+    s.step(c, "settle_purchase:after_outbox").await
 }
 
 // ------------------------------------------------------------- memberships

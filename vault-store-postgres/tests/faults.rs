@@ -211,7 +211,12 @@ async fn connection_killed_mid_purchase_completion_writes_nothing() {
         return;
     };
     let store = Arc::new(store);
-    let f = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+    // With an outbox job, paused after its insert: the kill must take the
+    // job with the purchase.
+    let f = Fixture::with_config(Arc::clone(&store) as Arc<dyn Store>, |c| {
+        c.with_purchase_jobs([vault_core::jobs::job::JobKind::parse("mail.receipt").unwrap()])
+    })
+    .await;
     let (w, _) = f.workflow("once-only", PricingTier::Pro, Some(4900)).await;
     let buyer = Fixture::user("payer");
     let pending = f
@@ -229,7 +234,7 @@ async fn connection_killed_mid_purchase_completion_writes_nothing() {
         )
         .await
         .unwrap();
-    let mut pause = store.pause_at("settle_purchase:after_counters");
+    let mut pause = store.pause_at("settle_purchase:after_outbox");
     let vault = f.vault.clone();
     let id = pending.id;
     let write = tokio::spawn(async move {
@@ -272,6 +277,10 @@ async fn connection_killed_mid_purchase_completion_writes_nothing() {
             .purchase_count,
         0
     );
+    assert!(
+        queued(&store).await.is_empty(),
+        "the outbox job went with it"
+    );
     // Retrying the same webhook delivery completes it exactly once.
     let done = f
         .vault
@@ -293,6 +302,14 @@ async fn connection_killed_mid_purchase_completion_writes_nothing() {
             .purchase_count,
         1
     );
+    let jobs = queued(&store).await;
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].payload["purchase_id"], id.to_string());
+}
+
+async fn queued(store: &PgStore) -> Vec<vault_core::jobs::job::Job> {
+    use vault_core::jobs::store::{JobQuery, JobStore};
+    store.jobs(&JobQuery::default()).await.unwrap().items
 }
 
 /// Kills every server backend of the store's database while its pooled

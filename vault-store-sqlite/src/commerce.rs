@@ -374,7 +374,11 @@ fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
     for d in &w.analytics {
         apply_delta(tx, d)?;
     }
-    Ok(())
+    // The outbox: its jobs commit with the purchase or not at all.
+    for job in &w.outbox {
+        crate::jobs::enqueue(tx, job)?;
+    }
+    tx.step("settle_purchase:after_outbox")
 }
 
 // ------------------------------------------------------------- memberships

@@ -169,10 +169,19 @@ pub(crate) fn enqueue(c: &Connection, j: &Job) -> StoreResult<Enqueued> {
     {
         return Ok(Enqueued::Existing(existing));
     }
-    save(c, j, true).map_err(|e| match e {
-        StoreError::AlreadyExists { .. } => StoreError::exists(Entity::Job, j.id),
-        other => other,
-    })?;
+    // Under the write lock nothing can take the id between this read and
+    // the insert.
+    if query_one(
+        c,
+        "SELECT id FROM job_queue WHERE id = ?1",
+        [j.id.to_string()],
+        |r| parse::<JobId>(r, "id"),
+    )?
+    .is_some()
+    {
+        return Err(StoreError::exists(Entity::Job, j.id));
+    }
+    save(c, j, true)?;
     Ok(Enqueued::Created(j.id))
 }
 

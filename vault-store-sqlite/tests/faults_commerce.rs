@@ -66,6 +66,65 @@ async fn start_purchase_is_atomic() {
     );
 }
 
+/// The outbox: a completion that fails at any step, the outbox's own
+/// included, leaves no job (the whole database is compared); the retry
+/// leaves exactly one job per configured kind.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_completions_outbox_commits_with_it() {
+    let kinds = ["mail.receipt", "license.fulfil"];
+    let env = Env::with_config(|c| {
+        c.with_purchase_jobs(kinds.map(|k| vault_core::jobs::job::JobKind::parse(k).unwrap()))
+    })
+    .await;
+    let members = env.three().await;
+    for (i, step) in [
+        "settle_purchase:after_row",
+        "settle_purchase:after_counters",
+        "apply_delta:after_row",
+        "settle_purchase:after_outbox",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let buyer = Fixture::user(&format!("outboxed-{i}"));
+        let p = env
+            .fx
+            .vault
+            .start_purchase(
+                &buyer,
+                Env::start(&buyer, CheckoutItem::Workflow(members[0])),
+            )
+            .await
+            .unwrap();
+        let pay =
+            vault_core::commerce::purchase::PaymentRef::parse(&format!("pi_{}", p.id)).unwrap();
+        env.fault(step, async || {
+            env.fx
+                .vault
+                .complete_purchase(&Actor::Service, p.id, pay.clone())
+                .await
+        })
+        .await;
+        for kind in kinds {
+            assert_eq!(
+                env.scalar(
+                    "SELECT COUNT(*) FROM job_queue WHERE kind = ?1 AND state = 'queued'",
+                    kind
+                ),
+                i as i64 + 1,
+                "{kind} after {step}"
+            );
+        }
+        assert_eq!(
+            env.scalar(
+                "SELECT COUNT(*) FROM job_queue WHERE json_extract(payload, '$.purchase_id') = ?1",
+                p.id
+            ),
+            2
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn complete_purchase_is_atomic() {
     let env = Env::new().await;

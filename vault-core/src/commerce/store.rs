@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::audit::entry::AuditEntry;
 use crate::commerce::membership::{Membership, MembershipStatus};
 use crate::commerce::purchase::{DisputeOutcome, PaymentRef, PaymentStatus, Purchase};
+use crate::jobs::job::Job;
 use crate::value::actor::UserId;
 use crate::value::delta::AnalyticsDelta;
 use crate::value::error::{Entity, StoreError, StoreResult};
@@ -42,6 +43,10 @@ pub struct PurchaseWrite {
     /// The audit entry, when staff made the write (a refund): written last
     /// in the same transaction.
     pub audit: Option<AuditEntry>,
+    /// Jobs enqueued in the same transaction (the outbox): they exist if
+    /// and only if the write commits. A job whose unique key is taken is
+    /// not enqueued again; one whose id is taken fails the whole write.
+    pub outbox: Vec<Job>,
 }
 
 /// The payment state of a purchase as the store holds it: what a

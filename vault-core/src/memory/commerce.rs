@@ -105,6 +105,9 @@ impl State {
         self.check_payment_ref(&write.purchase)?;
         self.check_item(&write.purchase.item)?;
         self.check_analytics(&write.analytics)?;
+        for job in &write.outbox {
+            self.jobs.check_enqueue(job)?;
+        }
 
         let mut next = write.purchase.clone();
         // Downloads charged since the caller read the purchase stay counted.
@@ -126,6 +129,9 @@ impl State {
         self.put_purchase(next);
         for delta in &write.analytics {
             self.apply_analytics(delta)?;
+        }
+        for job in &write.outbox {
+            self.jobs.enqueue(job)?;
         }
         Ok(())
     }

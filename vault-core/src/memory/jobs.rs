@@ -61,16 +61,26 @@ impl Jobs {
     /// Enqueues inside the caller's write: what `enqueue_job` and the
     /// outbox of other writes both call.
     pub(super) fn enqueue(&mut self, job: &Job) -> StoreResult<Enqueued> {
+        if let Some(id) = self.check_enqueue(job)? {
+            return Ok(Enqueued::Existing(id));
+        }
+        self.put(job.clone());
+        Ok(Enqueued::Created(job.id))
+    }
+
+    /// What `enqueue` would do, without doing it: `Some` job holding the
+    /// unique key, `None` to insert, or the error it would fail with. A
+    /// write with an outbox checks first, so it changes nothing or all.
+    pub(super) fn check_enqueue(&self, job: &Job) -> StoreResult<Option<JobId>> {
         if let Some(k) = &job.unique_key
             && let Some(id) = self.unique.get(k)
         {
-            return Ok(Enqueued::Existing(*id));
+            return Ok(Some(*id));
         }
         if self.jobs.contains_key(&job.id) {
             return Err(StoreError::exists(Entity::Job, job.id));
         }
-        self.put(job.clone());
-        Ok(Enqueued::Created(job.id))
+        Ok(None)
     }
 
     fn get(&self, id: JobId) -> StoreResult<&Job> {

@@ -360,6 +360,7 @@ pub async fn audit_entry_rolls_back_with_its_write(store: Arc<dyn Store>) {
             count_purchase: false,
             analytics: vec![],
             audit: Some(taken.clone()),
+            outbox: vec![],
         })
         .await;
     assert!(r.is_err());

@@ -133,6 +133,7 @@ pub async fn stale_refund_writes_conflict(store: Arc<dyn Store>) {
             count_purchase: false,
             analytics: vec![],
             audit: None,
+            outbox: vec![],
         })
         .await;
     assert!(matches!(r, Err(StoreError::Conflict { .. })), "{r:?}");

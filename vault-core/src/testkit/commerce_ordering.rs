@@ -294,6 +294,7 @@ pub async fn dispute_outcome_is_kept_and_guarded(store: Arc<dyn Store>) {
             count_purchase: false,
             analytics: vec![],
             audit: None,
+            outbox: vec![],
         })
         .await;
     assert!(matches!(r, Err(StoreError::Conflict { .. })), "{r:?}");

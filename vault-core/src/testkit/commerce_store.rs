@@ -143,6 +143,7 @@ async fn settlement(store: &dyn Store) -> (Purchase, PurchaseWrite) {
         count_purchase: true,
         analytics: vec![sale, sale_11],
         audit: None,
+        outbox: vec![],
     };
     (pending, write)
 }
@@ -242,6 +243,7 @@ pub async fn store_settle_purchase_is_guarded_and_counts_once(store: Arc<dyn Sto
             count_purchase: false,
             analytics: vec![],
             audit: None,
+            outbox: vec![],
         })
         .await
         .unwrap();
@@ -410,4 +412,82 @@ pub async fn store_memberships_are_guarded_and_listed(store: Arc<dyn Store>) {
     let stored = store.membership(membership_id(1)).await.unwrap().unwrap();
     assert_eq!(stored, renewed);
     assert_eq!(stored.quota.used, 0);
+}
+
+/// The outbox: jobs in a settlement commit with it or not at all. A
+/// settlement refused by its guard, by a taken payment, or by a job whose
+/// id is taken (the last insert of the transaction) leaves no job and no
+/// change; one that commits leaves its jobs queued, and a unique key
+/// already held is not enqueued twice.
+pub async fn store_settlement_outbox_commits_with_it(store: Arc<dyn Store>) {
+    use crate::jobs::job::{JobId, JobKind, NewJob};
+    use crate::jobs::store::JobQuery;
+
+    let (_, write) = settlement(&*store).await;
+    let job = |n: u128, key: Option<&str>| {
+        let mut new = NewJob::new(
+            JobKind::parse("mail.receipt").unwrap(),
+            serde_json::json!({"n": n}),
+        )
+        .unwrap();
+        if let Some(k) = key {
+            new = new.unique_key(k);
+        }
+        new.into_job(
+            JobId::from_uuid(uuid::Uuid::from_u128(0x0b0c << 64 | n)),
+            t(5),
+        )
+    };
+    let jobs = async |store: &dyn Store| {
+        store
+            .jobs(&JobQuery::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|j| j.id)
+            .collect::<Vec<_>>()
+    };
+    // A job already queued under id 1 and key "held".
+    store.enqueue_job(&job(1, Some("held"))).await.unwrap();
+    let before = snapshot(&*store).await;
+
+    let mut stale = write.clone();
+    stale.expected_status = PaymentStatus::Completed;
+    stale.outbox = vec![job(2, None)];
+    assert_err!(
+        store.settle_purchase(&stale).await,
+        StoreError::Conflict { .. }
+    );
+    let mut taken_job = write.clone();
+    taken_job.outbox = vec![job(3, None), job(1, None)];
+    assert_err!(
+        store.settle_purchase(&taken_job).await,
+        StoreError::AlreadyExists {
+            entity: Entity::Job,
+            ..
+        }
+    );
+    assert_eq!(snapshot(&*store).await, before, "nothing of the write");
+    assert_eq!(jobs(&*store).await, vec![job(1, None).id], "no job of it");
+
+    let mut ok = write.clone();
+    ok.outbox = vec![job(4, None), job(5, Some("held"))];
+    store.settle_purchase(&ok).await.unwrap();
+    assert!(
+        store
+            .purchase(purchase_id(1))
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+            .is_paid()
+    );
+    let mut queued = jobs(&*store).await;
+    queued.sort();
+    let mut want = vec![job(1, None).id, job(4, None).id];
+    want.sort();
+    assert_eq!(queued, want, "its new job queued; the held key not doubled");
+    let j4 = store.job(job(4, None).id).await.unwrap().unwrap();
+    assert_eq!(j4, job(4, None));
 }

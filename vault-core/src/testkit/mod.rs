@@ -56,6 +56,7 @@ mod hostile;
 mod insight;
 mod insight_store;
 mod jobs;
+mod jobs_outbox;
 mod records;
 mod rules;
 mod settings;
@@ -87,6 +88,7 @@ pub use self::hostile::*;
 pub use self::insight::*;
 pub use self::insight_store::*;
 pub use self::jobs::*;
+pub use self::jobs_outbox::*;
 pub use self::records::audit;
 pub use self::rules::*;
 pub use self::settings::*;
@@ -144,12 +146,22 @@ pub struct Fixture {
 
 impl Fixture {
     pub async fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_config(store, |c| c).await
+    }
+
+    /// A fixture whose vault's configuration `config` adjusts.
+    pub async fn with_config(
+        store: Arc<dyn Store>,
+        config: impl FnOnce(VaultConfig) -> VaultConfig,
+    ) -> Self {
         let clock = Arc::new(ManualClock::new(epoch()));
         let vault = Vault::new(
             Arc::clone(&store),
             clock.clone(),
             Arc::new(SeededEntropy::new(0x5eed)),
-            VaultConfig::new(IpSalt::new(b"conformance-salt-0123".to_vec()).unwrap()),
+            config(VaultConfig::new(
+                IpSalt::new(b"conformance-salt-0123".to_vec()).unwrap(),
+            )),
         );
         let admin = Actor::admin("admin").unwrap();
         let categories = vault.seed_core_categories(&admin).await.unwrap();
@@ -415,6 +427,7 @@ macro_rules! conformance_tests {
             store_purchases_are_unique_and_name_existing_items,
             store_settle_purchase_is_guarded_and_counts_once,
             store_settle_purchase_refuses_an_overflowing_day_whole,
+            store_settlement_outbox_commits_with_it,
             store_memberships_are_guarded_and_listed,
 
             // community.rs
@@ -504,6 +517,9 @@ macro_rules! conformance_tests {
             finished_jobs_are_purged_dead_ones_kept,
             workers_run_every_job_and_retry_failures,
             the_service_checks_enqueues_and_audits_staff_commands,
+
+            // jobs_outbox.rs
+            completed_purchases_enqueue_their_jobs_once,
 
             // rules.rs
             charge_misses_name_their_cause,

@@ -336,6 +336,7 @@ pub(super) async fn sell(store: &dyn Store, n: u128, who: &str, item: PurchaseIt
             count_purchase: true,
             analytics: vec![],
             audit: None,
+            outbox: vec![],
         })
         .await
         .unwrap();

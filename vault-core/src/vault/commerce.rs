@@ -316,6 +316,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     count_purchase: true,
                     analytics,
                     audit: None,
+                    outbox: self.purchase_outbox(&next, now)?,
                 };
                 match self.writes.settle_purchase(&write).await {
                     Ok(()) => Ok(next),
@@ -353,6 +354,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     count_purchase: false,
                     analytics: vec![],
                     audit: None,
+                    outbox: vec![],
                 })
                 .await?;
             Ok(next)
@@ -483,6 +485,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 count_purchase: false,
                 analytics,
                 audit,
+                outbox: vec![],
             })
             .await?;
         Ok((next, effects))

@@ -4,10 +4,11 @@
 
 use std::future::Future;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use super::Vault;
 use crate::audit::entry::AuditAction;
+use crate::commerce::purchase::Purchase;
 use crate::jobs::job::{Job, JobAttempt, JobId, NewJob};
 use crate::jobs::lease::Command;
 use crate::jobs::store::{Enqueued, JobQuery, JobStore};
@@ -19,6 +20,27 @@ use crate::value::keyset::{Listing, check_limit};
 use crate::vault::authz::require_staff;
 
 impl<S: Store + ?Sized> Vault<S> {
+    /// The jobs [`crate::vault::VaultConfig::purchase_jobs`] asks for when
+    /// `purchase` completes, for the write that completes it.
+    pub(super) fn purchase_outbox(
+        &self,
+        purchase: &Purchase,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Job>> {
+        self.config
+            .purchase_jobs
+            .iter()
+            .map(|kind| {
+                let new = NewJob::new(
+                    kind.clone(),
+                    serde_json::json!({ "purchase_id": purchase.id.to_string() }),
+                )?
+                .unique_key(format!("{kind}:{}", purchase.id));
+                Ok(new.into_job(JobId::from_uuid(self.uuid()), now))
+            })
+            .collect()
+    }
+
     /// Enqueues a job (staff or the app's service), checked first: a
     /// payload naming a secret, an out-of-range priority or attempt count
     /// is `Invalid` naming the field, and nothing is written. With a unique

@@ -38,6 +38,7 @@ use crate::audit::entry::{AuditAction, AuditEntry};
 use crate::community::rating::BayesianPrior;
 use crate::delivery::access::AccessPolicy;
 use crate::delivery::download::IpSalt;
+use crate::jobs::job::JobKind;
 use crate::store::Store;
 use crate::value::actor::Actor;
 use crate::value::clock::{Clock, Entropy, new_uuid};
@@ -58,6 +59,11 @@ pub struct VaultConfig {
     pub ip_salt: IpSalt,
     /// How often a download or completion re-decides after losing a race.
     pub conflict_retries: u32,
+    /// Kinds of job enqueued in the transaction that completes a purchase
+    /// (the outbox): each gets `{"purchase_id": ...}` and the unique key
+    /// `{kind}:{purchase_id}`, so a receipt mail or a fulfilment runs if
+    /// and only if the purchase completed, once.
+    pub purchase_jobs: Vec<JobKind>,
 }
 
 impl VaultConfig {
@@ -68,6 +74,7 @@ impl VaultConfig {
             rating_prior: BayesianPrior::default(),
             ip_salt,
             conflict_retries: 8,
+            purchase_jobs: Vec::new(),
         }
     }
 
@@ -80,6 +87,13 @@ impl VaultConfig {
     /// The prior of the Bayesian rating listings rank by.
     pub fn with_rating_prior(mut self, prior: BayesianPrior) -> Self {
         self.rating_prior = prior;
+        self
+    }
+
+    /// Jobs to enqueue with every completed purchase (see
+    /// [`VaultConfig::purchase_jobs`]).
+    pub fn with_purchase_jobs(mut self, kinds: impl IntoIterator<Item = JobKind>) -> Self {
+        self.purchase_jobs = kinds.into_iter().collect();
         self
     }
 
@@ -99,6 +113,7 @@ impl fmt::Debug for VaultConfig {
             .field("rating_prior", &self.rating_prior)
             .field("ip_salt", &self.ip_salt)
             .field("conflict_retries", &self.conflict_retries)
+            .field("purchase_jobs", &self.purchase_jobs)
             .finish()
     }
 }

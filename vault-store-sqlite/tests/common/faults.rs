@@ -56,10 +56,17 @@ pub(crate) struct Env {
 
 impl Env {
     pub(crate) async fn new() -> Self {
+        Self::with_config(|c| c).await
+    }
+
+    /// An env whose vault's configuration `config` adjusts.
+    pub(crate) async fn with_config(
+        config: impl FnOnce(vault_core::vault::VaultConfig) -> vault_core::vault::VaultConfig,
+    ) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vault.db");
         let store = SqliteStore::open(&path).await.unwrap();
-        let fx = Fixture::new(Arc::new(store.clone()) as Arc<dyn Store>).await;
+        let fx = Fixture::with_config(Arc::new(store.clone()) as Arc<dyn Store>, config).await;
         Self {
             fx,
             store,
