@@ -12,6 +12,7 @@ use vault_core::catalog::wedge::{
 use vault_core::catalog::workflow::{Workflow, WorkflowContent, parse_tags};
 use vault_core::commerce::plan::{BillingInterval, MembershipPlan};
 use vault_core::delivery::download::IpSalt;
+use vault_core::jobs::job::JobKind;
 use vault_core::settings::system::{Setting, SettingKey, SettingValue};
 use vault_core::store::Store;
 use vault_core::value::actor::Actor;
@@ -98,7 +99,10 @@ pub fn vault_over(store: Arc<dyn Store>) -> Result<Vault<dyn Store>, AnyError> {
         Arc::new(SystemClock),
         Arc::new(OsEntropy),
         // A real app loads this secret from its configuration.
-        VaultConfig::new(IpSalt::new(b"example-salt-change-me!".to_vec())?),
+        VaultConfig::new(IpSalt::new(b"example-salt-change-me!".to_vec())?)
+            // The storefront's worker mails a receipt for every completed
+            // purchase: enqueued in the write that completes it.
+            .with_purchase_jobs([JobKind::parse(storefront::jobs::RECEIPT)?]),
     ))
 }
 

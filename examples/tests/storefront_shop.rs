@@ -304,6 +304,20 @@ async fn buy_download_until_the_limit_then_refund(site: Site) {
         "{:?}",
         paid[0].payment_ref
     );
+    // The receipt was enqueued with the completion and mailed by the
+    // worker, linking the purchase.
+    let receipt = format!("/dashboard/purchases/{}", paid[0].id);
+    let mut mailbox = String::new();
+    for _ in 0..100 {
+        mailbox = get(&alice, &format!("{}/dev/mailbox", site.base)).await.1;
+        if mailbox.contains(&receipt) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(mailbox.contains("Your Workflow Vault receipt"), "{mailbox}");
+    assert!(mailbox.contains(&receipt), "{mailbox}");
+    assert!(mailbox.contains("total 49.00 USD"), "{mailbox}");
 
     // The blueprint is downloadable now, byte for byte.
     let (_, html) = get(&alice, &format!("{}/workflows/invoice-chaser", site.base)).await;

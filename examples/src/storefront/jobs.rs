@@ -1,5 +1,7 @@
 //! The storefront's background work, on the vault's job queue: its mails
-//! (welcome, password reset) are enqueued by the request and sent by a
+//! (welcome, password reset) are enqueued by the request, the receipt by
+//! the vault in the very write that completes the purchase (its outbox, see
+//! [`vault_core::vault::VaultConfig::purchase_jobs`]), and all are sent by a
 //! worker through the app's [`Mailer`](super::mail::Mailer), retried with
 //! backoff when the sender fails. The payload names the account, never an
 //! address or a token: the reset link is minted when the mail is sent, so
@@ -12,6 +14,7 @@ use serde_json::json;
 use vault_core::jobs::job::{JobKind, NewJob};
 use vault_core::jobs::lease::Outcome;
 use vault_core::jobs::worker::{JobContext, JobHandler, Stop, WorkerConfig, WorkerReport};
+use vault_core::value::ids::PurchaseId;
 use vault_core::{Actor, UserId};
 
 use super::mail::Mail;
@@ -21,6 +24,8 @@ use super::{AppState, PageError};
 pub const WELCOME: &str = "mail.welcome";
 /// A password-reset mail with a fresh link.
 pub const PASSWORD_RESET: &str = "mail.password_reset";
+/// The receipt of a completed purchase (enqueued by the vault's outbox).
+pub const RECEIPT: &str = "mail.receipt";
 
 /// Enqueues the mail `kind` for `user` (three attempts).
 pub(super) async fn enqueue_mail(
@@ -69,6 +74,7 @@ impl Worker {
         config.kinds = Some(vec![
             JobKind::parse(WELCOME).unwrap_or_else(|_| unreachable!("a valid kind")),
             JobKind::parse(PASSWORD_RESET).unwrap_or_else(|_| unreachable!("a valid kind")),
+            JobKind::parse(RECEIPT).unwrap_or_else(|_| unreachable!("a valid kind")),
         ]);
         let handler = Mails {
             app: Arc::clone(&self.app),
@@ -84,6 +90,13 @@ struct Mails {
     app: Arc<AppState>,
 }
 
+fn retry(error: impl std::fmt::Display) -> Outcome {
+    Outcome::Failed {
+        error: error.to_string(),
+        retry: true,
+    }
+}
+
 fn fatal(error: impl Into<String>) -> Outcome {
     Outcome::Failed {
         error: error.into(),
@@ -95,21 +108,35 @@ fn fatal(error: impl Into<String>) -> Outcome {
 impl JobHandler for Mails {
     async fn handle(&self, ctx: &JobContext<'_>) -> Outcome {
         let app = &self.app;
-        let Some(user) = ctx.job.payload["user_id"]
-            .as_str()
-            .and_then(|u| UserId::parse(u).ok())
-        else {
-            return fatal("the payload names no user_id");
+        let purchase = match ctx.job.payload["purchase_id"].as_str() {
+            None => None,
+            Some(id) => {
+                let Ok(id) = id.parse::<PurchaseId>() else {
+                    return fatal("the payload's purchase_id is not an id");
+                };
+                match app.vault.purchase(&Actor::Service, id).await {
+                    Ok(p) => Some(p),
+                    Err(vault_core::Error::NotFound { .. }) => {
+                        return fatal("the purchase is gone");
+                    }
+                    Err(e) => return retry(e),
+                }
+            }
+        };
+        let user = match &purchase {
+            Some(p) => p.user_id.clone(),
+            None => match ctx.job.payload["user_id"]
+                .as_str()
+                .and_then(|u| UserId::parse(u).ok())
+            {
+                Some(u) => u,
+                None => return fatal("the payload names no user_id"),
+            },
         };
         let account = match app.vault.account(&Actor::Service, &user).await {
             Ok(a) => a,
             Err(vault_core::Error::NotFound { .. }) => return fatal("the account is gone"),
-            Err(e) => {
-                return Outcome::Failed {
-                    error: e.to_string(),
-                    retry: true,
-                };
-            }
+            Err(e) => return retry(e),
         };
         let Some(to) = account.email.as_ref().map(|e| e.as_str().to_owned()) else {
             return fatal("the account has no email");
@@ -136,6 +163,20 @@ impl JobHandler for Mails {
                     body: format!(
                         "Someone asked to reset the password of this account. If it was you, open {}/reset/{token} within 30 minutes. If not, ignore this mail.",
                         app.public_url
+                    ),
+                    sent_at: now,
+                }
+            }
+            RECEIPT => {
+                let Some(p) = purchase else {
+                    return fatal("a receipt names its purchase_id");
+                };
+                Mail {
+                    to,
+                    subject: "Your Workflow Vault receipt".into(),
+                    body: format!(
+                        "Thank you for your purchase (total {}). Your receipt and downloads: {}/dashboard/purchases/{}",
+                        p.total, app.public_url, p.id
                     ),
                     sent_at: now,
                 }
