@@ -420,28 +420,70 @@ impl Membership {
         Ok(changed)
     }
 
+    /// Whether a payment provider's subscription drives it: then only the
+    /// provider's events end it.
+    pub fn provider_backed(&self) -> bool {
+        self.provider.subscription_id.is_some()
+    }
+
+    /// When its trial or paid period ran out, if it has by `now` (trialing
+    /// or active only).
+    fn ran_out(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let end = match self.status {
+            MembershipStatus::Trialing => self.trial_ends_at.unwrap_or(self.period.end),
+            MembershipStatus::Active => self.period.end,
+            _ => return None,
+        };
+        (now >= end).then_some(end)
+    }
+
+    /// Maintenance at `now`: moves in storage what time alone has moved,
+    /// never what [`Membership::standing`] reads (access is the same before
+    /// and after, at every instant). A trial or period that ran out without
+    /// renewal expires at its end; a provider-backed one becomes past due
+    /// from its end instead, with no grace of its own (only the provider's
+    /// events end it, so a late `invoice.paid` still renews it, and the
+    /// provider's `invoice.payment_failed` starts the grace, whichever
+    /// arrives first); a past-due membership whose grace ran out expires at
+    /// the grace's end unless the provider drives it. Every instant written
+    /// is one the rule fixed, not `now`, so when (and how often) maintenance
+    /// runs changes nothing but `updated_at`. Returns whether it changed;
+    /// the service then calls [`Membership::settle_grace`] as for every
+    /// write.
+    pub fn maintain(&mut self, now: DateTime<Utc>, grace: Duration) -> bool {
+        if let Some(end) = self.ran_out(now) {
+            if self.provider_backed() {
+                self.status = MembershipStatus::PastDue;
+                self.past_due_since = Some(end);
+                self.grace_ends_at = Some(end);
+            } else {
+                self.status = MembershipStatus::Expired;
+                self.ended_at = Some(end);
+            }
+        } else if self.status == MembershipStatus::PastDue && !self.provider_backed() {
+            let until = self.grace_ends_at.unwrap_or_else(|| self.grace_end(grace));
+            if now < until {
+                return false;
+            }
+            self.status = MembershipStatus::Expired;
+            self.ended_at = Some(until);
+            self.grace_ends_at = None;
+        } else {
+            return false;
+        }
+        self.updated_at = now;
+        true
+    }
+
     /// Whether the membership is in good standing at `now` (before tier and
     /// quota are considered): trialing within the trial, active within the
     /// period, or past_due within `grace` of the failed payment.
     pub fn standing(&self, now: DateTime<Utc>, grace: Duration) -> Standing {
+        if let Some(end) = self.ran_out(now) {
+            return Standing::Lapsed { since: end };
+        }
         match self.status {
-            MembershipStatus::Trialing => {
-                let end = self.trial_ends_at.unwrap_or(self.period.end);
-                if now < end {
-                    Standing::Good
-                } else {
-                    Standing::Lapsed { since: end }
-                }
-            }
-            MembershipStatus::Active => {
-                if now < self.period.end {
-                    Standing::Good
-                } else {
-                    Standing::Lapsed {
-                        since: self.period.end,
-                    }
-                }
-            }
+            MembershipStatus::Trialing | MembershipStatus::Active => Standing::Good,
             MembershipStatus::PastDue => {
                 let until = self.grace_ends_at.unwrap_or_else(|| self.grace_end(grace));
                 if now < until {

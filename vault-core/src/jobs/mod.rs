@@ -4,6 +4,7 @@
 //! * [`job`] — a job, its state, kind, payload rules and attempt log;
 //! * [`backoff`] — when a failed job runs again;
 //! * [`lease`] — the state machine with leases and fencing tokens;
+//! * [`schedule`] — recurring jobs, enqueued once per period by unique key;
 //! * [`store`] — the queue's part of the storage contract;
 //! * [`worker`] — the worker loop, runtime-free: the app passes its handler
 //!   and its sleep.
@@ -19,5 +20,6 @@
 pub mod backoff;
 pub mod job;
 pub mod lease;
+pub mod schedule;
 pub mod store;
 pub mod worker;

@@ -15,10 +15,11 @@ use async_trait::async_trait;
 use chrono::Duration;
 
 use crate::jobs::backoff::Backoff;
-use crate::jobs::job::{Job, JobKind};
+use crate::jobs::job::{Job, JobId, JobKind};
 use crate::jobs::lease::{Completion, Outcome};
+use crate::jobs::schedule::Recurring;
 use crate::jobs::store::{ClaimRequest, JobStore};
-use crate::value::clock::{Clock, Entropy};
+use crate::value::clock::{Clock, Entropy, new_uuid};
 use crate::value::error::{StoreError, StoreResult};
 
 /// A flag the app raises to stop its workers.
@@ -58,6 +59,9 @@ pub struct WorkerConfig {
     pub kinds: Option<Vec<JobKind>>,
     /// The retry schedule for failed jobs.
     pub backoff: Backoff,
+    /// Recurring jobs this worker enqueues, once per period each (unique
+    /// keys make several workers and processes enqueue each run once).
+    pub recurring: Vec<Recurring>,
 }
 
 impl WorkerConfig {
@@ -71,6 +75,7 @@ impl WorkerConfig {
             idle: std::time::Duration::from_millis(500),
             kinds: None,
             backoff: Backoff::default(),
+            recurring: Vec::new(),
         }
     }
 }
@@ -151,10 +156,30 @@ where
     F: Future<Output = ()>,
 {
     let mut report = WorkerReport::default();
+    // The key of the run each recurring job last enqueued here: one
+    // enqueue per period per worker, not one per poll.
+    let mut scheduled: Vec<Option<String>> = vec![None; config.recurring.len()];
     while !stop.is_requested() {
+        let now = clock.now();
+        for (r, last) in config.recurring.iter().zip(&mut scheduled) {
+            let key = r.key(now);
+            if last.as_deref() == Some(key.as_str()) {
+                continue;
+            }
+            let job = r
+                .job(now)
+                .into_job(JobId::from_uuid(new_uuid(entropy)), now);
+            match store.enqueue_job(&job).await {
+                Ok(_) => *last = Some(key),
+                Err(e) => {
+                    report.store_errors += 1;
+                    tracing::warn!(worker = %config.name, kind = %r.kind, error = %e, "scheduling a recurring job failed");
+                }
+            }
+        }
         let req = ClaimRequest {
             worker: config.name.clone(),
-            now: clock.now(),
+            now,
             lease: config.lease,
             limit: config.batch.max(1),
             kinds: config.kinds.clone(),

@@ -56,6 +56,7 @@ mod hostile;
 mod insight;
 mod insight_store;
 mod jobs;
+mod jobs_maintenance;
 mod jobs_outbox;
 mod records;
 mod rules;
@@ -88,6 +89,7 @@ pub use self::hostile::*;
 pub use self::insight::*;
 pub use self::insight_store::*;
 pub use self::jobs::*;
+pub use self::jobs_maintenance::*;
 pub use self::jobs_outbox::*;
 pub use self::records::audit;
 pub use self::rules::*;
@@ -520,6 +522,9 @@ macro_rules! conformance_tests {
 
             // jobs_outbox.rs
             completed_purchases_enqueue_their_jobs_once,
+
+            // jobs_maintenance.rs
+            recurring_maintenance_on_four_workers_applies_once,
 
             // rules.rs
             charge_misses_name_their_cause,

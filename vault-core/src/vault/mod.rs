@@ -17,6 +17,7 @@ mod community;
 mod delivery;
 mod insight;
 mod jobs;
+pub mod maintenance;
 mod page;
 mod subscription;
 mod traced;

@@ -593,3 +593,116 @@ fn a_tier_change_changes_when_the_tier_or_the_limit_moves() {
     );
     assert_eq!(m.quota.limit, None);
 }
+
+/// A stored membership as [`arb_stored`] makes it, sometimes on a trial,
+/// sometimes following a provider's subscription.
+fn arb_maintained() -> impl Strategy<Value = Membership> {
+    (arb_stored(), any::<bool>(), proptest::option::of(0i64..20)).prop_map(
+        |(mut m, provider, trial)| {
+            if provider {
+                m.provider.subscription_id = Some("sub_1".into());
+            }
+            m.trial_ends_at = trial.map(|d| m.period.start + Duration::days(d));
+            m
+        },
+    )
+}
+
+fn maintained(m: &Membership, now: DateTime<Utc>, grace: Duration) -> (bool, Membership) {
+    let mut m = m.clone();
+    let changed = m.maintain(now, grace);
+    m.settle_grace(grace);
+    (changed, m)
+}
+
+proptest! {
+    /// Maintenance stores what standing already reads: whether a
+    /// membership grants access, now and at every later day, is the same
+    /// before and after it; it is idempotent; and it never ends a
+    /// provider-backed membership.
+    #[test]
+    fn maintenance_moves_storage_not_access(m in arb_maintained(), day in -100i64..120) {
+        let grace = Duration::days(3);
+        let now = t(day);
+        let (changed, after) = maintained(&m, now, grace);
+        for later in 0..12 {
+            let at = now + Duration::days(later);
+            prop_assert_eq!(
+                m.standing(at, grace).grants(),
+                after.standing(at, grace).grants(),
+                "at {} ({:?} -> {:?})", at, m.status, after.status
+            );
+        }
+        prop_assert_eq!(maintained(&after, now, grace), (false, after.clone()));
+        if !changed {
+            prop_assert_eq!(&after.status, &m.status);
+        }
+        if m.provider_backed() && changed {
+            prop_assert_eq!(after.status, MembershipStatus::PastDue);
+        }
+    }
+
+    /// When maintenance runs changes nothing but `updated_at`: run at two
+    /// instants, or once at the later, it stores the same.
+    #[test]
+    fn maintenance_does_not_depend_on_when_it_runs(
+        m in arb_maintained(),
+        first in -100i64..120,
+        gap in 0i64..30,
+    ) {
+        let grace = Duration::days(3);
+        let (_, mut twice) = maintained(&m, t(first), grace);
+        let (_, twice_more) = maintained(&twice, t(first + gap), grace);
+        twice = twice_more;
+        let (_, mut once) = maintained(&m, t(first + gap), grace);
+        once.updated_at = twice.updated_at;
+        prop_assert_eq!(once, twice);
+    }
+}
+
+#[test]
+fn a_late_stripe_renewal_is_past_due_a_local_one_expires() {
+    let grace = Duration::days(3);
+    let mut local = member(false);
+    local.status = MembershipStatus::Active;
+    let mut stripe = local.clone();
+    stripe.provider.subscription_id = Some("sub_1".into());
+    // Day 31: the period ended on day 30.
+    let (_, l) = maintained(&local, t(31), grace);
+    assert_eq!(
+        (l.status, l.ended_at),
+        (MembershipStatus::Expired, Some(t(30)))
+    );
+    let (_, s) = maintained(&stripe, t(31), grace);
+    assert_eq!(
+        (s.status, s.past_due_since, s.grace_ends_at),
+        (MembershipStatus::PastDue, Some(t(30)), Some(t(30)))
+    );
+    assert!(!s.standing(t(31), grace).grants(), "no grace of its own");
+    // The provider's failure starts the grace, as it would have without
+    // maintenance; its late renewal makes it active again.
+    let mut after_failure = s.clone();
+    after_failure.past_due_since = Some(t(30) + Duration::hours(1));
+    after_failure.grace_ends_at = None;
+    after_failure.settle_grace(grace);
+    assert_eq!(
+        after_failure.grace_ends_at,
+        Some(t(33) + Duration::hours(1))
+    );
+    let mut renewed = s.clone();
+    assert!(
+        renewed
+            .apply(
+                &MembershipEvent::Renew {
+                    period: Period::new(t(30), t(60)).unwrap()
+                },
+                t(31)
+            )
+            .unwrap()
+    );
+    assert_eq!(renewed.status, MembershipStatus::Active);
+    // Long after the grace, it is still only past due: the provider ends it.
+    let (changed, s) = maintained(&s, t(90), grace);
+    assert!(!changed);
+    assert_eq!(s.status, MembershipStatus::PastDue);
+}

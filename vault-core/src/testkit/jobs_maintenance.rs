@@ -1,0 +1,197 @@
+//! Recurring maintenance as jobs: four workers scheduling and running it
+//! at once enqueue each period's run once and apply it once; memberships
+//! whose time ran out move in storage, provider-backed ones only to past
+//! due.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+
+use super::{Fixture, NowUtc};
+use crate::commerce::membership::{
+    Membership, MembershipEvent, MembershipStatus, NewMembership, Period,
+};
+use crate::commerce::purchase::ProviderRefs;
+use crate::jobs::job::JobState;
+use crate::jobs::store::JobQuery;
+use crate::jobs::worker::{Stop, WorkerConfig};
+use crate::store::Store;
+use crate::value::actor::Actor;
+use crate::value::tier::PricingTier;
+use crate::vault::maintenance::{self, Maintenance, MembershipUpkeep};
+
+async fn member(f: &Fixture, name: &str, trial: bool, subscription: Option<&str>) -> Membership {
+    let now = f.clock.now_utc();
+    f.vault
+        .start_membership(
+            &Actor::Service,
+            NewMembership {
+                user_id: Fixture::user(name).user_id().unwrap().clone(),
+                tier: PricingTier::Pro,
+                period: Period::new(now, now + Duration::days(30)).unwrap(),
+                trial,
+                period_download_limit: Some(10),
+                features: Default::default(),
+                provider: ProviderRefs {
+                    subscription_id: subscription.map(str::to_owned),
+                    ..ProviderRefs::default()
+                },
+            },
+        )
+        .await
+        .unwrap()
+}
+
+async fn stored(f: &Fixture, m: &Membership) -> Membership {
+    f.store.membership(m.id).await.unwrap().unwrap()
+}
+
+/// Four `maintain_memberships` at once, summed.
+async fn four_at_once(f: &Fixture) -> MembershipUpkeep {
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let vault = f.vault.clone();
+            tokio::spawn(async move { vault.maintain_memberships(&Actor::Service).await })
+        })
+        .collect();
+    let mut total = MembershipUpkeep::default();
+    for r in runs {
+        let r = r.await.unwrap().unwrap();
+        total.expired += r.expired;
+        total.past_due += r.past_due;
+    }
+    total
+}
+
+pub async fn recurring_maintenance_on_four_workers_applies_once(store: Arc<dyn Store>) {
+    let f = Fixture::new(store).await;
+    let local = member(&f, "local", false, None).await;
+    let trial = member(&f, "trial", true, None).await;
+    let stripe = member(&f, "stripe", false, Some("sub_maintained")).await;
+    f.advance(Duration::days(20));
+    let later = member(&f, "later", false, None).await;
+    f.advance(Duration::days(9));
+    // Day 29: a failed renewal; its grace (three days) runs to day 32.
+    let failing = f
+        .vault
+        .apply_membership_event(&Actor::Service, later.id, MembershipEvent::PaymentFailed)
+        .await
+        .unwrap();
+    let before = [
+        stored(&f, &local).await,
+        stored(&f, &trial).await,
+        stored(&f, &stripe).await,
+        failing.clone(),
+    ];
+    // Day 31: three ran out at day 30.
+    f.advance(Duration::days(2));
+
+    // Four workers schedule the recurring jobs and run them, at once.
+    let stop = Arc::new(Stop::new());
+    let handler = Arc::new(Maintenance::new(f.vault.clone()));
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let (vault, handler, stop) = (f.vault.clone(), Arc::clone(&handler), Arc::clone(&stop));
+            tokio::spawn(async move {
+                let mut config = WorkerConfig::new(format!("upkeep-{w}"));
+                config.recurring = maintenance::recurring();
+                config.idle = std::time::Duration::from_millis(5);
+                vault
+                    .run_jobs(&config, handler.as_ref(), tokio::time::sleep, &stop)
+                    .await
+            })
+        })
+        .collect();
+    let query = JobQuery {
+        limit: 100,
+        ..JobQuery::default()
+    };
+    for _ in 0..2_000 {
+        let jobs = f.vault.jobs(&f.admin, &query).await.unwrap().items;
+        if jobs.len() == 2 && jobs.iter().all(|j| j.state == JobState::Succeeded) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    stop.request();
+    let mut succeeded = 0;
+    for w in workers {
+        let r = w.await.unwrap();
+        assert_eq!(r.store_errors, 0);
+        succeeded += r.succeeded;
+    }
+    assert_eq!(succeeded, 2, "each recurring job ran once");
+    let jobs = f.vault.jobs(&f.admin, &query).await.unwrap().items;
+    let mut keys: Vec<_> = jobs.iter().filter_map(|j| j.unique_key.clone()).collect();
+    keys.sort();
+    let now = f.clock.now_utc();
+    assert_eq!(
+        keys,
+        [
+            format!("{}:{}", maintenance::MEMBERSHIPS, now.format("%Y-%m-%dT%H")),
+            format!("{}:{}", maintenance::PURGE_JOBS, now.format("%Y-%m-%d")),
+        ]
+    );
+    assert!(
+        jobs.iter()
+            .all(|j| j.state == JobState::Succeeded && j.attempts == 1)
+    );
+
+    // Each moved once (one revision up), at the instants the rule fixed.
+    let day30 = before[0].period.end;
+    let after = [
+        stored(&f, &local).await,
+        stored(&f, &trial).await,
+        stored(&f, &stripe).await,
+        stored(&f, &failing).await,
+    ];
+    assert_eq!(
+        (after[0].status, after[0].ended_at),
+        (MembershipStatus::Expired, Some(day30))
+    );
+    assert_eq!(
+        (after[1].status, after[1].ended_at),
+        (MembershipStatus::Expired, Some(day30))
+    );
+    assert_eq!(
+        (after[2].status, after[2].past_due_since, after[2].ended_at),
+        (MembershipStatus::PastDue, Some(day30), None),
+        "a provider-backed membership is only moved to past due"
+    );
+    assert_eq!(
+        after[3].status,
+        MembershipStatus::PastDue,
+        "still in its grace"
+    );
+    for (b, a) in before.iter().zip(&after).take(3) {
+        assert_eq!(a.revision, b.revision + 1, "{:?}", a.status);
+    }
+    assert_eq!(after[3].revision, before[3].revision);
+    // Access reads the same as before maintenance.
+    let grace = Duration::days(3);
+    for (b, a) in before.iter().zip(&after) {
+        assert_eq!(
+            b.standing(now, grace).grants(),
+            a.standing(now, grace).grants()
+        );
+    }
+
+    // Run again by four at once: nothing left.
+    assert_eq!(four_at_once(&f).await, MembershipUpkeep::default());
+    // Day 33: the failing one's grace ran out; four at once expire it once.
+    f.advance(Duration::days(2));
+    let upkeep = four_at_once(&f).await;
+    assert_eq!((upkeep.expired, upkeep.past_due), (1, 0));
+    let gone = stored(&f, &failing).await;
+    assert_eq!(gone.status, MembershipStatus::Expired);
+    assert_eq!(gone.ended_at, failing.grace_ends_at);
+    assert_eq!(gone.revision, before[3].revision + 1);
+    assert_eq!(stored(&f, &stripe).await.status, MembershipStatus::PastDue);
+    // Users may not run it.
+    assert!(
+        f.vault
+            .maintain_memberships(&Fixture::user("local"))
+            .await
+            .is_err()
+    );
+}
