@@ -42,7 +42,7 @@ pub async fn completed_purchases_enqueue_their_jobs_once(store: Arc<dyn Store>) 
     let ann = Fixture::user("ann");
     let item = CheckoutItem::Workflow(w.id);
     let p = f
-        .checkout(&ann, item.clone(), LicenseType::Personal)
+        .checkout(&ann, item, LicenseType::Personal)
         .await
         .unwrap();
     assert!(all_jobs(&f).await.is_empty(), "a pending purchase has none");
@@ -80,7 +80,7 @@ pub async fn completed_purchases_enqueue_their_jobs_once(store: Arc<dyn Store>) 
     // failed payment and a refund enqueue nothing.
     let bob = Fixture::user("bob");
     let q = f
-        .checkout(&bob, item.clone(), LicenseType::Personal)
+        .checkout(&bob, item, LicenseType::Personal)
         .await
         .unwrap();
     let r = f
