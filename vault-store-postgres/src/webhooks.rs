@@ -190,6 +190,21 @@ impl WebhookStore for PgStore {
         rows.iter().map(from_row).collect()
     }
 
+    async fn purge_webhook_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        write_tx!(self, |c| async move {
+            // WebhookEvent::purgeable, as a statement.
+            Ok(sqlx::query(
+                "DELETE FROM stripe_webhook_events \
+                 WHERE status = 'processed' AND finished_at < $1",
+            )
+            .bind(before)
+            .execute(&mut *c)
+            .await
+            .map_err(db)?
+            .rows_affected())
+        })
+    }
+
     async fn expire_parked_webhook_events(
         &self,
         parked_before: DateTime<Utc>,

@@ -156,6 +156,22 @@ impl WebhookStore for SqliteStore {
         .await
     }
 
+    async fn purge_webhook_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.write(move |tx| {
+            // WebhookEvent::purgeable, as a statement.
+            let n = tx
+                .prepare_cached(
+                    "DELETE FROM stripe_webhook_events \
+                     WHERE status = 'processed' AND finished_at < ?1",
+                )
+                .map_err(db)?
+                .execute(params![ts(&before)])
+                .map_err(db)?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
     async fn expire_parked_webhook_events(
         &self,
         parked_before: DateTime<Utc>,

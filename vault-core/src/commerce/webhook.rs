@@ -90,6 +90,15 @@ pub struct WebhookEvent {
     pub payload: Option<String>,
 }
 
+impl WebhookEvent {
+    /// Whether a purge of events finished before `before` deletes it: only
+    /// processed ones (the seed keeps 90 days of them); what failed, waits
+    /// or expired stays for operators.
+    pub fn purgeable(&self, before: DateTime<Utc>) -> bool {
+        self.status == WebhookStatus::Processed && self.finished_at.is_some_and(|t| t < before)
+    }
+}
+
 /// The answer to a claim.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
@@ -123,6 +132,9 @@ pub enum Finish {
     Failed {
         /// What went wrong, for operators.
         error: String,
+        /// The verified body, kept so the event can be applied again
+        /// without the provider (`None` keeps what the record holds).
+        payload: Option<String>,
     },
     /// It refers to something the store does not know yet: keep it, with
     /// its payload, until `waiting_for` appears. The attempt does not count.
@@ -178,6 +190,11 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug {
         waiting_for: Option<&str>,
         limit: u32,
     ) -> StoreResult<Vec<WebhookEvent>>;
+
+    /// Deletes processed events that finished before `before`
+    /// ([`WebhookEvent::purgeable`]); returns how many. Failed, parked and
+    /// expired ones stay, for operators.
+    async fn purge_webhook_events(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Moves events parked before `parked_before` to `expired`
     /// (`finished_at = now`); returns how many. A parked event being
@@ -253,7 +270,10 @@ pub fn finished_record(mut e: WebhookEvent, finish: &Finish, now: DateTime<Utc>)
             e.payload = None;
             e.finished_at = Some(now);
         }
-        Finish::Failed { error } => {
+        Finish::Failed { error, payload } => {
+            if let Some(p) = payload {
+                e.payload = Some(p.clone());
+            }
             e.status = WebhookStatus::Failed;
             e.last_error = Some(error.chars().take(2000).collect());
             e.finished_at = Some(now);
@@ -313,6 +333,7 @@ mod tests {
             rec.clone(),
             &Finish::Failed {
                 error: "boom".into(),
+                payload: None,
             },
             t(1),
         );

@@ -182,6 +182,21 @@ impl WebhookStore for MemoryStore {
             .collect())
     }
 
+    async fn purge_webhook_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut events = self.events();
+        let gone: Vec<WebhookEvent> = events
+            .listed(WebhookStatus::Processed, None)
+            .filter(|e| e.purgeable(before))
+            .cloned()
+            .collect();
+        for e in &gone {
+            events.index.remove(e);
+            events.events.remove(&e.id);
+        }
+        events.debug_check();
+        Ok(gone.len() as u64)
+    }
+
     async fn expire_parked_webhook_events(
         &self,
         parked_before: DateTime<Utc>,

@@ -41,10 +41,7 @@ pub async fn completed_purchases_enqueue_their_jobs_once(store: Arc<dyn Store>) 
     let (w, _) = f.workflow("outboxed", PricingTier::Pro, Some(4900)).await;
     let ann = Fixture::user("ann");
     let item = CheckoutItem::Workflow(w.id);
-    let p = f
-        .checkout(&ann, item, LicenseType::Personal)
-        .await
-        .unwrap();
+    let p = f.checkout(&ann, item, LicenseType::Personal).await.unwrap();
     assert!(all_jobs(&f).await.is_empty(), "a pending purchase has none");
 
     // Eight deliveries of one payment at once: one completion, one job of
@@ -79,10 +76,7 @@ pub async fn completed_purchases_enqueue_their_jobs_once(store: Arc<dyn Store>) 
     // A completion that fails (the payment settled another purchase), a
     // failed payment and a refund enqueue nothing.
     let bob = Fixture::user("bob");
-    let q = f
-        .checkout(&bob, item, LicenseType::Personal)
-        .await
-        .unwrap();
+    let q = f.checkout(&bob, item, LicenseType::Personal).await.unwrap();
     let r = f
         .vault
         .complete_purchase(&Actor::Service, q.id, pay.clone())

@@ -562,6 +562,7 @@ macro_rules! webhook_conformance_tests {
             webhook_claim_lifecycle,
             webhook_racing_claims_get_one,
             webhook_parked_events_wait_and_expire,
+            webhook_processed_events_are_purged,
         );
     };
 }

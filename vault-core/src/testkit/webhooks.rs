@@ -37,6 +37,7 @@ pub async fn webhook_claim_lifecycle(store: Arc<dyn WebhookStore>) {
             "evt_1",
             &Finish::Failed {
                 error: "db down".into(),
+                payload: Some(r#"{"id":"evt_1"}"#.into()),
             },
             t(3),
         )
@@ -46,6 +47,11 @@ pub async fn webhook_claim_lifecycle(store: Arc<dyn WebhookStore>) {
     assert_eq!(
         (rec.status, rec.attempts, rec.last_error.as_deref()),
         (WebhookStatus::Failed, 1, Some("db down"))
+    );
+    assert_eq!(
+        rec.payload.as_deref(),
+        Some(r#"{"id":"evt_1"}"#),
+        "a failed event keeps its body, to be applied again"
     );
     assert_eq!(
         store.claim_webhook_event(&e, t(4), LEASE, 3).await.unwrap(),
@@ -78,7 +84,14 @@ pub async fn webhook_claim_lifecycle(store: Arc<dyn WebhookStore>) {
     let f = event("evt_2", "sub_1", 0);
     store.claim_webhook_event(&f, t(1), LEASE, 1).await.unwrap();
     store
-        .finish_webhook_event("evt_2", &Finish::Failed { error: "x".into() }, t(2))
+        .finish_webhook_event(
+            "evt_2",
+            &Finish::Failed {
+                error: "x".into(),
+                payload: None,
+            },
+            t(2),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -225,5 +238,73 @@ pub async fn webhook_parked_events_wait_and_expire(store: Arc<dyn WebhookStore>)
             .map(|e| e.id.as_str())
             .collect::<Vec<_>>(),
         ["p3"]
+    );
+}
+
+/// Processed events finished before the cutoff are deleted; failed and
+/// parked ones, and processed ones since the cutoff, stay.
+pub async fn webhook_processed_events_are_purged(store: Arc<dyn WebhookStore>) {
+    let outcomes = [
+        ("old-done", 1, Finish::Processed { applied: true }),
+        (
+            "old-failed",
+            2,
+            Finish::Failed {
+                error: "x".into(),
+                payload: Some("{}".into()),
+            },
+        ),
+        (
+            "old-parked",
+            3,
+            Finish::Parked {
+                waiting_for: "payment:pi_9".into(),
+                payload: "{}".into(),
+            },
+        ),
+        ("new-done", 20, Finish::Processed { applied: false }),
+    ];
+    for (id, at, finish) in &outcomes {
+        assert_eq!(
+            store
+                .claim_webhook_event(&event(id, "sub_1", 0), t(*at), LEASE, 3)
+                .await
+                .unwrap(),
+            Claim::Claimed { attempt: 1 }
+        );
+        store
+            .finish_webhook_event(id, finish, t(*at))
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.purge_webhook_events(t(10)).await.unwrap(), 1);
+    assert_eq!(store.webhook_event("old-done").await.unwrap(), None);
+    for id in ["old-failed", "old-parked", "new-done"] {
+        assert!(
+            store.webhook_event(id).await.unwrap().is_some(),
+            "{id} kept"
+        );
+    }
+    assert_eq!(
+        store.purge_webhook_events(t(10)).await.unwrap(),
+        0,
+        "idempotent"
+    );
+    assert_eq!(
+        store
+            .webhook_events(WebhookStatus::Processed, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A purged event delivered again is a new event to the store: the
+    // retention must outlast the provider's redeliveries (Stripe's: 3 days).
+    assert_eq!(
+        store
+            .claim_webhook_event(&event("old-done", "sub_1", 0), t(30), LEASE, 3)
+            .await
+            .unwrap(),
+        Claim::Claimed { attempt: 1 }
     );
 }

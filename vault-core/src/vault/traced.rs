@@ -401,6 +401,11 @@ impl<S: WebhookStore + ?Sized> TracedWrites<S> {
         traced(span, self.0.finish_webhook_event(id, finish, now)).await
     }
 
+    pub async fn purge_webhook_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let span = write_span!("store.purge_webhook_events");
+        traced(span, self.0.purge_webhook_events(before)).await
+    }
+
     pub async fn expire_parked_webhook_events(
         &self,
         parked_before: DateTime<Utc>,

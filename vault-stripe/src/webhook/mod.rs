@@ -9,9 +9,10 @@
 //!    claim (the others answer "in progress", so Stripe retries later);
 //! 4. applies it to the [`Vault`] as the service actor, retrying a failed
 //!    application up to [`WebhookConfig::retries`] times with exponential
-//!    backoff, and records the outcome. A failed event is applied again when
-//!    Stripe redelivers it, up to [`WebhookConfig::max_deliveries`]
-//!    deliveries.
+//!    backoff, and records the outcome with the event's payload. A failed
+//!    event is applied again by a job on the vault's queue ([`jobs`]), and
+//!    when Stripe redelivers it, up to [`WebhookConfig::max_deliveries`]
+//!    attempts in all.
 //!
 //! # Order-safe by construction
 //! Stripe delivers at least once, in no guaranteed order, and retries for
@@ -65,6 +66,7 @@
 //! [`subscription`]: vault_core::commerce::subscription
 
 mod apply;
+pub mod jobs;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -467,9 +469,11 @@ impl<S: Store + ?Sized> WebhookHandler<S> {
                         &event_id,
                         Finish::Failed {
                             error: e.to_string(),
+                            payload: Some(body.to_owned()),
                         },
                     )
                     .await?;
+                    self.enqueue_reapply(&event_id).await;
                     return Err(WebhookError::Apply {
                         event_id,
                         source: e,
