@@ -229,6 +229,13 @@ impl WebhookStore for Interleaved {
     ) -> StoreResult<Vec<WebhookEvent>> {
         self.inner.webhook_events(status, waiting_for, limit).await
     }
+    async fn purge_webhook_events(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+    ) -> StoreResult<u64> {
+        self.inner.purge_webhook_events(before).await
+    }
+
     async fn expire_parked_webhook_events(
         &self,
         parked_before: chrono::DateTime<chrono::Utc>,
