@@ -205,6 +205,9 @@ async fn every_field_of_every_page_has_a_label() {
         "/admin/moderation".to_owned(),
         "/admin/moderation?status=approved".to_owned(),
         "/admin/moderation/comments".to_owned(),
+        "/admin/jobs".to_owned(),
+        "/admin/jobs?state=succeeded".to_owned(),
+        "/admin/webhooks".to_owned(),
         PAGE.to_owned(),
         "/dashboard".to_owned(),
     ];

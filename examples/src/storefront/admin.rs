@@ -1,6 +1,6 @@
 //! Staff pages: workflows (create, edit, upload files, publish, archive),
 //! accounts (ban, unban, role, their purchases with a refund button), the
-//! moderation queue and the audit log.
+//! moderation queue, the job queue and webhook events, and the audit log.
 //!
 //! Every page asks [`Visitor::staff`] first, and every write goes through
 //! the vault as the signed-in staff member, so the library checks the role
@@ -25,6 +25,7 @@ use vault_core::{Currency, Money, PricingTier, Role, Slug, UserId, Version, Work
 use super::session::{CsrfForm, SignedIn, Visitor};
 use super::{AppState, Nav, PageError, render};
 
+mod jobs;
 mod moderation;
 
 /// The access levels the upload form offers, by the word it sends.
@@ -74,6 +75,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route("/admin/accounts/{user}/role", post(set_role))
         .route("/admin/audit", get(audit))
         .merge(moderation::routes())
+        .merge(jobs::routes())
 }
 
 #[derive(askama::Template)]

@@ -1,4 +1,6 @@
-//! The storefront's background work, on the vault's job queue: its mails
+//! The storefront's background work, on the vault's job queue: the
+//! vault's maintenance and vault-stripe's webhook jobs (scheduled by the
+//! worker, once per period across processes), and its mails
 //! (welcome, password reset) are enqueued by the request, the receipt by
 //! the vault in the very write that completes the purchase (its outbox, see
 //! [`vault_core::vault::VaultConfig::purchase_jobs`]), and all are sent by a
@@ -15,7 +17,9 @@ use vault_core::jobs::job::{JobKind, NewJob};
 use vault_core::jobs::lease::Outcome;
 use vault_core::jobs::worker::{JobContext, JobHandler, Stop, WorkerConfig, WorkerReport};
 use vault_core::value::ids::PurchaseId;
+use vault_core::vault::maintenance::{self, Maintenance};
 use vault_core::{Actor, UserId};
+use vault_stripe::webhook::jobs as webhook_jobs;
 
 use super::mail::Mail;
 use super::{AppState, PageError};
@@ -71,18 +75,46 @@ impl Worker {
     pub async fn run(self) -> WorkerReport {
         let mut config = WorkerConfig::new(format!("storefront-{}", std::process::id()));
         config.idle = std::time::Duration::from_millis(200);
-        config.kinds = Some(vec![
-            JobKind::parse(WELCOME).unwrap_or_else(|_| unreachable!("a valid kind")),
-            JobKind::parse(PASSWORD_RESET).unwrap_or_else(|_| unreachable!("a valid kind")),
-            JobKind::parse(RECEIPT).unwrap_or_else(|_| unreachable!("a valid kind")),
-        ]);
-        let handler = Mails {
+        // The vault's maintenance and vault-stripe's webhook upkeep, each
+        // enqueued once per period however many processes run this.
+        config.recurring = maintenance::recurring();
+        config.recurring.extend(webhook_jobs::recurring());
+        let handler = Jobs {
+            mails: Mails {
+                app: Arc::clone(&self.app),
+            },
+            maintenance: Maintenance::new(self.app.vault.clone()),
             app: Arc::clone(&self.app),
         };
         self.app
             .vault
             .run_jobs(&config, &handler, tokio::time::sleep, &self.stop)
             .await
+    }
+}
+
+/// Every job the storefront runs, by kind: its mails, the vault's
+/// maintenance, and vault-stripe's webhook jobs.
+struct Jobs {
+    mails: Mails,
+    maintenance: Maintenance,
+    app: Arc<AppState>,
+}
+
+#[async_trait]
+impl JobHandler for Jobs {
+    async fn handle(&self, ctx: &JobContext<'_>) -> Outcome {
+        if Maintenance::handles(&ctx.job.kind) {
+            return self.maintenance.handle(ctx).await;
+        }
+        if webhook_jobs::handles(&ctx.job.kind) {
+            // Built per job, as per delivery: staff may change the plans.
+            return match self.app.shop.hooks().await {
+                Ok(hooks) => hooks.run_job(ctx).await,
+                Err(e) => retry(e.message),
+            };
+        }
+        self.mails.handle(ctx).await
     }
 }
 
@@ -108,6 +140,9 @@ fn fatal(error: impl Into<String>) -> Outcome {
 impl JobHandler for Mails {
     async fn handle(&self, ctx: &JobContext<'_>) -> Outcome {
         let app = &self.app;
+        if ![WELCOME, PASSWORD_RESET, RECEIPT].contains(&ctx.job.kind.as_str()) {
+            return fatal(format!("not a storefront job: {}", ctx.job.kind));
+        }
         let purchase = match ctx.job.payload["purchase_id"].as_str() {
             None => None,
             Some(id) => {

@@ -198,7 +198,7 @@ impl Shop {
     /// The webhook handler, with the per-period download limits of the
     /// membership plans as they are now. Built per delivery because staff
     /// may change the plans at any time; it holds nothing but handles.
-    async fn hooks(&self) -> Result<WebhookHandler<dyn Store>, PageError> {
+    pub(super) async fn hooks(&self) -> Result<WebhookHandler<dyn Store>, PageError> {
         handler(&self.vault, &self.clock, &self.secret).await
     }
 }
