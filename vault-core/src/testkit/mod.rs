@@ -519,6 +519,7 @@ macro_rules! conformance_tests {
             finished_jobs_are_purged_dead_ones_kept,
             workers_run_every_job_and_retry_failures,
             the_service_checks_enqueues_and_audits_staff_commands,
+            a_worker_dropped_mid_job_loses_it_after_the_lease,
 
             // jobs_outbox.rs
             completed_purchases_enqueue_their_jobs_once,
