@@ -9,6 +9,9 @@
 //!   one plain sqlx connection); and download throughput with 1, 4 and 16
 //!   concurrent tasks. PostgreSQL runs when `DATABASE_URL` answers (see
 //!   [`pg`]).
+//! * `benches/jobs.rs`: the job queue on SQLite and PostgreSQL: enqueue,
+//!   and claim + complete with 1, 4 and 16 workers, each paired with
+//!   [`raw_jobs`] (the store's statements, issued directly).
 //! * `src/bin/bench-report.rs`: reads criterion's estimates and writes
 //!   `target/bench-report.md` (see [`report`]).
 //!
@@ -22,6 +25,7 @@
 pub mod load;
 pub mod pg;
 pub mod raw;
+pub mod raw_jobs;
 pub mod raw_pg;
 pub mod report;
 pub mod scale;

@@ -106,12 +106,20 @@ pub async fn fresh_database(
     server: &PgConnectOptions,
     scale: &Scale,
 ) -> sqlx::Result<PgConnectOptions> {
-    let name = database_name(scale);
-    drop_database(server, &name).await?;
+    fresh_named_database(server, &database_name(scale)).await
+}
+
+/// Drops and creates the database `name`; returns its connect options
+/// (with the [`session`] settings).
+pub async fn fresh_named_database(
+    server: &PgConnectOptions,
+    name: &str,
+) -> sqlx::Result<PgConnectOptions> {
+    drop_database(server, name).await?;
     let mut admin = PgConnection::connect_with(server).await?;
     sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
         .execute(&mut admin)
         .await?;
     admin.close().await?;
-    Ok(session(server.clone().database(&name)))
+    Ok(session(server.clone().database(name)))
 }
