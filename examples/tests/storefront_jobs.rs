@@ -40,15 +40,25 @@ async fn staff_list_retry_and_cancel_jobs_users_cannot() {
     let mut done = String::new();
     for _ in 0..100 {
         done = main_part(&get(&staff, &site, "/admin/jobs?state=succeeded").await.body);
-        if ["vault.memberships", "vault.purge_jobs", "stripe.webhooks"]
-            .iter()
-            .all(|k| done.contains(k))
+        if [
+            "vault.memberships",
+            "vault.purge_jobs",
+            "vault.analytics_check",
+            "stripe.webhooks",
+        ]
+        .iter()
+        .all(|k| done.contains(k))
         {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    for kind in ["vault.memberships", "vault.purge_jobs", "stripe.webhooks"] {
+    for kind in [
+        "vault.memberships",
+        "vault.purge_jobs",
+        "vault.analytics_check",
+        "stripe.webhooks",
+    ] {
         assert!(done.contains(kind), "{kind}: {done}");
     }
 

@@ -561,6 +561,12 @@ impl DeliveryStore for Interleaved {
 
 #[async_trait]
 impl AnalyticsStore for Interleaved {
+    async fn day_counts(
+        &self,
+        date: chrono::NaiveDate,
+    ) -> StoreResult<vault_core::insight::rebuild::DayCounts> {
+        self.inner.day_counts(date).await
+    }
     async fn active_memberships_report(
         &self,
         now: chrono::DateTime<chrono::Utc>,

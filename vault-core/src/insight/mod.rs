@@ -1,4 +1,5 @@
 //! Analytics: daily counters per workflow and the reporting views.
 
 pub mod analytics;
+pub mod rebuild;
 pub mod store;

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::insight::analytics::{ActiveMembershipRow, DailyAnalytics, WorkflowStatsRow};
+use crate::insight::rebuild::DayCounts;
 use crate::value::delta::AnalyticsDelta;
 use crate::value::error::StoreResult;
 use crate::value::ids::WorkflowId;
@@ -36,6 +37,9 @@ pub trait AnalyticsStore: Send + Sync + Debug {
         &self,
         now: DateTime<Utc>,
     ) -> StoreResult<Vec<ActiveMembershipRow>>;
+    /// The day's counts, as the rollup recorded them and as the rows count
+    /// them ([`DayCounts`]), read in one snapshot.
+    async fn day_counts(&self, date: NaiveDate) -> StoreResult<DayCounts>;
     /// The seed's `workflow_stats` view, one row per workflow (or one).
     async fn workflow_stats(
         &self,

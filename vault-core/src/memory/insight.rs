@@ -13,6 +13,7 @@ use crate::catalog::workflow::Workflow;
 use crate::insight::analytics::{
     ActiveMembershipRow, AnalyticsDelta, DailyAnalytics, WorkflowStatsRow,
 };
+use crate::insight::rebuild::{DayCount, DayCounts};
 use crate::store::AnalyticsStore;
 use crate::value::error::StoreResult;
 use crate::value::ids::WorkflowId;
@@ -164,10 +165,54 @@ impl AnalyticsStore for MemoryStore {
             .collect())
     }
 
+    async fn day_counts(&self, date: NaiveDate) -> StoreResult<DayCounts> {
+        let state = self.lock();
+        let recorded = state
+            .analytics
+            .values()
+            .filter(|a| a.date == date)
+            .map(|a| DayCount {
+                workflow_id: a.workflow_id,
+                downloads: a.downloads,
+                purchases: a.purchases,
+            })
+            .collect();
+        let mut counted: BTreeMap<WorkflowId, DayCount> = BTreeMap::new();
+        for d in state.downloads.values() {
+            if d.downloaded_at.date_naive() == date {
+                counted
+                    .entry(d.workflow_id)
+                    .or_insert_with(|| zero(d.workflow_id))
+                    .downloads += 1;
+            }
+        }
+        for p in state.purchases.values() {
+            if p.completed_at.is_some_and(|at| at.date_naive() == date) {
+                let granted: std::collections::BTreeSet<WorkflowId> =
+                    p.item.workflows().into_iter().collect();
+                for w in granted {
+                    counted.entry(w).or_insert_with(|| zero(w)).purchases += 1;
+                }
+            }
+        }
+        Ok(DayCounts {
+            recorded,
+            counted: counted.into_values().collect(),
+        })
+    }
+
     async fn workflow_stats(
         &self,
         workflow: Option<WorkflowId>,
     ) -> StoreResult<Vec<WorkflowStatsRow>> {
         Ok(self.lock().workflow_stats(workflow))
+    }
+}
+
+fn zero(workflow_id: WorkflowId) -> DayCount {
+    DayCount {
+        workflow_id,
+        downloads: 0,
+        purchases: 0,
     }
 }

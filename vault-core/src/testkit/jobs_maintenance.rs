@@ -108,7 +108,7 @@ pub async fn recurring_maintenance_on_four_workers_applies_once(store: Arc<dyn S
     };
     for _ in 0..2_000 {
         let jobs = f.vault.jobs(&f.admin, &query).await.unwrap().items;
-        if jobs.len() == 2 && jobs.iter().all(|j| j.state == JobState::Succeeded) {
+        if jobs.len() == 3 && jobs.iter().all(|j| j.state == JobState::Succeeded) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
@@ -120,7 +120,7 @@ pub async fn recurring_maintenance_on_four_workers_applies_once(store: Arc<dyn S
         assert_eq!(r.store_errors, 0);
         succeeded += r.succeeded;
     }
-    assert_eq!(succeeded, 2, "each recurring job ran once");
+    assert_eq!(succeeded, 3, "each recurring job ran once");
     let jobs = f.vault.jobs(&f.admin, &query).await.unwrap().items;
     let mut keys: Vec<_> = jobs.iter().filter_map(|j| j.unique_key.clone()).collect();
     keys.sort();
@@ -128,6 +128,11 @@ pub async fn recurring_maintenance_on_four_workers_applies_once(store: Arc<dyn S
     assert_eq!(
         keys,
         [
+            format!(
+                "{}:{}",
+                maintenance::ANALYTICS_CHECK,
+                now.format("%Y-%m-%d")
+            ),
             format!("{}:{}", maintenance::MEMBERSHIPS, now.format("%Y-%m-%dT%H")),
             format!("{}:{}", maintenance::PURGE_JOBS, now.format("%Y-%m-%d")),
         ]
@@ -193,5 +198,121 @@ pub async fn recurring_maintenance_on_four_workers_applies_once(store: Arc<dyn S
             .maintain_memberships(&Fixture::user("local"))
             .await
             .is_err()
+    );
+}
+
+/// The analytics check: a day's downloads and purchases counted again from
+/// the rows agree with the rollup (direct, bundle and membership
+/// downloads and purchases); a drifted counter is reported with both
+/// values and left as it was; the daily job fails without retry, listing
+/// the difference.
+pub async fn analytics_rollup_is_checked_against_the_rows(store: Arc<dyn Store>) {
+    use crate::delivery::download::RequestInfo;
+    use crate::value::delta::AnalyticsDelta;
+    use crate::vault::CheckoutItem;
+
+    let f = Fixture::new(store).await;
+    let (bundle, members) = super::helpers::bundle_of_three(&f).await;
+    let (free, _) = f.workflow("free-one", PricingTier::Free, None).await;
+    let ann = Fixture::user("ann");
+    let bob = Fixture::user("bob");
+    f.buy(&ann, CheckoutItem::Workflow(members[0])).await;
+    f.buy(&bob, CheckoutItem::Bundle(bundle.id)).await;
+    let req = RequestInfo::default();
+    for _ in 0..2 {
+        f.vault
+            .download(&ann, members[0], None, &req)
+            .await
+            .unwrap();
+    }
+    f.vault
+        .download(&bob, members[2], None, &req)
+        .await
+        .unwrap();
+    f.vault.download(&ann, free.id, None, &req).await.unwrap();
+    f.join(&Fixture::user("cleo"), PricingTier::Pro, Some(10), false)
+        .await;
+    f.vault
+        .download(&Fixture::user("cleo"), members[1], None, &req)
+        .await
+        .unwrap();
+    let today = f.clock.now_utc().date_naive();
+    assert_eq!(
+        f.vault.check_analytics(&f.admin, today).await.unwrap(),
+        vec![]
+    );
+    let counts = f.store.day_counts(today).await.unwrap();
+    let counted = |w| {
+        counts
+            .counted
+            .iter()
+            .filter(|c| c.workflow_id == w)
+            .fold((0, 0), |(d, p), c| (d + c.downloads, p + c.purchases))
+    };
+    assert_eq!(
+        counted(members[0]),
+        (2, 2),
+        "ann's purchase and bob's bundle"
+    );
+    assert_eq!(counted(members[1]), (1, 1));
+    assert_eq!(counted(free.id), (1, 0));
+
+    // A counter moved without its row: reported, not overwritten.
+    let mut drift = AnalyticsDelta::none(free.id, f.clock.now_utc());
+    drift.downloads = 1;
+    f.store.record_analytics(&drift).await.unwrap();
+    let found = f.vault.check_analytics(&f.admin, today).await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(
+        (
+            found[0].workflow_id,
+            found[0].figure,
+            found[0].recorded,
+            found[0].counted
+        ),
+        (free.id, "downloads", 2, 1)
+    );
+    let again = f.vault.check_analytics(&f.admin, today).await.unwrap();
+    assert_eq!(again, found, "nothing was written over");
+    // Another day holds nothing; users may not check.
+    let other = today.pred_opt().unwrap();
+    assert_eq!(
+        f.vault.check_analytics(&f.admin, other).await.unwrap(),
+        vec![]
+    );
+    assert!(f.vault.check_analytics(&ann, today).await.is_err());
+
+    // The daily job checks yesterday: tomorrow it reports the drift.
+    f.advance(Duration::days(1));
+    let stop = Stop::new();
+    let mut config = WorkerConfig::new("checker");
+    config.recurring = maintenance::recurring()
+        .into_iter()
+        .filter(|r| r.kind.as_str() == maintenance::ANALYTICS_CHECK)
+        .collect();
+    let handler = Maintenance::new(f.vault.clone());
+    let sleep = |_d: std::time::Duration| {
+        stop.request();
+        std::future::ready(())
+    };
+    let report = f.vault.run_jobs(&config, &handler, sleep, &stop).await;
+    assert_eq!((report.succeeded, report.failed), (0, 1));
+    let dead = f
+        .vault
+        .jobs(
+            &f.admin,
+            &JobQuery {
+                state: Some(JobState::Dead),
+                ..JobQuery::default()
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(dead.len(), 1);
+    let error = dead[0].last_error.as_deref().unwrap();
+    assert!(
+        error.contains("1 figure(s) differ") && error.contains("rollup 2, rows 1"),
+        "{error}"
     );
 }

@@ -526,6 +526,7 @@ macro_rules! conformance_tests {
 
             // jobs_maintenance.rs
             recurring_maintenance_on_four_workers_applies_once,
+            analytics_rollup_is_checked_against_the_rows,
 
             // rules.rs
             charge_misses_name_their_cause,

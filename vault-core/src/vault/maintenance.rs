@@ -10,14 +10,21 @@
 //!   left to do.
 //! * `vault.purge_jobs` (daily): finished jobs older than the retention (30
 //!   days by default) are deleted; dead ones stay for operators.
+//! * `vault.analytics_check` (daily): yesterday's downloads and purchases
+//!   per workflow are counted again from the rows and compared with the
+//!   incremental rollup ([`crate::insight::rebuild`]). A difference fails
+//!   the job without retry, so it is listed with the differences among the
+//!   dead jobs; nothing is overwritten. Figures without rows are named in
+//!   [`crate::insight::rebuild::NOT_REBUILDABLE`].
 //!
 //! [`WorkerConfig::recurring`]: crate::jobs::worker::WorkerConfig::recurring
 
 use async_trait::async_trait;
-use chrono::Duration;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::Vault;
 use crate::commerce::membership::{Membership, MembershipStatus};
+use crate::insight::rebuild::{Mismatch, compare, day_bounds};
 use crate::jobs::job::JobKind;
 use crate::jobs::lease::Outcome;
 use crate::jobs::schedule::{Cadence, Recurring};
@@ -31,6 +38,8 @@ use crate::vault::authz::require_staff;
 pub const MEMBERSHIPS: &str = "vault.memberships";
 /// The kind of the daily purge of finished jobs.
 pub const PURGE_JOBS: &str = "vault.purge_jobs";
+/// The kind of the daily check of yesterday's analytics against the rows.
+pub const ANALYTICS_CHECK: &str = "vault.analytics_check";
 
 fn kind(k: &'static str) -> JobKind {
     JobKind::parse(k).unwrap_or_else(|_| unreachable!("{k} is a valid kind"))
@@ -41,6 +50,7 @@ pub fn recurring() -> Vec<Recurring> {
     vec![
         Recurring::new(kind(MEMBERSHIPS), Cadence::Hourly),
         Recurring::new(kind(PURGE_JOBS), Cadence::Daily),
+        Recurring::new(kind(ANALYTICS_CHECK), Cadence::Daily),
     ]
 }
 
@@ -93,6 +103,25 @@ impl<S: Store + ?Sized> Vault<S> {
         .await
     }
 
+    /// Counts `date`'s downloads and purchases again from the rows and
+    /// compares them with the incremental rollup (staff or the service):
+    /// the figures that differ, never written over.
+    pub async fn check_analytics(&self, actor: &Actor, date: NaiveDate) -> Result<Vec<Mismatch>> {
+        let span = tracing::info_span!(
+            "vault.check_analytics",
+            actor = actor.kind(),
+            %date,
+            outcome = tracing::field::Empty
+        );
+        self.acting(actor, span, async move {
+            require_staff(actor, "check_analytics")?;
+            day_bounds(date)?;
+            let counts = self.store.day_counts(date).await?;
+            Ok(compare(date, &counts))
+        })
+        .await
+    }
+
     // One membership, under its revision, re-read after a lost race.
     async fn maintain_one(
         &self,
@@ -125,8 +154,8 @@ impl<S: Store + ?Sized> Vault<S> {
     }
 }
 
-/// Runs the vault's maintenance jobs ([`MEMBERSHIPS`], [`PURGE_JOBS`]) as
-/// the service actor.
+/// Runs the vault's maintenance jobs ([`MEMBERSHIPS`], [`PURGE_JOBS`],
+/// [`ANALYTICS_CHECK`]) as the service actor.
 #[derive(Debug, Clone)]
 pub struct Maintenance {
     vault: Vault<dyn Store>,
@@ -150,7 +179,7 @@ impl Maintenance {
 
     /// Whether `kind` is one of the jobs this handler runs.
     pub fn handles(kind: &JobKind) -> bool {
-        matches!(kind.as_str(), MEMBERSHIPS | PURGE_JOBS)
+        matches!(kind.as_str(), MEMBERSHIPS | PURGE_JOBS | ANALYTICS_CHECK)
     }
 }
 
@@ -175,6 +204,38 @@ impl JobHandler for Maintenance {
                 .purge_jobs(&Actor::Service, self.job_retention)
                 .await
                 .map(|n| tracing::info!(purged = n, "finished jobs purged")),
+            ANALYTICS_CHECK => {
+                // The day before the period the run belongs to: complete.
+                let day = ctx
+                    .job
+                    .payload
+                    .get("period")
+                    .and_then(|p| serde_json::from_value::<DateTime<Utc>>(p.clone()).ok())
+                    .unwrap_or(ctx.job.created_at)
+                    .date_naive()
+                    .pred_opt();
+                let Some(day) = day else {
+                    return Outcome::Succeeded;
+                };
+                match self.vault.check_analytics(&Actor::Service, day).await {
+                    Ok(found) if found.is_empty() => Ok(()),
+                    Ok(found) => {
+                        for m in &found {
+                            tracing::warn!(mismatch = %m, "the analytics rollup differs from the rows");
+                        }
+                        let list: Vec<String> = found.iter().map(ToString::to_string).collect();
+                        return Outcome::Failed {
+                            error: format!(
+                                "{} figure(s) differ from the rows: {}",
+                                found.len(),
+                                list.join("; ")
+                            ),
+                            retry: false,
+                        };
+                    }
+                    Err(e) => Err(e),
+                }
+            }
             other => {
                 return Outcome::Failed {
                     error: format!("not a maintenance job: {other}"),

@@ -10,6 +10,7 @@ use vault_core::insight::analytics::{
     ActiveMembershipRow, AnalyticsDelta, ComputedStatus, DailyAnalytics, WorkflowStatsRow,
     check_days,
 };
+use vault_core::insight::rebuild::{DayCount, DayCounts, day_bounds};
 use vault_core::store::{AnalyticsStore, StoreResult};
 use vault_core::value::ids::WorkflowId;
 
@@ -79,6 +80,52 @@ impl AnalyticsStore for PgStore {
             .collect()
     }
 
+    async fn day_counts(&self, date: NaiveDate) -> StoreResult<DayCounts> {
+        let (from, to) = day_bounds(date)?;
+        write_tx!(self, |c| async move {
+            // The rollup and the rows in one snapshot.
+            sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .execute(&mut *c)
+                .await
+                .map_err(db)?;
+            let recorded = sqlx::query(
+                "SELECT workflow_id, downloads::bigint AS d, purchases::bigint AS p \
+                 FROM workflow_analytics WHERE date = $1",
+            )
+            .bind(date)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db)?;
+            let mut counted = sqlx::query(
+                "SELECT workflow_id, COUNT(*)::bigint AS d, 0::bigint AS p \
+                 FROM workflow_downloads WHERE downloaded_at >= $1 AND downloaded_at < $2 \
+                 GROUP BY workflow_id",
+            )
+            .bind(from)
+            .bind(to)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(db)?;
+            counted.extend(
+                sqlx::query(
+                    "SELECT i.workflow_id, 0::bigint AS d, COUNT(*)::bigint AS p \
+                     FROM workflow_purchases p \
+                     JOIN workflow_purchase_items i ON i.purchase_id = p.id \
+                     WHERE p.completed_at >= $1 AND p.completed_at < $2 GROUP BY i.workflow_id",
+                )
+                .bind(from)
+                .bind(to)
+                .fetch_all(&mut *c)
+                .await
+                .map_err(db)?,
+            );
+            Ok(DayCounts {
+                recorded: recorded.iter().map(day_count).collect::<StoreResult<_>>()?,
+                counted: counted.iter().map(day_count).collect::<StoreResult<_>>()?,
+            })
+        })
+    }
+
     async fn workflow_stats(
         &self,
         workflow: Option<WorkflowId>,
@@ -116,4 +163,15 @@ impl AnalyticsStore for PgStore {
         })
         .collect()
     }
+}
+
+/// A row of `workflow_id`, `d` (downloads) and `p` (purchases).
+fn day_count(row: &sqlx::postgres::PgRow) -> StoreResult<DayCount> {
+    let n =
+        |col: &str| -> StoreResult<u64> { Ok(u64::try_from(get::<i64>(row, col)?).unwrap_or(0)) };
+    Ok(DayCount {
+        workflow_id: WorkflowId::from_uuid(get(row, "workflow_id")?),
+        downloads: n("d")?,
+        purchases: n("p")?,
+    })
 }

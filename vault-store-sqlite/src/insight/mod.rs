@@ -11,6 +11,7 @@ use vault_core::insight::analytics::{
     ActiveMembershipRow, AnalyticsDelta, ComputedStatus, DailyAnalytics, WorkflowStatsRow,
     check_days,
 };
+use vault_core::insight::rebuild::{DayCount, DayCounts, day_bounds};
 use vault_core::store::{AnalyticsStore, StoreResult};
 use vault_core::value::ids::WorkflowId;
 use vault_core::value::money::Currency;
@@ -47,6 +48,52 @@ impl AnalyticsStore for SqliteStore {
                 params![Id(&workflow), date(&from), date(&to)],
                 analytics_from_row,
             )
+        })
+        .await
+    }
+
+    async fn day_counts(&self, date_of: NaiveDate) -> StoreResult<DayCounts> {
+        let (from, to) = day_bounds(date_of)?;
+        let (from, to) = (ts(&from), ts(&to));
+        self.read(move |c| {
+            // One read transaction: the rollup and the rows in one snapshot.
+            let tx = c.unchecked_transaction().map_err(db)?;
+            let count = |r: &Row<'_>, d: bool| -> StoreResult<DayCount> {
+                let n = u64::try_from(get::<i64>(r, "n")?).unwrap_or(0);
+                Ok(DayCount {
+                    workflow_id: parse(r, "workflow_id")?,
+                    downloads: if d { n } else { 0 },
+                    purchases: if d { 0 } else { n },
+                })
+            };
+            let recorded = query_all(
+                &tx,
+                "SELECT workflow_id, downloads, purchases FROM workflow_analytics WHERE date = ?1",
+                params![date(&date_of)],
+                |r| {
+                    Ok(DayCount {
+                        workflow_id: parse(r, "workflow_id")?,
+                        downloads: u64::try_from(get::<i64>(r, "downloads")?).unwrap_or(0),
+                        purchases: u64::try_from(get::<i64>(r, "purchases")?).unwrap_or(0),
+                    })
+                },
+            )?;
+            let mut counted = query_all(
+                &tx,
+                "SELECT workflow_id, COUNT(*) AS n FROM workflow_downloads \
+                 WHERE downloaded_at >= ?1 AND downloaded_at < ?2 GROUP BY workflow_id",
+                params![from, to],
+                |r| count(r, true),
+            )?;
+            counted.extend(query_all(
+                &tx,
+                "SELECT i.workflow_id, COUNT(*) AS n FROM workflow_purchases p \
+                 JOIN workflow_purchase_items i ON i.purchase_id = p.id \
+                 WHERE p.completed_at >= ?1 AND p.completed_at < ?2 GROUP BY i.workflow_id",
+                params![from, to],
+                |r| count(r, false),
+            )?);
+            Ok(DayCounts { recorded, counted })
         })
         .await
     }
