@@ -288,7 +288,9 @@ async fn command(
 #[async_trait]
 impl JobStore for PgStore {
     async fn enqueue_job(&self, job: &Job) -> StoreResult<Enqueued> {
-        write_tx!(self, |c| enqueue(c, job))
+        // One statement that commits by itself (and, on a taken key, a
+        // read of the committed holder): no BEGIN and COMMIT round trips.
+        on_conn!(self, |c| enqueue(c, job))
     }
 
     async fn claim_jobs(&self, req: &ClaimRequest) -> StoreResult<Vec<Job>> {
