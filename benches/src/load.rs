@@ -374,7 +374,7 @@ pub async fn memory(
             epoch,
         )
         .expect("account");
-        store.insert_account(&account).await?;
+        store.insert_account(&account, &[]).await?;
     }
     note("everything (memory)", started);
     Ok(())

@@ -101,8 +101,10 @@ pub fn vault_over(store: Arc<dyn Store>) -> Result<Vault<dyn Store>, AnyError> {
         // A real app loads this secret from its configuration.
         VaultConfig::new(IpSalt::new(b"example-salt-change-me!".to_vec())?)
             // The storefront's worker mails a receipt for every completed
-            // purchase: enqueued in the write that completes it.
-            .with_purchase_jobs([JobKind::parse(storefront::jobs::RECEIPT)?]),
+            // purchase and a welcome for every new account: each enqueued
+            // in the write that completes or opens it.
+            .with_purchase_jobs([JobKind::parse(storefront::jobs::RECEIPT)?])
+            .with_account_jobs([JobKind::parse(storefront::jobs::WELCOME)?]),
     ))
 }
 

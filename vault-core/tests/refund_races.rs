@@ -99,8 +99,12 @@ impl Interleaved {
 
 #[async_trait]
 impl AccountStore for Interleaved {
-    async fn insert_account(&self, a: &Account) -> StoreResult<()> {
-        self.inner.insert_account(a).await
+    async fn insert_account(
+        &self,
+        a: &Account,
+        outbox: &[vault_core::jobs::job::Job],
+    ) -> StoreResult<()> {
+        self.inner.insert_account(a, outbox).await
     }
     async fn update_account(
         &self,

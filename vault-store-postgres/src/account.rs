@@ -12,6 +12,7 @@ use vault_core::account::email::{Credential, Email};
 use vault_core::account::profile::{Account, Profile, Role};
 use vault_core::account::settings::{Locale, TimeZone, UserSettings};
 use vault_core::audit::entry::{AuditAction, AuditEntry, AuditQuery, AuditRecord};
+use vault_core::jobs::job::Job;
 use vault_core::settings::system::{Setting, SettingKey};
 use vault_core::store::{
     AccountQuery, AccountStore, AuditStore, Entity, Listing, SettingsStore, StoreError, StoreResult,
@@ -151,8 +152,13 @@ async fn write_row(c: &mut PgConnection, a: &Account, sql: &'static str) -> Stor
     Ok(())
 }
 
-async fn insert_account(c: &mut PgConnection, a: &Account) -> StoreResult<()> {
-    write_row(c, a, INSERT_ACCOUNT).await
+async fn insert_account(c: &mut PgConnection, a: &Account, outbox: &[Job]) -> StoreResult<()> {
+    write_row(c, a, INSERT_ACCOUNT).await?;
+    // The outbox: its jobs commit with the account or not at all.
+    for job in outbox {
+        crate::jobs::enqueue(c, job).await?;
+    }
+    Ok(())
 }
 
 async fn update_account(
@@ -194,8 +200,8 @@ fn like_escape(s: &str) -> String {
 
 #[async_trait]
 impl AccountStore for PgStore {
-    async fn insert_account(&self, account: &Account) -> StoreResult<()> {
-        write_tx!(self, |c| insert_account(c, account))
+    async fn insert_account(&self, account: &Account, outbox: &[Job]) -> StoreResult<()> {
+        write_tx!(self, |c| insert_account(c, account, outbox))
     }
 
     async fn update_account(

@@ -11,6 +11,7 @@ use vault_core::account::email::{Credential, Email};
 use vault_core::account::profile::{Account, Profile, Role};
 use vault_core::account::settings::{Locale, TimeZone, UserSettings};
 use vault_core::audit::entry::{AuditAction, AuditEntry, AuditQuery, AuditRecord};
+use vault_core::jobs::job::Job;
 use vault_core::settings::system::{Setting, SettingKey};
 use vault_core::store::{
     AccountQuery, AccountStore, AuditStore, Entity, Listing, SettingsStore, StoreError, StoreResult,
@@ -155,8 +156,9 @@ pub(crate) fn refusal(c: &rusqlite::Connection, user: &UserId) -> StoreResult<Op
 
 #[async_trait]
 impl AccountStore for SqliteStore {
-    async fn insert_account(&self, account: &Account) -> StoreResult<()> {
+    async fn insert_account(&self, account: &Account, outbox: &[Job]) -> StoreResult<()> {
         let a = account.clone();
+        let outbox = outbox.to_vec();
         self.write(move |tx| {
             if exists(
                 tx,
@@ -168,7 +170,12 @@ impl AccountStore for SqliteStore {
             if email_taken(tx, &a)? {
                 return Err(StoreError::exists(Entity::Account, "email"));
             }
-            write_account(tx, &a, true)
+            write_account(tx, &a, true)?;
+            // The outbox: its jobs commit with the account or not at all.
+            for job in &outbox {
+                crate::jobs::enqueue(tx, job)?;
+            }
+            Ok(())
         })
         .await
     }

@@ -345,11 +345,8 @@ async fn create_account(app: &AppState, form: SignUp) -> Result<UserId, PageErro
         }
         Err(e) => return Err(e.into()),
     }
-    // A welcome mail that cannot be queued is not worth failing the
-    // sign-up; once queued, the worker retries it.
-    if let Err(e) = super::jobs::enqueue_mail(app, super::jobs::WELCOME, &user).await {
-        tracing::warn!(error = %e.message, "welcome mail");
-    }
+    // The welcome mail was enqueued with the account, in its write
+    // (VaultConfig::account_jobs); the worker sends it.
     Ok(user)
 }
 

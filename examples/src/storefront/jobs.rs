@@ -1,13 +1,14 @@
 //! The storefront's background work, on the vault's job queue: the
 //! vault's maintenance and vault-stripe's webhook jobs (scheduled by the
-//! worker, once per period across processes), and its mails
-//! (welcome, password reset) are enqueued by the request, the receipt by
-//! the vault in the very write that completes the purchase (its outbox, see
-//! [`vault_core::vault::VaultConfig::purchase_jobs`]), and all are sent by a
-//! worker through the app's [`Mailer`](super::mail::Mailer), retried with
-//! backoff when the sender fails. The payload names the account, never an
-//! address or a token: the reset link is minted when the mail is sent, so
-//! no secret waits in the queue.
+//! worker, once per period across processes), and its mails. The welcome
+//! and the receipt are enqueued by the vault in the very write that opens
+//! the account or completes the purchase (its outbox, see
+//! [`vault_core::vault::VaultConfig::account_jobs`] and `purchase_jobs`);
+//! a password reset by the request. A worker sends them through the app's
+//! [`Mailer`](super::mail::Mailer), retried with backoff when the sender
+//! fails. The payload names the account or the purchase, never an address
+//! or a token: the reset link is minted when the mail is sent, so no secret
+//! waits in the queue.
 
 use std::sync::Arc;
 
@@ -31,7 +32,8 @@ pub const PASSWORD_RESET: &str = "mail.password_reset";
 /// The receipt of a completed purchase (enqueued by the vault's outbox).
 pub const RECEIPT: &str = "mail.receipt";
 
-/// Enqueues the mail `kind` for `user` (three attempts).
+/// Enqueues the mail `kind` for `user` (three attempts): a password reset,
+/// which no other write carries.
 pub(super) async fn enqueue_mail(
     app: &AppState,
     kind: &str,

@@ -8,6 +8,7 @@ use crate::account::email::Email;
 use crate::account::profile::{Account, Role};
 use crate::account::settings::UserSettings;
 use crate::audit::entry::AuditEntry;
+use crate::jobs::job::Job;
 use crate::value::actor::{Refusal, UserId};
 use crate::value::error::StoreResult;
 use crate::value::keyset::{After, Listing, check_limit};
@@ -82,9 +83,12 @@ impl AccountQuery {
 /// Accounts and their settings.
 #[async_trait]
 pub trait AccountStore: Send + Sync + Debug {
-    /// Inserts an account. `AlreadyExists` when the user id or the email
-    /// (compared by [`Email::key`]) is taken, however many sign up at once.
-    async fn insert_account(&self, account: &Account) -> StoreResult<()>;
+    /// Inserts an account, with the jobs of `outbox` enqueued in the same
+    /// transaction (a welcome mail exists if and only if the account
+    /// does). `AlreadyExists` when the user id or the email (compared by
+    /// [`Email::key`]) is taken, however many sign up at once, or an outbox
+    /// job's id is.
+    async fn insert_account(&self, account: &Account, outbox: &[Job]) -> StoreResult<()>;
     /// Replaces an account if its stored revision is `expected_revision`
     /// (`Conflict` otherwise; `NotFound` when there is none), writing
     /// `audit` last in the same transaction. `AlreadyExists` when the new

@@ -9,6 +9,7 @@ use crate::account::settings::UserSettings;
 use crate::account::store::{AccountQuery, AccountStore};
 use crate::audit::entry::{AuditEntry, AuditQuery, AuditRecord};
 use crate::audit::store::AuditStore;
+use crate::jobs::job::Job;
 use crate::settings::store::SettingsStore;
 use crate::settings::system::{Setting, SettingKey};
 use crate::value::actor::{Refusal, UserId};
@@ -41,12 +42,18 @@ impl State {
         Ok(())
     }
 
-    fn insert_account(&mut self, account: &Account) -> StoreResult<()> {
+    fn insert_account(&mut self, account: &Account, outbox: &[Job]) -> StoreResult<()> {
         if self.accounts.contains_key(&account.user_id) {
             return Err(StoreError::exists(Entity::Account, &account.user_id));
         }
         self.check_email_free(account)?;
+        for job in outbox {
+            self.jobs.check_enqueue(job)?;
+        }
         self.put_account(account);
+        for job in outbox {
+            self.jobs.enqueue(job)?;
+        }
         Ok(())
     }
 
@@ -70,8 +77,8 @@ impl State {
 
 #[async_trait]
 impl AccountStore for MemoryStore {
-    async fn insert_account(&self, account: &Account) -> StoreResult<()> {
-        self.write(|s| s.insert_account(account))
+    async fn insert_account(&self, account: &Account, outbox: &[Job]) -> StoreResult<()> {
+        self.write(|s| s.insert_account(account, outbox))
     }
 
     async fn update_account(

@@ -413,9 +413,9 @@ pub async fn store_account_writes_are_guarded(store: Arc<dyn Store>) {
             now,
         )
         .unwrap();
-        store.insert_account(&a).await.unwrap();
+        store.insert_account(&a, &[]).await.unwrap();
         assert!(matches!(
-            store.insert_account(&a).await,
+            store.insert_account(&a, &[]).await,
             Err(StoreError::AlreadyExists {
                 entity: Entity::Account,
                 ..
@@ -464,7 +464,7 @@ pub async fn store_account_writes_are_guarded(store: Arc<dyn Store>) {
             now,
         )
         .unwrap();
-        store.insert_account(&again).await.unwrap();
+        store.insert_account(&again, &[]).await.unwrap();
         assert_eq!(store.account(&user("ivy")).await.unwrap().unwrap(), erased);
         // The standing the access read uses agrees with the record's.
         assert_eq!(

@@ -115,3 +115,84 @@ pub async fn completed_purchases_enqueue_their_jobs_once(store: Arc<dyn Store>) 
     plain.buy(&carl, item).await;
     assert_eq!(all_jobs(&f).await.len(), 4);
 }
+
+/// The account outbox: a vault configured with account jobs enqueues them
+/// in the write that opens the account; a refused opening (the email is
+/// taken, also by many at once) enqueues nothing; at the store, a taken
+/// job id fails the whole insert.
+pub async fn opened_accounts_enqueue_their_jobs_once(store: Arc<dyn Store>) {
+    use crate::account::email::Email;
+    use crate::account::profile::{Account, Profile};
+    use crate::jobs::job::{JobId, NewJob};
+    use crate::value::actor::UserId;
+
+    let f = Fixture::with_config(store, |c| c.with_account_jobs([kind("mail.welcome")])).await;
+    let email = || Email::parse("same@example.com").unwrap();
+    let profile = || Profile {
+        display_name: "Racer".into(),
+        ..Profile::default()
+    };
+    let racers: Vec<_> = (0..8)
+        .map(|n| {
+            let vault = f.vault.clone();
+            let email = email();
+            tokio::spawn(async move {
+                let user = UserId::parse(&format!("racer-{n}")).unwrap();
+                vault
+                    .open_account(&Actor::Service, &user, email, profile())
+                    .await
+                    .map(|a| a.user_id)
+            })
+        })
+        .collect();
+    let mut opened = Vec::new();
+    for r in racers {
+        match r.await.unwrap() {
+            Ok(u) => opened.push(u),
+            Err(Error::AlreadyExists { .. }) => {}
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(opened.len(), 1);
+    let jobs = all_jobs(&f).await;
+    assert_eq!(jobs.len(), 1, "one account, one welcome");
+    assert_eq!(jobs[0].kind.as_str(), "mail.welcome");
+    assert_eq!(jobs[0].payload["user_id"], opened[0].as_str());
+    assert_eq!(
+        jobs[0].unique_key,
+        Some(format!("mail.welcome:{}", opened[0]))
+    );
+
+    // At the store: a job whose id is taken fails the insert, whole.
+    let taken = all_jobs(&f).await[0].id;
+    let dora = UserId::parse("dora").unwrap();
+    let account = Account::new(
+        dora.clone(),
+        Email::parse("dora@example.com").unwrap(),
+        profile(),
+        f.clock.now_utc(),
+    )
+    .unwrap();
+    let job = |id| {
+        NewJob::new(kind("mail.welcome"), serde_json::json!({"user_id": "dora"}))
+            .unwrap()
+            .into_job(id, f.clock.now_utc())
+    };
+    let r = f.store.insert_account(&account, &[job(taken)]).await;
+    assert!(
+        matches!(r, Err(crate::store::StoreError::AlreadyExists { .. })),
+        "{r:?}"
+    );
+    assert!(
+        f.store.account(&dora).await.unwrap().is_none(),
+        "no account"
+    );
+    assert_eq!(all_jobs(&f).await.len(), 1, "no job");
+    let fresh = JobId::from_uuid(uuid::Uuid::from_u128(0xd0a));
+    f.store
+        .insert_account(&account, &[job(fresh)])
+        .await
+        .unwrap();
+    assert!(f.store.account(&dora).await.unwrap().is_some());
+    assert_eq!(all_jobs(&f).await.len(), 2);
+}

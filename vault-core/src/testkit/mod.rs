@@ -523,6 +523,7 @@ macro_rules! conformance_tests {
 
             // jobs_outbox.rs
             completed_purchases_enqueue_their_jobs_once,
+            opened_accounts_enqueue_their_jobs_once,
 
             // jobs_maintenance.rs
             recurring_maintenance_on_four_workers_applies_once,

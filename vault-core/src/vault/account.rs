@@ -49,7 +49,8 @@ impl<S: Store + ?Sized> Vault<S> {
         self.acting(actor, span, async move {
             require_self_or_staff(actor, user, "open_account")?;
             let account = Account::new(user.clone(), email, profile, self.now())?;
-            self.writes.insert_account(&account).await?;
+            let outbox = self.account_outbox(&account)?;
+            self.writes.insert_account(&account, &outbox).await?;
             Ok(account)
         })
         .await
@@ -76,7 +77,8 @@ impl<S: Store + ?Sized> Vault<S> {
             require_self_or_staff(actor, user, "open_account")?;
             let mut account = Account::new(user.clone(), email, profile, self.now())?;
             account.credential = Some(credential);
-            self.writes.insert_account(&account).await?;
+            let outbox = self.account_outbox(&account)?;
+            self.writes.insert_account(&account, &outbox).await?;
             Ok(account)
         })
         .await

@@ -7,9 +7,10 @@ use std::future::Future;
 use chrono::{DateTime, Duration, Utc};
 
 use super::Vault;
+use crate::account::profile::Account;
 use crate::audit::entry::AuditAction;
 use crate::commerce::purchase::Purchase;
-use crate::jobs::job::{Job, JobAttempt, JobId, NewJob};
+use crate::jobs::job::{Job, JobAttempt, JobId, JobKind, NewJob};
 use crate::jobs::lease::Command;
 use crate::jobs::store::{Enqueued, JobQuery, JobStore};
 use crate::jobs::worker::{self, JobHandler, Stop, WorkerConfig, WorkerReport};
@@ -27,15 +28,35 @@ impl<S: Store + ?Sized> Vault<S> {
         purchase: &Purchase,
         now: DateTime<Utc>,
     ) -> Result<Vec<Job>> {
-        self.config
-            .purchase_jobs
+        let id = purchase.id.to_string();
+        self.outbox(&self.config.purchase_jobs, "purchase_id", &id, now)
+    }
+
+    /// The jobs [`crate::vault::VaultConfig::account_jobs`] asks for when
+    /// `account` opens, for the write that opens it.
+    pub(super) fn account_outbox(&self, account: &Account) -> Result<Vec<Job>> {
+        let user = account.user_id.as_str();
+        self.outbox(
+            &self.config.account_jobs,
+            "user_id",
+            user,
+            account.created_at,
+        )
+    }
+
+    // One job per kind, naming `id` under `field`, unique per kind and id.
+    fn outbox(
+        &self,
+        kinds: &[JobKind],
+        field: &str,
+        id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Job>> {
+        kinds
             .iter()
             .map(|kind| {
-                let new = NewJob::new(
-                    kind.clone(),
-                    serde_json::json!({ "purchase_id": purchase.id.to_string() }),
-                )?
-                .unique_key(format!("{kind}:{}", purchase.id));
+                let new = NewJob::new(kind.clone(), serde_json::json!({ field: id }))?
+                    .unique_key(format!("{kind}:{id}"));
                 Ok(new.into_job(JobId::from_uuid(self.uuid()), now))
             })
             .collect()

@@ -65,6 +65,10 @@ pub struct VaultConfig {
     /// `{kind}:{purchase_id}`, so a receipt mail or a fulfilment runs if
     /// and only if the purchase completed, once.
     pub purchase_jobs: Vec<JobKind>,
+    /// Kinds of job enqueued in the write that opens an account (a welcome
+    /// mail): each gets `{"user_id": ...}` and the unique key
+    /// `{kind}:{user_id}`.
+    pub account_jobs: Vec<JobKind>,
 }
 
 impl VaultConfig {
@@ -76,6 +80,7 @@ impl VaultConfig {
             ip_salt,
             conflict_retries: 8,
             purchase_jobs: Vec::new(),
+            account_jobs: Vec::new(),
         }
     }
 
@@ -98,6 +103,13 @@ impl VaultConfig {
         self
     }
 
+    /// Jobs to enqueue with every account opened (see
+    /// [`VaultConfig::account_jobs`]).
+    pub fn with_account_jobs(mut self, kinds: impl IntoIterator<Item = JobKind>) -> Self {
+        self.account_jobs = kinds.into_iter().collect();
+        self
+    }
+
     /// How often a download or a settlement decides again after losing a
     /// race (at least once).
     pub fn with_conflict_retries(mut self, retries: u32) -> Self {
@@ -115,6 +127,7 @@ impl fmt::Debug for VaultConfig {
             .field("ip_salt", &self.ip_salt)
             .field("conflict_retries", &self.conflict_retries)
             .field("purchase_jobs", &self.purchase_jobs)
+            .field("account_jobs", &self.account_jobs)
             .finish()
     }
 }

@@ -224,9 +224,13 @@ impl<S: Store + ?Sized> TracedWrites<S> {
         traced(span, self.0.reorder_docs(workflow, order, a)).await
     }
 
-    pub async fn insert_account(&self, a: &Account) -> StoreResult<()> {
-        let span = write_span!("store.insert_account", user = %a.user_id);
-        traced(span, self.0.insert_account(a)).await
+    pub async fn insert_account(
+        &self,
+        a: &Account,
+        outbox: &[crate::jobs::job::Job],
+    ) -> StoreResult<()> {
+        let span = write_span!("store.insert_account", user = %a.user_id, jobs = outbox.len());
+        traced(span, self.0.insert_account(a, outbox)).await
     }
 
     pub async fn update_account(
