@@ -1,7 +1,7 @@
 //! Accounts and their settings, system settings, and the audit trail
 //! (vault-core's `account`, `settings` and `audit` areas).
 //!
-//! The trail is appended by [`append_audit`], the last statement of every
+//! The trail is appended by [`append_audit`](crate::audit::append_audit), the last statement of every
 //! staff write, inside that write's transaction; the table's triggers
 //! refuse `UPDATE`, `DELETE` and `TRUNCATE` for every role.
 
@@ -20,47 +20,10 @@ use vault_core::store::{
 use vault_core::value::actor::{Refusal, UserId};
 use vault_core::value::validation::{Reason, ValidationError};
 
+use crate::audit::{append_audit, append_opt};
 use crate::codec::*;
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
-
-/// Writes `entry` as the last statement of a staff write. A taken id is
-/// `AlreadyExists`, which rolls the whole write back.
-pub(crate) async fn append_audit(
-    s: &PgStore,
-    c: &mut PgConnection,
-    entry: &AuditEntry,
-) -> StoreResult<()> {
-    s.step(c, "audit:before_entry").await?;
-    sqlx::query(
-        "INSERT INTO audit_logs (id, at, actor_kind, actor_id, action, target_type, target_id, changes) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(entry.id.as_uuid())
-    .bind(entry.at)
-    .bind(entry.actor_kind)
-    .bind(entry.actor_id.as_ref().map(UserId::as_str))
-    .bind(entry.action.as_str())
-    .bind(entry.target.word())
-    .bind(&entry.target_id)
-    .bind(entry.changes_json())
-    .execute(&mut *c)
-    .await
-    .map_err(unique(Entity::AuditEntry, entry.id))?;
-    Ok(())
-}
-
-/// Appends `entry` when there is one.
-pub(crate) async fn append_opt(
-    s: &PgStore,
-    c: &mut PgConnection,
-    entry: Option<&AuditEntry>,
-) -> StoreResult<()> {
-    match entry {
-        Some(e) => append_audit(s, c, e).await,
-        None => Ok(()),
-    }
-}
 
 macro_rules! account_cols {
     () => {

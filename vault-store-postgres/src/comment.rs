@@ -281,7 +281,7 @@ impl CommentStore for PgStore {
     ) -> StoreResult<()> {
         write_tx!(self, |c| async {
             update(&mut *c, comment, expected_revision).await?;
-            crate::account::append_opt(self, c, audit).await
+            crate::audit::append_opt(self, c, audit).await
         })
     }
 

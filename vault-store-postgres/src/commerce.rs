@@ -636,7 +636,7 @@ impl CommerceStore for PgStore {
     async fn settle_purchase(&self, write: &PurchaseWrite) -> StoreResult<()> {
         write_tx!(self, |c| async {
             settle_purchase(self, &mut *c, write).await?;
-            crate::account::append_opt(self, c, write.audit.as_ref()).await
+            crate::audit::append_opt(self, c, write.audit.as_ref()).await
         })
     }
 

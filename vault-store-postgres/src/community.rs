@@ -520,7 +520,7 @@ impl CommunityStore for PgStore {
     ) -> StoreResult<()> {
         write_tx!(self, |c| async {
             update_review(self, &mut *c, review, expected_revision, delta, analytics).await?;
-            crate::account::append_opt(self, c, audit).await
+            crate::audit::append_opt(self, c, audit).await
         })
     }
 

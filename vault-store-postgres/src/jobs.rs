@@ -281,7 +281,7 @@ async fn command(
         close_attempt(c, id, fence, outcome, now, None).await?;
     }
     save(c, &next, false).await?;
-    crate::account::append_audit(s, c, audit).await?;
+    crate::audit::append_audit(s, c, audit).await?;
     Ok(next)
 }
 

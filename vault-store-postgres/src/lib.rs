@@ -102,6 +102,7 @@
 #![deny(missing_docs)]
 
 mod account;
+mod audit;
 mod catalog;
 mod codec;
 mod comment;

@@ -37,7 +37,7 @@ use self::file::{file_cols, file_from_row, insert_file, update_file};
 use self::query::list_workflows;
 use self::update::{insert_update, update_cols, update_from_row};
 use self::workflow::{insert_workflow, update_workflow};
-use crate::account::append_audit;
+use crate::audit::append_audit;
 use crate::codec::*;
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};

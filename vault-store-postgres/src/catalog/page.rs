@@ -18,7 +18,7 @@ use vault_core::store::{Entity, PageStore, StoreError, StoreResult};
 use vault_core::value::ids::{AssetId, DocId, WorkflowId};
 
 use super::workflow::lock_workflow;
-use crate::account::append_audit;
+use crate::audit::append_audit;
 use crate::codec::*;
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
