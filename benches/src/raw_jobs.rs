@@ -1,11 +1,13 @@
-//! The job queue's raw baselines: the statements the SQLite and PostgreSQL
-//! stores issue to enqueue, claim (a batch: read the due jobs, then per job
-//! update its row and insert its log row) and complete (read the job, close
-//! its log row, update the job), through plain rusqlite (one writer
-//! connection behind a lock, `BEGIN IMMEDIATE`, WAL, `synchronous = FULL`,
-//! as the store) or one plain sqlx connection per worker (`FOR UPDATE SKIP
-//! LOCKED`), on a database the store migrated, without the store's
-//! decoding, rules and checks.
+//! The job queue's raw baselines: exactly the statements the SQLite and
+//! PostgreSQL stores issue (the same SQL text, the same parameters, the
+//! same columns read) to enqueue (the id check, the insert), claim (the
+//! batch read, then per job its whole-row update and its log row) and
+//! complete (the row read, its log row closed, the whole-row update),
+//! through plain rusqlite (one writer connection behind a lock, `BEGIN
+//! IMMEDIATE`, WAL, `synchronous = FULL`, as the store) or one plain sqlx
+//! connection per worker; without the store's decoding, rules, spans and
+//! hand-offs. Values are computed inline for the one case a bench runs (a
+//! job that succeeds on its first attempt).
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -21,16 +23,38 @@ fn ts(t: &DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-const SQLITE_INSERT: &str = "INSERT INTO job_queue (id, kind, payload, priority, state, attempts, \
-     max_attempts, run_at, lease_worker, lease_until, due_at, fence, unique_key, last_error, \
-     created_at, updated_at, finished_at) VALUES (?1, ?2, ?3, 0, 'queued', 0, 5, ?4, NULL, NULL, \
-     ?4, 0, NULL, NULL, ?4, ?4, NULL)";
+/// The lease the benches' claims take.
+const LEASE: chrono::Duration = chrono::Duration::seconds(30);
+
+macro_rules! cols {
+    () => {
+        "id, kind, payload, priority, state, attempts, max_attempts, run_at, lease_worker, \
+         lease_until, due_at, fence, unique_key, last_error, created_at, updated_at, finished_at"
+    };
+}
+
+const SQLITE_INSERT: &str = concat!(
+    "INSERT INTO job_queue (",
+    cols!(),
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+);
+const SQLITE_UPDATE: &str = "UPDATE job_queue SET kind = ?2, payload = ?3, priority = ?4, \
+     state = ?5, attempts = ?6, max_attempts = ?7, run_at = ?8, lease_worker = ?9, \
+     lease_until = ?10, due_at = ?11, fence = ?12, unique_key = ?13, last_error = ?14, \
+     created_at = ?15, updated_at = ?16, finished_at = ?17 WHERE id = ?1";
+const SQLITE_LOG: &str = "INSERT INTO job_log (job_id, fence, attempt, worker, started_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5)";
+const SQLITE_CLOSE: &str = "UPDATE job_log SET finished_at = ?3, outcome = ?4, error = ?5 \
+     WHERE job_id = ?1 AND fence = ?2 AND finished_at IS NULL";
 
 /// The SQLite baseline: one writer connection, as the store has.
 #[derive(Clone, Debug)]
 pub struct RawJobsSqlite {
     writer: Arc<Mutex<Connection>>,
 }
+
+/// A job row as the baselines read it: every column, kept as text.
+type SqliteJob = (String, i64, i64, String);
 
 impl RawJobsSqlite {
     /// Opens the database at `path` (migrated by the store) as the store
@@ -54,8 +78,7 @@ impl RawJobsSqlite {
         Ok(out)
     }
 
-    /// Enqueues one job due at `now` (the store also looks for its unique
-    /// key and id first; a job without a key: the id).
+    /// Enqueues one job due at `now`, without a unique key.
     pub fn enqueue(&self, id: Uuid, now: DateTime<Utc>) -> rusqlite::Result<()> {
         self.write(|c| {
             let id = id.to_string();
@@ -63,10 +86,46 @@ impl RawJobsSqlite {
                 .prepare_cached("SELECT id FROM job_queue WHERE id = ?1")?
                 .exists([&id])?;
             assert!(!taken);
-            c.prepare_cached(SQLITE_INSERT)?
-                .execute(params![id, "bench.job", "{}", ts(&now)])?;
+            let now = ts(&now);
+            c.prepare_cached(SQLITE_INSERT)?.execute(params![
+                id,
+                "bench.job",
+                "{}",
+                0,
+                "queued",
+                0,
+                5,
+                now,
+                None::<String>,
+                None::<String>,
+                now,
+                0,
+                None::<String>,
+                None::<String>,
+                now,
+                now,
+                None::<String>,
+            ])?;
             Ok(())
         })
+    }
+
+    /// Reads every column of the rows `sql` selects; keeps what the next
+    /// statements need.
+    fn rows(
+        c: &Connection,
+        sql: &str,
+        p: impl rusqlite::Params,
+    ) -> rusqlite::Result<Vec<SqliteJob>> {
+        c.prepare_cached(sql)?
+            .query_map(p, |r| {
+                // Every column is read, as the store's decoding does.
+                for i in 0..17 {
+                    let _: rusqlite::types::Value = r.get(i)?;
+                }
+                Ok((r.get(0)?, r.get(5)?, r.get(11)?, r.get(14)?))
+            })?
+            .collect()
     }
 
     /// Claims up to `limit` due jobs for `worker`: their ids and fences.
@@ -76,71 +135,120 @@ impl RawJobsSqlite {
         now: DateTime<Utc>,
         limit: u32,
     ) -> rusqlite::Result<Vec<(String, i64)>> {
-        let lease = ts(&(now + chrono::Duration::seconds(30)));
+        let until = ts(&(now + LEASE));
         let now = ts(&now);
         self.write(|c| {
-            let due: Vec<(String, i64, i64)> = c
-                .prepare_cached(
-                    "SELECT id, fence, attempts FROM job_queue WHERE due_at IS NOT NULL \
-                     AND due_at <= ?1 ORDER BY priority DESC, due_at, id LIMIT ?2",
-                )?
-                .query_map(params![now, limit], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            for (id, fence, attempts) in &due {
-                c.prepare_cached(
-                    "UPDATE job_queue SET state = 'running', attempts = ?2, fence = ?3, \
-                     lease_worker = ?4, lease_until = ?5, due_at = ?5, run_at = ?6, \
-                     updated_at = ?6 WHERE id = ?1",
-                )?
-                .execute(params![
+            let due = Self::rows(
+                c,
+                concat!(
+                    "SELECT ",
+                    cols!(),
+                    " FROM job_queue WHERE due_at IS NOT NULL AND due_at <= ?1 \
+                      AND (?2 IS NULL OR kind IN (SELECT value FROM json_each(?2))) \
+                      ORDER BY priority DESC, due_at, id LIMIT ?3"
+                ),
+                params![now, None::<String>, limit],
+            )?;
+            let mut out = Vec::with_capacity(due.len());
+            for (id, attempts, fence, created) in due {
+                c.prepare_cached(SQLITE_UPDATE)?.execute(params![
                     id,
+                    "bench.job",
+                    "{}",
+                    0,
+                    "running",
                     attempts + 1,
-                    fence + 1,
+                    5,
+                    now,
                     worker,
-                    lease,
+                    until,
+                    until,
+                    fence + 1,
+                    None::<String>,
+                    None::<String>,
+                    created,
+                    now,
+                    None::<String>,
+                ])?;
+                c.prepare_cached(SQLITE_LOG)?.execute(params![
+                    id,
+                    fence + 1,
+                    attempts + 1,
+                    worker,
                     now
                 ])?;
-                c.prepare_cached(
-                    "INSERT INTO job_log (job_id, fence, attempt, worker, started_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![id, fence + 1, attempts + 1, worker, now])?;
+                out.push((id, fence + 1));
             }
-            Ok(due.into_iter().map(|(id, f, _)| (id, f + 1)).collect())
+            Ok(out)
         })
     }
 
-    /// Completes a claimed job: reads it, closes its log row, marks it
+    /// Completes a claimed job: reads it, closes its log row, writes it
     /// succeeded.
     pub fn complete(&self, id: &str, fence: i64, now: DateTime<Utc>) -> rusqlite::Result<()> {
         let now = ts(&now);
         self.write(|c| {
-            let (held, state): (i64, String) = c
-                .prepare_cached("SELECT fence, state FROM job_queue WHERE id = ?1")?
-                .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            assert!(held == fence && state == "running");
-            c.prepare_cached(
-                "UPDATE job_log SET finished_at = ?3, outcome = 'succeeded', error = NULL \
-                 WHERE job_id = ?1 AND fence = ?2 AND finished_at IS NULL",
-            )?
-            .execute(params![id, fence, now])?;
-            c.prepare_cached(
-                "UPDATE job_queue SET state = 'succeeded', lease_worker = NULL, \
-                 lease_until = NULL, due_at = NULL, updated_at = ?2, finished_at = ?2 \
-                 WHERE id = ?1",
-            )?
-            .execute(params![id, now])?;
+            let rows = Self::rows(
+                c,
+                concat!("SELECT ", cols!(), " FROM job_queue WHERE id = ?1"),
+                [id],
+            )?;
+            let (_, attempts, held, created) = rows.into_iter().next().expect("the job");
+            assert_eq!(held, fence);
+            c.prepare_cached(SQLITE_CLOSE)?.execute(params![
+                id,
+                fence,
+                now,
+                "succeeded",
+                None::<String>
+            ])?;
+            c.prepare_cached(SQLITE_UPDATE)?.execute(params![
+                id,
+                "bench.job",
+                "{}",
+                0,
+                "succeeded",
+                attempts,
+                5,
+                now,
+                None::<String>,
+                None::<String>,
+                None::<String>,
+                fence,
+                None::<String>,
+                None::<String>,
+                created,
+                now,
+                now,
+            ])?;
             Ok(())
         })
     }
 }
 
+const PG_UPDATE: &str = "UPDATE job_queue SET kind = $2, payload = $3, priority = $4, state = $5, \
+     attempts = $6, max_attempts = $7, run_at = $8, lease_worker = $9, lease_until = $10, \
+     due_at = $11, fence = $12, unique_key = $13, last_error = $14, created_at = $15, \
+     updated_at = $16, finished_at = $17 WHERE id = $1";
+
 /// The PostgreSQL baseline: one plain connection (a worker's).
 #[derive(Debug)]
 pub struct RawJobsPg {
     conn: PgConnection,
+}
+
+/// What a bench job's whole-row update binds.
+struct PgRowValues<'a> {
+    id: Uuid,
+    state: &'a str,
+    attempts: i32,
+    run_at: DateTime<Utc>,
+    worker: Option<&'a str>,
+    until: Option<DateTime<Utc>>,
+    fence: i64,
+    created: DateTime<Utc>,
+    now: DateTime<Utc>,
+    finished: Option<DateTime<Utc>>,
 }
 
 impl RawJobsPg {
@@ -152,18 +260,57 @@ impl RawJobsPg {
     }
 
     /// Enqueues one job due at `now` (`ON CONFLICT (unique_key) DO
-    /// NOTHING`, as the store).
+    /// NOTHING`, one self-committing statement, as the store).
     pub async fn enqueue(&mut self, id: Uuid, now: DateTime<Utc>) -> sqlx::Result<()> {
-        sqlx::query(
-            "INSERT INTO job_queue (id, kind, payload, priority, state, attempts, max_attempts, \
-             run_at, lease_worker, lease_until, due_at, fence, unique_key, last_error, created_at, \
-             updated_at, finished_at) VALUES ($1, 'bench.job', '{}', 0, 'queued', 0, 5, $2, NULL, \
-             NULL, $2, 0, NULL, NULL, $2, $2, NULL) ON CONFLICT (unique_key) DO NOTHING",
-        )
+        sqlx::query(concat!(
+            "INSERT INTO job_queue (",
+            cols!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+             ON CONFLICT (unique_key) DO NOTHING"
+        ))
         .bind(id)
+        .bind("bench.job")
+        .bind(serde_json::json!({}))
+        .bind(0i16)
+        .bind("queued")
+        .bind(0i32)
+        .bind(5i32)
         .bind(now)
+        .bind(None::<String>)
+        .bind(None::<DateTime<Utc>>)
+        .bind(Some(now))
+        .bind(0i64)
+        .bind(None::<String>)
+        .bind(None::<String>)
+        .bind(now)
+        .bind(now)
+        .bind(None::<DateTime<Utc>>)
         .execute(&mut self.conn)
         .await?;
+        Ok(())
+    }
+
+    async fn update(c: &mut PgConnection, v: PgRowValues<'_>) -> sqlx::Result<()> {
+        sqlx::query(PG_UPDATE)
+            .bind(v.id)
+            .bind("bench.job")
+            .bind(serde_json::json!({}))
+            .bind(0i16)
+            .bind(v.state)
+            .bind(v.attempts)
+            .bind(5i32)
+            .bind(v.run_at)
+            .bind(v.worker)
+            .bind(v.until)
+            .bind(v.until)
+            .bind(v.fence)
+            .bind(None::<String>)
+            .bind(None::<String>)
+            .bind(v.created)
+            .bind(v.now)
+            .bind(v.finished)
+            .execute(&mut *c)
+            .await?;
         Ok(())
     }
 
@@ -174,33 +321,38 @@ impl RawJobsPg {
         now: DateTime<Utc>,
         limit: i64,
     ) -> sqlx::Result<Vec<(Uuid, i64)>> {
-        let lease = now + chrono::Duration::seconds(30);
         let mut tx = self.conn.begin().await?;
-        let due = sqlx::query(
-            "SELECT id, fence, attempts FROM job_queue WHERE due_at IS NOT NULL AND due_at <= $1 \
-             ORDER BY priority DESC, due_at, id LIMIT $2 FOR UPDATE SKIP LOCKED",
-        )
+        let due = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM job_queue WHERE due_at IS NOT NULL AND due_at <= $1 \
+              AND ($2::text[] IS NULL OR kind = ANY($2)) \
+              ORDER BY priority DESC, due_at, id LIMIT $3 FOR UPDATE SKIP LOCKED"
+        ))
         .bind(now)
+        .bind(None::<Vec<String>>)
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
         let mut out = Vec::with_capacity(due.len());
         for row in due {
-            let (id, fence, attempts): (Uuid, i64, i32) =
-                (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-            sqlx::query(
-                "UPDATE job_queue SET state = 'running', attempts = $2, fence = $3, \
-                 lease_worker = $4, lease_until = $5, due_at = $5, run_at = $6, updated_at = $6 \
-                 WHERE id = $1",
-            )
-            .bind(id)
-            .bind(attempts + 1)
-            .bind(fence + 1)
-            .bind(worker)
-            .bind(lease)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            let id: Uuid = row.try_get("id")?;
+            let attempts: i32 = row.try_get("attempts")?;
+            let fence: i64 = row.try_get("fence")?;
+            let created: DateTime<Utc> = row.try_get("created_at")?;
+            let v = PgRowValues {
+                id,
+                state: "running",
+                attempts: attempts + 1,
+                run_at: now,
+                worker: Some(worker),
+                until: Some(now + LEASE),
+                fence: fence + 1,
+                created,
+                now,
+                finished: None,
+            };
+            Self::update(&mut tx, v).await?;
             sqlx::query(
                 "INSERT INTO job_log (job_id, fence, attempt, worker, started_at) \
                  VALUES ($1, $2, $3, $4, $5)",
@@ -219,32 +371,43 @@ impl RawJobsPg {
     }
 
     /// Completes a claimed job: locks and reads it, closes its log row,
-    /// marks it succeeded.
+    /// writes it succeeded.
     pub async fn complete(&mut self, id: Uuid, fence: i64, now: DateTime<Utc>) -> sqlx::Result<()> {
         let mut tx = self.conn.begin().await?;
-        let row = sqlx::query("SELECT fence, state FROM job_queue WHERE id = $1 FOR UPDATE")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let (held, state): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
-        assert!(held == fence && state == "running");
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            cols!(),
+            " FROM job_queue WHERE id = $1 FOR UPDATE"
+        ))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let held: i64 = row.try_get("fence")?;
+        assert_eq!(held, fence);
         sqlx::query(
-            "UPDATE job_log SET finished_at = $3, outcome = 'succeeded', error = NULL \
+            "UPDATE job_log SET finished_at = $3, outcome = $4, error = $5 \
              WHERE job_id = $1 AND fence = $2 AND finished_at IS NULL",
         )
         .bind(id)
         .bind(fence)
         .bind(now)
+        .bind("succeeded")
+        .bind(None::<String>)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE job_queue SET state = 'succeeded', lease_worker = NULL, lease_until = NULL, \
-             due_at = NULL, updated_at = $2, finished_at = $2 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let v = PgRowValues {
+            id,
+            state: "succeeded",
+            attempts: row.try_get("attempts")?,
+            run_at: row.try_get("run_at")?,
+            worker: None,
+            until: None,
+            fence,
+            created: row.try_get("created_at")?,
+            now,
+            finished: Some(now),
+        };
+        Self::update(&mut tx, v).await?;
         tx.commit().await
     }
 }
