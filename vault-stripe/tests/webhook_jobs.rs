@@ -101,34 +101,112 @@ async fn a_failed_event_is_retried_by_a_job_then_dead(w: World) {
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].kind.as_str(), jobs::REAPPLY);
     assert_eq!(queued[0].payload, json!({"event_id": "evt_plan"}));
-    // A second delivery fails too: still one job.
-    w.deliver(&unknown_plan(&w)).await.unwrap_err();
-    assert_eq!(
-        w.f.store
-            .jobs(&JobQuery::default())
-            .await
-            .unwrap()
-            .items
-            .len(),
-        1
-    );
+    // Not at once: an hour later, so the attempts left are spread out.
+    let now = vault_core::Clock::now(w.f.clock.as_ref());
+    assert_eq!(queued[0].run_at, now + Duration::hours(1));
 
-    // The job's attempts count with the deliveries: the third application
-    // is the last; the job then goes dead, the event is given up.
-    let jobs = run_until(&w, &w.hooks, |j| j[0].state == JobState::Dead).await;
+    // Each run is one more attempt, counted with the deliveries: the job
+    // of attempt 2 fails and queues attempt 3 two hours later; that one
+    // fails too and none is left: both jobs dead with their errors, the
+    // event failed three times, given up on the next try.
+    let jobs = run_until(&w, &w.hooks, |j| {
+        j.len() == 2 && j.iter().all(|j| j.state == JobState::Dead)
+    })
+    .await;
     let rec = w.events.webhook_event("evt_plan").await.unwrap().unwrap();
     assert_eq!((rec.status, rec.attempts), (WebhookStatus::Failed, 3));
-    assert!(
-        jobs[0]
-            .last_error
-            .as_deref()
-            .unwrap()
-            .contains("every attempt"),
-        "{:?}",
-        jobs[0].last_error
+    for j in &jobs {
+        assert_eq!(
+            j.attempts, 1,
+            "an attempt that failed is not retried by its job"
+        );
+        assert!(
+            j.last_error.as_deref().unwrap().contains("plan"),
+            "{:?}",
+            j.last_error
+        );
+    }
+    let mut due: Vec<_> = jobs.iter().map(|j| j.created_at).collect();
+    due.sort();
+    assert!(due[1] > due[0]);
+    assert_eq!(
+        w.deliver(&unknown_plan(&w)).await.unwrap(),
+        vault_stripe::webhook::Handled::GaveUp {
+            event_id: "evt_plan".into()
+        }
     );
     let (_, log) = w.f.vault.job(&w.f.admin, jobs[0].id).await.unwrap();
-    assert_eq!(log.len(), jobs[0].attempts as usize);
+    assert_eq!(log.len(), 1);
+}
+
+/// A job whose attempt finds the event still claimed by a delivery that
+/// died takes it over once the delivery's lease has run out.
+async fn a_job_takes_over_an_event_whose_delivery_died(w: World) {
+    use vault_core::store::NewWebhookEvent;
+    let body = serde_json::to_string(&unknown_plan(&w)).unwrap();
+    // A delivery claimed it and died: received, attempt 1, no finish.
+    let now = vault_core::Clock::now(w.f.clock.as_ref());
+    w.events
+        .claim_webhook_event(
+            &NewWebhookEvent {
+                id: "evt_plan".into(),
+                event_type: "customer.subscription.created".into(),
+                object_id: Some("sub_plan".into()),
+                created: now,
+            },
+            now,
+            Duration::seconds(60),
+            3,
+        )
+        .await
+        .unwrap();
+    // Its earlier failure had kept the body; the retry job was queued.
+    w.events
+        .finish_webhook_event(
+            "evt_plan",
+            &vault_core::store::Finish::Failed {
+                error: "earlier".into(),
+                payload: Some(body),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    w.events
+        .claim_webhook_event(
+            &NewWebhookEvent {
+                id: "evt_plan".into(),
+                event_type: "customer.subscription.created".into(),
+                object_id: Some("sub_plan".into()),
+                created: now,
+            },
+            now,
+            Duration::seconds(60),
+            3,
+        )
+        .await
+        .unwrap();
+    let rec = w.events.webhook_event("evt_plan").await.unwrap().unwrap();
+    assert_eq!((rec.status, rec.attempts), (WebhookStatus::Received, 2));
+    w.f.vault
+        .enqueue(
+            &vault_core::Actor::Service,
+            vault_core::jobs::job::NewJob::new(
+                vault_core::jobs::job::JobKind::parse(jobs::REAPPLY).unwrap(),
+                json!({"event_id": "evt_plan"}),
+            )
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    // The job runs after the lease (the worker's idle polls move the
+    // clock): it claims attempt 3, which fails, and the event is done.
+    run_until(&w, &w.hooks, |j| {
+        j.iter().all(|j| j.state == JobState::Dead)
+    })
+    .await;
+    let rec = w.events.webhook_event("evt_plan").await.unwrap().unwrap();
+    assert_eq!((rec.status, rec.attempts), (WebhookStatus::Failed, 3));
 }
 
 async fn a_failed_event_is_applied_by_its_job_once_it_can(w: World) {
@@ -220,6 +298,7 @@ macro_rules! on_every_store {
 
 on_every_store!(
     a_failed_event_is_retried_by_a_job_then_dead,
+    a_job_takes_over_an_event_whose_delivery_died,
     a_failed_event_is_applied_by_its_job_once_it_can,
     processed_events_are_purged_after_ninety_days,
 );

@@ -4,16 +4,20 @@
 //! the job does not wait for it), and an hourly job sweeps parked events
 //! and deletes processed ones after the retention (90 days, seed 003).
 //!
-//! * [`REAPPLY`] (`{"event_id": …}`, unique per event): enqueued when an
-//!   application fails. Each run is one more attempt of the event, counted
-//!   with Stripe's deliveries: after [`WebhookConfig::max_deliveries`] the
-//!   event is given up and the job goes dead, both listed for operators.
+//! * [`REAPPLY`] (`{"event_id": …}`, unique per event and attempt):
+//!   enqueued when an attempt fails, [`WebhookConfig::retry_after`] later
+//!   (doubled per attempt). Its run is one more attempt of the event,
+//!   counted with Stripe's deliveries: a failed run ends the job (dead,
+//!   with the error) and queues the next; after
+//!   [`WebhookConfig::max_deliveries`] attempts the event is given up.
+//!   Both are listed for operators.
 //! * [`UPKEEP`] (hourly): [`WebhookHandler::sweep`], then the purge.
 //!
 //! The app adds [`recurring`] to a worker's recurring jobs and routes the
 //! kinds [`handles`] accepts to [`WebhookHandler::run_job`].
 //!
 //! [`WebhookConfig::max_deliveries`]: super::WebhookConfig::max_deliveries
+//! [`WebhookConfig::retry_after`]: super::WebhookConfig::retry_after
 
 use chrono::Duration;
 use vault_core::jobs::job::{JobKind, NewJob};
@@ -57,13 +61,27 @@ fn failed(error: impl std::fmt::Display, retry: bool) -> Outcome {
 }
 
 impl<S: Store + ?Sized> WebhookHandler<S> {
-    /// Enqueues the job that applies `event_id` again (once per event:
-    /// a second failure finds it queued).
-    pub(super) async fn enqueue_reapply(&self, event_id: &str) {
+    /// After the event's attempt number `attempt` failed: enqueues the job
+    /// that tries it again, [`WebhookConfig::retry_after`] later (doubled
+    /// per attempt), unless no attempt is left. One job per attempt (the
+    /// unique key names it), so a failure seen twice queues one retry.
+    ///
+    /// [`WebhookConfig::retry_after`]: super::WebhookConfig::retry_after
+    pub(super) async fn enqueue_reapply(&self, event_id: &str, attempt: u32) {
+        if attempt >= self.config.max_deliveries {
+            return;
+        }
+        let wait = self
+            .config
+            .retry_after
+            .checked_mul(1 << (attempt.saturating_sub(1)).min(16))
+            .unwrap_or(self.config.retry_after);
+        let at = self.clock.now() + wait;
         let job =
             NewJob::new(kind(REAPPLY), serde_json::json!({ "event_id": event_id })).map(|j| {
-                j.unique_key(format!("{REAPPLY}:{event_id}"))
-                    .max_attempts(self.config.max_deliveries.clamp(1, 25))
+                j.unique_key(format!("{REAPPLY}:{event_id}:{attempt}"))
+                    .run_at(at)
+                    .max_attempts(3)
             });
         let done = match job {
             Ok(job) => self.vault.enqueue(&Actor::Service, job).await.map(|_| ()),
@@ -115,8 +133,9 @@ impl<S: Store + ?Sized> WebhookHandler<S> {
             WebhookStatus::Processed | WebhookStatus::Parked | WebhookStatus::Expired => {
                 return Outcome::Succeeded;
             }
-            WebhookStatus::Received => return failed("a delivery is applying it", true),
-            WebhookStatus::Failed => {}
+            // Failed, or claimed by a delivery that may have died: the
+            // claim decides (a lapsed lease is taken over).
+            WebhookStatus::Received | WebhookStatus::Failed => {}
         }
         let Some(body) = rec.payload else {
             return failed("the event's payload was not kept", false);
@@ -135,7 +154,9 @@ impl<S: Store + ?Sized> WebhookHandler<S> {
                 Ok(()) => Outcome::Succeeded,
                 Err(e) => failed(e, true),
             },
-            Err(WebhookError::Apply { source, .. }) => failed(source, true),
+            // This attempt failed; the failure queued the next one (if any
+            // is left), so this job ends here, listed with the error.
+            Err(WebhookError::Apply { source, .. }) => failed(source, false),
             Err(e) => failed(e, true),
         }
     }

@@ -110,6 +110,10 @@ pub struct WebhookConfig {
     /// How long a parked event may wait for what it refers to before it
     /// expires (see [`WebhookHandler::sweep`]).
     pub park_for: Duration,
+    /// How long after a failed attempt the queued job tries the event
+    /// again ([`jobs::REAPPLY`]); doubled after each attempt, so the
+    /// attempts left are spread over hours, as Stripe spreads its own.
+    pub retry_after: Duration,
     /// Price id → plan, for subscriptions without `metadata.vault_tier`.
     pub prices: BTreeMap<String, TierPlan>,
     /// Per-period limits by tier when the tier comes from metadata.
@@ -118,8 +122,10 @@ pub struct WebhookConfig {
 
 impl Default for WebhookConfig {
     /// Three attempts 200 ms apart (doubling), three deliveries (seed 003:
-    /// "failed webhooks retry up to 3 times"), a one-minute lease, and
-    /// three days of parking (as long as Stripe keeps retrying a delivery).
+    /// "failed webhooks retry up to 3 times"), a one-minute lease, three
+    /// days of parking (as long as Stripe keeps retrying a delivery), and a
+    /// queued retry an hour after a failed attempt (two hours after the
+    /// second).
     fn default() -> Self {
         Self {
             retries: 3,
@@ -127,6 +133,7 @@ impl Default for WebhookConfig {
             max_deliveries: 3,
             lease: Duration::seconds(60),
             park_for: Duration::days(3),
+            retry_after: Duration::hours(1),
             prices: BTreeMap::new(),
             tier_limits: BTreeMap::new(),
         }
@@ -416,17 +423,17 @@ impl<S: Store + ?Sized> WebhookHandler<S> {
             created: event.created,
         };
         let now = self.clock.now();
-        match self
+        let claimed = match self
             .event_writes
             .claim_webhook_event(&record, now, self.config.lease, self.config.max_deliveries)
             .await?
         {
-            Claim::Claimed { .. } => {}
+            Claim::Claimed { attempt } => attempt,
             Claim::AlreadyProcessed => return Ok((Handled::Duplicate { event_id }, vec![])),
             Claim::InProgress => return Ok((Handled::InProgress { event_id }, vec![])),
             Claim::GaveUp { .. } => return Ok((Handled::GaveUp { event_id }, vec![])),
             Claim::Expired => return Ok((Handled::Expired { event_id }, vec![])),
-        }
+        };
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -473,7 +480,7 @@ impl<S: Store + ?Sized> WebhookHandler<S> {
                         },
                     )
                     .await?;
-                    self.enqueue_reapply(&event_id).await;
+                    self.enqueue_reapply(&event_id, claimed).await;
                     return Err(WebhookError::Apply {
                         event_id,
                         source: e,
