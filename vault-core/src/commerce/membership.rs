@@ -362,7 +362,18 @@ impl Membership {
                 self.grace_ends_at = None;
                 true
             }
-            (S::PastDue, MembershipEvent::PaymentFailed) => false,
+            // Past due by maintenance alone (no grace of its own): the
+            // provider's failure starts the grace now, as it would have
+            // had it come first.
+            (S::PastDue, MembershipEvent::PaymentFailed) => {
+                if self.grace_ends_at.is_some() && self.grace_ends_at == self.past_due_since {
+                    self.past_due_since = Some(now);
+                    self.grace_ends_at = None;
+                    true
+                } else {
+                    false
+                }
+            }
             (
                 S::Trialing | S::Active | S::PastDue,
                 MembershipEvent::ChangeTier {

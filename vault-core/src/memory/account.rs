@@ -47,9 +47,7 @@ impl State {
             return Err(StoreError::exists(Entity::Account, &account.user_id));
         }
         self.check_email_free(account)?;
-        for job in outbox {
-            self.jobs.check_enqueue(job)?;
-        }
+        self.jobs.check_outbox(outbox)?;
         self.put_account(account);
         for job in outbox {
             self.jobs.enqueue(job)?;

@@ -105,9 +105,7 @@ impl State {
         self.check_payment_ref(&write.purchase)?;
         self.check_item(&write.purchase.item)?;
         self.check_analytics(&write.analytics)?;
-        for job in &write.outbox {
-            self.jobs.check_enqueue(job)?;
-        }
+        self.jobs.check_outbox(&write.outbox)?;
 
         let mut next = write.purchase.clone();
         // Downloads charged since the caller read the purchase stay counted.

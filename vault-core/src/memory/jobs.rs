@@ -68,6 +68,20 @@ impl Jobs {
         Ok(Enqueued::Created(job.id))
     }
 
+    /// Whether enqueueing every job of `outbox` would succeed, checked
+    /// before the write that carries them changes anything: each against
+    /// the queue, and against the others (two with one id).
+    pub(super) fn check_outbox(&self, outbox: &[Job]) -> StoreResult<()> {
+        let mut ids = BTreeSet::new();
+        for job in outbox {
+            self.check_enqueue(job)?;
+            if !ids.insert(job.id) {
+                return Err(StoreError::exists(Entity::Job, job.id));
+            }
+        }
+        Ok(())
+    }
+
     /// What `enqueue` would do, without doing it: `Some` job holding the
     /// unique key, `None` to insert, or the error it would fail with. A
     /// write with an outbox checks first, so it changes nothing or all.

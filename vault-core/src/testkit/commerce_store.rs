@@ -459,6 +459,16 @@ pub async fn store_settlement_outbox_commits_with_it(store: Arc<dyn Store>) {
         store.settle_purchase(&stale).await,
         StoreError::Conflict { .. }
     );
+    // Two jobs of one write with one id: refused whole on every store.
+    let mut twice = write.clone();
+    twice.outbox = vec![job(6, None), job(6, None)];
+    assert_err!(
+        store.settle_purchase(&twice).await,
+        StoreError::AlreadyExists {
+            entity: Entity::Job,
+            ..
+        }
+    );
     let mut taken_job = write.clone();
     taken_job.outbox = vec![job(3, None), job(1, None)];
     assert_err!(

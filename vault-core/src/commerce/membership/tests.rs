@@ -680,14 +680,24 @@ fn a_late_stripe_renewal_is_past_due_a_local_one_expires() {
     );
     assert!(!s.standing(t(31), grace).grants(), "no grace of its own");
     // The provider's failure starts the grace, as it would have without
-    // maintenance; its late renewal makes it active again.
-    let mut after_failure = s.clone();
-    after_failure.past_due_since = Some(t(30) + Duration::hours(1));
-    after_failure.grace_ends_at = None;
-    after_failure.settle_grace(grace);
+    // maintenance: through the state machine (staff billing) and through
+    // following the subscription (a repeated failure changes nothing).
+    let mut failed = s.clone();
+    assert!(
+        failed
+            .apply(&MembershipEvent::PaymentFailed, t(31))
+            .unwrap()
+    );
+    failed.settle_grace(grace);
     assert_eq!(
-        after_failure.grace_ends_at,
-        Some(t(33) + Duration::hours(1))
+        (failed.past_due_since, failed.grace_ends_at),
+        (Some(t(31)), Some(t(34)))
+    );
+    assert!(failed.standing(t(33), grace).grants());
+    assert!(
+        !failed
+            .apply(&MembershipEvent::PaymentFailed, t(32))
+            .unwrap()
     );
     let mut renewed = s.clone();
     assert!(
