@@ -193,7 +193,7 @@ impl WebhookStore for PgStore {
     async fn purge_webhook_events(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         write_tx!(self, |c| async move {
             // WebhookEvent::purgeable, as a statement.
-            Ok(sqlx::query(
+            let n = sqlx::query(
                 "DELETE FROM stripe_webhook_events \
                  WHERE status = 'processed' AND finished_at < $1",
             )
@@ -201,7 +201,18 @@ impl WebhookStore for PgStore {
             .execute(&mut *c)
             .await
             .map_err(db)?
-            .rows_affected())
+            .rows_affected();
+            // WebhookEvent::payload_expired, as a statement.
+            sqlx::query(
+                "UPDATE stripe_webhook_events SET payload = NULL \
+                 WHERE status IN ('failed', 'expired') AND payload IS NOT NULL \
+                 AND finished_at < $1",
+            )
+            .bind(before)
+            .execute(&mut *c)
+            .await
+            .map_err(db)?;
+            Ok(n)
         })
     }
 

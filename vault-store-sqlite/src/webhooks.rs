@@ -167,6 +167,15 @@ impl WebhookStore for SqliteStore {
                 .map_err(db)?
                 .execute(params![ts(&before)])
                 .map_err(db)?;
+            // WebhookEvent::payload_expired, as a statement.
+            tx.prepare_cached(
+                "UPDATE stripe_webhook_events SET payload = NULL \
+                 WHERE status IN ('failed', 'expired') AND payload IS NOT NULL \
+                 AND finished_at < ?1",
+            )
+            .map_err(db)?
+            .execute(params![ts(&before)])
+            .map_err(db)?;
             Ok(n as u64)
         })
         .await

@@ -91,6 +91,15 @@ pub struct WebhookEvent {
 }
 
 impl WebhookEvent {
+    /// Whether a purge before `before` drops its payload: a failed or
+    /// expired event finished then keeps its row for operators, not the
+    /// customer data in its body.
+    pub fn payload_expired(&self, before: DateTime<Utc>) -> bool {
+        matches!(self.status, WebhookStatus::Failed | WebhookStatus::Expired)
+            && self.payload.is_some()
+            && self.finished_at.is_some_and(|t| t < before)
+    }
+
     /// Whether a purge of events finished before `before` deletes it: only
     /// processed ones (the seed keeps 90 days of them); what failed, waits
     /// or expired stays for operators.
@@ -192,8 +201,11 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug {
     ) -> StoreResult<Vec<WebhookEvent>>;
 
     /// Deletes processed events that finished before `before`
-    /// ([`WebhookEvent::purgeable`]); returns how many. Failed, parked and
-    /// expired ones stay, for operators.
+    /// ([`WebhookEvent::purgeable`]) and returns how many; drops the
+    /// payload of failed and expired ones that finished before it
+    /// ([`WebhookEvent::payload_expired`]: a provider's body holds
+    /// customers' names and addresses). Their rows stay, for operators;
+    /// parked ones keep everything (they may still be applied).
     async fn purge_webhook_events(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Moves events parked before `parked_before` to `expired`

@@ -193,6 +193,16 @@ impl WebhookStore for MemoryStore {
             events.index.remove(e);
             events.events.remove(&e.id);
         }
+        let stale: Vec<WebhookEvent> = events
+            .events
+            .values()
+            .filter(|e| e.payload_expired(before))
+            .cloned()
+            .collect();
+        for mut e in stale {
+            e.payload = None;
+            events.put(e);
+        }
         events.debug_check();
         Ok(gone.len() as u64)
     }

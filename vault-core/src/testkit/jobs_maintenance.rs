@@ -315,4 +315,28 @@ pub async fn analytics_rollup_is_checked_against_the_rows(store: Arc<dyn Store>)
         error.contains("1 figure(s) differ") && error.contains("rollup 2, rows 1"),
         "{error}"
     );
+
+    // The day's edges: the last microsecond belongs to the day, midnight
+    // to the next, in the rollup and in the rows alike.
+    let d2 = today + Duration::days(2);
+    let last = d2.and_hms_micro_opt(23, 59, 59, 999_999).unwrap().and_utc();
+    f.clock.set(last);
+    f.vault.download(&ann, free.id, None, &req).await.unwrap();
+    f.clock.set(last + Duration::microseconds(1));
+    f.vault.download(&ann, free.id, None, &req).await.unwrap();
+    let d3 = d2 + Duration::days(1);
+    for day in [d2, d3] {
+        assert_eq!(
+            f.vault.check_analytics(&f.admin, day).await.unwrap(),
+            vec![]
+        );
+        let counts = f.store.day_counts(day).await.unwrap();
+        let downloads: u64 = counts
+            .counted
+            .iter()
+            .filter(|c| c.workflow_id == free.id)
+            .map(|c| c.downloads)
+            .sum();
+        assert_eq!(downloads, 1, "{day}");
+    }
 }

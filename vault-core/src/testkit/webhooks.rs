@@ -285,6 +285,17 @@ pub async fn webhook_processed_events_are_purged(store: Arc<dyn WebhookStore>) {
             "{id} kept"
         );
     }
+    let payload = async |id: &str| store.webhook_event(id).await.unwrap().unwrap().payload;
+    assert_eq!(
+        payload("old-failed").await,
+        None,
+        "its customer data dropped"
+    );
+    assert_eq!(
+        payload("old-parked").await.as_deref(),
+        Some("{}"),
+        "a parked event may still be applied"
+    );
     assert_eq!(
         store.purge_webhook_events(t(10)).await.unwrap(),
         0,
