@@ -670,6 +670,44 @@ pub async fn the_service_checks_enqueues_and_audits_staff_commands(store: Arc<dy
             .expect("purge"),
         1
     );
+
+    // Webhook events for operators: staff only, without their payloads.
+    use crate::store::{Claim, Finish, NewWebhookEvent, WebhookStatus};
+    let event = NewWebhookEvent {
+        id: "evt_parked".into(),
+        event_type: "charge.refunded".into(),
+        object_id: Some("ch_1".into()),
+        created: t(0),
+    };
+    assert_eq!(
+        f.store
+            .claim_webhook_event(&event, t(0), Duration::seconds(60), 3)
+            .await
+            .expect("claim"),
+        Claim::Claimed { attempt: 1 }
+    );
+    let park = Finish::Parked {
+        waiting_for: "payment:pi_1".into(),
+        payload: r#"{"customer_email":"ann@example.com"}"#.into(),
+    };
+    f.store
+        .finish_webhook_event("evt_parked", &park, t(0))
+        .await
+        .expect("park");
+    assert!(matches!(
+        f.vault
+            .webhook_events(&user, WebhookStatus::Parked, 10)
+            .await,
+        Err(crate::value::error::Error::Forbidden { .. })
+    ));
+    let listed = f
+        .vault
+        .webhook_events(&f.admin, WebhookStatus::Parked, 10)
+        .await
+        .expect("staff list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].waiting_for.as_deref(), Some("payment:pi_1"));
+    assert_eq!(listed[0].payload, None, "customer data stays out");
 }
 
 /// A handler that never returns: the job it holds is in flight when its

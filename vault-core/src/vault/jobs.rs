@@ -14,7 +14,7 @@ use crate::jobs::job::{Job, JobAttempt, JobId, JobKind, NewJob};
 use crate::jobs::lease::Command;
 use crate::jobs::store::{Enqueued, JobQuery, JobStore};
 use crate::jobs::worker::{self, JobHandler, Stop, WorkerConfig, WorkerReport};
-use crate::store::Store;
+use crate::store::{Store, WebhookEvent, WebhookStatus};
 use crate::value::actor::Actor;
 use crate::value::error::{Entity, Error, Result};
 use crate::value::keyset::{Listing, check_limit};
@@ -166,6 +166,31 @@ impl<S: Store + ?Sized> Vault<S> {
             require_staff(actor, "purge_jobs")?;
             let before = self.now() - age.max(Duration::zero());
             Ok(self.writes.purge_jobs(before).await?)
+        })
+        .await
+    }
+}
+
+impl<S: Store + ?Sized> Vault<S> {
+    /// Recorded payment-provider webhook events in `status`, oldest first,
+    /// at most `limit` (staff): parked ones and what they wait for, failed
+    /// and expired ones with their last error. The payload stays out: it
+    /// holds customers' data, and operators act on ids and errors.
+    pub async fn webhook_events(
+        &self,
+        actor: &Actor,
+        status: WebhookStatus,
+        limit: u32,
+    ) -> Result<Vec<WebhookEvent>> {
+        let span = tracing::info_span!("vault.webhook_events", actor = actor.kind(), %status, outcome = tracing::field::Empty);
+        self.acting(actor, span, async move {
+            require_staff(actor, "webhook_events")?;
+            check_limit(limit)?;
+            let mut events = self.store.webhook_events(status, None, limit).await?;
+            for e in &mut events {
+                e.payload = None;
+            }
+            Ok(events)
         })
         .await
     }

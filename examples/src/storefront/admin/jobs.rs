@@ -17,7 +17,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use vault_core::jobs::job::{JobId, JobKind, JobState};
 use vault_core::jobs::store::JobQuery;
-use vault_core::store::{WebhookStatus, WebhookStore};
+use vault_core::store::WebhookStatus;
 use vault_core::value::keyset::After;
 
 use super::{AdminPage, Cell, Plain, button, notice, text};
@@ -204,7 +204,7 @@ async fn webhooks(
     v: Visitor,
     Query(p): Query<WebhookParams>,
 ) -> Result<Html<String>, PageError> {
-    v.staff()?;
+    let me = v.staff()?;
     let status = match p.status.as_deref() {
         None | Some("") => WebhookStatus::Parked,
         Some(s) => s
@@ -213,11 +213,7 @@ async fn webhooks(
             .filter(|s| EVENT_TABS.contains(s))
             .ok_or_else(|| PageError::bad_request("status", "one of parked, failed, expired"))?,
     };
-    let store: Arc<dyn WebhookStore> = Arc::clone(app.vault.store()) as _;
-    let events = store
-        .webhook_events(status, None, 100)
-        .await
-        .map_err(vault_core::Error::from)?;
+    let events = app.vault.webhook_events(&me.actor, status, 100).await?;
     let mut out = AdminPage::new(&v, "table", format!("Webhook events: {status}"));
     out.tabs = EVENT_TABS
         .iter()
