@@ -21,7 +21,7 @@ use crate::store::Store;
 use crate::value::clock::{ManualClock, SeededEntropy};
 use crate::value::error::StoreError;
 
-fn t(s: i64) -> DateTime<Utc> {
+pub(super) fn t(s: i64) -> DateTime<Utc> {
     super::epoch() + Duration::seconds(s)
 }
 
@@ -36,7 +36,7 @@ fn kind(k: &str) -> JobKind {
     JobKind::parse(k).expect("kind")
 }
 
-fn job(k: &str, at: i64) -> Job {
+pub(super) fn job(k: &str, at: i64) -> Job {
     NewJob::new(kind(k), json!({"n": at}))
         .expect("job")
         .into_job(id(), t(at))
@@ -52,7 +52,7 @@ fn req(worker: &str, at: i64, limit: u32) -> ClaimRequest {
     }
 }
 
-fn done(at: i64) -> Completion {
+pub(super) fn done(at: i64) -> Completion {
     Completion {
         now: t(at),
         backoff: Backoff::default(),
@@ -567,7 +567,7 @@ pub async fn workers_run_every_job_and_retry_failures(store: Arc<dyn Store>) {
 }
 
 /// A handler that succeeds, counting its runs.
-struct Succeeds(AtomicU64);
+pub(super) struct Succeeds(pub(super) AtomicU64);
 
 #[async_trait]
 impl JobHandler for Succeeds {
@@ -708,115 +708,4 @@ pub async fn the_service_checks_enqueues_and_audits_staff_commands(store: Arc<dy
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].waiting_for.as_deref(), Some("payment:pi_1"));
     assert_eq!(listed[0].payload, None, "customer data stays out");
-}
-
-/// A handler that never returns: the job it holds is in flight when its
-/// worker's future is dropped.
-struct Hangs(tokio::sync::Notify);
-
-#[async_trait]
-impl JobHandler for Hangs {
-    async fn handle(&self, _ctx: &JobContext<'_>) -> Outcome {
-        self.0.notify_one();
-        std::future::pending().await
-    }
-}
-
-/// A worker loop dropped mid-job (its task aborted, as a panic, a
-/// shutdown without stop or a cancelled request do): the job stays
-/// running until its lease ends, is then claimed by another worker, runs
-/// there and completes once; a completion under the dropped worker's
-/// fence is refused, and its attempt is logged as lost.
-pub async fn a_worker_dropped_mid_job_loses_it_after_the_lease(store: Arc<dyn Store>) {
-    let j = job("dropped.mid", 0);
-    store.enqueue_job(&j).await.expect("enqueue");
-    let clock = Arc::new(ManualClock::new(t(0)));
-    let hangs = Arc::new(Hangs(tokio::sync::Notify::new()));
-    let stop = Arc::new(Stop::new());
-    let lost = {
-        let (store, clock, hangs, stop) = (
-            Arc::clone(&store),
-            Arc::clone(&clock),
-            Arc::clone(&hangs),
-            Arc::clone(&stop),
-        );
-        tokio::spawn(async move {
-            let mut config = WorkerConfig::new("doomed");
-            config.idle = std::time::Duration::from_millis(1);
-            worker::run(
-                store.as_ref(),
-                clock.as_ref(),
-                &SeededEntropy::new(1),
-                &config,
-                hangs.as_ref(),
-                tokio::time::sleep,
-                &stop,
-            )
-            .await
-        })
-    };
-    hangs.0.notified().await;
-    lost.abort();
-    assert!(lost.await.expect_err("aborted").is_cancelled());
-    let held = store.job(j.id).await.expect("read").expect("job");
-    assert_eq!((held.state, held.fence), (JobState::Running, 1));
-
-    // Within the lease (30 s) nobody takes it; after it, another worker.
-    clock.set(t(29));
-    let runs = Arc::new(Succeeds(AtomicU64::new(0)));
-    let rescue = |at: i64| {
-        clock.set(t(at));
-        let (store, clock, runs) = (Arc::clone(&store), Arc::clone(&clock), Arc::clone(&runs));
-        async move {
-            let stop = Stop::new();
-            let mut config = WorkerConfig::new("rescuer");
-            config.idle = std::time::Duration::from_millis(1);
-            // One claim round: stop as soon as the loop first sleeps.
-            let sleep = |_d: std::time::Duration| {
-                stop.request();
-                std::future::ready(())
-            };
-            worker::run(
-                store.as_ref(),
-                clock.as_ref(),
-                &SeededEntropy::new(2),
-                &config,
-                runs.as_ref(),
-                sleep,
-                &stop,
-            )
-            .await
-        }
-    };
-    let early = rescue(29).await;
-    assert_eq!(early.succeeded, 0, "the lease still holds");
-    let late = rescue(31).await;
-    assert_eq!(late.succeeded, 1);
-    assert_eq!(runs.0.load(Ordering::SeqCst), 1);
-    let refused = store
-        .finish_job(j.id, 1, &Outcome::Succeeded, &done(32))
-        .await;
-    assert!(
-        matches!(refused, Err(StoreError::Conflict { .. })),
-        "{refused:?}"
-    );
-    let done_job = store.job(j.id).await.expect("read").expect("job");
-    assert_eq!(
-        (done_job.state, done_job.attempts),
-        (JobState::Succeeded, 2)
-    );
-    let log: Vec<_> = store
-        .job_attempts(j.id)
-        .await
-        .expect("attempts")
-        .iter()
-        .map(|a| (a.fence, a.worker.clone(), a.outcome))
-        .collect();
-    assert_eq!(
-        log,
-        vec![
-            (1, "doomed".to_owned(), Some(AttemptOutcome::Lost)),
-            (2, "rescuer".to_owned(), Some(AttemptOutcome::Succeeded)),
-        ]
-    );
 }

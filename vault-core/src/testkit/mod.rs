@@ -56,6 +56,7 @@ mod hostile;
 mod insight;
 mod insight_store;
 mod jobs;
+mod jobs_crash;
 mod jobs_maintenance;
 mod jobs_outbox;
 mod records;
@@ -89,6 +90,7 @@ pub use self::hostile::*;
 pub use self::insight::*;
 pub use self::insight_store::*;
 pub use self::jobs::*;
+pub use self::jobs_crash::*;
 pub use self::jobs_maintenance::*;
 pub use self::jobs_outbox::*;
 pub use self::records::audit;
@@ -519,6 +521,8 @@ macro_rules! conformance_tests {
             finished_jobs_are_purged_dead_ones_kept,
             workers_run_every_job_and_retry_failures,
             the_service_checks_enqueues_and_audits_staff_commands,
+
+            // jobs_crash.rs
             a_worker_dropped_mid_job_loses_it_after_the_lease,
 
             // jobs_outbox.rs
