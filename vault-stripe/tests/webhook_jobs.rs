@@ -144,23 +144,22 @@ async fn a_failed_event_is_retried_by_a_job_then_dead(w: World) {
 async fn a_job_takes_over_an_event_whose_delivery_died(w: World) {
     use vault_core::store::NewWebhookEvent;
     let body = serde_json::to_string(&unknown_plan(&w)).unwrap();
-    // A delivery claimed it and died: received, attempt 1, no finish.
     let now = vault_core::Clock::now(w.f.clock.as_ref());
-    w.events
-        .claim_webhook_event(
-            &NewWebhookEvent {
-                id: "evt_plan".into(),
-                event_type: "customer.subscription.created".into(),
-                object_id: Some("sub_plan".into()),
-                created: now,
-            },
-            now,
-            Duration::seconds(60),
-            3,
-        )
-        .await
-        .unwrap();
-    // Its earlier failure had kept the body; the retry job was queued.
+    let record = NewWebhookEvent {
+        id: "evt_plan".into(),
+        event_type: "customer.subscription.created".into(),
+        object_id: Some("sub_plan".into()),
+        created: now,
+    };
+    let claim = async || {
+        w.events
+            .claim_webhook_event(&record, now, Duration::seconds(60), 3)
+            .await
+            .unwrap()
+    };
+    // A first attempt failed, keeping the body; a redelivery then claimed
+    // it and died: received, attempt 2, no finish.
+    claim().await;
     w.events
         .finish_webhook_event(
             "evt_plan",
@@ -172,20 +171,7 @@ async fn a_job_takes_over_an_event_whose_delivery_died(w: World) {
         )
         .await
         .unwrap();
-    w.events
-        .claim_webhook_event(
-            &NewWebhookEvent {
-                id: "evt_plan".into(),
-                event_type: "customer.subscription.created".into(),
-                object_id: Some("sub_plan".into()),
-                created: now,
-            },
-            now,
-            Duration::seconds(60),
-            3,
-        )
-        .await
-        .unwrap();
+    claim().await;
     let rec = w.events.webhook_event("evt_plan").await.unwrap().unwrap();
     assert_eq!((rec.status, rec.attempts), (WebhookStatus::Received, 2));
     w.f.vault
