@@ -573,6 +573,15 @@ pub fn claim_slot(
     slot
 }
 
+/// The statuses a membership can still grant access in: the ones the
+/// active-memberships report and maintenance read (canceled and expired
+/// are over).
+pub const LIVE: [MembershipStatus; 3] = [
+    MembershipStatus::Trialing,
+    MembershipStatus::Active,
+    MembershipStatus::PastDue,
+];
+
 /// A membership's standing at an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "standing", rename_all = "snake_case")]

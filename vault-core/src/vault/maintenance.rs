@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::Vault;
-use crate::commerce::membership::{Membership, MembershipStatus};
+use crate::commerce::membership::{self, Membership, MembershipStatus};
 use crate::insight::rebuild::{Mismatch, compare, day_bounds};
 use crate::jobs::job::JobKind;
 use crate::jobs::lease::Outcome;
@@ -82,11 +82,7 @@ impl<S: Store + ?Sized> Vault<S> {
             let grace = self.config.access.past_due_grace;
             let live = self
                 .store
-                .memberships_with_status(&[
-                    MembershipStatus::Trialing,
-                    MembershipStatus::Active,
-                    MembershipStatus::PastDue,
-                ])
+                .memberships_with_status(&membership::LIVE)
                 .await?;
             let mut report = MembershipUpkeep::default();
             for m in live {

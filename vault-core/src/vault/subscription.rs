@@ -2,9 +2,7 @@
 //! a provider's subscription; and the seed's `active_memberships` view.
 
 use super::Vault;
-use crate::commerce::membership::{
-    Membership, MembershipEvent, MembershipStatus, NewMembership, Period,
-};
+use crate::commerce::membership::{LIVE, Membership, MembershipEvent, NewMembership, Period};
 use crate::commerce::plan::MembershipPlan;
 use crate::commerce::subscription::SubscriptionSnapshot;
 use crate::insight::analytics::ActiveMembershipRow;
@@ -385,14 +383,7 @@ impl<S: Store + ?Sized> Vault<S> {
             require_staff(actor, "active_memberships")?;
             let now = self.now();
             let grace = self.config.access.past_due_grace;
-            let candidates = self
-                .store
-                .memberships_with_status(&[
-                    MembershipStatus::Trialing,
-                    MembershipStatus::Active,
-                    MembershipStatus::PastDue,
-                ])
-                .await?;
+            let candidates = self.store.memberships_with_status(&LIVE).await?;
             Ok(candidates
                 .iter()
                 .filter_map(|m| ActiveMembershipRow::of(m, now, grace))
