@@ -89,6 +89,7 @@ impl Interleaved {
                 expected_dispute: read.dispute_outcome,
                 count_purchase: false,
                 analytics: vec![],
+                refunds: vec![],
                 audit: None,
                 outbox: vec![],
             })

@@ -380,6 +380,22 @@ async fn settle_purchase(s: &PgStore, c: &mut PgConnection, w: &PurchaseWrite) -
     }
     s.step(c, "settle_purchase:after_counters").await?;
     apply_deltas(c, &w.analytics).await?;
+    if !w.refunds.is_empty() {
+        // The refund's lines in one statement.
+        let lines = &w.refunds;
+        sqlx::query(
+            "INSERT INTO purchase_refunds (purchase_id, workflow_id, amount, currency, refunded_at) \
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::numeric[], $4::text[], $5::timestamptz[])",
+        )
+        .bind(lines.iter().map(|l| l.purchase_id.as_uuid()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.workflow_id.as_uuid()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.amount.amount()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.amount.currency().code().to_owned()).collect::<Vec<_>>())
+        .bind(lines.iter().map(|l| l.refunded_at).collect::<Vec<_>>())
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    }
     // The outbox: its jobs commit with the purchase or not at all.
     for job in &w.outbox {
         crate::jobs::enqueue(c, job).await?;

@@ -1,6 +1,7 @@
 //! Reviews (with the rating aggregate), votes and favorites.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
@@ -29,7 +30,7 @@ macro_rules! review_cols {
         "id, workflow_id, user_id, rating, rating_complexity, rating_efficiency, rating_maturity, \
          rating_growth, rating_excellence, title, body, is_verified_purchase, helpful_count, \
          not_helpful_count, status, moderated_by, moderated_at, moderation_note, created_at, \
-         updated_at, revision"
+         updated_at, revision, approved_at"
     };
 }
 
@@ -75,6 +76,7 @@ fn review_from_row(row: &PgRow) -> StoreResult<Review> {
             moderated_by: parse_opt_with(row, "moderated_by", UserId::parse)?,
             moderated_at: get(row, "moderated_at")?,
             moderation_note: get(row, "moderation_note")?,
+            approved_at: get(row, "approved_at")?,
             created_at: get(row, "created_at")?,
             updated_at: get(row, "updated_at")?,
             revision: u64_col(row, "revision")?,
@@ -152,7 +154,7 @@ async fn apply_rating(
     Ok(())
 }
 
-/// Binds $1..$21 of the review writes.
+/// Binds $1..$22 of the review writes.
 fn bind_review<'q>(
     q: crate::catalog::PgQuery<'q>,
     r: &Review,
@@ -176,7 +178,32 @@ fn bind_review<'q>(
         .bind(r.moderation_note.clone())
         .bind(r.created_at)
         .bind(r.updated_at)
-        .bind(i64_of(r.revision)?))
+        .bind(i64_of(r.revision)?)
+        .bind(r.approved_at))
+}
+
+// A review's first approval, in a table the review's deletion leaves: the
+// day's `reviews` figure is counted again from it. The first write wins.
+async fn keep_first_approval(
+    c: &mut PgConnection,
+    id: ReviewId,
+    workflow: WorkflowId,
+    approved_at: Option<DateTime<Utc>>,
+) -> StoreResult<()> {
+    let Some(at) = approved_at else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO workflow_review_approvals (review_id, workflow_id, approved_at) \
+         VALUES ($1, $2, $3) ON CONFLICT (review_id) DO NOTHING",
+    )
+    .bind(id.as_uuid())
+    .bind(workflow.as_uuid())
+    .bind(at)
+    .execute(&mut *c)
+    .await
+    .map_err(db)?;
+    Ok(())
 }
 
 /// Locks a review and returns its revision and workflow.
@@ -225,7 +252,7 @@ async fn insert_review(
             "INSERT INTO workflow_reviews (",
             review_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21)"
+             $17, $18, $19, $20, $21, $22)"
         )),
         r,
     )?
@@ -239,6 +266,7 @@ async fn insert_review(
         Entity::Workflow,
         r.workflow_id,
     ))?;
+    keep_first_approval(c, r.id, r.workflow_id, r.approved_at).await?;
     s.step(c, "insert_review:after_row").await?;
     apply_rating(c, r.workflow_id, delta).await?;
     apply_deltas(c, analytics.map(std::slice::from_ref).unwrap_or_default()).await
@@ -268,7 +296,7 @@ async fn update_review(
              rating_efficiency = $6, rating_maturity = $7, rating_growth = $8, \
              rating_excellence = $9, title = $10, body = $11, is_verified_purchase = $12, \
              status = $15, moderated_by = $16, moderated_at = $17, moderation_note = $18, \
-             created_at = $19, updated_at = $20, revision = $21 \
+             created_at = $19, updated_at = $20, revision = $21, approved_at = $22 \
              WHERE id = $1 AND $2::uuid IS NOT NULL AND $3::text IS NOT NULL \
              AND $13::bigint IS NOT NULL AND $14::bigint IS NOT NULL",
         ),
@@ -277,6 +305,7 @@ async fn update_review(
     .execute(&mut *c)
     .await
     .map_err(db)?;
+    keep_first_approval(c, r.id, workflow, r.approved_at).await?;
     s.step(c, "update_review:after_row").await?;
     apply_rating(c, workflow, delta).await?;
     apply_deltas(c, analytics.map(std::slice::from_ref).unwrap_or_default()).await
@@ -434,6 +463,14 @@ async fn insert_favorite(
     if inserted == 0 {
         return Err(StoreError::exists(Entity::Favorite, key));
     }
+    // The add outlives the bookmark: the day's figure is counted again
+    // from these.
+    sqlx::query("INSERT INTO workflow_favorite_adds (workflow_id, added_at) VALUES ($1, $2)")
+        .bind(f.workflow_id.as_uuid())
+        .bind(f.created_at)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
     sqlx::query("UPDATE workflows SET favorite_count = favorite_count + 1 WHERE id = $1")
         .bind(f.workflow_id.as_uuid())
         .execute(&mut *c)

@@ -65,7 +65,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 10, "every migration, each once");
+    assert_eq!(applied, 11, "every migration, each once");
 
     rollback(&pool).await.unwrap();
     for relation in [
@@ -93,6 +93,9 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         "workflow_docs",
         "job_queue",
         "job_log",
+        "purchase_refunds",
+        "workflow_favorite_adds",
+        "workflow_review_approvals",
     ] {
         let gone: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NULL")
             .bind(relation)
@@ -107,7 +110,11 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
     assert_eq!(store.categories().await.unwrap().len(), 9);
     // The last migrations too (a rollback that forgot them would leave
     // them recorded and their tables and indexes missing).
-    for relation in ["job_queue", "idx_workflow_reviews_status_created"] {
+    for relation in [
+        "job_queue",
+        "idx_workflow_reviews_status_created",
+        "workflow_review_approvals",
+    ] {
         let back: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
             .bind(relation)
             .fetch_one(&pool)

@@ -374,6 +374,22 @@ fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
     for d in &w.analytics {
         apply_delta(tx, d)?;
     }
+    for line in &w.refunds {
+        let (minor, currency) = money_parts(&line.amount)?;
+        tx.prepare_cached(
+            "INSERT INTO purchase_refunds (purchase_id, workflow_id, amount_minor, currency, refunded_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(db)?
+        .execute(params![
+            Id(&line.purchase_id),
+            Id(&line.workflow_id),
+            minor,
+            currency,
+            ts(&line.refunded_at)
+        ])
+        .map_err(db)?;
+    }
     // The outbox: its jobs commit with the purchase or not at all.
     for job in &w.outbox {
         crate::jobs::enqueue(tx, job)?;

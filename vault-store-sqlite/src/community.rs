@@ -1,6 +1,7 @@
 //! Reviews (with the rating aggregate), votes and favorites.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 use vault_core::audit::entry::AuditEntry;
@@ -28,7 +29,7 @@ macro_rules! review_cols {
         "id, workflow_id, user_id, rating, rating_complexity, rating_efficiency, \
     rating_maturity, rating_growth, rating_excellence, title, body, is_verified_purchase, \
     helpful_count, not_helpful_count, status, moderated_by, moderated_at, moderation_note, \
-    created_at, updated_at, revision"
+    created_at, updated_at, revision, approved_at"
     };
 }
 const REVIEW_COLS: &str = review_cols!();
@@ -75,6 +76,7 @@ fn review_from_row(row: &Row<'_>) -> StoreResult<Review> {
             moderated_by: parse_opt_with(row, "moderated_by", UserId::parse)?,
             moderated_at: opt_time(row, "moderated_at")?,
             moderation_note: get(row, "moderation_note")?,
+            approved_at: opt_time(row, "approved_at")?,
             created_at: time(row, "created_at")?,
             updated_at: time(row, "updated_at")?,
             revision: u64_col(row, "revision")?,
@@ -171,8 +173,30 @@ fn review_values(r: &Review) -> StoreResult<Vec<Value>> {
         Value::Text(ts(&r.created_at)),
         Value::Text(ts(&r.updated_at)),
         Value::Integer(i64_of(r.revision)?),
+        text(opt_ts(&r.approved_at)),
     ]);
     Ok(v)
+}
+
+// A review's first approval, in a table the review's deletion leaves: the
+// day's `reviews` figure is counted again from it. The first write wins.
+fn keep_first_approval(
+    tx: &Tx<'_>,
+    id: ReviewId,
+    workflow: WorkflowId,
+    approved_at: Option<&DateTime<Utc>>,
+) -> StoreResult<()> {
+    let Some(at) = approved_at else {
+        return Ok(());
+    };
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO workflow_review_approvals (review_id, workflow_id, approved_at) \
+         VALUES (?1, ?2, ?3)",
+    )
+    .map_err(db)?
+    .execute(params![Id(&id), Id(&workflow), ts(at)])
+    .map_err(db)?;
+    Ok(())
 }
 
 fn review_revision(tx: &Tx<'_>, id: ReviewId) -> StoreResult<(i64, String)> {
@@ -262,7 +286,7 @@ impl CommunityStore for SqliteStore {
                     format!("{} by {}", r.workflow_id, r.user_id),
                 ));
             }
-            let marks: Vec<String> = (1..=21).map(|i| format!("?{i}")).collect();
+            let marks: Vec<String> = (1..=22).map(|i| format!("?{i}")).collect();
             tx.prepare_cached(&format!(
                 "INSERT INTO workflow_reviews ({REVIEW_COLS}) VALUES ({})",
                 marks.join(", ")
@@ -270,6 +294,7 @@ impl CommunityStore for SqliteStore {
             .map_err(db)?
             .execute(params_from_iter(review_values(&r)?))
             .map_err(db)?;
+            keep_first_approval(tx, r.id, r.workflow_id, r.approved_at.as_ref())?;
             tx.step("insert_review:after_row")?;
             apply_rating(tx, r.workflow_id, &d)?;
             tx.step("insert_review:after_rating")?;
@@ -302,14 +327,15 @@ impl CommunityStore for SqliteStore {
                 "UPDATE workflow_reviews SET rating = ?4, rating_complexity = ?5, rating_efficiency = ?6, \
                  rating_maturity = ?7, rating_growth = ?8, rating_excellence = ?9, title = ?10, body = ?11, \
                  is_verified_purchase = ?12, status = ?15, moderated_by = ?16, moderated_at = ?17, \
-                 moderation_note = ?18, created_at = ?19, updated_at = ?20, revision = ?21 \
+                 moderation_note = ?18, created_at = ?19, updated_at = ?20, revision = ?21, approved_at = ?22 \
                  WHERE id = ?1 AND ?2 IS NOT NULL AND ?3 IS NOT NULL AND ?13 IS NOT NULL AND ?14 IS NOT NULL",
             )
             .map_err(db)?
             .execute(params_from_iter(review_values(&r)?))
             .map_err(db)?;
-            tx.step("update_review:after_row")?;
             let workflow: WorkflowId = decode("workflow_reviews", || parse_text("workflow_id", &workflow))?;
+            keep_first_approval(tx, r.id, workflow, r.approved_at.as_ref())?;
+            tx.step("update_review:after_row")?;
             apply_rating(tx, workflow, &d)?;
             tx.step("update_review:after_rating")?;
             if let Some(a) = &a {
@@ -525,6 +551,14 @@ impl CommunityStore for SqliteStore {
                 json(&f.tags)?,
                 ts(&f.created_at)
             ])
+            .map_err(db)?;
+            // The add outlives the bookmark: the day's figure is counted
+            // again from these.
+            tx.prepare_cached(
+                "INSERT INTO workflow_favorite_adds (workflow_id, added_at) VALUES (?1, ?2)",
+            )
+            .map_err(db)?
+            .execute(params![Id(&f.workflow_id), ts(&f.created_at)])
             .map_err(db)?;
             tx.step("insert_favorite:after_row")?;
             tx.prepare_cached(

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_workflow_pages.sql"),
     include_str!("../migrations/0010_community_listings.sql"),
     include_str!("../migrations/0011_jobs.sql"),
+    include_str!("../migrations/0012_analytics_rows.sql"),
 ];
 
 /// The schema version this crate writes.

@@ -229,6 +229,27 @@ async fn refund_is_atomic() {
     })
     .await;
     assert_eq!(env.scalar(refunds, w.id), 4900);
+    // The refund lines are the write's last rows: a fault after them
+    // leaves none.
+    let q = env
+        .fx
+        .buy(&Fixture::user("second"), CheckoutItem::Workflow(w.id))
+        .await;
+    env.fault("settle_purchase:after_outbox", async || {
+        env.fx
+            .vault
+            .refund_purchase(&Actor::Service, q.id, Some(Env::usd(100)), None)
+            .await
+    })
+    .await;
+    assert_eq!(
+        env.scalar(
+            "SELECT COUNT(*) * 10000 + SUM(amount_minor) FROM purchase_refunds WHERE workflow_id = ?1",
+            w.id
+        ),
+        3 * 10000 + 5000,
+        "one line per refund, adding up to the refunds"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -65,11 +65,24 @@ async fn submitting_and_moderating_reviews_are_atomic() {
     })
     .await;
     assert_eq!(env.scalar(stars, w.id), 1);
-    // Re-approving: the analytics row's write fails last.
+    // Re-approving counts nothing more (a review is new once); a first
+    // approval's analytics row and approval row commit with it or not at
+    // all: the analytics row's write fails last.
+    env.fx
+        .vault
+        .moderate_review(env.admin(), reviews[0].id, ModerationStatus::Approved, None)
+        .await
+        .unwrap();
+    let third = env
+        .fx
+        .vault
+        .submit_review(&Fixture::user("author-2"), w.id, review_input(2))
+        .await
+        .unwrap();
     env.fault("apply_delta:after_row", async || {
         env.fx
             .vault
-            .moderate_review(env.admin(), reviews[0].id, ModerationStatus::Approved, None)
+            .moderate_review(env.admin(), third.id, ModerationStatus::Approved, None)
             .await
     })
     .await;
@@ -82,10 +95,17 @@ async fn submitting_and_moderating_reviews_are_atomic() {
     );
     assert_eq!(
         env.scalar(
+            "SELECT COUNT(*) FROM workflow_review_approvals WHERE workflow_id = ?1",
+            w.id
+        ),
+        approve_analytics + 1
+    );
+    assert_eq!(
+        env.scalar(
             "SELECT stars_2 + stars_4 FROM workflows WHERE id = ?1",
             w.id
         ),
-        2
+        3
     );
 }
 

@@ -33,7 +33,7 @@ use crate::commerce::purchase::{
     DisputeOutcome, PaymentStatus, Purchase, PurchaseItem, RefundState,
 };
 use crate::value::error::Error;
-use crate::value::ids::WorkflowId;
+use crate::value::ids::{PurchaseId, WorkflowId};
 use crate::value::money::Money;
 use crate::value::validation::{Reason, ValidationError, check_text};
 
@@ -93,7 +93,37 @@ pub struct RefundEffects {
     pub changed: bool,
 }
 
+/// One workflow's share of one refund, kept as a row beside the purchase:
+/// the purchase's refund history, and what a day's `refunds` figure is
+/// counted again from. A lost dispute refunds what was left, so it makes
+/// lines too.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefundLine {
+    /// The purchase refunded.
+    pub purchase_id: PurchaseId,
+    /// The workflow the share is attributed to.
+    pub workflow_id: WorkflowId,
+    /// The share refunded now (not cumulative).
+    pub amount: Money,
+    /// When the refund was recorded.
+    pub refunded_at: DateTime<Utc>,
+}
+
 impl RefundEffects {
+    /// The rows of what was refunded now, one per workflow (none when
+    /// nothing was).
+    pub fn lines(&self, purchase: PurchaseId, now: DateTime<Utc>) -> Vec<RefundLine> {
+        self.refunded_per_workflow
+            .iter()
+            .map(|(w, amount)| RefundLine {
+                purchase_id: purchase,
+                workflow_id: *w,
+                amount: *amount,
+                refunded_at: now,
+            })
+            .collect()
+    }
+
     /// Applies the effects to `purchase`.
     pub fn apply_to(&self, purchase: &mut Purchase, now: DateTime<Utc>) {
         purchase.status = self.to;

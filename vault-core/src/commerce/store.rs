@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::audit::entry::AuditEntry;
 use crate::commerce::membership::{Membership, MembershipStatus};
 use crate::commerce::purchase::{DisputeOutcome, PaymentRef, PaymentStatus, Purchase};
+use crate::commerce::refund::RefundLine;
 use crate::jobs::job::Job;
 use crate::value::actor::UserId;
 use crate::value::delta::AnalyticsDelta;
@@ -40,6 +41,8 @@ pub struct PurchaseWrite {
     pub count_purchase: bool,
     /// Analytics increments (purchases, revenue, refunds).
     pub analytics: Vec<AnalyticsDelta>,
+    /// What this write refunds, kept as rows (empty unless it refunds).
+    pub refunds: Vec<RefundLine>,
     /// The audit entry, when staff made the write (a refund): written last
     /// in the same transaction.
     pub audit: Option<AuditEntry>,

@@ -80,6 +80,10 @@ pub struct Review {
     pub moderated_at: Option<DateTime<Utc>>,
     /// Moderator's note.
     pub moderation_note: Option<String>,
+    /// When it was first approved, kept through later moderation and edits:
+    /// the day the analytics count it as a new review, so that day's figure
+    /// can be counted again from the rows.
+    pub approved_at: Option<DateTime<Utc>>,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last change.
@@ -89,6 +93,31 @@ pub struct Review {
 }
 
 impl Review {
+    /// The review after a moderator sets `status` at `now`, and whether
+    /// this is its first approval (what the day's `reviews` figure counts).
+    /// Approving again after a rejection or an edit counts nothing more:
+    /// a review is new once.
+    pub fn moderated(
+        &self,
+        status: ModerationStatus,
+        by: Option<UserId>,
+        note: Option<String>,
+        now: DateTime<Utc>,
+    ) -> (Review, bool) {
+        let first = status == ModerationStatus::Approved && self.approved_at.is_none();
+        let mut next = self.clone();
+        next.status = status;
+        next.moderated_by = by;
+        next.moderated_at = Some(now);
+        next.moderation_note = note;
+        if first {
+            next.approved_at = Some(now);
+        }
+        next.updated_at = now;
+        next.revision = self.revision + 1;
+        (next, first)
+    }
+
     /// What this review adds to the workflow's rating: nothing unless approved.
     pub fn contribution(&self) -> Option<Contribution> {
         (self.status == ModerationStatus::Approved).then_some(Contribution {
@@ -109,7 +138,68 @@ impl Review {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+
     use super::*;
+
+    fn pending() -> Review {
+        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        Review {
+            id: ReviewId::from_uuid(uuid::Uuid::from_u128(1)),
+            workflow_id: WorkflowId::from_uuid(uuid::Uuid::from_u128(2)),
+            user_id: UserId::parse("user-1").expect("user"),
+            input: ReviewInput {
+                rating: Rating::new(4).expect("valid"),
+                dimensions: DimensionRatings::default(),
+                title: "t".into(),
+                body: String::new(),
+            },
+            verified_purchase: false,
+            helpful_count: 0,
+            not_helpful_count: 0,
+            status: ModerationStatus::Pending,
+            moderated_by: None,
+            moderated_at: None,
+            moderation_note: None,
+            approved_at: None,
+            created_at: at,
+            updated_at: at,
+            revision: 0,
+        }
+    }
+
+    proptest! {
+        // Any run of moderations counts the review as new at most once, on
+        // the first approval, and `approved_at` names that instant.
+        #[test]
+        fn first_approval_is_counted_once(steps in proptest::collection::vec(0usize..4, 0..12)) {
+            const ALL: [ModerationStatus; 4] = [
+                ModerationStatus::Pending,
+                ModerationStatus::Approved,
+                ModerationStatus::Rejected,
+                ModerationStatus::Flagged,
+            ];
+            let mut r = pending();
+            let mut firsts = Vec::new();
+            for (i, s) in steps.iter().enumerate() {
+                let now = r.created_at + chrono::Duration::hours(i as i64 + 1);
+                let (next, first) = r.moderated(ALL[*s], None, None, now);
+                prop_assert_eq!(next.revision, r.revision + 1);
+                prop_assert_eq!(next.status, ALL[*s]);
+                if first {
+                    firsts.push(now);
+                }
+                r = next;
+            }
+            let first_approval = steps
+                .iter()
+                .position(|s| ALL[*s] == ModerationStatus::Approved)
+                .map(|i| r.created_at + chrono::Duration::hours(i as i64 + 1));
+            prop_assert_eq!(firsts.len(), usize::from(first_approval.is_some()));
+            prop_assert_eq!(r.approved_at, first_approval);
+        }
+    }
 
     #[test]
     fn text_limits() {

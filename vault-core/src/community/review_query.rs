@@ -291,6 +291,7 @@ mod tests {
             moderated_by: None,
             moderated_at: None,
             moderation_note: None,
+            approved_at: None,
             created_at: at,
             updated_at: at,
             revision: 0,

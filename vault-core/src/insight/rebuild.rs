@@ -1,13 +1,20 @@
-//! Checking the incremental rollup against the rows: a day's downloads and
-//! purchases per workflow, counted again from the rows the store keeps,
-//! compared with what the incremental counters recorded. A difference is
-//! reported, never written over: a counter that drifted is a bug to find,
-//! and a silent fix would hide it.
+//! Checking the incremental rollup against the rows: a day's downloads,
+//! purchases, refunds, new favorites and new reviews per workflow, counted
+//! again from the rows the store keeps, compared with what the incremental
+//! counters recorded. A difference is reported, never written over: a
+//! counter that drifted is a bug to find, and a silent fix would hide it.
 //!
-//! Only figures with a row per event can be counted again. The others are
-//! named in [`NOT_REBUILDABLE`] with why.
+//! Each counted figure has a row per event: a download, a purchase's
+//! completion and items, a refund line ([`RefundLine`]), a favorite's add
+//! (kept after an unfavorite), a review's first approval
+//! ([`Review::approved_at`]). The others are named in [`NOT_REBUILDABLE`]
+//! with why.
+//!
+//! [`RefundLine`]: crate::commerce::refund::RefundLine
+//! [`Review::approved_at`]: crate::community::review::Review::approved_at
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::value::clock::check_date;
@@ -24,7 +31,7 @@ pub fn day_bounds(day: NaiveDate) -> Result<(DateTime<Utc>, DateTime<Utc>), Vali
 
 /// Figures of [`DailyAnalytics`](super::analytics::DailyAnalytics) that no
 /// rows can rebuild, and why.
-pub const NOT_REBUILDABLE: [(&str, &str); 9] = [
+pub const NOT_REBUILDABLE: [(&str, &str); 7] = [
     ("views", "a view is counted, not kept as a row"),
     (
         "unique_visitors",
@@ -41,17 +48,12 @@ pub const NOT_REBUILDABLE: [(&str, &str); 9] = [
         "revenue",
         "allocated across a bundle by the prices at completion time, which may have changed",
     ),
-    (
-        "refunds",
-        "a purchase keeps its refunded total and last refund, not each refund's day",
-    ),
-    (
-        "favorites and reviews",
-        "an unfavorite deletes its row; a review's approval day is not kept",
-    ),
 ];
 
-/// A day's counts for one workflow.
+/// The figures [`compare`] checks, in the order it reports them.
+pub const FIGURES: [&str; 5] = ["downloads", "purchases", "refunds", "favorites", "reviews"];
+
+/// A day's figures for one workflow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayCount {
     /// The workflow.
@@ -60,16 +62,48 @@ pub struct DayCount {
     pub downloads: u64,
     /// Completed purchases that include it.
     pub purchases: u64,
+    /// Refunded, its share, in its currency.
+    pub refunds: Decimal,
+    /// Favorites added.
+    pub favorites: u64,
+    /// Reviews approved for the first time.
+    pub reviews: u64,
 }
 
-/// What a store holds about one day: the incremental rollup's counts, and
-/// the same counted from the rows (downloads made that day, purchases
-/// completed that day, by each workflow they include), read together.
+impl DayCount {
+    /// Nothing counted for `workflow_id`: what a row-count query starts from.
+    pub fn zero(workflow_id: WorkflowId) -> Self {
+        DayCount {
+            workflow_id,
+            downloads: 0,
+            purchases: 0,
+            refunds: Decimal::ZERO,
+            favorites: 0,
+            reviews: 0,
+        }
+    }
+
+    /// The figures by [`FIGURES`]' order; counts as whole decimals.
+    pub fn figures(&self) -> [Decimal; 5] {
+        [
+            Decimal::from(self.downloads),
+            Decimal::from(self.purchases),
+            self.refunds,
+            Decimal::from(self.favorites),
+            Decimal::from(self.reviews),
+        ]
+    }
+}
+
+/// What a store holds about one day: the incremental rollup's figures, and
+/// the same counted from the rows, read together in one snapshot. A side
+/// may list a workflow more than once (one entry per query); [`compare`]
+/// adds them up.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DayCounts {
     /// From the daily analytics rows.
     pub recorded: Vec<DayCount>,
-    /// From the download and purchase rows.
+    /// From the download, purchase, refund, favorite and review rows.
     pub counted: Vec<DayCount>,
 }
 
@@ -80,12 +114,12 @@ pub struct Mismatch {
     pub workflow_id: WorkflowId,
     /// The day.
     pub date: NaiveDate,
-    /// `downloads` or `purchases`.
+    /// One of [`FIGURES`].
     pub figure: &'static str,
     /// What the rollup holds.
-    pub recorded: u64,
+    pub recorded: Decimal,
     /// What the rows say.
-    pub counted: u64,
+    pub counted: Decimal,
 }
 
 impl std::fmt::Display for Mismatch {
@@ -99,23 +133,26 @@ impl std::fmt::Display for Mismatch {
 }
 
 /// The figures of `date` that differ, by workflow then figure. A workflow
-/// missing on one side counts zero there.
+/// missing on one side counts zero there; amounts compare by value (10 and
+/// 10.00 are one amount).
 pub fn compare(date: NaiveDate, counts: &DayCounts) -> Vec<Mismatch> {
     use std::collections::BTreeMap;
-    let mut by: BTreeMap<WorkflowId, ([u64; 2], [u64; 2])> = BTreeMap::new();
+    type Sides = ([Decimal; 5], [Decimal; 5]);
+    let mut by: BTreeMap<WorkflowId, Sides> = BTreeMap::new();
+    let add = |into: &mut [Decimal; 5], c: &DayCount| {
+        for (sum, v) in into.iter_mut().zip(c.figures()) {
+            *sum += v;
+        }
+    };
     for c in &counts.recorded {
-        let e = by.entry(c.workflow_id).or_default();
-        e.0[0] += c.downloads;
-        e.0[1] += c.purchases;
+        add(&mut by.entry(c.workflow_id).or_default().0, c);
     }
     for c in &counts.counted {
-        let e = by.entry(c.workflow_id).or_default();
-        e.1[0] += c.downloads;
-        e.1[1] += c.purchases;
+        add(&mut by.entry(c.workflow_id).or_default().1, c);
     }
     let mut out = Vec::new();
     for (workflow_id, (recorded, counted)) in by {
-        for (i, figure) in ["downloads", "purchases"].into_iter().enumerate() {
+        for (i, figure) in FIGURES.into_iter().enumerate() {
             if recorded[i] != counted[i] {
                 out.push(Mismatch {
                     workflow_id,
@@ -140,39 +177,58 @@ mod tests {
         WorkflowId::from_uuid(uuid::Uuid::from_u128(u128::from(n)))
     }
 
-    fn count(n: u8, d: u64, p: u64) -> DayCount {
+    fn count(n: u8, f: [u64; 5]) -> DayCount {
         DayCount {
             workflow_id: wf(n),
-            downloads: d,
-            purchases: p,
+            downloads: f[0],
+            purchases: f[1],
+            // Cents, so an amount with two places.
+            refunds: Decimal::new(f[2] as i64, 2),
+            favorites: f[3],
+            reviews: f[4],
         }
     }
 
     proptest! {
-        /// Equal sides never differ; changing one figure of one workflow
-        /// reports exactly that figure, with both values.
+        /// Equal sides never differ, however each side is split into
+        /// entries; changing one figure of one workflow reports exactly
+        /// that figure, with both values.
         #[test]
         fn reports_exactly_what_differs(
-            rows in proptest::collection::btree_map(0u8..20, (0u64..50, 0u64..50), 0..10),
+            rows in proptest::collection::btree_map(0u8..20, proptest::array::uniform5(0u64..50), 0..10),
             pick in any::<proptest::sample::Index>(),
-            purchases in any::<bool>(),
+            figure in 0usize..5,
             by in 1u64..5,
         ) {
             let date = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
-            let same: Vec<_> = rows.iter().map(|(n, (d, p))| count(*n, *d, *p)).collect();
-            let counts = DayCounts { recorded: same.clone(), counted: same.clone() };
+            let same: Vec<_> = rows.iter().map(|(n, f)| count(*n, *f)).collect();
+            // The counted side as one entry per figure, as stores query it.
+            let split: Vec<_> = rows
+                .iter()
+                .flat_map(|(n, f)| {
+                    (0..5).map(move |i| {
+                        let mut one = [0; 5];
+                        one[i] = f[i];
+                        count(*n, one)
+                    })
+                })
+                .collect();
+            let counts = DayCounts { recorded: same.clone(), counted: split };
             prop_assert!(compare(date, &counts).is_empty());
             if same.is_empty() {
                 return Ok(());
             }
+            let i = pick.index(rows.len());
+            let (n, mut f) = rows.iter().nth(i).map(|(n, f)| (*n, *f)).unwrap();
+            f[figure] += by;
             let mut counted = same.clone();
-            let i = pick.index(counted.len());
-            if purchases { counted[i].purchases += by } else { counted[i].downloads += by }
-            let found = compare(date, &DayCounts { recorded: same.clone(), counted: counted.clone() });
+            counted[i] = count(n, f);
+            let found = compare(date, &DayCounts { recorded: same.clone(), counted });
             prop_assert_eq!(found.len(), 1);
-            prop_assert_eq!(found[0].workflow_id, counted[i].workflow_id);
-            prop_assert_eq!(found[0].figure, if purchases { "purchases" } else { "downloads" });
-            prop_assert_eq!(found[0].counted, found[0].recorded + by);
+            prop_assert_eq!(found[0].workflow_id, wf(n));
+            prop_assert_eq!(found[0].figure, FIGURES[figure]);
+            let step = if figure == 2 { Decimal::new(by as i64, 2) } else { Decimal::from(by) };
+            prop_assert_eq!(found[0].counted, found[0].recorded + step);
         }
     }
 
@@ -181,14 +237,31 @@ mod tests {
         let date = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
         let counts = DayCounts {
             recorded: vec![],
-            counted: vec![count(1, 2, 0)],
+            counted: vec![count(1, [2, 0, 0, 0, 0])],
         };
         let found = compare(date, &counts);
         assert_eq!(found.len(), 1);
-        assert_eq!((found[0].recorded, found[0].counted), (0, 2));
+        assert_eq!(
+            (found[0].recorded, found[0].counted),
+            (Decimal::ZERO, Decimal::from(2))
+        );
         assert_eq!(
             found[0].to_string(),
             format!("2026-12-04 {} downloads: rollup 0, rows 2", wf(1))
         );
+    }
+
+    #[test]
+    fn amounts_compare_by_value() {
+        let date = NaiveDate::from_ymd_opt(2026, 12, 4).unwrap();
+        let mut a = count(1, [0; 5]);
+        a.refunds = Decimal::new(1000, 2);
+        let mut b = a;
+        b.refunds = Decimal::new(10, 0);
+        let counts = DayCounts {
+            recorded: vec![a],
+            counted: vec![b],
+        };
+        assert!(compare(date, &counts).is_empty());
     }
 }

@@ -128,6 +128,7 @@ impl State {
         for delta in &write.analytics {
             self.apply_analytics(delta)?;
         }
+        self.refunds.extend(write.refunds.iter().cloned());
         for job in &write.outbox {
             self.jobs.enqueue(job)?;
         }

@@ -170,6 +170,8 @@ impl State {
         self.check_analytics([analytics])?;
 
         self.favorites.insert(key, favorite.clone());
+        self.favorite_adds
+            .push((favorite.workflow_id, favorite.created_at));
         if let Some(w) = self.workflows.get_mut(&favorite.workflow_id) {
             w.stats.favorite_count = w.stats.favorite_count.saturating_add(1);
         }

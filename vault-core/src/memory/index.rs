@@ -285,6 +285,12 @@ impl State {
             self.index.remove_review(old);
         }
         self.index.add_review(&review);
+        // A review's first approval, kept after the review is deleted.
+        if let Some(at) = review.approved_at {
+            self.review_approvals
+                .entry(review.id)
+                .or_insert((review.workflow_id, at));
+        }
         self.reviews.insert(review.id, review);
     }
 

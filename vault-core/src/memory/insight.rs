@@ -175,25 +175,39 @@ impl AnalyticsStore for MemoryStore {
                 workflow_id: a.workflow_id,
                 downloads: a.downloads,
                 purchases: a.purchases,
+                refunds: a.refunds,
+                favorites: a.favorites,
+                reviews: a.reviews,
             })
             .collect();
         let mut counted: BTreeMap<WorkflowId, DayCount> = BTreeMap::new();
-        for d in state.downloads.values() {
-            if d.downloaded_at.date_naive() == date {
-                counted
-                    .entry(d.workflow_id)
-                    .or_insert_with(|| zero(d.workflow_id))
-                    .downloads += 1;
+        let mut on = |w: WorkflowId, at: DateTime<Utc>, add: &dyn Fn(&mut DayCount)| {
+            if at.date_naive() == date {
+                add(counted.entry(w).or_insert_with(|| DayCount::zero(w)));
             }
+        };
+        for d in state.downloads.values() {
+            on(d.workflow_id, d.downloaded_at, &|c| c.downloads += 1);
         }
         for p in state.purchases.values() {
-            if p.completed_at.is_some_and(|at| at.date_naive() == date) {
+            if let Some(at) = p.completed_at {
                 let granted: std::collections::BTreeSet<WorkflowId> =
                     p.item.workflows().into_iter().collect();
                 for w in granted {
-                    counted.entry(w).or_insert_with(|| zero(w)).purchases += 1;
+                    on(w, at, &|c| c.purchases += 1);
                 }
             }
+        }
+        for r in &state.refunds {
+            on(r.workflow_id, r.refunded_at, &|c| {
+                c.refunds += r.amount.amount()
+            });
+        }
+        for (w, at) in &state.favorite_adds {
+            on(*w, *at, &|c| c.favorites += 1);
+        }
+        for (w, at) in state.review_approvals.values() {
+            on(*w, *at, &|c| c.reviews += 1);
         }
         Ok(DayCounts {
             recorded,
@@ -206,13 +220,5 @@ impl AnalyticsStore for MemoryStore {
         workflow: Option<WorkflowId>,
     ) -> StoreResult<Vec<WorkflowStatsRow>> {
         Ok(self.lock().workflow_stats(workflow))
-    }
-}
-
-fn zero(workflow_id: WorkflowId) -> DayCount {
-    DayCount {
-        workflow_id,
-        downloads: 0,
-        purchases: 0,
     }
 }

@@ -62,7 +62,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard, PoisonError, TryLockError};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::account::profile::Account;
 use crate::account::settings::UserSettings;
@@ -192,6 +192,14 @@ struct State {
     reviews: BTreeMap<ReviewId, Review>,
     votes: BTreeMap<(ReviewId, UserId), Vote>,
     favorites: BTreeMap<(UserId, WorkflowId), Favorite>,
+    /// Every favorite added (workflow, when), kept after an unfavorite: the
+    /// day's `favorites` figure counted again.
+    favorite_adds: Vec<(WorkflowId, DateTime<Utc>)>,
+    /// Each review's first approval (workflow, when), kept after the
+    /// review is deleted; written only by `index::put_review`.
+    review_approvals: BTreeMap<ReviewId, (WorkflowId, DateTime<Utc>)>,
+    /// Every refund's share per workflow.
+    refunds: Vec<crate::commerce::refund::RefundLine>,
     comments: comment::Comments,
     assets: BTreeMap<AssetId, WorkflowAsset>,
     docs: BTreeMap<DocId, WorkflowDoc>,

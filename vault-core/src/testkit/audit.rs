@@ -359,6 +359,7 @@ pub async fn audit_entry_rolls_back_with_its_write(store: Arc<dyn Store>) {
             expected_dispute: None,
             count_purchase: false,
             analytics: vec![],
+            refunds: vec![],
             audit: Some(taken.clone()),
             outbox: vec![],
         })

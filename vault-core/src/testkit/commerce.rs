@@ -132,6 +132,7 @@ pub async fn stale_refund_writes_conflict(store: Arc<dyn Store>) {
             expected_dispute: read.dispute_outcome,
             count_purchase: false,
             analytics: vec![],
+            refunds: vec![],
             audit: None,
             outbox: vec![],
         })

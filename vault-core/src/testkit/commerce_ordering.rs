@@ -293,6 +293,7 @@ pub async fn dispute_outcome_is_kept_and_guarded(store: Arc<dyn Store>) {
             expected_dispute: None,
             count_purchase: false,
             analytics: vec![],
+            refunds: vec![],
             audit: None,
             outbox: vec![],
         })

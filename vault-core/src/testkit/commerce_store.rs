@@ -142,6 +142,7 @@ async fn settlement(store: &dyn Store) -> (Purchase, PurchaseWrite) {
         expected_dispute: None,
         count_purchase: true,
         analytics: vec![sale, sale_11],
+        refunds: vec![],
         audit: None,
         outbox: vec![],
     };
@@ -242,6 +243,7 @@ pub async fn store_settle_purchase_is_guarded_and_counts_once(store: Arc<dyn Sto
             expected_dispute: None,
             count_purchase: false,
             analytics: vec![],
+            refunds: vec![],
             audit: None,
             outbox: vec![],
         })

@@ -134,8 +134,13 @@ pub async fn reviews_moderation_and_aggregate(store: Arc<dyn Store>) {
     let day = super::epoch().date_naive();
     assert_eq!(
         f.store.analytics(w.id, day, day).await.unwrap()[0].reviews,
-        3,
-        "each first approval counts once"
+        2,
+        "a review is new once: approved again after an edit, it counts nothing more"
+    );
+    // Deleted, it is still counted on the day it was first approved.
+    assert_eq!(
+        f.vault.check_analytics(&f.admin, day).await.unwrap(),
+        vec![]
     );
 }
 

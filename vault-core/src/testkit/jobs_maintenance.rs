@@ -201,12 +201,16 @@ pub async fn recurring_maintenance_on_four_workers_applies_once(store: Arc<dyn S
     );
 }
 
-/// The analytics check: a day's downloads and purchases counted again from
-/// the rows agree with the rollup (direct, bundle and membership
-/// downloads and purchases); a drifted counter is reported with both
+/// The analytics check: a day's figures counted again from the rows agree
+/// with the rollup (direct, bundle and membership downloads and purchases;
+/// a partial refund and a bundle's full refund, shared across its members;
+/// a favorite added, removed and added again; a review approved, rejected
+/// and approved again, new once); a drifted counter is reported with both
 /// values and left as it was; the daily job fails without retry, listing
 /// the difference.
 pub async fn analytics_rollup_is_checked_against_the_rows(store: Arc<dyn Store>) {
+    use super::helpers::{review_input, usd};
+    use crate::community::review::ModerationStatus;
     use crate::delivery::download::RequestInfo;
     use crate::value::delta::AnalyticsDelta;
     use crate::vault::CheckoutItem;
@@ -216,8 +220,8 @@ pub async fn analytics_rollup_is_checked_against_the_rows(store: Arc<dyn Store>)
     let (free, _) = f.workflow("free-one", PricingTier::Free, None).await;
     let ann = Fixture::user("ann");
     let bob = Fixture::user("bob");
-    f.buy(&ann, CheckoutItem::Workflow(members[0])).await;
-    f.buy(&bob, CheckoutItem::Bundle(bundle.id)).await;
+    let ann_p = f.buy(&ann, CheckoutItem::Workflow(members[0])).await;
+    let bob_p = f.buy(&bob, CheckoutItem::Bundle(bundle.id)).await;
     let req = RequestInfo::default();
     for _ in 0..2 {
         f.vault
@@ -236,6 +240,47 @@ pub async fn analytics_rollup_is_checked_against_the_rows(store: Arc<dyn Store>)
         .download(&Fixture::user("cleo"), members[1], None, &req)
         .await
         .unwrap();
+    let reviews = [(&ann, members[0]), (&bob, members[2])];
+    let mut ids = vec![];
+    for (who, w) in reviews {
+        let r = f
+            .vault
+            .submit_review(who, w, review_input(4))
+            .await
+            .unwrap();
+        ids.push(r.id);
+    }
+    for (id, status) in [
+        (ids[0], ModerationStatus::Approved),
+        (ids[0], ModerationStatus::Rejected),
+        (ids[0], ModerationStatus::Approved),
+        (ids[1], ModerationStatus::Approved),
+    ] {
+        f.vault
+            .moderate_review(&f.admin, id, status, None)
+            .await
+            .unwrap();
+    }
+    for _ in 0..2 {
+        f.vault
+            .add_favorite(&ann, members[0], None, vec![])
+            .await
+            .unwrap();
+        assert!(f.vault.remove_favorite(&ann, members[0]).await.unwrap());
+    }
+    f.vault
+        .add_favorite(&bob, members[0], None, vec![])
+        .await
+        .unwrap();
+    f.vault
+        .refund_purchase(&f.admin, ann_p.id, Some(usd(250)), None)
+        .await
+        .unwrap();
+    f.vault
+        .refund_purchase(&f.admin, bob_p.id, None, None)
+        .await
+        .unwrap();
+
     let today = f.clock.now_utc().date_naive();
     assert_eq!(
         f.vault.check_analytics(&f.admin, today).await.unwrap(),
@@ -247,15 +292,35 @@ pub async fn analytics_rollup_is_checked_against_the_rows(store: Arc<dyn Store>)
             .counted
             .iter()
             .filter(|c| c.workflow_id == w)
-            .fold((0, 0), |(d, p), c| (d + c.downloads, p + c.purchases))
+            .fold([0; 4], |t, c| {
+                [
+                    t[0] + c.downloads,
+                    t[1] + c.purchases,
+                    t[2] + c.favorites,
+                    t[3] + c.reviews,
+                ]
+            })
     };
     assert_eq!(
         counted(members[0]),
-        (2, 2),
-        "ann's purchase and bob's bundle"
+        [2, 2, 3, 1],
+        "ann's purchase and bob's bundle; three adds; one new review"
     );
-    assert_eq!(counted(members[1]), (1, 1));
-    assert_eq!(counted(free.id), (1, 0));
+    assert_eq!(counted(members[1]), [1, 1, 0, 0]);
+    assert_eq!(counted(members[2]), [1, 1, 0, 1]);
+    assert_eq!(counted(free.id), [1, 0, 0, 0]);
+    let refunded: rust_decimal::Decimal = counts.counted.iter().map(|c| c.refunds).sum();
+    assert_eq!(
+        refunded,
+        usd(250).amount() + bob_p.total.amount(),
+        "each refund's shares add up to it"
+    );
+    let members_refunded = counts
+        .counted
+        .iter()
+        .filter(|c| c.workflow_id != members[0] && c.refunds > rust_decimal::Decimal::ZERO)
+        .count();
+    assert!(members_refunded >= 2, "the bundle's refund is shared");
 
     // A counter moved without its row: reported, not overwritten.
     let mut drift = AnalyticsDelta::none(free.id, f.clock.now_utc());
@@ -270,7 +335,7 @@ pub async fn analytics_rollup_is_checked_against_the_rows(store: Arc<dyn Store>)
             found[0].recorded,
             found[0].counted
         ),
-        (free.id, "downloads", 2, 1)
+        (free.id, "downloads", 2.into(), 1.into())
     );
     let again = f.vault.check_analytics(&f.admin, today).await.unwrap();
     assert_eq!(again, found, "nothing was written over");

@@ -335,6 +335,7 @@ pub(super) async fn sell(store: &dyn Store, n: u128, who: &str, item: PurchaseIt
             expected_dispute: None,
             count_purchase: true,
             analytics: vec![],
+            refunds: vec![],
             audit: None,
             outbox: vec![],
         })
@@ -409,6 +410,7 @@ pub(super) fn review(
         moderated_by: None,
         moderated_at: None,
         moderation_note: None,
+        approved_at: (status == ModerationStatus::Approved).then(|| t(1)),
         created_at: t(1),
         updated_at: t(1),
         revision: 0,

@@ -315,6 +315,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     expected_dispute: current.dispute_outcome,
                     count_purchase: true,
                     analytics,
+                    refunds: vec![],
                     audit: None,
                     outbox: self.purchase_outbox(&next, now)?,
                 };
@@ -353,6 +354,7 @@ impl<S: Store + ?Sized> Vault<S> {
                     expected_dispute: current.dispute_outcome,
                     count_purchase: false,
                     analytics: vec![],
+                    refunds: vec![],
                     audit: None,
                     outbox: vec![],
                 })
@@ -449,13 +451,13 @@ impl<S: Store + ?Sized> Vault<S> {
         }
         let mut next = current.clone();
         effects.apply_to(&mut next, now);
-        let analytics = effects
-            .refunded_per_workflow
+        let refunds = effects.lines(next.id, now);
+        let analytics = refunds
             .iter()
-            .map(|(w, amount)| {
-                let mut d = AnalyticsDelta::none(*w, now);
-                d.refunds = amount.amount();
-                d.currency = Some(amount.currency());
+            .map(|line| {
+                let mut d = AnalyticsDelta::none(line.workflow_id, now);
+                d.refunds = line.amount.amount();
+                d.currency = Some(line.amount.currency());
                 d
             })
             .collect();
@@ -484,6 +486,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 expected_dispute: current.dispute_outcome,
                 count_purchase: false,
                 analytics,
+                refunds,
                 audit,
                 outbox: vec![],
             })

@@ -76,6 +76,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 moderated_by: None,
                 moderated_at: None,
                 moderation_note: None,
+                approved_at: None,
                 created_at: now,
                 updated_at: now,
                 revision: 0,
@@ -172,20 +173,13 @@ impl<S: Store + ?Sized> Vault<S> {
             }
             let current = self.load_review(id).await?;
             let now = self.now();
-            let mut next = current.clone();
-            next.status = status;
-            next.moderated_by = actor.user_id().cloned();
-            next.moderated_at = Some(now);
-            next.moderation_note = note;
-            next.updated_at = now;
-            next.revision = current.revision + 1;
+            let (next, first_approval) =
+                current.moderated(status, actor.user_id().cloned(), note, now);
             let delta = RatingDelta::between(
                 current.contribution().as_ref(),
                 next.contribution().as_ref(),
             );
-            let newly_approved = current.status != ModerationStatus::Approved
-                && status == ModerationStatus::Approved;
-            let analytics = newly_approved.then(|| {
+            let analytics = first_approval.then(|| {
                 let mut d = AnalyticsDelta::none(current.workflow_id, now);
                 d.reviews = 1;
                 d

@@ -89,36 +89,37 @@ impl AnalyticsStore for PgStore {
                 .await
                 .map_err(db)?;
             let recorded = sqlx::query(
-                "SELECT workflow_id, downloads::bigint AS d, purchases::bigint AS p \
-                 FROM workflow_analytics WHERE date = $1",
+                "SELECT workflow_id, downloads AS d, purchases AS p, refunds AS r, \
+                 favorites AS f, reviews AS v FROM workflow_analytics WHERE date = $1",
             )
             .bind(date)
             .fetch_all(&mut *c)
             .await
             .map_err(db)?;
-            let mut counted = sqlx::query(
-                "SELECT workflow_id, COUNT(*)::bigint AS d, 0::bigint AS p \
-                 FROM workflow_downloads WHERE downloaded_at >= $1 AND downloaded_at < $2 \
-                 GROUP BY workflow_id",
+            // Each figure from its rows in [from, to), one branch each.
+            let counted = sqlx::query(
+                "SELECT workflow_id, COUNT(*) AS d, 0::bigint AS p, 0::numeric AS r, \
+                 0::bigint AS f, 0::bigint AS v FROM workflow_downloads \
+                 WHERE downloaded_at >= $1 AND downloaded_at < $2 GROUP BY workflow_id \
+                 UNION ALL \
+                 SELECT i.workflow_id, 0, COUNT(*), 0, 0, 0 FROM workflow_purchases p \
+                 JOIN workflow_purchase_items i ON i.purchase_id = p.id \
+                 WHERE p.completed_at >= $1 AND p.completed_at < $2 GROUP BY i.workflow_id \
+                 UNION ALL \
+                 SELECT workflow_id, 0, 0, SUM(amount), 0, 0 FROM purchase_refunds \
+                 WHERE refunded_at >= $1 AND refunded_at < $2 GROUP BY workflow_id \
+                 UNION ALL \
+                 SELECT workflow_id, 0, 0, 0, COUNT(*), 0 FROM workflow_favorite_adds \
+                 WHERE added_at >= $1 AND added_at < $2 GROUP BY workflow_id \
+                 UNION ALL \
+                 SELECT workflow_id, 0, 0, 0, 0, COUNT(*) FROM workflow_review_approvals \
+                 WHERE approved_at >= $1 AND approved_at < $2 GROUP BY workflow_id",
             )
             .bind(from)
             .bind(to)
             .fetch_all(&mut *c)
             .await
             .map_err(db)?;
-            counted.extend(
-                sqlx::query(
-                    "SELECT i.workflow_id, 0::bigint AS d, COUNT(*)::bigint AS p \
-                     FROM workflow_purchases p \
-                     JOIN workflow_purchase_items i ON i.purchase_id = p.id \
-                     WHERE p.completed_at >= $1 AND p.completed_at < $2 GROUP BY i.workflow_id",
-                )
-                .bind(from)
-                .bind(to)
-                .fetch_all(&mut *c)
-                .await
-                .map_err(db)?,
-            );
             Ok(DayCounts {
                 recorded: recorded.iter().map(day_count).collect::<StoreResult<_>>()?,
                 counted: counted.iter().map(day_count).collect::<StoreResult<_>>()?,
@@ -165,13 +166,15 @@ impl AnalyticsStore for PgStore {
     }
 }
 
-/// A row of `workflow_id`, `d` (downloads) and `p` (purchases).
+/// A row of `workflow_id` and the figures `d` (downloads), `p`
+/// (purchases), `r` (refunds), `f` (favorites) and `v` (reviews).
 fn day_count(row: &sqlx::postgres::PgRow) -> StoreResult<DayCount> {
-    let n =
-        |col: &str| -> StoreResult<u64> { Ok(u64::try_from(get::<i64>(row, col)?).unwrap_or(0)) };
     Ok(DayCount {
         workflow_id: WorkflowId::from_uuid(get(row, "workflow_id")?),
-        downloads: n("d")?,
-        purchases: n("p")?,
+        downloads: u64_col(row, "d")?,
+        purchases: u64_col(row, "p")?,
+        refunds: get(row, "r")?,
+        favorites: u64_col(row, "f")?,
+        reviews: u64_col(row, "v")?,
     })
 }

@@ -58,41 +58,68 @@ impl AnalyticsStore for SqliteStore {
         self.read(move |c| {
             // One read transaction: the rollup and the rows in one snapshot.
             let tx = c.unchecked_transaction().map_err(db)?;
-            let count = |r: &Row<'_>, d: bool| -> StoreResult<DayCount> {
-                let n = u64::try_from(get::<i64>(r, "n")?).unwrap_or(0);
-                Ok(DayCount {
-                    workflow_id: parse(r, "workflow_id")?,
-                    downloads: if d { n } else { 0 },
-                    purchases: if d { 0 } else { n },
-                })
-            };
             let recorded = query_all(
                 &tx,
-                "SELECT workflow_id, downloads, purchases FROM workflow_analytics WHERE date = ?1",
+                "SELECT workflow_id, downloads, purchases, refunds_minor, currency, favorites, \
+                 reviews FROM workflow_analytics WHERE date = ?1",
                 params![date(&date_of)],
                 |r| {
+                    let currency = parse_opt_with(r, "currency", Currency::parse)?;
                     Ok(DayCount {
                         workflow_id: parse(r, "workflow_id")?,
-                        downloads: u64::try_from(get::<i64>(r, "downloads")?).unwrap_or(0),
-                        purchases: u64::try_from(get::<i64>(r, "purchases")?).unwrap_or(0),
+                        downloads: u64_col(r, "downloads")?,
+                        purchases: u64_col(r, "purchases")?,
+                        refunds: decimal_of(get(r, "refunds_minor")?, currency),
+                        favorites: u64_col(r, "favorites")?,
+                        reviews: u64_col(r, "reviews")?,
                     })
                 },
             )?;
-            let mut counted = query_all(
-                &tx,
-                "SELECT workflow_id, COUNT(*) AS n FROM workflow_downloads \
-                 WHERE downloaded_at >= ?1 AND downloaded_at < ?2 GROUP BY workflow_id",
-                params![from, to],
-                |r| count(r, true),
-            )?;
-            counted.extend(query_all(
-                &tx,
-                "SELECT i.workflow_id, COUNT(*) AS n FROM workflow_purchases p \
-                 JOIN workflow_purchase_items i ON i.purchase_id = p.id \
-                 WHERE p.completed_at >= ?1 AND p.completed_at < ?2 GROUP BY i.workflow_id",
-                params![from, to],
-                |r| count(r, false),
-            )?);
+            // Each figure from its rows in [from, to): `n` a count, or for
+            // refunds a sum of minor units in `currency`.
+            type Put = fn(&mut DayCount, u64, Option<Currency>, i64);
+            let figures: [(&str, Put); 5] = [
+                (
+                    "SELECT workflow_id, COUNT(*) AS n, NULL AS currency FROM workflow_downloads \
+                     WHERE downloaded_at >= ?1 AND downloaded_at < ?2 GROUP BY workflow_id",
+                    |c, n, _, _| c.downloads = n,
+                ),
+                (
+                    "SELECT i.workflow_id, COUNT(*) AS n, NULL AS currency FROM workflow_purchases p \
+                     JOIN workflow_purchase_items i ON i.purchase_id = p.id \
+                     WHERE p.completed_at >= ?1 AND p.completed_at < ?2 GROUP BY i.workflow_id",
+                    |c, n, _, _| c.purchases = n,
+                ),
+                (
+                    "SELECT workflow_id, SUM(amount_minor) AS n, currency FROM purchase_refunds \
+                     WHERE refunded_at >= ?1 AND refunded_at < ?2 GROUP BY workflow_id, currency",
+                    |c, _, currency, minor| c.refunds = decimal_of(minor, currency),
+                ),
+                (
+                    "SELECT workflow_id, COUNT(*) AS n, NULL AS currency FROM workflow_favorite_adds \
+                     WHERE added_at >= ?1 AND added_at < ?2 GROUP BY workflow_id",
+                    |c, n, _, _| c.favorites = n,
+                ),
+                (
+                    "SELECT workflow_id, COUNT(*) AS n, NULL AS currency FROM workflow_review_approvals \
+                     WHERE approved_at >= ?1 AND approved_at < ?2 GROUP BY workflow_id",
+                    |c, n, _, _| c.reviews = n,
+                ),
+            ];
+            let mut counted = Vec::new();
+            for (sql, put) in figures {
+                counted.extend(query_all(&tx, sql, params![from, to], |r| {
+                    let n: i64 = get(r, "n")?;
+                    let mut c = DayCount::zero(parse(r, "workflow_id")?);
+                    put(
+                        &mut c,
+                        u64_col(r, "n")?,
+                        parse_opt_with(r, "currency", Currency::parse)?,
+                        n,
+                    );
+                    Ok(c)
+                })?);
+            }
             Ok(DayCounts { recorded, counted })
         })
         .await
