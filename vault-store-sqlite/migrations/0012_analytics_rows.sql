@@ -11,12 +11,15 @@ CREATE TABLE purchase_refunds (
 );
 CREATE INDEX idx_purchase_refunds_purchase ON purchase_refunds (purchase_id);
 CREATE INDEX idx_purchase_refunds_time ON purchase_refunds (refunded_at);
+-- A workflow's deletion cascades here; without it each one scans the table.
+CREATE INDEX idx_purchase_refunds_workflow ON purchase_refunds (workflow_id);
 
 CREATE TABLE workflow_favorite_adds (
     workflow_id TEXT NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
     added_at    TEXT NOT NULL
 );
 CREATE INDEX idx_workflow_favorite_adds_time ON workflow_favorite_adds (added_at);
+CREATE INDEX idx_workflow_favorite_adds_workflow ON workflow_favorite_adds (workflow_id);
 -- Bookmarks held now were each added once; ones removed before this
 -- migration left no trace, so days before it may differ in favorites.
 INSERT INTO workflow_favorite_adds (workflow_id, added_at)
@@ -35,5 +38,6 @@ CREATE TABLE workflow_review_approvals (
     approved_at TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX idx_workflow_review_approvals_time ON workflow_review_approvals (approved_at);
+CREATE INDEX idx_workflow_review_approvals_workflow ON workflow_review_approvals (workflow_id);
 INSERT INTO workflow_review_approvals (review_id, workflow_id, approved_at)
 SELECT id, workflow_id, approved_at FROM workflow_reviews WHERE approved_at IS NOT NULL;
