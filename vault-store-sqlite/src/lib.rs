@@ -273,17 +273,6 @@ impl SqliteStore {
         .await
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer: committed
-    /// if `f` returns `Ok`, rolled back (nothing written) otherwise.
-    ///
-    /// On a multi-threaded runtime it first tries to write right here, under
-    /// `block_in_place`, but only when nothing would make it wait: the
-    /// writer connection is free in this process and no other process holds
-    /// the write lock (asked with a zero busy timeout). Otherwise, and on a
-    /// current-thread runtime, the write goes to the blocking pool, where it
-    /// may wait for the lock up to the busy timeout without holding a worker.
-    /// The pool's hand-off costs two cross-thread wake-ups, about as much as
-    /// a download's whole transaction on tmpfs (benches/README.md).
     /// A staff write: `f`, then its audit entry, in one transaction.
     async fn audited<T, F>(&self, audit: &vault_core::store::AuditEntry, f: F) -> StoreResult<T>
     where
@@ -299,6 +288,17 @@ impl SqliteStore {
         .await
     }
 
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer: committed
+    /// if `f` returns `Ok`, rolled back (nothing written) otherwise.
+    ///
+    /// On a multi-threaded runtime it first tries to write right here, under
+    /// `block_in_place`, but only when nothing would make it wait: the
+    /// writer connection is free in this process and no other process holds
+    /// the write lock (asked with a zero busy timeout). Otherwise, and on a
+    /// current-thread runtime, the write goes to the blocking pool, where it
+    /// may wait for the lock up to the busy timeout without holding a worker.
+    /// The pool's hand-off costs two cross-thread wake-ups, about as much as
+    /// a download's whole transaction on tmpfs (benches/README.md).
     async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
