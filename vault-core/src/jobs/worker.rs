@@ -15,11 +15,11 @@ use async_trait::async_trait;
 use chrono::Duration;
 
 use crate::jobs::backoff::Backoff;
-use crate::jobs::job::{Job, JobId, JobKind};
+use crate::jobs::job::{Job, JobKind};
 use crate::jobs::lease::{Completion, Outcome};
 use crate::jobs::schedule::Recurring;
 use crate::jobs::store::{ClaimRequest, JobStore};
-use crate::value::clock::{Clock, Entropy, new_uuid};
+use crate::value::clock::{Clock, Entropy};
 use crate::value::error::{StoreError, StoreResult};
 
 /// A flag the app raises to stop its workers.
@@ -166,9 +166,7 @@ where
             if last.as_deref() == Some(key.as_str()) {
                 continue;
             }
-            let job = r
-                .job(now)
-                .into_job(JobId::from_uuid(new_uuid(entropy)), now);
+            let job = r.job(now).mint(entropy, now);
             match store.enqueue_job(&job).await {
                 Ok(_) => *last = Some(key),
                 Err(e) => {

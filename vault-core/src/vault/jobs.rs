@@ -57,7 +57,7 @@ impl<S: Store + ?Sized> Vault<S> {
             .map(|kind| {
                 let new = NewJob::new(kind.clone(), serde_json::json!({ field: id }))?
                     .unique_key(format!("{kind}:{id}"));
-                Ok(new.into_job(JobId::from_uuid(self.uuid()), now))
+                Ok(new.mint(self.entropy.as_ref(), now))
             })
             .collect()
     }
@@ -72,7 +72,7 @@ impl<S: Store + ?Sized> Vault<S> {
         self.acting(actor, span, async move {
             require_staff(actor, "enqueue")?;
             new.check()?;
-            let job = new.into_job(JobId::from_uuid(self.uuid()), self.now());
+            let job = new.mint(self.entropy.as_ref(), self.now());
             Ok(self.writes.enqueue_job(&job).await?)
         })
         .await
