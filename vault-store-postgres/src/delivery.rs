@@ -68,14 +68,12 @@ fn download_from_row(row: &PgRow) -> StoreResult<Download> {
     })
 }
 
-/// Checks and increments the charge's quota in one conditional UPDATE: the
-/// row lock it takes makes concurrent chargers queue, and each re-checks the
-/// condition against the previous one's commit (READ COMMITTED re-evaluates
-/// the WHERE clause on the newest row version). Only when no row matched is
-/// the row read again, to say why.
 /// Charges the download in one compare-and-increment whose parameters are
-/// the charge's guard; when it misses, reads what the row holds and lets
-/// vault-core's verdict say why.
+/// the charge's guard: the row lock it takes makes concurrent chargers
+/// queue, and each re-checks the guard against the previous one's commit
+/// (READ COMMITTED re-evaluates the WHERE clause on the newest row
+/// version). Only when no row matched is the row read again, and
+/// vault-core's verdict says why.
 async fn charge(c: &mut PgConnection, charge: &Charge) -> StoreResult<()> {
     let charged: Option<i64> = match *charge {
         Charge::Nothing => return Ok(()),

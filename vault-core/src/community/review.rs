@@ -93,6 +93,36 @@ pub struct Review {
 }
 
 impl Review {
+    /// A review as submitted at `now`: pending moderation, no votes, at
+    /// revision 0. `verified_purchase` says whether the author paid for the
+    /// workflow.
+    pub fn submitted(
+        id: ReviewId,
+        workflow_id: WorkflowId,
+        user_id: UserId,
+        input: ReviewInput,
+        verified_purchase: bool,
+        now: DateTime<Utc>,
+    ) -> Review {
+        Review {
+            id,
+            workflow_id,
+            user_id,
+            input,
+            verified_purchase,
+            helpful_count: 0,
+            not_helpful_count: 0,
+            status: ModerationStatus::Pending,
+            moderated_by: None,
+            moderated_at: None,
+            moderation_note: None,
+            approved_at: None,
+            created_at: now,
+            updated_at: now,
+            revision: 0,
+        }
+    }
+
     /// The review after a moderator sets `status` at `now`, and whether
     /// this is its first approval (what the day's `reviews` figure counts).
     /// Approving again after a rejection or an edit counts nothing more:
@@ -144,29 +174,19 @@ mod tests {
     use super::*;
 
     fn pending() -> Review {
-        let at = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
-        Review {
-            id: ReviewId::from_uuid(uuid::Uuid::from_u128(1)),
-            workflow_id: WorkflowId::from_uuid(uuid::Uuid::from_u128(2)),
-            user_id: UserId::parse("user-1").expect("user"),
-            input: ReviewInput {
+        Review::submitted(
+            ReviewId::from_uuid(uuid::Uuid::from_u128(1)),
+            WorkflowId::from_uuid(uuid::Uuid::from_u128(2)),
+            UserId::parse("user-1").expect("user"),
+            ReviewInput {
                 rating: Rating::new(4).expect("valid"),
                 dimensions: DimensionRatings::default(),
                 title: "t".into(),
                 body: String::new(),
             },
-            verified_purchase: false,
-            helpful_count: 0,
-            not_helpful_count: 0,
-            status: ModerationStatus::Pending,
-            moderated_by: None,
-            moderated_at: None,
-            moderation_note: None,
-            approved_at: None,
-            created_at: at,
-            updated_at: at,
-            revision: 0,
-        }
+            false,
+            Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+        )
     }
 
     proptest! {

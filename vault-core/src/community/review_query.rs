@@ -274,27 +274,23 @@ mod tests {
 
     fn review(n: u128, secs: i64, user: usize, status: usize) -> Review {
         let at = DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(secs);
+        let input = ReviewInput {
+            rating: Rating::new(4).expect("rating"),
+            dimensions: DimensionRatings::default(),
+            title: "t".into(),
+            body: String::new(),
+        };
+        let user = UserId::parse(&format!("user-{user}")).expect("user");
         Review {
-            id: rid(n),
-            workflow_id: WorkflowId::from_uuid(uuid::Uuid::from_u128(n)),
-            user_id: UserId::parse(&format!("user-{user}")).expect("user"),
-            input: ReviewInput {
-                rating: Rating::new(4).expect("rating"),
-                dimensions: DimensionRatings::default(),
-                title: "t".into(),
-                body: String::new(),
-            },
-            verified_purchase: false,
-            helpful_count: 0,
-            not_helpful_count: 0,
             status: STATUSES[status % 4],
-            moderated_by: None,
-            moderated_at: None,
-            moderation_note: None,
-            approved_at: None,
-            created_at: at,
-            updated_at: at,
-            revision: 0,
+            ..Review::submitted(
+                rid(n),
+                WorkflowId::from_uuid(uuid::Uuid::from_u128(n)),
+                user,
+                input,
+                false,
+                at,
+            )
         }
     }
 

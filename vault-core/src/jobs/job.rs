@@ -435,7 +435,10 @@ mod tests {
         let next = new().mint(&entropy, t + chrono::Duration::microseconds(1));
         let same = new().mint(&entropy, t);
         assert_eq!((first.created_at, first.run_at), (t, t));
-        assert_eq!(first.id.as_uuid().get_version(), Some(uuid::Version::SortRand));
+        assert_eq!(
+            first.id.as_uuid().get_version(),
+            Some(uuid::Version::SortRand)
+        );
         assert!(first.id < next.id && same.id < next.id);
         assert_ne!(first.id, same.id);
     }

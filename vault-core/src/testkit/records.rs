@@ -393,27 +393,16 @@ pub(super) fn review(
     stars: u8,
     status: ModerationStatus,
 ) -> Review {
+    let input = ReviewInput {
+        rating: Rating::new(stars).unwrap(),
+        dimensions: DimensionRatings::default(),
+        title: "Saves hours".into(),
+        body: String::new(),
+    };
     Review {
-        id: review_id(n),
-        workflow_id: wf_id(workflow),
-        user_id: user(who),
-        input: ReviewInput {
-            rating: Rating::new(stars).unwrap(),
-            dimensions: DimensionRatings::default(),
-            title: "Saves hours".into(),
-            body: String::new(),
-        },
-        verified_purchase: true,
-        helpful_count: 0,
-        not_helpful_count: 0,
         status,
-        moderated_by: None,
-        moderated_at: None,
-        moderation_note: None,
         approved_at: (status == ModerationStatus::Approved).then(|| t(1)),
-        created_at: t(1),
-        updated_at: t(1),
-        revision: 0,
+        ..Review::submitted(review_id(n), wf_id(workflow), user(who), input, true, t(1))
     }
 }
 

@@ -64,23 +64,14 @@ impl<S: Store + ?Sized> Vault<S> {
                 .iter()
                 .any(|p| p.status.is_paid());
             let now = self.now();
-            let review = Review {
-                id: ReviewId::from_uuid(self.uuid()),
-                workflow_id: workflow,
-                user_id: user,
+            let review = Review::submitted(
+                ReviewId::from_uuid(self.uuid()),
+                workflow,
+                user,
                 input,
-                verified_purchase: verified,
-                helpful_count: 0,
-                not_helpful_count: 0,
-                status: ModerationStatus::Pending,
-                moderated_by: None,
-                moderated_at: None,
-                moderation_note: None,
-                approved_at: None,
-                created_at: now,
-                updated_at: now,
-                revision: 0,
-            };
+                verified,
+                now,
+            );
             self.writes
                 .insert_review(&review, &RatingDelta::default(), None)
                 .await?;
