@@ -12,6 +12,9 @@
 //! * `benches/jobs.rs`: the job queue on SQLite and PostgreSQL: enqueue,
 //!   and claim + complete with 1, 4 and 16 workers, each paired with
 //!   [`raw_jobs`] (the store's statements, issued directly).
+//! * `benches/min.rs`: the download path against [`min`], the least SQL
+//!   that does the same job on a frozen schema of its own: how far the
+//!   vault is from the limit, and the limit against this machine's anchors.
 //! * `src/bin/bench-report.rs`: reads criterion's estimates and writes
 //!   `target/bench-report.md` (see [`report`]).
 //!
@@ -23,6 +26,7 @@
 //! [`raw_pg`] baselines. See `benches/README.md` for the commands.
 
 pub mod load;
+pub mod min;
 pub mod pg;
 pub mod raw;
 pub mod raw_jobs;

@@ -1,0 +1,389 @@
+//! The vault's download path against the `*-min` baselines
+//! (`vault_benches::min`: the least SQL that does the same job, on a frozen
+//! schema of its own), at the small scale (10k purchases over 1k
+//! workflows), on SQLite and, when `DATABASE_URL` answers, PostgreSQL.
+//!
+//! Two reports, printed (no criterion: each figure is a ratio of two sides
+//! timed back to back, or an anchor):
+//! * `anchor min/...`: the baseline alone, to check that it reproduces
+//!   what this machine class is known to do (benches/README.md § The
+//!   limit): SQLite download and access read with `synchronous = NORMAL`,
+//!   PostgreSQL's one-statement write with durable commits on one client,
+//!   and writes per second with four clients.
+//! * `paired <op>/<backend>: min ÷ vault`: rounds that time a block of
+//!   operations on the vault and then on the baseline (which goes first
+//!   alternates), and the median of the rounds' ratios: how far the vault
+//!   is from the limit.
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::runtime::Runtime;
+use vault_benches::min::{MinPg, MinSqlite, MinTarget};
+use vault_benches::scale::{self, SMALL};
+use vault_benches::world::{Backend, World, remove_db};
+use vault_benches::{pg, spec};
+use vault_core::Clock;
+
+/// Rounds of a paired report, and operations per block in each; with
+/// `--test` (CI's smoke run) two rounds of ten, so the bench cannot rot.
+fn plan() -> (usize, usize) {
+    static PLAN: std::sync::OnceLock<(usize, usize)> = std::sync::OnceLock::new();
+    *PLAN.get_or_init(|| {
+        if std::env::args().any(|a| a == "--test") {
+            (2, 10)
+        } else {
+            (12, 200)
+        }
+    })
+}
+
+fn targets(w: &World) -> Vec<MinTarget> {
+    (0..spec::TARGETS)
+        .map(|u| {
+            let raw = &w.targets[u].raw;
+            MinTarget::new(u, raw.ip_hash.clone(), raw.user_agent.clone())
+        })
+        .collect()
+}
+
+/// Prints the median of the plan's rounds of `min ÷ vault`, each timing
+/// `block` operations on both sides back to back.
+fn paired(
+    name: &str,
+    mut vault: impl FnMut(usize) -> Duration,
+    mut min: impl FnMut(usize) -> Duration,
+) {
+    let (rounds, block) = plan();
+    let _ = (vault(block / 4), min(block / 4)); // warm-up
+    let mut ratios = Vec::with_capacity(rounds);
+    let mut per_op = [0.0f64; 2];
+    for round in 0..rounds {
+        let mut took = [Duration::ZERO; 2];
+        for k in 0..2 {
+            let i = (round + k) % 2;
+            took[i] = if i == 0 { vault(block) } else { min(block) };
+            per_op[i] += took[i].as_secs_f64() * 1e6 / block as f64;
+        }
+        ratios.push(took[1].as_secs_f64() / took[0].as_secs_f64());
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = (ratios[rounds / 2 - 1] + ratios[rounds / 2]) / 2.0;
+    println!(
+        "paired {name}: min ÷ vault {median:.2} (rounds {:.2}..{:.2}); per op vault {:.1} µs, min {:.1} µs",
+        ratios[0],
+        ratios[rounds - 1],
+        per_op[0] / rounds as f64,
+        per_op[1] / rounds as f64,
+    );
+}
+
+/// Median per-operation time of `f` over the plan's blocks.
+fn anchor(name: &str, mut f: impl FnMut(usize) -> Duration) {
+    let (rounds, block) = plan();
+    let _ = f(block / 4);
+    let mut per = (0..rounds)
+        .map(|_| f(block).as_secs_f64() * 1e6 / block as f64)
+        .collect::<Vec<_>>();
+    per.sort_by(f64::total_cmp);
+    println!(
+        "anchor min/{name}: {:.1} µs per op (median of {rounds} blocks of {block}; {:.1}..{:.1})",
+        per[rounds / 2],
+        per[0],
+        per[rounds - 1]
+    );
+}
+
+fn sqlite(rt: &Runtime, dir: &Path) {
+    let w = rt.block_on(World::build(Backend::Sqlite, SMALL, dir));
+    let now = w.fx.clock.now();
+    let ts = targets(&w);
+    let path = dir.join("min-10k.db");
+    remove_db(&path);
+    let min = MinSqlite::create(&path, &SMALL, vault_core::testkit::epoch(), "FULL").unwrap();
+    // Sanity: both sides grant target 0 through its purchase, and a
+    // download records on both.
+    let access = min.check_access(&ts[0], now).unwrap().unwrap();
+    assert!(access.purchase.is_some(), "{access:?}");
+    assert!(min.download(&ts[0], now).unwrap());
+    let t = &w.targets[0];
+    rt.block_on(w.fx.vault.download(&t.actor, t.workflow, None, &w.request))
+        .unwrap();
+
+    let vault = &w.fx.vault;
+    let mut n = 0usize;
+    paired(
+        "check_access/sqlite",
+        |k| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..k {
+                    n += 1;
+                    let t = &w.targets[n % spec::TARGETS];
+                    vault
+                        .check_access(&t.actor, t.workflow, Some(t.file))
+                        .await
+                        .unwrap();
+                }
+                start.elapsed()
+            })
+        },
+        |k| {
+            let start = Instant::now();
+            for i in 0..k {
+                min.check_access(&ts[i % spec::TARGETS], now)
+                    .unwrap()
+                    .unwrap();
+            }
+            start.elapsed()
+        },
+    );
+    let mut n = 0usize;
+    paired(
+        "download/sqlite",
+        |k| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..k {
+                    n += 1;
+                    let t = &w.targets[n % spec::TARGETS];
+                    vault
+                        .download(&t.actor, t.workflow, None, &w.request)
+                        .await
+                        .unwrap();
+                }
+                start.elapsed()
+            })
+        },
+        |k| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..k {
+                    let ok = tokio::task::block_in_place(|| {
+                        min.download(&ts[i % spec::TARGETS], now).unwrap()
+                    });
+                    assert!(ok);
+                }
+                start.elapsed()
+            })
+        },
+    );
+    let (rows, rolled) = min.counts(now).unwrap();
+    assert_eq!(rows, rolled, "every min download moved its day rollup");
+    drop(min);
+    remove_db(&path);
+
+    // The anchors: synchronous = NORMAL, as the anchors were measured.
+    let min = MinSqlite::create(&path, &SMALL, vault_core::testkit::epoch(), "NORMAL").unwrap();
+    anchor("sqlite/check_access (NORMAL)", |k| {
+        let start = Instant::now();
+        for i in 0..k {
+            min.check_access(&ts[i % spec::TARGETS], now)
+                .unwrap()
+                .unwrap();
+        }
+        start.elapsed()
+    });
+    anchor("sqlite/download write (NORMAL)", |k| {
+        let start = Instant::now();
+        for i in 0..k {
+            let u = i % spec::TARGETS;
+            let purchase = spec::purchase_id(u * scale::PURCHASES_PER_USER).to_string();
+            let category = spec::category(u) as i64;
+            assert!(min.write(&ts[u], &purchase, category, now).unwrap());
+        }
+        start.elapsed()
+    });
+    anchor("sqlite/download (NORMAL; read + write)", |k| {
+        let start = Instant::now();
+        for i in 0..k {
+            assert!(min.download(&ts[i % spec::TARGETS], now).unwrap());
+        }
+        start.elapsed()
+    });
+    drop(min);
+    remove_db(&path);
+    rt.block_on(w.remove_storage());
+}
+
+async fn pg_writes(min: &mut MinPg, ts: &[MinTarget], k: usize, now: DateTime<Utc>) {
+    for i in 0..k {
+        let u = i % ts.len();
+        let t = &ts[u];
+        let purchase = spec::purchase_id(u * scale::PURCHASES_PER_USER).as_uuid();
+        let category = spec::category(u) as i64;
+        assert!(min.write(t, purchase, category, now).await.unwrap());
+    }
+}
+
+fn postgres(rt: &Runtime, dir: &Path) {
+    let Some(server) = rt.block_on(pg::server()) else {
+        return;
+    };
+    let w = rt.block_on(World::build(Backend::Postgres, SMALL, dir));
+    let now = w.fx.clock.now();
+    let ts = targets(&w);
+    let options = rt
+        .block_on(pg::fresh_named_database(&server, "vault_bench_min"))
+        .unwrap();
+    let mut min = rt
+        .block_on(MinPg::create(
+            &options,
+            &SMALL,
+            vault_core::testkit::epoch(),
+        ))
+        .unwrap();
+    let access = rt.block_on(min.check_access(&ts[0], now)).unwrap().unwrap();
+    assert!(access.purchase.is_some(), "{access:?}");
+    assert!(rt.block_on(min.download(&ts[0], now)).unwrap());
+
+    let vault = &w.fx.vault;
+    let mut n = 0usize;
+    paired(
+        "check_access/postgres",
+        |k| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..k {
+                    n += 1;
+                    let t = &w.targets[n % spec::TARGETS];
+                    vault
+                        .check_access(&t.actor, t.workflow, Some(t.file))
+                        .await
+                        .unwrap();
+                }
+                start.elapsed()
+            })
+        },
+        |k| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..k {
+                    min.check_access(&ts[i % spec::TARGETS], now)
+                        .await
+                        .unwrap()
+                        .unwrap();
+                }
+                start.elapsed()
+            })
+        },
+    );
+    let mut n = 0usize;
+    paired(
+        "download/postgres",
+        |k| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for _ in 0..k {
+                    n += 1;
+                    let t = &w.targets[n % spec::TARGETS];
+                    vault
+                        .download(&t.actor, t.workflow, None, &w.request)
+                        .await
+                        .unwrap();
+                }
+                start.elapsed()
+            })
+        },
+        |k| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..k {
+                    assert!(min.download(&ts[i % spec::TARGETS], now).await.unwrap());
+                }
+                start.elapsed()
+            })
+        },
+    );
+    let (rows, rolled) = rt.block_on(min.counts(now)).unwrap();
+    assert_eq!(rows, rolled, "every min download moved its day rollup");
+    drop(min);
+
+    // The anchors: durable commits (no session setting), as measured.
+    let durable = server.clone().database("vault_bench_min");
+    let mut one = rt.block_on(MinPg::connect(&durable)).unwrap();
+    anchor("postgres/download write (durable, 1 client)", |k| {
+        rt.block_on(async {
+            let start = Instant::now();
+            pg_writes(&mut one, &ts, k, now).await;
+            start.elapsed()
+        })
+    });
+    anchor("postgres/check_access (1 client)", |k| {
+        rt.block_on(async {
+            let start = Instant::now();
+            for i in 0..k {
+                one.check_access(&ts[i % spec::TARGETS], now)
+                    .await
+                    .unwrap()
+                    .unwrap();
+            }
+            start.elapsed()
+        })
+    });
+    drop(one);
+    let clients = 4;
+    let mut conns = (0..clients)
+        .map(|_| Some(rt.block_on(MinPg::connect(&durable)).unwrap()))
+        .collect::<Vec<_>>();
+    let ts = Arc::new(ts);
+    let block = plan().1;
+    let mut per_sec = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        let handles = conns
+            .iter_mut()
+            .enumerate()
+            .map(|(c, slot)| {
+                let mut conn = slot.take().unwrap();
+                // Each client its own targets: the rows they update differ,
+                // as different users' downloads do.
+                let mine = ts
+                    .iter()
+                    .skip(c)
+                    .step_by(clients)
+                    .cloned()
+                    .collect::<Vec<_>>();
+                let firsts: Vec<usize> = (c..spec::TARGETS).step_by(clients).collect();
+                rt.spawn(async move {
+                    for i in 0..block {
+                        let j = i % mine.len();
+                        let u = firsts[j];
+                        let purchase = spec::purchase_id(u * scale::PURCHASES_PER_USER).as_uuid();
+                        assert!(
+                            conn.write(&mine[j], purchase, spec::category(u) as i64, now)
+                                .await
+                                .unwrap()
+                        );
+                    }
+                    conn
+                })
+            })
+            .collect::<Vec<_>>();
+        for (slot, h) in conns.iter_mut().zip(handles) {
+            *slot = Some(rt.block_on(h).unwrap());
+        }
+        per_sec.push((clients * block) as f64 / start.elapsed().as_secs_f64());
+    }
+    per_sec.sort_by(f64::total_cmp);
+    println!(
+        "anchor min/postgres/download write (durable, {clients} clients): {:.0} writes/s (median of 5; {:.0}..{:.0})",
+        per_sec[2], per_sec[0], per_sec[4]
+    );
+    drop(conns);
+    rt.block_on(w.remove_storage());
+    rt.block_on(pg::drop_database(&server, "vault_bench_min"))
+        .unwrap();
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a filter argument is accepted and
+    // ignored (this bench is one report).
+    let rt = vault_benches::runtime();
+    let dir = scale::db_dir(Path::new(env!("CARGO_TARGET_TMPDIR")));
+    sqlite(&rt, &dir);
+    postgres(&rt, &dir);
+}
