@@ -464,21 +464,16 @@ impl RawPg {
         let acc = self.access_read(t, true).await?;
         let mut tx = self.conn.begin().await?;
         let c: &mut PgConnection = &mut tx;
-        if !exists(sqlx::query(WORKFLOW_EXISTS).bind(t.workflow), c).await?
-            || !exists(
-                sqlx::query("SELECT 1 FROM workflow_files WHERE id = $1 AND workflow_id = $2")
-                    .bind(t.file)
-                    .bind(t.workflow),
-                c,
-            )
-            .await?
-            || exists(
-                sqlx::query("SELECT 1 FROM workflow_downloads WHERE id = $1").bind(id),
-                c,
-            )
-            .await?
-        {
-            return Err(missing("workflow, file or fresh download id"));
+        let (workflow, file): (bool, bool) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1), \
+             EXISTS (SELECT 1 FROM workflow_files WHERE id = $2 AND workflow_id = $1)",
+        )
+        .bind(t.workflow)
+        .bind(t.file)
+        .fetch_one(&mut *c)
+        .await?;
+        if !workflow || !file {
+            return Err(missing("workflow or file"));
         }
         let charged: Option<i64> = sqlx::query_scalar(
             "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
@@ -514,21 +509,16 @@ impl RawPg {
         .bind(t.now)
         .execute(&mut *c)
         .await?;
-        let category: Uuid = sqlx::query_scalar(
-            "UPDATE workflows SET download_count = download_count + 1 WHERE id = $1 \
-             RETURNING category_id",
+        sqlx::query(
+            "WITH w AS (UPDATE workflows SET download_count = download_count + 1 \
+                        WHERE id = $1 RETURNING category_id), \
+                  f AS (UPDATE workflow_files SET download_count = download_count + 1 \
+                        WHERE id = $2 AND EXISTS (SELECT 1 FROM w) RETURNING 1) \
+             UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
+             WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f)",
         )
         .bind(t.workflow)
-        .fetch_one(&mut *c)
-        .await?;
-        sqlx::query("UPDATE workflow_files SET download_count = download_count + 1 WHERE id = $1")
-            .bind(t.file)
-            .execute(&mut *c)
-            .await?;
-        sqlx::query(
-            "UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = $1",
-        )
-        .bind(category)
+        .bind(t.file)
         .execute(&mut *c)
         .await?;
         apply_delta(c, t.workflow, t.today, |r| add(&mut r[5], 1)).await?;

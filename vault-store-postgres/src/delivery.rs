@@ -8,7 +8,6 @@
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor};
-use uuid::Uuid;
 use vault_core::delivery::charge::Charged;
 use vault_core::delivery::download::{Download, DownloadSource, IpHash, RequestMeta};
 use vault_core::store::{
@@ -19,7 +18,7 @@ use vault_core::value::country::CountryCode;
 use vault_core::value::delta::AnalyticsDelta;
 use vault_core::value::ids::WorkflowId;
 
-use crate::catalog::{load_gate, require_workflow, version_released_at, wanted_file};
+use crate::catalog::{load_gate, version_released_at, wanted_file};
 use crate::codec::*;
 use crate::commerce::{memberships_for_user, purchases_covering};
 use crate::insight::daily::apply_deltas;
@@ -169,24 +168,23 @@ async fn record_download(
     ch: &Charge,
     delta: &AnalyticsDelta,
 ) -> StoreResult<()> {
-    require_workflow(c, d.workflow_id).await?;
-    let file: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM workflow_files WHERE id = $1 AND workflow_id = $2")
-            .bind(d.file_id.as_uuid())
-            .bind(d.workflow_id.as_uuid())
-            .fetch_optional(&mut *c)
-            .await
-            .map_err(db)?;
-    if file.is_none() {
-        return Err(StoreError::not_found(Entity::File, d.file_id));
+    // The workflow and its file in one round trip. A taken download id
+    // needs no read of its own: the insert's unique violation says it, and
+    // the transaction takes the charge back with it.
+    let (workflow, file): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1), \
+         EXISTS (SELECT 1 FROM workflow_files WHERE id = $2 AND workflow_id = $1)",
+    )
+    .bind(d.workflow_id.as_uuid())
+    .bind(d.file_id.as_uuid())
+    .fetch_one(&mut *c)
+    .await
+    .map_err(db)?;
+    if !workflow {
+        return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
     }
-    let dup: Option<i32> = sqlx::query_scalar("SELECT 1 FROM workflow_downloads WHERE id = $1")
-        .bind(d.id.as_uuid())
-        .fetch_optional(&mut *c)
-        .await
-        .map_err(db)?;
-    if dup.is_some() {
-        return Err(StoreError::exists(Entity::Download, d.id));
+    if !file {
+        return Err(StoreError::not_found(Entity::File, d.file_id));
     }
     charge(c, ch).await?;
     s.step(c, "record_download:after_charge").await?;
@@ -219,24 +217,21 @@ async fn record_download(
     .await
     .map_err(unique(Entity::Download, d.id))?;
     s.step(c, "record_download:after_insert").await?;
-    // Counters in the lock order every write uses: workflow, file, category.
-    let category: Uuid = sqlx::query_scalar(
-        "UPDATE workflows SET download_count = download_count + 1 WHERE id = $1 \
-         RETURNING category_id",
+    // The three counters in one round trip, in the lock order every write
+    // uses: workflow, file, category. Each data-modifying CTE runs once,
+    // and a sub-query on another is evaluated before the statement that
+    // holds it touches a row, so `f` waits for `w` and the category for
+    // both.
+    sqlx::query(
+        "WITH w AS (UPDATE workflows SET download_count = download_count + 1 \
+                    WHERE id = $1 RETURNING category_id), \
+              f AS (UPDATE workflow_files SET download_count = download_count + 1 \
+                    WHERE id = $2 AND EXISTS (SELECT 1 FROM w) RETURNING 1) \
+         UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
+         WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f)",
     )
     .bind(d.workflow_id.as_uuid())
-    .fetch_one(&mut *c)
-    .await
-    .map_err(db)?;
-    sqlx::query("UPDATE workflow_files SET download_count = download_count + 1 WHERE id = $1")
-        .bind(d.file_id.as_uuid())
-        .execute(&mut *c)
-        .await
-        .map_err(db)?;
-    sqlx::query(
-        "UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = $1",
-    )
-    .bind(category)
+    .bind(d.file_id.as_uuid())
     .execute(&mut *c)
     .await
     .map_err(db)?;

@@ -160,6 +160,21 @@ pub async fn store_record_download_checks_everything_before_writing(store: Arc<d
             ..
         }
     );
+    // A taken id with a charge: a store may find it only at the insert,
+    // after the charge; the charge goes back with the rest.
+    assert_err!(
+        store
+            .record_download(
+                &download(1, Some("ann"), 10, 1, 1),
+                &by_purchase(None),
+                &counted
+            )
+            .await,
+        StoreError::AlreadyExists {
+            entity: Entity::Download,
+            ..
+        }
+    );
     assert_eq!(snapshot(&*store).await, before);
 
     // Unlimited charges are still counted; free ones touch no quota.
