@@ -332,20 +332,11 @@ async fn apply_delta(
     day: NaiveDate,
     bump: impl FnOnce(&mut [Cell]),
 ) -> sqlx::Result<()> {
-    if !exists(sqlx::query(WORKFLOW_EXISTS).bind(workflow), c).await? {
-        return Err(missing("workflow"));
-    }
-    sqlx::query(
-        "INSERT INTO workflow_analytics (workflow_id, date) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-    )
-    .bind(workflow)
-    .bind(day)
-    .execute(&mut *c)
-    .await?;
     let row = sqlx::query(concat!(
-        "SELECT ",
-        analytics_cols!(),
-        " FROM workflow_analytics WHERE workflow_id = $1 AND date = $2 FOR UPDATE"
+        "INSERT INTO workflow_analytics (workflow_id, date) VALUES ($1, $2) \
+         ON CONFLICT (workflow_id, date) DO UPDATE SET workflow_id = EXCLUDED.workflow_id \
+         RETURNING ",
+        analytics_cols!()
     ))
     .bind(workflow)
     .bind(day)

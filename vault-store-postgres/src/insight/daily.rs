@@ -9,7 +9,6 @@ use vault_core::insight::analytics::{AnalyticsDelta, DailyAnalytics};
 use vault_core::store::{Entity, StoreError, StoreResult};
 use vault_core::value::country::CountryCode;
 
-use crate::catalog::require_workflow;
 use crate::codec::*;
 
 macro_rules! analytics_cols {
@@ -65,10 +64,10 @@ pub(crate) async fn apply_deltas(
     Ok(())
 }
 
-/// Applies a delta to its day's row, creating it: the row is created if
-/// missing (`ON CONFLICT DO NOTHING`), locked (`FOR UPDATE`), added to with
-/// vault-core's own [`DailyAnalytics::apply`] and written back, so
-/// concurrent writers of one day take turns and none is lost.
+/// Applies a delta to its day's row: the row is created if missing or
+/// locked if not (one upsert), added to with vault-core's own
+/// [`DailyAnalytics::apply`] and written back, so concurrent writers of one
+/// day take turns and none is lost.
 pub(crate) async fn apply_delta(c: &mut PgConnection, d: &AnalyticsDelta) -> StoreResult<()> {
     let wf = d.workflow_id.as_uuid();
     // The workflow row first: every write locks a workflow before its
@@ -84,27 +83,28 @@ pub(crate) async fn apply_delta(c: &mut PgConnection, d: &AnalyticsDelta) -> Sto
         if n == 0 {
             return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
         }
-    } else {
-        require_workflow(c, d.workflow_id).await?;
     }
-    sqlx::query(
-        "INSERT INTO workflow_analytics (workflow_id, date) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-    )
-    .bind(wf)
-    .bind(d.date)
-    .execute(&mut *c)
-    .await
-    .map_err(db)?;
+    // The day's row, created if missing, locked and returned by one
+    // statement: the no-op `DO UPDATE` is what makes `ON CONFLICT` wait for
+    // a concurrent creator, lock the row and return it (`DO NOTHING`
+    // returns nothing). A workflow that is not there is the foreign key's
+    // violation.
     let row = sqlx::query(concat!(
-        "SELECT ",
-        analytics_cols!(),
-        " FROM workflow_analytics WHERE workflow_id = $1 AND date = $2 FOR UPDATE"
+        "INSERT INTO workflow_analytics (workflow_id, date) VALUES ($1, $2) \
+         ON CONFLICT (workflow_id, date) DO UPDATE SET workflow_id = EXCLUDED.workflow_id \
+         RETURNING ",
+        analytics_cols!()
     ))
     .bind(wf)
     .bind(d.date)
     .fetch_one(&mut *c)
     .await
-    .map_err(db)?;
+    .map_err(unique_or_parent(
+        Entity::Analytics,
+        d.workflow_id,
+        Entity::Workflow,
+        d.workflow_id,
+    ))?;
     let mut row = analytics_from_row(&row)?;
     let mut delta = d.clone();
     if let Some(visitor) = &d.visitor {
