@@ -129,14 +129,29 @@ macro_rules! webhook_insert {
 /// The access read's workflow statement: the gate columns only.
 const WORKFLOW_GATE: &str =
     "SELECT id, status, pricing_tier, price, currency, archived_at FROM workflows WHERE id = $1";
+/// When the update carrying the file's version was released, as a
+/// sub-query of the file's read (the store's `file_released_at!`).
+macro_rules! file_released_at {
+    () => {
+        "(SELECT u.released_at FROM workflow_updates u \
+          WHERE u.workflow_id = workflow_files.workflow_id \
+          AND u.version_major = workflow_files.version_major \
+          AND u.version_minor = workflow_files.version_minor \
+          AND u.version_patch = workflow_files.version_patch LIMIT 1) AS file_released_at"
+    };
+}
 const FILE_OF: &str = concat!(
     "SELECT ",
     file_cols!(),
+    ", ",
+    file_released_at!(),
     " FROM workflow_files WHERE id = $2 AND workflow_id = $1"
 );
 const PRIMARY_FILE_OF: &str = concat!(
     "SELECT ",
     file_cols!(),
+    ", ",
+    file_released_at!(),
     " FROM workflow_files WHERE workflow_id = $1 AND is_primary"
 );
 const PURCHASES_COVERING: &str = concat!(
@@ -405,19 +420,7 @@ impl RawPg {
         };
         if let Some(file) = file {
             acc ^= fold(std::slice::from_ref(&file))?;
-            // file_cols!() positions of version_major, _minor, _patch.
-            let (major, minor, patch): (i64, i64, i64) =
-                (file.try_get(7)?, file.try_get(8)?, file.try_get(9)?);
-            let released: Option<DateTime<Utc>> = sqlx::query_scalar(
-                "SELECT released_at FROM workflow_updates WHERE workflow_id = $1 \
-                 AND version_major = $2 AND version_minor = $3 AND version_patch = $4",
-            )
-            .bind(t.workflow)
-            .bind(major)
-            .bind(minor)
-            .bind(patch)
-            .fetch_optional(&mut *c)
-            .await?;
+            let released: Option<DateTime<Utc>> = file.try_get("file_released_at")?;
             acc ^= u64::from(released.is_some());
         }
         acc ^= fold(

@@ -18,7 +18,7 @@ use vault_core::value::country::CountryCode;
 use vault_core::value::delta::AnalyticsDelta;
 use vault_core::value::ids::WorkflowId;
 
-use crate::catalog::{load_gate, version_released_at, wanted_file};
+use crate::catalog::{load_gate, wanted_file};
 use crate::codec::*;
 use crate::commerce::{memberships_for_user, purchases_covering};
 use crate::insight::daily::apply_deltas;
@@ -317,10 +317,9 @@ async fn read(c: &mut PgConnection, query: &AccessQuery<'_>) -> StoreResult<Opti
     let Some(workflow) = load_gate(&mut *c, query.workflow).await? else {
         return Ok(None);
     };
-    let file = wanted_file(&mut *c, query.workflow, query.file).await?;
-    let file_released_at = match &file {
-        Some(f) => version_released_at(&mut *c, query.workflow, f.version).await?,
-        None => None,
+    let (file, file_released_at) = match wanted_file(&mut *c, query.workflow, query.file).await? {
+        Some((file, released_at)) => (Some(file), released_at),
+        None => (None, None),
     };
     let (purchases, memberships, (downloaded_before, refusal)) = match query.user {
         Some(user) => (

@@ -7,7 +7,6 @@ use sqlx::{PgConnection, PgExecutor};
 use vault_core::catalog::file::{Checksum, FileAccess, WorkflowFile};
 use vault_core::store::{Entity, FileWanted, StoreError, StoreResult};
 use vault_core::value::ids::WorkflowId;
-use vault_core::value::version::Version;
 
 use super::PgQuery;
 use super::workflow::lock_workflow;
@@ -44,17 +43,34 @@ pub(super) fn file_from_row(row: &PgRow) -> StoreResult<WorkflowFile> {
     })
 }
 
-/// The file an access read wants, if it belongs to `workflow`.
+/// When the update that carries the file's version was released: one of
+/// them, should several carry it. A sub-query of the file's own read, so
+/// the access read fetches both in one round trip.
+macro_rules! file_released_at {
+    () => {
+        "(SELECT u.released_at FROM workflow_updates u \
+          WHERE u.workflow_id = workflow_files.workflow_id \
+          AND u.version_major = workflow_files.version_major \
+          AND u.version_minor = workflow_files.version_minor \
+          AND u.version_patch = workflow_files.version_patch LIMIT 1) AS file_released_at"
+    };
+}
+
+/// The file an access read wants (see [`FileWanted`]), if it belongs to
+/// `workflow`, and when the update carrying its version was released, in
+/// one statement.
 pub(crate) async fn wanted_file<'e>(
     e: impl PgExecutor<'e>,
     workflow: WorkflowId,
     wanted: FileWanted,
-) -> StoreResult<Option<WorkflowFile>> {
+) -> StoreResult<Option<(WorkflowFile, Option<DateTime<Utc>>)>> {
     let q = match wanted {
         FileWanted::None => return Ok(None),
         FileWanted::Id(id) => sqlx::query(concat!(
             "SELECT ",
             file_cols!(),
+            ", ",
+            file_released_at!(),
             " FROM workflow_files WHERE id = $2 AND workflow_id = $1"
         ))
         .bind(workflow.as_uuid())
@@ -62,6 +78,8 @@ pub(crate) async fn wanted_file<'e>(
         FileWanted::Primary => sqlx::query(concat!(
             "SELECT ",
             file_cols!(),
+            ", ",
+            file_released_at!(),
             " FROM workflow_files WHERE workflow_id = $1 AND is_primary"
         ))
         .bind(workflow.as_uuid()),
@@ -70,27 +88,8 @@ pub(crate) async fn wanted_file<'e>(
         .await
         .map_err(db)?
         .as_ref()
-        .map(file_from_row)
+        .map(|row| Ok((file_from_row(row)?, get(row, "file_released_at")?)))
         .transpose()
-}
-
-/// When the update carrying `version` of `workflow` was released.
-pub(crate) async fn version_released_at<'e>(
-    e: impl PgExecutor<'e>,
-    workflow: WorkflowId,
-    version: Version,
-) -> StoreResult<Option<DateTime<Utc>>> {
-    sqlx::query_scalar(
-        "SELECT released_at FROM workflow_updates WHERE workflow_id = $1 \
-         AND version_major = $2 AND version_minor = $3 AND version_patch = $4",
-    )
-    .bind(workflow.as_uuid())
-    .bind(i64::from(version.major()))
-    .bind(i64::from(version.minor()))
-    .bind(i64::from(version.patch()))
-    .fetch_optional(e)
-    .await
-    .map_err(db)
 }
 
 /// Binds $1..$16 of the file writes (all but the download count).

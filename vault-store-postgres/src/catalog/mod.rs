@@ -11,7 +11,7 @@ mod search;
 mod update;
 mod workflow;
 
-pub(crate) use self::file::{version_released_at, wanted_file};
+pub(crate) use self::file::wanted_file;
 pub(crate) use self::workflow::{
     load_gate, load_workflow, require_workflow, workflow_cols, workflow_from_row,
 };
