@@ -97,6 +97,42 @@ fn anchor(name: &str, mut f: impl FnMut(usize) -> Duration) {
     );
 }
 
+/// The vault's side of a pair.
+#[derive(Clone, Copy)]
+enum Op {
+    CheckAccess,
+    Download,
+}
+
+/// Times `k` of `op` through the vault, cycling over the targets.
+fn vault_side<'a>(rt: &'a Runtime, w: &'a World, op: Op) -> impl FnMut(usize) -> Duration + 'a {
+    let mut n = 0usize;
+    move |k| {
+        rt.block_on(async {
+            let start = Instant::now();
+            for _ in 0..k {
+                n += 1;
+                let t = &w.targets[n % spec::TARGETS];
+                match op {
+                    Op::CheckAccess => {
+                        w.fx.vault
+                            .check_access(&t.actor, t.workflow, Some(t.file))
+                            .await
+                            .unwrap();
+                    }
+                    Op::Download => {
+                        w.fx.vault
+                            .download(&t.actor, t.workflow, None, &w.request)
+                            .await
+                            .unwrap();
+                    }
+                }
+            }
+            start.elapsed()
+        })
+    }
+}
+
 fn sqlite(rt: &Runtime, dir: &Path) {
     let w = rt.block_on(World::build(Backend::Sqlite, SMALL, dir));
     let now = w.fx.clock.now();
@@ -113,24 +149,9 @@ fn sqlite(rt: &Runtime, dir: &Path) {
     rt.block_on(w.fx.vault.download(&t.actor, t.workflow, None, &w.request))
         .unwrap();
 
-    let vault = &w.fx.vault;
-    let mut n = 0usize;
     paired(
         "check_access/sqlite",
-        |k| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..k {
-                    n += 1;
-                    let t = &w.targets[n % spec::TARGETS];
-                    vault
-                        .check_access(&t.actor, t.workflow, Some(t.file))
-                        .await
-                        .unwrap();
-                }
-                start.elapsed()
-            })
-        },
+        vault_side(rt, &w, Op::CheckAccess),
         |k| {
             let start = Instant::now();
             for i in 0..k {
@@ -141,36 +162,18 @@ fn sqlite(rt: &Runtime, dir: &Path) {
             start.elapsed()
         },
     );
-    let mut n = 0usize;
-    paired(
-        "download/sqlite",
-        |k| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..k {
-                    n += 1;
-                    let t = &w.targets[n % spec::TARGETS];
-                    vault
-                        .download(&t.actor, t.workflow, None, &w.request)
-                        .await
-                        .unwrap();
-                }
-                start.elapsed()
-            })
-        },
-        |k| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for i in 0..k {
-                    let ok = tokio::task::block_in_place(|| {
-                        min.download(&ts[i % spec::TARGETS], now).unwrap()
-                    });
-                    assert!(ok);
-                }
-                start.elapsed()
-            })
-        },
-    );
+    paired("download/sqlite", vault_side(rt, &w, Op::Download), |k| {
+        rt.block_on(async {
+            let start = Instant::now();
+            for i in 0..k {
+                let ok = tokio::task::block_in_place(|| {
+                    min.download(&ts[i % spec::TARGETS], now).unwrap()
+                });
+                assert!(ok);
+            }
+            start.elapsed()
+        })
+    });
     let (rows, rolled) = min.counts(now).unwrap();
     assert_eq!(rows, rolled, "every min download moved its day rollup");
     drop(min);
@@ -240,24 +243,9 @@ fn postgres(rt: &Runtime, dir: &Path) {
     assert!(access.purchase.is_some(), "{access:?}");
     assert!(rt.block_on(min.download(&ts[0], now)).unwrap());
 
-    let vault = &w.fx.vault;
-    let mut n = 0usize;
     paired(
         "check_access/postgres",
-        |k| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..k {
-                    n += 1;
-                    let t = &w.targets[n % spec::TARGETS];
-                    vault
-                        .check_access(&t.actor, t.workflow, Some(t.file))
-                        .await
-                        .unwrap();
-                }
-                start.elapsed()
-            })
-        },
+        vault_side(rt, &w, Op::CheckAccess),
         |k| {
             rt.block_on(async {
                 let start = Instant::now();
@@ -271,33 +259,15 @@ fn postgres(rt: &Runtime, dir: &Path) {
             })
         },
     );
-    let mut n = 0usize;
-    paired(
-        "download/postgres",
-        |k| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for _ in 0..k {
-                    n += 1;
-                    let t = &w.targets[n % spec::TARGETS];
-                    vault
-                        .download(&t.actor, t.workflow, None, &w.request)
-                        .await
-                        .unwrap();
-                }
-                start.elapsed()
-            })
-        },
-        |k| {
-            rt.block_on(async {
-                let start = Instant::now();
-                for i in 0..k {
-                    assert!(min.download(&ts[i % spec::TARGETS], now).await.unwrap());
-                }
-                start.elapsed()
-            })
-        },
-    );
+    paired("download/postgres", vault_side(rt, &w, Op::Download), |k| {
+        rt.block_on(async {
+            let start = Instant::now();
+            for i in 0..k {
+                assert!(min.download(&ts[i % spec::TARGETS], now).await.unwrap());
+            }
+            start.elapsed()
+        })
+    });
     let (rows, rolled) = rt.block_on(min.counts(now)).unwrap();
     assert_eq!(rows, rolled, "every min download moved its day rollup");
     drop(min);
