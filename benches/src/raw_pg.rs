@@ -90,7 +90,7 @@ macro_rules! membership_cols {
         "id, user_id, tier, status, trial_ends_at, current_period_start, current_period_end, \
          period_download_limit, cancel_at_period_end, past_due_since, canceled_at, ended_at, \
          features, enrolled_at, stripe_customer_id, stripe_subscription_id, stripe_price_id, \
-         created_at, updated_at, revision, period_downloads_used"
+         created_at, updated_at, revision, provider_sync, grace_ends_at, period_downloads_used"
     };
 }
 
@@ -160,10 +160,18 @@ const PURCHASES_COVERING: &str = concat!(
     " FROM workflow_purchases WHERE user_id = $1 AND item_workflows @> ARRAY[$2::uuid] \
      ORDER BY created_at DESC, id"
 );
-const MEMBERSHIPS_OF: &str = concat!(
-    "SELECT ",
+/// The store's `memberships_and_standing`: the user's memberships, each
+/// with "downloaded before" and the account's standing.
+const MEMBERSHIPS_AND_STANDING: &str = concat!(
+    "SELECT s.downloaded, s.banned, s.deleted, s.erased, ",
     membership_cols!(),
-    " FROM memberships WHERE user_id = $1 ORDER BY created_at DESC, id"
+    " FROM (SELECT EXISTS (SELECT 1 FROM workflow_downloads \
+                           WHERE user_id = $1 AND workflow_id = $2) AS downloaded, \
+            a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
+            a.erased_at IS NOT NULL AS erased \
+            FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = $1) AS s \
+     LEFT JOIN memberships ON memberships.user_id = $1 \
+     ORDER BY memberships.created_at DESC, memberships.id"
 );
 const PURCHASE_BY_ID: &str = concat!(
     "SELECT ",
@@ -338,8 +346,8 @@ async fn exists(q: PgQuery<'_>, c: &mut PgConnection) -> sqlx::Result<bool> {
     Ok(q.fetch_optional(c).await?.is_some())
 }
 
-/// `apply_delta` for one workflow and day: the workflow check, the row
-/// created if missing, read `FOR UPDATE`, changed by `bump` (on the
+/// `apply_delta` for one workflow and day: the row created if missing or
+/// locked if not and returned (one upsert), changed by `bump` (on the
 /// columns of `analytics_cols!`) and written back.
 async fn apply_delta(
     c: &mut PgConnection,
@@ -431,19 +439,12 @@ impl RawPg {
                 .await?,
         )?;
         acc ^= fold(
-            &sqlx::query(MEMBERSHIPS_OF)
+            &sqlx::query(MEMBERSHIPS_AND_STANDING)
                 .bind(t.user.as_str())
+                .bind(t.workflow)
                 .fetch_all(&mut *c)
                 .await?,
         )?;
-        let downloaded: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM workflow_downloads WHERE user_id = $1 AND workflow_id = $2)",
-        )
-        .bind(t.user.as_str())
-        .bind(t.workflow)
-        .fetch_one(&mut *c)
-        .await?;
-        acc ^= u64::from(downloaded);
         Ok(acc)
     }
 

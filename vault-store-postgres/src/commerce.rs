@@ -413,6 +413,7 @@ macro_rules! membership_cols {
          created_at, updated_at, revision, provider_sync, grace_ends_at, period_downloads_used"
     };
 }
+pub(crate) use membership_cols;
 
 pub(crate) fn membership_from_row(row: &PgRow) -> StoreResult<Membership> {
     decode("memberships", || {

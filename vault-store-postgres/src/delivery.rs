@@ -2,12 +2,17 @@
 //! download history, and the access read path on one pooled connection.
 //!
 //! Each separate store call takes a connection and gives it back; an access
-//! read would make five of them. Here the connection is taken once and the
-//! same statements the separate methods use run on it in turn.
+//! read would make five of them. Here the connection is taken once and four
+//! statements run on it in turn (the workflow's gate; the wanted file with
+//! its release instant; the purchases covering the workflow; the user's
+//! memberships with "downloaded before" and the account's standing): each
+//! statement is a round trip, so what one statement can carry it does.
 
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+use vault_core::commerce::membership::Membership;
 use vault_core::delivery::charge::Charged;
 use vault_core::delivery::download::{Download, DownloadSource, IpHash, RequestMeta};
 use vault_core::store::{
@@ -20,7 +25,7 @@ use vault_core::value::ids::WorkflowId;
 
 use crate::catalog::{load_gate, wanted_file};
 use crate::codec::*;
-use crate::commerce::{memberships_for_user, purchases_covering};
+use crate::commerce::{membership_cols, membership_from_row, purchases_covering};
 use crate::insight::daily::apply_deltas;
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
@@ -321,13 +326,12 @@ async fn read(c: &mut PgConnection, query: &AccessQuery<'_>) -> StoreResult<Opti
         Some((file, released_at)) => (Some(file), released_at),
         None => (None, None),
     };
-    let (purchases, memberships, (downloaded_before, refusal)) = match query.user {
+    let (purchases, (memberships, downloaded_before, refusal)) = match query.user {
         Some(user) => (
             purchases_covering(&mut *c, user, query.workflow).await?,
-            memberships_for_user(&mut *c, user).await?,
-            downloaded_and_standing(&mut *c, user, query.workflow).await?,
+            memberships_and_standing(&mut *c, user, query.workflow).await?,
         ),
-        None => (Vec::new(), Vec::new(), (false, None)),
+        None => (Vec::new(), (Vec::new(), false, None)),
     };
     Ok(Some(AccessRead {
         workflow,
@@ -340,29 +344,45 @@ async fn read(c: &mut PgConnection, query: &AccessQuery<'_>) -> StoreResult<Opti
     }))
 }
 
-/// "Downloaded before" and the account's standing in one statement, so the
-/// account check adds no round trip to the access read. Without an account
-/// the join finds nothing and the user acts as before.
-async fn downloaded_and_standing(
+/// The user's memberships (as `memberships_for_user` orders them),
+/// "downloaded before" and the account's standing, in one statement: the
+/// standing and the download check are one row, joined to each membership
+/// (a user without memberships gets that row alone, its membership columns
+/// NULL). Without an account the join finds nothing and the user acts as
+/// before.
+async fn memberships_and_standing(
     c: &mut PgConnection,
     user: &UserId,
     workflow: WorkflowId,
-) -> StoreResult<(bool, Option<Refusal>)> {
-    let row = sqlx::query(
-        "SELECT EXISTS (SELECT 1 FROM workflow_downloads WHERE user_id = $1 AND workflow_id = $2) AS downloaded, \
-         a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
-         a.erased_at IS NOT NULL AS erased \
-         FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = $1",
-    )
+) -> StoreResult<(Vec<Membership>, bool, Option<Refusal>)> {
+    let rows = sqlx::query(concat!(
+        "SELECT s.downloaded, s.banned, s.deleted, s.erased, ",
+        membership_cols!(),
+        " FROM (SELECT EXISTS (SELECT 1 FROM workflow_downloads \
+                               WHERE user_id = $1 AND workflow_id = $2) AS downloaded, \
+                a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
+                a.erased_at IS NOT NULL AS erased \
+                FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = $1) AS s \
+         LEFT JOIN memberships ON memberships.user_id = $1 \
+         ORDER BY memberships.created_at DESC, memberships.id"
+    ))
     .bind(user.as_str())
     .bind(workflow.as_uuid())
-    .fetch_one(&mut *c)
+    .fetch_all(&mut *c)
     .await
     .map_err(db)?;
+    let first = rows.first().ok_or_else(|| corrupt("standing", "no row"))?;
     let standing = Refusal::of(
-        get(&row, "banned")?,
-        get(&row, "deleted")?,
-        get(&row, "erased")?,
+        get(first, "banned")?,
+        get(first, "deleted")?,
+        get(first, "erased")?,
     );
-    Ok((get(&row, "downloaded")?, standing))
+    let downloaded = get(first, "downloaded")?;
+    let mut memberships = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if get::<Option<Uuid>>(row, "id")?.is_some() {
+            memberships.push(membership_from_row(row)?);
+        }
+    }
+    Ok((memberships, downloaded, standing))
 }
