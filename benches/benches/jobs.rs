@@ -13,7 +13,9 @@
 //!
 //! Prefilling runs between the timed sections; each worker finishes only
 //! what it claimed, so every job completes exactly once on both sides
-//! (checked once before timing).
+//! (checked once before timing). After each backend's criterion group, a
+//! paired report times both sides back to back in rounds (see
+//! [`paired_report`]): the goal is read from it.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::path::Path;
