@@ -117,7 +117,9 @@ pub async fn purchase_grants_and_limit_holds(store: Arc<dyn Store>) {
     let user = Fixture::user("buyer");
     let p = f.buy(&user, CheckoutItem::Workflow(w.id)).await;
     assert_eq!(p.status, PaymentStatus::Completed);
+    let mut ids = Vec::new();
     for i in 1..=5 {
+        f.clock.advance(chrono::Duration::microseconds(1));
         let t = f
             .vault
             .download(&user, w.id, None, &no_request())
@@ -125,7 +127,10 @@ pub async fn purchase_grants_and_limit_holds(store: Arc<dyn Store>) {
             .unwrap();
         assert_eq!(t.download.kind, DownloadKind::Purchased);
         assert_eq!(t.quota_after.unwrap().used, i);
+        ids.push(t.download.id);
     }
+    // Download ids are time-ordered: a later download's sorts after.
+    assert!(ids.windows(2).all(|p| p[0] < p[1]), "{ids:?}");
     let d = denied(f.vault.download(&user, w.id, None, &no_request()).await);
     assert!(
         d.summary().contains("5 of 5 downloads used"),
