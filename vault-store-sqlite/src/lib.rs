@@ -249,7 +249,8 @@ impl SqliteStore {
         self.inner.location.as_deref()
     }
 
-    /// Runs `f` on a reader connection, off the async runtime.
+    /// Runs `f` on a reader connection, off the async runtime, in one read
+    /// transaction ([`snapshot`]).
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
@@ -258,17 +259,17 @@ impl SqliteStore {
         let inner = Arc::clone(&self.inner);
         read_in_place(move || {
             if inner.readers.is_empty() {
-                return f(&lock(&inner.writer));
+                return snapshot(&lock(&inner.writer), f);
             }
             let n = inner.readers.len();
             let start = inner.next_reader.fetch_add(1, Ordering::Relaxed) % n;
             // Take the first idle reader, else wait for the one in turn.
             for i in 0..n {
                 if let Ok(conn) = inner.readers[(start + i) % n].try_lock() {
-                    return f(&conn);
+                    return snapshot(&conn, f);
                 }
             }
-            f(&lock(&inner.readers[start]))
+            snapshot(&lock(&inner.readers[start]), f)
         })
         .await
     }
@@ -359,6 +360,37 @@ fn in_place_allowed() -> bool {
         tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()),
         Ok(tokio::runtime::RuntimeFlavor::MultiThread)
     )
+}
+
+/// Runs the statements of `f` in one deferred read transaction.
+///
+/// Two reasons. Every statement `f` issues sees the same snapshot, so a read
+/// made of several statements (the access read: workflow, file, purchases,
+/// memberships) cannot mix states from before and after a concurrent
+/// write. And it is cheaper: outside a transaction each statement opens and
+/// closes its own WAL read transaction, two `fcntl` locks on the shared
+/// memory file each time; profiled, that was over a third of an access
+/// read's time (benches/README.md § The limit).
+fn snapshot<T>(c: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+    /// Ends the transaction however `f` leaves (an error or a panic too),
+    /// so the pooled connection is never handed on inside one. Rolling
+    /// back a transaction that only read is the same as committing it.
+    struct End<'c>(&'c Connection);
+    impl Drop for End<'_> {
+        fn drop(&mut self) {
+            if !self.0.is_autocommit() {
+                let _ = self
+                    .0
+                    .prepare_cached("ROLLBACK")
+                    .and_then(|mut s| s.execute([]));
+            }
+        }
+    }
+    c.prepare_cached("BEGIN")
+        .and_then(|mut s| s.execute([]))
+        .map_err(db)?;
+    let _end = End(c);
+    f(c)
 }
 
 /// The outcome of [`write_now`].

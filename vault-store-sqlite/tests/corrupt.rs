@@ -8,7 +8,7 @@ use rusqlite::Connection;
 use vault_core::store::{CatalogStore, Store, StoreError};
 use vault_core::testkit::Fixture;
 use vault_core::value::tier::PricingTier;
-use vault_store_sqlite::SqliteStore;
+use vault_store_sqlite::{SqliteOptions, SqliteStore};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_status_is_corrupt_and_named() {
@@ -41,4 +41,39 @@ async fn an_unknown_status_is_corrupt_and_named() {
     }
     let e = vault_core::Error::from(store.workflow(w.id).await.unwrap_err());
     assert_eq!(e.kind(), "corrupt");
+}
+
+/// Every read runs in one read transaction; one that fails halfway must
+/// still end it, or its pooled connection would refuse the next `BEGIN`
+/// (or, worse, keep reading an old snapshot).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_read_leaves_its_connection_reading_the_present() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    // One reader, so every read below goes through the same connection.
+    let options = SqliteOptions {
+        readers: 1,
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(SqliteStore::open_with(&path, options).await.unwrap());
+    let fx = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+    let (bad, _) = fx.workflow("planted", PricingTier::Free, None).await;
+    let raw = Connection::open(&path).unwrap();
+    raw.pragma_update(None, "ignore_check_constraints", true)
+        .unwrap();
+    raw.execute(
+        "UPDATE workflows SET status = 'exploded' WHERE id = ?1",
+        [bad.id.to_string()],
+    )
+    .unwrap();
+    for _ in 0..3 {
+        assert!(matches!(
+            store.workflow(bad.id).await,
+            Err(StoreError::Corrupt { .. })
+        ));
+    }
+    // A write after the failures is what the reader sees next.
+    let (good, _) = fx.workflow("written-after", PricingTier::Free, None).await;
+    let read = store.workflow(good.id).await.unwrap();
+    assert_eq!(read.map(|w| w.id), Some(good.id));
 }

@@ -56,10 +56,10 @@ impl AnalyticsStore for SqliteStore {
         let (from, to) = day_bounds(date_of)?;
         let (from, to) = (ts(&from), ts(&to));
         self.read(move |c| {
-            // One read transaction: the rollup and the rows in one snapshot.
-            let tx = c.unchecked_transaction().map_err(db)?;
+            // `read` is one read transaction: the rollup and the rows are
+            // one snapshot.
             let recorded = query_all(
-                &tx,
+                c,
                 "SELECT workflow_id, downloads, purchases, refunds_minor, currency, favorites, \
                  reviews FROM workflow_analytics WHERE date = ?1",
                 params![date(&date_of)],
@@ -108,7 +108,7 @@ impl AnalyticsStore for SqliteStore {
             ];
             let mut counted = Vec::new();
             for (sql, put) in figures {
-                counted.extend(query_all(&tx, sql, params![from, to], |r| {
+                counted.extend(query_all(c, sql, params![from, to], |r| {
                     let n: i64 = get(r, "n")?;
                     let mut c = DayCount::zero(parse(r, "workflow_id")?);
                     put(
