@@ -260,8 +260,12 @@ impl DeliveryStore for SqliteStore {
     async fn access_read(&self, query: &AccessQuery<'_>) -> StoreResult<Option<AccessRead>> {
         let (workflow, file) = (query.workflow, query.file);
         let user = query.user.cloned();
-        self.read(move |c| read(c, workflow, file, user.as_ref()))
-            .await
+        let f = move |c: &Connection| read(c, workflow, file, user.as_ref());
+        if query.before_download {
+            self.read_before_write(f).await
+        } else {
+            self.read(f).await
+        }
     }
 
     async fn record_download(

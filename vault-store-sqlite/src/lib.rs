@@ -140,8 +140,18 @@ fn lock(m: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Prepared statements kept per connection: more than the store issues.
+const STATEMENT_CACHE: usize = 256;
+
 fn configure(conn: &Connection, options: &SqliteOptions, file: bool) -> StoreResult<()> {
     conn.busy_timeout(options.busy_timeout).map_err(db)?;
+    // rusqlite keeps 16 prepared statements per connection by default; a
+    // download alone issues more than that on the writer (its access read,
+    // the guard, the row, the counters, the rollup), and past the cache
+    // every statement is parsed and planned again: a download took twice
+    // as long. The store's statements are a fixed set, so the cache holds
+    // them all.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
     if file {
         // WAL lets readers read while the writer writes; it is a property of
@@ -272,6 +282,32 @@ impl SqliteStore {
             snapshot(&lock(&inner.readers[start]), f)
         })
         .await
+    }
+
+    /// Runs `f` as [`read`](Self::read) does, but on the writer connection
+    /// when it is free: for a read a write follows at once. SQLite drops a
+    /// connection's page cache when another connection has committed since
+    /// its last read, so a reader reads every page again after each
+    /// download; the writer's cache survives its own commits. Busy, the
+    /// writer is not waited for: a reader takes the read.
+    async fn read_before_write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        if in_place_allowed() {
+            let attempt = tokio::task::block_in_place(|| match inner.writer.try_lock() {
+                Ok(conn) => Attempt::Done(snapshot(&conn, f)),
+                Err(_) => Attempt::Busy(f),
+            });
+            match attempt {
+                Attempt::Done(out) => out,
+                Attempt::Busy(f) => self.read(f).await,
+            }
+        } else {
+            self.read(f).await
+        }
     }
 
     /// A staff write: `f`, then its audit entry, in one transaction.

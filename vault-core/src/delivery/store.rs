@@ -41,6 +41,11 @@ pub struct AccessQuery<'a> {
     pub file: FileWanted,
     /// The user whose entitlements to fetch; `None` fetches none.
     pub user: Option<&'a UserId>,
+    /// The read decides a download, whose write follows at once. A store
+    /// may then read where that write will go (SQLite: on the writer
+    /// connection, whose page cache its own writes keep valid, where a
+    /// reader's is dropped after every commit). What it reads is the same.
+    pub before_download: bool,
 }
 
 /// Everything an access decision reads, as stored. Holds facts, no verdict:

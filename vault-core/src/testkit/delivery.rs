@@ -666,14 +666,17 @@ pub async fn access_read_matches_separate_reads(store: Arc<dyn Store>) {
     for &workflow in &workflows {
         for &file in &files {
             for &user in &users {
-                let q = AccessQuery {
-                    workflow,
-                    file,
-                    user,
-                };
-                let one = store.access_read(&q).await.unwrap();
-                let separate = compose_access_read(&*store, &q).await.unwrap();
-                assert_eq!(one, separate, "{q:?}");
+                for before_download in [false, true] {
+                    let q = AccessQuery {
+                        workflow,
+                        file,
+                        user,
+                        before_download,
+                    };
+                    let one = store.access_read(&q).await.unwrap();
+                    let separate = compose_access_read(&*store, &q).await.unwrap();
+                    assert_eq!(one, separate, "{q:?}");
+                }
             }
         }
     }
@@ -687,6 +690,7 @@ pub async fn access_read_matches_separate_reads(store: Arc<dyn Store>) {
                     workflow,
                     file,
                     user: user.as_ref(),
+                    before_download: false,
                 })
                 .await
                 .unwrap()

@@ -36,19 +36,20 @@ struct Facts {
 }
 
 impl<S: Store + ?Sized> Vault<S> {
-    /// One store read for everything a decision needs; `want_primary` picks
-    /// the primary file when no file is named (a download), a check on the
-    /// workflow as a whole reads no file.
+    /// One store read for everything a decision needs. For a download
+    /// (`for_download`) it picks the primary file when no file is named and
+    /// tells the store a write follows; a check on the workflow as a whole
+    /// reads no file.
     async fn gather(
         &self,
         actor: &Actor,
         workflow_id: WorkflowId,
         file_id: Option<FileId>,
-        want_primary: bool,
+        for_download: bool,
     ) -> Result<Facts> {
         let file_wanted = match file_id {
             Some(id) => FileWanted::Id(id),
-            None if want_primary => FileWanted::Primary,
+            None if for_download => FileWanted::Primary,
             None => FileWanted::None,
         };
         // Staff entitlements are never consulted, so they are not read; nor
@@ -64,6 +65,7 @@ impl<S: Store + ?Sized> Vault<S> {
                 workflow: workflow_id,
                 file: file_wanted,
                 user,
+                before_download: for_download,
             })
             .await?;
         let Some(read) = read else {
