@@ -8,13 +8,13 @@
 //! `vault-store-postgres/src/{access,catalog,commerce,analytics,webhooks}.rs`, in
 //! the order of `vault-core/src/vault/{delivery,commerce}.rs` and
 //! `vault-stripe/src/webhook.rs`):
-//! * **check_access** (a user, a workflow and its file): the statements of
-//!   the store's one access read (`access.rs`, what `Vault::gather` calls),
-//!   in its order: the workflow by id, the file by id and workflow, the
-//!   release instant of its version's update, `purchases_covering`,
-//!   `memberships_for_user`, the downloaded-before `EXISTS`.
-//! * **download** (the primary file): the same reads with the workflow's
-//!   primary file, then `record_download`'s transaction:
+//! * **check_access** (a user, a workflow and its file): the store's one
+//!   access statement (`delivery.rs`, what `Vault::gather` calls): the
+//!   workflow's gate columns, the file with its version's release instant,
+//!   "downloaded before" and the account's standing, the covering purchases
+//!   and the memberships, side by side.
+//! * **download** (the primary file): the same statement with the
+//!   workflow's primary file, then `record_download`'s transaction:
 //!   `BEGIN`, the workflow, file and download-id checks, the conditional
 //!   charge (`UPDATE ... RETURNING`), the download row, the three counters
 //!   and `apply_delta` (workflow check, `INSERT ... ON CONFLICT DO NOTHING`,
@@ -126,9 +126,6 @@ macro_rules! webhook_insert {
     };
 }
 
-/// The access read's workflow statement: the gate columns only.
-const WORKFLOW_GATE: &str =
-    "SELECT id, status, pricing_tier, price, currency, archived_at FROM workflows WHERE id = $1";
 /// When the update carrying the file's version was released, as a
 /// sub-query of the file's read (the store's `file_released_at!`).
 macro_rules! file_released_at {
@@ -140,39 +137,60 @@ macro_rules! file_released_at {
           AND u.version_patch = workflow_files.version_patch LIMIT 1) AS file_released_at"
     };
 }
-const FILE_OF: &str = concat!(
-    "SELECT ",
-    file_cols!(),
-    ", ",
-    file_released_at!(),
-    " FROM workflow_files WHERE id = $2 AND workflow_id = $1"
-);
-const PRIMARY_FILE_OF: &str = concat!(
-    "SELECT ",
-    file_cols!(),
-    ", ",
-    file_released_at!(),
-    " FROM workflow_files WHERE workflow_id = $1 AND is_primary"
-);
-const PURCHASES_COVERING: &str = concat!(
-    "SELECT ",
-    purchase_cols!(),
-    " FROM workflow_purchases WHERE user_id = $1 AND item_workflows @> ARRAY[$2::uuid] \
-     ORDER BY created_at DESC, id"
-);
-/// The store's `memberships_and_standing`: the user's memberships, each
-/// with "downloaded before" and the account's standing.
-const MEMBERSHIPS_AND_STANDING: &str = concat!(
-    "SELECT s.downloaded, s.banned, s.deleted, s.erased, ",
-    membership_cols!(),
-    " FROM (SELECT EXISTS (SELECT 1 FROM workflow_downloads \
-                           WHERE user_id = $1 AND workflow_id = $2) AS downloaded, \
-            a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
-            a.erased_at IS NOT NULL AS erased \
-            FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = $1) AS s \
-     LEFT JOIN memberships ON memberships.user_id = $1 \
-     ORDER BY memberships.created_at DESC, memberships.id"
-);
+
+/// The store's one access statement (`access_statement` in
+/// `vault-store-postgres/src/delivery.rs`): the gate, the file (`$3`, or the
+/// primary one), the standing row, and the covering purchases and
+/// memberships side by side, each source's columns renamed with its
+/// prefix.
+fn access_sql(primary: bool) -> &'static str {
+    static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
+    let prefixed = |alias: &str, cols: &str, prefix: &str| {
+        cols.split(',')
+            .map(str::trim)
+            .map(|c| format!("{alias}.{c} AS {prefix}{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let [by_id, by_primary] = SQL.get_or_init(|| {
+        let statement = |file_filter: &str| {
+            format!(
+                "SELECT {g}, {f}, s.downloaded, s.banned, s.deleted, s.erased, {p}, {m} \
+                 FROM (SELECT id, status, pricing_tier, price, currency, archived_at, \
+                       deleted_at IS NOT NULL AS deleted FROM workflows WHERE id = $1) AS g \
+                 LEFT JOIN (SELECT {file_cols}, {released} FROM workflow_files \
+                            WHERE {file_filter}) AS f ON true \
+                 CROSS JOIN (SELECT EXISTS (SELECT 1 FROM workflow_downloads \
+                                            WHERE user_id = $2 AND workflow_id = $1) AS downloaded, \
+                             a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
+                             a.erased_at IS NOT NULL AS erased \
+                             FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = $2) AS s \
+                 LEFT JOIN ((SELECT {purchase_cols} FROM workflow_purchases \
+                             WHERE user_id = $2 AND item_workflows @> ARRAY[$1::uuid]) AS p \
+                            FULL JOIN (SELECT {membership_cols} FROM memberships \
+                                       WHERE user_id = $2) AS m ON false) ON true \
+                 ORDER BY p.created_at DESC, p.id, m.created_at DESC, m.id",
+                g = prefixed(
+                    "g",
+                    "id, status, pricing_tier, price, currency, archived_at, deleted",
+                    "g_"
+                ),
+                f = prefixed("f", concat!(file_cols!(), ", file_released_at"), "f_"),
+                p = prefixed("p", purchase_cols!(), "p_"),
+                m = prefixed("m", membership_cols!(), "m_"),
+                file_cols = file_cols!(),
+                released = file_released_at!(),
+                purchase_cols = purchase_cols!(),
+                membership_cols = membership_cols!(),
+            )
+        };
+        [
+            statement("id = $3 AND workflow_id = $1"),
+            statement("workflow_id = $1 AND is_primary"),
+        ]
+    });
+    if primary { by_primary } else { by_id }
+}
 const PURCHASE_BY_ID: &str = concat!(
     "SELECT ",
     purchase_cols!(),
@@ -401,51 +419,15 @@ impl RawPg {
         })
     }
 
-    /// The statements of the store's `access_read`
-    /// (`vault-store-postgres/src/access.rs`: one pooled connection for all
-    /// of them), in its order: the workflow's gate columns, the wanted file (`t.file`, or
-    /// the primary one), its version's release instant, the user's covering
-    /// purchases, their memberships and the downloaded-before check.
+    /// The store's `access_read`: its one statement, every row visited.
     async fn access_read(&mut self, t: &PgTarget, primary: bool) -> sqlx::Result<u64> {
-        let c = &mut self.conn;
-        let mut acc = fold(
-            &sqlx::query(WORKFLOW_GATE)
-                .bind(t.workflow)
-                .fetch_all(&mut *c)
-                .await?,
-        )?;
-        let file = if primary {
-            sqlx::query(PRIMARY_FILE_OF)
-                .bind(t.workflow)
-                .fetch_optional(&mut *c)
-                .await?
-        } else {
-            sqlx::query(FILE_OF)
-                .bind(t.workflow)
-                .bind(t.file)
-                .fetch_optional(&mut *c)
-                .await?
-        };
-        if let Some(file) = file {
-            acc ^= fold(std::slice::from_ref(&file))?;
-            let released: Option<DateTime<Utc>> = file.try_get("file_released_at")?;
-            acc ^= u64::from(released.is_some());
+        let mut q = sqlx::query(access_sql(primary))
+            .bind(t.workflow)
+            .bind(t.user.as_str());
+        if !primary {
+            q = q.bind(t.file);
         }
-        acc ^= fold(
-            &sqlx::query(PURCHASES_COVERING)
-                .bind(t.user.as_str())
-                .bind(t.workflow)
-                .fetch_all(&mut *c)
-                .await?,
-        )?;
-        acc ^= fold(
-            &sqlx::query(MEMBERSHIPS_AND_STANDING)
-                .bind(t.user.as_str())
-                .bind(t.workflow)
-                .fetch_all(&mut *c)
-                .await?,
-        )?;
-        Ok(acc)
+        fold(&q.fetch_all(&mut self.conn).await?)
     }
 
     /// `check_access` for a given file.

@@ -101,26 +101,75 @@ pub(crate) fn unique_or_parent(
     }
 }
 
+/// What the row decoders read columns from by name: a whole [`PgRow`], or
+/// one source's columns in a statement that reads several ([`Prefixed`]).
+pub(crate) trait Cols {
+    /// Reads column `col`.
+    fn column<'r, T>(&'r self, col: &str) -> StoreResult<T>
+    where
+        T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>;
+}
+
+impl Cols for PgRow {
+    fn column<'r, T>(&'r self, col: &str) -> StoreResult<T>
+    where
+        T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+    {
+        self.try_get(col).map_err(db)
+    }
+}
+
+/// The columns of a row named `{prefix}{column}`, read by their plain
+/// names: one statement can return a workflow, its file and a user's
+/// purchases side by side (each table has an `id`) and each keeps its
+/// one decoder.
+pub(crate) struct Prefixed<'a> {
+    pub(crate) row: &'a PgRow,
+    pub(crate) prefix: &'static str,
+}
+
+impl Cols for Prefixed<'_> {
+    fn column<'r, T>(&'r self, col: &str) -> StoreResult<T>
+    where
+        T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+    {
+        let mut name = String::with_capacity(self.prefix.len() + col.len());
+        name.push_str(self.prefix);
+        name.push_str(col);
+        self.row.try_get(name.as_str()).map_err(db)
+    }
+}
+
+/// `cols` (a `*_cols!()` list of plain column names) read from `alias`,
+/// each renamed `{prefix}{column}`: the select list [`Prefixed`] reads.
+pub(crate) fn prefixed_list(alias: &str, cols: &str, prefix: &str) -> String {
+    cols.split(',')
+        .map(str::trim)
+        .map(|c| format!("{alias}.{c} AS {prefix}{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Reads column `col`.
-pub(crate) fn get<'r, T>(row: &'r PgRow, col: &str) -> StoreResult<T>
+pub(crate) fn get<'r, T>(row: &'r (impl Cols + ?Sized), col: &str) -> StoreResult<T>
 where
     T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
 {
-    row.try_get(col).map_err(db)
+    row.column(col)
 }
 
 /// Reads a UUID column as a typed id.
-pub(crate) fn id<T: From<Uuid>>(row: &PgRow, col: &str) -> StoreResult<T> {
+pub(crate) fn id<T: From<Uuid>>(row: &impl Cols, col: &str) -> StoreResult<T> {
     Ok(T::from(get::<Uuid>(row, col)?))
 }
 
 /// Reads a nullable UUID column as a typed id.
-pub(crate) fn opt_id<T: From<Uuid>>(row: &PgRow, col: &str) -> StoreResult<Option<T>> {
+pub(crate) fn opt_id<T: From<Uuid>>(row: &impl Cols, col: &str) -> StoreResult<Option<T>> {
     Ok(get::<Option<Uuid>>(row, col)?.map(T::from))
 }
 
 /// Reads a text column and parses it with the domain's `FromStr`.
-pub(crate) fn parse<T>(row: &PgRow, col: &str) -> StoreResult<T>
+pub(crate) fn parse<T>(row: &impl Cols, col: &str) -> StoreResult<T>
 where
     T: FromStr,
     T::Err: Display,
@@ -138,7 +187,7 @@ where
 }
 
 /// Like [`parse`] for a nullable column.
-pub(crate) fn parse_opt<T>(row: &PgRow, col: &str) -> StoreResult<Option<T>>
+pub(crate) fn parse_opt<T>(row: &impl Cols, col: &str) -> StoreResult<Option<T>>
 where
     T: FromStr,
     T::Err: Display,
@@ -150,7 +199,7 @@ where
 
 /// Reads a text column through a domain constructor.
 pub(crate) fn parse_with<T, E: Display>(
-    row: &PgRow,
+    row: &impl Cols,
     col: &str,
     f: impl FnOnce(&str) -> Result<T, E>,
 ) -> StoreResult<T> {
@@ -160,7 +209,7 @@ pub(crate) fn parse_with<T, E: Display>(
 
 /// Like [`parse_with`] for a nullable column.
 pub(crate) fn parse_opt_with<T, E: Display>(
-    row: &PgRow,
+    row: &impl Cols,
     col: &str,
     f: impl FnOnce(&str) -> Result<T, E>,
 ) -> StoreResult<Option<T>> {
@@ -168,12 +217,12 @@ pub(crate) fn parse_opt_with<T, E: Display>(
     s.map(|s| f(&s).map_err(|_| corrupt(col, &s))).transpose()
 }
 
-pub(crate) fn slug(row: &PgRow, col: &str) -> StoreResult<Slug> {
+pub(crate) fn slug(row: &impl Cols, col: &str) -> StoreResult<Slug> {
     parse_with(row, col, Slug::parse)
 }
 
 /// Reads a JSONB column through the type's (validating) `Deserialize`.
-pub(crate) fn json_col<T: DeserializeOwned>(row: &PgRow, col: &str) -> StoreResult<T> {
+pub(crate) fn json_col<T: DeserializeOwned>(row: &impl Cols, col: &str) -> StoreResult<T> {
     let v: serde_json::Value = get(row, col)?;
     T::deserialize(&v).map_err(|_| corrupt(col, &v))
 }
@@ -183,12 +232,12 @@ pub(crate) fn json<T: serde::Serialize + ?Sized>(v: &T) -> StoreResult<serde_jso
     serde_json::to_value(v).map_err(|e| StoreError::backend(BACKEND, e))
 }
 
-pub(crate) fn u64_col(row: &PgRow, col: &str) -> StoreResult<u64> {
+pub(crate) fn u64_col(row: &impl Cols, col: &str) -> StoreResult<u64> {
     let v: i64 = get(row, col)?;
     u64::try_from(v).map_err(|_| corrupt(col, v))
 }
 
-pub(crate) fn u32_col(row: &PgRow, col: &str) -> StoreResult<u32> {
+pub(crate) fn u32_col(row: &impl Cols, col: &str) -> StoreResult<u32> {
     u32_of(col, get(row, col)?)
 }
 
@@ -197,7 +246,7 @@ pub(crate) fn u32_of(col: &str, v: i64) -> StoreResult<u32> {
     u32::try_from(v).map_err(|_| corrupt(col, v))
 }
 
-pub(crate) fn opt_u32_col(row: &PgRow, col: &str) -> StoreResult<Option<u32>> {
+pub(crate) fn opt_u32_col(row: &impl Cols, col: &str) -> StoreResult<Option<u32>> {
     let v: Option<i64> = get(row, col)?;
     v.map(|v| u32::try_from(v).map_err(|_| corrupt(col, v)))
         .transpose()
@@ -215,12 +264,12 @@ pub(crate) fn money(amount: Decimal, currency: &str) -> StoreResult<Money> {
 }
 
 /// Reads a money column pair.
-pub(crate) fn money_col(row: &PgRow, amount: &str, currency: &str) -> StoreResult<Money> {
+pub(crate) fn money_col(row: &impl Cols, amount: &str, currency: &str) -> StoreResult<Money> {
     let c: String = get(row, currency)?;
     money(get(row, amount)?, &c)
 }
 
 /// A currency code column, nullable.
-pub(crate) fn opt_currency(row: &PgRow, col: &str) -> StoreResult<Option<Currency>> {
+pub(crate) fn opt_currency(row: &impl Cols, col: &str) -> StoreResult<Option<Currency>> {
     parse_opt_with(row, col, Currency::parse)
 }

@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 use vault_core::commerce::license::{LicenseKey, Quota};
@@ -37,12 +36,13 @@ macro_rules! purchase_cols {
          completed_at, disputed_at, updated_at, dispute_outcome, downloads_used"
     };
 }
+pub(crate) use purchase_cols;
 
-fn user(row: &PgRow, col: &str) -> StoreResult<UserId> {
+fn user(row: &impl Cols, col: &str) -> StoreResult<UserId> {
     parse_with(row, col, UserId::parse)
 }
 
-fn provider(row: &PgRow, with_purchase_ids: bool) -> StoreResult<ProviderRefs> {
+fn provider(row: &impl Cols, with_purchase_ids: bool) -> StoreResult<ProviderRefs> {
     Ok(ProviderRefs {
         customer_id: get(row, "stripe_customer_id")?,
         checkout_session_id: if with_purchase_ids {
@@ -60,7 +60,7 @@ fn provider(row: &PgRow, with_purchase_ids: bool) -> StoreResult<ProviderRefs> {
     })
 }
 
-fn purchase_from_row(row: &PgRow) -> StoreResult<Purchase> {
+pub(crate) fn purchase_from_row(row: &impl Cols) -> StoreResult<Purchase> {
     decode("workflow_purchases", || {
         let currency: String = get(row, "currency")?;
         let kind: String = get(row, "purchase_type")?;
@@ -415,7 +415,7 @@ macro_rules! membership_cols {
 }
 pub(crate) use membership_cols;
 
-pub(crate) fn membership_from_row(row: &PgRow) -> StoreResult<Membership> {
+pub(crate) fn membership_from_row(row: &impl Cols) -> StoreResult<Membership> {
     decode("memberships", || {
         let period = Period::new(
             get(row, "current_period_start")?,

@@ -8,6 +8,7 @@ use chrono::Duration;
 
 use super::Fixture;
 use super::helpers::{denied, no_request, usd, workflow_of};
+use crate::catalog::bundle::NewBundle;
 use crate::catalog::file::FileAccess;
 use crate::catalog::query::WorkflowQuery;
 use crate::catalog::update::{ChangeKind, ChangelogEntry, NewUpdate};
@@ -24,6 +25,7 @@ use crate::value::error::Error;
 use crate::value::error::StoreError;
 use crate::value::ids::FileId;
 use crate::value::ids::WorkflowId;
+use crate::value::slug::Slug;
 use crate::value::tier::PricingTier;
 use crate::value::version::Version;
 use crate::vault::{CheckoutItem, StartPurchase};
@@ -636,6 +638,27 @@ pub async fn access_read_matches_separate_reads(store: Arc<dyn Store>) {
     let purchase = f.buy(&buyer, CheckoutItem::Workflow(w.id)).await;
     f.buy(&buyer, CheckoutItem::Workflow(retired.id)).await;
     let membership = f.join(&buyer, PricingTier::Basic, Some(3), false).await;
+    // A bundle covering `w` and `other`, bought later: two purchases cover
+    // `w`, newest first.
+    f.advance(Duration::hours(1));
+    let bundle = f
+        .vault
+        .create_bundle(
+            &f.admin,
+            NewBundle {
+                slug: Slug::parse("reads-bundle").unwrap(),
+                name: "reads bundle".into(),
+                description: String::new(),
+                workflow_ids: vec![w.id, other.id],
+                price: usd(3000),
+                valid_from: None,
+                valid_until: None,
+                seo: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let bundled = f.buy(&buyer, CheckoutItem::Bundle(bundle.id)).await;
     f.vault
         .download(&buyer, w.id, None, &RequestInfo::default())
         .await
@@ -702,8 +725,8 @@ pub async fn access_read_matches_separate_reads(store: Arc<dyn Store>) {
     assert_eq!(r.file_released_at, Some(announced.released_at));
     assert_eq!(
         r.purchases.iter().map(|p| p.id).collect::<Vec<_>>(),
-        vec![purchase.id],
-        "only the purchase covering this workflow"
+        vec![bundled.id, purchase.id],
+        "only the purchases covering this workflow, newest first"
     );
     assert_eq!(
         r.memberships.iter().map(|m| m.id).collect::<Vec<_>>(),

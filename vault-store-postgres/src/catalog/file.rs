@@ -1,12 +1,9 @@
 //! Workflow files: their rows, the access read's file lookups and the
 //! one-primary-file rule's write.
 
-use chrono::{DateTime, Utc};
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::PgConnection;
 use vault_core::catalog::file::{Checksum, FileAccess, WorkflowFile};
-use vault_core::store::{Entity, FileWanted, StoreError, StoreResult};
-use vault_core::value::ids::WorkflowId;
+use vault_core::store::{Entity, StoreError, StoreResult};
 
 use super::PgQuery;
 use super::workflow::lock_workflow;
@@ -21,7 +18,7 @@ macro_rules! file_cols {
 }
 pub(crate) use file_cols;
 
-pub(super) fn file_from_row(row: &PgRow) -> StoreResult<WorkflowFile> {
+pub(crate) fn file_from_row(row: &impl Cols) -> StoreResult<WorkflowFile> {
     decode("workflow_files", || {
         Ok(WorkflowFile {
             id: id(row, "id")?,
@@ -55,42 +52,7 @@ macro_rules! file_released_at {
           AND u.version_patch = workflow_files.version_patch LIMIT 1) AS file_released_at"
     };
 }
-
-/// The file an access read wants (see [`FileWanted`]), if it belongs to
-/// `workflow`, and when the update carrying its version was released, in
-/// one statement.
-pub(crate) async fn wanted_file<'e>(
-    e: impl PgExecutor<'e>,
-    workflow: WorkflowId,
-    wanted: FileWanted,
-) -> StoreResult<Option<(WorkflowFile, Option<DateTime<Utc>>)>> {
-    let q = match wanted {
-        FileWanted::None => return Ok(None),
-        FileWanted::Id(id) => sqlx::query(concat!(
-            "SELECT ",
-            file_cols!(),
-            ", ",
-            file_released_at!(),
-            " FROM workflow_files WHERE id = $2 AND workflow_id = $1"
-        ))
-        .bind(workflow.as_uuid())
-        .bind(id.as_uuid()),
-        FileWanted::Primary => sqlx::query(concat!(
-            "SELECT ",
-            file_cols!(),
-            ", ",
-            file_released_at!(),
-            " FROM workflow_files WHERE workflow_id = $1 AND is_primary"
-        ))
-        .bind(workflow.as_uuid()),
-    };
-    q.fetch_optional(e)
-        .await
-        .map_err(db)?
-        .as_ref()
-        .map(|row| Ok((file_from_row(row)?, get(row, "file_released_at")?)))
-        .transpose()
-}
+pub(crate) use file_released_at;
 
 /// Binds $1..$16 of the file writes (all but the download count).
 pub(super) fn bind_file<'q>(q: PgQuery<'q>, f: &WorkflowFile) -> StoreResult<PgQuery<'q>> {

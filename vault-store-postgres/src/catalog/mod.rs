@@ -11,9 +11,10 @@ mod search;
 mod update;
 mod workflow;
 
-pub(crate) use self::file::wanted_file;
+pub(crate) use self::file::{file_cols, file_from_row, file_released_at};
 pub(crate) use self::workflow::{
-    load_gate, load_workflow, require_workflow, workflow_cols, workflow_from_row,
+    GATE_NAMES, gate_cols, gate_from_row, load_workflow, require_workflow, workflow_cols,
+    workflow_from_row,
 };
 
 use async_trait::async_trait;
@@ -33,7 +34,7 @@ use vault_core::value::slug::Slug;
 
 use self::bundle::{bundle_cols, bundle_from_row, insert_bundle, update_bundle};
 use self::category::{category_cols, category_from_row, insert_category};
-use self::file::{file_cols, file_from_row, insert_file, update_file};
+use self::file::{insert_file, update_file};
 use self::query::list_workflows;
 use self::update::{insert_update, update_cols, update_from_row};
 use self::workflow::{insert_workflow, update_workflow};

@@ -51,7 +51,7 @@ pub(super) fn score(row: &PgRow, col: &str, field: &'static str) -> StoreResult<
     Score::new(field, v).map_err(|_| corrupt(col, v))
 }
 
-pub(super) fn price(row: &PgRow) -> StoreResult<Option<Money>> {
+pub(super) fn price(row: &impl Cols) -> StoreResult<Option<Money>> {
     match (
         get::<Option<Decimal>>(row, "price")?,
         get::<Option<String>>(row, "currency")?,
@@ -62,31 +62,29 @@ pub(super) fn price(row: &PgRow) -> StoreResult<Option<Money>> {
     }
 }
 
-/// A workflow's [`GateFacts`]: all an access read needs of it.
-pub(crate) async fn load_gate<'e>(
-    e: impl PgExecutor<'e>,
-    workflow: WorkflowId,
-) -> StoreResult<Option<GateFacts>> {
-    let Some(row) = sqlx::query(
-        "SELECT id, status, pricing_tier, price, currency, archived_at, deleted_at IS NOT NULL AS deleted \
-         FROM workflows WHERE id = $1",
-    )
-    .bind(workflow.as_uuid())
-    .fetch_optional(e)
-    .await
-    .map_err(db)?
-    else {
-        return Ok(None);
+/// The workflow columns an access decision reads ([`GateFacts`]), as a
+/// literal for `concat!`.
+macro_rules! gate_cols {
+    () => {
+        "id, status, pricing_tier, price, currency, archived_at, deleted_at IS NOT NULL AS deleted"
     };
+}
+pub(crate) use gate_cols;
+
+/// The names [`gate_cols`] reads back.
+pub(crate) const GATE_NAMES: &str =
+    "id, status, pricing_tier, price, currency, archived_at, deleted";
+
+pub(crate) fn gate_from_row(row: &impl Cols) -> StoreResult<GateFacts> {
     decode("workflows", || {
-        Ok(Some(GateFacts {
-            id: id(&row, "id")?,
-            status: parse(&row, "status")?,
-            tier: parse(&row, "pricing_tier")?,
-            price: price(&row)?,
-            archived_at: get(&row, "archived_at")?,
-            deleted: get(&row, "deleted")?,
-        }))
+        Ok(GateFacts {
+            id: id(row, "id")?,
+            status: parse(row, "status")?,
+            tier: parse(row, "pricing_tier")?,
+            price: price(row)?,
+            archived_at: get(row, "archived_at")?,
+            deleted: get(row, "deleted")?,
+        })
     })
 }
 
