@@ -15,10 +15,10 @@
 //!   and the memberships, side by side.
 //! * **download** (the primary file): the same statement with the
 //!   workflow's primary file, then `record_download`'s transaction:
-//!   `BEGIN`, the workflow, file and download-id checks, the conditional
-//!   charge (`UPDATE ... RETURNING`), the download row, the three counters
-//!   and `apply_delta` (workflow check, `INSERT ... ON CONFLICT DO NOTHING`,
-//!   the day's row `FOR UPDATE`, its `UPDATE`), `COMMIT`.
+//!   `BEGIN`, the workflow and file checks with the conditional charge
+//!   (one statement), the download row with the three counters (one
+//!   statement), `apply_delta` (the day's row created or locked and
+//!   returned by one upsert, its `UPDATE`), `COMMIT`.
 //! * **list** / **search**: the one `SELECT` `list_workflows` builds for the
 //!   query.
 //! * **complete_purchase**: the purchase read, then `settle_purchase`'s
@@ -441,34 +441,40 @@ impl RawPg {
         let acc = self.access_read(t, true).await?;
         let mut tx = self.conn.begin().await?;
         let c: &mut PgConnection = &mut tx;
-        let (workflow, file): (bool, bool) = sqlx::query_as(
-            "SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1), \
-             EXISTS (SELECT 1 FROM workflow_files WHERE id = $2 AND workflow_id = $1)",
+        let (workflow, file, charged): (bool, bool, Option<i64>) = sqlx::query_as(
+            "WITH found AS (SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1) AS w, \
+             EXISTS (SELECT 1 FROM workflow_files WHERE id = $2 AND workflow_id = $1) AS f), \
+             charged AS (UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
+             WHERE id = $3 AND payment_status = $4 \
+             AND ($5::bigint IS NULL OR downloads_used < $5) \
+             AND (SELECT w AND f FROM found) RETURNING downloads_used) \
+             SELECT w, f, (SELECT downloads_used FROM charged) AS charged FROM found",
         )
         .bind(t.workflow)
         .bind(t.file)
+        .bind(t.purchase)
+        .bind("completed")
+        .bind(Some(i64::from(crate::spec::TARGET_LIMIT)))
         .fetch_one(&mut *c)
         .await?;
         if !workflow || !file {
             return Err(missing("workflow or file"));
         }
-        let charged: Option<i64> = sqlx::query_scalar(
-            "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
-             WHERE id = $1 AND payment_status = $2 \
-             AND ($3::bigint IS NULL OR downloads_used < $3) RETURNING downloads_used",
-        )
-        .bind(t.purchase)
-        .bind("completed")
-        .bind(Some(i64::from(crate::spec::TARGET_LIMIT)))
-        .fetch_optional(&mut *c)
-        .await?;
         if charged.is_none() {
             return Err(missing("charge"));
         }
         sqlx::query(concat!(
-            "INSERT INTO workflow_downloads (",
+            "WITH ins AS (INSERT INTO workflow_downloads (",
             download_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             RETURNING workflow_id, file_id), \
+                  w AS (UPDATE workflows SET download_count = download_count + 1 \
+                        WHERE id = (SELECT workflow_id FROM ins) RETURNING category_id), \
+                  f AS (UPDATE workflow_files SET download_count = download_count + 1 \
+                        WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
+                        RETURNING 1) \
+             UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
+             WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f)"
         ))
         .bind(id)
         .bind(Some(t.user.as_str()))
@@ -484,18 +490,6 @@ impl RawPg {
         .bind(None::<String>)
         .bind(None::<String>)
         .bind(t.now)
-        .execute(&mut *c)
-        .await?;
-        sqlx::query(
-            "WITH w AS (UPDATE workflows SET download_count = download_count + 1 \
-                        WHERE id = $1 RETURNING category_id), \
-                  f AS (UPDATE workflow_files SET download_count = download_count + 1 \
-                        WHERE id = $2 AND EXISTS (SELECT 1 FROM w) RETURNING 1) \
-             UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
-             WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f)",
-        )
-        .bind(t.workflow)
-        .bind(t.file)
         .execute(&mut *c)
         .await?;
         apply_delta(c, t.workflow, t.today, |r| add(&mut r[5], 1)).await?;

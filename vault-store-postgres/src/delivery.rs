@@ -73,50 +73,75 @@ fn download_from_row(row: &PgRow) -> StoreResult<Download> {
     })
 }
 
-/// Charges the download in one compare-and-increment whose parameters are
+/// The download's workflow and file, looked up, and its charge, in one
+/// round trip. The charge is one compare-and-increment whose parameters are
 /// the charge's guard: the row lock it takes makes concurrent chargers
 /// queue, and each re-checks the guard against the previous one's commit
 /// (READ COMMITTED re-evaluates the WHERE clause on the newest row
-/// version). Only when no row matched is the row read again, and
-/// vault-core's verdict says why.
-async fn charge(c: &mut PgConnection, charge: &Charge) -> StoreResult<()> {
-    let charged: Option<i64> = match *charge {
-        Charge::Nothing => return Ok(()),
+/// version). It charges nothing when the workflow or file is missing. Only
+/// when the guard matched no row is the row read again, and vault-core's
+/// verdict says why.
+async fn check_and_charge(c: &mut PgConnection, d: &Download, charge: &Charge) -> StoreResult<()> {
+    macro_rules! found {
+        () => {
+            "SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1) AS w, \
+             EXISTS (SELECT 1 FROM workflow_files WHERE id = $2 AND workflow_id = $1) AS f"
+        };
+    }
+    let (workflow, file) = (d.workflow_id.as_uuid(), d.file_id.as_uuid());
+    let q = match *charge {
+        Charge::Nothing => sqlx::query_as(concat!(found!(), ", NULL::bigint AS charged"))
+            .bind(workflow)
+            .bind(file),
         Charge::Purchase {
             id,
             expected_status,
             limit,
-        } => sqlx::query_scalar(
-            "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
-             WHERE id = $1 AND payment_status = $2 \
-             AND ($3::bigint IS NULL OR downloads_used < $3) RETURNING downloads_used",
-        )
+        } => sqlx::query_as(concat!(
+            "WITH found AS (",
+            found!(),
+            "), charged AS (UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
+             WHERE id = $3 AND payment_status = $4 \
+             AND ($5::bigint IS NULL OR downloads_used < $5) \
+             AND (SELECT w AND f FROM found) RETURNING downloads_used) \
+             SELECT w, f, (SELECT downloads_used FROM charged) AS charged FROM found"
+        ))
+        .bind(workflow)
+        .bind(file)
         .bind(id.as_uuid())
         .bind(expected_status.as_str())
-        .bind(limit.map(i64::from))
-        .fetch_optional(&mut *c)
-        .await
-        .map_err(db)?,
+        .bind(limit.map(i64::from)),
         Charge::Membership {
             id,
             expected_status,
             period_start,
             limit,
-        } => sqlx::query_scalar(
-            "UPDATE memberships SET period_downloads_used = period_downloads_used + 1 \
-             WHERE id = $1 AND status = $2 AND current_period_start = $3 \
-             AND ($4::bigint IS NULL OR period_downloads_used < $4) \
-             RETURNING period_downloads_used",
-        )
+        } => sqlx::query_as(concat!(
+            "WITH found AS (",
+            found!(),
+            "), charged AS (UPDATE memberships \
+             SET period_downloads_used = period_downloads_used + 1 \
+             WHERE id = $3 AND status = $4 AND current_period_start = $5 \
+             AND ($6::bigint IS NULL OR period_downloads_used < $6) \
+             AND (SELECT w AND f FROM found) RETURNING period_downloads_used) \
+             SELECT w, f, (SELECT period_downloads_used FROM charged) AS charged FROM found"
+        ))
+        .bind(workflow)
+        .bind(file)
         .bind(id.as_uuid())
         .bind(expected_status.as_str())
         .bind(period_start)
-        .bind(limit.map(i64::from))
-        .fetch_optional(&mut *c)
-        .await
-        .map_err(db)?,
+        .bind(limit.map(i64::from)),
     };
-    if charged.is_some() {
+    let (found_workflow, found_file, charged): (bool, bool, Option<i64>) =
+        q.fetch_one(&mut *c).await.map_err(db)?;
+    if !found_workflow {
+        return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
+    }
+    if !found_file {
+        return Err(StoreError::not_found(Entity::File, d.file_id));
+    }
+    if charged.is_some() || matches!(charge, Charge::Nothing) {
         return Ok(());
     }
     Err(charge.miss(held(c, charge).await?))
@@ -174,25 +199,9 @@ async fn record_download(
     ch: &Charge,
     delta: &AnalyticsDelta,
 ) -> StoreResult<()> {
-    // The workflow and its file in one round trip. A taken download id
-    // needs no read of its own: the insert's unique violation says it, and
-    // the transaction takes the charge back with it.
-    let (workflow, file): (bool, bool) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1), \
-         EXISTS (SELECT 1 FROM workflow_files WHERE id = $2 AND workflow_id = $1)",
-    )
-    .bind(d.workflow_id.as_uuid())
-    .bind(d.file_id.as_uuid())
-    .fetch_one(&mut *c)
-    .await
-    .map_err(db)?;
-    if !workflow {
-        return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
-    }
-    if !file {
-        return Err(StoreError::not_found(Entity::File, d.file_id));
-    }
-    charge(c, ch).await?;
+    // A taken download id needs no read of its own: the insert's unique
+    // violation says it, and the transaction takes the charge back with it.
+    check_and_charge(c, d, ch).await?;
     s.step(c, "record_download:after_charge").await?;
     let (source, purchase, membership) = match d.source {
         DownloadSource::Free => ("free", None, None),
@@ -200,10 +209,23 @@ async fn record_download(
         DownloadSource::Purchase(p) => ("purchase", Some(p.as_uuid()), None),
         DownloadSource::Membership(m) => ("membership", None, Some(m.as_uuid())),
     };
+    // The row and the three counters in one round trip, in the lock order
+    // every write uses: workflow, file, category. Each data-modifying CTE
+    // runs once, and a sub-query on another is evaluated before the
+    // statement that holds it touches a row, so `w` waits for the insert,
+    // `f` for `w` and the category for both.
     sqlx::query(concat!(
-        "INSERT INTO workflow_downloads (",
+        "WITH ins AS (INSERT INTO workflow_downloads (",
         download_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         RETURNING workflow_id, file_id), \
+              w AS (UPDATE workflows SET download_count = download_count + 1 \
+                    WHERE id = (SELECT workflow_id FROM ins) RETURNING category_id), \
+              f AS (UPDATE workflow_files SET download_count = download_count + 1 \
+                    WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
+                    RETURNING 1) \
+         UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
+         WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f)"
     ))
     .bind(d.id.as_uuid())
     .bind(d.user_id.as_ref().map(|u| u.as_str().to_owned()))
@@ -222,25 +244,6 @@ async fn record_download(
     .execute(&mut *c)
     .await
     .map_err(unique(Entity::Download, d.id))?;
-    s.step(c, "record_download:after_insert").await?;
-    // The three counters in one round trip, in the lock order every write
-    // uses: workflow, file, category. Each data-modifying CTE runs once,
-    // and a sub-query on another is evaluated before the statement that
-    // holds it touches a row, so `f` waits for `w` and the category for
-    // both.
-    sqlx::query(
-        "WITH w AS (UPDATE workflows SET download_count = download_count + 1 \
-                    WHERE id = $1 RETURNING category_id), \
-              f AS (UPDATE workflow_files SET download_count = download_count + 1 \
-                    WHERE id = $2 AND EXISTS (SELECT 1 FROM w) RETURNING 1) \
-         UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
-         WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f)",
-    )
-    .bind(d.workflow_id.as_uuid())
-    .bind(d.file_id.as_uuid())
-    .execute(&mut *c)
-    .await
-    .map_err(db)?;
     s.step(c, "record_download:after_counters").await?;
     apply_deltas(c, std::slice::from_ref(delta)).await
 }
