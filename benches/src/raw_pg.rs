@@ -17,8 +17,8 @@
 //!   workflow's primary file, then `record_download`'s transaction:
 //!   `BEGIN`, the workflow and file checks with the conditional charge
 //!   (one statement), the download row with the three counters (one
-//!   statement), `apply_delta` (the day's row created or locked and
-//!   returned by one upsert, its `UPDATE`), `COMMIT`.
+//!   statement, which also creates or locks and returns the day's analytics
+//!   row), the day's row's `UPDATE`, `COMMIT`.
 //! * **list** / **search**: the one `SELECT` `list_workflows` builds for the
 //!   query.
 //! * **complete_purchase**: the purchase read, then `settle_purchase`'s
@@ -364,6 +364,18 @@ async fn exists(q: PgQuery<'_>, c: &mut PgConnection) -> sqlx::Result<bool> {
     Ok(q.fetch_optional(c).await?.is_some())
 }
 
+/// The store's `lock_day!`: the day's row created if missing, else locked,
+/// and returned.
+macro_rules! lock_day {
+    () => {
+        concat!(
+            "ON CONFLICT (workflow_id, date) DO UPDATE SET workflow_id = EXCLUDED.workflow_id \
+             RETURNING ",
+            analytics_cols!()
+        )
+    };
+}
+
 /// `apply_delta` for one workflow and day: the row created if missing or
 /// locked if not and returned (one upsert), changed by `bump` (on the
 /// columns of `analytics_cols!`) and written back.
@@ -374,16 +386,24 @@ async fn apply_delta(
     bump: impl FnOnce(&mut [Cell]),
 ) -> sqlx::Result<()> {
     let row = sqlx::query(concat!(
-        "INSERT INTO workflow_analytics (workflow_id, date) VALUES ($1, $2) \
-         ON CONFLICT (workflow_id, date) DO UPDATE SET workflow_id = EXCLUDED.workflow_id \
-         RETURNING ",
-        analytics_cols!()
+        "INSERT INTO workflow_analytics (workflow_id, date) VALUES ($1, $2) ",
+        lock_day!()
     ))
     .bind(workflow)
     .bind(day)
     .fetch_one(&mut *c)
     .await?;
-    let mut row = cells(&row)?;
+    add_to_day(c, &row, bump).await
+}
+
+/// The store's `add_to_day`: the locked day's row, added to and written
+/// back.
+async fn add_to_day(
+    c: &mut PgConnection,
+    row: &PgRow,
+    bump: impl FnOnce(&mut [Cell]),
+) -> sqlx::Result<()> {
+    let mut row = cells(row)?;
     bump(&mut row);
     bind_cells(
         sqlx::query(
@@ -463,18 +483,23 @@ impl RawPg {
         if charged.is_none() {
             return Err(missing("charge"));
         }
-        sqlx::query(concat!(
+        let day = sqlx::query(concat!(
             "WITH ins AS (INSERT INTO workflow_downloads (",
             download_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
              RETURNING workflow_id, file_id), \
-                  w AS (UPDATE workflows SET download_count = download_count + 1 \
+                  w AS (UPDATE workflows SET download_count = download_count + 1, \
+                        view_count = view_count + $15 \
                         WHERE id = (SELECT workflow_id FROM ins) RETURNING category_id), \
                   f AS (UPDATE workflow_files SET download_count = download_count + 1 \
                         WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
-                        RETURNING 1) \
-             UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
-             WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f)"
+                        RETURNING 1), \
+                  cat AS (UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
+                          WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f) \
+                          RETURNING 1) \
+             INSERT INTO workflow_analytics (workflow_id, date) \
+             SELECT workflow_id, $16 FROM ins WHERE EXISTS (SELECT 1 FROM cat) ",
+            lock_day!()
         ))
         .bind(id)
         .bind(Some(t.user.as_str()))
@@ -490,9 +515,11 @@ impl RawPg {
         .bind(None::<String>)
         .bind(None::<String>)
         .bind(t.now)
-        .execute(&mut *c)
+        .bind(0_i64)
+        .bind(t.today)
+        .fetch_one(&mut *c)
         .await?;
-        apply_delta(c, t.workflow, t.today, |r| add(&mut r[5], 1)).await?;
+        add_to_day(c, &day, |r| add(&mut r[5], 1)).await?;
         tx.commit().await?;
         Ok(acc)
     }

@@ -27,7 +27,7 @@ use crate::catalog::{
 };
 use crate::codec::*;
 use crate::commerce::{membership_cols, membership_from_row, purchase_cols, purchase_from_row};
-use crate::insight::daily::apply_deltas;
+use crate::insight::daily::{add_to_day, analytics_cols, analytics_from_row, lock_day};
 use crate::lease::on_conn;
 use crate::{PgStore, write_tx};
 
@@ -209,23 +209,31 @@ async fn record_download(
         DownloadSource::Purchase(p) => ("purchase", Some(p.as_uuid()), None),
         DownloadSource::Membership(m) => ("membership", None, Some(m.as_uuid())),
     };
-    // The row and the three counters in one round trip, in the lock order
-    // every write uses: workflow, file, category. Each data-modifying CTE
-    // runs once, and a sub-query on another is evaluated before the
-    // statement that holds it touches a row, so `w` waits for the insert,
-    // `f` for `w` and the category for both.
-    sqlx::query(concat!(
+    // The row, the three counters and the day's analytics row in one
+    // round trip, in the lock order every write uses: workflow, file,
+    // category, analytics. Each data-modifying CTE runs once, and a
+    // sub-query on another is evaluated before the statement that holds it
+    // touches a row, so `w` waits for the insert, `f` for `w`, the category
+    // for both and the day's row (created or locked, and returned: see
+    // `lock_day!`) for the category. The delta's views, if any, go with the
+    // workflow's counter.
+    let day = sqlx::query(concat!(
         "WITH ins AS (INSERT INTO workflow_downloads (",
         download_cols!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
          RETURNING workflow_id, file_id), \
-              w AS (UPDATE workflows SET download_count = download_count + 1 \
+              w AS (UPDATE workflows SET download_count = download_count + 1, \
+                    view_count = view_count + $15 \
                     WHERE id = (SELECT workflow_id FROM ins) RETURNING category_id), \
               f AS (UPDATE workflow_files SET download_count = download_count + 1 \
                     WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
-                    RETURNING 1) \
-         UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
-         WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f)"
+                    RETURNING 1), \
+              cat AS (UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
+                      WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f) \
+                      RETURNING 1) \
+         INSERT INTO workflow_analytics (workflow_id, date) \
+         SELECT workflow_id, $16 FROM ins WHERE EXISTS (SELECT 1 FROM cat) ",
+        lock_day!()
     ))
     .bind(d.id.as_uuid())
     .bind(d.user_id.as_ref().map(|u| u.as_str().to_owned()))
@@ -241,11 +249,16 @@ async fn record_download(
     .bind(d.request.referrer.clone())
     .bind(d.request.country.map(|c| c.as_str().to_owned()))
     .bind(d.downloaded_at)
-    .execute(&mut *c)
+    .bind(i64_of(delta.views)?)
+    .bind(delta.date)
+    .fetch_optional(&mut *c)
     .await
-    .map_err(unique(Entity::Download, d.id))?;
+    .map_err(unique(Entity::Download, d.id))?
+    // The chain broke: a counter's row was gone (a workflow deleted under
+    // the write); nothing is kept.
+    .ok_or_else(|| StoreError::not_found(Entity::Workflow, d.workflow_id))?;
     s.step(c, "record_download:after_counters").await?;
-    apply_deltas(c, std::slice::from_ref(delta)).await
+    add_to_day(c, delta, analytics_from_row(&day)?).await
 }
 
 /// Whether a user has a recorded download of a workflow.

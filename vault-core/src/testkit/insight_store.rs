@@ -13,6 +13,7 @@ use super::records::{
 use crate::catalog::workflow::WorkflowStatus;
 use crate::insight::analytics::{DailyAnalytics, VisitorKey};
 use crate::store::{Charge, Entity, Store, StoreError};
+use crate::value::country::CountryCode;
 use crate::value::money::Currency;
 use crate::value::version::Version;
 
@@ -90,6 +91,42 @@ pub async fn store_a_visitor_is_unique_once_per_workflow_and_day(store: Arc<dyn 
         unique(store.analytics(wf_id(11), day(0), day(0)).await.unwrap()),
         vec![(1, 1)]
     );
+}
+
+/// A download's write carries its whole delta, not only its count: views
+/// go to the workflow's counter and the day's row, a named visitor is
+/// counted once a day, and the download and country are counted.
+pub async fn store_a_download_records_its_whole_delta(store: Arc<dyn Store>) {
+    catalog(&*store).await;
+    store
+        .insert_file(&file(1, 10, Version::new(1, 0, 0), true), &audit())
+        .await
+        .unwrap();
+    for n in 1..=2 {
+        let mut d = delta(10, 0);
+        d.downloads = 1;
+        d.views = 2;
+        d.visitor = Some(VisitorKey::User(user("ann")));
+        d.country = Some(CountryCode::parse("DE").unwrap());
+        store
+            .record_download(&download(n, Some("ann"), 10, 1, 0), &Charge::Nothing, &d)
+            .await
+            .unwrap();
+    }
+    let rows = store.analytics(wf_id(10), day(0), day(0)).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(
+        (row.downloads, row.views, row.unique_visitors),
+        (2, 4, 1),
+        "two downloads, their views, one visitor"
+    );
+    assert_eq!(
+        row.countries.get(&CountryCode::parse("DE").unwrap()),
+        Some(&2)
+    );
+    let w = store.workflow(wf_id(10)).await.unwrap().unwrap();
+    assert_eq!((w.stats.download_count, w.stats.view_count), (2, 4));
 }
 
 pub async fn store_analytics_ranges_are_inclusive_and_oldest_first(store: Arc<dyn Store>) {

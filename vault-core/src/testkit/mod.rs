@@ -497,6 +497,7 @@ macro_rules! conformance_tests {
             // insight_store.rs
             store_record_analytics_fills_daily_rows_and_view_counts,
             store_a_visitor_is_unique_once_per_workflow_and_day,
+            store_a_download_records_its_whole_delta,
             store_analytics_ranges_are_inclusive_and_oldest_first,
             store_workflow_stats_sum_net_revenue_per_workflow,
 

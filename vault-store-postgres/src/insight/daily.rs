@@ -64,10 +64,26 @@ pub(crate) async fn apply_deltas(
     Ok(())
 }
 
+/// What follows an `INSERT INTO workflow_analytics (workflow_id, date) ...`
+/// to make it create the day's row if missing, else lock it, and return it
+/// either way: the no-op `DO UPDATE` is what makes `ON CONFLICT` wait for a
+/// concurrent creator, lock the row and return it (`DO NOTHING` returns
+/// nothing). A download's write ends its one statement with it.
+macro_rules! lock_day {
+    () => {
+        concat!(
+            "ON CONFLICT (workflow_id, date) DO UPDATE SET workflow_id = EXCLUDED.workflow_id \
+             RETURNING ",
+            analytics_cols!()
+        )
+    };
+}
+pub(crate) use lock_day;
+
 /// Applies a delta to its day's row: the row is created if missing or
 /// locked if not (one upsert), added to with vault-core's own
-/// [`DailyAnalytics::apply`] and written back, so concurrent writers of one
-/// day take turns and none is lost.
+/// [`DailyAnalytics::apply`] and written back ([`add_to_day`]), so
+/// concurrent writers of one day take turns and none is lost.
 pub(crate) async fn apply_delta(c: &mut PgConnection, d: &AnalyticsDelta) -> StoreResult<()> {
     let wf = d.workflow_id.as_uuid();
     // The workflow row first: every write locks a workflow before its
@@ -84,16 +100,10 @@ pub(crate) async fn apply_delta(c: &mut PgConnection, d: &AnalyticsDelta) -> Sto
             return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
         }
     }
-    // The day's row, created if missing, locked and returned by one
-    // statement: the no-op `DO UPDATE` is what makes `ON CONFLICT` wait for
-    // a concurrent creator, lock the row and return it (`DO NOTHING`
-    // returns nothing). A workflow that is not there is the foreign key's
-    // violation.
+    // A workflow that is not there is the foreign key's violation.
     let row = sqlx::query(concat!(
-        "INSERT INTO workflow_analytics (workflow_id, date) VALUES ($1, $2) \
-         ON CONFLICT (workflow_id, date) DO UPDATE SET workflow_id = EXCLUDED.workflow_id \
-         RETURNING ",
-        analytics_cols!()
+        "INSERT INTO workflow_analytics (workflow_id, date) VALUES ($1, $2) ",
+        lock_day!()
     ))
     .bind(wf)
     .bind(d.date)
@@ -105,7 +115,17 @@ pub(crate) async fn apply_delta(c: &mut PgConnection, d: &AnalyticsDelta) -> Sto
         Entity::Workflow,
         d.workflow_id,
     ))?;
-    let mut row = analytics_from_row(&row)?;
+    add_to_day(c, d, analytics_from_row(&row)?).await
+}
+
+/// Adds `d` to its day's row `row`, read locked in this transaction (a new
+/// visitor counted once), with vault-core's rule, and writes it back.
+pub(crate) async fn add_to_day(
+    c: &mut PgConnection,
+    d: &AnalyticsDelta,
+    mut row: DailyAnalytics,
+) -> StoreResult<()> {
+    let wf = d.workflow_id.as_uuid();
     let mut delta = d.clone();
     if let Some(visitor) = &d.visitor {
         let fresh = sqlx::query(
