@@ -15,10 +15,10 @@
 //!   and the memberships, side by side.
 //! * **download** (the primary file): the same statement with the
 //!   workflow's primary file, then `record_download`'s transaction:
-//!   `BEGIN`, the workflow and file checks with the conditional charge
-//!   (one statement), the download row with the three counters (one
-//!   statement, which also creates or locks and returns the day's analytics
-//!   row), the day's row's `UPDATE`, `COMMIT`.
+//!   `BEGIN`, one statement (the workflow and file checks, the conditional
+//!   charge, the download row, the three counters, and the day's analytics
+//!   row created or locked and returned), the day's row's `UPDATE`,
+//!   `COMMIT`.
 //! * **list** / **search**: the one `SELECT` `list_workflows` builds for the
 //!   query.
 //! * **complete_purchase**: the purchase read, then `settle_purchase`'s
@@ -393,17 +393,16 @@ async fn apply_delta(
     .bind(day)
     .fetch_one(&mut *c)
     .await?;
-    add_to_day(c, &row, bump).await
+    add_to_day(c, cells(&row)?, bump).await
 }
 
-/// The store's `add_to_day`: the locked day's row, added to and written
-/// back.
+/// The store's `add_to_day`: the locked day's row (its `analytics_cols!`),
+/// added to and written back.
 async fn add_to_day(
     c: &mut PgConnection,
-    row: &PgRow,
+    mut row: Vec<Cell>,
     bump: impl FnOnce(&mut [Cell]),
 ) -> sqlx::Result<()> {
-    let mut row = cells(row)?;
     bump(&mut row);
     bind_cells(
         sqlx::query(
@@ -461,45 +460,31 @@ impl RawPg {
         let acc = self.access_read(t, true).await?;
         let mut tx = self.conn.begin().await?;
         let c: &mut PgConnection = &mut tx;
-        let (workflow, file, charged): (bool, bool, Option<i64>) = sqlx::query_as(
-            "WITH found AS (SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1) AS w, \
-             EXISTS (SELECT 1 FROM workflow_files WHERE id = $2 AND workflow_id = $1) AS f), \
-             charged AS (UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
-             WHERE id = $3 AND payment_status = $4 \
-             AND ($5::bigint IS NULL OR downloads_used < $5) \
-             AND (SELECT w AND f FROM found) RETURNING downloads_used) \
-             SELECT w, f, (SELECT downloads_used FROM charged) AS charged FROM found",
-        )
-        .bind(t.workflow)
-        .bind(t.file)
-        .bind(t.purchase)
-        .bind("completed")
-        .bind(Some(i64::from(crate::spec::TARGET_LIMIT)))
-        .fetch_one(&mut *c)
-        .await?;
-        if !workflow || !file {
-            return Err(missing("workflow or file"));
-        }
-        if charged.is_none() {
-            return Err(missing("charge"));
-        }
         let day = sqlx::query(concat!(
-            "WITH ins AS (INSERT INTO workflow_downloads (",
+            "WITH found AS (SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $3) AS w, \
+             EXISTS (SELECT 1 FROM workflow_files WHERE id = $4 AND workflow_id = $3) AS f), \
+             charged AS (UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
+             WHERE id = $17 AND payment_status = $18 \
+             AND ($19::bigint IS NULL OR downloads_used < $19) \
+             AND (SELECT w AND f FROM found) RETURNING 1), \
+             ins AS (INSERT INTO workflow_downloads (",
             download_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-             RETURNING workflow_id, file_id), \
-                  w AS (UPDATE workflows SET download_count = download_count + 1, \
-                        view_count = view_count + $15 \
-                        WHERE id = (SELECT workflow_id FROM ins) RETURNING category_id), \
-                  f AS (UPDATE workflow_files SET download_count = download_count + 1 \
-                        WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
-                        RETURNING 1), \
-                  cat AS (UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
-                          WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f) \
-                          RETURNING 1) \
-             INSERT INTO workflow_analytics (workflow_id, date) \
-             SELECT workflow_id, $16 FROM ins WHERE EXISTS (SELECT 1 FROM cat) ",
-            lock_day!()
+            ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+             WHERE EXISTS (SELECT 1 FROM charged) RETURNING workflow_id, file_id), \
+             w AS (UPDATE workflows SET download_count = download_count + 1, \
+                   view_count = view_count + $15 \
+                   WHERE id = (SELECT workflow_id FROM ins) RETURNING category_id), \
+             f AS (UPDATE workflow_files SET download_count = download_count + 1 \
+                   WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
+                   RETURNING 1), \
+             cat AS (UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
+                     WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f) \
+                     RETURNING 1), \
+             day AS (INSERT INTO workflow_analytics (workflow_id, date) \
+                     SELECT workflow_id, $16 FROM ins WHERE EXISTS (SELECT 1 FROM cat) ",
+            lock_day!(),
+            ") SELECT found.w AS found_workflow, found.f AS found_file, \
+             EXISTS (SELECT 1 FROM charged) AS charged, day.* FROM found LEFT JOIN day ON true"
         ))
         .bind(id)
         .bind(Some(t.user.as_str()))
@@ -517,9 +502,21 @@ impl RawPg {
         .bind(t.now)
         .bind(0_i64)
         .bind(t.today)
+        .bind(t.purchase)
+        .bind("completed")
+        .bind(Some(i64::from(crate::spec::TARGET_LIMIT)))
         .fetch_one(&mut *c)
         .await?;
-        add_to_day(c, &day, |r| add(&mut r[5], 1)).await?;
+        let ok = |col: &str| day.try_get::<bool, _>(col);
+        if !ok("found_workflow")? || !ok("found_file")? {
+            return Err(missing("workflow or file"));
+        }
+        if !ok("charged")? {
+            return Err(missing("charge"));
+        }
+        // The day's row is what follows the three flags.
+        let row = cells(&day)?.split_off(3);
+        add_to_day(c, row, |r| add(&mut r[5], 1)).await?;
         tx.commit().await?;
         Ok(acc)
     }

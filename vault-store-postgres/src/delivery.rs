@@ -73,80 +73,6 @@ fn download_from_row(row: &PgRow) -> StoreResult<Download> {
     })
 }
 
-/// The download's workflow and file, looked up, and its charge, in one
-/// round trip. The charge is one compare-and-increment whose parameters are
-/// the charge's guard: the row lock it takes makes concurrent chargers
-/// queue, and each re-checks the guard against the previous one's commit
-/// (READ COMMITTED re-evaluates the WHERE clause on the newest row
-/// version). It charges nothing when the workflow or file is missing. Only
-/// when the guard matched no row is the row read again, and vault-core's
-/// verdict says why.
-async fn check_and_charge(c: &mut PgConnection, d: &Download, charge: &Charge) -> StoreResult<()> {
-    macro_rules! found {
-        () => {
-            "SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $1) AS w, \
-             EXISTS (SELECT 1 FROM workflow_files WHERE id = $2 AND workflow_id = $1) AS f"
-        };
-    }
-    let (workflow, file) = (d.workflow_id.as_uuid(), d.file_id.as_uuid());
-    let q = match *charge {
-        Charge::Nothing => sqlx::query_as(concat!(found!(), ", NULL::bigint AS charged"))
-            .bind(workflow)
-            .bind(file),
-        Charge::Purchase {
-            id,
-            expected_status,
-            limit,
-        } => sqlx::query_as(concat!(
-            "WITH found AS (",
-            found!(),
-            "), charged AS (UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
-             WHERE id = $3 AND payment_status = $4 \
-             AND ($5::bigint IS NULL OR downloads_used < $5) \
-             AND (SELECT w AND f FROM found) RETURNING downloads_used) \
-             SELECT w, f, (SELECT downloads_used FROM charged) AS charged FROM found"
-        ))
-        .bind(workflow)
-        .bind(file)
-        .bind(id.as_uuid())
-        .bind(expected_status.as_str())
-        .bind(limit.map(i64::from)),
-        Charge::Membership {
-            id,
-            expected_status,
-            period_start,
-            limit,
-        } => sqlx::query_as(concat!(
-            "WITH found AS (",
-            found!(),
-            "), charged AS (UPDATE memberships \
-             SET period_downloads_used = period_downloads_used + 1 \
-             WHERE id = $3 AND status = $4 AND current_period_start = $5 \
-             AND ($6::bigint IS NULL OR period_downloads_used < $6) \
-             AND (SELECT w AND f FROM found) RETURNING period_downloads_used) \
-             SELECT w, f, (SELECT period_downloads_used FROM charged) AS charged FROM found"
-        ))
-        .bind(workflow)
-        .bind(file)
-        .bind(id.as_uuid())
-        .bind(expected_status.as_str())
-        .bind(period_start)
-        .bind(limit.map(i64::from)),
-    };
-    let (found_workflow, found_file, charged): (bool, bool, Option<i64>) =
-        q.fetch_one(&mut *c).await.map_err(db)?;
-    if !found_workflow {
-        return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
-    }
-    if !found_file {
-        return Err(StoreError::not_found(Entity::File, d.file_id));
-    }
-    if charged.is_some() || matches!(charge, Charge::Nothing) {
-        return Ok(());
-    }
-    Err(charge.miss(held(c, charge).await?))
-}
-
 /// What the row a charge names holds now.
 async fn held(c: &mut PgConnection, charge: &Charge) -> StoreResult<Option<Charged>> {
     match *charge {
@@ -192,6 +118,56 @@ async fn held(c: &mut PgConnection, charge: &Charge) -> StoreResult<Option<Charg
     }
 }
 
+/// The statement of a download's write, but for the charge: the workflow
+/// and file looked up (`found`), then the download row, its three counters
+/// and the day's analytics row (created or locked, and returned: see
+/// `lock_day!`), each step chained on the one before, in the lock order
+/// every write uses: the charged row, workflow, file, category, analytics.
+/// A data-modifying CTE runs once, and a sub-query on another is evaluated
+/// before the statement that holds it touches a row, so each waits for the
+/// one it names. `$1`-`$14` are the row, `$15` the delta's views (they go
+/// with the workflow's counter), `$16` its day; `charged` (a CTE the caller
+/// puts first, or a constant) gates the insert. The final row says what
+/// was found and charged, with the day's row when all went through.
+macro_rules! download_write {
+    ($charged:expr) => {
+        concat!(
+            "WITH found AS (SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $3) AS w, \
+             EXISTS (SELECT 1 FROM workflow_files WHERE id = $4 AND workflow_id = $3) AS f), ",
+            $charged,
+            " ins AS (INSERT INTO workflow_downloads (",
+            download_cols!(),
+            ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
+             WHERE EXISTS (SELECT 1 FROM charged) RETURNING workflow_id, file_id), \
+             w AS (UPDATE workflows SET download_count = download_count + 1, \
+                   view_count = view_count + $15 \
+                   WHERE id = (SELECT workflow_id FROM ins) RETURNING category_id), \
+             f AS (UPDATE workflow_files SET download_count = download_count + 1 \
+                   WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
+                   RETURNING 1), \
+             cat AS (UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
+                     WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f) \
+                     RETURNING 1), \
+             day AS (INSERT INTO workflow_analytics (workflow_id, date) \
+                     SELECT workflow_id, $16 FROM ins WHERE EXISTS (SELECT 1 FROM cat) ",
+            lock_day!(),
+            ") SELECT found.w AS found_workflow, found.f AS found_file, \
+             EXISTS (SELECT 1 FROM charged) AS charged, day.* FROM found LEFT JOIN day ON true"
+        )
+    };
+}
+
+/// Records a download in one statement ([`download_write!`]) and adds its
+/// delta to the day's row with vault-core's rule: with `BEGIN` and `COMMIT`,
+/// four round trips. The charge is a compare-and-increment whose
+/// parameters are the charge's guard: the row lock it takes makes
+/// concurrent chargers queue, and each re-checks the guard against the
+/// previous one's commit (READ COMMITTED re-evaluates the WHERE clause on
+/// the newest row version); it charges nothing when the workflow or file is
+/// missing. Only when the guard matched no row is the row read again, for
+/// vault-core's verdict. A taken download id needs no read of its own: the
+/// insert's unique violation says it, and the transaction takes the charge
+/// back with it.
 async fn record_download(
     s: &PgStore,
     c: &mut PgConnection,
@@ -199,66 +175,92 @@ async fn record_download(
     ch: &Charge,
     delta: &AnalyticsDelta,
 ) -> StoreResult<()> {
-    // A taken download id needs no read of its own: the insert's unique
-    // violation says it, and the transaction takes the charge back with it.
-    check_and_charge(c, d, ch).await?;
-    s.step(c, "record_download:after_charge").await?;
     let (source, purchase, membership) = match d.source {
         DownloadSource::Free => ("free", None, None),
         DownloadSource::Staff => ("staff", None, None),
         DownloadSource::Purchase(p) => ("purchase", Some(p.as_uuid()), None),
         DownloadSource::Membership(m) => ("membership", None, Some(m.as_uuid())),
     };
-    // The row, the three counters and the day's analytics row in one
-    // round trip, in the lock order every write uses: workflow, file,
-    // category, analytics. Each data-modifying CTE runs once, and a
-    // sub-query on another is evaluated before the statement that holds it
-    // touches a row, so `w` waits for the insert, `f` for `w`, the category
-    // for both and the day's row (created or locked, and returned: see
-    // `lock_day!`) for the category. The delta's views, if any, go with the
-    // workflow's counter.
-    let day = sqlx::query(concat!(
-        "WITH ins AS (INSERT INTO workflow_downloads (",
-        download_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-         RETURNING workflow_id, file_id), \
-              w AS (UPDATE workflows SET download_count = download_count + 1, \
-                    view_count = view_count + $15 \
-                    WHERE id = (SELECT workflow_id FROM ins) RETURNING category_id), \
-              f AS (UPDATE workflow_files SET download_count = download_count + 1 \
-                    WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
-                    RETURNING 1), \
-              cat AS (UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
-                      WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f) \
-                      RETURNING 1) \
-         INSERT INTO workflow_analytics (workflow_id, date) \
-         SELECT workflow_id, $16 FROM ins WHERE EXISTS (SELECT 1 FROM cat) ",
-        lock_day!()
-    ))
-    .bind(d.id.as_uuid())
-    .bind(d.user_id.as_ref().map(|u| u.as_str().to_owned()))
-    .bind(d.workflow_id.as_uuid())
-    .bind(d.file_id.as_uuid())
-    .bind(d.file_version.to_string())
-    .bind(d.kind.as_str())
-    .bind(source)
-    .bind(purchase)
-    .bind(membership)
-    .bind(d.request.ip_hash.as_ref().map(|h| h.as_str().to_owned()))
-    .bind(d.request.user_agent.clone())
-    .bind(d.request.referrer.clone())
-    .bind(d.request.country.map(|c| c.as_str().to_owned()))
-    .bind(d.downloaded_at)
-    .bind(i64_of(delta.views)?)
-    .bind(delta.date)
-    .fetch_optional(&mut *c)
-    .await
-    .map_err(unique(Entity::Download, d.id))?
-    // The chain broke: a counter's row was gone (a workflow deleted under
-    // the write); nothing is kept.
-    .ok_or_else(|| StoreError::not_found(Entity::Workflow, d.workflow_id))?;
+    let sql = match ch {
+        Charge::Nothing => {
+            download_write!("charged AS (SELECT 1 WHERE (SELECT w AND f FROM found)),")
+        }
+        Charge::Purchase { .. } => download_write!(
+            "charged AS (UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
+             WHERE id = $17 AND payment_status = $18 \
+             AND ($19::bigint IS NULL OR downloads_used < $19) \
+             AND (SELECT w AND f FROM found) RETURNING 1),"
+        ),
+        Charge::Membership { .. } => download_write!(
+            "charged AS (UPDATE memberships \
+             SET period_downloads_used = period_downloads_used + 1 \
+             WHERE id = $17 AND status = $18 AND current_period_start = $20 \
+             AND ($19::bigint IS NULL OR period_downloads_used < $19) \
+             AND (SELECT w AND f FROM found) RETURNING 1),"
+        ),
+    };
+    let mut q = sqlx::query(sql)
+        .bind(d.id.as_uuid())
+        .bind(d.user_id.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(d.workflow_id.as_uuid())
+        .bind(d.file_id.as_uuid())
+        .bind(d.file_version.to_string())
+        .bind(d.kind.as_str())
+        .bind(source)
+        .bind(purchase)
+        .bind(membership)
+        .bind(d.request.ip_hash.as_ref().map(|h| h.as_str().to_owned()))
+        .bind(d.request.user_agent.clone())
+        .bind(d.request.referrer.clone())
+        .bind(d.request.country.map(|c| c.as_str().to_owned()))
+        .bind(d.downloaded_at)
+        .bind(i64_of(delta.views)?)
+        .bind(delta.date);
+    match *ch {
+        Charge::Nothing => {}
+        Charge::Purchase {
+            id,
+            expected_status,
+            limit,
+        } => {
+            q = q
+                .bind(id.as_uuid())
+                .bind(expected_status.as_str())
+                .bind(limit.map(i64::from));
+        }
+        Charge::Membership {
+            id,
+            expected_status,
+            period_start,
+            limit,
+        } => {
+            q = q
+                .bind(id.as_uuid())
+                .bind(expected_status.as_str())
+                .bind(limit.map(i64::from))
+                .bind(period_start);
+        }
+    }
+    let row = q
+        .fetch_one(&mut *c)
+        .await
+        .map_err(unique(Entity::Download, d.id))?;
+    if !get::<bool>(&row, "found_workflow")? {
+        return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
+    }
+    if !get::<bool>(&row, "found_file")? {
+        return Err(StoreError::not_found(Entity::File, d.file_id));
+    }
+    if !get::<bool>(&row, "charged")? {
+        return Err(ch.miss(held(c, ch).await?));
+    }
+    if get::<Option<Uuid>>(&row, "workflow_id")?.is_none() {
+        // The chain broke after the charge: a counter's row was gone (a
+        // workflow deleted under the write); the transaction keeps nothing.
+        return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
+    }
     s.step(c, "record_download:after_counters").await?;
-    add_to_day(c, delta, analytics_from_row(&day)?).await
+    add_to_day(c, delta, analytics_from_row(&row)?).await
 }
 
 /// Whether a user has a recorded download of a workflow.
