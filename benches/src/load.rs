@@ -426,7 +426,7 @@ pub async fn postgres(
          wedge_score, workflow_complexity, efficiency_rating, digital_maturity, growth_potential, \
          excellence_tier, pricing_tier, price, currency, media, features, requirements, includes, \
          tags, seo, search_vector, update_months, download_limit, status, current_version, \
-         download_count, favorite_count, view_count, purchase_count, created_at, updated_at, \
+         favorite_count, view_count, purchase_count, created_at, updated_at, \
          published_at, archived_at, revision) \
          SELECT {w_id}, 'wf-' || {i_id}, w1 || ' ' || w2 || ' ' || w3 || ' automation ' || i, \
          'Automates ' || w7 || ' for small teams', t.description, ($3::uuid[])[i % 9 + 1], \
@@ -436,7 +436,7 @@ pub async fn postgres(
          t.currency, t.media, t.features, t.requirements, t.includes, ARRAY['automation', w1], \
          t.seo, array_to_tsvector(ARRAY[w1, w2, w3, 'automation', i::text, 'automates', w7, \
          'for', 'small', 'teams', 'automation', w1] || $6::text[]), t.update_months, \
-         t.download_limit, t.status, t.current_version, (i * 7919) % 10007, 0, 0, 0, \
+         t.download_limit, t.status, t.current_version, 0, 0, 0, \
          at, at, at, NULL, t.revision \
          FROM (SELECT i, ($2::text[])[i % 16 + 1] AS w1, ($2::text[])[(i / 16) % 16 + 1] AS w2, \
                ($2::text[])[(i / 256) % 16 + 1] AS w3, ($2::text[])[(i * 7) % 16 + 1] AS w7, \
@@ -451,6 +451,16 @@ pub async fn postgres(
         .bind(epoch)
         .bind(t.workflow.id.as_uuid())
         .bind(&description_terms)
+        .execute(&mut *tx)
+        .await?;
+    // The insert's trigger gave each workflow its download-count row at 0;
+    // `spec::downloads` sets the count.
+    let counts_sql = format!(
+        "UPDATE workflow_download_counts SET download_count = (i * 7919) % 10007 \
+         FROM generate_series(0::bigint, $1 - 1) AS g(i) WHERE workflow_id = {w_id}"
+    );
+    sqlx::query(AssertSqlSafe(counts_sql))
+        .bind(workflows)
         .execute(&mut *tx)
         .await?;
     let file_sql = format!(

@@ -57,12 +57,13 @@ macro_rules! workflow_cols {
         "id, slug, title, short_description, description, category_id, wedge_score, \
          workflow_complexity, efficiency_rating, digital_maturity, growth_potential, \
          excellence_tier, pricing_tier, price, currency, media, features, requirements, includes, \
-         tags, seo, update_months, download_limit, status, current_version, download_count, \
-         favorite_count, view_count, purchase_count, stars_1, stars_2, stars_3, stars_4, stars_5, \
+         tags, seo, update_months, download_limit, status, current_version, \
+         workflow_download_counts.download_count, favorite_count, view_count, purchase_count, \
+         stars_1, stars_2, stars_3, stars_4, stars_5, \
          dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
          dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, \
          dim_excellence_count, dim_excellence_sum, created_at, updated_at, published_at, \
-         archived_at, revision"
+         archived_at, deleted_at, revision"
     };
 }
 
@@ -203,7 +204,9 @@ const WORKFLOW_EXISTS: &str = "SELECT 1 FROM workflows WHERE id = $1";
 pub const LIST_SQL: &str = concat!(
     "SELECT ",
     workflow_cols!(),
-    " FROM workflows WHERE TRUE AND status = $1 AND category_id = $2 \
+    " FROM workflows JOIN workflow_download_counts \
+     ON workflow_download_counts.workflow_id = workflows.id \
+     WHERE deleted_at IS NULL AND listing_status = $1 AND category_id = $2 \
      AND pricing_tier = ANY($3) ORDER BY download_count DESC, id ASC LIMIT $4"
 );
 
@@ -212,7 +215,9 @@ pub const LIST_SQL: &str = concat!(
 pub const SEARCH_SQL: &str = concat!(
     "SELECT ",
     workflow_cols!(),
-    " FROM workflows WHERE TRUE AND status = $1 AND search_vector @@ \
+    " FROM workflows JOIN workflow_download_counts \
+     ON workflow_download_counts.workflow_id = workflows.id \
+     WHERE deleted_at IS NULL AND status = $1 AND search_vector @@ \
      to_tsquery('simple', $2) ORDER BY newest_at DESC, id ASC LIMIT $3"
 );
 
@@ -471,15 +476,18 @@ impl RawPg {
             download_cols!(),
             ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
              WHERE EXISTS (SELECT 1 FROM charged) RETURNING workflow_id, file_id), \
-             w AS (UPDATE workflows SET download_count = download_count + 1, \
-                   view_count = view_count + $15 \
-                   WHERE id = (SELECT workflow_id FROM ins) RETURNING category_id), \
+             v AS (UPDATE workflows SET view_count = view_count + $15 \
+                   WHERE id = (SELECT workflow_id FROM ins) AND $15 > 0 RETURNING 1), \
+             w AS (UPDATE workflow_download_counts SET download_count = download_count + 1 \
+                   WHERE workflow_id = (SELECT workflow_id FROM ins) \
+                   AND (SELECT count(*) FROM v) >= 0 RETURNING workflow_id), \
              f AS (UPDATE workflow_files SET download_count = download_count + 1 \
                    WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
                    RETURNING 1), \
              cat AS (UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
-                     WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f) \
-                     RETURNING 1), \
+                     WHERE id = (SELECT category_id FROM workflows \
+                                 WHERE id = (SELECT workflow_id FROM w)) \
+                     AND EXISTS (SELECT 1 FROM f) RETURNING 1), \
              day AS (INSERT INTO workflow_analytics (workflow_id, date) \
                      SELECT workflow_id, $16 FROM ins WHERE EXISTS (SELECT 1 FROM cat) ",
             lock_day!(),

@@ -44,7 +44,7 @@ GRANT EXECUTE ON FUNCTION vault_current_user_id() TO vault_anon, vault_user, vau
 
 -- Public catalog: anonymous visitors and users read it, filtered below.
 GRANT SELECT ON workflow_categories, workflows, workflow_files, workflow_updates,
-    workflow_bundles, workflow_bundle_items, workflow_reviews
+    workflow_bundles, workflow_bundle_items, workflow_reviews, workflow_download_counts
     TO vault_anon, vault_user;
 -- Per-user data: users read their own rows.
 GRANT SELECT ON memberships, workflow_purchases, workflow_purchase_items, workflow_downloads,
@@ -78,6 +78,7 @@ ALTER TABLE workflow_downloads ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_reviews ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_review_votes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_analytics ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflow_download_counts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_analytics_visitors ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_favorites ENABLE ROW LEVEL SECURITY;
 
@@ -89,7 +90,7 @@ BEGIN
         'workflow_updates', 'workflow_bundles', 'workflow_bundle_items', 'memberships',
         'workflow_purchases', 'workflow_purchase_items', 'workflow_downloads',
         'workflow_reviews', 'workflow_review_votes', 'workflow_analytics',
-        'workflow_analytics_visitors', 'workflow_favorites']
+        'workflow_analytics_visitors', 'workflow_favorites', 'workflow_download_counts']
     LOOP
         EXECUTE format('DROP POLICY IF EXISTS service_all ON %I', t);
         EXECUTE format('CREATE POLICY service_all ON %I TO vault_service USING (true) WITH CHECK (true)', t);
@@ -105,6 +106,12 @@ CREATE POLICY public_read ON workflow_categories FOR SELECT TO vault_anon, vault
 DROP POLICY IF EXISTS public_read ON workflows;
 CREATE POLICY public_read ON workflows FOR SELECT TO vault_anon, vault_user
     USING (status IN ('published', 'coming_soon'));
+
+-- A workflow's download count, where its workflow is readable (the
+-- workflows policy applies inside the sub-query).
+DROP POLICY IF EXISTS public_read ON workflow_download_counts;
+CREATE POLICY public_read ON workflow_download_counts FOR SELECT TO vault_anon, vault_user
+    USING (EXISTS (SELECT 1 FROM workflows w WHERE w.id = workflow_download_counts.workflow_id));
 
 -- File metadata (not the bytes, which the app serves through signed URLs):
 -- public previews of published workflows for everyone; every file of a

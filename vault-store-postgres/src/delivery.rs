@@ -122,13 +122,15 @@ async fn held(c: &mut PgConnection, charge: &Charge) -> StoreResult<Option<Charg
 /// and file looked up (`found`), then the download row, its three counters
 /// and the day's analytics row (created or locked, and returned: see
 /// `lock_day!`), each step chained on the one before, in the lock order
-/// every write uses: the charged row, workflow, file, category, analytics.
+/// every write uses: the charged row, the workflow (only when the delta
+/// has views: a download leaves the wide, heavily indexed workflows row
+/// alone), its download count (migration 0012), file, category, analytics.
 /// A data-modifying CTE runs once, and a sub-query on another is evaluated
 /// before the statement that holds it touches a row, so each waits for the
-/// one it names. `$1`-`$14` are the row, `$15` the delta's views (they go
-/// with the workflow's counter), `$16` its day; `charged` (a CTE the caller
-/// puts first, or a constant) gates the insert. The final row says what
-/// was found and charged, with the day's row when all went through.
+/// one it names. `$1`-`$14` are the row, `$15` the delta's views, `$16` its
+/// day; `charged` (a CTE the caller puts first, or a constant) gates the
+/// insert. The final row says what was found and charged, with the day's
+/// row when all went through.
 macro_rules! download_write {
     ($charged:expr) => {
         concat!(
@@ -139,15 +141,18 @@ macro_rules! download_write {
             download_cols!(),
             ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
              WHERE EXISTS (SELECT 1 FROM charged) RETURNING workflow_id, file_id), \
-             w AS (UPDATE workflows SET download_count = download_count + 1, \
-                   view_count = view_count + $15 \
-                   WHERE id = (SELECT workflow_id FROM ins) RETURNING category_id), \
+             v AS (UPDATE workflows SET view_count = view_count + $15 \
+                   WHERE id = (SELECT workflow_id FROM ins) AND $15 > 0 RETURNING 1), \
+             w AS (UPDATE workflow_download_counts SET download_count = download_count + 1 \
+                   WHERE workflow_id = (SELECT workflow_id FROM ins) \
+                   AND (SELECT count(*) FROM v) >= 0 RETURNING workflow_id), \
              f AS (UPDATE workflow_files SET download_count = download_count + 1 \
                    WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
                    RETURNING 1), \
              cat AS (UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
-                     WHERE id = (SELECT category_id FROM w) AND EXISTS (SELECT 1 FROM f) \
-                     RETURNING 1), \
+                     WHERE id = (SELECT category_id FROM workflows \
+                                 WHERE id = (SELECT workflow_id FROM w)) \
+                     AND EXISTS (SELECT 1 FROM f) RETURNING 1), \
              day AS (INSERT INTO workflow_analytics (workflow_id, date) \
                      SELECT workflow_id, $16 FROM ins WHERE EXISTS (SELECT 1 FROM cat) ",
             lock_day!(),

@@ -65,7 +65,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 11, "every migration, each once");
+    assert_eq!(applied, 12, "every migration, each once");
 
     rollback(&pool).await.unwrap();
     for relation in [
@@ -96,6 +96,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         "purchase_refunds",
         "workflow_favorite_adds",
         "workflow_review_approvals",
+        "workflow_download_counts",
     ] {
         let gone: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NULL")
             .bind(relation)
@@ -114,6 +115,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         "job_queue",
         "idx_workflow_reviews_status_created",
         "workflow_review_approvals",
+        "workflow_download_counts",
     ] {
         let back: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
             .bind(relation)
@@ -185,7 +187,9 @@ async fn check_constraints_refuse_what_the_domain_refuses() {
         ),
         (
             "negative download counter",
-            format!("UPDATE workflows SET download_count = -1 WHERE id = '{wid}'"),
+            format!(
+                "UPDATE workflow_download_counts SET download_count = -1 WHERE workflow_id = '{wid}'"
+            ),
         ),
     ];
     for (what, sql) in cases {

@@ -14,7 +14,7 @@ mod workflow;
 pub(crate) use self::file::{file_cols, file_from_row, file_released_at};
 pub(crate) use self::workflow::{
     GATE_NAMES, gate_cols, gate_from_row, load_workflow, require_workflow, workflow_cols,
-    workflow_from_row,
+    workflow_from_row, workflows_with_counts,
 };
 
 use async_trait::async_trait;
@@ -122,7 +122,9 @@ impl CatalogStore for PgStore {
         on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",
             workflow_cols!(),
-            " FROM workflows WHERE slug = $1"
+            " FROM ",
+            workflows_with_counts!(),
+            " WHERE slug = $1"
         ))
         .bind(slug.as_str())
         .fetch_optional(c))

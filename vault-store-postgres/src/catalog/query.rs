@@ -11,7 +11,7 @@ use vault_core::store::StoreResult;
 use vault_core::value::validation::Reason;
 
 use super::search::tsquery;
-use super::workflow::{workflow_cols, workflow_from_row};
+use super::workflow::{workflow_cols, workflow_from_row, workflows_with_counts};
 use crate::codec::*;
 
 /// The exact sort key expression: exact fractions via NUMERIC with 40
@@ -144,19 +144,30 @@ pub(super) async fn list_workflows(
         workflow_cols!(),
         // Deleted workflows are in no listing and no search (core's
         // `WorkflowQuery::matches` says the same for the memory store).
-        " FROM workflows WHERE deleted_at IS NULL"
+        " FROM ",
+        workflows_with_counts!(),
+        " WHERE deleted_at IS NULL"
     ));
     // One status (the catalog's usual "published") as `=`: PostgreSQL 15
     // walks a (status, key, id) index in order only for an equality on
-    // status, never for `= ANY(array)`; with ANY it sorted every match.
+    // status, never for `= ANY(array)`; with ANY it sorted every match. By
+    // downloads, that index is the download counts' (listing_status,
+    // download_count, workflow_id), so the filter names its copy of the
+    // status (the same value: a trigger keeps it).
+    let status = match q.sort {
+        WorkflowSort::Downloads => "listing_status",
+        _ => "status",
+    };
     match q.statuses.as_slice() {
         [] => {}
         [one] => {
-            qb.push(" AND status = ").push_bind(one.as_str());
+            qb.push(format!(" AND {status} = ")).push_bind(one.as_str());
         }
         many => {
             let statuses: Vec<&str> = many.iter().map(|s| s.as_str()).collect();
-            qb.push(" AND status = ANY(").push_bind(statuses).push(")");
+            qb.push(format!(" AND {status} = ANY("))
+                .push_bind(statuses)
+                .push(")");
         }
     }
     if let Some(cat) = q.category {

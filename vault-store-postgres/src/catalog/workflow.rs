@@ -28,8 +28,9 @@ macro_rules! workflow_cols {
         "id, slug, title, short_description, description, category_id, wedge_score, \
          workflow_complexity, efficiency_rating, digital_maturity, growth_potential, \
          excellence_tier, pricing_tier, price, currency, media, features, requirements, includes, \
-         tags, seo, update_months, download_limit, status, current_version, download_count, \
-         favorite_count, view_count, purchase_count, stars_1, stars_2, stars_3, stars_4, stars_5, \
+         tags, seo, update_months, download_limit, status, current_version, \
+         workflow_download_counts.download_count, favorite_count, view_count, purchase_count, \
+         stars_1, stars_2, stars_3, stars_4, stars_5, \
          dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
          dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, \
          dim_excellence_count, dim_excellence_sum, created_at, updated_at, published_at, \
@@ -37,6 +38,16 @@ macro_rules! workflow_cols {
     };
 }
 pub(crate) use workflow_cols;
+
+/// What `workflow_cols!` reads from: the workflow with its download count,
+/// which lives in a row of its own (migration 0012).
+macro_rules! workflows_with_counts {
+    () => {
+        "workflows JOIN workflow_download_counts \
+         ON workflow_download_counts.workflow_id = workflows.id"
+    };
+}
+pub(crate) use workflows_with_counts;
 
 pub(super) const DIMS: [&str; 5] = [
     "complexity",
@@ -159,7 +170,9 @@ pub(crate) async fn load_workflow<'e>(
     sqlx::query(concat!(
         "SELECT ",
         workflow_cols!(),
-        " FROM workflows WHERE id = $1"
+        " FROM ",
+        workflows_with_counts!(),
+        " WHERE id = $1"
     ))
     .bind(id.as_uuid())
     .fetch_optional(e)
@@ -267,22 +280,21 @@ pub(super) async fn insert_workflow(
              wedge_score, workflow_complexity, efficiency_rating, digital_maturity, growth_potential, \
              excellence_tier, pricing_tier, price, currency, media, features, requirements, includes, \
              tags, seo, update_months, download_limit, status, search_vector, current_version, \
-             download_count, favorite_count, view_count, purchase_count, \
+             favorite_count, view_count, purchase_count, \
              stars_1, stars_2, stars_3, stars_4, stars_5, \
              dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
              dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, \
              dim_excellence_count, dim_excellence_sum, created_at, updated_at, published_at, \
              archived_at, revision, deleted_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18, $19, $20, $21, $22, $23, $24, array_to_tsvector($25::text[]), $26, $27, $28, $29, \
-             $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, $46, \
-             $47, $48, $49, $50, $51)",
+             $18, $19, $20, $21, $22, $23, $24, array_to_tsvector($25::text[]), $26, $27, $28, \
+             $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, $41, $42, $43, $44, $45, \
+             $46, $47, $48, $49, $50)",
         )
         .bind(w.id.as_uuid()),
         w,
     )
     .bind(w.current_version.map(|v| v.to_string()))
-    .bind(i64_of(w.stats.download_count)?)
     .bind(i64_of(w.stats.favorite_count)?)
     .bind(i64_of(w.stats.view_count)?)
     .bind(i64_of(w.stats.purchase_count)?);
@@ -307,6 +319,18 @@ pub(super) async fn insert_workflow(
             Entity::Category,
             w.content.category_id,
         ))?;
+    // The insert's trigger gave the workflow its download-count row at 0
+    // (migration 0012); a workflow brought in with downloads sets it.
+    if w.stats.download_count > 0 {
+        sqlx::query(
+            "UPDATE workflow_download_counts SET download_count = $2 WHERE workflow_id = $1",
+        )
+        .bind(w.id.as_uuid())
+        .bind(i64_of(w.stats.download_count)?)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    }
     s.step(c, "insert_workflow:after_row").await?;
     move_category_counts(
         c,

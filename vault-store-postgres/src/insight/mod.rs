@@ -14,7 +14,7 @@ use vault_core::insight::rebuild::{DayCount, DayCounts, day_bounds};
 use vault_core::store::{AnalyticsStore, StoreResult};
 use vault_core::value::ids::WorkflowId;
 
-use crate::catalog::{workflow_cols, workflow_from_row};
+use crate::catalog::{workflow_cols, workflow_from_row, workflows_with_counts};
 use crate::codec::*;
 use crate::commerce::membership_from_row;
 use crate::lease::on_conn;
@@ -136,7 +136,9 @@ impl AnalyticsStore for PgStore {
              s.total_revenue AS stats_revenue, s.currency AS stats_currency \
              FROM (SELECT ",
             workflow_cols!(),
-            " FROM workflows) wf JOIN workflow_stats s ON s.id = wf.id \
+            " FROM ",
+            workflows_with_counts!(),
+            ") wf JOIN workflow_stats s ON s.id = wf.id \
              WHERE $1::uuid IS NULL OR wf.id = $1 ORDER BY wf.id"
         ))
         .bind(workflow.map(|w| w.as_uuid()))
