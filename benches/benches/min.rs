@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgConnectOptions;
 use tokio::runtime::Runtime;
 use vault_benches::min::{MinPg, MinSqlite, MinTarget};
 use vault_benches::scale::{self, SMALL};
@@ -226,7 +227,7 @@ fn postgres(rt: &Runtime, dir: &Path) {
     let Some(server) = rt.block_on(pg::server()) else {
         return;
     };
-    let w = rt.block_on(World::build(Backend::Postgres, SMALL, dir));
+    let w = Arc::new(rt.block_on(World::build(Backend::Postgres, SMALL, dir)));
     let now = w.fx.clock.now();
     let ts = targets(&w);
     let options = rt
@@ -268,6 +269,8 @@ fn postgres(rt: &Runtime, dir: &Path) {
             start.elapsed()
         })
     });
+    let ts = Arc::new(ts);
+    concurrency(rt, &w, &options, &ts, now);
     let (rows, rolled) = rt.block_on(min.counts(now)).unwrap();
     assert_eq!(rows, rolled, "every min download moved its day rollup");
     drop(min);
@@ -299,7 +302,6 @@ fn postgres(rt: &Runtime, dir: &Path) {
     let mut conns = (0..clients)
         .map(|_| Some(rt.block_on(MinPg::connect(&durable)).unwrap()))
         .collect::<Vec<_>>();
-    let ts = Arc::new(ts);
     let block = plan().1;
     let mut per_sec = Vec::new();
     for _ in 0..5 {
@@ -347,6 +349,83 @@ fn postgres(rt: &Runtime, dir: &Path) {
     rt.block_on(w.remove_storage());
     rt.block_on(pg::drop_database(&server, "vault_bench_min"))
         .unwrap();
+}
+
+/// Downloads (access read and write) per second with 1, 4 and 16
+/// concurrent tasks on each side: the vault's tasks share its pool, the
+/// baseline's each hold a connection, at the same durability as the
+/// paired rounds. Each task cycles over its own targets (different users'
+/// downloads charge different purchases). Three rounds per side, which
+/// goes first alternating; the medians.
+fn concurrency(
+    rt: &Runtime,
+    w: &Arc<World>,
+    options: &PgConnectOptions,
+    ts: &Arc<Vec<MinTarget>>,
+    now: DateTime<Utc>,
+) {
+    let block = plan().1;
+    for tasks in [1, 4, 16] {
+        let mine = move |c: usize| (c..spec::TARGETS).step_by(tasks).collect::<Vec<_>>();
+        let mut conns = (0..tasks)
+            .map(|_| Some(rt.block_on(MinPg::connect(options)).unwrap()))
+            .collect::<Vec<_>>();
+        let mut rates = [Vec::new(), Vec::new()];
+        for round in 0..3 {
+            for k in 0..2 {
+                let side = (round + k) % 2;
+                let start = Instant::now();
+                if side == 0 {
+                    let handles = (0..tasks)
+                        .map(|c| {
+                            let (w, mine) = (Arc::clone(w), mine(c));
+                            rt.spawn(async move {
+                                for i in 0..block {
+                                    let t = &w.targets[mine[i % mine.len()]];
+                                    w.fx.vault
+                                        .download(&t.actor, t.workflow, None, &w.request)
+                                        .await
+                                        .unwrap();
+                                }
+                            })
+                        })
+                        .collect::<Vec<_>>();
+                    for h in handles {
+                        rt.block_on(h).unwrap();
+                    }
+                } else {
+                    let handles = conns
+                        .iter_mut()
+                        .enumerate()
+                        .map(|(c, slot)| {
+                            let (mut conn, ts, mine) =
+                                (slot.take().unwrap(), Arc::clone(ts), mine(c));
+                            rt.spawn(async move {
+                                for i in 0..block {
+                                    let t = &ts[mine[i % mine.len()]];
+                                    assert!(conn.download(t, now).await.unwrap());
+                                }
+                                conn
+                            })
+                        })
+                        .collect::<Vec<_>>();
+                    for (slot, h) in conns.iter_mut().zip(handles) {
+                        *slot = Some(rt.block_on(h).unwrap());
+                    }
+                }
+                rates[side].push((tasks * block) as f64 / start.elapsed().as_secs_f64());
+            }
+        }
+        for r in &mut rates {
+            r.sort_by(f64::total_cmp);
+        }
+        let (vault, min) = (rates[0][1], rates[1][1]);
+        println!(
+            "concurrency download/postgres, {tasks} tasks: vault {vault:.0}/s, min {min:.0}/s; \
+             vault ÷ min {:.2}",
+            vault / min
+        );
+    }
 }
 
 fn main() {
