@@ -222,9 +222,19 @@ pub(crate) fn slug(row: &impl Cols, col: &str) -> StoreResult<Slug> {
 }
 
 /// Reads a JSONB column through the type's (validating) `Deserialize`.
+///
+/// Straight from the column's bytes into `T` (a listing page decodes five
+/// JSONB columns per row; a `serde_json::Value` in between doubled the
+/// work). Only a value `T` refuses is read again as a `Value`, to name it
+/// in the error.
 pub(crate) fn json_col<T: DeserializeOwned>(row: &impl Cols, col: &str) -> StoreResult<T> {
-    let v: serde_json::Value = get(row, col)?;
-    T::deserialize(&v).map_err(|_| corrupt(col, &v))
+    match get::<sqlx::types::Json<T>>(row, col) {
+        Ok(sqlx::types::Json(v)) => Ok(v),
+        Err(refused) => match get::<serde_json::Value>(row, col) {
+            Ok(v) => Err(corrupt(col, &v)),
+            Err(_) => Err(refused),
+        },
+    }
 }
 
 /// A value as JSONB.

@@ -45,3 +45,32 @@ async fn an_unknown_status_is_corrupt_and_named() {
     let e = vault_core::Error::from(store.workflow(w.id).await.unwrap_err());
     assert_eq!(e.kind(), "corrupt");
 }
+
+/// A JSONB column the domain type refuses is reported with the value it
+/// holds, though it is decoded straight from the column's bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_column_of_the_wrong_shape_is_corrupt_and_named() {
+    let Some(store) = common::fresh_store().await else {
+        return;
+    };
+    let store = Arc::new(store);
+    let fx = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+    let (w, _) = fx.workflow("planted-json", PricingTier::Free, None).await;
+    // An array (the schema's CHECK), but not of strings.
+    sqlx::query("UPDATE workflows SET features = '[7, \"a list\"]'::jsonb WHERE id = $1")
+        .bind(w.id.as_uuid())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    match store.workflow(w.id).await {
+        Err(StoreError::Corrupt {
+            table,
+            column,
+            value,
+        }) => {
+            assert_eq!((table, column.as_str()), ("workflows", "features"));
+            assert!(value.contains("a list"), "{value}");
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}

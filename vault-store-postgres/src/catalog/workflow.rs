@@ -49,14 +49,6 @@ macro_rules! workflows_with_counts {
 }
 pub(crate) use workflows_with_counts;
 
-pub(super) const DIMS: [&str; 5] = [
-    "complexity",
-    "efficiency",
-    "maturity",
-    "growth",
-    "excellence",
-];
-
 pub(super) fn score(row: &PgRow, col: &str, field: &'static str) -> StoreResult<Score> {
     let v: Decimal = get(row, col)?;
     Score::new(field, v).map_err(|_| corrupt(col, v))
@@ -99,17 +91,30 @@ pub(crate) fn gate_from_row(row: &impl Cols) -> StoreResult<GateFacts> {
     })
 }
 
+/// The rating distribution's columns, one star to five.
+const STAR_COLS: [&str; 5] = ["stars_1", "stars_2", "stars_3", "stars_4", "stars_5"];
+
+/// Each dimension's (count, sum) columns, in `Dimension::ALL` order (the
+/// order the insert binds them).
+const DIM_COLS: [[&str; 2]; 5] = [
+    ["dim_complexity_count", "dim_complexity_sum"],
+    ["dim_efficiency_count", "dim_efficiency_sum"],
+    ["dim_maturity_count", "dim_maturity_sum"],
+    ["dim_growth_count", "dim_growth_sum"],
+    ["dim_excellence_count", "dim_excellence_sum"],
+];
+
 pub(crate) fn workflow_from_row(row: &PgRow) -> StoreResult<Workflow> {
     decode("workflows", || {
         let price = price(row)?;
         let mut stars = [0u64; 5];
-        for (i, s) in stars.iter_mut().enumerate() {
-            *s = u64_col(row, &format!("stars_{}", i + 1))?;
+        for (s, col) in stars.iter_mut().zip(STAR_COLS) {
+            *s = u64_col(row, col)?;
         }
         let mut dims = [DimensionTotals::default(); 5];
-        for (i, d) in dims.iter_mut().enumerate() {
-            d.count = u64_col(row, &format!("dim_{}_count", DIMS[i]))?;
-            d.sum = u64_col(row, &format!("dim_{}_sum", DIMS[i]))?;
+        for (d, [count, sum]) in dims.iter_mut().zip(DIM_COLS) {
+            d.count = u64_col(row, count)?;
+            d.sum = u64_col(row, sum)?;
         }
         let tags = get::<Vec<String>>(row, "tags")?
             .iter()
