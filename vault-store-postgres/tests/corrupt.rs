@@ -31,17 +31,10 @@ async fn an_unknown_status_is_corrupt_and_named() {
         .await
         .unwrap();
 
-    match store.workflow(w.id).await {
-        Err(StoreError::Corrupt {
-            table,
-            column,
-            value,
-        }) => {
-            assert_eq!((table, column.as_str()), ("workflows", "status"));
-            assert_eq!(value, "exploded");
-        }
-        other => panic!("expected Corrupt, got {other:?}"),
-    }
+    assert_eq!(
+        corrupt_workflow_column(&store, w.id, "status").await,
+        "exploded"
+    );
     let e = vault_core::Error::from(store.workflow(w.id).await.unwrap_err());
     assert_eq!(e.kind(), "corrupt");
 }
@@ -62,14 +55,25 @@ async fn a_json_column_of_the_wrong_shape_is_corrupt_and_named() {
         .execute(store.pool())
         .await
         .unwrap();
-    match store.workflow(w.id).await {
+    let value = corrupt_workflow_column(&store, w.id, "features").await;
+    assert!(value.contains("a list"), "{value}");
+}
+
+/// Reads workflow `id`, expects `StoreError::Corrupt` naming `workflows`
+/// and `column`, and returns the value it reports.
+async fn corrupt_workflow_column(
+    store: &vault_store_postgres::PgStore,
+    id: vault_core::value::ids::WorkflowId,
+    column: &str,
+) -> String {
+    match store.workflow(id).await {
         Err(StoreError::Corrupt {
             table,
-            column,
+            column: named,
             value,
         }) => {
-            assert_eq!((table, column.as_str()), ("workflows", "features"));
-            assert!(value.contains("a list"), "{value}");
+            assert_eq!((table, named.as_str()), ("workflows", column));
+            value
         }
         other => panic!("expected Corrupt, got {other:?}"),
     }
