@@ -129,8 +129,10 @@ fn sanity(w: &World, rt: &Runtime, raw: &mut Raw) {
         Raw::Sqlite(raw) => assert!(raw.check_access(&t.raw).is_ok()),
         Raw::Postgres(raw) => rt.block_on(async {
             raw.check_access(&t.pg).await.unwrap();
-            raw.list(w.category.as_uuid()).await.unwrap();
-            raw.search(&raw_pg::tsquery(spec::SEARCH)).await.unwrap();
+            raw.list(&t.pg.user, w.category.as_uuid()).await.unwrap();
+            raw.search(&t.pg.user, &raw_pg::tsquery(spec::SEARCH))
+                .await
+                .unwrap();
         }),
         Raw::None => {}
     }
@@ -227,7 +229,11 @@ fn store_benches(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &World, 
             let category = w.category.as_uuid();
             g.bench_function(BenchmarkId::new("list", "postgres-raw"), |b| {
                 b.iter_custom(|iters| {
-                    timed_loop!(rt, iters, black_box(raw.list(category).await.unwrap()))
+                    timed_loop!(
+                        rt,
+                        iters,
+                        black_box(raw.list(&t.pg.user, category).await.unwrap())
+                    )
                 })
             });
         }
@@ -262,7 +268,11 @@ fn store_benches(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &World, 
             let query = raw_pg::tsquery(spec::SEARCH);
             g.bench_function(BenchmarkId::new("search", "postgres-raw"), |b| {
                 b.iter_custom(|iters| {
-                    timed_loop!(rt, iters, black_box(raw.search(&query).await.unwrap()))
+                    timed_loop!(
+                        rt,
+                        iters,
+                        black_box(raw.search(&t.pg.user, &query).await.unwrap())
+                    )
                 })
             });
         }

@@ -199,26 +199,40 @@ const PURCHASE_BY_ID: &str = concat!(
 );
 const WORKFLOW_EXISTS: &str = "SELECT 1 FROM workflows WHERE id = $1";
 
-/// The statement `list_workflows` builds for the listing benchmarked (one
-/// status, one category, tiers, by downloads; `$4` is the page size + 1).
+/// The viewer's standing, the head of a listing statement for a signed-in
+/// viewer (`$1`): one row joined to every row of the page.
+macro_rules! viewed_from {
+    () => {
+        ", viewer.banned AS viewer_banned, viewer.deleted AS viewer_deleted, \
+         viewer.erased AS viewer_erased \
+         FROM (SELECT a.banned_at IS NOT NULL AS banned, \
+               a.deleted_at IS NOT NULL AS deleted, a.erased_at IS NOT NULL AS erased \
+               FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = $1) AS viewer \
+         CROSS JOIN workflows JOIN workflow_download_counts \
+         ON workflow_download_counts.workflow_id = workflows.id"
+    };
+}
+
+/// The statement `list_workflows_viewed` builds for the listing benchmarked
+/// (the viewer `$1`; one status, one category, tiers, by downloads; `$5` is
+/// the page size + 1).
 pub const LIST_SQL: &str = concat!(
     "SELECT ",
     workflow_cols!(),
-    " FROM workflows JOIN workflow_download_counts \
-     ON workflow_download_counts.workflow_id = workflows.id \
-     WHERE deleted_at IS NULL AND listing_status = $1 AND category_id = $2 \
-     AND pricing_tier = ANY($3) ORDER BY download_count DESC, id ASC LIMIT $4"
+    viewed_from!(),
+    " WHERE deleted_at IS NULL AND listing_status = $2 AND category_id = $3 \
+     AND pricing_tier = ANY($4) ORDER BY download_count DESC, id ASC LIMIT $5"
 );
 
-/// The statement `list_workflows` builds for a text search (one status, a
-/// tsquery, newest first; `$3` is the page size + 1).
+/// The statement `list_workflows_viewed` builds for a text search (the
+/// viewer `$1`; one status, a tsquery, newest first; `$4` is the page size
+/// + 1).
 pub const SEARCH_SQL: &str = concat!(
     "SELECT ",
     workflow_cols!(),
-    " FROM workflows JOIN workflow_download_counts \
-     ON workflow_download_counts.workflow_id = workflows.id \
-     WHERE deleted_at IS NULL AND status = $1 AND search_vector @@ \
-     to_tsquery('simple', $2) ORDER BY newest_at DESC, id ASC LIMIT $3"
+    viewed_from!(),
+    " WHERE deleted_at IS NULL AND status = $2 AND search_vector @@ \
+     to_tsquery('simple', $3) ORDER BY newest_at DESC, id ASC LIMIT $4"
 );
 
 /// The tsquery `list_workflows` builds for `text`: every word a prefix.
@@ -529,10 +543,11 @@ impl RawPg {
         Ok(acc)
     }
 
-    /// The listing page of [`LIST_SQL`]: published, `category`, pro.
-    pub async fn list(&mut self, category: Uuid) -> sqlx::Result<u64> {
+    /// The listing page of [`LIST_SQL`] for `viewer`: published, `category`, pro.
+    pub async fn list(&mut self, viewer: &str, category: Uuid) -> sqlx::Result<u64> {
         fold(
             &sqlx::query(LIST_SQL)
+                .bind(viewer)
                 .bind("published")
                 .bind(category)
                 .bind(vec!["pro"])
@@ -542,10 +557,12 @@ impl RawPg {
         )
     }
 
-    /// The search page of [`SEARCH_SQL`] for `tsquery` (see [`tsquery`]).
-    pub async fn search(&mut self, tsquery: &str) -> sqlx::Result<u64> {
+    /// The search page of [`SEARCH_SQL`] for `viewer` and `tsquery` (see
+    /// [`tsquery`]).
+    pub async fn search(&mut self, viewer: &str, tsquery: &str) -> sqlx::Result<u64> {
         fold(
             &sqlx::query(SEARCH_SQL)
+                .bind(viewer)
                 .bind("published")
                 .bind(tsquery)
                 .bind(21_i64)

@@ -12,6 +12,7 @@ use crate::catalog::file::WorkflowFile;
 use crate::catalog::query::{Page, WorkflowQuery};
 use crate::catalog::update::WorkflowUpdate;
 use crate::catalog::workflow::Workflow;
+use crate::value::actor::{Refusal, UserId};
 use crate::value::error::StoreResult;
 use crate::value::ids::{BundleId, CategoryId, FileId, WorkflowId};
 use crate::value::slug::Slug;
@@ -56,6 +57,20 @@ pub trait CatalogStore: Send + Sync + Debug {
     /// the query fails [`WorkflowQuery::validate`] (the service checks it
     /// first; a direct caller may not have).
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>>;
+    /// [`list_workflows`](Self::list_workflows) for a signed-in `viewer`,
+    /// with their account's standing when the store reads it in the same
+    /// round trip: `Some(refusal)` as `AccountStore::account_refusal`
+    /// answers it, `None` when not read (the service then reads it on its
+    /// own). Where every statement is a round trip, this saves the one a
+    /// listing would pay for the standing. The default reads the page alone.
+    async fn list_workflows_viewed(
+        &self,
+        query: &WorkflowQuery,
+        viewer: &UserId,
+    ) -> StoreResult<(Page<Workflow>, Option<Option<Refusal>>)> {
+        let _ = viewer;
+        Ok((self.list_workflows(query).await?, None))
+    }
 
     /// Inserts a file. `NotFound` for a missing workflow. A primary file makes
     /// the workflow's other files non-primary in the same transaction.

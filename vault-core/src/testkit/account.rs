@@ -154,6 +154,24 @@ pub async fn refused_accounts_write_nothing_and_keep_their_purchases(store: Arc<
                 .await
                 .map(|_| ()),
         );
+        // Listings: a page with workflows on it (its standing may come with
+        // it), one with none, and one no status of which a buyer may see.
+        refused(
+            f.vault
+                .list_workflows(&as_frank, crate::catalog::query::WorkflowQuery::default())
+                .await
+                .map(|_| ()),
+        );
+        let nothing = crate::catalog::query::WorkflowQuery {
+            text: Some("zzzz-no-such-term".into()),
+            ..Default::default()
+        };
+        refused(f.vault.list_workflows(&as_frank, nothing).await.map(|_| ()));
+        let drafts = crate::catalog::query::WorkflowQuery {
+            statuses: vec![crate::catalog::workflow::WorkflowStatus::Draft],
+            ..Default::default()
+        };
+        refused(f.vault.list_workflows(&as_frank, drafts).await.map(|_| ()));
         // A workflow that does not exist: still refused, not "not found".
         refused(
             f.vault

@@ -602,3 +602,64 @@ pub async fn store_concurrent_edits_of_one_revision_let_exactly_one_through(stor
         1
     );
 }
+
+/// A listing for a signed-in viewer is the listing, with the viewer's
+/// standing when the store read it in the same round trip: then exactly
+/// what `account_refusal` answers (none without an account, the refusal of
+/// a banned one).
+pub async fn store_a_viewed_listing_is_the_listing_with_its_standing(store: Arc<dyn Store>) {
+    let f = super::Fixture::new(Arc::clone(&store)).await;
+    for n in 0..3 {
+        f.workflow(
+            &format!("viewed-{n}"),
+            crate::value::tier::PricingTier::Pro,
+            Some(900),
+        )
+        .await;
+    }
+    let (stranger, banned) = (
+        super::Fixture::user("no-account"),
+        super::Fixture::user("banned"),
+    );
+    let banned_id = banned.user_id().unwrap().clone();
+    f.vault
+        .open_account(
+            &banned,
+            &banned_id,
+            super::account::email("banned@example.com"),
+            super::account::profile("B"),
+        )
+        .await
+        .unwrap();
+    f.vault
+        .ban_account(&f.admin, &banned_id, None)
+        .await
+        .unwrap();
+    let everything = WorkflowQuery {
+        limit: 2,
+        ..WorkflowQuery::default()
+    };
+    let nothing = WorkflowQuery {
+        text: Some("zzzz-no-such-term".into()),
+        ..WorkflowQuery::default()
+    };
+    for viewer in [&stranger, &banned] {
+        let user = viewer.user_id().unwrap();
+        for query in [&everything, &nothing] {
+            let (page, standing) = store.list_workflows_viewed(query, user).await.unwrap();
+            assert_eq!(page, store.list_workflows(query).await.unwrap(), "{user}");
+            if let Some(standing) = standing {
+                assert_eq!(
+                    standing,
+                    store.account_refusal(user).await.unwrap(),
+                    "{user}"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        store.account_refusal(&banned_id).await.unwrap(),
+        Some(crate::value::actor::Refusal::Banned),
+        "the case's banned viewer is refused"
+    );
+}

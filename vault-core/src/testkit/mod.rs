@@ -403,6 +403,7 @@ macro_rules! conformance_tests {
             store_update_workflow_is_guarded_and_keeps_counters,
             store_update_workflow_maintains_both_category_counts,
             store_list_workflows_follows_query_semantics,
+            store_a_viewed_listing_is_the_listing_with_its_standing,
             store_files_keep_one_primary_and_their_download_count,
             store_updates_only_move_forward_and_set_the_current_version,
             store_bundles_check_members_and_keep_purchase_count,

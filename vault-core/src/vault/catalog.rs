@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Vault;
+use super::{Vault, traced};
 use crate::audit::entry::{AuditAction, AuditValue, revision_number};
 use crate::catalog::bundle::{Availability, Bundle, BundlePricing, NewBundle, complete_the_bundle};
 use crate::catalog::category::{Category, NewCategory};
@@ -331,7 +331,10 @@ impl<S: Store + ?Sized> Vault<S> {
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        self.acting(actor, span, async move {
+        // Not `acting`: the viewer's standing may come with the page (one
+        // round trip on PostgreSQL); a refused viewer is refused all the
+        // same, and a listing writes nothing.
+        traced(span, async move {
             query.validate()?;
             if !actor.is_privileged() {
                 let listed = [WorkflowStatus::Published, WorkflowStatus::ComingSoon];
@@ -345,6 +348,7 @@ impl<S: Store + ?Sized> Vault<S> {
                         .collect()
                 };
                 if query.statuses.is_empty() {
+                    self.gate(actor).await?;
                     return Ok(Page {
                         items: vec![],
                         next: None,
@@ -352,7 +356,18 @@ impl<S: Store + ?Sized> Vault<S> {
                 }
             }
             query.prior = self.config.rating_prior;
-            Ok(self.store.list_workflows(&query).await?)
+            let Some(viewer) = actor.user_id() else {
+                return Ok(self.store.list_workflows(&query).await?);
+            };
+            let (page, standing) = self.store.list_workflows_viewed(&query, viewer).await?;
+            match standing {
+                Some(Some(refusal)) => Err(Error::Refused { refusal }),
+                Some(None) => Ok(page),
+                None => {
+                    self.gate(actor).await?;
+                    Ok(page)
+                }
+            }
         })
         .await
     }

@@ -29,6 +29,7 @@ use vault_core::catalog::query::{Page, WorkflowQuery};
 use vault_core::catalog::update::WorkflowUpdate;
 use vault_core::catalog::workflow::Workflow;
 use vault_core::store::{CatalogStore, StoreResult};
+use vault_core::value::actor::{Refusal, UserId};
 use vault_core::value::ids::{BundleId, CategoryId, FileId, WorkflowId};
 use vault_core::value::slug::Slug;
 
@@ -136,7 +137,16 @@ impl CatalogStore for PgStore {
 
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
         query.validate()?;
-        on_conn!(self, |c| list_workflows(c, query))
+        Ok(on_conn!(self, |c| list_workflows(c, query, None))?.0)
+    }
+
+    async fn list_workflows_viewed(
+        &self,
+        query: &WorkflowQuery,
+        viewer: &UserId,
+    ) -> StoreResult<(Page<Workflow>, Option<Option<Refusal>>)> {
+        query.validate()?;
+        on_conn!(self, |c| list_workflows(c, query, Some(viewer)))
     }
 
     async fn insert_file(&self, file: &WorkflowFile, audit: &AuditEntry) -> StoreResult<()> {

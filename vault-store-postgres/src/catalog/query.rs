@@ -8,6 +8,7 @@ use sqlx::{Postgres, QueryBuilder};
 use vault_core::catalog::query::{Cursor, Page, SortKey, WorkflowQuery, WorkflowSort};
 use vault_core::catalog::workflow::{Tag, Workflow};
 use vault_core::store::StoreResult;
+use vault_core::value::actor::{Refusal, UserId};
 use vault_core::value::validation::Reason;
 
 use super::search::tsquery;
@@ -135,19 +136,44 @@ pub(super) fn push_cursor(
     Ok(())
 }
 
+/// A listing page, and with a `viewer` their account's standing in the
+/// same statement: the one-row standing (`viewer_*` columns) is joined to
+/// every row of the page, so an empty page carries none and its standing
+/// is left unread (`None`).
 pub(super) async fn list_workflows(
     c: &mut sqlx::PgConnection,
     q: &WorkflowQuery,
-) -> StoreResult<Page<Workflow>> {
-    let mut qb = QueryBuilder::<Postgres>::new(concat!(
-        "SELECT ",
-        workflow_cols!(),
-        // Deleted workflows are in no listing and no search (core's
-        // `WorkflowQuery::matches` says the same for the memory store).
-        " FROM ",
-        workflows_with_counts!(),
-        " WHERE deleted_at IS NULL"
-    ));
+    viewer: Option<&UserId>,
+) -> StoreResult<(Page<Workflow>, Option<Option<Refusal>>)> {
+    // Deleted workflows are in no listing and no search (core's
+    // `WorkflowQuery::matches` says the same for the memory store).
+    let mut qb = match viewer {
+        None => QueryBuilder::<Postgres>::new(concat!(
+            "SELECT ",
+            workflow_cols!(),
+            " FROM ",
+            workflows_with_counts!(),
+            " WHERE deleted_at IS NULL"
+        )),
+        Some(viewer) => {
+            let mut qb = QueryBuilder::<Postgres>::new(concat!(
+                "SELECT ",
+                workflow_cols!(),
+                ", viewer.banned AS viewer_banned, viewer.deleted AS viewer_deleted, \
+                 viewer.erased AS viewer_erased \
+                 FROM (SELECT a.banned_at IS NOT NULL AS banned, \
+                       a.deleted_at IS NOT NULL AS deleted, a.erased_at IS NOT NULL AS erased \
+                       FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = "
+            ));
+            qb.push_bind(viewer.as_str().to_owned());
+            qb.push(concat!(
+                ") AS viewer CROSS JOIN ",
+                workflows_with_counts!(),
+                " WHERE deleted_at IS NULL"
+            ));
+            qb
+        }
+    };
     // One status (the catalog's usual "published") as `=`: PostgreSQL 15
     // walks a (status, key, id) index in order only for an equality on
     // status, never for `= ANY(array)`; with ANY it sorted every match. By
@@ -223,6 +249,14 @@ pub(super) async fn list_workflows(
     ))
     .push_bind(limit + 1);
     let rows = qb.build().fetch_all(c).await.map_err(db)?;
+    let standing = match (viewer, rows.first()) {
+        (Some(_), Some(row)) => Some(Refusal::of(
+            get(row, "viewer_banned")?,
+            get(row, "viewer_deleted")?,
+            get(row, "viewer_erased")?,
+        )),
+        _ => None,
+    };
     let mut items = rows
         .iter()
         .map(workflow_from_row)
@@ -234,5 +268,5 @@ pub(super) async fn list_workflows(
     } else {
         None
     };
-    Ok(Page { items, next })
+    Ok((Page { items, next }, standing))
 }
