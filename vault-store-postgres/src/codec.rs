@@ -140,11 +140,13 @@ impl Cols for Prefixed<'_> {
     }
 }
 
-/// `cols` (a `*_cols!()` list of plain column names) read from `alias`,
-/// each renamed `{prefix}{column}`: the select list [`Prefixed`] reads.
+/// The columns a `*_cols!()` select list yields (`name`, or `expr AS
+/// name`; no item holds a comma), read from `alias`, each renamed
+/// `{prefix}{name}`: the select list [`Prefixed`] reads. Taking the names
+/// from the list the sub-query selects keeps one list, not two to agree.
 pub(crate) fn prefixed_list(alias: &str, cols: &str, prefix: &str) -> String {
     cols.split(',')
-        .map(str::trim)
+        .map(|c| c.rsplit(" AS ").next().unwrap_or(c).trim())
         .map(|c| format!("{alias}.{c} AS {prefix}{c}"))
         .collect::<Vec<_>>()
         .join(", ")

@@ -22,9 +22,7 @@ use vault_core::value::country::CountryCode;
 use vault_core::value::delta::AnalyticsDelta;
 use vault_core::value::ids::WorkflowId;
 
-use crate::catalog::{
-    GATE_NAMES, file_cols, file_from_row, file_released_at, gate_cols, gate_from_row,
-};
+use crate::catalog::{file_cols, file_from_row, file_released_at, gate_cols, gate_from_row};
 use crate::codec::*;
 use crate::commerce::{membership_cols, membership_from_row, purchase_cols, purchase_from_row};
 use crate::insight::daily::{add_to_day, analytics_cols, analytics_from_row, lock_day};
@@ -372,8 +370,8 @@ fn access_statement(file: FileWanted) -> &'static str {
                             FULL JOIN (SELECT {membership_cols} FROM memberships \
                                        WHERE user_id = $2) AS m ON false) ON true \
                  ORDER BY p.created_at DESC, p.id, m.created_at DESC, m.id",
-                g = prefixed_list("g", GATE_NAMES, "g_"),
-                f = prefixed_list("f", concat!(file_cols!(), ", file_released_at"), "f_"),
+                g = prefixed_list("g", gate_cols!(), "g_"),
+                f = prefixed_list("f", concat!(file_cols!(), ", ", file_released_at!()), "f_"),
                 p = prefixed_list("p", purchase_cols!(), "p_"),
                 m = prefixed_list("m", membership_cols!(), "m_"),
                 gate = gate_cols!(),

@@ -13,8 +13,8 @@ mod workflow;
 
 pub(crate) use self::file::{file_cols, file_from_row, file_released_at};
 pub(crate) use self::workflow::{
-    GATE_NAMES, gate_cols, gate_from_row, load_workflow, require_workflow, workflow_cols,
-    workflow_from_row, workflows_with_counts,
+    gate_cols, gate_from_row, load_workflow, require_workflow, workflow_cols, workflow_from_row,
+    workflows_with_counts,
 };
 
 use async_trait::async_trait;

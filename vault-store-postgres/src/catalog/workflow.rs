@@ -74,10 +74,6 @@ macro_rules! gate_cols {
 }
 pub(crate) use gate_cols;
 
-/// The names [`gate_cols`] reads back.
-pub(crate) const GATE_NAMES: &str =
-    "id, status, pricing_tier, price, currency, archived_at, deleted";
-
 pub(crate) fn gate_from_row(row: &impl Cols) -> StoreResult<GateFacts> {
     decode("workflows", || {
         Ok(GateFacts {
