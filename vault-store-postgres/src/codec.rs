@@ -68,7 +68,7 @@ pub(crate) fn db(e: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>
 }
 
 /// The SQLSTATE of a database error.
-fn sqlstate(e: &sqlx::Error) -> Option<String> {
+pub(crate) fn sqlstate(e: &sqlx::Error) -> Option<String> {
     e.as_database_error()
         .and_then(|d| d.code())
         .map(|c| c.into_owned())

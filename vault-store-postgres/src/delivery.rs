@@ -22,12 +22,11 @@ use vault_core::value::country::CountryCode;
 use vault_core::value::delta::AnalyticsDelta;
 use vault_core::value::ids::WorkflowId;
 
+use crate::PgStore;
 use crate::catalog::{file_cols, file_from_row, file_released_at, gate_cols, gate_from_row};
 use crate::codec::*;
 use crate::commerce::{membership_cols, membership_from_row, purchase_cols, purchase_from_row};
-use crate::insight::daily::{add_to_day, analytics_cols, analytics_from_row, lock_day};
 use crate::lease::on_conn;
-use crate::{PgStore, write_tx};
 
 // ---------------------------------------------------------------- downloads
 
@@ -116,19 +115,31 @@ async fn held(c: &mut PgConnection, charge: &Charge) -> StoreResult<Option<Charg
     }
 }
 
-/// The statement of a download's write, but for the charge: the workflow
-/// and file looked up (`found`), then the download row, its three counters
-/// and the day's analytics row (created or locked, and returned: see
-/// `lock_day!`), each step chained on the one before, in the lock order
-/// every write uses: the charged row, the workflow (only when the delta
-/// has views: a download leaves the wide, heavily indexed workflows row
-/// alone), its download count (migration 0012), file, category, analytics.
+/// A download's whole write as one statement, but for the charge: the
+/// workflow and file looked up (`found`), then the download row, its three
+/// counters, the day's visitor and the day's analytics row, each step
+/// chained on the one before, in the lock order every write uses: the
+/// charged row, the workflow (only when the delta has views: a download
+/// leaves the wide, heavily indexed workflows row alone), its download count
+/// (migration 0012), file, category, the day's visitor, the day's row.
 /// A data-modifying CTE runs once, and a sub-query on another is evaluated
 /// before the statement that holds it touches a row, so each waits for the
-/// one it names. `$1`-`$14` are the row, `$15` the delta's views, `$16` its
-/// day; `charged` (a CTE the caller puts first, or a constant) gates the
-/// insert. The final row says what was found and charged, with the day's
-/// row when all went through.
+/// one it names.
+///
+/// The delta is added in place (`ON CONFLICT ... DO UPDATE`): a download's
+/// delta only counts ([`AnalyticsDelta::counts_only`], checked before), and
+/// adding counts is what vault-core's rule does with such a delta; its
+/// unique visitor is one when the visitor's row for the day is new. A step
+/// that finds its row gone after the charge fails the statement
+/// (`vault_fail`, migration 0013), so the statement keeps all of its steps
+/// or none, without a transaction around it.
+///
+/// `$1`-`$14` are the row; the delta: `$15` views, `$16` its day, `$17`
+/// unique visitors (when it names no visitor), `$18` clicks, `$19`
+/// downloads, `$20` purchases, `$21` favorites, `$22` shares, `$23`
+/// reviews, `$24` traffic source, `$25` country, `$26` visitor; the charge
+/// from `$27`. `charged` (a CTE the caller puts first, or a constant)
+/// gates the insert. The row says what was found and charged.
 macro_rules! download_write {
     ($charged:expr) => {
         concat!(
@@ -151,26 +162,59 @@ macro_rules! download_write {
                      WHERE id = (SELECT category_id FROM workflows \
                                  WHERE id = (SELECT workflow_id FROM w)) \
                      AND EXISTS (SELECT 1 FROM f) RETURNING 1), \
-             day AS (INSERT INTO workflow_analytics (workflow_id, date) \
-                     SELECT workflow_id, $16 FROM ins WHERE EXISTS (SELECT 1 FROM cat) ",
-            lock_day!(),
-            ") SELECT found.w AS found_workflow, found.f AS found_file, \
-             EXISTS (SELECT 1 FROM charged) AS charged, day.* FROM found LEFT JOIN day ON true"
+             vis AS (INSERT INTO workflow_analytics_visitors (workflow_id, date, visitor) \
+                     SELECT workflow_id, $16, $26::text FROM ins \
+                     WHERE $26::text IS NOT NULL AND EXISTS (SELECT 1 FROM cat) \
+                     ON CONFLICT DO NOTHING RETURNING 1), \
+             day AS (INSERT INTO workflow_analytics AS a (workflow_id, date, views, \
+                       unique_visitors, clicks, downloads, purchases, favorites, shares, \
+                       reviews, traffic_sources, countries) \
+                     SELECT workflow_id, $16, $15, \
+                       CASE WHEN $26::text IS NULL THEN $17::bigint \
+                            ELSE (SELECT count(*) FROM vis) END, \
+                       $18, $19, $20, $21, $22, $23, \
+                       CASE WHEN $24::text IS NULL THEN '{}'::jsonb \
+                            ELSE jsonb_build_object($24::text, 1) END, \
+                       CASE WHEN $25::text IS NULL THEN '{}'::jsonb \
+                            ELSE jsonb_build_object($25::text, 1) END \
+                     FROM ins WHERE EXISTS (SELECT 1 FROM cat) \
+                     ON CONFLICT (workflow_id, date) DO UPDATE SET \
+                       views = a.views + EXCLUDED.views, \
+                       unique_visitors = a.unique_visitors + EXCLUDED.unique_visitors, \
+                       clicks = a.clicks + EXCLUDED.clicks, \
+                       downloads = a.downloads + EXCLUDED.downloads, \
+                       purchases = a.purchases + EXCLUDED.purchases, \
+                       favorites = a.favorites + EXCLUDED.favorites, \
+                       shares = a.shares + EXCLUDED.shares, \
+                       reviews = a.reviews + EXCLUDED.reviews, \
+                       traffic_sources = CASE WHEN $24::text IS NULL THEN a.traffic_sources \
+                         ELSE jsonb_set(a.traffic_sources, ARRAY[$24::text], \
+                           to_jsonb(COALESCE((a.traffic_sources ->> $24::text)::bigint, 0) + 1)) END, \
+                       countries = CASE WHEN $25::text IS NULL THEN a.countries \
+                         ELSE jsonb_set(a.countries, ARRAY[$25::text], \
+                           to_jsonb(COALESCE((a.countries ->> $25::text)::bigint, 0) + 1)) END \
+                     RETURNING 1) \
+             SELECT found.w AS found_workflow, found.f AS found_file, \
+             EXISTS (SELECT 1 FROM charged) AS charged, \
+             CASE WHEN EXISTS (SELECT 1 FROM charged) AND NOT EXISTS (SELECT 1 FROM day) \
+                  THEN vault_fail('a row the download counts went while it was recorded') \
+                  ELSE true END AS counted \
+             FROM found"
         )
     };
 }
 
-/// Records a download in one statement ([`download_write!`]) and adds its
-/// delta to the day's row with vault-core's rule: with `BEGIN` and `COMMIT`,
-/// four round trips. The charge is a compare-and-increment whose
-/// parameters are the charge's guard: the row lock it takes makes
+/// Records a download in one statement ([`download_write!`]): one round
+/// trip, no `BEGIN`/`COMMIT` around it (a statement on its own is its own
+/// transaction, all or nothing). The charge is a compare-and-increment
+/// whose parameters are the charge's guard: the row lock it takes makes
 /// concurrent chargers queue, and each re-checks the guard against the
 /// previous one's commit (READ COMMITTED re-evaluates the WHERE clause on
 /// the newest row version); it charges nothing when the workflow or file is
 /// missing. Only when the guard matched no row is the row read again, for
 /// vault-core's verdict. A taken download id needs no read of its own: the
-/// insert's unique violation says it, and the transaction takes the charge
-/// back with it.
+/// insert's unique violation says it, and fails the statement, charge and
+/// all.
 async fn record_download(
     s: &PgStore,
     c: &mut PgConnection,
@@ -190,15 +234,15 @@ async fn record_download(
         }
         Charge::Purchase { .. } => download_write!(
             "charged AS (UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
-             WHERE id = $17 AND payment_status = $18 \
-             AND ($19::bigint IS NULL OR downloads_used < $19) \
+             WHERE id = $27 AND payment_status = $28 \
+             AND ($29::bigint IS NULL OR downloads_used < $29) \
              AND (SELECT w AND f FROM found) RETURNING 1),"
         ),
         Charge::Membership { .. } => download_write!(
             "charged AS (UPDATE memberships \
              SET period_downloads_used = period_downloads_used + 1 \
-             WHERE id = $17 AND status = $18 AND current_period_start = $20 \
-             AND ($19::bigint IS NULL OR period_downloads_used < $19) \
+             WHERE id = $27 AND status = $28 AND current_period_start = $30 \
+             AND ($29::bigint IS NULL OR period_downloads_used < $29) \
              AND (SELECT w AND f FROM found) RETURNING 1),"
         ),
     };
@@ -218,7 +262,17 @@ async fn record_download(
         .bind(d.request.country.map(|c| c.as_str().to_owned()))
         .bind(d.downloaded_at)
         .bind(i64_of(delta.views)?)
-        .bind(delta.date);
+        .bind(delta.date)
+        .bind(i64_of(delta.unique_visitors)?)
+        .bind(i64_of(delta.clicks)?)
+        .bind(i64_of(delta.downloads)?)
+        .bind(i64_of(delta.purchases)?)
+        .bind(i64_of(delta.favorites)?)
+        .bind(i64_of(delta.shares)?)
+        .bind(i64_of(delta.reviews)?)
+        .bind(delta.traffic_source.clone())
+        .bind(delta.country.map(|c| c.as_str().to_owned()))
+        .bind(delta.visitor.as_ref().map(|v| v.storage_key()));
     match *ch {
         Charge::Nothing => {}
         Charge::Purchase {
@@ -244,10 +298,21 @@ async fn record_download(
                 .bind(period_start);
         }
     }
-    let row = q
-        .fetch_one(&mut *c)
-        .await
-        .map_err(unique(Entity::Download, d.id))?;
+    // The last moment a test can stop or fail the write: after it, the
+    // statement is all of it.
+    s.step(c, "record_download:before_statement").await?;
+    let row = q.fetch_one(&mut *c).await.map_err(|e| {
+        if sqlstate(&e).as_deref() == Some("P0002") {
+            // `vault_fail`: a counted row was gone after the charge (the
+            // workflow or its category deleted under the write); the
+            // statement kept nothing.
+            StoreError::not_found(Entity::Workflow, d.workflow_id)
+        } else {
+            // A foreign key's violation is the same race, seen by the
+            // row's own check.
+            unique_or_parent(Entity::Download, d.id, Entity::Workflow, d.workflow_id)(e)
+        }
+    })?;
     if !get::<bool>(&row, "found_workflow")? {
         return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
     }
@@ -257,13 +322,7 @@ async fn record_download(
     if !get::<bool>(&row, "charged")? {
         return Err(ch.miss(held(c, ch).await?));
     }
-    if get::<Option<Uuid>>(&row, "workflow_id")?.is_none() {
-        // The chain broke after the charge: a counter's row was gone (a
-        // workflow deleted under the write); the transaction keeps nothing.
-        return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
-    }
-    s.step(c, "record_download:after_counters").await?;
-    add_to_day(c, delta, analytics_from_row(&row)?).await
+    Ok(())
 }
 
 /// Whether a user has a recorded download of a workflow.
@@ -295,9 +354,17 @@ impl DeliveryStore for PgStore {
         analytics: &AnalyticsDelta,
     ) -> StoreResult<()> {
         download.check_analytics(analytics)?;
-        write_tx!(self, |c| record_download(
-            self, c, download, charge, analytics
-        ))
+        // One statement, so no transaction; run again, as a transaction is,
+        // on a deadlock (a statement that fails keeps nothing).
+        let mut attempt = 0;
+        loop {
+            match on_conn!(self, |c| record_download(
+                self, c, download, charge, analytics
+            )) {
+                Err(e) if attempt < crate::MAX_RETRIES && crate::retryable(&e) => attempt += 1,
+                other => break other,
+            }
+        }
     }
 
     async fn downloads_for_user(&self, user: &UserId, limit: u32) -> StoreResult<Vec<Download>> {

@@ -1,7 +1,9 @@
 //! Failures in the middle of a write leave nothing behind: an injected error
-//! after some statements ran, and a connection killed by the server
-//! (`pg_terminate_backend`) while the write's transaction is open. The store
-//! answers with a typed `StoreError::Backend` and the next call works.
+//! after some statements ran (or, in a download's one statement, a step of
+//! it that fails after the charge), and a connection killed by the server
+//! (`pg_terminate_backend`) while the write's transaction or statement is
+//! open. The store answers with a typed `StoreError::Backend` and the next
+//! call works.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -144,53 +146,183 @@ fn sqlx_source(e: &StoreError) -> Option<&sqlx::Error> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn injected_failure_at_any_step_of_a_download_writes_nothing() {
+async fn injected_failure_before_a_download_writes_nothing() {
     let Some(s) = setup().await else { return };
     let before = s.counters().await;
-    // The charge, the row, the counters and the day's row are one
-    // statement: the step after it, before the day's row is written back,
-    // is the only one between round trips.
-    for (i, step) in ["record_download:after_counters"].into_iter().enumerate() {
-        s.store.fail_at(step);
-        let (d, charge, delta) = s.download(i as u128);
-        let r = s.store.record_download(&d, &charge, &delta).await;
-        assert!(
-            matches!(r, Err(StoreError::Backend { .. })),
-            "{step}: {r:?}"
-        );
-        assert_eq!(s.counters().await, before, "{step} left a partial write");
-    }
+    // A download is one statement: the step before it is the only one.
+    s.store.fail_at("record_download:before_statement");
+    let (d, charge, delta) = s.download(0);
+    let r = s.store.record_download(&d, &charge, &delta).await;
+    assert!(matches!(r, Err(StoreError::Backend { .. })), "{r:?}");
+    assert_eq!(s.counters().await, before);
     s.next_call_works(&before, 99).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_whose_last_step_fails_keeps_none_of_its_steps() {
+    let Some(s) = setup().await else { return };
+    let before = s.counters().await;
+    // The day's row is the statement's last step, after the charge, the
+    // row and the counters: make it fail, and the statement (no
+    // transaction around it) must keep none of them.
+    let pool = s.store.pool();
+    sqlx::query(
+        "CREATE FUNCTION refuse_day() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN RAISE EXCEPTION 'the day refused'; END $$",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "CREATE TRIGGER refuse_day BEFORE INSERT OR UPDATE ON workflow_analytics \
+         FOR EACH ROW EXECUTE FUNCTION refuse_day()",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let (d, charge, delta) = s.download(0);
+    let r = s.store.record_download(&d, &charge, &delta).await;
+    let err = r.expect_err("the day's row refused");
+    assert!(
+        err.to_string().contains("the day refused")
+            || sqlx_source(&err).is_some_and(|e| e.to_string().contains("the day refused")),
+        "{err:?}"
+    );
+    assert_eq!(s.counters().await, before, "a partial download was kept");
+    sqlx::query("DROP TRIGGER refuse_day ON workflow_analytics")
+        .execute(pool)
+        .await
+        .unwrap();
+    s.next_call_works(&before, 99).await;
+}
+
+/// The backend that waits on a lock `blocker` holds (within 20 s).
+async fn blocked_by(admin: &mut sqlx::PgConnection, blocker: i32) -> i32 {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let pid: Option<i32> = sqlx::query_scalar(
+            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))",
+        )
+        .bind(blocker)
+        .fetch_optional(&mut *admin)
+        .await
+        .unwrap();
+        if let Some(pid) = pid {
+            return pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "nothing waited");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_whose_category_goes_half_way_keeps_nothing() {
+    let Some(s) = setup().await else { return };
+    // The workflow alone in a category of its own, which a concurrent
+    // transaction deletes (moving the workflow out) while the download's
+    // statement waits on its row: the statement's snapshot still names the
+    // category, its counter finds no row, and the steps before (the charge,
+    // the row, the workflow's and file's counts) must not be kept.
+    let pool = s.store.pool();
+    let wf = s.workflow.id.as_uuid();
+    let (home, doomed): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "WITH c AS (INSERT INTO workflow_categories (slug, name) VALUES ('doomed', 'Doomed') \
+         RETURNING id), w AS (UPDATE workflows SET category_id = (SELECT id FROM c) \
+         WHERE id = $1 RETURNING 1) \
+         SELECT (SELECT category_id FROM workflows WHERE id = $1), (SELECT id FROM c)",
+    )
+    .bind(wf)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let before = s.counters().await;
+    let mut mover = pool.begin().await.unwrap();
+    let mover_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *mover)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE workflows SET category_id = $2 WHERE id = $1")
+        .bind(wf)
+        .bind(home)
+        .execute(&mut *mover)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM workflow_categories WHERE id = $1")
+        .bind(doomed)
+        .execute(&mut *mover)
+        .await
+        .unwrap();
+    let (d, charge, delta) = s.download(0);
+    let store = Arc::clone(&s.store);
+    let write = tokio::spawn(async move { store.record_download(&d, &charge, &delta).await });
+    let (_, mut admin) = common::server().await.unwrap();
+    blocked_by(&mut admin, mover_pid).await;
+    mover.commit().await.unwrap();
+    let r = write.await.unwrap();
+    assert!(
+        matches!(r, Err(StoreError::NotFound { .. })),
+        "the chain broke after the charge: {r:?}"
+    );
+    let after = s.counters().await;
+    assert_eq!(
+        (
+            after.workflow_downloads,
+            after.file_downloads,
+            after.quota_used,
+            after.recorded,
+            after.analytics_downloads
+        ),
+        (
+            before.workflow_downloads,
+            before.file_downloads,
+            before.quota_used,
+            before.recorded,
+            before.analytics_downloads
+        ),
+        "a partial download was kept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_killed_mid_download_writes_nothing() {
     let Some(s) = setup().await else { return };
     let before = s.counters().await;
-    for (i, step) in ["record_download:after_counters"].into_iter().enumerate() {
-        let mut pause = s.store.pause_at(step);
-        let (d, charge, delta) = s.download(i as u128);
-        let store = Arc::clone(&s.store);
-        let write = tokio::spawn(async move { store.record_download(&d, &charge, &delta).await });
-        // The write stopped with its transaction open: kill its connection
-        // from another one, then let it go on.
-        let pid = pause.reached().await.unwrap();
-        let (_, mut admin) = common::server().await.unwrap();
-        let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
-            .bind(pid)
-            .fetch_one(&mut admin)
-            .await
-            .unwrap();
-        assert!(killed, "{step}: backend {pid} not terminated");
-        pause.release();
-        let r = write.await.unwrap();
-        let err = r.expect_err("a write on a killed connection cannot succeed");
-        assert!(
-            sqlx_source(&err).is_some(),
-            "{step}: expected StoreError::Backend with the sqlx error as source, got {err:?}"
-        );
-        assert_eq!(s.counters().await, before, "{step} left a partial write");
-    }
+    // Hold the category's row: the download's statement charges, inserts
+    // and counts the workflow and file, then waits on it, half way.
+    let pool = s.store.pool();
+    let mut blocker = pool.begin().await.unwrap();
+    let blocker_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *blocker)
+        .await
+        .unwrap();
+    sqlx::query("SELECT 1 FROM workflow_categories WHERE id = $1 FOR UPDATE")
+        .bind(s.workflow.content.category_id.as_uuid())
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    let (d, charge, delta) = s.download(0);
+    let store = Arc::clone(&s.store);
+    let write = tokio::spawn(async move { store.record_download(&d, &charge, &delta).await });
+    let (_, mut admin) = common::server().await.unwrap();
+    let waiting = blocked_by(&mut admin, blocker_pid).await;
+    let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+        .bind(waiting)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    assert!(killed, "backend {waiting} not terminated");
+    let r = write.await.unwrap();
+    let err = r.expect_err("a write on a killed connection cannot succeed");
+    assert!(
+        sqlx_source(&err).is_some(),
+        "expected StoreError::Backend with the sqlx error as source, got {err:?}"
+    );
+    blocker.rollback().await.unwrap();
+    assert_eq!(
+        s.counters().await,
+        before,
+        "the killed statement kept a step"
+    );
     // The pool replaced the dead connection.
     s.next_call_works(&before, 99).await;
 }
@@ -453,14 +585,14 @@ async fn a_cancelled_write_is_not_parked_and_writes_nothing() {
     let before = s.counters().await;
     let parked = s.store.parked_connections();
     assert!(parked >= 1, "the setup's calls parked their connections");
-    let mut pause = s.store.pause_at("record_download:after_counters");
+    let mut pause = s.store.pause_at("record_download:before_statement");
     let (d, charge, delta) = s.download(7);
     let store = Arc::clone(&s.store);
     let write = tokio::spawn(async move { store.record_download(&d, &charge, &delta).await });
     pause.reached().await.unwrap();
     // The write took the most recently parked connection.
     assert_eq!(s.store.parked_connections(), parked - 1);
-    // Cancelled with its transaction open, after the charge.
+    // Cancelled with its connection taken, its statement not yet sent.
     write.abort();
     assert!(write.await.unwrap_err().is_cancelled());
     assert_eq!(
@@ -468,7 +600,11 @@ async fn a_cancelled_write_is_not_parked_and_writes_nothing() {
         parked - 1,
         "a cancelled call's connection goes back to sqlx"
     );
-    assert_eq!(s.counters().await, before, "the charge was rolled back");
+    assert_eq!(
+        s.counters().await,
+        before,
+        "nothing was sent, nothing written"
+    );
     s.next_call_works(&before, 8).await;
 }
 

@@ -65,7 +65,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 12, "every migration, each once");
+    assert_eq!(applied, 13, "every migration, each once");
 
     rollback(&pool).await.unwrap();
     for relation in [
@@ -105,6 +105,12 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
             .unwrap();
         assert!(gone, "{relation} survived the rollback");
     }
+    let function_gone: bool =
+        sqlx::query_scalar("SELECT to_regprocedure('vault_fail(text)') IS NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(function_gone, "vault_fail survived the rollback");
 
     // And it can be applied again, seed rows included.
     migrate(&pool).await.unwrap();
@@ -124,6 +130,12 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
             .unwrap();
         assert!(back, "{relation} is back");
     }
+    let function_back: bool =
+        sqlx::query_scalar("SELECT to_regprocedure('vault_fail(text)') IS NOT NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(function_back, "vault_fail is back");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -140,6 +140,27 @@ impl Download {
                 },
             ));
         }
+        // A download is counted, never paid for, here: its purchase's
+        // completion counts the money. So its delta only adds counts, which
+        // is what lets a store add it in place.
+        if !analytics.counts_only() {
+            let field = if analytics.currency.is_some()
+                && analytics.revenue.is_zero()
+                && analytics.refunds.is_zero()
+            {
+                "analytics.currency"
+            } else if analytics.revenue.is_zero() {
+                "analytics.refunds"
+            } else {
+                "analytics.revenue"
+            };
+            return Err(ValidationError::new(
+                field,
+                Reason::Inconsistent {
+                    detail: "a download's counters move no money".into(),
+                },
+            ));
+        }
         Ok(())
     }
 }
@@ -152,6 +173,8 @@ pub fn check_header(field: &'static str, value: &str) -> Result<(), ValidationEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::money::Currency;
+    use rust_decimal::Decimal;
 
     fn salt() -> IpSalt {
         IpSalt::new(b"0123456789abcdef".to_vec()).expect("long enough")
@@ -229,5 +252,24 @@ mod tests {
             .check_analytics(&AnalyticsDelta::none(d.workflow_id, next_day))
             .expect_err("another day");
         assert_eq!(e.field(), "analytics.date");
+        for (field, set) in [
+            (
+                "analytics.revenue",
+                (Decimal::ONE, Decimal::ZERO, Some(Currency::USD)),
+            ),
+            (
+                "analytics.refunds",
+                (Decimal::ZERO, Decimal::ONE, Some(Currency::USD)),
+            ),
+            (
+                "analytics.currency",
+                (Decimal::ZERO, Decimal::ZERO, Some(Currency::USD)),
+            ),
+        ] {
+            let mut paid = AnalyticsDelta::none(d.workflow_id, at);
+            (paid.revenue, paid.refunds, paid.currency) = set;
+            let e = d.check_analytics(&paid).expect_err(field);
+            assert_eq!(e.field(), field);
+        }
     }
 }

@@ -671,5 +671,48 @@ mod tests {
             proptest::prop_assert_eq!((row.revenue, row.refunds, row.downloads), (revenue, refunds, downloads));
             proptest::prop_assert_eq!(row.currency, held);
         }
+
+        /// A delta that only counts (what a store may add in place, see
+        /// `AnalyticsDelta::counts_only`) is never refused, whatever the
+        /// row holds, and adds exactly its counts and map entries: each
+        /// counter is the sum, each source and country its number of
+        /// deltas, the money and currency untouched.
+        #[test]
+        fn a_delta_that_only_counts_adds_its_counts(
+            held in proptest::option::of(proptest::sample::select(vec![Currency::USD, Currency::EUR])),
+            deltas in proptest::collection::vec(
+                (0u64..5, 0u64..5, 0u64..5, 0u64..5, proptest::option::of(0usize..3), proptest::option::of(0usize..3)),
+                0..20,
+            )
+        ) {
+            let sources = ["google.com", "direct", "n8n.io"];
+            let countries = ["US", "DE", "JP"].map(|c| CountryCode::parse(c).unwrap());
+            let mut row = DailyAnalytics::empty(WorkflowId::from_uuid(uuid::Uuid::nil()), NaiveDate::MIN);
+            if let Some(c) = held {
+                row.apply(&delta(Some(c), 100, 0)).unwrap();
+            }
+            let start = row.clone();
+            let mut want = start.clone();
+            for (views, downloads, clicks, visitors, source, country) in deltas {
+                let mut d = delta(None, 0, 0);
+                (d.views, d.downloads, d.clicks, d.unique_visitors) = (views, downloads, clicks, visitors);
+                d.traffic_source = source.map(|i| sources[i].to_owned());
+                d.country = country.map(|i| countries[i]);
+                proptest::prop_assert!(d.counts_only());
+                proptest::prop_assert!(row.apply(&d).is_ok());
+                want.views += views;
+                want.downloads += downloads;
+                want.clicks += clicks;
+                want.unique_visitors += visitors;
+                if let Some(i) = source {
+                    *want.traffic_sources.entry(sources[i].to_owned()).or_default() += 1;
+                }
+                if let Some(i) = country {
+                    *want.countries.entry(countries[i]).or_default() += 1;
+                }
+            }
+            proptest::prop_assert_eq!(&row, &want);
+            proptest::prop_assert_eq!((row.revenue, row.refunds, row.currency), (start.revenue, start.refunds, start.currency));
+        }
     }
 }

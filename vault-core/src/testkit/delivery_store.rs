@@ -344,15 +344,23 @@ pub async fn store_concurrent_downloads_never_exceed_the_limit(store: Arc<dyn St
 /// The download row and its analytics delta both name a workflow and a day;
 /// a delta of another workflow, or of another day, is refused before
 /// anything is written ([`Download::check_analytics`]), even when that other
-/// workflow exists.
+/// workflow exists. So is a delta that moves money: a download only counts
+/// (which is what lets a store add it in place).
 pub async fn store_record_download_refuses_analytics_of_another_workflow(store: Arc<dyn Store>) {
     shop(&*store).await;
     let before = snapshot(&*store).await;
     let d = download(1, Some("ann"), 10, 1, 1);
+    let mut paid = delta(10, 1);
+    paid.revenue = rust_decimal::Decimal::ONE;
+    paid.currency = Some(crate::value::money::Currency::USD);
+    let mut priced = delta(10, 1);
+    priced.currency = Some(crate::value::money::Currency::USD);
     for (analytics, field) in [
         (delta(11, 1), "analytics.workflow_id"),
         (delta(99, 1), "analytics.workflow_id"),
         (delta(10, 2), "analytics.date"),
+        (paid, "analytics.revenue"),
+        (priced, "analytics.currency"),
     ] {
         let r = store
             .record_download(&d, &Charge::Nothing, &analytics)

@@ -93,4 +93,16 @@ impl AnalyticsDelta {
             visitor: None,
         }
     }
+
+    /// Whether this delta moves no money and names no currency: adding it
+    /// to a day's row ([`crate::insight::analytics::DailyAnalytics::apply`])
+    /// cannot be refused and only adds counts: each counter plus the
+    /// delta's (unique visitors: one if the `visitor` is new that day, else
+    /// the delta's own when it names none), the traffic source's and the
+    /// country's entries plus one. So a store may add it in place, in the
+    /// statement that writes the event, without reading the row first; a
+    /// download's delta is always one ([`crate::delivery::download::Download::check_analytics`]).
+    pub fn counts_only(&self) -> bool {
+        self.revenue.is_zero() && self.refunds.is_zero() && self.currency.is_none()
+    }
 }

@@ -68,7 +68,7 @@ pub(crate) async fn apply_deltas(
 /// to make it create the day's row if missing, else lock it, and return it
 /// either way: the no-op `DO UPDATE` is what makes `ON CONFLICT` wait for a
 /// concurrent creator, lock the row and return it (`DO NOTHING` returns
-/// nothing). A download's write ends its one statement with it.
+/// nothing).
 macro_rules! lock_day {
     () => {
         concat!(
@@ -78,12 +78,14 @@ macro_rules! lock_day {
         )
     };
 }
-pub(crate) use lock_day;
 
-/// Applies a delta to its day's row: the row is created if missing or
-/// locked if not (one upsert), added to with vault-core's own
-/// [`DailyAnalytics::apply`] and written back ([`add_to_day`]), so
-/// concurrent writers of one day take turns and none is lost.
+/// Applies a delta to its day's row: the visitor's row for the day first (a
+/// new one counts one unique visitor), then the day's row, created if
+/// missing or locked if not (one upsert), added to with vault-core's own
+/// [`DailyAnalytics::apply`] and written back, so concurrent writers of one
+/// day take turns and none is lost. The visitor before the day's row is the
+/// order a download's statement takes them in too, so the two never wait
+/// on each other crosswise.
 pub(crate) async fn apply_delta(c: &mut PgConnection, d: &AnalyticsDelta) -> StoreResult<()> {
     let wf = d.workflow_id.as_uuid();
     // The workflow row first: every write locks a workflow before its
@@ -100,32 +102,14 @@ pub(crate) async fn apply_delta(c: &mut PgConnection, d: &AnalyticsDelta) -> Sto
             return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
         }
     }
-    // A workflow that is not there is the foreign key's violation.
-    let row = sqlx::query(concat!(
-        "INSERT INTO workflow_analytics (workflow_id, date) VALUES ($1, $2) ",
-        lock_day!()
-    ))
-    .bind(wf)
-    .bind(d.date)
-    .fetch_one(&mut *c)
-    .await
-    .map_err(unique_or_parent(
-        Entity::Analytics,
-        d.workflow_id,
-        Entity::Workflow,
-        d.workflow_id,
-    ))?;
-    add_to_day(c, d, analytics_from_row(&row)?).await
-}
-
-/// Adds `d` to its day's row `row`, read locked in this transaction (a new
-/// visitor counted once), with vault-core's rule, and writes it back.
-pub(crate) async fn add_to_day(
-    c: &mut PgConnection,
-    d: &AnalyticsDelta,
-    mut row: DailyAnalytics,
-) -> StoreResult<()> {
-    let wf = d.workflow_id.as_uuid();
+    let missing = || {
+        unique_or_parent(
+            Entity::Analytics,
+            d.workflow_id,
+            Entity::Workflow,
+            d.workflow_id,
+        )
+    };
     let mut delta = d.clone();
     if let Some(visitor) = &d.visitor {
         let fresh = sqlx::query(
@@ -137,10 +121,21 @@ pub(crate) async fn add_to_day(
         .bind(visitor.storage_key())
         .execute(&mut *c)
         .await
-        .map_err(db)?
+        .map_err(missing())?
         .rows_affected();
         delta.unique_visitors = u64::from(fresh == 1);
     }
+    // A workflow that is not there is the foreign key's violation.
+    let row = sqlx::query(concat!(
+        "INSERT INTO workflow_analytics (workflow_id, date) VALUES ($1, $2) ",
+        lock_day!()
+    ))
+    .bind(wf)
+    .bind(d.date)
+    .fetch_one(&mut *c)
+    .await
+    .map_err(missing())?;
+    let mut row = analytics_from_row(&row)?;
     // One currency per day, amounts in range: vault-core's rule.
     row.apply(&delta)?;
     let countries: BTreeMap<&str, u64> = row
