@@ -7,17 +7,20 @@
 //! perf report -i perf.data --children --sort symbol
 //! ```
 //!
-//! Operations: `check_access`, `download`, `list`, `search`; backends
-//! `sqlite` (the default) or `postgres` (`DATABASE_URL`). It runs for eight
+//! Operations: `check_access`, `download`, `list`, `search`, `search_rare`; backends
+//! `sqlite` (the default) or `postgres` (`DATABASE_URL`); scale `small`
+//! (the default, 10k purchases) or `large` (1M purchases, 100k workflows). It runs for eight
 //! seconds and prints the mean time per operation. The data (SQLite under
-//! `/dev/shm/vault-profile`, PostgreSQL database `vault_bench_10k`) is left
-//! in place, to look at with `sqlite3` or `psql` after.
+//! `/dev/shm/vault-profile`, PostgreSQL database `vault_bench_10k` or `vault_bench_1M`) is left
+//! in place, to look at with `sqlite3` or `psql` after. `PROFILE_SQL`, if
+//! set, runs on the data before the loop: to time a schema change (an index
+//! or key dropped) against the same loop without it.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use vault_benches::scale::SMALL;
+use vault_benches::scale::{LARGE, SMALL};
 use vault_benches::spec;
 use vault_benches::world::{Backend, World};
 
@@ -28,35 +31,73 @@ fn main() {
         Some("postgres") => Backend::Postgres,
         _ => Backend::Sqlite,
     };
+    // A third argument `large` loads the 1M-purchase, 100k-workflow set.
+    let scale = match args.get(2).map(String::as_str) {
+        Some("large") => LARGE,
+        _ => SMALL,
+    };
     let rt = vault_benches::runtime();
     let w = rt.block_on(World::build(
         backend,
-        SMALL,
+        scale,
         Path::new("/dev/shm/vault-profile"),
     ));
-    rt.block_on(async {
-        let (start, mut n) = (Instant::now(), 0usize);
-        while start.elapsed() < Duration::from_secs(8) {
-            n += 1;
-            let t = &w.targets[n % spec::TARGETS];
-            let v = &w.fx.vault;
-            match op {
-                "download" => drop(
-                    v.download(&t.actor, t.workflow, None, &w.request)
-                        .await
-                        .unwrap(),
-                ),
-                "list" => drop(v.list_workflows(&t.actor, w.list_query()).await.unwrap()),
-                "search" => drop(v.list_workflows(&t.actor, w.search_query()).await.unwrap()),
-                "check_access" => drop(
-                    v.check_access(&t.actor, t.workflow, Some(t.file))
-                        .await
-                        .unwrap(),
-                ),
-                other => panic!("unknown operation {other}: check_access, download, list, search"),
-            }
+    // A schema change to try before the loop (`PROFILE_SQL="DROP INDEX ..."`):
+    // what a profile alone cannot say, how much one index or key costs.
+    if let Ok(sql) = std::env::var("PROFILE_SQL") {
+        match (&w.path, &w.pg) {
+            (Some(path), _) => rusqlite::Connection::open(path)
+                .unwrap()
+                .execute_batch(&sql)
+                .unwrap(),
+            (None, Some(pg)) => rt.block_on(async {
+                use sqlx::Connection;
+                let mut c = sqlx::PgConnection::connect_with(pg).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+            }),
+            _ => unreachable!("a world has a database"),
+        };
+        println!("ran PROFILE_SQL");
+    }
+    // Operations may be listed with commas (`search,search_rare`): each runs
+    // its eight seconds on the same data.
+    for op in op.split(',') {
+        rt.block_on(run(&w, op));
+    }
+}
+
+async fn run(w: &World, op: &str) {
+    let (start, mut n) = (Instant::now(), 0usize);
+    while start.elapsed() < Duration::from_secs(8) {
+        n += 1;
+        let t = &w.targets[n % spec::TARGETS];
+        let v = &w.fx.vault;
+        match op {
+            "download" => drop(
+                v.download(&t.actor, t.workflow, None, &w.request)
+                    .await
+                    .unwrap(),
+            ),
+            "list" => drop(v.list_workflows(&t.actor, w.list_query()).await.unwrap()),
+            "search" => drop(v.list_workflows(&t.actor, w.search_query()).await.unwrap()),
+            "search_rare" => drop(
+                v.list_workflows(&t.actor, w.rare_search_query())
+                    .await
+                    .unwrap(),
+            ),
+            "check_access" => drop(
+                v.check_access(&t.actor, t.workflow, Some(t.file))
+                    .await
+                    .unwrap(),
+            ),
+            other => panic!(
+                "unknown operation {other}: check_access, download, list, search, search_rare"
+            ),
         }
-        let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
-        println!("{op}: {per:.1} µs per operation ({n} in 8 s)");
-    });
+    }
+    let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+    println!("{op}: {per:.1} µs per operation ({n} in 8 s)");
 }

@@ -268,6 +268,14 @@ impl World {
         }
     }
 
+    /// The search for [`spec::SEARCH_RARE`].
+    pub fn rare_search_query(&self) -> WorkflowQuery {
+        WorkflowQuery {
+            text: Some(spec::SEARCH_RARE.into()),
+            ..WorkflowQuery::default()
+        }
+    }
+
     /// A number never returned before (fresh buyers, payment references).
     pub fn next(&self) -> usize {
         self.fresh.fetch_add(1, Ordering::Relaxed)

@@ -137,7 +137,7 @@ impl CatalogStore for PgStore {
 
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
         query.validate()?;
-        Ok(on_conn!(self, |c| list_workflows(c, query, None))?.0)
+        Ok(on_conn!(self, |c| list_workflows(c, query, None, self.search_window))?.0)
     }
 
     async fn list_workflows_viewed(
@@ -146,7 +146,12 @@ impl CatalogStore for PgStore {
         viewer: &UserId,
     ) -> StoreResult<(Page<Workflow>, Option<Option<Refusal>>)> {
         query.validate()?;
-        on_conn!(self, |c| list_workflows(c, query, Some(viewer)))
+        on_conn!(self, |c| list_workflows(
+            c,
+            query,
+            Some(viewer),
+            self.search_window
+        ))
     }
 
     async fn insert_file(&self, file: &WorkflowFile, audit: &AuditEntry) -> StoreResult<()> {

@@ -136,44 +136,58 @@ pub(super) fn push_cursor(
     Ok(())
 }
 
-/// A listing page, and with a `viewer` their account's standing in the
-/// same statement: the one-row standing (`viewer_*` columns) is joined to
-/// every row of the page, so an empty page carries none and its standing
-/// is left unread (`None`).
-pub(super) async fn list_workflows(
-    c: &mut sqlx::PgConnection,
-    q: &WorkflowQuery,
+/// `SELECT` the page's columns (with the viewer's standing when there is
+/// one) `FROM` the workflows, joined to `rows` (a CTE whose `column` names
+/// the workflows to read) when given, `WHERE` not deleted.
+fn push_page_select(
+    qb: &mut QueryBuilder<Postgres>,
     viewer: Option<&UserId>,
-) -> StoreResult<(Page<Workflow>, Option<Option<Refusal>>)> {
+    rows: Option<(&str, &str)>,
+) {
+    qb.push(concat!("SELECT ", workflow_cols!()));
+    if viewer.is_some() {
+        qb.push(
+            ", viewer.banned AS viewer_banned, viewer.deleted AS viewer_deleted, \
+             viewer.erased AS viewer_erased",
+        );
+    }
+    qb.push(" FROM ");
+    if let Some(viewer) = viewer {
+        qb.push(
+            "(SELECT a.banned_at IS NOT NULL AS banned, \
+             a.deleted_at IS NOT NULL AS deleted, a.erased_at IS NOT NULL AS erased \
+             FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = ",
+        )
+        .push_bind(viewer.as_str().to_owned())
+        .push(") AS viewer CROSS JOIN ");
+    }
+    push_from(qb, rows);
+}
+
+/// `FROM` the workflows with their counts (joined to `rows` when given),
+/// `WHERE` not deleted.
+fn push_from(qb: &mut QueryBuilder<Postgres>, rows: Option<(&str, &str)>) {
+    if let Some((cte, _)) = rows {
+        qb.push(cte).push(" JOIN ");
+    }
+    qb.push(workflows_with_counts!());
+    if let Some((cte, column)) = rows {
+        qb.push(format!(" ON workflows.id = {cte}.{column}"));
+    }
     // Deleted workflows are in no listing and no search (core's
     // `WorkflowQuery::matches` says the same for the memory store).
-    let mut qb = match viewer {
-        None => QueryBuilder::<Postgres>::new(concat!(
-            "SELECT ",
-            workflow_cols!(),
-            " FROM ",
-            workflows_with_counts!(),
-            " WHERE deleted_at IS NULL"
-        )),
-        Some(viewer) => {
-            let mut qb = QueryBuilder::<Postgres>::new(concat!(
-                "SELECT ",
-                workflow_cols!(),
-                ", viewer.banned AS viewer_banned, viewer.deleted AS viewer_deleted, \
-                 viewer.erased AS viewer_erased \
-                 FROM (SELECT a.banned_at IS NOT NULL AS banned, \
-                       a.deleted_at IS NOT NULL AS deleted, a.erased_at IS NOT NULL AS erased \
-                       FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = "
-            ));
-            qb.push_bind(viewer.as_str().to_owned());
-            qb.push(concat!(
-                ") AS viewer CROSS JOIN ",
-                workflows_with_counts!(),
-                " WHERE deleted_at IS NULL"
-            ));
-            qb
-        }
-    };
+    qb.push(" WHERE deleted_at IS NULL");
+}
+
+/// The listing's filters (`AND ...`), the text's match when `text` is
+/// given, and the cursor.
+fn push_filters(
+    qb: &mut QueryBuilder<Postgres>,
+    q: &WorkflowQuery,
+    text: Option<String>,
+    w: i64,
+    m100: i64,
+) -> StoreResult<()> {
     // One status (the catalog's usual "published") as `=`: PostgreSQL 15
     // walks a (status, key, id) index in order only for an equality on
     // status, never for `= ANY(array)`; with ANY it sorted every match. By
@@ -224,17 +238,38 @@ pub(super) async fn list_workflows(
         let tags: Vec<&str> = q.tags.iter().map(Tag::as_str).collect();
         qb.push(" AND tags @> ").push_bind(tags).push("::text[]");
     }
-    if let Some(query) = q.text.as_deref().and_then(tsquery) {
+    if let Some(text) = text {
         qb.push(" AND search_vector @@ to_tsquery('simple', ")
-            .push_bind(query)
+            .push_bind(text)
             .push(")");
     }
+    if let Some(cursor) = &q.cursor {
+        push_cursor(qb, q, cursor, w, m100)?;
+    }
+    Ok(())
+}
+
+/// A listing page, and with a `viewer` their account's standing in the
+/// same statement: the one-row standing (`viewer_*` columns) is joined to
+/// every row of the page, so an empty page carries none and its standing
+/// is left unread (`None`).
+///
+/// A search in an order an index walks (all but the Bayesian rating) is
+/// one statement of two steps: the first `window` rows of the listing
+/// without the text, matched against it (`near`); only when they hold less
+/// than a page, the word index's matches (`hits`) joined to the listing
+/// (see [`crate::PgOptions::search_window`]). Each step is gated on the
+/// first's count, so only one of them reads rows.
+pub(super) async fn list_workflows(
+    c: &mut sqlx::PgConnection,
+    q: &WorkflowQuery,
+    viewer: Option<&UserId>,
+    window: i64,
+) -> StoreResult<(Page<Workflow>, Option<Option<Refusal>>)> {
+    let text = q.text.as_deref().and_then(tsquery);
     let w = i64::from(q.prior.weight());
     let m100 = i64::try_from((q.prior.mean() * Decimal::ONE_HUNDRED).trunc()).unwrap_or(0);
-    if let Some(cursor) = &q.cursor {
-        push_cursor(&mut qb, q, cursor, w, m100)?;
-    }
-    let limit = i64::from(q.limit);
+    let key = key_expr(q, w, m100);
     // Only the rating keys can be NULL (no reviews), and their index is
     // built NULLS LAST. The other keys are never NULL, where `DESC` alone
     // orders the same and matches their `DESC` indexes; spelling NULLS LAST
@@ -243,11 +278,52 @@ pub(super) async fn list_workflows(
         WorkflowSort::Rating | WorkflowSort::BayesianRating => " NULLS LAST",
         WorkflowSort::WedgeScore | WorkflowSort::Downloads | WorkflowSort::Newest => "",
     };
-    qb.push(format!(
-        " ORDER BY {} DESC{nulls}, id ASC LIMIT ",
-        key_expr(q, w, m100)
-    ))
-    .push_bind(limit + 1);
+    let order = format!(" ORDER BY {key} DESC{nulls}, id ASC LIMIT ");
+    let limit = i64::from(q.limit) + 1;
+    let mut qb = QueryBuilder::<Postgres>::new("");
+    match text {
+        Some(text) if window > 0 && q.sort != WorkflowSort::BayesianRating => {
+            // The window reads the listing's key and the match only: the
+            // page's wide rows are read once, for the page.
+            qb.push(format!(
+                "WITH near AS MATERIALIZED (SELECT id, sort_key FROM \
+                 (SELECT workflows.id, {key} AS sort_key, \
+                 search_vector @@ to_tsquery('simple', "
+            ))
+            .push_bind(text.clone())
+            .push(") AS hit FROM ");
+            push_from(&mut qb, None);
+            push_filters(&mut qb, q, None, w, m100)?;
+            qb.push(&order).push_bind(window);
+            qb.push(format!(
+                ") AS win WHERE hit ORDER BY sort_key DESC{nulls}, id ASC LIMIT "
+            ))
+            .push_bind(limit);
+            qb.push(
+                "), hits AS MATERIALIZED (SELECT id AS hit_id FROM workflows \
+                 WHERE search_vector @@ to_tsquery('simple', ",
+            )
+            .push_bind(text)
+            .push(") AND (SELECT count(*) FROM near) < ")
+            .push_bind(limit);
+            qb.push(
+                "), page AS (SELECT id AS page_id FROM near WHERE (SELECT count(*) FROM near) = ",
+            )
+            .push_bind(limit);
+            qb.push(" UNION ALL (SELECT workflows.id FROM ");
+            push_from(&mut qb, Some(("hits", "hit_id")));
+            push_filters(&mut qb, q, None, w, m100)?;
+            qb.push(&order).push_bind(limit);
+            qb.push(")) ");
+            push_page_select(&mut qb, viewer, Some(("page", "page_id")));
+            qb.push(format!(" ORDER BY {key} DESC{nulls}, id ASC"));
+        }
+        text => {
+            push_page_select(&mut qb, viewer, None);
+            push_filters(&mut qb, q, text, w, m100)?;
+            qb.push(&order).push_bind(limit);
+        }
+    }
     let rows = qb.build().fetch_all(c).await.map_err(db)?;
     let standing = match (viewer, rows.first()) {
         (Some(_), Some(row)) => Some(Refusal::of(
