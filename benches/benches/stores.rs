@@ -256,12 +256,10 @@ fn store_benches(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &World, 
     });
     match raw {
         Raw::Sqlite(raw) => {
-            let (sql, expr) = (raw::search_sql(), raw::match_expr(spec::SEARCH));
+            let p = raw::search_params(spec::SEARCH);
+            let sql = raw::search_sql(p.len() - 2);
             g.bench_function(BenchmarkId::new("search", "sqlite-raw"), |b| {
-                b.iter(|| {
-                    raw.list(&sql, rusqlite::params!["published", expr])
-                        .unwrap()
-                })
+                b.iter(|| raw.list(&sql, rusqlite::params_from_iter(&p)).unwrap())
             });
         }
         Raw::Postgres(raw) => {

@@ -51,10 +51,11 @@ fn main() {
                     );
                 }
                 "search-raw" => {
+                    let p = raw::search_params(spec::SEARCH);
                     black_box(
                         raw.list(
-                            &raw::search_sql(),
-                            rusqlite::params!["published", raw::match_expr(spec::SEARCH)],
+                            &raw::search_sql(p.len() - 2),
+                            rusqlite::params_from_iter(&p),
                         )
                         .unwrap(),
                     );

@@ -26,6 +26,7 @@ use rust_decimal::Decimal;
 use vault_core::SeededEntropy;
 use vault_core::catalog::category::Category;
 use vault_core::catalog::file::WorkflowFile;
+use vault_core::catalog::query::search_terms;
 use vault_core::catalog::update::WorkflowUpdate;
 use vault_core::catalog::wedge::Score;
 use vault_core::catalog::workflow::{Workflow, parse_tags};
@@ -96,11 +97,11 @@ pub fn sqlite(
              excellence_tier, pricing_tier, price_minor, currency, media, features, requirements, \
              includes, tags, seo, update_months, download_limit, status, current_version, \
              download_count, favorite_count, view_count, purchase_count, created_at, updated_at, \
-             published_at, archived_at, revision) \
+             published_at, archived_at, revision, search_words) \
              SELECT ?1, ?2, ?3, ?4, description, ?5, ?6, workflow_complexity, efficiency_x10, \
              digital_maturity, growth_potential, excellence_tier, ?7, ?8, currency, media, features, \
              requirements, includes, ?9, seo, update_months, download_limit, status, current_version, \
-             ?10, 0, 0, 0, ?11, ?11, ?11, NULL, revision FROM workflows WHERE id = ?12",
+             ?10, 0, 0, 0, ?11, ?11, ?11, NULL, revision, ?13 FROM workflows WHERE id = ?12",
         )?;
         let mut tag = tx.prepare("INSERT INTO workflow_tags (workflow_id, tag) VALUES (?1, ?2)")?;
         let mut fts = tx.prepare(
@@ -132,6 +133,17 @@ pub fn sqlite(
             let id = spec::workflow_id(i).to_string();
             let tags = spec::tags(i);
             let (title, short) = (spec::title(i), spec::short_description(i));
+            // The store's search words (its `catalog::search`): the core's
+            // words of each field, in the full-text row and, each after a
+            // space, in `search_words`.
+            let description = &t.workflow.content.description;
+            let words = |text: &str| search_terms(text).join(" ");
+            let all_words: String = [title.as_str(), short.as_str(), description.as_str()]
+                .into_iter()
+                .chain(tags)
+                .flat_map(search_terms)
+                .map(|w| format!(" {w}"))
+                .collect();
             workflow.execute(params![
                 id,
                 spec::slug(i),
@@ -145,6 +157,7 @@ pub fn sqlite(
                 spec::downloads(i) as i64,
                 ts(&spec::published_at(epoch, i)),
                 tw,
+                all_words,
             ])?;
             let rowid = tx.last_insert_rowid();
             for tg in tags {
@@ -152,10 +165,10 @@ pub fn sqlite(
             }
             fts.execute(params![
                 rowid,
-                title,
-                short,
-                t.workflow.content.description,
-                tags.join(" ")
+                words(&title),
+                words(&short),
+                words(description),
+                tags.map(words).join(" ")
             ])?;
             file.execute(params![
                 spec::file_id(i).to_string(),

@@ -118,14 +118,43 @@ pub fn list_sql() -> String {
     )
 }
 
-/// The statement `list_workflows` builds for a text search (published,
-/// newest first, 20 per page).
-pub fn search_sql() -> String {
+/// The statement `list_workflows` builds for a text search of `terms`
+/// words (published, newest first, 20 per page): the listing's first 1000
+/// rows matched word by word (`?3`... each a term after a space), and only
+/// when they hold less than a page, the full-text index (`?2`); `?1` is
+/// the status. Bind with [`search_params`].
+pub fn search_sql(terms: usize) -> String {
+    let order = "ORDER BY newest_at DESC, id ASC";
+    let filter = "WHERE deleted_at IS NULL AND status IN (?1)";
+    let matches: Vec<String> = (0..terms)
+        .map(|i| format!("instr(search_words, ?{}) > 0", i + 3))
+        .collect();
     format!(
-        "SELECT {WORKFLOW_COLS} FROM workflows WHERE status IN (?1) AND workflows.rowid IN \
-         (SELECT rowid FROM workflows_fts WHERE workflows_fts MATCH ?2) \
-         ORDER BY newest_at DESC, id ASC LIMIT 21"
+        "WITH near AS MATERIALIZED (SELECT rid FROM \
+         (SELECT rowid AS rid, search_words FROM workflows {filter} {order} LIMIT 1000) \
+         WHERE {} LIMIT 21), \
+         hits AS MATERIALIZED (SELECT workflows_fts.rowid AS hid FROM \
+         (SELECT 1 WHERE (SELECT count(*) FROM near) < 21) AS gate \
+         CROSS JOIN workflows_fts WHERE workflows_fts MATCH ?2), \
+         page AS (SELECT rid AS pid FROM near WHERE (SELECT count(*) FROM near) = 21 \
+         UNION ALL SELECT pid FROM (SELECT workflows.rowid AS pid FROM hits \
+         CROSS JOIN workflows ON workflows.rowid = hits.hid {filter} {order} LIMIT 21)) \
+         SELECT {WORKFLOW_COLS} FROM page CROSS JOIN workflows \
+         ON workflows.rowid = page.pid {order}",
+        matches.join(" AND ")
     )
+}
+
+/// The values [`search_sql`] binds for `text`: the status, the FTS5
+/// expression, and each term after a space.
+pub fn search_params(text: &str) -> Vec<String> {
+    let mut p = vec!["published".to_owned(), match_expr(text)];
+    p.extend(
+        vault_core::catalog::query::search_terms(text)
+            .iter()
+            .map(|t| format!(" {t}")),
+    );
+    p
 }
 
 /// The FTS5 expression `list_workflows` builds for `text`.

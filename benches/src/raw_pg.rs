@@ -224,15 +224,35 @@ pub const LIST_SQL: &str = concat!(
      AND pricing_tier = ANY($4) ORDER BY download_count DESC, id ASC LIMIT $5"
 );
 
-/// The statement `list_workflows_viewed` builds for a text search (the
-/// viewer `$1`; one status, a tsquery, newest first; `$4` is the page size
-/// + 1).
+/// The statement `list_workflows_viewed` builds for the search benchmarked
+/// (published, newest first): the listing's first `$5` rows matched
+/// against the tsquery `$3`, and only when they hold less than a page of
+/// `$4` rows, the word index's matches; then the page's rows with the
+/// viewer `$1`'s standing.
 pub const SEARCH_SQL: &str = concat!(
-    "SELECT ",
+    "WITH near AS MATERIALIZED (SELECT id, sort_key FROM \
+     (SELECT workflows.id, newest_at AS sort_key, \
+     search_vector @@ to_tsquery('simple', $3) AS hit \
+     FROM workflows JOIN workflow_download_counts \
+     ON workflow_download_counts.workflow_id = workflows.id \
+     WHERE deleted_at IS NULL AND status = $2 ORDER BY newest_at DESC, id ASC LIMIT $5) AS win \
+     WHERE hit ORDER BY sort_key DESC, id ASC LIMIT $4), \
+     hits AS MATERIALIZED (SELECT id AS hit_id FROM workflows \
+     WHERE search_vector @@ to_tsquery('simple', $3) AND (SELECT count(*) FROM near) < $4), \
+     page AS (SELECT id AS page_id FROM near WHERE (SELECT count(*) FROM near) = $4 \
+     UNION ALL (SELECT workflows.id FROM hits JOIN workflows JOIN workflow_download_counts \
+     ON workflow_download_counts.workflow_id = workflows.id ON workflows.id = hits.hit_id \
+     WHERE deleted_at IS NULL AND status = $2 ORDER BY newest_at DESC, id ASC LIMIT $4)) \
+     SELECT ",
     workflow_cols!(),
-    viewed_from!(),
-    " WHERE deleted_at IS NULL AND status = $2 AND search_vector @@ \
-     to_tsquery('simple', $3) ORDER BY newest_at DESC, id ASC LIMIT $4"
+    ", viewer.banned AS viewer_banned, viewer.deleted AS viewer_deleted, \
+     viewer.erased AS viewer_erased \
+     FROM (SELECT a.banned_at IS NOT NULL AS banned, \
+           a.deleted_at IS NOT NULL AS deleted, a.erased_at IS NOT NULL AS erased \
+           FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = $1) AS viewer \
+     CROSS JOIN page JOIN workflows JOIN workflow_download_counts \
+     ON workflow_download_counts.workflow_id = workflows.id ON workflows.id = page.page_id \
+     WHERE deleted_at IS NULL ORDER BY newest_at DESC, id ASC"
 );
 
 /// The tsquery `list_workflows` builds for `text`: every word a prefix.
@@ -566,6 +586,7 @@ impl RawPg {
                 .bind("published")
                 .bind(tsquery)
                 .bind(21_i64)
+                .bind(1000_i64)
                 .fetch_all(&mut self.conn)
                 .await?,
         )

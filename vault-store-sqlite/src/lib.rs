@@ -95,6 +95,19 @@ pub struct SqliteOptions {
     pub synchronous: Synchronous,
     /// How long a writer waits for another process's write lock.
     pub busy_timeout: Duration,
+    /// How many rows of a listing, in its order, a search reads for its
+    /// page before it asks the full-text index instead. Default 1000.
+    ///
+    /// A common term fills its page within the first rows of the listing,
+    /// so matching each row as the listing's index is walked finds the page
+    /// at a cost that does not grow with the catalog, where the full-text
+    /// index yields every match first (for a term on 3% of 100k workflows,
+    /// ~0.1 ms against ~2.4 ms here). A term too rare to fill a page within
+    /// the window has few matches, so the index is then cheap; what the
+    /// window costs is reading it for such a term (~0.6 ms for 1000 rows
+    /// here). The page is the same whatever the window: it only moves the
+    /// cost. 0 asks the index at once.
+    pub search_window: u32,
 }
 
 impl Default for SqliteOptions {
@@ -103,6 +116,7 @@ impl Default for SqliteOptions {
             readers: 4,
             synchronous: Synchronous::Full,
             busy_timeout: Duration::from_secs(5),
+            search_window: 1000,
         }
     }
 }
@@ -114,6 +128,7 @@ struct Inner {
     next_reader: AtomicUsize,
     // The writer's busy timeout, restored after a non-waiting attempt.
     busy_timeout: Duration,
+    search_window: i64,
     location: Option<PathBuf>,
     #[cfg(feature = "fault-injection")]
     faults: fault::Faults,
@@ -247,6 +262,7 @@ impl SqliteStore {
                 readers,
                 next_reader: AtomicUsize::new(0),
                 busy_timeout: options.busy_timeout,
+                search_window: i64::from(options.search_window),
                 location: path,
                 #[cfg(feature = "fault-injection")]
                 faults: fault::Faults::default(),

@@ -18,7 +18,12 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_community_listings.sql"),
     include_str!("../migrations/0011_jobs.sql"),
     include_str!("../migrations/0012_analytics_rows.sql"),
+    include_str!("../migrations/0013_search_words.sql"),
 ];
+
+/// Migration 0013 (the workflows' search words) is finished in Rust: the
+/// words are vault-core's split, which SQL cannot spell.
+const SEARCH_WORDS: u32 = 13;
 
 /// The schema version this crate writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -81,6 +86,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
             return Ok(());
         };
         tx.execute_batch(sql).map_err(db)?;
+        if v + 1 == SEARCH_WORDS {
+            crate::catalog::search::backfill(&tx)?;
+        }
         tx.pragma_update(None, "user_version", v + 1).map_err(db)?;
         tx.commit().map_err(db)?;
     }

@@ -7,6 +7,7 @@ mod category;
 mod file;
 mod page;
 mod query;
+pub(crate) mod search;
 mod update;
 mod workflow;
 
@@ -187,7 +188,8 @@ impl CatalogStore for SqliteStore {
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
         query.validate()?;
         let q = query.clone();
-        self.read(move |c| list_workflows(c, &q)).await
+        let window = self.inner.search_window;
+        self.read(move |c| list_workflows(c, &q, window)).await
     }
 
     async fn insert_file(&self, f: &WorkflowFile, audit: &AuditEntry) -> StoreResult<()> {

@@ -25,7 +25,14 @@ const _: () = assert!(
         && (u32::MAX as i128) + (MAX_KEY_REVIEWS as i128) <= i64::MAX as i128
 );
 
-pub(super) fn list_workflows(conn: &Connection, q: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
+/// A listing page. A search in an order an index walks (all but the
+/// Bayesian rating) reads a window of the listing first: see
+/// [`crate::SqliteOptions::search_window`].
+pub(super) fn list_workflows(
+    conn: &Connection,
+    q: &WorkflowQuery,
+    window: i64,
+) -> StoreResult<Page<Workflow>> {
     // Deleted workflows are in no listing and no search (core's
     // `WorkflowQuery::matches` says the same for the memory store).
     let mut wh: Vec<String> = vec!["deleted_at IS NULL".to_owned()];
@@ -74,17 +81,7 @@ pub(super) fn list_workflows(conn: &Connection, q: &WorkflowQuery) -> StoreResul
             "EXISTS (SELECT 1 FROM workflow_tags t WHERE t.workflow_id = workflows.id AND t.tag = {m})"
         ));
     }
-    if let Some(text) = &q.text {
-        let terms = search_terms(text);
-        if !terms.is_empty() {
-            // Terms are letters and digits only, so quoting them is safe.
-            let expr: Vec<String> = terms.iter().map(|t| format!("\"{t}\"*")).collect();
-            let m = push(&mut vals, Value::Text(expr.join(" ")));
-            wh.push(format!(
-                "workflows.rowid IN (SELECT rowid FROM workflows_fts WHERE workflows_fts MATCH {m})"
-            ));
-        }
-    }
+    let terms = q.text.as_deref().map(search_terms).unwrap_or_default();
     // Sort key expression, and the cursor condition "strictly after".
     let w = i64::from(q.prior.weight());
     let m100 = i64::try_from((q.prior.mean() * Decimal::ONE_HUNDRED).trunc()).unwrap_or(0);
@@ -160,15 +157,51 @@ pub(super) fn list_workflows(conn: &Connection, q: &WorkflowQuery) -> StoreResul
         wh.push(cond);
     }
     let limit = i64::from(q.limit);
-    let sql = format!(
-        "SELECT {WORKFLOW_COLS} FROM workflows {} ORDER BY {key_expr} DESC, id ASC LIMIT {}",
-        if wh.is_empty() {
-            String::new()
+    let n = limit + 1;
+    let filter = format!("WHERE {}", wh.join(" AND "));
+    let order = format!("ORDER BY {key_expr} DESC, id ASC");
+    let sql = if terms.is_empty() {
+        format!("SELECT {WORKFLOW_COLS} FROM workflows {filter} {order} LIMIT {n}")
+    } else {
+        // Terms are letters and digits only, so quoting them is safe.
+        let expr: Vec<String> = terms.iter().map(|t| format!("\"{t}\"*")).collect();
+        let fts = push(&mut vals, Value::Text(expr.join(" ")));
+        if window > 0 && q.sort != WorkflowSort::BayesianRating {
+            // The window: the listing's first `window` rows in order, each
+            // matched on its own words (a term begins one of them), read
+            // until a page is found. A co-routine yields the window in its
+            // order and the outer LIMIT stops it, so no sort runs; the page
+            // is ordered again at the end. Only when the window holds less
+            // than a page does the full-text index run (the gate is the
+            // outer loop of its join, so otherwise it never starts).
+            let matches: Vec<String> = terms
+                .iter()
+                .map(|t| {
+                    let m = push(&mut vals, Value::Text(format!(" {t}")));
+                    format!("instr(search_words, {m}) > 0")
+                })
+                .collect();
+            format!(
+                "WITH near AS MATERIALIZED (SELECT rid FROM \
+                 (SELECT rowid AS rid, search_words FROM workflows {filter} {order} LIMIT {window}) \
+                 WHERE {} LIMIT {n}), \
+                 hits AS MATERIALIZED (SELECT workflows_fts.rowid AS hid FROM \
+                 (SELECT 1 WHERE (SELECT count(*) FROM near) < {n}) AS gate \
+                 CROSS JOIN workflows_fts WHERE workflows_fts MATCH {fts}), \
+                 page AS (SELECT rid AS pid FROM near WHERE (SELECT count(*) FROM near) = {n} \
+                 UNION ALL SELECT pid FROM (SELECT workflows.rowid AS pid FROM hits \
+                 CROSS JOIN workflows ON workflows.rowid = hits.hid {filter} {order} LIMIT {n})) \
+                 SELECT {WORKFLOW_COLS} FROM page CROSS JOIN workflows \
+                 ON workflows.rowid = page.pid {order}",
+                matches.join(" AND ")
+            )
         } else {
-            format!("WHERE {}", wh.join(" AND "))
-        },
-        limit + 1
-    );
+            format!(
+                "SELECT {WORKFLOW_COLS} FROM workflows {filter} AND workflows.rowid IN \
+                 (SELECT rowid FROM workflows_fts WHERE workflows_fts MATCH {fts}) {order} LIMIT {n}"
+            )
+        }
+    };
     let mut items = query_all(conn, &sql, params_from_iter(vals), workflow_from_row)?;
     let more = items.len() as i64 > limit;
     items.truncate(q.limit as usize);

@@ -275,20 +275,15 @@ pub(super) fn write_search(
             .map_err(db)?;
     }
     let tags: Vec<&str> = w.content.tags.iter().map(|t| t.as_str()).collect();
-    tx.prepare_cached(
-        "INSERT INTO workflows_fts (rowid, title, short_description, description, tags) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .map_err(db)?
-    .execute(params![
+    let c = &w.content;
+    super::search::write_words(
+        tx,
         rowid,
-        w.content.title,
-        w.content.short_description,
-        w.content.description,
-        tags.join(" ")
-    ])
-    .map_err(db)?;
-    Ok(())
+        &c.title,
+        &c.short_description,
+        &c.description,
+        &tags,
+    )
 }
 
 pub(super) fn slug_taken(

@@ -1,0 +1,170 @@
+//! Search on SQLite: a window of the listing, then the full-text index.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use vault_core::catalog::query::{WorkflowQuery, run_query};
+use vault_core::store::{CatalogStore, Store};
+use vault_core::testkit::Fixture;
+use vault_core::value::tier::PricingTier;
+
+/// A search reads a window of the listing first and asks the word index
+/// only when the window holds less than a page (`SqliteOptions::search_window`):
+/// with a window of three rows, common terms are answered from the window
+/// and rare ones from the index, and every page of every order, paged
+/// through by cursor, is exactly the core's answer either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_in_a_window_or_the_index_gives_the_same_pages() {
+    use vault_core::catalog::query::WorkflowSort;
+    use vault_store_sqlite::{SqliteOptions, SqliteStore};
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_with(
+        dir.path().join("vault.db"),
+        SqliteOptions {
+            search_window: 3,
+            ..SqliteOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let store = Arc::new(store);
+    let f = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+    for i in 0..24 {
+        let mut c = f.content(&format!("item-{i}"), PricingTier::Free, None);
+        let mut words = vec!["common".to_owned(), format!("item{i}")];
+        if i % 2 == 0 {
+            words.push("half".into());
+        }
+        if i % 3 == 0 {
+            words.push("third".into());
+        }
+        if i == 17 {
+            words.push("rare".into());
+        }
+        c.title = words.join(" ");
+        f.publish(c).await;
+    }
+    let all = store
+        .list_workflows(&WorkflowQuery {
+            limit: 100,
+            ..WorkflowQuery::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(all.len(), 24);
+    let sorts = [
+        WorkflowSort::WedgeScore,
+        WorkflowSort::Downloads,
+        WorkflowSort::Newest,
+        WorkflowSort::Rating,
+        WorkflowSort::BayesianRating,
+    ];
+    let texts = [
+        "common",
+        "half",
+        "third",
+        "common third",
+        "rare",
+        "item1",
+        "none",
+    ];
+    for sort in sorts {
+        for text in texts {
+            for limit in [1, 2, 4] {
+                let mut q = WorkflowQuery {
+                    text: Some(text.into()),
+                    sort,
+                    limit,
+                    ..WorkflowQuery::default()
+                };
+                let mut pages = 0;
+                loop {
+                    let want = run_query(&q, &all);
+                    let got = store.list_workflows(&q).await.unwrap();
+                    let ids = |p: &vault_core::catalog::query::Page<_>| {
+                        p.items
+                            .iter()
+                            .map(|w: &vault_core::catalog::workflow::Workflow| w.id)
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(ids(&got), ids(&want), "{sort:?} {text:?} limit {limit}");
+                    assert_eq!(got.next, want.next, "{sort:?} {text:?} limit {limit}");
+                    pages += 1;
+                    match got.next {
+                        Some(next) => q.cursor = Some(next),
+                        None => break,
+                    }
+                }
+                assert!(pages >= 1);
+            }
+        }
+    }
+}
+
+/// A database from before the search words (schema 12) gets them, and its
+/// full-text rows in the core's words, when it is opened: a search through
+/// the window finds what it found before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_older_database_gets_its_search_words_on_open() {
+    use vault_store_sqlite::{SqliteOptions, SqliteStore};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    let options = || SqliteOptions {
+        search_window: 2,
+        ..SqliteOptions::default()
+    };
+    let store = Arc::new(SqliteStore::open_with(&path, options()).await.unwrap());
+    let f = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+    for i in 0..5 {
+        let mut c = f.content(&format!("old-{i}"), PricingTier::Free, None);
+        c.title = format!("Legacy sync {i}");
+        f.publish(c).await;
+    }
+    drop(f);
+    drop(store);
+    // Back to schema 12: no column, the full-text rows as that version
+    // wrote them (the raw text).
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE workflows DROP COLUMN search_words; \
+             DELETE FROM workflows_fts; \
+             INSERT INTO workflows_fts (rowid, title, short_description, description, tags) \
+             SELECT rowid, title, short_description, description, '' FROM workflows; \
+             PRAGMA user_version = 12;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open_with(&path, options()).await.unwrap();
+    let all = store
+        .list_workflows(&WorkflowQuery {
+            limit: 100,
+            ..WorkflowQuery::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(all.len(), 5);
+    let words: Vec<String> = {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let mut st = conn
+            .prepare("SELECT search_words FROM workflows ORDER BY title")
+            .unwrap();
+        st.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert!(words[0].starts_with(" legacy sync 0"), "{words:?}");
+    for text in ["legacy", "sync 3", "leg sy"] {
+        let q = WorkflowQuery {
+            text: Some(text.into()),
+            limit: 1,
+            ..WorkflowQuery::default()
+        };
+        let got = store.list_workflows(&q).await.unwrap();
+        assert_eq!(got.items, run_query(&q, &all).items, "{text:?}");
+        assert_eq!(got.next, run_query(&q, &all).next, "{text:?}");
+    }
+}
