@@ -240,20 +240,25 @@ fn store_benches(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &World, 
         Raw::None => {}
     }
 
-    // search: full text, newest first.
-    let search = w.search_query();
-    g.bench_function(BenchmarkId::new("search", b_name), |b| {
-        b.iter_custom(|iters| {
-            timed(rt, iters, || async {
-                black_box(
-                    vault
-                        .list_workflows(&t.actor, search.clone())
-                        .await
-                        .unwrap(),
-                );
+    // search: full text, newest first; a common text, then a rare one (its
+    // page is not among the listing's first rows).
+    for (name, search) in [
+        ("search", w.search_query()),
+        ("search_rare", w.rare_search_query()),
+    ] {
+        g.bench_function(BenchmarkId::new(name, b_name), |b| {
+            b.iter_custom(|iters| {
+                timed(rt, iters, || async {
+                    black_box(
+                        vault
+                            .list_workflows(&t.actor, search.clone())
+                            .await
+                            .unwrap(),
+                    );
+                })
             })
-        })
-    });
+        });
+    }
     match raw {
         Raw::Sqlite(raw) => {
             let p = raw::search_params(spec::SEARCH);

@@ -14,13 +14,12 @@
 //!   "downloaded before" and the account's standing, the covering purchases
 //!   and the memberships, side by side.
 //! * **download** (the primary file): the same statement with the
-//!   workflow's primary file, then `record_download`'s transaction:
-//!   `BEGIN`, one statement (the workflow and file checks, the conditional
-//!   charge, the download row, the three counters, and the day's analytics
-//!   row created or locked and returned), the day's row's `UPDATE`,
-//!   `COMMIT`.
-//! * **list** / **search**: the one `SELECT` `list_workflows` builds for the
-//!   query.
+//!   workflow's primary file, then `record_download`'s one statement, no
+//!   transaction around it (the workflow and file checks, the conditional
+//!   charge, the download row, the three counters, the day's visitor and
+//!   the day's analytics row, added to in place).
+//! * **list** / **search**: the one statement `list_workflows` builds for
+//!   the query (for search: the listing's window, then the word index).
 //! * **complete_purchase**: the purchase read, then `settle_purchase`'s
 //!   transaction (the status row `FOR NO KEY UPDATE`, the payment-reference
 //!   and workflow checks, the 31-column `UPDATE`, the purchase items
@@ -497,14 +496,12 @@ impl RawPg {
     /// `id` is the new download's id.
     pub async fn download(&mut self, t: &PgTarget, id: Uuid) -> sqlx::Result<u64> {
         let acc = self.access_read(t, true).await?;
-        let mut tx = self.conn.begin().await?;
-        let c: &mut PgConnection = &mut tx;
-        let day = sqlx::query(concat!(
+        let row = sqlx::query(concat!(
             "WITH found AS (SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $3) AS w, \
              EXISTS (SELECT 1 FROM workflow_files WHERE id = $4 AND workflow_id = $3) AS f), \
              charged AS (UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
-             WHERE id = $17 AND payment_status = $18 \
-             AND ($19::bigint IS NULL OR downloads_used < $19) \
+             WHERE id = $27 AND payment_status = $28 \
+             AND ($29::bigint IS NULL OR downloads_used < $29) \
              AND (SELECT w AND f FROM found) RETURNING 1), \
              ins AS (INSERT INTO workflow_downloads (",
             download_cols!(),
@@ -522,11 +519,44 @@ impl RawPg {
                      WHERE id = (SELECT category_id FROM workflows \
                                  WHERE id = (SELECT workflow_id FROM w)) \
                      AND EXISTS (SELECT 1 FROM f) RETURNING 1), \
-             day AS (INSERT INTO workflow_analytics (workflow_id, date) \
-                     SELECT workflow_id, $16 FROM ins WHERE EXISTS (SELECT 1 FROM cat) ",
-            lock_day!(),
-            ") SELECT found.w AS found_workflow, found.f AS found_file, \
-             EXISTS (SELECT 1 FROM charged) AS charged, day.* FROM found LEFT JOIN day ON true"
+             vis AS (INSERT INTO workflow_analytics_visitors (workflow_id, date, visitor) \
+                     SELECT workflow_id, $16, $26::text FROM ins \
+                     WHERE $26::text IS NOT NULL AND EXISTS (SELECT 1 FROM cat) \
+                     ON CONFLICT DO NOTHING RETURNING 1), \
+             day AS (INSERT INTO workflow_analytics AS a (workflow_id, date, views, \
+                       unique_visitors, clicks, downloads, purchases, favorites, shares, \
+                       reviews, traffic_sources, countries) \
+                     SELECT workflow_id, $16, $15, \
+                       CASE WHEN $26::text IS NULL THEN $17::bigint \
+                            ELSE (SELECT count(*) FROM vis) END, \
+                       $18, $19, $20, $21, $22, $23, \
+                       CASE WHEN $24::text IS NULL THEN '{}'::jsonb \
+                            ELSE jsonb_build_object($24::text, 1) END, \
+                       CASE WHEN $25::text IS NULL THEN '{}'::jsonb \
+                            ELSE jsonb_build_object($25::text, 1) END \
+                     FROM ins WHERE EXISTS (SELECT 1 FROM cat) \
+                     ON CONFLICT (workflow_id, date) DO UPDATE SET \
+                       views = a.views + EXCLUDED.views, \
+                       unique_visitors = a.unique_visitors + EXCLUDED.unique_visitors, \
+                       clicks = a.clicks + EXCLUDED.clicks, \
+                       downloads = a.downloads + EXCLUDED.downloads, \
+                       purchases = a.purchases + EXCLUDED.purchases, \
+                       favorites = a.favorites + EXCLUDED.favorites, \
+                       shares = a.shares + EXCLUDED.shares, \
+                       reviews = a.reviews + EXCLUDED.reviews, \
+                       traffic_sources = CASE WHEN $24::text IS NULL THEN a.traffic_sources \
+                         ELSE jsonb_set(a.traffic_sources, ARRAY[$24::text], \
+                           to_jsonb(COALESCE((a.traffic_sources ->> $24::text)::bigint, 0) + 1)) END, \
+                       countries = CASE WHEN $25::text IS NULL THEN a.countries \
+                         ELSE jsonb_set(a.countries, ARRAY[$25::text], \
+                           to_jsonb(COALESCE((a.countries ->> $25::text)::bigint, 0) + 1)) END \
+                     RETURNING 1) \
+             SELECT found.w AS found_workflow, found.f AS found_file, \
+             EXISTS (SELECT 1 FROM charged) AS charged, \
+             CASE WHEN EXISTS (SELECT 1 FROM charged) AND NOT EXISTS (SELECT 1 FROM day) \
+                  THEN vault_fail('a row the download counts went while it was recorded') \
+                  ELSE true END AS counted \
+             FROM found"
         ))
         .bind(id)
         .bind(Some(t.user.as_str()))
@@ -544,22 +574,29 @@ impl RawPg {
         .bind(t.now)
         .bind(0_i64)
         .bind(t.today)
+        // The delta: a download's count and nothing else.
+        .bind(0_i64)
+        .bind(0_i64)
+        .bind(1_i64)
+        .bind(0_i64)
+        .bind(0_i64)
+        .bind(0_i64)
+        .bind(0_i64)
+        .bind(None::<String>)
+        .bind(None::<String>)
+        .bind(None::<String>)
         .bind(t.purchase)
         .bind("completed")
         .bind(Some(i64::from(crate::spec::TARGET_LIMIT)))
-        .fetch_one(&mut *c)
+        .fetch_one(&mut self.conn)
         .await?;
-        let ok = |col: &str| day.try_get::<bool, _>(col);
+        let ok = |col: &str| row.try_get::<bool, _>(col);
         if !ok("found_workflow")? || !ok("found_file")? {
             return Err(missing("workflow or file"));
         }
         if !ok("charged")? {
             return Err(missing("charge"));
         }
-        // The day's row is what follows the three flags.
-        let row = cells(&day)?.split_off(3);
-        add_to_day(c, row, |r| add(&mut r[5], 1)).await?;
-        tx.commit().await?;
         Ok(acc)
     }
 

@@ -27,6 +27,7 @@ use vault_core::catalog::query::{Page, WorkflowQuery};
 use vault_core::catalog::update::WorkflowUpdate;
 use vault_core::catalog::workflow::Workflow;
 use vault_core::store::{CatalogStore, Entity, StoreError, StoreResult};
+use vault_core::value::actor::{Refusal, UserId};
 use vault_core::value::ids::{BundleId, CategoryId, FileId, WorkflowId};
 use vault_core::value::slug::Slug;
 
@@ -190,6 +191,24 @@ impl CatalogStore for SqliteStore {
         let q = query.clone();
         let window = self.inner.search_window;
         self.read(move |c| list_workflows(c, &q, window)).await
+    }
+
+    async fn list_workflows_viewed(
+        &self,
+        query: &WorkflowQuery,
+        viewer: &UserId,
+    ) -> StoreResult<(Page<Workflow>, Option<Option<Refusal>>)> {
+        query.validate()?;
+        let (q, viewer) = (query.clone(), viewer.clone());
+        let window = self.inner.search_window;
+        // The page and the viewer's standing in one read: one trip off the
+        // runtime, one snapshot, where reading the standing apart took a
+        // second of each.
+        self.read(move |c| {
+            let page = list_workflows(c, &q, window)?;
+            Ok((page, Some(crate::account::refusal(c, &viewer)?)))
+        })
+        .await
     }
 
     async fn insert_file(&self, f: &WorkflowFile, audit: &AuditEntry) -> StoreResult<()> {
