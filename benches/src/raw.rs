@@ -114,7 +114,8 @@ const WEBHOOK_COLS: &str = "id, event_type, object_id, created, status, attempts
 pub fn list_sql() -> String {
     format!(
         "SELECT {WORKFLOW_COLS} FROM workflows WHERE status IN (?1) AND category_id = ?2 \
-         AND pricing_tier IN (?3) ORDER BY download_count DESC, id ASC LIMIT 21"
+         AND pricing_tier IN (?3) AND deleted_at IS NULL \
+         ORDER BY download_count DESC, id ASC LIMIT 21"
     )
 }
 
@@ -125,7 +126,7 @@ pub fn list_sql() -> String {
 /// the status. Bind with [`search_params`].
 pub fn search_sql(terms: usize) -> String {
     let order = "ORDER BY newest_at DESC, id ASC";
-    let filter = "WHERE deleted_at IS NULL AND status IN (?1)";
+    let filter = "WHERE status IN (?1) AND deleted_at IS NULL";
     let matches: Vec<String> = (0..terms)
         .map(|i| format!("instr(search_words, ?{}) > 0", i + 3))
         .collect();

@@ -33,9 +33,7 @@ pub(super) fn list_workflows(
     q: &WorkflowQuery,
     window: i64,
 ) -> StoreResult<Page<Workflow>> {
-    // Deleted workflows are in no listing and no search (core's
-    // `WorkflowQuery::matches` says the same for the memory store).
-    let mut wh: Vec<String> = vec!["deleted_at IS NULL".to_owned()];
+    let mut wh: Vec<String> = Vec::new();
     let mut vals: Vec<Value> = Vec::new();
     let push = |vals: &mut Vec<Value>, v: Value| -> String {
         vals.push(v);
@@ -156,6 +154,14 @@ pub(super) fn list_workflows(
         };
         wh.push(cond);
     }
+    // Deleted workflows are in no listing and no search (core's
+    // `WorkflowQuery::matches` says the same for the memory store). Tested
+    // last: SQLite tests the terms in this order, `deleted_at` is near the
+    // end of a ~50-column row, and reaching it decodes the whole record
+    // header, so testing it first on every row the index walk visits cost
+    // the listing by category ~45% (the category, early in the row,
+    // rejects most of them first).
+    wh.push("deleted_at IS NULL".to_owned());
     let limit = i64::from(q.limit);
     let n = limit + 1;
     let filter = format!("WHERE {}", wh.join(" AND "));
