@@ -196,22 +196,40 @@ async fn a_download_whose_last_step_fails_keeps_none_of_its_steps() {
     s.next_call_works(&before, 99).await;
 }
 
-/// The backend that waits on a lock `blocker` holds (within 20 s).
-async fn blocked_by(admin: &mut sqlx::PgConnection, blocker: i32) -> i32 {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let pid: Option<i32> = sqlx::query_scalar(
-            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))",
-        )
-        .bind(blocker)
-        .fetch_optional(&mut *admin)
-        .await
-        .unwrap();
-        if let Some(pid) = pid {
-            return pid;
+impl Setup {
+    /// Starts download 0 and returns once its statement waits on a lock
+    /// the backend `holder` holds (within 20 s): the write, the waiting
+    /// backend's pid, and the admin connection that saw it.
+    async fn download_blocked_by(
+        &self,
+        holder: i32,
+    ) -> (
+        tokio::task::JoinHandle<Result<(), StoreError>>,
+        i32,
+        sqlx::PgConnection,
+    ) {
+        let (d, charge, delta) = self.download(0);
+        let store = Arc::clone(&self.store);
+        let write = tokio::spawn(async move { store.record_download(&d, &charge, &delta).await });
+        let (_, mut admin) = common::server().await.unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let pid: Option<i32> = sqlx::query_scalar(
+                "SELECT pid FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))",
+            )
+            .bind(holder)
+            .fetch_optional(&mut admin)
+            .await
+            .unwrap();
+            if let Some(pid) = pid {
+                return (write, pid, admin);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the download never waited"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        assert!(std::time::Instant::now() < deadline, "nothing waited");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
 
@@ -252,11 +270,7 @@ async fn a_download_whose_category_goes_half_way_keeps_nothing() {
         .execute(&mut *mover)
         .await
         .unwrap();
-    let (d, charge, delta) = s.download(0);
-    let store = Arc::clone(&s.store);
-    let write = tokio::spawn(async move { store.record_download(&d, &charge, &delta).await });
-    let (_, mut admin) = common::server().await.unwrap();
-    blocked_by(&mut admin, mover_pid).await;
+    let (write, _, _admin) = s.download_blocked_by(mover_pid).await;
     mover.commit().await.unwrap();
     let r = write.await.unwrap();
     assert!(
@@ -300,11 +314,7 @@ async fn connection_killed_mid_download_writes_nothing() {
         .execute(&mut *blocker)
         .await
         .unwrap();
-    let (d, charge, delta) = s.download(0);
-    let store = Arc::clone(&s.store);
-    let write = tokio::spawn(async move { store.record_download(&d, &charge, &delta).await });
-    let (_, mut admin) = common::server().await.unwrap();
-    let waiting = blocked_by(&mut admin, blocker_pid).await;
+    let (write, waiting, mut admin) = s.download_blocked_by(blocker_pid).await;
     let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
         .bind(waiting)
         .fetch_one(&mut admin)

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 
 use super::Fixture;
 use super::helpers::{no_request, review_input, workflow_of};
-use crate::catalog::query::{PriceRange, WorkflowQuery, WorkflowSort};
+use crate::catalog::query::{PriceRange, WorkflowQuery, WorkflowSort, run_query};
 use crate::catalog::workflow::{WorkflowStatus, parse_tags};
 use crate::commerce::license::LicenseType;
 use crate::commerce::purchase::ProviderRefs;
@@ -279,4 +279,89 @@ pub async fn list_sorts_and_paginates(store: Arc<dyn Store>) {
             "sort {sort}: pages must follow the reference order exactly once"
         );
     }
+}
+
+/// Search pages for a store whose search reads a small window of the
+/// listing before its word index (three rows, as both SQL stores are set up
+/// for it; `PgOptions::search_window`, `SqliteOptions::search_window`):
+/// common texts are answered from the window, rare ones from the index, and
+/// every page of every order, paged through by cursor, is exactly the
+/// core's answer ([`run_query`]) either way. Returns the catalog, for a
+/// store's own further checks.
+pub async fn search_pages_match_the_core_through_any_window(
+    store: Arc<dyn Store>,
+) -> Vec<crate::catalog::workflow::Workflow> {
+    let f = Fixture::new(Arc::clone(&store)).await;
+    for i in 0..24 {
+        let mut c = f.content(&format!("item-{i}"), PricingTier::Free, None);
+        let mut words = vec!["common".to_owned(), format!("item{i}")];
+        if i % 2 == 0 {
+            words.push("half".into());
+        }
+        if i % 3 == 0 {
+            words.push("third".into());
+        }
+        if i == 17 {
+            words.push("rare".into());
+        }
+        c.title = words.join(" ");
+        f.publish(c).await;
+    }
+    let all = store
+        .list_workflows(&WorkflowQuery {
+            limit: 100,
+            ..WorkflowQuery::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(all.len(), 24);
+    let sorts = [
+        WorkflowSort::WedgeScore,
+        WorkflowSort::Downloads,
+        WorkflowSort::Newest,
+        WorkflowSort::Rating,
+        WorkflowSort::BayesianRating,
+    ];
+    let texts = [
+        "common",
+        "half",
+        "third",
+        "common third",
+        "rare",
+        "item1",
+        "none",
+    ];
+    for sort in sorts {
+        for text in texts {
+            for limit in [1, 2, 4] {
+                let mut q = WorkflowQuery {
+                    text: Some(text.into()),
+                    sort,
+                    limit,
+                    ..WorkflowQuery::default()
+                };
+                let mut pages = 0;
+                loop {
+                    let want = run_query(&q, &all);
+                    let got = store.list_workflows(&q).await.unwrap();
+                    let ids = |p: &crate::catalog::query::Page<_>| {
+                        p.items
+                            .iter()
+                            .map(|w: &crate::catalog::workflow::Workflow| w.id)
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(ids(&got), ids(&want), "{sort:?} {text:?} limit {limit}");
+                    assert_eq!(got.next, want.next, "{sort:?} {text:?} limit {limit}");
+                    pages += 1;
+                    match got.next {
+                        Some(next) => q.cursor = Some(next),
+                        None => break,
+                    }
+                }
+                assert!(pages >= 1);
+            }
+        }
+    }
+    all
 }
