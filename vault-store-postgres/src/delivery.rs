@@ -263,7 +263,11 @@ async fn record_download(
         .bind(d.downloaded_at)
         .bind(i64_of(delta.views)?)
         .bind(delta.date)
-        .bind(i64_of(delta.unique_visitors)?)
+        .bind(match delta.visitor {
+            // A named visitor is counted by its row, not by the field.
+            Some(_) => 0,
+            None => i64_of(delta.unique_visitors)?,
+        })
         .bind(i64_of(delta.clicks)?)
         .bind(i64_of(delta.downloads)?)
         .bind(i64_of(delta.purchases)?)
@@ -301,18 +305,10 @@ async fn record_download(
     // The last moment a test can stop or fail the write: after it, the
     // statement is all of it.
     s.step(c, "record_download:before_statement").await?;
-    let row = q.fetch_one(&mut *c).await.map_err(|e| {
-        if sqlstate(&e).as_deref() == Some("P0002") {
-            // `vault_fail`: a counted row was gone after the charge (the
-            // workflow or its category deleted under the write); the
-            // statement kept nothing.
-            StoreError::not_found(Entity::Workflow, d.workflow_id)
-        } else {
-            // A foreign key's violation is the same race, seen by the
-            // row's own check.
-            unique_or_parent(Entity::Download, d.id, Entity::Workflow, d.workflow_id)(e)
-        }
-    })?;
+    let row = q
+        .fetch_one(&mut *c)
+        .await
+        .map_err(|e| download_error(e, d))?;
     if !get::<bool>(&row, "found_workflow")? {
         return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
     }
@@ -324,6 +320,45 @@ async fn record_download(
     }
     Ok(())
 }
+
+/// Why a download's statement failed, for the caller: a taken id; a row
+/// it names gone under it (a foreign key's own check, or `vault_fail` when
+/// a counted row went after the charge: the statement kept nothing).
+fn download_error(e: sqlx::Error, d: &Download) -> StoreError {
+    let (code, constraint, message) = match e.as_database_error() {
+        Some(db_err) => (
+            db_err.code().map(|c| c.into_owned()),
+            db_err.constraint().map(str::to_owned),
+            db_err.message().to_owned(),
+        ),
+        None => return db(e),
+    };
+    match (code.as_deref(), constraint.as_deref()) {
+        (Some("23505"), _) => StoreError::exists(Entity::Download, d.id),
+        (Some("23503"), Some("workflow_downloads_file_id_fkey")) => {
+            StoreError::not_found(Entity::File, d.file_id)
+        }
+        (Some("23503"), Some("workflow_downloads_purchase_id_fkey")) => match d.source {
+            DownloadSource::Purchase(p) => StoreError::not_found(Entity::Purchase, p),
+            _ => db(e),
+        },
+        (Some("23503"), Some("workflow_downloads_membership_id_fkey")) => match d.source {
+            DownloadSource::Membership(m) => StoreError::not_found(Entity::Membership, m),
+            _ => db(e),
+        },
+        (Some("23503"), _) => StoreError::not_found(Entity::Workflow, d.workflow_id),
+        // P0002 is PL/pgSQL's general "no data found": only `vault_fail`'s
+        // own message is this race.
+        (Some("P0002"), _) if message == VAULT_FAIL_GONE => {
+            StoreError::not_found(Entity::Workflow, d.workflow_id)
+        }
+        _ => db(e),
+    }
+}
+
+/// The message the download's statement fails with (`vault_fail`) when a
+/// row it counts went after the charge.
+const VAULT_FAIL_GONE: &str = "a row the download counts went while it was recorded";
 
 /// Whether a user has a recorded download of a workflow.
 pub(crate) async fn has_downloaded<'e>(

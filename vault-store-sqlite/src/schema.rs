@@ -19,11 +19,13 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0011_jobs.sql"),
     include_str!("../migrations/0012_analytics_rows.sql"),
     include_str!("../migrations/0013_search_words.sql"),
+    include_str!("../migrations/0014_search_tokens.sql"),
 ];
 
-/// Migration 0013 (the workflows' search words) is finished in Rust: the
-/// words are vault-core's split, which SQL cannot spell.
-const SEARCH_WORDS: u32 = 13;
+/// Migrations 0013 (the workflows' search words) and 0014 (the full-text
+/// table's tokenizer) are finished in Rust: the words are vault-core's
+/// split, which SQL cannot spell.
+const SEARCH_WORDS: [u32; 2] = [13, 14];
 
 /// The schema version this crate writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -86,7 +88,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
             return Ok(());
         };
         tx.execute_batch(sql).map_err(db)?;
-        if v + 1 == SEARCH_WORDS {
+        if SEARCH_WORDS.contains(&(v + 1)) {
             crate::catalog::search::backfill(&tx)?;
         }
         tx.pragma_update(None, "user_version", v + 1).map_err(db)?;

@@ -94,3 +94,70 @@ async fn an_older_database_gets_its_search_words_on_open() {
         assert_eq!(got.next, run_query(&q, &all).next, "{text:?}");
     }
 }
+
+/// Words past ASCII are the core's words in both steps of a search: the
+/// full-text index (a window of 0) and the window (a page it fills) give
+/// the core's answer for text that SQLite's `unicode61` tokenizer split
+/// otherwise (a Devanagari vowel sign, Greek final sigma, a circled
+/// letter).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_steps_split_words_as_the_core_does() {
+    use vault_store_sqlite::{SqliteOptions, SqliteStore};
+    let dir = tempfile::tempdir().unwrap();
+    let mut stores = Vec::new();
+    for (name, window) in [("index.db", 0), ("window.db", 1000)] {
+        let store = Arc::new(
+            SqliteStore::open_with(
+                dir.path().join(name),
+                SqliteOptions {
+                    search_window: window,
+                    ..SqliteOptions::default()
+                },
+            )
+            .await
+            .unwrap(),
+        );
+        let f = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+        for (i, title) in [
+            "हिंदी one",
+            "हिंदी two",
+            "οδος one",
+            "οδος two",
+            "ⓐbc one",
+            "ⓐbc two",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut c = f.content(&format!("t-{i}"), PricingTier::Free, None);
+            c.title = title.into();
+            f.publish(c).await;
+        }
+        stores.push((store, f));
+    }
+    for text in ["दी", "हिं", "हिंदी", "οδοσ", "οδος", "οδο", "bc", "ⓐ", "ⓐb"]
+    {
+        let mut answers = Vec::new();
+        for (store, _) in &stores {
+            let all = store
+                .list_workflows(&WorkflowQuery {
+                    limit: 100,
+                    ..WorkflowQuery::default()
+                })
+                .await
+                .unwrap()
+                .items;
+            let q = WorkflowQuery {
+                text: Some(text.into()),
+                limit: 1,
+                ..WorkflowQuery::default()
+            };
+            let want = run_query(&q, &all);
+            let got = store.list_workflows(&q).await.unwrap();
+            assert_eq!(got.items, want.items, "{text:?}");
+            assert_eq!(got.next, want.next, "{text:?}");
+            answers.push(got.items.len());
+        }
+        assert_eq!(answers[0], answers[1], "{text:?}");
+    }
+}

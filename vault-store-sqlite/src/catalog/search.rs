@@ -60,8 +60,8 @@ pub(crate) fn write_words(
     Ok(())
 }
 
-/// Migration 0013's rows: every workflow's words, its full-text row
-/// rewritten with them.
+/// Migrations 0013's and 0014's rows: every workflow's words, its
+/// full-text row rewritten with them.
 pub(crate) fn backfill(tx: &Connection) -> StoreResult<()> {
     let rows: Vec<(i64, String, String, String, String)> = {
         let mut st = tx
