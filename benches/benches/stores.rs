@@ -114,13 +114,13 @@ fn sanity(w: &World, rt: &Runtime, raw: &mut Raw) {
         assert!(d.grant.is_some(), "the target must be granted: {d:?}");
         let page =
             w.fx.vault
-                .list_workflows(&t.actor, w.list_query())
+                .list_cards(&t.actor, w.list_query())
                 .await
                 .unwrap();
         assert_eq!(page.items.len(), 20, "a full page");
         let found =
             w.fx.vault
-                .list_workflows(&t.actor, w.search_query())
+                .list_cards(&t.actor, w.search_query())
                 .await
                 .unwrap();
         assert!(!found.items.is_empty(), "the search finds something");
@@ -210,7 +210,7 @@ fn store_benches(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &World, 
     g.bench_function(BenchmarkId::new("list", b_name), |b| {
         b.iter_custom(|iters| {
             timed(rt, iters, || async {
-                black_box(vault.list_workflows(&t.actor, list.clone()).await.unwrap());
+                black_box(vault.list_cards(&t.actor, list.clone()).await.unwrap());
             })
         })
     });
@@ -249,12 +249,7 @@ fn store_benches(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &World, 
         g.bench_function(BenchmarkId::new(name, b_name), |b| {
             b.iter_custom(|iters| {
                 timed(rt, iters, || async {
-                    black_box(
-                        vault
-                            .list_workflows(&t.actor, search.clone())
-                            .await
-                            .unwrap(),
-                    );
+                    black_box(vault.list_cards(&t.actor, search.clone()).await.unwrap());
                 })
             })
         });

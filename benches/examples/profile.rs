@@ -135,20 +135,10 @@ async fn vault_op(w: &World, op: &str) -> bool {
             );
         }
         "list" => {
-            black_box(
-                vault
-                    .list_workflows(&t.actor, w.list_query())
-                    .await
-                    .unwrap(),
-            );
+            black_box(vault.list_cards(&t.actor, w.list_query()).await.unwrap());
         }
         "search" => {
-            black_box(
-                vault
-                    .list_workflows(&t.actor, w.search_query())
-                    .await
-                    .unwrap(),
-            );
+            black_box(vault.list_cards(&t.actor, w.search_query()).await.unwrap());
         }
         _ => return false,
     }

@@ -81,13 +81,9 @@ async fn run(w: &World, op: &str) {
                     .await
                     .unwrap(),
             ),
-            "list" => drop(v.list_workflows(&t.actor, w.list_query()).await.unwrap()),
-            "search" => drop(v.list_workflows(&t.actor, w.search_query()).await.unwrap()),
-            "search_rare" => drop(
-                v.list_workflows(&t.actor, w.rare_search_query())
-                    .await
-                    .unwrap(),
-            ),
+            "list" => drop(v.list_cards(&t.actor, w.list_query()).await.unwrap()),
+            "search" => drop(v.list_cards(&t.actor, w.search_query()).await.unwrap()),
+            "search_rare" => drop(v.list_cards(&t.actor, w.rare_search_query()).await.unwrap()),
             "check_access" => drop(
                 v.check_access(&t.actor, t.workflow, Some(t.file))
                     .await

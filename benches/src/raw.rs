@@ -16,7 +16,7 @@
 //!   primary file, then `record_download`'s transaction: existence
 //!   checks, the purchase charge (`SELECT` + `UPDATE`), the download row, the
 //!   three counters and the day's analytics row (read, add, replace).
-//! * **list** / **search**: the one `SELECT` `list_workflows` builds for the
+//! * **list** / **search**: the one `SELECT` `list_cards` builds for the
 //!   query.
 //! * **complete_purchase**: the purchase read, then `settle_purchase`'s
 //!   transaction (status guard, payment-reference check, item check, the row
@@ -39,15 +39,11 @@ use std::time::Duration;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, TransactionBehavior, params};
 
-/// `vault-store-sqlite`'s column list for workflows.
-pub const WORKFLOW_COLS: &str = "id, slug, title, short_description, description, category_id, \
-    wedge_score_x10, workflow_complexity, efficiency_x10, digital_maturity, growth_potential, \
-    excellence_tier, pricing_tier, price_minor, currency, media, features, requirements, includes, \
-    tags, seo, update_months, download_limit, status, current_version, download_count, \
-    favorite_count, view_count, purchase_count, stars_1, stars_2, stars_3, stars_4, stars_5, \
-    dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
-    dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, dim_excellence_count, \
-    dim_excellence_sum, created_at, updated_at, published_at, archived_at, revision";
+/// `vault-store-sqlite`'s columns of a catalog card (what the vault's
+/// listing and search read since they list cards).
+pub const CARD_COLS: &str = "id, slug, title, short_description, category_id, pricing_tier, \
+    price_minor, currency, wedge_score_x10, json_extract(media, '$.thumbnail_url') AS thumbnail_url, \
+    status, download_count, favorite_count, review_count, rating_sum, created_at, published_at";
 
 const FILE_COLS: &str = "id, workflow_id, file_type, file_name, storage_key, mime_type, version, \
     is_primary, access, size_bytes, checksum, download_count, created_at, updated_at";
@@ -108,18 +104,18 @@ const ANALYTICS_COLS: &str = "workflow_id, date, views, unique_visitors, clicks,
 const WEBHOOK_COLS: &str = "id, event_type, object_id, created, status, attempts, last_error, applied, \
     received_at, claimed_at, finished_at";
 
-/// The statement `list_workflows` builds for: published (the default
+/// The statement `list_cards` builds for: published (the default
 /// query's status, which the vault keeps for a user), one category, one
 /// tier, sorted by downloads, 20 per page.
 pub fn list_sql() -> String {
     format!(
-        "SELECT {WORKFLOW_COLS} FROM workflows WHERE status IN (?1) AND category_id = ?2 \
+        "SELECT {CARD_COLS} FROM workflows WHERE status IN (?1) AND category_id = ?2 \
          AND pricing_tier IN (?3) AND deleted_at IS NULL \
          ORDER BY download_count DESC, id ASC LIMIT 21"
     )
 }
 
-/// The statement `list_workflows` builds for a text search of `terms`
+/// The statement `list_cards` builds for a text search of `terms`
 /// words (published, newest first, 20 per page): the listing's first 1000
 /// rows matched word by word (`?3`... each a term after a space), and only
 /// when they hold less than a page, the full-text index (`?2`); `?1` is
@@ -140,7 +136,7 @@ pub fn search_sql(terms: usize) -> String {
          page AS (SELECT rid AS pid FROM near WHERE (SELECT count(*) FROM near) = 21 \
          UNION ALL SELECT pid FROM (SELECT workflows.rowid AS pid FROM hits \
          CROSS JOIN workflows ON workflows.rowid = hits.hid {filter} {order} LIMIT 21)) \
-         SELECT {WORKFLOW_COLS} FROM page CROSS JOIN workflows \
+         SELECT {CARD_COLS} FROM page CROSS JOIN workflows \
          ON workflows.rowid = page.pid {order}",
         matches.join(" AND ")
     )

@@ -18,7 +18,7 @@
 //!   transaction around it (the workflow and file checks, the conditional
 //!   charge, the download row, the three counters, the day's visitor and
 //!   the day's analytics row, added to in place).
-//! * **list** / **search**: the one statement `list_workflows` builds for
+//! * **list** / **search**: the one statement `list_cards` builds for
 //!   the query (for search: the listing's window, then the word index).
 //! * **complete_purchase**: the purchase read, then `settle_purchase`'s
 //!   transaction (the status row `FOR NO KEY UPDATE`, the payment-reference
@@ -51,18 +51,14 @@ use sqlx::query::Query;
 use sqlx::{Column, Connection, PgConnection, Postgres, Row, TypeInfo, ValueRef};
 use uuid::Uuid;
 
-macro_rules! workflow_cols {
+/// `vault-store-postgres`'s columns of a catalog card (what the vault's
+/// listing and search read since they list cards).
+macro_rules! card_cols {
     () => {
-        "id, slug, title, short_description, description, category_id, wedge_score, \
-         workflow_complexity, efficiency_rating, digital_maturity, growth_potential, \
-         excellence_tier, pricing_tier, price, currency, media, features, requirements, includes, \
-         tags, seo, update_months, download_limit, status, current_version, \
-         workflow_download_counts.download_count, favorite_count, view_count, purchase_count, \
-         stars_1, stars_2, stars_3, stars_4, stars_5, \
-         dim_complexity_count, dim_complexity_sum, dim_efficiency_count, dim_efficiency_sum, \
-         dim_maturity_count, dim_maturity_sum, dim_growth_count, dim_growth_sum, \
-         dim_excellence_count, dim_excellence_sum, created_at, updated_at, published_at, \
-         archived_at, deleted_at, revision"
+        "workflows.id, slug, title, short_description, category_id, \
+         pricing_tier, price, currency, wedge_score, media ->> 'thumbnail_url' AS thumbnail_url, \
+         status, workflow_download_counts.download_count, favorite_count, review_count, rating_sum, \
+         created_at, published_at"
     };
 }
 
@@ -212,18 +208,18 @@ macro_rules! viewed_from {
     };
 }
 
-/// The statement `list_workflows_viewed` builds for the listing benchmarked
+/// The statement `list_cards` (with a viewer) builds for the listing benchmarked
 /// (the viewer `$1`; one status, one category, tiers, by downloads; `$5` is
 /// the page size + 1).
 pub const LIST_SQL: &str = concat!(
     "SELECT ",
-    workflow_cols!(),
+    card_cols!(),
     viewed_from!(),
     " WHERE deleted_at IS NULL AND listing_status = $2 AND category_id = $3 \
      AND pricing_tier = ANY($4) ORDER BY download_count DESC, id ASC LIMIT $5"
 );
 
-/// The statement `list_workflows_viewed` builds for the search benchmarked
+/// The statement `list_cards` (with a viewer) builds for the search benchmarked
 /// (published, newest first): the listing's first `$5` rows matched
 /// against the tsquery `$3`, and only when they hold less than a page of
 /// `$4` rows, the word index's matches; then the page's rows with the
@@ -243,7 +239,7 @@ pub const SEARCH_SQL: &str = concat!(
      ON workflow_download_counts.workflow_id = workflows.id ON workflows.id = hits.hit_id \
      WHERE deleted_at IS NULL AND status = $2 ORDER BY newest_at DESC, id ASC LIMIT $4)) \
      SELECT ",
-    workflow_cols!(),
+    card_cols!(),
     ", viewer.banned AS viewer_banned, viewer.deleted AS viewer_deleted, \
      viewer.erased AS viewer_erased \
      FROM (SELECT a.banned_at IS NOT NULL AS banned, \

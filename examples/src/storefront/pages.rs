@@ -7,8 +7,10 @@ use axum::response::Html;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use vault_core::Slug;
+use vault_core::catalog::card::WorkflowCard;
 use vault_core::catalog::query::{Cursor, PriceRange, WorkflowQuery, WorkflowSort};
-use vault_core::catalog::workflow::Workflow;
+use vault_core::community::rating::RatingSummary;
+use vault_core::value::money::Money;
 use vault_core::value::tag::Tag;
 use vault_core::{Currency, PricingTier};
 
@@ -52,31 +54,30 @@ struct Card {
     downloads: u64,
 }
 
-fn price(w: &Workflow) -> String {
-    match &w.content.price {
+fn price(p: &Option<Money>) -> String {
+    match p {
         Some(p) if !p.is_zero() => p.to_string(),
         _ => "free".into(),
     }
 }
 
-fn rating(w: &Workflow) -> String {
-    let r = &w.stats.rating;
+fn rating(r: RatingSummary) -> String {
     match r.average_display() {
-        Some(avg) => format!("{avg}★ ({} reviews)", r.count()),
+        Some(avg) => format!("{avg}★ ({} reviews)", r.count),
         None => "no reviews yet".into(),
     }
 }
 
-impl From<&Workflow> for Card {
-    fn from(w: &Workflow) -> Self {
+impl From<&WorkflowCard> for Card {
+    fn from(w: &WorkflowCard) -> Self {
         Self {
-            slug: w.content.slug.to_string(),
-            title: w.content.title.clone(),
-            blurb: w.content.short_description.clone(),
-            tier: w.content.pricing_tier.to_string(),
-            price: price(w),
-            rating: rating(w),
-            downloads: w.stats.download_count,
+            slug: w.slug.to_string(),
+            title: w.title.clone(),
+            blurb: w.short_description.clone(),
+            tier: w.pricing_tier.to_string(),
+            price: price(&w.price),
+            rating: rating(w.rating),
+            downloads: w.download_count,
         }
     }
 }
@@ -194,7 +195,7 @@ async fn listing(
     };
     let page = app
         .vault
-        .list_workflows(&actor, query)
+        .list_cards(&actor, query)
         .await
         .map_err(PageError::from_url)?;
     let action = match (category_page, category) {
@@ -399,8 +400,8 @@ async fn workflow(
             w.content.description.clone()
         },
         tier: w.content.pricing_tier.to_string(),
-        price: price(&w),
-        rating: rating(&w),
+        price: price(&w.content.price),
+        rating: rating(w.stats.rating.summary()),
         downloads: w.stats.download_count,
         wedge: vec![
             ("Score", wx.score.value().to_string()),

@@ -2,6 +2,7 @@
 //! and how they are listed and searched.
 
 pub mod bundle;
+pub mod card;
 pub mod category;
 pub mod file;
 pub mod page;

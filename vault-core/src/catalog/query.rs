@@ -322,17 +322,57 @@ pub enum SortKey {
     Time(DateTime<Utc>),
 }
 
+/// What a listing sorts and pages by, read off a listed item: a whole
+/// [`Workflow`] or its [`WorkflowCard`] give the same keys, so a page of
+/// either has the same order and cursors.
+pub trait Listed {
+    /// The workflow's id (the tie-break).
+    fn listed_id(&self) -> WorkflowId;
+    /// Its W.E.D.G.E. score.
+    fn score(&self) -> Score;
+    /// Its approved reviews: (sum of stars, count).
+    fn rating(&self) -> (u64, u64);
+    /// Its recorded downloads.
+    fn downloads(&self) -> u64;
+    /// When it was first published, if it was.
+    fn published_at(&self) -> Option<DateTime<Utc>>;
+    /// When it was created.
+    fn created_at(&self) -> DateTime<Utc>;
+}
+
+impl Listed for Workflow {
+    fn listed_id(&self) -> WorkflowId {
+        self.id
+    }
+    fn score(&self) -> Score {
+        self.content.wedge.score
+    }
+    fn rating(&self) -> (u64, u64) {
+        (self.stats.rating.sum(), self.stats.rating.count())
+    }
+    fn downloads(&self) -> u64 {
+        self.stats.download_count
+    }
+    fn published_at(&self) -> Option<DateTime<Utc>> {
+        self.published_at
+    }
+    fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+}
+
 impl SortKey {
     /// The key of `w` under `sort`.
-    pub fn of(w: &Workflow, sort: WorkflowSort) -> Self {
+    pub fn of(w: &impl Listed, sort: WorkflowSort) -> Self {
         match sort {
-            WorkflowSort::WedgeScore => SortKey::Score(w.content.wedge.score.value()),
-            WorkflowSort::Rating | WorkflowSort::BayesianRating => SortKey::Rating {
-                sum: w.stats.rating.sum(),
-                count: w.stats.rating.count(),
-            },
-            WorkflowSort::Downloads => SortKey::Downloads(w.stats.download_count),
-            WorkflowSort::Newest => SortKey::Time(w.published_at.unwrap_or(w.created_at)),
+            WorkflowSort::WedgeScore => SortKey::Score(w.score().value()),
+            WorkflowSort::Rating | WorkflowSort::BayesianRating => {
+                let (sum, count) = w.rating();
+                SortKey::Rating { sum, count }
+            }
+            WorkflowSort::Downloads => SortKey::Downloads(w.downloads()),
+            // Never published (a draft staff list): its creation.
+            WorkflowSort::Newest => SortKey::Time(w.published_at().unwrap_or(w.created_at())),
         }
     }
 }
@@ -461,13 +501,13 @@ impl Cursor {
         Ok(Self { sort, key, id })
     }
 
-    /// The cursor after `w`. Its key comes from a stored workflow, not from
-    /// a caller, so it is not checked again.
-    pub fn after(w: &Workflow, sort: WorkflowSort) -> Self {
+    /// The cursor after `w` (a workflow or its card). Its key comes from a
+    /// stored workflow, not from a caller, so it is not checked again.
+    pub fn after(w: &impl Listed, sort: WorkflowSort) -> Self {
         Self {
             sort,
             key: SortKey::of(w, sort),
-            id: w.id,
+            id: w.listed_id(),
         }
     }
 
@@ -574,7 +614,7 @@ where
     let more = hits.len() > limit;
     hits.truncate(limit);
     let next = if more {
-        hits.last().map(|w| Cursor::after(w, query.sort))
+        hits.last().map(|w| Cursor::after(*w, query.sort))
     } else {
         None
     };

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 
 use crate::audit::entry::AuditEntry;
 use crate::catalog::bundle::Bundle;
+use crate::catalog::card::WorkflowCard;
 use crate::catalog::category::Category;
 use crate::catalog::file::WorkflowFile;
 use crate::catalog::query::{Page, WorkflowQuery};
@@ -70,6 +71,27 @@ pub trait CatalogStore: Send + Sync + Debug {
     ) -> StoreResult<(Page<Workflow>, Option<Option<Refusal>>)> {
         let _ = viewer;
         Ok((self.list_workflows(query).await?, None))
+    }
+    /// The page [`list_workflows`](Self::list_workflows) answers (with a
+    /// `viewer`, [`list_workflows_viewed`](Self::list_workflows_viewed)
+    /// and its standing), as cards: the same workflows in the same order
+    /// with the same cursor, each [`WorkflowCard::of`] its workflow. A SQL
+    /// store reads only the card's columns; the default reads whole
+    /// workflows and shortens them.
+    async fn list_cards(
+        &self,
+        query: &WorkflowQuery,
+        viewer: Option<&UserId>,
+    ) -> StoreResult<(Page<WorkflowCard>, Option<Option<Refusal>>)> {
+        let (page, standing) = match viewer {
+            Some(viewer) => self.list_workflows_viewed(query, viewer).await?,
+            None => (self.list_workflows(query).await?, None),
+        };
+        let cards = Page {
+            items: page.items.iter().map(WorkflowCard::of).collect(),
+            next: page.next,
+        };
+        Ok((cards, standing))
     }
 
     /// Inserts a file. `NotFound` for a missing workflow. A primary file makes

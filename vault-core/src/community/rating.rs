@@ -394,15 +394,21 @@ impl RatingAggregate {
 
     /// The exact mean (`None` without reviews). Always within `[1, 5]`.
     pub fn average(&self) -> Option<Decimal> {
-        ratio(self.sum(), self.count())
+        self.summary().average()
     }
 
     /// The mean rounded half-to-even to two places, as shown and stored in
     /// the seed's `rating` column.
     pub fn average_display(&self) -> Option<Decimal> {
-        self.average().map(|a| {
-            a.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven)
-        })
+        self.summary().average_display()
+    }
+
+    /// The count and sum alone: what a catalog card shows.
+    pub fn summary(&self) -> RatingSummary {
+        RatingSummary {
+            count: self.count(),
+            sum: self.sum(),
+        }
     }
 
     /// The exact mean for one dimension.
@@ -494,6 +500,32 @@ pub fn compare_bayesian(a: (u64, u64), b: (u64, u64), prior: &BayesianPrior) -> 
         bayesian_fraction(a.0, a.1, prior),
         bayesian_fraction(b.0, b.1, prior),
     )
+}
+
+/// A rating aggregate reduced to its count and star sum: what a listing
+/// shows (the mean and how many reviews) without the distribution and the
+/// dimensions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatingSummary {
+    /// Approved reviews counted.
+    pub count: u64,
+    /// Sum of their stars.
+    pub sum: u64,
+}
+
+impl RatingSummary {
+    /// The exact mean (`None` without reviews).
+    pub fn average(&self) -> Option<Decimal> {
+        ratio(self.sum, self.count)
+    }
+
+    /// The mean rounded half-to-even to two places, as
+    /// [`RatingAggregate::average_display`] shows it.
+    pub fn average_display(&self) -> Option<Decimal> {
+        self.average().map(|a| {
+            a.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven)
+        })
+    }
 }
 
 fn ratio(sum: u64, count: u64) -> Option<Decimal> {

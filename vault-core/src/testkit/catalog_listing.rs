@@ -353,6 +353,18 @@ pub async fn search_pages_match_the_core_through_any_window(
                     };
                     assert_eq!(ids(&got), ids(&want), "{sort:?} {text:?} limit {limit}");
                     assert_eq!(got.next, want.next, "{sort:?} {text:?} limit {limit}");
+                    // Cards take the same path with fewer columns.
+                    let (cards, _) = store.list_cards(&q, None).await.unwrap();
+                    let card_ids: Vec<_> = cards.items.iter().map(|c| c.id).collect();
+                    assert_eq!(
+                        card_ids,
+                        ids(&want),
+                        "cards: {sort:?} {text:?} limit {limit}"
+                    );
+                    assert_eq!(
+                        cards.next, want.next,
+                        "cards: {sort:?} {text:?} limit {limit}"
+                    );
                     pages += 1;
                     match got.next {
                         Some(next) => q.cursor = Some(next),

@@ -38,6 +38,7 @@ mod account;
 mod audit;
 mod authz;
 mod catalog;
+mod catalog_cards;
 mod catalog_listing;
 mod catalog_page;
 mod catalog_store;
@@ -73,6 +74,7 @@ pub use self::account::*;
 pub use self::audit::*;
 pub use self::authz::*;
 pub use self::catalog::*;
+pub use self::catalog_cards::*;
 pub use self::catalog_listing::*;
 pub use self::catalog_page::*;
 pub use self::catalog_store::*;
@@ -404,6 +406,9 @@ macro_rules! conformance_tests {
             store_update_workflow_maintains_both_category_counts,
             store_list_workflows_follows_query_semantics,
             store_a_viewed_listing_is_the_listing_with_its_standing,
+
+            // catalog_cards.rs
+            store_cards_are_the_listing_in_short,
             store_files_keep_one_primary_and_their_download_count,
             store_updates_only_move_forward_and_set_the_current_version,
             store_bundles_check_members_and_keep_purchase_count,

@@ -116,6 +116,16 @@ pub struct Page<T, C> {
     pub next: Option<C>,
 }
 
+impl<T, C> Default for Page<T, C> {
+    /// The empty last page.
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            next: None,
+        }
+    }
+}
+
 /// One page of a newest-first listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Listing<T> {

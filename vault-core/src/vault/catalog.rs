@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{Vault, traced};
 use crate::audit::entry::{AuditAction, AuditValue, revision_number};
 use crate::catalog::bundle::{Availability, Bundle, BundlePricing, NewBundle, complete_the_bundle};
+use crate::catalog::card::WorkflowCard;
 use crate::catalog::category::{Category, NewCategory};
 use crate::catalog::file::{FileInfo, NewFile, WorkflowFile};
 use crate::catalog::query::{Page, WorkflowQuery};
@@ -14,7 +15,7 @@ use crate::commerce::license::LicenseType;
 use crate::commerce::purchase::owns;
 use crate::community::rating::RatingAggregate;
 use crate::store::Store;
-use crate::value::actor::Actor;
+use crate::value::actor::{Actor, Refusal};
 use crate::value::error::{Entity, Error, Result};
 use crate::value::ids::{BundleId, CategoryId, FileId, UpdateId, WorkflowId};
 use crate::value::money::Money;
@@ -321,55 +322,100 @@ impl<S: Store + ?Sized> Vault<S> {
 
     /// A page of the catalog. Non-staff see only published and coming-soon
     /// workflows whatever the query asks; the ranking prior is the vault's.
+    /// A page of results needs only [`list_cards`](Self::list_cards).
     pub async fn list_workflows(
         &self,
         actor: &Actor,
-        mut query: WorkflowQuery,
+        query: WorkflowQuery,
     ) -> Result<Page<Workflow>> {
         let span = tracing::info_span!(
             "vault.list_workflows",
             actor = actor.kind(),
             outcome = tracing::field::Empty
         );
-        // Not `acting`: the viewer's standing may come with the page (one
-        // round trip on PostgreSQL); a refused viewer is refused all the
-        // same, and a listing writes nothing.
         traced(span, async move {
-            query.validate()?;
-            if !actor.is_privileged() {
-                let listed = [WorkflowStatus::Published, WorkflowStatus::ComingSoon];
-                query.statuses = if query.statuses.is_empty() {
-                    listed.to_vec()
-                } else {
-                    query
-                        .statuses
-                        .into_iter()
-                        .filter(|s| listed.contains(s))
-                        .collect()
-                };
-                if query.statuses.is_empty() {
-                    self.gate(actor).await?;
-                    return Ok(Page {
-                        items: vec![],
-                        next: None,
-                    });
-                }
-            }
-            query.prior = self.config.rating_prior;
+            let Some(query) = self.listing_query(actor, query).await? else {
+                return Ok(Page::default());
+            };
             let Some(viewer) = actor.user_id() else {
                 return Ok(self.store.list_workflows(&query).await?);
             };
             let (page, standing) = self.store.list_workflows_viewed(&query, viewer).await?;
-            match standing {
-                Some(Some(refusal)) => Err(Error::Refused { refusal }),
-                Some(None) => Ok(page),
-                None => {
-                    self.gate(actor).await?;
-                    Ok(page)
-                }
-            }
+            self.viewer_standing(actor, standing).await?;
+            Ok(page)
         })
         .await
+    }
+
+    /// [`list_workflows`](Self::list_workflows) as cards: the same page,
+    /// each workflow as a listing shows it, read without its long text and
+    /// JSON columns.
+    pub async fn list_cards(
+        &self,
+        actor: &Actor,
+        query: WorkflowQuery,
+    ) -> Result<Page<WorkflowCard>> {
+        let span = tracing::info_span!(
+            "vault.list_cards",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        traced(span, async move {
+            let Some(query) = self.listing_query(actor, query).await? else {
+                return Ok(Page::default());
+            };
+            let (page, standing) = self.store.list_cards(&query, actor.user_id()).await?;
+            if actor.user_id().is_some() {
+                self.viewer_standing(actor, standing).await?;
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    /// The query a listing runs for `actor`: checked, restricted to what a
+    /// non-staff actor may see, with the vault's prior. `None` when it may
+    /// see nothing the query asks for (its standing was checked).
+    async fn listing_query(
+        &self,
+        actor: &Actor,
+        mut query: WorkflowQuery,
+    ) -> Result<Option<WorkflowQuery>> {
+        query.validate()?;
+        if !actor.is_privileged() {
+            let listed = [WorkflowStatus::Published, WorkflowStatus::ComingSoon];
+            query.statuses = if query.statuses.is_empty() {
+                listed.to_vec()
+            } else {
+                query
+                    .statuses
+                    .into_iter()
+                    .filter(|s| listed.contains(s))
+                    .collect()
+            };
+            if query.statuses.is_empty() {
+                self.gate(actor).await?;
+                return Ok(None);
+            }
+        }
+        query.prior = self.config.rating_prior;
+        Ok(Some(query))
+    }
+
+    /// A signed-in viewer's standing as the listing's read answered it:
+    /// refused, fine, or not read (then read on its own). Not `acting`:
+    /// the standing may come with the page (one round trip on
+    /// PostgreSQL), and a listing writes nothing.
+    async fn viewer_standing(
+        &self,
+        actor: &Actor,
+        standing: Option<Option<Refusal>>,
+    ) -> Result<()> {
+        match standing {
+            Some(Some(refusal)) => Err(Error::Refused { refusal }),
+            Some(None) => Ok(()),
+            None => self.gate(actor).await,
+        }
     }
 
     /// Attaches a file to a workflow (staff).

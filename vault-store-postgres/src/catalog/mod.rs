@@ -23,6 +23,7 @@ use sqlx::postgres::PgArguments;
 use sqlx::query::Query;
 use vault_core::audit::entry::AuditEntry;
 use vault_core::catalog::bundle::Bundle;
+use vault_core::catalog::card::WorkflowCard;
 use vault_core::catalog::category::Category;
 use vault_core::catalog::file::WorkflowFile;
 use vault_core::catalog::query::{Page, WorkflowQuery};
@@ -150,6 +151,20 @@ impl CatalogStore for PgStore {
             c,
             query,
             Some(viewer),
+            self.search_window
+        ))
+    }
+
+    async fn list_cards(
+        &self,
+        query: &WorkflowQuery,
+        viewer: Option<&UserId>,
+    ) -> StoreResult<(Page<WorkflowCard>, Option<Option<Refusal>>)> {
+        query.validate()?;
+        on_conn!(self, |c| list_workflows(
+            c,
+            query,
+            viewer,
             self.search_window
         ))
     }

@@ -4,16 +4,42 @@
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder};
-use vault_core::catalog::query::{Cursor, Page, SortKey, WorkflowQuery, WorkflowSort};
+use vault_core::catalog::card::WorkflowCard;
+use vault_core::catalog::query::{Cursor, Listed, Page, SortKey, WorkflowQuery, WorkflowSort};
 use vault_core::catalog::workflow::{Tag, Workflow};
 use vault_core::store::StoreResult;
 use vault_core::value::actor::{Refusal, UserId};
 use vault_core::value::validation::Reason;
 
 use super::search::tsquery;
-use super::workflow::{workflow_cols, workflow_from_row, workflows_with_counts};
+use super::workflow::{
+    CARD_COLS, card_from_row, workflow_cols, workflow_from_row, workflows_with_counts,
+};
 use crate::codec::*;
+
+/// What a listing reads of each workflow: whole rows or cards.
+pub(super) trait Projection: Listed + Sized {
+    /// The columns, from `workflows_with_counts!`.
+    const COLS: &'static str;
+    /// One row of them.
+    fn from_row(row: &PgRow) -> StoreResult<Self>;
+}
+
+impl Projection for Workflow {
+    const COLS: &'static str = workflow_cols!();
+    fn from_row(row: &PgRow) -> StoreResult<Self> {
+        workflow_from_row(row)
+    }
+}
+
+impl Projection for WorkflowCard {
+    const COLS: &'static str = CARD_COLS;
+    fn from_row(row: &PgRow) -> StoreResult<Self> {
+        card_from_row(row)
+    }
+}
 
 /// The exact sort key expression: exact fractions via NUMERIC with 40
 /// decimals (see the migration's `rating_avg`); NULL (sorted last) for a
@@ -141,10 +167,11 @@ pub(super) fn push_cursor(
 /// the workflows to read) when given, `WHERE` not deleted.
 fn push_page_select(
     qb: &mut QueryBuilder<Postgres>,
+    cols: &str,
     viewer: Option<&UserId>,
     rows: Option<(&str, &str)>,
 ) {
-    qb.push(concat!("SELECT ", workflow_cols!()));
+    qb.push("SELECT ").push(cols);
     if viewer.is_some() {
         qb.push(
             ", viewer.banned AS viewer_banned, viewer.deleted AS viewer_deleted, \
@@ -260,12 +287,12 @@ fn push_filters(
 /// than a page, the word index's matches (`hits`) joined to the listing
 /// (see [`crate::PgOptions::search_window`]). Each step is gated on the
 /// first's count, so only one of them reads rows.
-pub(super) async fn list_workflows(
+pub(super) async fn list_workflows<T: Projection>(
     c: &mut sqlx::PgConnection,
     q: &WorkflowQuery,
     viewer: Option<&UserId>,
     window: i64,
-) -> StoreResult<(Page<Workflow>, Option<Option<Refusal>>)> {
+) -> StoreResult<(Page<T>, Option<Option<Refusal>>)> {
     let text = q.text.as_deref().and_then(tsquery);
     let w = i64::from(q.prior.weight());
     let m100 = i64::try_from((q.prior.mean() * Decimal::ONE_HUNDRED).trunc()).unwrap_or(0);
@@ -315,11 +342,11 @@ pub(super) async fn list_workflows(
             push_filters(&mut qb, q, None, w, m100)?;
             qb.push(&order).push_bind(limit);
             qb.push(")) ");
-            push_page_select(&mut qb, viewer, Some(("page", "page_id")));
+            push_page_select(&mut qb, T::COLS, viewer, Some(("page", "page_id")));
             qb.push(format!(" ORDER BY {key} DESC{nulls}, id ASC"));
         }
         text => {
-            push_page_select(&mut qb, viewer, None);
+            push_page_select(&mut qb, T::COLS, viewer, None);
             push_filters(&mut qb, q, text, w, m100)?;
             qb.push(&order).push_bind(limit);
         }
@@ -335,7 +362,7 @@ pub(super) async fn list_workflows(
     };
     let mut items = rows
         .iter()
-        .map(workflow_from_row)
+        .map(T::from_row)
         .collect::<StoreResult<Vec<_>>>()?;
     let more = items.len() > q.limit as usize;
     items.truncate(q.limit as usize);

@@ -5,12 +5,13 @@ use rust_decimal::Decimal;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
+use vault_core::catalog::card::WorkflowCard;
 use vault_core::catalog::category::counted_in;
 use vault_core::catalog::wedge::{Score, Wedge};
 use vault_core::catalog::workflow::{
     Tag, Workflow, WorkflowContent, WorkflowStats, WorkflowStatus,
 };
-use vault_core::community::rating::{Dimension, DimensionTotals, RatingAggregate};
+use vault_core::community::rating::{Dimension, DimensionTotals, RatingAggregate, RatingSummary};
 use vault_core::delivery::access::GateFacts;
 use vault_core::store::{Entity, StoreError, StoreResult};
 use vault_core::value::ids::{CategoryId, WorkflowId};
@@ -48,6 +49,39 @@ macro_rules! workflows_with_counts {
     };
 }
 pub(crate) use workflows_with_counts;
+
+/// The columns of a [`WorkflowCard`], a listing's short row, read from
+/// `workflows_with_counts!`: the thumbnail is taken out of the media's
+/// JSON by the server, so the rest of it is never sent.
+pub(crate) const CARD_COLS: &str = "workflows.id, slug, title, short_description, category_id, \
+     pricing_tier, price, currency, wedge_score, media ->> 'thumbnail_url' AS thumbnail_url, \
+     status, workflow_download_counts.download_count, favorite_count, review_count, rating_sum, \
+     created_at, published_at";
+
+pub(crate) fn card_from_row(row: &PgRow) -> StoreResult<WorkflowCard> {
+    decode("workflows", || {
+        Ok(WorkflowCard {
+            id: id(row, "id")?,
+            slug: slug(row, "slug")?,
+            title: get(row, "title")?,
+            short_description: get(row, "short_description")?,
+            category_id: id(row, "category_id")?,
+            pricing_tier: parse(row, "pricing_tier")?,
+            price: price(row)?,
+            wedge_score: score(row, "wedge_score", "wedge_score")?,
+            thumbnail_url: get(row, "thumbnail_url")?,
+            status: parse(row, "status")?,
+            download_count: u64_col(row, "download_count")?,
+            favorite_count: u64_col(row, "favorite_count")?,
+            rating: RatingSummary {
+                count: u64_col(row, "review_count")?,
+                sum: u64_col(row, "rating_sum")?,
+            },
+            created_at: get(row, "created_at")?,
+            published_at: get(row, "published_at")?,
+        })
+    })
+}
 
 pub(super) fn score(row: &PgRow, col: &str, field: &'static str) -> StoreResult<Score> {
     let v: Decimal = get(row, col)?;

@@ -21,6 +21,7 @@ use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 use vault_core::audit::entry::AuditEntry;
 use vault_core::catalog::bundle::Bundle;
+use vault_core::catalog::card::WorkflowCard;
 use vault_core::catalog::category::Category;
 use vault_core::catalog::file::WorkflowFile;
 use vault_core::catalog::query::{Page, WorkflowQuery};
@@ -207,6 +208,22 @@ impl CatalogStore for SqliteStore {
         self.read(move |c| {
             let page = list_workflows(c, &q, window)?;
             Ok((page, Some(crate::account::refusal(c, &viewer)?)))
+        })
+        .await
+    }
+
+    async fn list_cards(
+        &self,
+        query: &WorkflowQuery,
+        viewer: Option<&UserId>,
+    ) -> StoreResult<(Page<WorkflowCard>, Option<Option<Refusal>>)> {
+        query.validate()?;
+        let (q, viewer) = (query.clone(), viewer.cloned());
+        let window = self.inner.search_window;
+        self.read(move |c| {
+            let page = list_workflows(c, &q, window)?;
+            let standing = viewer.map(|v| crate::account::refusal(c, &v)).transpose()?;
+            Ok((page, standing))
         })
         .await
     }

@@ -4,14 +4,15 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 use rust_decimal::Decimal;
+use vault_core::catalog::card::WorkflowCard;
 use vault_core::catalog::query::{
-    Cursor, MAX_KEY_REVIEWS, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms,
+    Cursor, Listed, MAX_KEY_REVIEWS, Page, SortKey, WorkflowQuery, WorkflowSort, search_terms,
 };
 use vault_core::catalog::workflow::Workflow;
 use vault_core::store::StoreResult;
 use vault_core::value::validation::Reason;
 
-use super::workflow::{WORKFLOW_COLS, workflow_from_row};
+use super::workflow::{CARD_COLS, WORKFLOW_COLS, card_from_row, workflow_from_row};
 use crate::codec::*;
 use crate::sql::query_all;
 
@@ -25,14 +26,38 @@ const _: () = assert!(
         && (u32::MAX as i128) + (MAX_KEY_REVIEWS as i128) <= i64::MAX as i128
 );
 
-/// A listing page. A search in an order an index walks (all but the
-/// Bayesian rating) reads a window of the listing first: see
-/// [`crate::SqliteOptions::search_window`].
-pub(super) fn list_workflows(
+/// What a listing reads of each workflow: whole rows or cards.
+pub(super) trait Projection: Listed + Sized {
+    /// The columns, unqualified (the page's rows come from `workflows`).
+    const COLS: &'static str;
+    /// One row of them.
+    fn from_row(row: &Row<'_>) -> StoreResult<Self>;
+}
+
+impl Projection for Workflow {
+    const COLS: &'static str = WORKFLOW_COLS;
+    fn from_row(row: &Row<'_>) -> StoreResult<Self> {
+        workflow_from_row(row)
+    }
+}
+
+impl Projection for WorkflowCard {
+    const COLS: &'static str = CARD_COLS;
+    fn from_row(row: &Row<'_>) -> StoreResult<Self> {
+        card_from_row(row)
+    }
+}
+
+/// A listing page of whole workflows or cards (`T`): one statement, the
+/// same for both but for the columns it reads. A search in an order an
+/// index walks (all but the Bayesian rating) reads a window of the listing
+/// first: see [`crate::SqliteOptions::search_window`].
+pub(super) fn list_workflows<T: Projection>(
     conn: &Connection,
     q: &WorkflowQuery,
     window: i64,
-) -> StoreResult<Page<Workflow>> {
+) -> StoreResult<Page<T>> {
+    let cols = T::COLS;
     let mut wh: Vec<String> = Vec::new();
     let mut vals: Vec<Value> = Vec::new();
     let push = |vals: &mut Vec<Value>, v: Value| -> String {
@@ -167,7 +192,7 @@ pub(super) fn list_workflows(
     let filter = format!("WHERE {}", wh.join(" AND "));
     let order = format!("ORDER BY {key_expr} DESC, id ASC");
     let sql = if terms.is_empty() {
-        format!("SELECT {WORKFLOW_COLS} FROM workflows {filter} {order} LIMIT {n}")
+        format!("SELECT {cols} FROM workflows {filter} {order} LIMIT {n}")
     } else {
         // Terms are letters and digits only, so quoting them is safe.
         let expr: Vec<String> = terms.iter().map(|t| format!("\"{t}\"*")).collect();
@@ -202,18 +227,18 @@ pub(super) fn list_workflows(
                  page AS (SELECT rid AS pid FROM near WHERE (SELECT count(*) FROM near) = {n} \
                  UNION ALL SELECT pid FROM (SELECT workflows.rowid AS pid FROM hits \
                  CROSS JOIN workflows ON workflows.rowid = hits.hid {filter} {order} LIMIT {n})) \
-                 SELECT {WORKFLOW_COLS} FROM page CROSS JOIN workflows \
+                 SELECT {cols} FROM page CROSS JOIN workflows \
                  ON workflows.rowid = page.pid {order}",
                 matches.join(" AND ")
             )
         } else {
             format!(
-                "SELECT {WORKFLOW_COLS} FROM workflows {filter} AND workflows.rowid IN \
+                "SELECT {cols} FROM workflows {filter} AND workflows.rowid IN \
                  (SELECT rowid FROM workflows_fts WHERE workflows_fts MATCH {fts}) {order} LIMIT {n}"
             )
         }
     };
-    let mut items = query_all(conn, &sql, params_from_iter(vals), workflow_from_row)?;
+    let mut items = query_all(conn, &sql, params_from_iter(vals), T::from_row)?;
     let more = items.len() as i64 > limit;
     items.truncate(q.limit as usize);
     let next = if more {

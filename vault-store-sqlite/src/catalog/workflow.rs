@@ -4,10 +4,11 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use rust_decimal::Decimal;
+use vault_core::catalog::card::WorkflowCard;
 use vault_core::catalog::category::counted_in;
 use vault_core::catalog::wedge::{Score, Wedge};
 use vault_core::catalog::workflow::{Workflow, WorkflowContent, WorkflowStats};
-use vault_core::community::rating::{DimensionTotals, RatingAggregate};
+use vault_core::community::rating::{DimensionTotals, RatingAggregate, RatingSummary};
 use vault_core::delivery::access::GateFacts;
 use vault_core::store::{Entity, StoreError, StoreResult};
 use vault_core::value::ids::WorkflowId;
@@ -165,6 +166,43 @@ pub(crate) fn workflow_from_row(row: &Row<'_>) -> StoreResult<Workflow> {
             archived_at: opt_time(row, "archived_at")?,
             deleted_at: opt_time(row, "deleted_at")?,
             revision: u64_col(row, "revision")?,
+        })
+    })
+}
+
+/// The columns of a [`WorkflowCard`]: a listing's short row. The
+/// thumbnail is taken out of the media's JSON by SQLite, so the rest of it
+/// is never parsed.
+macro_rules! card_cols {
+    () => {
+        "id, slug, title, short_description, category_id, pricing_tier, price_minor, currency, \
+    wedge_score_x10, json_extract(media, '$.thumbnail_url') AS thumbnail_url, status, \
+    download_count, favorite_count, review_count, rating_sum, created_at, published_at"
+    };
+}
+pub(crate) const CARD_COLS: &str = card_cols!();
+
+pub(crate) fn card_from_row(row: &Row<'_>) -> StoreResult<WorkflowCard> {
+    decode("workflows", || {
+        Ok(WorkflowCard {
+            id: parse(row, "id")?,
+            slug: slug(row, "slug")?,
+            title: get(row, "title")?,
+            short_description: get(row, "short_description")?,
+            category_id: parse(row, "category_id")?,
+            pricing_tier: parse(row, "pricing_tier")?,
+            price: price(row)?,
+            wedge_score: score(row, "wedge_score_x10", "wedge_score")?,
+            thumbnail_url: get(row, "thumbnail_url")?,
+            status: parse(row, "status")?,
+            download_count: u64_col(row, "download_count")?,
+            favorite_count: u64_col(row, "favorite_count")?,
+            rating: RatingSummary {
+                count: u64_col(row, "review_count")?,
+                sum: u64_col(row, "rating_sum")?,
+            },
+            created_at: time(row, "created_at")?,
+            published_at: opt_time(row, "published_at")?,
         })
     })
 }
