@@ -13,9 +13,10 @@
 //!   `purchases_covering`, `memberships_for_user`, the downloaded-before
 //!   check.
 //! * **download** (the primary file): the same reads with the workflow's
-//!   primary file, then `record_download`'s transaction: existence
-//!   checks, the purchase charge (`SELECT` + `UPDATE`), the download row, the
-//!   three counters and the day's analytics row (read, add, replace).
+//!   primary file, then `record_download`'s transaction: the workflow's and
+//!   the file's counters (each finding its row), the purchase charge
+//!   (`UPDATE ... RETURNING`), the download row, the category's counter and
+//!   the day's analytics row added in place.
 //! * **list** / **search**: the one `SELECT` `list_cards` builds for the
 //!   query.
 //! * **complete_purchase**: the purchase read, then `settle_purchase`'s
@@ -443,21 +444,30 @@ impl RawSqlite {
         let acc = self.access_read(t, true)?;
         self.write(|tx| {
             let category: String = tx
-                .prepare_cached("SELECT category_id FROM workflows WHERE id = ?1")?
+                .prepare_cached(
+                    "UPDATE workflows SET download_count = download_count + 1 WHERE id = ?1 \
+                     RETURNING category_id",
+                )?
                 .query_row([&t.workflow], |r| r.get(0))?;
-            if !exists(tx, "SELECT 1 FROM workflow_files WHERE id = ?1 AND workflow_id = ?2", params![t.file, t.workflow])?
-                || exists(tx, "SELECT 1 FROM workflow_downloads WHERE id = ?1", [id])?
+            if tx
+                .prepare_cached(
+                    "UPDATE workflow_files SET download_count = download_count + 1 \
+                     WHERE id = ?1 AND workflow_id = ?2",
+                )?
+                .execute(params![t.file, t.workflow])?
+                == 0
             {
                 return Err(rusqlite::Error::QueryReturnedNoRows);
             }
-            let (status, used): (String, i64) = tx
-                .prepare_cached("SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = ?1")?
+            let (status, after): (String, i64) = tx
+                .prepare_cached(
+                    "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 WHERE id = ?1 \
+                     RETURNING payment_status, downloads_used",
+                )?
                 .query_row([&t.purchase], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            if status != "completed" || used >= i64::from(crate::spec::TARGET_LIMIT) {
+            if status != "completed" || after > i64::from(crate::spec::TARGET_LIMIT) {
                 return Err(rusqlite::Error::QueryReturnedNoRows);
             }
-            tx.prepare_cached("UPDATE workflow_purchases SET downloads_used = downloads_used + 1 WHERE id = ?1")?
-                .execute([&t.purchase])?;
             tx.prepare_cached(&format!(
                 "INSERT INTO workflow_downloads ({DOWNLOAD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             ))?
@@ -477,13 +487,29 @@ impl RawSqlite {
                 None::<String>,
                 t.now,
             ])?;
-            tx.prepare_cached("UPDATE workflows SET download_count = download_count + 1 WHERE id = ?1")?
-                .execute([&t.workflow])?;
-            tx.prepare_cached("UPDATE workflow_files SET download_count = download_count + 1 WHERE id = ?1")?
-                .execute([&t.file])?;
             tx.prepare_cached("UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = ?1")?
                 .execute([&category])?;
-            apply_delta(tx, &t.workflow, &t.today, |r| add(&mut r[5], 1))
+            tx.prepare_cached(
+                "INSERT INTO workflow_analytics (workflow_id, date, views, unique_visitors, clicks, \
+                 downloads, purchases, revenue_minor, refunds_minor, currency, favorites, shares, \
+                 reviews, traffic_sources, countries) \
+                 VALUES (?1, ?2, 0, 0, 0, 1, 0, 0, 0, NULL, 0, 0, 0, '{}', '{}') \
+                 ON CONFLICT (workflow_id, date) DO UPDATE SET \
+                 unique_visitors = unique_visitors + excluded.unique_visitors, \
+                 clicks = clicks + excluded.clicks, downloads = downloads + excluded.downloads, \
+                 purchases = purchases + excluded.purchases, \
+                 favorites = favorites + excluded.favorites, shares = shares + excluded.shares, \
+                 reviews = reviews + excluded.reviews \
+                 WHERE unique_visitors <= 9223372036854775807 - excluded.unique_visitors \
+                 AND clicks <= 9223372036854775807 - excluded.clicks \
+                 AND downloads <= 9223372036854775807 - excluded.downloads \
+                 AND purchases <= 9223372036854775807 - excluded.purchases \
+                 AND favorites <= 9223372036854775807 - excluded.favorites \
+                 AND shares <= 9223372036854775807 - excluded.shares \
+                 AND reviews <= 9223372036854775807 - excluded.reviews",
+            )?
+            .execute(params![t.workflow, t.today])?;
+            Ok(())
         })?;
         Ok(acc)
     }

@@ -22,7 +22,7 @@ use vault_core::value::ids::WorkflowId;
 use crate::catalog::{file_cols, file_from_row, gate_cols, gate_from_row};
 use crate::codec::*;
 use crate::commerce::{memberships_for_user, purchases_covering};
-use crate::insight::daily::apply_delta;
+use crate::insight::daily::add_counts;
 use crate::sql::{Id, exists, query_all, query_one};
 use crate::{SqliteStore, Tx};
 
@@ -36,7 +36,6 @@ macro_rules! download_cols {
     purchase_id, membership_id, ip_hash, user_agent, referrer, country_code, downloaded_at"
     };
 }
-const DOWNLOAD_COLS: &str = download_cols!();
 
 fn download_from_row(row: &Row<'_>) -> StoreResult<Download> {
     decode("workflow_downloads", || {
@@ -71,15 +70,18 @@ fn download_from_row(row: &Row<'_>) -> StoreResult<Download> {
     })
 }
 
-/// Checks the charge's guard with vault-core's verdict over what the row
-/// holds, then takes one from its quota: inside the immediate transaction,
-/// nothing moves between the two.
+/// Takes one from the charge's quota and checks the guard with vault-core's
+/// verdict over what the row held: one `UPDATE ... RETURNING`, where a read
+/// and a write were two statements. A refused verdict returns its error
+/// and the caller's transaction rolls the increment back; inside the
+/// immediate transaction nothing else moves the row meanwhile.
 fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
     let held = match *c {
         Charge::Nothing => return Ok(()),
         Charge::Purchase { id, .. } => tx
             .prepare_cached(
-                "SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = ?1",
+                "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 WHERE id = ?1 \
+                 RETURNING payment_status, downloads_used",
             )
             .map_err(db)?
             .query_row([Id(&id)], |r| {
@@ -87,55 +89,51 @@ fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
             })
             .optional()
             .map_err(db)?
-            .map(|(status, used)| {
+            .map(|(status, after)| {
                 decode("workflow_purchases", || {
                     Ok(Charged::Purchase {
                         status: parse_text("payment_status", &status)?,
-                        used: u32_of("downloads_used", used)?,
+                        used: u32_of("downloads_used", after - 1)?,
                     })
                 })
             })
             .transpose()?,
         Charge::Membership { id, .. } => tx
             .prepare_cached(
-                "SELECT status, current_period_start, period_downloads_used FROM memberships WHERE id = ?1",
+                "UPDATE memberships SET period_downloads_used = period_downloads_used + 1 \
+                 WHERE id = ?1 RETURNING status, current_period_start, period_downloads_used",
             )
             .map_err(db)?
             .query_row([Id(&id)], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
             })
             .optional()
             .map_err(db)?
-            .map(|(status, start, used)| {
+            .map(|(status, start, after)| {
                 decode("memberships", || {
                     Ok(Charged::Membership {
                         status: parse_text("status", &status)?,
                         period_start: parse_text_with("current_period_start", &start, parse_ts)?,
-                        used: u32_of("period_downloads_used", used)?,
+                        used: u32_of("period_downloads_used", after - 1)?,
                     })
                 })
             })
             .transpose()?,
     };
     c.verdict(held)?;
-    let (sql, id) = match *c {
-        Charge::Purchase { id, .. } => (
-            "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 WHERE id = ?1",
-            id.to_string(),
-        ),
-        Charge::Membership { id, .. } => (
-            "UPDATE memberships SET period_downloads_used = period_downloads_used + 1 WHERE id = ?1",
-            id.to_string(),
-        ),
-        Charge::Nothing => return Ok(()),
-    };
-    tx.prepare_cached(sql)
-        .map_err(db)?
-        .execute([id])
-        .map_err(db)?;
     Ok(())
 }
 
+/// The download's writes in six statements, each a counter moved where it
+/// also finds its row: the workflow's count returns its category, the
+/// file's count finds the file of that workflow, the charge returns what
+/// its guard decides on, and a duplicate id is the insert's own key
+/// violation. Any refusal returns an error and the transaction keeps none
+/// of it.
 fn record_download(
     tx: &Tx<'_>,
     d: &Download,
@@ -143,7 +141,10 @@ fn record_download(
     delta: &AnalyticsDelta,
 ) -> StoreResult<()> {
     let category: Option<String> = tx
-        .prepare_cached("SELECT category_id FROM workflows WHERE id = ?1")
+        .prepare_cached(
+            "UPDATE workflows SET download_count = download_count + 1 WHERE id = ?1 \
+             RETURNING category_id",
+        )
         .map_err(db)?
         .query_row([Id(&d.workflow_id)], |r| r.get(0))
         .optional()
@@ -151,19 +152,16 @@ fn record_download(
     let Some(category) = category else {
         return Err(StoreError::not_found(Entity::Workflow, d.workflow_id));
     };
-    if !exists(
-        tx,
-        "SELECT 1 FROM workflow_files WHERE id = ?1 AND workflow_id = ?2",
-        params![Id(&d.file_id), Id(&d.workflow_id)],
-    )? {
+    let file = tx
+        .prepare_cached(
+            "UPDATE workflow_files SET download_count = download_count + 1 \
+             WHERE id = ?1 AND workflow_id = ?2",
+        )
+        .map_err(db)?
+        .execute(params![Id(&d.file_id), Id(&d.workflow_id)])
+        .map_err(db)?;
+    if file == 0 {
         return Err(StoreError::not_found(Entity::File, d.file_id));
-    }
-    if exists(
-        tx,
-        "SELECT 1 FROM workflow_downloads WHERE id = ?1",
-        [Id(&d.id)],
-    )? {
-        return Err(StoreError::exists(Entity::Download, d.id));
     }
     charge(tx, c)?;
     tx.step("record_download:after_charge")?;
@@ -173,36 +171,35 @@ fn record_download(
         DownloadSource::Purchase(p) => ("purchase", Some(p.to_string()), None),
         DownloadSource::Membership(m) => ("membership", None, Some(m.to_string())),
     };
-    tx.prepare_cached(&format!("INSERT INTO workflow_downloads ({DOWNLOAD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"))
-        .map_err(db)?
-        .execute(params![
-            Id(&d.id),
-            d.user_id.as_ref().map(|u| u.to_string()),
-            Id(&d.workflow_id),
-            Id(&d.file_id),
-            d.file_version.to_string(),
-            d.kind.as_str(),
-            source,
-            purchase,
-            membership,
-            d.request.ip_hash.as_ref().map(|h| h.as_str().to_owned()),
-            d.request.user_agent,
-            d.request.referrer,
-            d.request.country.map(|c| c.as_str().to_owned()),
-            ts(&d.downloaded_at),
-        ])
-        .map_err(db)?;
-    tx.step("record_download:after_insert")?;
-    tx.prepare_cached("UPDATE workflows SET download_count = download_count + 1 WHERE id = ?1")
-        .map_err(db)?
-        .execute([Id(&d.workflow_id)])
-        .map_err(db)?;
-    tx.prepare_cached(
-        "UPDATE workflow_files SET download_count = download_count + 1 WHERE id = ?1",
-    )
+    tx.prepare_cached(concat!(
+        "INSERT INTO workflow_downloads (",
+        download_cols!(),
+        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+    ))
     .map_err(db)?
-    .execute([Id(&d.file_id)])
-    .map_err(db)?;
+    .execute(params![
+        Id(&d.id),
+        d.user_id.as_ref().map(|u| u.to_string()),
+        Id(&d.workflow_id),
+        Id(&d.file_id),
+        d.file_version.to_string(),
+        d.kind.as_str(),
+        source,
+        purchase,
+        membership,
+        d.request.ip_hash.as_ref().map(|h| h.as_str().to_owned()),
+        d.request.user_agent,
+        d.request.referrer,
+        d.request.country.map(|c| c.as_str().to_owned()),
+        ts(&d.downloaded_at),
+    ])
+    .map_err(|e| match e.sqlite_error() {
+        Some(f) if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY => {
+            StoreError::exists(Entity::Download, d.id)
+        }
+        _ => db(e),
+    })?;
+    tx.step("record_download:after_insert")?;
     tx.prepare_cached(
         "UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = ?1",
     )
@@ -210,7 +207,8 @@ fn record_download(
     .execute([category])
     .map_err(db)?;
     tx.step("record_download:after_counters")?;
-    apply_delta(tx, delta)
+    // The workflow was found above: the day's row needs no check of it.
+    add_counts(tx, delta)
 }
 
 /// Whether a user has a recorded download of a workflow.

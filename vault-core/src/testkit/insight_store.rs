@@ -145,15 +145,71 @@ pub async fn store_a_download_records_its_whole_delta(store: Arc<dyn Store>) {
         d.unique_visitors = new_visitor;
         expected.apply(&d).unwrap();
     }
-    let rows = store.analytics(wf_id(10), day(0), day(0)).await.unwrap();
-    assert_eq!(rows, vec![expected.clone()]);
+    // Deltas that only count, naming no visitor, source or country (the
+    // vault's own download delta is one of them): a store may add them in
+    // place. Over the day's row, and as a next day's first row.
+    let mut next_day = DailyAnalytics::empty(wf_id(10), day(1));
+    for (n, on, clicks, uniques) in [(5u128, 0, 1, 2), (6, 1, 0, 0), (7, 1, 3, 1)] {
+        let mut d = delta(10, on);
+        d.downloads = 1;
+        d.clicks = clicks;
+        d.unique_visitors = uniques;
+        d.shares = 2;
+        d.favorites = 1;
+        d.reviews = u64::from(on == 0);
+        store
+            .record_download(&download(n, Some("dan"), 10, 1, on), &Charge::Nothing, &d)
+            .await
+            .unwrap();
+        let row = if on == 0 {
+            &mut expected
+        } else {
+            &mut next_day
+        };
+        row.apply(&d).unwrap();
+    }
+    let rows = store.analytics(wf_id(10), day(0), day(1)).await.unwrap();
+    assert_eq!(rows, vec![expected.clone(), next_day.clone()]);
     assert_eq!(
         (expected.downloads, expected.views, expected.unique_visitors),
-        (4, 6, 3),
-        "four downloads, their views and the sale's, three visitors"
+        (5, 6, 5),
+        "five downloads, their views and the sale's, three visitors and two counted"
+    );
+    assert_eq!(
+        (next_day.downloads, next_day.clicks, next_day.shares),
+        (2, 3, 4)
     );
     let w = store.workflow(wf_id(10)).await.unwrap().unwrap();
-    assert_eq!((w.stats.download_count, w.stats.view_count), (4, 6));
+    assert_eq!((w.stats.download_count, w.stats.view_count), (7, 6));
+
+    // A sum past what a store's integers hold (SQL stores: i64) is refused,
+    // and the download with it; a store that holds it counts it exactly.
+    // Never wrapped or rounded, as an in-place sum could.
+    let mut full = delta(10, 2);
+    full.clicks = i64::MAX as u64;
+    store.record_analytics(&full).await.unwrap();
+    let mut d = delta(10, 2);
+    d.downloads = 1;
+    d.clicks = 1;
+    let kept = store
+        .record_download(&download(8, Some("dan"), 10, 1, 2), &Charge::Nothing, &d)
+        .await
+        .is_ok();
+    let rows = store.analytics(wf_id(10), day(2), day(2)).await.unwrap();
+    let w = store.workflow(wf_id(10)).await.unwrap().unwrap();
+    if kept {
+        assert_eq!(
+            (rows[0].clicks, rows[0].downloads),
+            (i64::MAX as u64 + 1, 1)
+        );
+        assert_eq!(w.stats.download_count, 8);
+    } else {
+        assert_eq!((rows[0].clicks, rows[0].downloads), (i64::MAX as u64, 0));
+        assert_eq!(
+            w.stats.download_count, 7,
+            "the refused download kept nothing"
+        );
+    }
 }
 
 pub async fn store_analytics_ranges_are_inclusive_and_oldest_first(store: Arc<dyn Store>) {

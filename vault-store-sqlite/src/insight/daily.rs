@@ -13,7 +13,7 @@ use vault_core::value::validation::Reason;
 
 use crate::Tx;
 use crate::codec::*;
-use crate::sql::query_one;
+use crate::sql::{Id, query_one};
 
 /// The columns read back, as a literal for `concat!`: the statements
 /// are built at compile time, not formatted on every call.
@@ -84,6 +84,64 @@ pub(crate) fn analytics_from_row(row: &Row<'_>) -> StoreResult<DailyAnalytics> {
             countries,
         })
     })
+}
+
+/// Adds a delta to its day's row in one statement, when vault-core says
+/// adding is all its rule does ([`AnalyticsDelta::counts_only`]: the
+/// property test `a_delta_that_only_counts_adds_its_counts` pins that
+/// `DailyAnalytics::apply` of such a delta is plain addition): an insert
+/// of the delta as the day's first row, or an in-place sum. A delta that
+/// names a visitor, a traffic source or a country (a table or a JSON map
+/// to read), or views (the workflow's counter too), or whose sum would
+/// pass SQLite's integers (the guard leaves the row alone), takes
+/// [`apply_delta`]'s path, which says so as the rule does. The caller has
+/// found the workflow.
+pub(crate) fn add_counts(tx: &Tx<'_>, d: &AnalyticsDelta) -> StoreResult<()> {
+    if !d.counts_only()
+        || d.visitor.is_some()
+        || d.traffic_source.is_some()
+        || d.country.is_some()
+        || d.views > 0
+    {
+        return apply_delta(tx, d);
+    }
+    let added = tx
+        .prepare_cached(
+            "INSERT INTO workflow_analytics (workflow_id, date, views, unique_visitors, clicks, \
+             downloads, purchases, revenue_minor, refunds_minor, currency, favorites, shares, \
+             reviews, traffic_sources, countries) \
+             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, 0, 0, NULL, ?7, ?8, ?9, '{}', '{}') \
+             ON CONFLICT (workflow_id, date) DO UPDATE SET \
+             unique_visitors = unique_visitors + excluded.unique_visitors, \
+             clicks = clicks + excluded.clicks, downloads = downloads + excluded.downloads, \
+             purchases = purchases + excluded.purchases, \
+             favorites = favorites + excluded.favorites, shares = shares + excluded.shares, \
+             reviews = reviews + excluded.reviews \
+             WHERE unique_visitors <= 9223372036854775807 - excluded.unique_visitors \
+             AND clicks <= 9223372036854775807 - excluded.clicks \
+             AND downloads <= 9223372036854775807 - excluded.downloads \
+             AND purchases <= 9223372036854775807 - excluded.purchases \
+             AND favorites <= 9223372036854775807 - excluded.favorites \
+             AND shares <= 9223372036854775807 - excluded.shares \
+             AND reviews <= 9223372036854775807 - excluded.reviews",
+        )
+        .map_err(db)?
+        .execute(params![
+            Id(&d.workflow_id),
+            date(&d.date),
+            i64_of(d.unique_visitors)?,
+            i64_of(d.clicks)?,
+            i64_of(d.downloads)?,
+            i64_of(d.purchases)?,
+            i64_of(d.favorites)?,
+            i64_of(d.shares)?,
+            i64_of(d.reviews)?,
+        ])
+        .map_err(db)?;
+    if added == 0 {
+        return apply_delta(tx, d);
+    }
+    tx.step("apply_delta:after_row")
 }
 
 /// Applies a delta to its day's row, creating it: read, add with
