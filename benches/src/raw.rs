@@ -22,9 +22,10 @@
 //! * **complete_purchase**: the purchase read, then `settle_purchase`'s
 //!   transaction (status guard, payment-reference check, item check, the row
 //!   update, the purchase counter, analytics).
-//! * **webhook** (checkout.session.completed): the claim transaction, the
-//!   ordering read, the purchase read, complete_purchase's statements, and
-//!   the finish transaction.
+//! * **webhook** (checkout.session.completed): the claim transaction (the
+//!   event read, its 14-column row written), the purchase read,
+//!   complete_purchase's statements, and the finish transaction (read,
+//!   write back).
 //!
 //! Rows are stepped through and every column is read (as a borrowed value,
 //! folded into a checksum), but nothing is decoded into domain types: that,
@@ -103,7 +104,7 @@ const ANALYTICS_COLS: &str = "workflow_id, date, views, unique_visitors, clicks,
     revenue_minor, refunds_minor, currency, favorites, shares, reviews, traffic_sources, countries";
 
 const WEBHOOK_COLS: &str = "id, event_type, object_id, created, status, attempts, last_error, applied, \
-    received_at, claimed_at, finished_at";
+    received_at, claimed_at, finished_at, waiting_for, parked_at, payload";
 
 /// The statement `list_cards` builds for: published (the default
 /// query's status, which the vault keeps for a user), one category, one
@@ -625,7 +626,7 @@ impl RawSqlite {
         })
     }
 
-    /// A checkout.session.completed delivery: claim, ordering read,
+    /// A checkout.session.completed delivery: claim,
     /// purchase read, completion, finish (created and received now).
     pub fn webhook(&self, e: &RawEvent<'_>, now: &str, today: &str) -> rusqlite::Result<()> {
         let RawEvent {
@@ -636,7 +637,7 @@ impl RawSqlite {
         } = *e;
         let created = now;
         let save = format!(
-            "INSERT OR REPLACE INTO stripe_webhook_events ({WEBHOOK_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            "INSERT OR REPLACE INTO stripe_webhook_events ({WEBHOOK_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
         );
         let load = format!("SELECT {WEBHOOK_COLS} FROM stripe_webhook_events WHERE id = ?1");
         self.write(|tx| {
@@ -654,17 +655,13 @@ impl RawSqlite {
                 false,
                 now,
                 now,
+                None::<String>,
+                None::<String>,
+                None::<String>,
                 None::<String>
             ])?;
             Ok(())
         })?;
-        let _latest: Option<String> = self
-            .reader
-            .prepare_cached(
-                "SELECT MAX(created) FROM stripe_webhook_events \
-                 WHERE object_id = ?1 AND status = 'processed' AND applied = 1",
-            )?
-            .query_row([session], |r| r.get(0))?;
         drain(
             &self.reader,
             &format!("SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE id = ?1"),
@@ -677,6 +674,7 @@ impl RawSqlite {
             e[4] = Value::Text("processed".into());
             e[7] = Value::Integer(1);
             e[10] = Value::Text(now.into());
+            e[13] = Value::Null;
             tx.prepare_cached(&save)?
                 .execute(rusqlite::params_from_iter(e))?;
             Ok(())

@@ -25,8 +25,7 @@
 //!   and workflow checks, the 31-column `UPDATE`, the purchase items
 //!   rewritten, the purchase counter, `apply_delta`).
 //! * **webhook** (checkout.session.completed): the claim transaction
-//!   (`INSERT ... ON CONFLICT DO NOTHING`), `latest_applied`, the purchase
-//!   read, complete_purchase's statements, the finish transaction (the
+//!   (`INSERT ... ON CONFLICT DO NOTHING`), the purchase read, complete_purchase's statements, the finish transaction (the
 //!   event `FOR UPDATE`, the upsert).
 //!
 //! Every column of every row read is visited as its raw bytes (folded into
@@ -107,7 +106,7 @@ macro_rules! analytics_cols {
 macro_rules! webhook_cols {
     () => {
         "id, event_type, object_id, created, status, attempts, last_error, applied, \
-         received_at, claimed_at, finished_at"
+         received_at, claimed_at, finished_at, waiting_for, parked_at, payload"
     };
 }
 
@@ -116,7 +115,7 @@ macro_rules! webhook_insert {
         concat!(
             "INSERT INTO stripe_webhook_events (",
             webhook_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (id) ",
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) ",
             $conflict
         )
     };
@@ -771,8 +770,8 @@ impl RawPg {
         tx.commit().await
     }
 
-    /// A checkout.session.completed delivery: claim, `latest_applied`,
-    /// purchase read, completion, finish (created and received now).
+    /// A checkout.session.completed delivery: claim, purchase read,
+    /// completion, finish (created and received now).
     pub async fn webhook(
         &mut self,
         e: &PgEvent<'_>,
@@ -792,6 +791,9 @@ impl RawPg {
             .bind(now)
             .bind(now)
             .bind(None::<DateTime<Utc>>)
+            .bind(None::<String>)
+            .bind(None::<DateTime<Utc>>)
+            .bind(None::<String>)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -799,13 +801,6 @@ impl RawPg {
         if claimed != 1 {
             return Err(missing("a fresh event"));
         }
-        let _latest: Option<DateTime<Utc>> = sqlx::query_scalar(
-            "SELECT MAX(created) FROM stripe_webhook_events \
-             WHERE object_id = $1 AND status = 'processed' AND applied",
-        )
-        .bind(e.session)
-        .fetch_one(&mut self.conn)
-        .await?;
         fold(
             &sqlx::query(PURCHASE_BY_ID)
                 .bind(e.purchase)
@@ -827,13 +822,15 @@ impl RawPg {
         row[4] = Cell::Text(Some("processed".into()));
         row[7] = Cell::Bool(Some(true));
         row[10] = Cell::Timestamptz(Some(now));
+        row[13] = Cell::Text(None);
         bind_cells(
             sqlx::query(webhook_insert!(
                 "DO UPDATE SET event_type = EXCLUDED.event_type, object_id = EXCLUDED.object_id, \
                  created = EXCLUDED.created, status = EXCLUDED.status, attempts = EXCLUDED.attempts, \
                  last_error = EXCLUDED.last_error, applied = EXCLUDED.applied, \
                  received_at = EXCLUDED.received_at, claimed_at = EXCLUDED.claimed_at, \
-                 finished_at = EXCLUDED.finished_at"
+                 finished_at = EXCLUDED.finished_at, waiting_for = EXCLUDED.waiting_for, \
+                 parked_at = EXCLUDED.parked_at, payload = EXCLUDED.payload"
             )),
             row,
         )
