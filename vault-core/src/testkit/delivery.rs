@@ -620,6 +620,32 @@ pub async fn access_read_matches_separate_reads(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
+    // A patch after it, released later: a file's release is its own
+    // version's, to the patch.
+    f.advance(Duration::days(1));
+    let patched = f
+        .add_file(w.id, Version::new(1, 1, 1), FileAccess::Standard, false)
+        .await;
+    let patch = f
+        .vault
+        .publish_update(
+            &f.admin,
+            NewUpdate {
+                workflow_id: w.id,
+                version: Version::new(1, 1, 1),
+                changelog: vec![ChangelogEntry {
+                    kind: ChangeKind::Fixed,
+                    text: "a patch".into(),
+                }],
+                files_added: vec![],
+                files_modified: vec![],
+                files_removed: vec![],
+                release_notes: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_ne!(patch.released_at, announced.released_at);
     let (other, other_file) = f.workflow("reads-other", PricingTier::Pro, Some(900)).await;
     let (retired, _) = f
         .workflow("reads-retired", PricingTier::Pro, Some(900))
@@ -681,6 +707,7 @@ pub async fn access_read_matches_separate_reads(store: Arc<dyn Store>) {
         FileWanted::Primary,
         FileWanted::Id(primary.id),
         FileWanted::Id(newer.id),
+        FileWanted::Id(patched.id),
         FileWanted::Id(other_file.id),
         FileWanted::Id(bare_file.id),
         FileWanted::Id(nobody),
@@ -723,6 +750,11 @@ pub async fn access_read_matches_separate_reads(store: Arc<dyn Store>) {
     assert_eq!(r.workflow.id, w.id);
     assert_eq!(r.file.as_ref().map(|x| x.id), Some(newer.id));
     assert_eq!(r.file_released_at, Some(announced.released_at));
+    let r = read(w.id, FileWanted::Id(patched.id), &buyer)
+        .await
+        .unwrap();
+    assert_eq!(r.file_released_at, Some(patch.released_at));
+    let r = read(w.id, FileWanted::Id(newer.id), &buyer).await.unwrap();
     assert_eq!(
         r.purchases.iter().map(|p| p.id).collect::<Vec<_>>(),
         vec![bundled.id, purchase.id],
