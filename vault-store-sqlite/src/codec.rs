@@ -316,13 +316,40 @@ pub(crate) fn get<T: rusqlite::types::FromSql>(row: &Row<'_>, col: &str) -> Stor
     row.row.get(i).map_err(db)
 }
 
+/// Reads text column `col` borrowed from SQLite's row, `None` for NULL:
+/// the decoders below parse it where it lies, where reading a `String`
+/// first cost an allocation and a copy per column (ids, statuses, times,
+/// JSON: most of a row). Anything but valid text is the error
+/// `get::<String>` gives.
+fn text<'a>(row: &Row<'a>, col: &str) -> StoreResult<Option<&'a str>> {
+    let i = row.columns.index(col, &row.hint).map_err(db)?;
+    let not_text = || row.row.get::<_, String>(i).map(|_| None).map_err(db);
+    match row.row.get_ref(i).map_err(db)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        rusqlite::types::ValueRef::Text(b) => match std::str::from_utf8(b) {
+            Ok(s) => Ok(Some(s)),
+            Err(_) => not_text(),
+        },
+        _ => not_text(),
+    }
+}
+
+/// [`text`] of a column that may not be NULL.
+fn required_text<'a>(row: &Row<'a>, col: &str) -> StoreResult<&'a str> {
+    match text(row, col)? {
+        Some(s) => Ok(s),
+        // The error a NULL gives `get::<String>`.
+        None => get::<String>(row, col).and(Err(corrupt(col, "NULL"))),
+    }
+}
+
 /// Reads a text column and parses it with the domain's `FromStr`.
 pub(crate) fn parse<T>(row: &Row<'_>, col: &str) -> StoreResult<T>
 where
     T: FromStr,
     T::Err: Display,
 {
-    parse_text(col, &get::<String>(row, col)?)
+    parse_text(col, required_text(row, col)?)
 }
 
 /// Parses a value read from column `col` with the domain's `FromStr`.
@@ -354,13 +381,13 @@ where
     T: FromStr,
     T::Err: Display,
 {
-    let s: Option<String> = get(row, col)?;
-    s.map(|s| s.parse::<T>().map_err(|_| corrupt(col, &s)))
+    text(row, col)?
+        .map(|s| s.parse::<T>().map_err(|_| corrupt(col, s)))
         .transpose()
 }
 
 pub(crate) fn time(row: &Row<'_>, col: &str) -> StoreResult<DateTime<Utc>> {
-    parse_ts(&get::<String>(row, col)?).map_err(|e| renamed(e, col))
+    parse_ts(required_text(row, col)?).map_err(|e| renamed(e, col))
 }
 
 /// A decoder's error at the column it was read from.
@@ -372,13 +399,13 @@ fn renamed(e: StoreError, col: &str) -> StoreError {
 }
 
 pub(crate) fn opt_time(row: &Row<'_>, col: &str) -> StoreResult<Option<DateTime<Utc>>> {
-    get::<Option<String>>(row, col)?
-        .map(|s| parse_ts(&s).map_err(|e| renamed(e, col)))
+    text(row, col)?
+        .map(|s| parse_ts(s).map_err(|e| renamed(e, col)))
         .transpose()
 }
 
 pub(crate) fn json_col<T: DeserializeOwned>(row: &Row<'_>, col: &str) -> StoreResult<T> {
-    from_json(&get::<String>(row, col)?).map_err(|e| renamed(e, col))
+    from_json(required_text(row, col)?).map_err(|e| renamed(e, col))
 }
 
 pub(crate) fn u64_col(row: &Row<'_>, col: &str) -> StoreResult<u64> {
@@ -423,8 +450,8 @@ pub(crate) fn parse_with<T, E: Display>(
     col: &str,
     f: impl FnOnce(&str) -> Result<T, E>,
 ) -> StoreResult<T> {
-    let s: String = get(row, col)?;
-    f(&s).map_err(|_| corrupt(col, &s))
+    let s = required_text(row, col)?;
+    f(s).map_err(|_| corrupt(col, s))
 }
 
 /// Like [`parse_with`] for a nullable column.
@@ -433,8 +460,9 @@ pub(crate) fn parse_opt_with<T, E: Display>(
     col: &str,
     f: impl FnOnce(&str) -> Result<T, E>,
 ) -> StoreResult<Option<T>> {
-    let s: Option<String> = get(row, col)?;
-    s.map(|s| f(&s).map_err(|_| corrupt(col, &s))).transpose()
+    text(row, col)?
+        .map(|s| f(s).map_err(|_| corrupt(col, s)))
+        .transpose()
 }
 
 pub(crate) fn slug(row: &Row<'_>, col: &str) -> StoreResult<vault_core::value::slug::Slug> {
