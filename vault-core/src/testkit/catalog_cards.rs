@@ -178,21 +178,7 @@ pub async fn store_cards_are_the_listing_in_short(store: Arc<dyn Store>) {
 
     // Through the service: the same page as cards, for everyone, and a
     // refused viewer refused either way.
-    let banned = Fixture::user("card-banned");
-    let banned_id = banned.user_id().unwrap().clone();
-    f.vault
-        .open_account(
-            &banned,
-            &banned_id,
-            super::account::email("card-banned@example.com"),
-            super::account::profile("B"),
-        )
-        .await
-        .unwrap();
-    f.vault
-        .ban_account(&f.admin, &banned_id, None)
-        .await
-        .unwrap();
+    let banned = f.banned("card-banned").await;
     for actor in [&Actor::Anonymous, &viewer, &f.admin] {
         for sort in WorkflowSort::ALL {
             let q = WorkflowQuery {

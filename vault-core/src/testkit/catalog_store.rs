@@ -617,24 +617,9 @@ pub async fn store_a_viewed_listing_is_the_listing_with_its_standing(store: Arc<
         )
         .await;
     }
-    let (stranger, banned) = (
-        super::Fixture::user("no-account"),
-        super::Fixture::user("banned"),
-    );
+    let stranger = super::Fixture::user("no-account");
+    let banned = f.banned("banned").await;
     let banned_id = banned.user_id().unwrap().clone();
-    f.vault
-        .open_account(
-            &banned,
-            &banned_id,
-            super::account::email("banned@example.com"),
-            super::account::profile("B"),
-        )
-        .await
-        .unwrap();
-    f.vault
-        .ban_account(&f.admin, &banned_id, None)
-        .await
-        .unwrap();
     let everything = WorkflowQuery {
         limit: 2,
         ..WorkflowQuery::default()

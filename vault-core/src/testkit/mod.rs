@@ -184,6 +184,26 @@ impl Fixture {
         Actor::user(name).unwrap()
     }
 
+    /// A user with an account that staff banned.
+    pub async fn banned(&self, name: &str) -> Actor {
+        let actor = Self::user(name);
+        let id = actor.user_id().unwrap().clone();
+        self.vault
+            .open_account(
+                &actor,
+                &id,
+                account::email(&format!("{name}@example.com")),
+                account::profile("B"),
+            )
+            .await
+            .unwrap();
+        self.vault
+            .ban_account(&self.admin, &id, None)
+            .await
+            .unwrap();
+        actor
+    }
+
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
     }
