@@ -24,8 +24,8 @@
 //!   update, the purchase counter, analytics).
 //! * **webhook** (checkout.session.completed): the claim transaction (the
 //!   event read, its 14-column row written), the purchase read,
-//!   complete_purchase's statements, and the finish transaction (read,
-//!   write back).
+//!   complete_purchase's statements, the finish transaction (read, write
+//!   back), and the read of events parked on the payment it completed.
 //!
 //! Rows are stepped through and every column is read (as a borrowed value,
 //! folded into a checksum), but nothing is decoded into domain types: that,
@@ -678,6 +678,16 @@ impl RawSqlite {
             tx.prepare_cached(&save)?
                 .execute(rusqlite::params_from_iter(e))?;
             Ok(())
-        })
+        })?;
+        // The events parked on the payment it completed, which it unblocks.
+        drain(
+            &self.reader,
+            &format!(
+                "SELECT {WEBHOOK_COLS} FROM stripe_webhook_events WHERE status = ?1 \
+                 AND waiting_for = ?2 ORDER BY received_at, id LIMIT ?3"
+            ),
+            params!["parked", format!("payment:{payment_ref}"), 100],
+        )?;
+        Ok(())
     }
 }

@@ -25,8 +25,10 @@
 //!   and workflow checks, the 31-column `UPDATE`, the purchase items
 //!   rewritten, the purchase counter, `apply_delta`).
 //! * **webhook** (checkout.session.completed): the claim transaction
-//!   (`INSERT ... ON CONFLICT DO NOTHING`), the purchase read, complete_purchase's statements, the finish transaction (the
-//!   event `FOR UPDATE`, the upsert).
+//!   (`INSERT ... ON CONFLICT DO NOTHING`), the purchase read,
+//!   complete_purchase's statements, the finish transaction (the event
+//!   `FOR UPDATE`, the upsert), the read of events parked on the payment
+//!   it completed.
 //!
 //! Every column of every row read is visited as its raw bytes (folded into
 //! a checksum), but nothing is decoded into domain types. Rows that are
@@ -771,7 +773,7 @@ impl RawPg {
     }
 
     /// A checkout.session.completed delivery: claim, purchase read,
-    /// completion, finish (created and received now).
+    /// completion, finish, parked events (created and received now).
     pub async fn webhook(
         &mut self,
         e: &PgEvent<'_>,
@@ -836,6 +838,21 @@ impl RawPg {
         )
         .execute(&mut *tx)
         .await?;
-        tx.commit().await
+        tx.commit().await?;
+        // The events parked on the payment it completed, which it unblocks.
+        fold(
+            &sqlx::query(concat!(
+                "SELECT ",
+                webhook_cols!(),
+                " FROM stripe_webhook_events WHERE status = $1 \
+                 AND ($2::text IS NULL OR waiting_for = $2) ORDER BY received_at, id LIMIT $3"
+            ))
+            .bind("parked")
+            .bind(format!("payment:{}", e.payment_ref))
+            .bind(100_i64)
+            .fetch_all(&mut self.conn)
+            .await?,
+        )?;
+        Ok(())
     }
 }
