@@ -7,7 +7,7 @@
 //! thumbnail, rating, downloads) and the keys it is sorted and paged by,
 //! so a store can read only those columns. [`WorkflowCard::of`] says what a
 //! card is of a workflow; every store's cards must equal it (the contract
-//! case `cards_are_the_listing_in_short`).
+//! case `store_cards_are_the_listing_in_short`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
