@@ -54,14 +54,7 @@ async fn search_matches_the_core_semantics_exactly() {
         c.tags = parse_tags(tags).unwrap();
         f.publish(c).await;
     }
-    let all = store
-        .list_workflows(&WorkflowQuery {
-            limit: 100,
-            ..WorkflowQuery::default()
-        })
-        .await
-        .unwrap()
-        .items;
+    let all = vault_core::testkit::published_catalog(&*store).await;
     assert_eq!(all.len(), texts.len());
     let queries = [
         "bar",

@@ -63,14 +63,7 @@ async fn an_older_database_gets_its_search_words_on_open() {
         .unwrap();
     }
     let store = SqliteStore::open_with(&path, options()).await.unwrap();
-    let all = store
-        .list_workflows(&WorkflowQuery {
-            limit: 100,
-            ..WorkflowQuery::default()
-        })
-        .await
-        .unwrap()
-        .items;
+    let all = vault_core::testkit::published_catalog(&store).await;
     assert_eq!(all.len(), 5);
     let words: Vec<String> = {
         let conn = rusqlite::Connection::open(&path).unwrap();
@@ -139,14 +132,7 @@ async fn both_steps_split_words_as_the_core_does() {
     {
         let mut answers = Vec::new();
         for (store, _) in &stores {
-            let all = store
-                .list_workflows(&WorkflowQuery {
-                    limit: 100,
-                    ..WorkflowQuery::default()
-                })
-                .await
-                .unwrap()
-                .items;
+            let all = vault_core::testkit::published_catalog(&**store).await;
             let q = WorkflowQuery {
                 text: Some(text.into()),
                 limit: 1,

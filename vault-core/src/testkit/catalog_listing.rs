@@ -14,7 +14,7 @@ use crate::commerce::license::LicenseType;
 use crate::commerce::purchase::ProviderRefs;
 use crate::community::review::ModerationStatus;
 use crate::delivery::access::DenyReason;
-use crate::store::Store;
+use crate::store::{CatalogStore, Store};
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::Error;
 use crate::value::ids::WorkflowId;
@@ -281,6 +281,21 @@ pub async fn list_sorts_and_paginates(store: Arc<dyn Store>) {
     }
 }
 
+/// The published catalog as the store lists it (up to a hundred, newest
+/// first): the reference a search test runs the core's query over.
+pub async fn published_catalog(
+    store: &(impl CatalogStore + ?Sized),
+) -> Vec<crate::catalog::workflow::Workflow> {
+    store
+        .list_workflows(&WorkflowQuery {
+            limit: 100,
+            ..WorkflowQuery::default()
+        })
+        .await
+        .unwrap()
+        .items
+}
+
 /// Search pages for a store whose search reads a small window of the
 /// listing before its word index (three rows, as both SQL stores are set up
 /// for it; `PgOptions::search_window`, `SqliteOptions::search_window`):
@@ -307,14 +322,7 @@ pub async fn search_pages_match_the_core_through_any_window(
         c.title = words.join(" ");
         f.publish(c).await;
     }
-    let all = store
-        .list_workflows(&WorkflowQuery {
-            limit: 100,
-            ..WorkflowQuery::default()
-        })
-        .await
-        .unwrap()
-        .items;
+    let all = published_catalog(&*store).await;
     assert_eq!(all.len(), 24);
     let sorts = [
         WorkflowSort::WedgeScore,

@@ -35,7 +35,7 @@ use vault_core::value::slug::Slug;
 use self::bundle::{bundle_cols, bundle_from_row, bundle_values, write_bundle_items};
 use self::category::{CATEGORY_COLS, category_cols, category_from_row};
 use self::file::{clear_other_primaries, file_values};
-use self::query::list_workflows;
+use self::query::{Projection, list_workflows};
 use self::update::{update_cols, update_from_row};
 use self::workflow::{insert_workflow, update_workflow, workflow_cols};
 use crate::codec::*;
@@ -65,6 +65,27 @@ fn check_revision(
             "it changed since it was read",
         )),
         Some(_) => Ok(()),
+    }
+}
+
+impl SqliteStore {
+    /// A listing page of whole workflows or cards, with a `viewer`'s
+    /// standing read in the same read: one trip off the runtime, one
+    /// snapshot, where reading the standing apart took a second of each.
+    async fn listing<T: Projection + Send + 'static>(
+        &self,
+        query: &WorkflowQuery,
+        viewer: Option<&UserId>,
+    ) -> StoreResult<(Page<T>, Option<Option<Refusal>>)> {
+        query.validate()?;
+        let (q, viewer) = (query.clone(), viewer.cloned());
+        let window = self.inner.search_window;
+        self.read(move |c| {
+            let page = list_workflows(c, &q, window)?;
+            let standing = viewer.map(|v| crate::account::refusal(c, &v)).transpose()?;
+            Ok((page, standing))
+        })
+        .await
     }
 }
 
@@ -188,10 +209,7 @@ impl CatalogStore for SqliteStore {
     }
 
     async fn list_workflows(&self, query: &WorkflowQuery) -> StoreResult<Page<Workflow>> {
-        query.validate()?;
-        let q = query.clone();
-        let window = self.inner.search_window;
-        self.read(move |c| list_workflows(c, &q, window)).await
+        Ok(self.listing(query, None).await?.0)
     }
 
     async fn list_workflows_viewed(
@@ -199,17 +217,7 @@ impl CatalogStore for SqliteStore {
         query: &WorkflowQuery,
         viewer: &UserId,
     ) -> StoreResult<(Page<Workflow>, Option<Option<Refusal>>)> {
-        query.validate()?;
-        let (q, viewer) = (query.clone(), viewer.clone());
-        let window = self.inner.search_window;
-        // The page and the viewer's standing in one read: one trip off the
-        // runtime, one snapshot, where reading the standing apart took a
-        // second of each.
-        self.read(move |c| {
-            let page = list_workflows(c, &q, window)?;
-            Ok((page, Some(crate::account::refusal(c, &viewer)?)))
-        })
-        .await
+        self.listing(query, Some(viewer)).await
     }
 
     async fn list_cards(
@@ -217,15 +225,7 @@ impl CatalogStore for SqliteStore {
         query: &WorkflowQuery,
         viewer: Option<&UserId>,
     ) -> StoreResult<(Page<WorkflowCard>, Option<Option<Refusal>>)> {
-        query.validate()?;
-        let (q, viewer) = (query.clone(), viewer.cloned());
-        let window = self.inner.search_window;
-        self.read(move |c| {
-            let page = list_workflows(c, &q, window)?;
-            let standing = viewer.map(|v| crate::account::refusal(c, &v)).transpose()?;
-            Ok((page, standing))
-        })
-        .await
+        self.listing(query, viewer).await
     }
 
     async fn insert_file(&self, f: &WorkflowFile, audit: &AuditEntry) -> StoreResult<()> {

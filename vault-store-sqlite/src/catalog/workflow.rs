@@ -173,14 +173,10 @@ pub(crate) fn workflow_from_row(row: &Row<'_>) -> StoreResult<Workflow> {
 /// The columns of a [`WorkflowCard`]: a listing's short row. The
 /// thumbnail is taken out of the media's JSON by SQLite, so the rest of it
 /// is never parsed.
-macro_rules! card_cols {
-    () => {
-        "id, slug, title, short_description, category_id, pricing_tier, price_minor, currency, \
-    wedge_score_x10, json_extract(media, '$.thumbnail_url') AS thumbnail_url, status, \
-    download_count, favorite_count, review_count, rating_sum, created_at, published_at"
-    };
-}
-pub(crate) const CARD_COLS: &str = card_cols!();
+pub(crate) const CARD_COLS: &str = "id, slug, title, short_description, category_id, \
+    pricing_tier, price_minor, currency, wedge_score_x10, \
+    json_extract(media, '$.thumbnail_url') AS thumbnail_url, status, download_count, \
+    favorite_count, review_count, rating_sum, created_at, published_at";
 
 pub(crate) fn card_from_row(row: &Row<'_>) -> StoreResult<WorkflowCard> {
     decode("workflows", || {
