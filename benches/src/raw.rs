@@ -418,8 +418,8 @@ impl RawSqlite {
         acc ^= drain(
             c,
             &format!(
-                "SELECT {PURCHASE_COLS} FROM workflow_purchases WHERE user_id = ?1 AND id IN \
-                 (SELECT purchase_id FROM workflow_purchase_items WHERE workflow_id = ?2) \
+                "SELECT {PURCHASE_COLS} FROM workflow_purchases p WHERE user_id = ?1 AND EXISTS \
+                 (SELECT 1 FROM workflow_purchase_items i WHERE i.purchase_id = p.id AND i.workflow_id = ?2) \
                  ORDER BY created_at DESC, id"
             ),
             params![t.user, t.workflow],

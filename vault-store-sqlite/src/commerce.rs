@@ -763,7 +763,10 @@ impl CommerceStore for SqliteStore {
 }
 
 /// A user's purchases covering a workflow (directly or through a bundle),
-/// newest first.
+/// newest first. The user's index is walked in its order, each purchase
+/// probing the items' primary key: `id IN (SELECT ...)` built the
+/// workflow's whole purchaser list in a temporary table on every call
+/// (work that grows with the workflow's sales, not the user's purchases).
 pub(crate) fn purchases_covering(
     c: &Connection,
     user: &UserId,
@@ -774,8 +777,8 @@ pub(crate) fn purchases_covering(
         concat!(
             "SELECT ",
             purchase_cols!(),
-            " FROM workflow_purchases WHERE user_id = ?1 AND id IN \
-             (SELECT purchase_id FROM workflow_purchase_items WHERE workflow_id = ?2) \
+            " FROM workflow_purchases p WHERE user_id = ?1 AND EXISTS \
+             (SELECT 1 FROM workflow_purchase_items i WHERE i.purchase_id = p.id AND i.workflow_id = ?2) \
              ORDER BY created_at DESC, id"
         ),
         params![Id(user), Id(&workflow)],
