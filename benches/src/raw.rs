@@ -211,6 +211,18 @@ pub struct RawSqlite {
     path: std::path::PathBuf,
 }
 
+/// The store's per-connection settings (`vault_store_sqlite`'s
+/// `prepare_once`): every statement cached, and planned without reading
+/// bound values, so none is compiled again on a new binding.
+pub fn as_the_store(c: &Connection) -> rusqlite::Result<()> {
+    c.set_prepared_statement_cache_capacity(256);
+    c.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
+}
+
 fn read_only(path: &Path) -> rusqlite::Result<Connection> {
     let r = Connection::open_with_flags(
         path,
@@ -219,6 +231,7 @@ fn read_only(path: &Path) -> rusqlite::Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     r.busy_timeout(Duration::from_secs(5))?;
+    as_the_store(&r)?;
     Ok(r)
 }
 
@@ -347,6 +360,7 @@ impl RawSqlite {
         writer.pragma_update(None, "foreign_keys", "ON")?;
         writer.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
         writer.pragma_update(None, "synchronous", "FULL")?;
+        as_the_store(&writer)?;
         Ok(Self {
             writer: Arc::new(Mutex::new(writer)),
             reader: read_only(path)?,

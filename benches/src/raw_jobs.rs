@@ -65,6 +65,7 @@ impl RawJobsSqlite {
         c.pragma_update(None, "foreign_keys", "ON")?;
         c.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
         c.pragma_update(None, "synchronous", "FULL")?;
+        crate::raw::as_the_store(&c)?;
         Ok(Self {
             writer: Arc::new(Mutex::new(c)),
         })

@@ -70,6 +70,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use vault_core::store::{StoreError, StoreResult};
 
@@ -160,13 +161,7 @@ const STATEMENT_CACHE: usize = 256;
 
 fn configure(conn: &Connection, options: &SqliteOptions, file: bool) -> StoreResult<()> {
     conn.busy_timeout(options.busy_timeout).map_err(db)?;
-    // rusqlite keeps 16 prepared statements per connection by default; a
-    // download alone issues more than that on the writer (its access read,
-    // the guard, the row, the counters, the rollup), and past the cache
-    // every statement is parsed and planned again: a download took twice
-    // as long. The store's statements are a fixed set, so the cache holds
-    // them all.
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    prepare_once(conn)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
     if file {
         // WAL lets readers read while the writer writes; it is a property of
@@ -178,6 +173,29 @@ fn configure(conn: &Connection, options: &SqliteOptions, file: bool) -> StoreRes
         Synchronous::Normal => "NORMAL",
     };
     conn.pragma_update(None, "synchronous", sync).map_err(db)?;
+    Ok(())
+}
+
+/// Every connection, the writer and each reader, compiles each statement
+/// once:
+/// * rusqlite keeps 16 prepared statements per connection by default; a
+///   download alone issues more than that on the writer (its access read,
+///   the guard, the row, the counters, the rollup), and past the cache
+///   every statement is parsed and planned again: a download took twice as
+///   long. A reader serves every kind of read in turn (access, listings,
+///   search, dashboards). The store's statements are a fixed set, so the
+///   cache holds them all.
+/// * The query planner's stability guarantee: SQLite otherwise reads some
+///   bound values while planning (a `LIMIT ?`, a value a partial index's
+///   `WHERE` might match), and a statement so planned is compiled again on
+///   each new binding, every call (profiled: the parked-events read of
+///   every webhook was parsed again each time, ~6% of its handling). Where
+///   a value must shape the plan, the statement spells it as a literal (the
+///   listing's page size, the partial indexes' statuses).
+fn prepare_once(conn: &Connection) -> StoreResult<()> {
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(db)?;
     Ok(())
 }
 
@@ -253,6 +271,7 @@ impl SqliteStore {
                 )
                 .map_err(db)?;
                 r.busy_timeout(options.busy_timeout).map_err(db)?;
+                prepare_once(&r)?;
                 readers.push(Mutex::new(r));
             }
         }
@@ -539,5 +558,46 @@ impl Tx<'_> {
         #[cfg(feature = "fault-injection")]
         self.faults.check(_name)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+
+    /// A statement shaped like the store's (a `LIMIT ?`, a status a partial
+    /// index names) is compiled once on every connection, whatever is bound:
+    /// without the planner's stability guarantee SQLite compiles it again on
+    /// each call.
+    #[test]
+    fn every_connection_compiles_a_statement_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let store =
+            SqliteStore::open_blocking(Some(dir.path().join("v.db")), SqliteOptions::default())
+                .unwrap();
+        let inner = &store.inner;
+        let conns = std::iter::once(&inner.writer).chain(&inner.readers);
+        let mut checked = 0;
+        for conn in conns {
+            let conn = lock(conn);
+            let mut st = conn
+                .prepare_cached(
+                    "SELECT id FROM stripe_webhook_events WHERE status = ?1 \
+                     AND waiting_for = ?2 ORDER BY received_at, id LIMIT ?3",
+                )
+                .unwrap();
+            for (i, status) in ["parked", "failed", "parked"].iter().enumerate() {
+                let key = format!("payment:{i}");
+                let mut rows = st
+                    .query(rusqlite::params![status, key, 10 + i as i64])
+                    .unwrap();
+                while rows.next().unwrap().is_some() {}
+            }
+            assert_eq!(st.get_status(StatementStatus::RePrepare), 0);
+            checked += 1;
+        }
+        assert!(checked >= 2, "the writer and at least one reader");
     }
 }

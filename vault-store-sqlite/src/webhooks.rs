@@ -131,6 +131,20 @@ impl WebhookStore for SqliteStore {
     ) -> StoreResult<Vec<WebhookEvent>> {
         let waiting_for = waiting_for.map(str::to_owned);
         self.read(move |c| match &waiting_for {
+            // The status as a literal: the parked-by-key index is partial
+            // (`WHERE status = 'parked'`), and the planner, which reads no
+            // bound value (`prepare_once`), can only match a literal to it.
+            Some(key) if status == WebhookStatus::Parked => query_all(
+                c,
+                concat!(
+                    "SELECT ",
+                    cols!(),
+                    " FROM stripe_webhook_events WHERE status = 'parked' AND waiting_for = ?1 \
+                     ORDER BY received_at, id LIMIT ?2"
+                ),
+                params![key, limit],
+                from_row,
+            ),
             Some(key) => query_all(
                 c,
                 concat!(
