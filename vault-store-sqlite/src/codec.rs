@@ -439,6 +439,19 @@ pub(crate) fn money(minor: i64, currency: &str) -> StoreResult<vault_core::value
     Ok(vault_core::value::money::Money::from_minor(minor, c))
 }
 
+/// An optional price: `Some` when both its minor units and its currency
+/// are set, the currency read where it lies.
+pub(crate) fn opt_money(
+    row: &Row<'_>,
+    minor: &str,
+    currency: &str,
+) -> StoreResult<Option<vault_core::value::money::Money>> {
+    match (get::<Option<i64>>(row, minor)?, text(row, currency)?) {
+        (Some(m), Some(c)) => money(m, c).map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// `u64` counters into SQLite's `i64`.
 pub(crate) fn i64_of(v: u64) -> StoreResult<i64> {
     i64::try_from(v).map_err(|_| unfit("counter", past_i64()))

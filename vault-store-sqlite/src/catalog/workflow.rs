@@ -48,15 +48,7 @@ pub(super) fn score(row: &Row<'_>, col: &str, field: &'static str) -> StoreResul
 }
 
 pub(super) fn price(row: &Row<'_>) -> StoreResult<Option<Money>> {
-    Ok(
-        match (
-            get::<Option<i64>>(row, "price_minor")?,
-            get::<Option<String>>(row, "currency")?,
-        ) {
-            (Some(minor), Some(c)) => Some(money(minor, &c)?),
-            _ => None,
-        },
-    )
+    opt_money(row, "price_minor", "currency")
 }
 
 /// The columns of [`GateFacts`]: all an access read needs of a workflow.
