@@ -1,7 +1,9 @@
 //! The vault's download path against the `*-min` baselines
 //! (`vault_benches::min`: the least SQL that does the same job, on a frozen
-//! schema of its own), at the small scale (10k purchases over 1k
-//! workflows), on SQLite and, when `DATABASE_URL` answers, PostgreSQL.
+//! schema of its own), at the scales `VAULT_BENCH_SCALE` selects (the
+//! small one, 10k purchases over 1k workflows, by default; `full` adds 1M
+//! purchases over 100k workflows), on SQLite and, when `DATABASE_URL`
+//! answers, PostgreSQL. The anchors run once, at the small scale.
 //!
 //! Two reports, printed (no criterion: each figure is a ratio of two sides
 //! timed back to back, or an anchor):
@@ -24,7 +26,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgConnectOptions;
 use tokio::runtime::Runtime;
 use vault_benches::min::{MinPg, MinSqlite, MinTarget};
-use vault_benches::scale::{self, SMALL};
+use vault_benches::scale::{self, SMALL, Scale};
 use vault_benches::world::{Backend, World, remove_db};
 use vault_benches::{pg, spec};
 use vault_core::Clock;
@@ -134,13 +136,23 @@ fn vault_side<'a>(rt: &'a Runtime, w: &'a World, op: Op) -> impl FnMut(usize) ->
     }
 }
 
-fn sqlite(rt: &Runtime, dir: &Path) {
-    let w = rt.block_on(World::build(Backend::Sqlite, SMALL, dir));
+/// A paired report's name: the operation and backend, and the scale past
+/// the small one (`check_access/sqlite`, `check_access/sqlite at 1M`).
+fn label(op: &str, backend: &str, scale: &Scale) -> String {
+    if *scale == SMALL {
+        format!("{op}/{backend}")
+    } else {
+        format!("{op}/{backend} at {}", scale.name)
+    }
+}
+
+fn sqlite(rt: &Runtime, dir: &Path, scale: Scale) {
+    let w = rt.block_on(World::build(Backend::Sqlite, scale, dir));
     let now = w.fx.clock.now();
     let ts = targets(&w);
-    let path = dir.join("min-10k.db");
+    let path = dir.join(format!("min-{}.db", scale.name));
     remove_db(&path);
-    let min = MinSqlite::create(&path, &SMALL, vault_core::testkit::epoch(), "FULL").unwrap();
+    let min = MinSqlite::create(&path, &scale, vault_core::testkit::epoch(), "FULL").unwrap();
     // Sanity: both sides grant target 0 through its purchase, and a
     // download records on both.
     let access = min.check_access(&ts[0], now).unwrap().unwrap();
@@ -151,7 +163,7 @@ fn sqlite(rt: &Runtime, dir: &Path) {
         .unwrap();
 
     paired(
-        "check_access/sqlite",
+        &label("check_access", "sqlite", &scale),
         vault_side(rt, &w, Op::CheckAccess),
         |k| {
             let start = Instant::now();
@@ -163,22 +175,30 @@ fn sqlite(rt: &Runtime, dir: &Path) {
             start.elapsed()
         },
     );
-    paired("download/sqlite", vault_side(rt, &w, Op::Download), |k| {
-        rt.block_on(async {
-            let start = Instant::now();
-            for i in 0..k {
-                let ok = tokio::task::block_in_place(|| {
-                    min.download(&ts[i % spec::TARGETS], now).unwrap()
-                });
-                assert!(ok);
-            }
-            start.elapsed()
-        })
-    });
+    paired(
+        &label("download", "sqlite", &scale),
+        vault_side(rt, &w, Op::Download),
+        |k| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..k {
+                    let ok = tokio::task::block_in_place(|| {
+                        min.download(&ts[i % spec::TARGETS], now).unwrap()
+                    });
+                    assert!(ok);
+                }
+                start.elapsed()
+            })
+        },
+    );
     let (rows, rolled) = min.counts(now).unwrap();
     assert_eq!(rows, rolled, "every min download moved its day rollup");
     drop(min);
     remove_db(&path);
+    if scale != SMALL {
+        rt.block_on(w.remove_storage());
+        return;
+    }
 
     // The anchors: synchronous = NORMAL, as the anchors were measured.
     let min = MinSqlite::create(&path, &SMALL, vault_core::testkit::epoch(), "NORMAL").unwrap();
@@ -223,11 +243,11 @@ async fn pg_writes(min: &mut MinPg, ts: &[MinTarget], k: usize, now: DateTime<Ut
     }
 }
 
-fn postgres(rt: &Runtime, dir: &Path) {
+fn postgres(rt: &Runtime, dir: &Path, scale: Scale) {
     let Some(server) = rt.block_on(pg::server()) else {
         return;
     };
-    let w = Arc::new(rt.block_on(World::build(Backend::Postgres, SMALL, dir)));
+    let w = Arc::new(rt.block_on(World::build(Backend::Postgres, scale, dir)));
     let now = w.fx.clock.now();
     let ts = targets(&w);
     let options = rt
@@ -236,7 +256,7 @@ fn postgres(rt: &Runtime, dir: &Path) {
     let mut min = rt
         .block_on(MinPg::create(
             &options,
-            &SMALL,
+            &scale,
             vault_core::testkit::epoch(),
         ))
         .unwrap();
@@ -245,7 +265,7 @@ fn postgres(rt: &Runtime, dir: &Path) {
     assert!(rt.block_on(min.download(&ts[0], now)).unwrap());
 
     paired(
-        "check_access/postgres",
+        &label("check_access", "postgres", &scale),
         vault_side(rt, &w, Op::CheckAccess),
         |k| {
             rt.block_on(async {
@@ -260,20 +280,30 @@ fn postgres(rt: &Runtime, dir: &Path) {
             })
         },
     );
-    paired("download/postgres", vault_side(rt, &w, Op::Download), |k| {
-        rt.block_on(async {
-            let start = Instant::now();
-            for i in 0..k {
-                assert!(min.download(&ts[i % spec::TARGETS], now).await.unwrap());
-            }
-            start.elapsed()
-        })
-    });
+    paired(
+        &label("download", "postgres", &scale),
+        vault_side(rt, &w, Op::Download),
+        |k| {
+            rt.block_on(async {
+                let start = Instant::now();
+                for i in 0..k {
+                    assert!(min.download(&ts[i % spec::TARGETS], now).await.unwrap());
+                }
+                start.elapsed()
+            })
+        },
+    );
     let ts = Arc::new(ts);
-    concurrency(rt, &w, &options, &ts, now);
+    concurrency(rt, &w, &options, &ts, now, &scale);
     let (rows, rolled) = rt.block_on(min.counts(now)).unwrap();
     assert_eq!(rows, rolled, "every min download moved its day rollup");
     drop(min);
+    if scale != SMALL {
+        rt.block_on(w.remove_storage());
+        rt.block_on(pg::drop_database(&server, "vault_bench_min"))
+            .unwrap();
+        return;
+    }
 
     // The anchors: durable commits (no session setting), as measured.
     let durable = server.clone().database("vault_bench_min");
@@ -363,8 +393,14 @@ fn concurrency(
     options: &PgConnectOptions,
     ts: &Arc<Vec<MinTarget>>,
     now: DateTime<Utc>,
+    scale: &Scale,
 ) {
     let block = plan().1;
+    let at = if *scale == SMALL {
+        String::new()
+    } else {
+        format!(" at {}", scale.name)
+    };
     for tasks in [1, 4, 16] {
         let mine = move |c: usize| (c..spec::TARGETS).step_by(tasks).collect::<Vec<_>>();
         let mut conns = (0..tasks)
@@ -421,7 +457,7 @@ fn concurrency(
         }
         let (vault, min) = (rates[0][1], rates[1][1]);
         println!(
-            "concurrency download/postgres, {tasks} tasks: vault {vault:.0}/s, min {min:.0}/s; \
+            "concurrency download/postgres{at}, {tasks} tasks: vault {vault:.0}/s, min {min:.0}/s; \
              vault ÷ min {:.2}",
             vault / min
         );
@@ -433,6 +469,8 @@ fn main() {
     // ignored (this bench is one report).
     let rt = vault_benches::runtime();
     let dir = scale::db_dir(Path::new(env!("CARGO_TARGET_TMPDIR")));
-    sqlite(&rt, &dir);
-    postgres(&rt, &dir);
+    for scale in scale::selected() {
+        sqlite(&rt, &dir, scale);
+        postgres(&rt, &dir, scale);
+    }
 }
