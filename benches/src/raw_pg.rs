@@ -504,11 +504,8 @@ impl RawPg {
             download_cols!(),
             ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
              WHERE EXISTS (SELECT 1 FROM charged) RETURNING workflow_id, file_id), \
-             v AS (UPDATE workflows SET view_count = view_count + $15 \
-                   WHERE id = (SELECT workflow_id FROM ins) AND $15 > 0 RETURNING 1), \
              w AS (UPDATE workflow_download_counts SET download_count = download_count + 1 \
-                   WHERE workflow_id = (SELECT workflow_id FROM ins) \
-                   AND (SELECT count(*) FROM v) >= 0 RETURNING workflow_id), \
+                   WHERE workflow_id = (SELECT workflow_id FROM ins) RETURNING workflow_id), \
              f AS (UPDATE workflow_files SET download_count = download_count + 1 \
                    WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
                    RETURNING 1), \
