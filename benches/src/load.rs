@@ -479,10 +479,10 @@ pub async fn postgres(
     let file_sql = format!(
         "INSERT INTO workflow_files (id, workflow_id, file_type, file_name, storage_key, \
          mime_type, version, version_major, version_minor, version_patch, is_primary, access, \
-         size_bytes, checksum, download_count, created_at, updated_at) \
+         size_bytes, checksum, created_at, updated_at) \
          SELECT {f_id}, {w_id}, f.file_type, f.file_name, 'files/' || {w_id} || '/1.0.0.json', \
          f.mime_type, f.version, f.version_major, f.version_minor, f.version_patch, f.is_primary, \
-         f.access, f.size_bytes, f.checksum, 0, f.created_at, f.updated_at \
+         f.access, f.size_bytes, f.checksum, f.created_at, f.updated_at \
          FROM generate_series(0::bigint, $1 - 1) AS g(i), \
          (SELECT * FROM workflow_files WHERE id = $2) f",
         f_id = uid_sql(2, "i"),

@@ -67,7 +67,8 @@ macro_rules! file_cols {
     () => {
         "id, workflow_id, file_type, file_name, storage_key, mime_type, version, version_major, \
          version_minor, version_patch, is_primary, access, size_bytes, checksum, created_at, \
-         updated_at, download_count"
+         updated_at, (SELECT c.download_count FROM workflow_file_download_counts c \
+         WHERE c.file_id = workflow_files.id) AS download_count"
     };
 }
 
@@ -506,12 +507,13 @@ impl RawPg {
              WHERE EXISTS (SELECT 1 FROM charged) RETURNING workflow_id, file_id), \
              w AS (UPDATE workflow_download_counts SET download_count = download_count + 1 \
                    WHERE workflow_id = (SELECT workflow_id FROM ins) RETURNING workflow_id), \
-             f AS (UPDATE workflow_files SET download_count = download_count + 1 \
-                   WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
+             f AS (UPDATE workflow_file_download_counts SET download_count = download_count + 1 \
+                   WHERE file_id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
                    RETURNING 1), \
-             cat AS (UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
-                     WHERE id = (SELECT category_id FROM workflows \
-                                 WHERE id = (SELECT workflow_id FROM w)) \
+             cat AS (UPDATE workflow_category_download_counts \
+                     SET total_downloads = total_downloads + 1 \
+                     WHERE category_id = (SELECT category_id FROM workflows \
+                                          WHERE id = (SELECT workflow_id FROM w)) \
                      AND EXISTS (SELECT 1 FROM f) RETURNING 1), \
              vis AS (INSERT INTO workflow_analytics_visitors (workflow_id, date, visitor) \
                      SELECT workflow_id, $16, $26::text FROM ins \

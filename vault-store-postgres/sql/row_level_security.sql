@@ -44,7 +44,8 @@ GRANT EXECUTE ON FUNCTION vault_current_user_id() TO vault_anon, vault_user, vau
 
 -- Public catalog: anonymous visitors and users read it, filtered below.
 GRANT SELECT ON workflow_categories, workflows, workflow_files, workflow_updates,
-    workflow_bundles, workflow_bundle_items, workflow_reviews, workflow_download_counts
+    workflow_bundles, workflow_bundle_items, workflow_reviews, workflow_download_counts,
+    workflow_file_download_counts, workflow_category_download_counts
     TO vault_anon, vault_user;
 -- Per-user data: users read their own rows.
 GRANT SELECT ON memberships, workflow_purchases, workflow_purchase_items, workflow_downloads,
@@ -79,6 +80,8 @@ ALTER TABLE workflow_reviews ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_review_votes ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_analytics ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_download_counts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflow_file_download_counts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflow_category_download_counts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_analytics_visitors ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_favorites ENABLE ROW LEVEL SECURITY;
 
@@ -90,7 +93,8 @@ BEGIN
         'workflow_updates', 'workflow_bundles', 'workflow_bundle_items', 'memberships',
         'workflow_purchases', 'workflow_purchase_items', 'workflow_downloads',
         'workflow_reviews', 'workflow_review_votes', 'workflow_analytics',
-        'workflow_analytics_visitors', 'workflow_favorites', 'workflow_download_counts']
+        'workflow_analytics_visitors', 'workflow_favorites', 'workflow_download_counts',
+        'workflow_file_download_counts', 'workflow_category_download_counts']
     LOOP
         EXECUTE format('DROP POLICY IF EXISTS service_all ON %I', t);
         EXECUTE format('CREATE POLICY service_all ON %I TO vault_service USING (true) WITH CHECK (true)', t);
@@ -112,6 +116,18 @@ CREATE POLICY public_read ON workflows FOR SELECT TO vault_anon, vault_user
 DROP POLICY IF EXISTS public_read ON workflow_download_counts;
 CREATE POLICY public_read ON workflow_download_counts FOR SELECT TO vault_anon, vault_user
     USING (EXISTS (SELECT 1 FROM workflows w WHERE w.id = workflow_download_counts.workflow_id));
+
+-- A file's and a category's download counts, where the file or category is
+-- readable (their policies apply inside the sub-queries).
+DROP POLICY IF EXISTS public_read ON workflow_file_download_counts;
+CREATE POLICY public_read ON workflow_file_download_counts FOR SELECT TO vault_anon, vault_user
+    USING (EXISTS (SELECT 1 FROM workflow_files f
+                   WHERE f.id = workflow_file_download_counts.file_id));
+DROP POLICY IF EXISTS public_read ON workflow_category_download_counts;
+CREATE POLICY public_read ON workflow_category_download_counts FOR SELECT
+    TO vault_anon, vault_user
+    USING (EXISTS (SELECT 1 FROM workflow_categories c
+                   WHERE c.id = workflow_category_download_counts.category_id));
 
 -- File metadata (not the bytes, which the app serves through signed URLs):
 -- public previews of published workflows for everyone; every file of a

@@ -143,8 +143,9 @@ macro_rules! counted {
 /// counters, the day's visitor and the day's analytics row, each step
 /// chained on the one before, in the lock order every write uses: the
 /// charged row, the workflow (only when the delta has views: a download
-/// leaves the wide, heavily indexed workflows row alone), its download count
-/// (migration 0012), file, category, the day's visitor, the day's row.
+/// leaves the wide, heavily indexed workflows row alone), then the
+/// workflow's, file's and category's download counts (each a narrow row of
+/// its own: migrations 0012 and 0014), the day's visitor, the day's row.
 /// A data-modifying CTE runs once, and a sub-query on another is evaluated
 /// before the statement that holds it touches a row, so each waits for the
 /// one it names.
@@ -176,12 +177,13 @@ macro_rules! download_write {
              WHERE EXISTS (SELECT 1 FROM charged) RETURNING workflow_id, file_id), \
              ",
             $counted,
-            " f AS (UPDATE workflow_files SET download_count = download_count + 1 \
-                   WHERE id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
+            " f AS (UPDATE workflow_file_download_counts SET download_count = download_count + 1 \
+                   WHERE file_id = (SELECT file_id FROM ins) AND EXISTS (SELECT 1 FROM w) \
                    RETURNING 1), \
-             cat AS (UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
-                     WHERE id = (SELECT category_id FROM workflows \
-                                 WHERE id = (SELECT workflow_id FROM w)) \
+             cat AS (UPDATE workflow_category_download_counts \
+                     SET total_downloads = total_downloads + 1 \
+                     WHERE category_id = (SELECT category_id FROM workflows \
+                                          WHERE id = (SELECT workflow_id FROM w)) \
                      AND EXISTS (SELECT 1 FROM f) RETURNING 1), \
              vis AS (INSERT INTO workflow_analytics_visitors (workflow_id, date, visitor) \
                      SELECT workflow_id, $16, $26::text FROM ins \

@@ -301,19 +301,22 @@ async fn a_download_whose_category_goes_half_way_keeps_nothing() {
 async fn connection_killed_mid_download_writes_nothing() {
     let Some(s) = setup().await else { return };
     let before = s.counters().await;
-    // Hold the category's row: the download's statement charges, inserts
-    // and counts the workflow and file, then waits on it, half way.
+    // Hold the category's download total: the download's statement
+    // charges, inserts and counts the workflow and file, then waits on it,
+    // half way.
     let pool = s.store.pool();
     let mut blocker = pool.begin().await.unwrap();
     let blocker_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(&mut *blocker)
         .await
         .unwrap();
-    sqlx::query("SELECT 1 FROM workflow_categories WHERE id = $1 FOR UPDATE")
-        .bind(s.workflow.content.category_id.as_uuid())
-        .execute(&mut *blocker)
-        .await
-        .unwrap();
+    sqlx::query(
+        "SELECT 1 FROM workflow_category_download_counts WHERE category_id = $1 FOR UPDATE",
+    )
+    .bind(s.workflow.content.category_id.as_uuid())
+    .execute(&mut *blocker)
+    .await
+    .unwrap();
     let (write, waiting, mut admin) = s.download_blocked_by(blocker_pid).await;
     let killed: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
         .bind(waiting)

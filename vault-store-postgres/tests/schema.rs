@@ -65,7 +65,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 13, "every migration, each once");
+    assert_eq!(applied, 14, "every migration, each once");
 
     rollback(&pool).await.unwrap();
     for relation in [
@@ -97,6 +97,8 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         "workflow_favorite_adds",
         "workflow_review_approvals",
         "workflow_download_counts",
+        "workflow_file_download_counts",
+        "workflow_category_download_counts",
     ] {
         let gone: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NULL")
             .bind(relation)
@@ -122,6 +124,8 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         "idx_workflow_reviews_status_created",
         "workflow_review_approvals",
         "workflow_download_counts",
+        "workflow_file_download_counts",
+        "workflow_category_download_counts",
     ] {
         let back: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
             .bind(relation)
@@ -201,6 +205,20 @@ async fn check_constraints_refuse_what_the_domain_refuses() {
             "negative download counter",
             format!(
                 "UPDATE workflow_download_counts SET download_count = -1 WHERE workflow_id = '{wid}'"
+            ),
+        ),
+        (
+            "negative file download counter",
+            format!(
+                "UPDATE workflow_file_download_counts SET download_count = -1 \
+                 WHERE file_id IN (SELECT id FROM workflow_files WHERE workflow_id = '{wid}')"
+            ),
+        ),
+        (
+            "negative category download total",
+            format!(
+                "UPDATE workflow_category_download_counts SET total_downloads = -1 \
+                 WHERE category_id = (SELECT category_id FROM workflows WHERE id = '{wid}')"
             ),
         ),
     ];

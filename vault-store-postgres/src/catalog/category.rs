@@ -9,10 +9,14 @@ use vault_core::value::ids::CategoryId;
 
 use crate::codec::*;
 
+/// The columns a category is read with, from `workflow_categories`
+/// unaliased: its download total is a row of its own (migration 0014).
 macro_rules! category_cols {
     () => {
         "id, slug, name, description, icon, color, order_index, is_active, workflow_count, \
-         total_downloads, metadata, created_at, updated_at"
+         (SELECT c.total_downloads FROM workflow_category_download_counts c \
+         WHERE c.category_id = workflow_categories.id) AS total_downloads, metadata, created_at, \
+         updated_at"
     };
 }
 pub(crate) use category_cols;
@@ -48,11 +52,11 @@ pub(super) async fn insert_category(c: &mut PgConnection, cat: &Category) -> Sto
     if taken.is_some() {
         return Err(StoreError::exists(Entity::Category, &cat.slug));
     }
-    sqlx::query(concat!(
-        "INSERT INTO workflow_categories (",
-        category_cols!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
-    ))
+    sqlx::query(
+        "INSERT INTO workflow_categories (id, slug, name, description, icon, color, order_index, \
+         is_active, workflow_count, metadata, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
     .bind(cat.id.as_uuid())
     .bind(cat.slug.as_str())
     .bind(&cat.name)
@@ -62,13 +66,24 @@ pub(super) async fn insert_category(c: &mut PgConnection, cat: &Category) -> Sto
     .bind(cat.order_index)
     .bind(cat.is_active)
     .bind(i64_of(cat.workflow_count)?)
-    .bind(i64_of(cat.total_downloads)?)
     .bind(&cat.metadata)
     .bind(cat.created_at)
     .bind(cat.updated_at)
     .execute(&mut *c)
     .await
     .map_err(unique(Entity::Category, &cat.slug))?;
+    // The insert's trigger gave the category its count row, at zero.
+    if cat.total_downloads > 0 {
+        sqlx::query(
+            "UPDATE workflow_category_download_counts SET total_downloads = $2 \
+             WHERE category_id = $1",
+        )
+        .bind(cat.id.as_uuid())
+        .bind(i64_of(cat.total_downloads)?)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    }
     Ok(())
 }
 

@@ -9,11 +9,14 @@ use super::PgQuery;
 use super::workflow::lock_workflow;
 use crate::codec::*;
 
+/// The columns a file is read with, from `workflow_files` unaliased: its
+/// download count is a row of its own (migration 0014), read by key.
 macro_rules! file_cols {
     () => {
         "id, workflow_id, file_type, file_name, storage_key, mime_type, version, version_major, \
          version_minor, version_patch, is_primary, access, size_bytes, checksum, created_at, \
-         updated_at, download_count, revision"
+         updated_at, (SELECT c.download_count FROM workflow_file_download_counts c \
+         WHERE c.file_id = workflow_files.id) AS download_count, revision"
     };
 }
 pub(crate) use file_cols;
@@ -107,19 +110,29 @@ pub(super) async fn insert_file(c: &mut PgConnection, f: &WorkflowFile) -> Store
     }
     clear_other_primaries(c, f).await?;
     bind_file(
-        sqlx::query(concat!(
-            "INSERT INTO workflow_files (",
-            file_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-             $18)"
-        )),
+        sqlx::query(
+            "INSERT INTO workflow_files (id, workflow_id, file_type, file_name, storage_key, \
+             mime_type, version, version_major, version_minor, version_patch, is_primary, access, \
+             size_bytes, checksum, created_at, updated_at, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        ),
         f,
     )?
-    .bind(i64_of(f.download_count)?)
     .bind(i64_of(f.revision)?)
     .execute(&mut *c)
     .await
     .map_err(unique(Entity::File, f.id))?;
+    // The insert's trigger gave the file its count row, at zero.
+    if f.download_count > 0 {
+        sqlx::query(
+            "UPDATE workflow_file_download_counts SET download_count = $2 WHERE file_id = $1",
+        )
+        .bind(f.id.as_uuid())
+        .bind(i64_of(f.download_count)?)
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    }
     Ok(())
 }
 
