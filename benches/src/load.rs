@@ -520,7 +520,7 @@ pub async fn postgres(
     let purchase_sql = format!(
         "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, bundle_id, \
          membership_id, item_workflows, license_type, license_key, download_limit, \
-         downloads_used, license_expires_at, update_months, updates_until, payment_status, \
+         license_expires_at, update_months, updates_until, payment_status, \
          currency, amount, tax, total, refunded_amount, refund_reason, refunded_at, payment_ref, \
          stripe_customer_id, stripe_checkout_session_id, stripe_payment_intent_id, \
          stripe_subscription_id, stripe_price_id, created_at, completed_at, disputed_at, \
@@ -528,7 +528,7 @@ pub async fn postgres(
          SELECT {p_id}, 'user-' || (n / {per}), p.purchase_type, g.wf, NULL, NULL, ARRAY[g.wf], \
          p.license_type, g.key, \
          CASE WHEN n % {per} = 0 AND n / {per} < {targets} THEN {target_limit} ELSE {bulk_limit} END, \
-         0, p.license_expires_at, p.update_months, p.updates_until, p.payment_status, \
+         p.license_expires_at, p.update_months, p.updates_until, p.payment_status, \
          p.currency, p.amount, p.tax, p.total, NULL, NULL, NULL, 'pi_bulk_' || n, \
          NULL, NULL, NULL, NULL, NULL, g.at, g.at, NULL, g.at \
          FROM (SELECT k.ord - 1 AS n, k.key, {wf} AS wf, \

@@ -79,7 +79,9 @@ macro_rules! purchase_cols {
          updates_until, payment_status, currency, amount, tax, total, refunded_amount, \
          refund_reason, refunded_at, payment_ref, stripe_customer_id, stripe_checkout_session_id, \
          stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, created_at, \
-         completed_at, disputed_at, updated_at, downloads_used"
+         completed_at, disputed_at, updated_at, (SELECT c.downloads_used \
+         FROM workflow_purchase_download_counts c \
+         WHERE c.purchase_id = workflow_purchases.id) AS downloads_used"
     };
 }
 
@@ -164,7 +166,7 @@ fn access_sql(primary: bool) -> &'static str {
                              a.erased_at IS NOT NULL AS erased \
                              FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = $2) AS s \
                  LEFT JOIN ((SELECT {purchase_cols} FROM workflow_purchases \
-                             WHERE user_id = $2 AND item_workflows @> ARRAY[$1::uuid]) AS p \
+                             WHERE user_id = $2 AND $1 = ANY (item_workflows)) AS p \
                             FULL JOIN (SELECT {membership_cols} FROM memberships \
                                        WHERE user_id = $2) AS m ON false) ON true \
                  ORDER BY p.created_at DESC, p.id, m.created_at DESC, m.id",
@@ -497,10 +499,12 @@ impl RawPg {
         let row = sqlx::query(concat!(
             "WITH found AS (SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $3) AS w, \
              EXISTS (SELECT 1 FROM workflow_files WHERE id = $4 AND workflow_id = $3) AS f), \
-             charged AS (UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
-             WHERE id = $27 AND payment_status = $28 \
-             AND ($29::bigint IS NULL OR downloads_used < $29) \
-             AND (SELECT w AND f FROM found) RETURNING 1), \
+             charged AS (UPDATE workflow_purchase_download_counts \
+             SET downloads_used = downloads_used + 1 \
+             WHERE purchase_id = $27 AND ($29::bigint IS NULL OR downloads_used < $29) \
+             AND (SELECT w AND f FROM found) \
+             AND EXISTS (SELECT 1 FROM workflow_purchases WHERE id = $27 \
+                         AND payment_status = $28 FOR SHARE) RETURNING 1), \
              ins AS (INSERT INTO workflow_downloads (",
             download_cols!(),
             ") SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14 \
@@ -639,13 +643,13 @@ impl RawPg {
         sqlx::query(
             "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, bundle_id, \
              membership_id, item_workflows, license_type, license_key, download_limit, \
-             downloads_used, license_expires_at, update_months, updates_until, payment_status, \
+             license_expires_at, update_months, updates_until, payment_status, \
              currency, amount, tax, total, refunded_amount, refund_reason, refunded_at, \
              payment_ref, stripe_customer_id, stripe_checkout_session_id, \
              stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, created_at, \
              completed_at, disputed_at, updated_at) \
              SELECT $1, $2, purchase_type, workflow_id, NULL, NULL, item_workflows, license_type, \
-             $3, download_limit, 0, license_expires_at, update_months, updates_until, \
+             $3, download_limit, license_expires_at, update_months, updates_until, \
              payment_status, currency, amount, tax, total, NULL, NULL, NULL, NULL, NULL, NULL, \
              NULL, NULL, NULL, $4, NULL, NULL, $4 FROM workflow_purchases WHERE id = $5",
         )

@@ -1,4 +1,4 @@
--- Rolls back migrations 0001 to 0014 (the seed's rollback, plus the tables
+-- Rolls back migrations 0001 to 0015 (the seed's rollback, plus the tables
 -- this backend adds). Destroys every Workflow Vault row.
 --
 -- Not in the migrations directory on purpose: sqlx::migrate! must never run
@@ -8,6 +8,8 @@
 -- and stay (drop them yourself if no other database uses them).
 
 DROP FUNCTION IF EXISTS vault_fail(TEXT) CASCADE;
+DROP TABLE IF EXISTS workflow_purchase_download_counts CASCADE;
+DROP FUNCTION IF EXISTS workflow_purchase_download_counts_follow() CASCADE;
 DROP TABLE IF EXISTS workflow_file_download_counts CASCADE;
 DROP FUNCTION IF EXISTS workflow_file_download_counts_follow() CASCADE;
 DROP TABLE IF EXISTS workflow_category_download_counts CASCADE;
@@ -52,7 +54,7 @@ DROP FUNCTION IF EXISTS vault_current_user_id() CASCADE;
 DO $$
 BEGIN
     IF to_regclass('_sqlx_migrations') IS NOT NULL THEN
-        DELETE FROM _sqlx_migrations WHERE version IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+        DELETE FROM _sqlx_migrations WHERE version IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     END IF;
 END
 $$;

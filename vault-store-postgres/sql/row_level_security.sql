@@ -49,7 +49,8 @@ GRANT SELECT ON workflow_categories, workflows, workflow_files, workflow_updates
     TO vault_anon, vault_user;
 -- Per-user data: users read their own rows.
 GRANT SELECT ON memberships, workflow_purchases, workflow_purchase_items, workflow_downloads,
-    workflow_favorites, workflow_review_votes, active_memberships
+    workflow_favorites, workflow_review_votes, active_memberships,
+    workflow_purchase_download_counts
     TO vault_user;
 -- The service role does everything with the data, not with the migration
 -- history.
@@ -82,6 +83,7 @@ ALTER TABLE workflow_analytics ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_download_counts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_file_download_counts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_category_download_counts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE workflow_purchase_download_counts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_analytics_visitors ENABLE ROW LEVEL SECURITY;
 ALTER TABLE workflow_favorites ENABLE ROW LEVEL SECURITY;
 
@@ -94,7 +96,8 @@ BEGIN
         'workflow_purchases', 'workflow_purchase_items', 'workflow_downloads',
         'workflow_reviews', 'workflow_review_votes', 'workflow_analytics',
         'workflow_analytics_visitors', 'workflow_favorites', 'workflow_download_counts',
-        'workflow_file_download_counts', 'workflow_category_download_counts']
+        'workflow_file_download_counts', 'workflow_category_download_counts',
+        'workflow_purchase_download_counts']
     LOOP
         EXECUTE format('DROP POLICY IF EXISTS service_all ON %I', t);
         EXECUTE format('CREATE POLICY service_all ON %I TO vault_service USING (true) WITH CHECK (true)', t);
@@ -180,6 +183,12 @@ DROP POLICY IF EXISTS own_read ON workflow_purchase_items;
 CREATE POLICY own_read ON workflow_purchase_items FOR SELECT TO vault_user
     USING (EXISTS (SELECT 1 FROM workflow_purchases p
                    WHERE p.id = workflow_purchase_items.purchase_id
+                     AND p.user_id = vault_current_user_id()));
+
+DROP POLICY IF EXISTS own_read ON workflow_purchase_download_counts;
+CREATE POLICY own_read ON workflow_purchase_download_counts FOR SELECT TO vault_user
+    USING (EXISTS (SELECT 1 FROM workflow_purchases p
+                   WHERE p.id = workflow_purchase_download_counts.purchase_id
                      AND p.user_id = vault_current_user_id()));
 
 DROP POLICY IF EXISTS own_read ON workflow_downloads;

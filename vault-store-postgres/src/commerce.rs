@@ -26,14 +26,29 @@ use crate::{PgStore, write_tx};
 
 // --------------------------------------------------------------- purchases
 
-macro_rules! purchase_cols {
+/// The columns a purchase is written with ($1..$32 of [`bind_purchase`]).
+macro_rules! purchase_write_cols {
     () => {
         "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, item_workflows, \
          license_type, license_key, download_limit, license_expires_at, update_months, \
          updates_until, payment_status, currency, amount, tax, total, refunded_amount, \
          refund_reason, refunded_at, payment_ref, stripe_customer_id, stripe_checkout_session_id, \
          stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, created_at, \
-         completed_at, disputed_at, updated_at, dispute_outcome, downloads_used"
+         completed_at, disputed_at, updated_at, dispute_outcome"
+    };
+}
+pub(crate) use purchase_write_cols;
+
+/// The columns a purchase is read with, from `workflow_purchases`
+/// unaliased: its used downloads are a row of their own (migration 0015),
+/// read by key.
+macro_rules! purchase_cols {
+    () => {
+        concat!(
+            $crate::commerce::purchase_write_cols!(),
+            ", (SELECT c.downloads_used FROM workflow_purchase_download_counts c \
+             WHERE c.purchase_id = workflow_purchases.id) AS downloads_used"
+        )
     };
 }
 pub(crate) use purchase_cols;
@@ -289,16 +304,27 @@ async fn insert_purchase(s: &PgStore, c: &mut PgConnection, p: &Purchase) -> Sto
     bind_purchase(
         sqlx::query(concat!(
             "INSERT INTO workflow_purchases (",
-            purchase_cols!(),
+            purchase_write_cols!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33)"
+             $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)"
         )),
         p,
     )?
-    .bind(i64::from(p.quota.used))
     .execute(&mut *c)
     .await
     .map_err(unique(Entity::Purchase, payment_key(p)))?;
+    // The insert's trigger gave the purchase its count row, at zero.
+    if p.quota.used > 0 {
+        sqlx::query(
+            "UPDATE workflow_purchase_download_counts SET downloads_used = $2 \
+             WHERE purchase_id = $1",
+        )
+        .bind(p.id.as_uuid())
+        .bind(i64::from(p.quota.used))
+        .execute(&mut *c)
+        .await
+        .map_err(db)?;
+    }
     s.step(c, "insert_purchase:after_row").await?;
     write_purchase_items(c, p).await
 }

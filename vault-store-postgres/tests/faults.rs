@@ -694,3 +694,44 @@ async fn no_connection_within_the_acquire_timeout_is_busy() {
     drop(held);
     assert!(store.categories().await.unwrap().len() >= 9);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_racing_a_refund_waits_for_it_and_charges_nothing() {
+    let Some(s) = setup().await else { return };
+    let before = s.counters().await;
+    // The purchase's used downloads are a row of their own (migration 0015):
+    // the charge must still wait for a refund in flight on the purchase row
+    // and then see its status, not charge a purchase refunded meanwhile.
+    let pool = s.store.pool();
+    let mut refund = pool.begin().await.unwrap();
+    let refund_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *refund)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE workflow_purchases SET payment_status = 'refunded', \
+         refunded_amount = total, refunded_at = now() WHERE id = $1",
+    )
+    .bind(s.purchase.as_uuid())
+    .execute(&mut *refund)
+    .await
+    .unwrap();
+    // Fails after 20 s if the download does not wait for the refund.
+    let (write, _, _admin) = s.download_blocked_by(refund_pid).await;
+    refund.commit().await.unwrap();
+    let r = write.await.unwrap();
+    assert!(
+        matches!(r, Err(StoreError::Conflict { .. })),
+        "the charge saw the refund's status: {r:?}"
+    );
+    let after = s.counters().await;
+    assert_eq!(
+        (after.quota_used, after.recorded, after.workflow_downloads),
+        (
+            before.quota_used,
+            before.recorded,
+            before.workflow_downloads
+        ),
+        "a refunded purchase was charged"
+    );
+}

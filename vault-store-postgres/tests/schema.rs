@@ -65,7 +65,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 14, "every migration, each once");
+    assert_eq!(applied, 15, "every migration, each once");
 
     rollback(&pool).await.unwrap();
     for relation in [
@@ -99,6 +99,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         "workflow_download_counts",
         "workflow_file_download_counts",
         "workflow_category_download_counts",
+        "workflow_purchase_download_counts",
     ] {
         let gone: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NULL")
             .bind(relation)
@@ -126,6 +127,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         "workflow_download_counts",
         "workflow_file_download_counts",
         "workflow_category_download_counts",
+        "workflow_purchase_download_counts",
     ] {
         let back: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
             .bind(relation)
@@ -213,6 +215,13 @@ async fn check_constraints_refuse_what_the_domain_refuses() {
                 "UPDATE workflow_file_download_counts SET download_count = -1 \
                  WHERE file_id IN (SELECT id FROM workflow_files WHERE workflow_id = '{wid}')"
             ),
+        ),
+        (
+            "negative purchase downloads used",
+            // The row CHECK comes before the purchase's foreign key.
+            "INSERT INTO workflow_purchase_download_counts (purchase_id, downloads_used) \
+             VALUES (gen_random_uuid(), -1)"
+                .to_owned(),
         ),
         (
             "negative category download total",
