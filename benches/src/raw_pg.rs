@@ -145,9 +145,11 @@ macro_rules! file_released_at {
 /// prefix.
 fn access_sql(primary: bool) -> &'static str {
     static SQL: std::sync::OnceLock<[String; 2]> = std::sync::OnceLock::new();
+    // A column read through a sub-query (`(SELECT ...) AS name`) is
+    // named by its alias, as the store's `prefixed_list` names it.
     let prefixed = |alias: &str, cols: &str, prefix: &str| {
         cols.split(',')
-            .map(str::trim)
+            .map(|c| c.rsplit(" AS ").next().unwrap_or(c).trim())
             .map(|c| format!("{alias}.{c} AS {prefix}{c}"))
             .collect::<Vec<_>>()
             .join(", ")

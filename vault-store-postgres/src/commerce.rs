@@ -40,7 +40,7 @@ macro_rules! purchase_write_cols {
 pub(crate) use purchase_write_cols;
 
 /// The columns a purchase is read with, from `workflow_purchases`
-/// unaliased: its used downloads are a row of their own (migration 0015),
+/// unaliased: its used downloads are a row of their own (migration 0014),
 /// read by key.
 macro_rules! purchase_cols {
     () => {

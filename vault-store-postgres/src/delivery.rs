@@ -235,11 +235,11 @@ macro_rules! download_write {
 /// concurrent chargers queue, and each re-checks the guard against the
 /// previous one's commit (READ COMMITTED re-evaluates the WHERE clause on
 /// the newest row version); it charges nothing when the workflow or file is
-/// missing. A purchase's count is a row of its own (migration 0015): its
+/// missing. A purchase's count is a row of its own (migration 0014): its
 /// status is checked under a share lock on the purchase row, taken first,
 /// so a refund's update waits for the charge or the charge for the refund,
-/// and sees its status. Only when the guard matched no row is the row read again, for
-/// vault-core's verdict. A taken download id needs no read of its own: the
+/// and sees its status. Only when the guard matched no row is the row read
+/// again, for vault-core's verdict. A taken download id needs no read of its own: the
 /// insert's unique violation says it, and fails the statement, charge and
 /// all.
 async fn record_download(

@@ -196,6 +196,17 @@ async fn a_download_whose_last_step_fails_keeps_none_of_its_steps() {
     s.next_call_works(&before, 99).await;
 }
 
+/// A transaction on its own connection, and that connection's backend pid
+/// (what a blocked statement's `pg_blocking_pids` names).
+async fn begin_with_pid(pool: &sqlx::PgPool) -> (sqlx::Transaction<'static, sqlx::Postgres>, i32) {
+    let mut tx = pool.begin().await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    (tx, pid)
+}
+
 impl Setup {
     /// Starts download 0 and returns once its statement waits on a lock
     /// the backend `holder` holds (within 20 s): the write, the waiting
@@ -254,11 +265,7 @@ async fn a_download_whose_category_goes_half_way_keeps_nothing() {
     .await
     .unwrap();
     let before = s.counters().await;
-    let mut mover = pool.begin().await.unwrap();
-    let mover_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *mover)
-        .await
-        .unwrap();
+    let (mut mover, mover_pid) = begin_with_pid(pool).await;
     sqlx::query("UPDATE workflows SET category_id = $2 WHERE id = $1")
         .bind(wf)
         .bind(home)
@@ -305,11 +312,7 @@ async fn connection_killed_mid_download_writes_nothing() {
     // charges, inserts and counts the workflow and file, then waits on it,
     // half way.
     let pool = s.store.pool();
-    let mut blocker = pool.begin().await.unwrap();
-    let blocker_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *blocker)
-        .await
-        .unwrap();
+    let (mut blocker, blocker_pid) = begin_with_pid(pool).await;
     sqlx::query(
         "SELECT 1 FROM workflow_category_download_counts WHERE category_id = $1 FOR UPDATE",
     )
@@ -699,15 +702,11 @@ async fn no_connection_within_the_acquire_timeout_is_busy() {
 async fn a_download_racing_a_refund_waits_for_it_and_charges_nothing() {
     let Some(s) = setup().await else { return };
     let before = s.counters().await;
-    // The purchase's used downloads are a row of their own (migration 0015):
+    // The purchase's used downloads are a row of their own (migration 0014):
     // the charge must still wait for a refund in flight on the purchase row
     // and then see its status, not charge a purchase refunded meanwhile.
     let pool = s.store.pool();
-    let mut refund = pool.begin().await.unwrap();
-    let refund_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *refund)
-        .await
-        .unwrap();
+    let (mut refund, refund_pid) = begin_with_pid(pool).await;
     sqlx::query(
         "UPDATE workflow_purchases SET payment_status = 'refunded', \
          refunded_amount = total, refunded_at = now() WHERE id = $1",
