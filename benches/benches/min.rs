@@ -26,10 +26,13 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::PgConnectOptions;
 use tokio::runtime::Runtime;
 use vault_benches::min::{MinPg, MinSqlite, MinTarget};
+use vault_benches::min_catalog::{MinCatalogPg, MinCatalogSqlite};
 use vault_benches::scale::{self, SMALL, Scale};
 use vault_benches::world::{Backend, World, remove_db};
 use vault_benches::{pg, spec};
 use vault_core::Clock;
+use vault_core::catalog::query::WorkflowQuery;
+use vault_core::value::tier::PricingTier;
 
 /// Rounds of a paired report, and operations per block in each; with
 /// `--test` (CI's smoke run) two rounds of ten, so the bench cannot rot.
@@ -105,6 +108,10 @@ fn anchor(name: &str, mut f: impl FnMut(usize) -> Duration) {
 enum Op {
     CheckAccess,
     Download,
+    /// The world's listing page (one category, pro, most downloaded).
+    List,
+    /// The world's search page for [`spec::SEARCH`] or [`spec::SEARCH_RARE`].
+    Search(&'static str),
 }
 
 /// Times `k` of `op` through the vault, cycling over the targets.
@@ -129,10 +136,126 @@ fn vault_side<'a>(rt: &'a Runtime, w: &'a World, op: Op) -> impl FnMut(usize) ->
                             .await
                             .unwrap();
                     }
+                    Op::List | Op::Search(_) => {
+                        w.fx.vault
+                            .list_cards(&t.actor, page_query(w, op))
+                            .await
+                            .unwrap();
+                    }
                 }
             }
             start.elapsed()
         })
+    }
+}
+
+/// The vault's query for a page operation.
+fn page_query(w: &World, op: Op) -> WorkflowQuery {
+    match op {
+        Op::Search(text) => WorkflowQuery {
+            text: Some(text.into()),
+            ..WorkflowQuery::default()
+        },
+        _ => w.list_query(),
+    }
+}
+
+/// The world's listing as the catalog baselines take it: the category's
+/// and the pro tier's indexes in the spec.
+fn listed() -> (i64, i64) {
+    (
+        spec::category(1) as i64,
+        PricingTier::ALL
+            .iter()
+            .position(|t| *t == PricingTier::Pro)
+            .unwrap() as i64,
+    )
+}
+
+/// The workflow ids of the vault's page for `op`, as text.
+fn vault_page(rt: &Runtime, w: &World, op: Op) -> Vec<String> {
+    let t = &w.targets[0];
+    let page = rt
+        .block_on(w.fx.vault.list_cards(&t.actor, page_query(w, op)))
+        .unwrap();
+    let mut ids: Vec<String> = page.items.iter().map(|c| c.id.to_string()).collect();
+    // The baselines read the 21st row that tells a next page exists.
+    if page.next.is_some() {
+        ids.push("(more)".into());
+    }
+    ids
+}
+
+/// The baseline's 21 rows as the vault shows them: 20 ids and a marker.
+fn min_page(mut ids: Vec<String>) -> Vec<String> {
+    if ids.len() == 21 {
+        ids[20] = "(more)".into();
+    }
+    ids
+}
+
+/// The pages both sides time, by name.
+const PAGES: [(&str, Op); 3] = [
+    ("list", Op::List),
+    ("search", Op::Search(spec::SEARCH)),
+    ("search_rare", Op::Search(spec::SEARCH_RARE)),
+];
+
+fn sqlite_pages(rt: &Runtime, w: &World, dir: &Path, scale: &Scale) {
+    let path = dir.join(format!("min-catalog-{}.db", scale.name));
+    remove_db(&path);
+    let min = MinCatalogSqlite::create(&path, scale, vault_core::testkit::epoch()).unwrap();
+    let (category, tier) = listed();
+    let run = |op: Op| match op {
+        Op::Search(text) => min.search(text).unwrap(),
+        _ => min.list(category, tier).unwrap(),
+    };
+    for (name, op) in PAGES {
+        // Sanity: the same workflows in the same order on both sides.
+        assert_eq!(vault_page(rt, w, op), min_page(run(op)), "{name}");
+        paired(&label(name, "sqlite", scale), vault_side(rt, w, op), |k| {
+            let start = Instant::now();
+            for _ in 0..k {
+                std::hint::black_box(run(op));
+            }
+            start.elapsed()
+        });
+    }
+    drop(min);
+    remove_db(&path);
+}
+
+fn postgres_pages(rt: &Runtime, w: &World, options: &PgConnectOptions, scale: &Scale) {
+    let mut min = rt
+        .block_on(MinCatalogPg::create(
+            options,
+            scale,
+            vault_core::testkit::epoch(),
+        ))
+        .unwrap();
+    let (category, tier) = listed();
+    for (name, op) in PAGES {
+        let mut run = |op: Op| {
+            rt.block_on(async {
+                let ids = match op {
+                    Op::Search(text) => min.search(text).await.unwrap(),
+                    _ => min.list(category, tier).await.unwrap(),
+                };
+                ids.iter().map(ToString::to_string).collect::<Vec<_>>()
+            })
+        };
+        assert_eq!(vault_page(rt, w, op), min_page(run(op)), "{name}");
+        paired(
+            &label(name, "postgres", scale),
+            vault_side(rt, w, op),
+            |k| {
+                let start = Instant::now();
+                for _ in 0..k {
+                    std::hint::black_box(run(op));
+                }
+                start.elapsed()
+            },
+        );
     }
 }
 
@@ -161,6 +284,9 @@ fn sqlite(rt: &Runtime, dir: &Path, scale: Scale) {
     let t = &w.targets[0];
     rt.block_on(w.fx.vault.download(&t.actor, t.workflow, None, &w.request))
         .unwrap();
+    // Pages first: the downloads timed below move the listing's order on
+    // the vault's side only.
+    sqlite_pages(rt, &w, dir, &scale);
 
     paired(
         &label("check_access", "sqlite", &scale),
@@ -263,6 +389,7 @@ fn postgres(rt: &Runtime, dir: &Path, scale: Scale) {
     let access = rt.block_on(min.check_access(&ts[0], now)).unwrap().unwrap();
     assert!(access.purchase.is_some(), "{access:?}");
     assert!(rt.block_on(min.download(&ts[0], now)).unwrap());
+    postgres_pages(rt, &w, &options, &scale);
 
     paired(
         &label("check_access", "postgres", &scale),

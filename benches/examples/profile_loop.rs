@@ -16,12 +16,16 @@
 //! `/dev/shm/vault-profile`, PostgreSQL database `vault_bench_10k` or `vault_bench_1M`) is left
 //! in place, to look at with `sqlite3` or `psql` after. `PROFILE_SQL`, if
 //! set, runs on the data before the loop: to time a schema change (an index
-//! or key dropped) against the same loop without it.
+//! or key dropped) against the same loop without it. `PROFILE_ITERS=N`
+//! runs N operations instead of eight seconds: under
+//! `valgrind --tool=callgrind`, two builds then compare by instruction
+//! counts, which the machine's noise does not move.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use vault_benches::min::{MinSqlite, MinTarget};
 use vault_benches::scale::{LARGE, SMALL};
 use vault_benches::spec;
 use vault_benches::world::{Backend, World};
@@ -38,6 +42,12 @@ fn main() {
         Some("large") => LARGE,
         _ => SMALL,
     };
+    // `min_check_access` and `min_download` loop over the SQLite `*-min`
+    // baseline instead (benches/src/min.rs), for the same profile of the
+    // least SQL.
+    if let Some(min_op) = op.strip_prefix("min_") {
+        return run_min(min_op, scale);
+    }
     let rt = vault_benches::runtime();
     let w = rt.block_on(World::build(
         backend,
@@ -71,10 +81,41 @@ fn main() {
     }
 }
 
+fn run_min(op: &str, scale: vault_benches::scale::Scale) {
+    let path = Path::new("/dev/shm/vault-profile/min.db");
+    let _ = std::fs::create_dir_all("/dev/shm/vault-profile");
+    vault_benches::world::remove_db(path);
+    let min = MinSqlite::create(path, &scale, vault_core::testkit::epoch(), "FULL").unwrap();
+    let targets: Vec<MinTarget> = (0..spec::TARGETS)
+        .map(|u| MinTarget::new(u, None, None))
+        .collect();
+    let now = vault_core::testkit::epoch();
+    let iters: Option<usize> = std::env::var("PROFILE_ITERS")
+        .ok()
+        .map(|s| s.parse().unwrap());
+    let (start, mut n) = (Instant::now(), 0usize);
+    while iters.map_or(start.elapsed() < Duration::from_secs(8), |i| n < i) {
+        n += 1;
+        let t = &targets[n % spec::TARGETS];
+        match op {
+            "check_access" => drop(min.check_access(t, now).unwrap().unwrap()),
+            "download" => assert!(min.download(t, now).unwrap()),
+            other => panic!("unknown min operation {other}: check_access, download"),
+        }
+    }
+    let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+    println!("min_{op}: {per:.1} µs per operation ({n} in all)");
+}
+
 async fn run(w: &World, op: &str) {
     let (start, mut n) = (Instant::now(), 0usize);
     let mut handled = Duration::ZERO;
-    while start.elapsed() < Duration::from_secs(8) {
+    // A fixed count instead of eight seconds, for an instruction count
+    // (`valgrind --tool=callgrind`) that two builds can be compared by.
+    let iters: Option<usize> = std::env::var("PROFILE_ITERS")
+        .ok()
+        .map(|s| s.parse().unwrap());
+    while iters.map_or(start.elapsed() < Duration::from_secs(8), |i| n < i) {
         n += 1;
         let t = &w.targets[n % spec::TARGETS];
         let v = &w.fx.vault;
@@ -108,9 +149,9 @@ async fn run(w: &World, op: &str) {
     }
     if op == "webhook" {
         let per = handled.as_secs_f64() * 1e6 / n as f64;
-        println!("{op}: {per:.1} µs per handling ({n} in 8 s, each after a pending purchase)");
+        println!("{op}: {per:.1} µs per handling ({n}, each after a pending purchase)");
         return;
     }
     let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
-    println!("{op}: {per:.1} µs per operation ({n} in 8 s)");
+    println!("{op}: {per:.1} µs per operation ({n} in all)");
 }

@@ -27,6 +27,7 @@
 
 pub mod load;
 pub mod min;
+pub mod min_catalog;
 pub mod pg;
 pub mod raw;
 pub mod raw_jobs;

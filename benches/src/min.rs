@@ -230,7 +230,8 @@ pub struct MinAccess {
     pub downloaded_before: bool,
 }
 
-fn tier_rank(t: PricingTier) -> i64 {
+/// A tier as the frozen schemas store it: its rank, lowest first.
+pub(crate) fn tier_rank(t: PricingTier) -> i64 {
     PricingTier::ALL.iter().position(|x| *x == t).unwrap_or(0) as i64
 }
 
