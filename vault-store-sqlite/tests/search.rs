@@ -50,7 +50,7 @@ async fn an_older_database_gets_its_search_words_on_open() {
     drop(f);
     drop(store);
     // Back to schema 12: no column, the full-text rows as that version
-    // wrote them (the raw text).
+    // wrote them (the raw text), and none of 0015's category indexes.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
@@ -58,6 +58,10 @@ async fn an_older_database_gets_its_search_words_on_open() {
              DELETE FROM workflows_fts; \
              INSERT INTO workflows_fts (rowid, title, short_description, description, tags) \
              SELECT rowid, title, short_description, description, '' FROM workflows; \
+             DROP INDEX idx_workflows_category_downloads; \
+             DROP INDEX idx_workflows_category_newest; \
+             DROP INDEX idx_workflows_category_score; \
+             DROP INDEX idx_workflows_category_rating; \
              PRAGMA user_version = 12;",
         )
         .unwrap();
