@@ -221,7 +221,7 @@ pub const LIST_SQL: &str = concat!(
     "SELECT ",
     card_cols!(),
     viewed_from!(),
-    " WHERE deleted_at IS NULL AND listing_status = $2 AND category_id = $3 \
+    " WHERE deleted_at IS NULL AND listing_status = $2 AND listing_category = $3 \
      AND pricing_tier = ANY($4) ORDER BY download_count DESC, id ASC LIMIT $5"
 );
 

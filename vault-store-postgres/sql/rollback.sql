@@ -1,4 +1,4 @@
--- Rolls back migrations 0001 to 0014 (the seed's rollback, plus the tables
+-- Rolls back migrations 0001 to 0015 (the seed's rollback, plus the tables
 -- this backend adds). Destroys every Workflow Vault row.
 --
 -- Not in the migrations directory on purpose: sqlx::migrate! must never run
@@ -52,7 +52,7 @@ DROP FUNCTION IF EXISTS vault_current_user_id() CASCADE;
 DO $$
 BEGIN
     IF to_regclass('_sqlx_migrations') IS NOT NULL THEN
-        DELETE FROM _sqlx_migrations WHERE version IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
+        DELETE FROM _sqlx_migrations WHERE version IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     END IF;
 END
 $$;

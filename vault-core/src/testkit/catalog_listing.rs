@@ -134,6 +134,28 @@ pub async fn list_filters(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(ids(cat), vec![b.id]);
+    // Moved to another category, it is listed there in every order and no
+    // longer in the old one (a store that keeps a copy of the category for
+    // one order's index must keep it in step).
+    let mut moved = b.content.clone();
+    moved.category_id = f.categories[2].id;
+    let b = f.vault.edit_workflow(&f.admin, b.id, moved).await.unwrap();
+    for sort in WorkflowSort::ALL {
+        for (category, expected) in [(1, vec![]), (2, vec![b.id])] {
+            let listed = f
+                .vault
+                .list_workflows(
+                    &anon,
+                    q(&|q| {
+                        q.category = Some(f.categories[category].id);
+                        q.sort = sort;
+                    }),
+                )
+                .await
+                .unwrap();
+            assert_eq!(ids(listed), expected, "{sort:?}, category {category}");
+        }
+    }
     let tiers = f
         .vault
         .list_workflows(

@@ -238,7 +238,14 @@ fn push_filters(
         }
     }
     if let Some(cat) = q.category {
-        qb.push(" AND category_id = ").push_bind(cat.as_uuid());
+        // By downloads, the count rows' copy too, for their (status,
+        // category, count, id) index.
+        let category = match q.sort {
+            WorkflowSort::Downloads => "listing_category",
+            _ => "category_id",
+        };
+        qb.push(format!(" AND {category} = "))
+            .push_bind(cat.as_uuid());
     }
     if !q.tiers.is_empty() {
         let tiers: Vec<&str> = q.tiers.iter().map(|t| t.as_str()).collect();
