@@ -233,16 +233,14 @@ pub const LIST_SQL: &str = concat!(
 pub const SEARCH_SQL: &str = concat!(
     "WITH near AS MATERIALIZED (SELECT id, sort_key FROM \
      (SELECT workflows.id, newest_at AS sort_key, \
-     search_vector @@ to_tsquery('simple', $3) AS hit \
-     FROM workflows JOIN workflow_download_counts \
-     ON workflow_download_counts.workflow_id = workflows.id \
+     search_vector @@ (SELECT to_tsquery('simple', $3)) AS hit \
+     FROM workflows \
      WHERE deleted_at IS NULL AND status = $2 ORDER BY newest_at DESC, id ASC LIMIT $5) AS win \
      WHERE hit ORDER BY sort_key DESC, id ASC LIMIT $4), \
      hits AS MATERIALIZED (SELECT id AS hit_id FROM workflows \
      WHERE search_vector @@ to_tsquery('simple', $3) AND (SELECT count(*) FROM near) < $4), \
      page AS (SELECT id AS page_id FROM near WHERE (SELECT count(*) FROM near) = $4 \
-     UNION ALL (SELECT workflows.id FROM hits JOIN workflows JOIN workflow_download_counts \
-     ON workflow_download_counts.workflow_id = workflows.id ON workflows.id = hits.hit_id \
+     UNION ALL (SELECT workflows.id FROM hits JOIN workflows ON workflows.id = hits.hit_id \
      WHERE deleted_at IS NULL AND status = $2 ORDER BY newest_at DESC, id ASC LIMIT $4)) \
      SELECT ",
     card_cols!(),
