@@ -215,33 +215,33 @@ macro_rules! viewed_from {
 }
 
 /// The statement `list_cards` (with a viewer) builds for the listing benchmarked
-/// (the viewer `$1`; one status, one category, tiers, by downloads; `$5` is
-/// the page size + 1).
+/// (the viewer `$1`; one status, one category, tiers, by downloads; the
+/// page size + 1 spelled, as the store spells it).
 pub const LIST_SQL: &str = concat!(
     "SELECT ",
     card_cols!(),
     viewed_from!(),
     " WHERE deleted_at IS NULL AND listing_status = $2 AND listing_category = $3 \
-     AND pricing_tier = ANY($4) ORDER BY download_count DESC, id ASC LIMIT $5"
+     AND pricing_tier = ANY($4) ORDER BY download_count DESC, id ASC LIMIT 21"
 );
 
 /// The statement `list_cards` (with a viewer) builds for the search benchmarked
-/// (published, newest first): the listing's first `$5` rows matched
+/// (published, newest first): the listing's first 1000 rows matched
 /// against the tsquery `$3`, and only when they hold less than a page of
-/// `$4` rows, the word index's matches; then the page's rows with the
+/// 21 rows, the word index's matches; then the page's rows with the
 /// viewer `$1`'s standing.
 pub const SEARCH_SQL: &str = concat!(
     "WITH near AS MATERIALIZED (SELECT id, sort_key FROM \
      (SELECT workflows.id, newest_at AS sort_key, \
      search_vector @@ (SELECT to_tsquery('simple', $3)) AS hit \
      FROM workflows \
-     WHERE deleted_at IS NULL AND status = $2 ORDER BY newest_at DESC, id ASC LIMIT $5) AS win \
-     WHERE hit ORDER BY sort_key DESC, id ASC LIMIT $4), \
+     WHERE deleted_at IS NULL AND status = $2 ORDER BY newest_at DESC, id ASC LIMIT 1000) AS win \
+     WHERE hit ORDER BY sort_key DESC, id ASC LIMIT 21), \
      hits AS MATERIALIZED (SELECT id AS hit_id FROM workflows \
-     WHERE search_vector @@ to_tsquery('simple', $3) AND (SELECT count(*) FROM near) < $4), \
-     page AS (SELECT id AS page_id FROM near WHERE (SELECT count(*) FROM near) = $4 \
+     WHERE search_vector @@ to_tsquery('simple', $3) AND (SELECT count(*) FROM near) < 21), \
+     page AS (SELECT id AS page_id FROM near WHERE (SELECT count(*) FROM near) = 21 \
      UNION ALL (SELECT workflows.id FROM hits JOIN workflows ON workflows.id = hits.hit_id \
-     WHERE deleted_at IS NULL AND status = $2 ORDER BY newest_at DESC, id ASC LIMIT $4)) \
+     WHERE deleted_at IS NULL AND status = $2 ORDER BY newest_at DESC, id ASC LIMIT 21)) \
      SELECT ",
     card_cols!(),
     ", viewer.banned AS viewer_banned, viewer.deleted AS viewer_deleted, \
@@ -608,7 +608,6 @@ impl RawPg {
                 .bind("published")
                 .bind(category)
                 .bind(vec!["pro"])
-                .bind(21_i64)
                 .fetch_all(&mut self.conn)
                 .await?,
         )
@@ -622,8 +621,6 @@ impl RawPg {
                 .bind(viewer)
                 .bind("published")
                 .bind(tsquery)
-                .bind(21_i64)
-                .bind(1000_i64)
                 .fetch_all(&mut self.conn)
                 .await?,
         )
