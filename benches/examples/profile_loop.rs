@@ -9,7 +9,8 @@
 //!
 //! Operations: `check_access`, `download`, `list`, `search`, `search_rare`,
 //! `webhook` (a signed checkout completion, timed apart from making its
-//! pending purchase); backends
+//! pending purchase), and `min_check_access` / `min_download` (the SQLite
+//! `*-min` baseline's, on its own schema and file); backends
 //! `sqlite` (the default) or `postgres` (`DATABASE_URL`); scale `small`
 //! (the default, 10k purchases) or `large` (1M purchases, 100k workflows). It runs for eight
 //! seconds and prints the mean time per operation. The data (SQLite under
