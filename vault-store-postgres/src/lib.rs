@@ -192,7 +192,7 @@ pub struct PgOptions {
     /// yields every match to fetch and sort (for a term on 3% of 100k
     /// workflows, ~0.4 ms against ~17 ms here). A term too rare to fill a
     /// page within the window has few matches, so the word index is then
-    /// cheap; what the window costs is reading it for such a term (~2 ms
+    /// cheap; what the window costs is reading it for such a term (~0.7 ms
     /// for 1000 rows here). The page is the same whatever the window: it
     /// only moves the cost. 0 asks the word index at once.
     pub search_window: u32,

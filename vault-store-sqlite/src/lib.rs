@@ -105,7 +105,7 @@ pub struct SqliteOptions {
     /// index yields every match first (for a term on 3% of 100k workflows,
     /// ~0.1 ms against ~2.4 ms here). A term too rare to fill a page within
     /// the window has few matches, so the index is then cheap; what the
-    /// window costs is reading it for such a term (~0.6 ms for 1000 rows
+    /// window costs is reading it for such a term (~0.35 ms for 1000 rows
     /// here). The page is the same whatever the window: it only moves the
     /// cost. 0 asks the index at once.
     pub search_window: u32,

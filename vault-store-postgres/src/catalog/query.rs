@@ -320,7 +320,7 @@ pub(super) async fn list_workflows<T: Projection>(
     // The page size and the window are spelled, not bound: a generic plan
     // assumes a bound LIMIT keeps a tenth of the rows, and for a category
     // of ~11k workflows (100k in all) chose two parallel workers and a
-    // merge for a page of 21 (12 ms against ~0.3). Both are small integers
+    // merge for a page of 21 (12 ms against 0.15). Both are small integers
     // (`WorkflowQuery::validate`, the store's option), so a statement per
     // page size at most.
     let limit = i64::from(q.limit) + 1;
