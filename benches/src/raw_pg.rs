@@ -238,7 +238,7 @@ pub const SEARCH_SQL: &str = concat!(
      WHERE deleted_at IS NULL AND status = $2 ORDER BY newest_at DESC, id ASC LIMIT 1000) AS win \
      WHERE hit ORDER BY sort_key DESC, id ASC LIMIT 21), \
      hits AS MATERIALIZED (SELECT id AS hit_id FROM workflows \
-     WHERE search_vector @@ to_tsquery('simple', $3) AND (SELECT count(*) FROM near) < 21), \
+     WHERE search_vector @@ (SELECT to_tsquery('simple', $3)) AND (SELECT count(*) FROM near) < 21), \
      page AS (SELECT id AS page_id FROM near WHERE (SELECT count(*) FROM near) = 21 \
      UNION ALL (SELECT workflows.id FROM hits JOIN workflows ON workflows.id = hits.hit_id \
      WHERE deleted_at IS NULL AND status = $2 ORDER BY newest_at DESC, id ASC LIMIT 21)) \
