@@ -17,3 +17,13 @@ CREATE INDEX idx_workflows_category_rating ON workflows (
     (CASE WHEN review_count = 0 THEN -1.0 ELSE CAST(rating_sum AS REAL) / review_count END) DESC,
     id
 );
+
+-- A search's window walks the newest-first order and matches each row's
+-- `search_words`: with the words in that order's index, the walk reads
+-- index pages only, where it read each row's table page too. callgrind
+-- (`profile_loop search_rare sqlite`, a 1000-row window): 4.6M -> 3.7M
+-- instructions a search. It replaces the order's index of 0001, which it
+-- serves as well.
+CREATE INDEX idx_workflows_newest_words
+    ON workflows (status, newest_at DESC, id, deleted_at, search_words);
+DROP INDEX idx_workflows_status_newest;

@@ -50,18 +50,20 @@ async fn an_older_database_gets_its_search_words_on_open() {
     drop(f);
     drop(store);
     // Back to schema 12: no column, the full-text rows as that version
-    // wrote them (the raw text), and none of 0015's category indexes.
+    // wrote them (the raw text), and 0015's indexes undone.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
-            "ALTER TABLE workflows DROP COLUMN search_words; \
-             DELETE FROM workflows_fts; \
-             INSERT INTO workflows_fts (rowid, title, short_description, description, tags) \
-             SELECT rowid, title, short_description, description, '' FROM workflows; \
-             DROP INDEX idx_workflows_category_downloads; \
+            "DROP INDEX idx_workflows_category_downloads; \
              DROP INDEX idx_workflows_category_newest; \
              DROP INDEX idx_workflows_category_score; \
              DROP INDEX idx_workflows_category_rating; \
+             DROP INDEX idx_workflows_newest_words; \
+             CREATE INDEX idx_workflows_status_newest ON workflows (status, newest_at DESC, id); \
+             ALTER TABLE workflows DROP COLUMN search_words; \
+             DELETE FROM workflows_fts; \
+             INSERT INTO workflows_fts (rowid, title, short_description, description, tags) \
+             SELECT rowid, title, short_description, description, '' FROM workflows; \
              PRAGMA user_version = 12;",
         )
         .unwrap();
