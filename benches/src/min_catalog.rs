@@ -122,24 +122,25 @@ const WINDOW: i64 = 1000;
 
 /// The search for `terms` words: ?1 the FTS5 expression, ?2... each term
 /// after a space. A common text fills its page within the newest rows,
-/// each matched on its own words (`instr`), and stops there; only when
+/// each matched on its own words (the store's `vault_has_words`, a SIMD
+/// substring search: the fastest match at hand, so the baseline stays a
+/// limit), and stops there; only when
 /// the first [`WINDOW`] rows hold less than a page does the word index
 /// answer, in row-id order, which is the page's order. (The index alone
 /// merges every prefix's whole doclist first: 3 ms for a common text at
 /// 100k cards, measured.)
 fn sqlite_search(terms: usize) -> String {
-    let matches: Vec<String> = (0..terms)
-        .map(|i| format!("instr(words, ?{}) > 0", i + 2))
-        .collect();
+    let terms: Vec<String> = (0..terms).map(|i| format!("?{}", i + 2)).collect();
     format!(
         "WITH near AS MATERIALIZED (SELECT seq FROM (SELECT seq, words FROM cards \
-         WHERE status = 'published' ORDER BY seq LIMIT {WINDOW}) WHERE {} LIMIT {PAGE}), \
+         WHERE status = 'published' ORDER BY seq LIMIT {WINDOW}) \
+         WHERE vault_has_words(words, {}) LIMIT {PAGE}), \
          far AS MATERIALIZED (SELECT card_words.rowid AS seq FROM \
          (SELECT 1 WHERE (SELECT count(*) FROM near) < {PAGE}) AS gate \
          CROSS JOIN card_words WHERE card_words MATCH ?1 ORDER BY card_words.rowid LIMIT {PAGE}) \
          SELECT {} FROM cards WHERE seq IN (SELECT seq FROM near \
          WHERE (SELECT count(*) FROM near) = {PAGE} UNION ALL SELECT seq FROM far) ORDER BY seq",
-        matches.join(" AND "),
+        terms.join(", "),
         cols!()
     )
 }
@@ -211,6 +212,7 @@ impl MinCatalogSqlite {
         let mut c = Connection::open(path)?;
         c.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(()))?;
         c.pragma_update(None, "synchronous", "FULL")?;
+        vault_store_sqlite::register_functions(&c)?;
         let mut all = cards(scale, epoch);
         // Newest first, ties by id, as the vault's "newest" sort.
         all.sort_by(|a, b| {

@@ -125,13 +125,11 @@ pub fn list_sql() -> String {
 pub fn search_sql(terms: usize) -> String {
     let order = "ORDER BY newest_at DESC, id ASC";
     let filter = "WHERE status IN (?1) AND deleted_at IS NULL";
-    let matches: Vec<String> = (0..terms)
-        .map(|i| format!("instr(search_words, ?{}) > 0", i + 3))
-        .collect();
+    let terms: Vec<String> = (0..terms).map(|i| format!("?{}", i + 3)).collect();
     format!(
         "WITH near AS MATERIALIZED (SELECT rid FROM \
          (SELECT rowid AS rid, search_words FROM workflows {filter} {order} LIMIT 1000) \
-         WHERE {} LIMIT 21), \
+         WHERE vault_has_words(search_words, {}) LIMIT 21), \
          hits AS MATERIALIZED (SELECT workflows_fts.rowid AS hid FROM \
          (SELECT 1 WHERE (SELECT count(*) FROM near) < 21) AS gate \
          CROSS JOIN workflows_fts WHERE workflows_fts MATCH ?2), \
@@ -140,7 +138,7 @@ pub fn search_sql(terms: usize) -> String {
          CROSS JOIN workflows ON workflows.rowid = hits.hid {filter} {order} LIMIT 21)) \
          SELECT {CARD_COLS} FROM page CROSS JOIN workflows \
          ON workflows.rowid = page.pid {order}",
-        matches.join(" AND ")
+        terms.join(", ")
     )
 }
 
@@ -211,10 +209,11 @@ pub struct RawSqlite {
     path: std::path::PathBuf,
 }
 
-/// The store's per-connection settings (`vault_store_sqlite`'s
+/// The store's per-connection settings and SQL functions (`vault_store_sqlite`'s
 /// `prepare_once`): every statement cached, and planned without reading
 /// bound values, so none is compiled again on a new binding.
 pub fn as_the_store(c: &Connection) -> rusqlite::Result<()> {
+    vault_store_sqlite::register_functions(c)?;
     c.set_prepared_statement_cache_capacity(256);
     c.set_db_config(
         rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,

@@ -77,6 +77,14 @@ use vault_core::store::{StoreError, StoreResult};
 use crate::codec::{db, is_busy};
 pub use crate::schema::{SCHEMA_VERSION, SchemaError};
 
+/// Registers on `conn` the SQL functions the store's statements call
+/// (`vault_has_words`, a search's word match), for a connection of your
+/// own that runs the store's SQL on its file. The store's connections
+/// have them already.
+pub fn register_functions(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    catalog::search::register_has_words(conn)
+}
+
 /// How hard SQLite pushes each commit to disk (`PRAGMA synchronous`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Synchronous {
@@ -162,6 +170,7 @@ const STATEMENT_CACHE: usize = 256;
 fn configure(conn: &Connection, options: &SqliteOptions, file: bool) -> StoreResult<()> {
     conn.busy_timeout(options.busy_timeout).map_err(db)?;
     prepare_once(conn)?;
+    catalog::search::register_has_words(conn).map_err(db)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
     if file {
         // WAL lets readers read while the writer writes; it is a property of
@@ -272,6 +281,7 @@ impl SqliteStore {
                 .map_err(db)?;
                 r.busy_timeout(options.busy_timeout).map_err(db)?;
                 prepare_once(&r)?;
+                catalog::search::register_has_words(&r).map_err(db)?;
                 readers.push(Mutex::new(r));
             }
         }

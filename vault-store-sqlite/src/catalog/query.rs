@@ -210,17 +210,14 @@ pub(super) fn list_workflows<T: Projection>(
             // order through a three-row window and fails if it changes.) Only when the window holds less
             // than a page does the full-text index run (the gate is the
             // outer loop of its join, so otherwise it never starts).
-            let matches: Vec<String> = terms
+            let terms: Vec<String> = terms
                 .iter()
-                .map(|t| {
-                    let m = push(&mut vals, Value::Text(format!(" {t}")));
-                    format!("instr(search_words, {m}) > 0")
-                })
+                .map(|t| push(&mut vals, Value::Text(format!(" {t}"))))
                 .collect();
             format!(
                 "WITH near AS MATERIALIZED (SELECT rid FROM \
                  (SELECT rowid AS rid, search_words FROM workflows {filter} {order} LIMIT {window}) \
-                 WHERE {} LIMIT {n}), \
+                 WHERE vault_has_words(search_words, {}) LIMIT {n}), \
                  hits AS MATERIALIZED (SELECT workflows_fts.rowid AS hid FROM \
                  (SELECT 1 WHERE (SELECT count(*) FROM near) < {n}) AS gate \
                  CROSS JOIN workflows_fts WHERE workflows_fts MATCH {fts}), \
@@ -229,7 +226,7 @@ pub(super) fn list_workflows<T: Projection>(
                  CROSS JOIN workflows ON workflows.rowid = hits.hid {filter} {order} LIMIT {n})) \
                  SELECT {cols} FROM page CROSS JOIN workflows \
                  ON workflows.rowid = page.pid {order}",
-                matches.join(" AND ")
+                terms.join(", ")
             )
         } else {
             format!(
