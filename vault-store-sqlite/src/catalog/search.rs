@@ -159,6 +159,34 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any words and terms, multi-byte characters and empty strings
+        /// included: the function and `instr` agree.
+        #[test]
+        fn has_words_agrees_with_instr_on_any_text(
+            words in "[ a-cé€]{0,24}",
+            terms in proptest::collection::vec("[ a-cé€]{0,4}", 1..4),
+        ) {
+            let c = Connection::open_in_memory().unwrap();
+            register_has_words(&c).unwrap();
+            let marks: Vec<String> = (0..terms.len()).map(|i| format!("?{}", i + 2)).collect();
+            let instrs: Vec<String> = marks.iter().map(|m| format!("instr(?1, {m}) > 0")).collect();
+            let sql = format!(
+                "SELECT vault_has_words(?1, {}), {}",
+                marks.join(", "),
+                instrs.join(" AND ")
+            );
+            let mut values = vec![words.clone()];
+            values.extend(terms.iter().cloned());
+            let (ours, theirs): (bool, bool) = c
+                .query_row(&sql, rusqlite::params_from_iter(values), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .unwrap();
+            proptest::prop_assert_eq!(ours, theirs);
+        }
+    }
+
     #[test]
     fn words_are_the_cores_each_after_a_space() {
         assert_eq!(
