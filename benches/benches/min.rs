@@ -1,6 +1,7 @@
-//! The vault's download path against the `*-min` baselines
-//! (`vault_benches::min`: the least SQL that does the same job, on a frozen
-//! schema of its own), at the scales `VAULT_BENCH_SCALE` selects (the
+//! The vault's download path and catalog pages against the `*-min`
+//! baselines (`vault_benches::min` and `vault_benches::min_catalog`: the
+//! least SQL that does the same job, on a frozen schema of its own), at
+//! the scales `VAULT_BENCH_SCALE` selects (the
 //! small one, 10k purchases over 1k workflows, by default; `full` adds 1M
 //! purchases over 100k workflows), on SQLite and, when `DATABASE_URL`
 //! answers, PostgreSQL. The anchors run once, at the small scale.
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgConnectOptions;
 use tokio::runtime::Runtime;
-use vault_benches::min::{MinPg, MinSqlite, MinTarget};
+use vault_benches::min::{MinPg, MinSqlite, MinTarget, tier_rank};
 use vault_benches::min_catalog::{MinCatalogPg, MinCatalogSqlite};
 use vault_benches::scale::{self, SMALL, Scale};
 use vault_benches::world::{Backend, World, remove_db};
@@ -161,15 +162,9 @@ fn page_query(w: &World, op: Op) -> WorkflowQuery {
 }
 
 /// The world's listing as the catalog baselines take it: the category's
-/// and the pro tier's indexes in the spec.
+/// index in the spec and the pro tier's rank.
 fn listed() -> (i64, i64) {
-    (
-        spec::category(1) as i64,
-        PricingTier::ALL
-            .iter()
-            .position(|t| *t == PricingTier::Pro)
-            .unwrap() as i64,
-    )
+    (spec::category(1) as i64, tier_rank(PricingTier::Pro))
 }
 
 /// The workflow ids of the vault's page for `op`, as text.

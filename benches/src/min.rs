@@ -231,7 +231,7 @@ pub struct MinAccess {
 }
 
 /// A tier as the frozen schemas store it: its rank, lowest first.
-pub(crate) fn tier_rank(t: PricingTier) -> i64 {
+pub fn tier_rank(t: PricingTier) -> i64 {
     PricingTier::ALL.iter().position(|x| *x == t).unwrap_or(0) as i64
 }
 

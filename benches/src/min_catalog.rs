@@ -69,7 +69,7 @@ CREATE INDEX cards_newest ON cards (published_at DESC, id) WHERE status = 'publi
 CREATE INDEX cards_words ON cards USING GIN (words) WHERE status = 'published';
 ";
 
-/// A card's seventeen fields, the page's order key last where it is one.
+/// A card's seventeen fields, its id first.
 macro_rules! cols {
     () => {
         "id, slug, title, short_description, category_id, tier, price_minor, currency, \
@@ -124,11 +124,10 @@ const WINDOW: i64 = 1000;
 /// after a space. A common text fills its page within the newest rows,
 /// each matched on its own words (the store's `vault_has_words`, a SIMD
 /// substring search: the fastest match at hand, so the baseline stays a
-/// limit), and stops there; only when
-/// the first [`WINDOW`] rows hold less than a page does the word index
-/// answer, in row-id order, which is the page's order. (The index alone
-/// merges every prefix's whole doclist first: 3 ms for a common text at
-/// 100k cards, measured.)
+/// limit), and stops there; only when the first [`WINDOW`] rows hold less
+/// than a page does the word index answer, in row-id order, which is the
+/// page's order. (The index alone merges every prefix's whole doclist
+/// first: 3 ms for a common text at 100k cards, measured.)
 fn sqlite_search(terms: usize) -> String {
     let terms: Vec<String> = (0..terms).map(|i| format!("?{}", i + 2)).collect();
     format!(
