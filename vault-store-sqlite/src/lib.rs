@@ -169,8 +169,7 @@ const STATEMENT_CACHE: usize = 256;
 
 fn configure(conn: &Connection, options: &SqliteOptions, file: bool) -> StoreResult<()> {
     conn.busy_timeout(options.busy_timeout).map_err(db)?;
-    prepare_once(conn)?;
-    catalog::search::register_has_words(conn).map_err(db)?;
+    every_connection(conn)?;
     conn.pragma_update(None, "foreign_keys", "ON").map_err(db)?;
     if file {
         // WAL lets readers read while the writer writes; it is a property of
@@ -183,6 +182,13 @@ fn configure(conn: &Connection, options: &SqliteOptions, file: bool) -> StoreRes
     };
     conn.pragma_update(None, "synchronous", sync).map_err(db)?;
     Ok(())
+}
+
+/// What the writer and every reader set up alike: statements compiled
+/// once ([`prepare_once`]) and the SQL functions the statements call.
+fn every_connection(conn: &Connection) -> StoreResult<()> {
+    prepare_once(conn)?;
+    register_functions(conn).map_err(db)
 }
 
 /// Every connection, the writer and each reader, compiles each statement
@@ -280,8 +286,7 @@ impl SqliteStore {
                 )
                 .map_err(db)?;
                 r.busy_timeout(options.busy_timeout).map_err(db)?;
-                prepare_once(&r)?;
-                catalog::search::register_has_words(&r).map_err(db)?;
+                every_connection(&r)?;
                 readers.push(Mutex::new(r));
             }
         }
