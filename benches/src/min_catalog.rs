@@ -174,8 +174,8 @@ fn cards(scale: &Scale, epoch: DateTime<Utc>) -> Vec<Card> {
         .collect()
 }
 
-/// Workflow `i`'s thumbnail (a card field of its own here; the vault takes
-/// it out of the media's JSON).
+/// Workflow `i`'s thumbnail (a card field of its own, as in the vault's
+/// SQLite schema; its PostgreSQL schema takes it out of the media's JSON).
 fn thumbnail(i: usize) -> String {
     format!("https://cdn.example.com/thumbs/{}.png", spec::slug(i))
 }

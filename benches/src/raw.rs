@@ -44,7 +44,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, TransactionBeha
 /// `vault-store-sqlite`'s columns of a catalog card (what the vault's
 /// listing and search read since they list cards).
 pub const CARD_COLS: &str = "id, slug, title, short_description, category_id, pricing_tier, \
-    price_minor, currency, wedge_score_x10, json_extract(media, '$.thumbnail_url') AS thumbnail_url, \
+    price_minor, currency, wedge_score_x10, thumbnail_url, \
     status, download_count, favorite_count, review_count, rating_sum, created_at, published_at";
 
 const FILE_COLS: &str = "id, workflow_id, file_type, file_name, storage_key, mime_type, version, \

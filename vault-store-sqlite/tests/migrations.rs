@@ -178,6 +178,53 @@ async fn reopening_is_a_no_op() {
     assert_eq!(user_version(&raw(&path)), SCHEMA_VERSION);
 }
 
+/// Migration 0016 copies each workflow's thumbnail out of its media into
+/// the cards' column: a database written before it lists the same cards.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_before_the_thumbnail_column_gets_its_thumbnails() {
+    use vault_core::catalog::query::WorkflowQuery;
+    use vault_core::catalog::store::CatalogStore;
+    let (_dir, path) = fresh_path();
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let fx = Fixture::new(Arc::new(store) as Arc<dyn Store>).await;
+        let mut c = fx.content("pictured", PricingTier::Free, None);
+        c.media.thumbnail_url = Some("https://cdn.example.com/p.png".into());
+        fx.publish(c).await;
+        fx.publish(fx.content("plain", PricingTier::Free, None))
+            .await;
+    }
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE workflows DROP COLUMN thumbnail_url; PRAGMA user_version = 15;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    let (page, _) = store
+        .list_cards(&WorkflowQuery::default(), None)
+        .await
+        .unwrap();
+    let mut thumbs: Vec<(String, Option<String>)> = page
+        .items
+        .iter()
+        .map(|c| (c.slug.to_string(), c.thumbnail_url.clone()))
+        .collect();
+    thumbs.sort();
+    assert_eq!(
+        thumbs,
+        [
+            (
+                "pictured".into(),
+                Some("https://cdn.example.com/p.png".into())
+            ),
+            ("plain".into(), None),
+        ]
+    );
+    assert_eq!(user_version(&raw(&path)), SCHEMA_VERSION);
+}
+
 fn file_bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }

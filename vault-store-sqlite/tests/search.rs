@@ -50,7 +50,7 @@ async fn an_older_database_gets_its_search_words_on_open() {
     drop(f);
     drop(store);
     // Back to schema 12: no column, the full-text rows as that version
-    // wrote them (the raw text), and 0015's indexes undone.
+    // wrote them (the raw text), 0015's indexes and 0016's column undone.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
@@ -61,6 +61,7 @@ async fn an_older_database_gets_its_search_words_on_open() {
              DROP INDEX idx_workflows_newest_words; \
              CREATE INDEX idx_workflows_status_newest ON workflows (status, newest_at DESC, id); \
              ALTER TABLE workflows DROP COLUMN search_words; \
+             ALTER TABLE workflows DROP COLUMN thumbnail_url; \
              DELETE FROM workflows_fts; \
              INSERT INTO workflows_fts (rowid, title, short_description, description, tags) \
              SELECT rowid, title, short_description, description, '' FROM workflows; \

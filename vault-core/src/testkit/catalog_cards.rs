@@ -75,6 +75,22 @@ pub async fn store_cards_are_the_listing_in_short(store: Arc<dyn Store>) {
         }
         made.push(w);
     }
+    // Thumbnails changed after publication: one replaced, one added, one
+    // removed (a store that keeps the card's thumbnail apart from the
+    // media must follow each edit).
+    for (i, thumb) in [
+        (0, Some("https://cdn.example.com/t/0-new.png")),
+        (1, Some("https://cdn.example.com/t/1-added.png")),
+        (2, None),
+    ] {
+        let mut c = made[i].content.clone();
+        c.media.thumbnail_url = thumb.map(String::from);
+        made[i] = f
+            .vault
+            .edit_workflow(&f.admin, made[i].id, c)
+            .await
+            .unwrap();
+    }
     // Coming soon, a draft and a deleted one: listed to staff or not at all.
     let soon = f
         .vault

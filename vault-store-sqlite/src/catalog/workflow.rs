@@ -42,9 +42,9 @@ pub(super) fn x10(score: &Score) -> StoreResult<i64> {
     i64::try_from(v.trunc()).map_err(|_| unfit("score", past_i64()))
 }
 
-pub(super) fn score(row: &Row<'_>, col: &str, field: &'static str) -> StoreResult<Score> {
+pub(super) fn score(row: &Row<'_>, col: impl Col, field: &'static str) -> StoreResult<Score> {
     let v: i64 = get(row, col)?;
-    Score::new(field, Decimal::new(v, 1)).map_err(|_| corrupt(col, v))
+    Score::new(field, Decimal::new(v, 1)).map_err(|_| corrupt(&col.name(row), v))
 }
 
 pub(super) fn price(row: &Row<'_>) -> StoreResult<Option<Money>> {
@@ -162,35 +162,37 @@ pub(crate) fn workflow_from_row(row: &Row<'_>) -> StoreResult<Workflow> {
     })
 }
 
-/// The columns of a [`WorkflowCard`]: a listing's short row. The
-/// thumbnail is taken out of the media's JSON by SQLite, so the rest of it
-/// is never parsed.
+/// The columns of a [`WorkflowCard`]: a listing's short row, the
+/// thumbnail kept beside the media's JSON (migration 0016), so a card
+/// parses none of it. [`card_from_row`] reads them by position: a change
+/// here is a change there (the contract suite compares every store's
+/// cards with [`WorkflowCard::of`], so a mismatch cannot pass).
 pub(crate) const CARD_COLS: &str = "id, slug, title, short_description, category_id, \
     pricing_tier, price_minor, currency, wedge_score_x10, \
-    json_extract(media, '$.thumbnail_url') AS thumbnail_url, status, download_count, \
+    thumbnail_url, status, download_count, \
     favorite_count, review_count, rating_sum, created_at, published_at";
 
 pub(crate) fn card_from_row(row: &Row<'_>) -> StoreResult<WorkflowCard> {
     decode("workflows", || {
         Ok(WorkflowCard {
-            id: parse(row, "id")?,
-            slug: slug(row, "slug")?,
-            title: get(row, "title")?,
-            short_description: get(row, "short_description")?,
-            category_id: parse(row, "category_id")?,
-            pricing_tier: parse(row, "pricing_tier")?,
-            price: price(row)?,
-            wedge_score: score(row, "wedge_score_x10", "wedge_score")?,
-            thumbnail_url: get(row, "thumbnail_url")?,
-            status: parse(row, "status")?,
-            download_count: u64_col(row, "download_count")?,
-            favorite_count: u64_col(row, "favorite_count")?,
+            id: parse(row, 0)?,
+            slug: slug(row, 1)?,
+            title: get(row, 2)?,
+            short_description: get(row, 3)?,
+            category_id: parse(row, 4)?,
+            pricing_tier: parse(row, 5)?,
+            price: opt_money(row, 6, 7)?,
+            wedge_score: score(row, 8, "wedge_score")?,
+            thumbnail_url: get(row, 9)?,
+            status: parse(row, 10)?,
+            download_count: u64_col(row, 11)?,
+            favorite_count: u64_col(row, 12)?,
             rating: RatingSummary {
-                count: u64_col(row, "review_count")?,
-                sum: u64_col(row, "rating_sum")?,
+                count: u64_col(row, 13)?,
+                sum: u64_col(row, 14)?,
             },
-            created_at: time(row, "created_at")?,
-            published_at: opt_time(row, "published_at")?,
+            created_at: time(row, 15)?,
+            published_at: opt_time(row, 16)?,
         })
     })
 }
@@ -213,7 +215,7 @@ pub(crate) fn require_workflow(conn: &Connection, id: WorkflowId) -> StoreResult
 }
 
 /// The editable columns, in the order `content_values` returns them.
-pub(super) const CONTENT_COLS: [&str; 23] = [
+pub(super) const CONTENT_COLS: [&str; 24] = [
     "slug",
     "title",
     "short_description",
@@ -229,6 +231,7 @@ pub(super) const CONTENT_COLS: [&str; 23] = [
     "price_minor",
     "currency",
     "media",
+    "thumbnail_url",
     "features",
     "requirements",
     "includes",
@@ -265,6 +268,10 @@ pub(super) fn content_values(w: &Workflow) -> StoreResult<Vec<Value>> {
         price_minor,
         currency,
         Value::Text(json(&c.media)?),
+        c.media
+            .thumbnail_url
+            .clone()
+            .map_or(Value::Null, Value::Text),
         Value::Text(json(&c.features)?),
         Value::Text(json(&c.requirements)?),
         Value::Text(json(&c.includes)?),
