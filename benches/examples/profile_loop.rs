@@ -9,8 +9,9 @@
 //!
 //! Operations: `check_access`, `download`, `list`, `search`, `search_rare`,
 //! `webhook` (a signed checkout completion, timed apart from making its
-//! pending purchase), and `min_check_access` / `min_download` (the SQLite
-//! `*-min` baseline's, on its own schema and file); backends
+//! pending purchase), and `min_check_access`, `min_download`, `min_list`,
+//! `min_search`, `min_search_rare` (the SQLite `*-min` baselines', on
+//! their own schema and file); backends
 //! `sqlite` (the default) or `postgres` (`DATABASE_URL`); scale `small`
 //! (the default, 10k purchases) or `large` (1M purchases, 100k workflows). It runs for eight
 //! seconds and prints the mean time per operation. The data (SQLite under
@@ -26,7 +27,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use vault_benches::min::{MinSqlite, MinTarget};
+use vault_benches::min::{MinSqlite, MinTarget, tier_rank};
+use vault_benches::min_catalog::MinCatalogSqlite;
+use vault_core::value::tier::PricingTier;
 use vault_benches::scale::{LARGE, SMALL};
 use vault_benches::spec;
 use vault_benches::world::{Backend, World};
@@ -83,8 +86,11 @@ fn main() {
 }
 
 fn run_min(op: &str, scale: vault_benches::scale::Scale) {
-    let path = Path::new("/dev/shm/vault-profile/min.db");
     let _ = std::fs::create_dir_all("/dev/shm/vault-profile");
+    if ["list", "search", "search_rare"].contains(&op) {
+        return run_min_page(op, scale);
+    }
+    let path = Path::new("/dev/shm/vault-profile/min.db");
     vault_benches::world::remove_db(path);
     let min = MinSqlite::create(path, &scale, vault_core::testkit::epoch(), "FULL").unwrap();
     let targets: Vec<MinTarget> = (0..spec::TARGETS)
@@ -101,7 +107,9 @@ fn run_min(op: &str, scale: vault_benches::scale::Scale) {
         match op {
             "check_access" => drop(min.check_access(t, now).unwrap().unwrap()),
             "download" => assert!(min.download(t, now).unwrap()),
-            other => panic!("unknown min operation {other}: check_access, download"),
+            other => panic!(
+                "unknown min operation {other}: check_access, download, list, search, search_rare"
+            ),
         }
     }
     let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
@@ -155,4 +163,28 @@ async fn run(w: &World, op: &str) {
     }
     let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
     println!("{op}: {per:.1} µs per operation ({n} in all)");
+}
+
+/// The SQLite catalog baseline's page (benches/src/min_catalog.rs), the
+/// min bench's query for `op`.
+fn run_min_page(op: &str, scale: vault_benches::scale::Scale) {
+    let path = Path::new("/dev/shm/vault-profile/min-catalog.db");
+    vault_benches::world::remove_db(path);
+    let min = MinCatalogSqlite::create(path, &scale, vault_core::testkit::epoch()).unwrap();
+    let (category, tier) = (spec::category(1) as i64, tier_rank(PricingTier::Pro));
+    let iters: Option<usize> = std::env::var("PROFILE_ITERS")
+        .ok()
+        .map(|s| s.parse().unwrap());
+    let (start, mut n) = (Instant::now(), 0usize);
+    while iters.map_or(start.elapsed() < Duration::from_secs(8), |i| n < i) {
+        n += 1;
+        let page = match op {
+            "search" => min.search(spec::SEARCH).unwrap(),
+            "search_rare" => min.search(spec::SEARCH_RARE).unwrap(),
+            _ => min.list(category, tier).unwrap(),
+        };
+        assert!(!page.is_empty());
+    }
+    let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+    println!("min_{op}: {per:.1} µs per operation ({n} in all)");
 }
