@@ -29,10 +29,10 @@ use std::time::{Duration, Instant};
 
 use vault_benches::min::{MinSqlite, MinTarget, tier_rank};
 use vault_benches::min_catalog::MinCatalogSqlite;
-use vault_core::value::tier::PricingTier;
 use vault_benches::scale::{LARGE, SMALL};
 use vault_benches::spec;
 use vault_benches::world::{Backend, World};
+use vault_core::value::tier::PricingTier;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

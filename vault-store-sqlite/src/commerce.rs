@@ -763,10 +763,12 @@ impl CommerceStore for SqliteStore {
 }
 
 /// A user's purchases covering a workflow (directly or through a bundle),
-/// newest first. The user's index is walked in its order, each purchase
-/// probing the items' primary key: `id IN (SELECT ...)` built the
-/// workflow's whole purchaser list in a temporary table on every call
-/// (work that grows with the workflow's sales, not the user's purchases).
+/// newest first. The user's index is walked in its order: `id IN (SELECT
+/// ...)` built the workflow's whole purchaser list in a temporary table on
+/// every call (work that grows with the workflow's sales, not the user's
+/// purchases). The index holds each purchase's type and workflow
+/// (migration 0017): a purchase of one workflow covers the one its row
+/// names ([`PurchaseItem::covers`]), so only a bundle probes the items.
 pub(crate) fn purchases_covering(
     c: &Connection,
     user: &UserId,
@@ -777,8 +779,10 @@ pub(crate) fn purchases_covering(
         concat!(
             "SELECT ",
             purchase_cols!(),
-            " FROM workflow_purchases p WHERE user_id = ?1 AND EXISTS \
-             (SELECT 1 FROM workflow_purchase_items i WHERE i.purchase_id = p.id AND i.workflow_id = ?2) \
+            " FROM workflow_purchases p WHERE user_id = ?1 AND CASE WHEN purchase_type = 'bundle' \
+             THEN EXISTS (SELECT 1 FROM workflow_purchase_items i \
+                          WHERE i.purchase_id = p.id AND i.workflow_id = ?2) \
+             ELSE workflow_id = ?2 END \
              ORDER BY created_at DESC, id"
         ),
         params![Id(user), Id(&workflow)],

@@ -22,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0014_search_tokens.sql"),
     include_str!("../migrations/0015_category_listings.sql"),
     include_str!("../migrations/0016_card_thumbnails.sql"),
+    include_str!("../migrations/0017_purchases_by_user_and_item.sql"),
 ];
 
 /// Migrations 0013 (the workflows' search words) and 0014 (the full-text

@@ -197,7 +197,10 @@ async fn a_database_before_the_thumbnail_column_gets_its_thumbnails() {
     {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
-            "ALTER TABLE workflows DROP COLUMN thumbnail_url; PRAGMA user_version = 15;",
+            "ALTER TABLE workflows DROP COLUMN thumbnail_url; \
+             DROP INDEX idx_workflow_purchases_user_items; \
+             CREATE INDEX idx_workflow_purchases_user ON workflow_purchases (user_id, created_at DESC, id); \
+             PRAGMA user_version = 15;",
         )
         .unwrap();
     }

@@ -50,7 +50,8 @@ async fn an_older_database_gets_its_search_words_on_open() {
     drop(f);
     drop(store);
     // Back to schema 12: no column, the full-text rows as that version
-    // wrote them (the raw text), 0015's indexes and 0016's column undone.
+    // wrote them (the raw text), 0015's indexes, 0016's column and 0017's
+    // index undone.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
@@ -62,6 +63,8 @@ async fn an_older_database_gets_its_search_words_on_open() {
              CREATE INDEX idx_workflows_status_newest ON workflows (status, newest_at DESC, id); \
              ALTER TABLE workflows DROP COLUMN search_words; \
              ALTER TABLE workflows DROP COLUMN thumbnail_url; \
+             DROP INDEX idx_workflow_purchases_user_items; \
+             CREATE INDEX idx_workflow_purchases_user ON workflow_purchases (user_id, created_at DESC, id); \
              DELETE FROM workflows_fts; \
              INSERT INTO workflows_fts (rowid, title, short_description, description, tags) \
              SELECT rowid, title, short_description, description, '' FROM workflows; \
