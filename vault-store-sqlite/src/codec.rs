@@ -352,6 +352,71 @@ impl Col for usize {
     }
 }
 
+/// The position of column `name` in the select list `cols`: items
+/// separated by commas outside parentheses, each `name` or `expr AS name`.
+/// For [`at!`], which computes it at compile time: a decoder names its
+/// columns and reads them by position, and a name not in the list fails the
+/// build.
+pub(crate) const fn position(cols: &str, name: &str) -> usize {
+    let (c, n) = (cols.as_bytes(), name.as_bytes());
+    let (mut i, mut start, mut index, mut depth) = (0, 0, 0, 0usize);
+    loop {
+        if i == c.len() || (c[i] == b',' && depth == 0) {
+            if item_is(c, start, i, n) {
+                return index;
+            }
+            assert!(i < c.len(), "no such column in the select list");
+            index += 1;
+            start = i + 1;
+        } else if c[i] == b'(' {
+            depth += 1;
+        } else if c[i] == b')' {
+            depth -= 1;
+        }
+        i += 1;
+    }
+}
+
+/// Whether the select-list item `c[start..end]` is named `name`.
+const fn item_is(c: &[u8], mut start: usize, mut end: usize, name: &[u8]) -> bool {
+    while start < end && c[start].is_ascii_whitespace() {
+        start += 1;
+    }
+    while end > start && c[end - 1].is_ascii_whitespace() {
+        end -= 1;
+    }
+    // The name after the last ` AS `, if any.
+    let mut k = end;
+    while k >= start + 4 {
+        if c[k - 4] == b' ' && c[k - 3] == b'A' && c[k - 2] == b'S' && c[k - 1] == b' ' {
+            start = k;
+            break;
+        }
+        k -= 1;
+    }
+    if end - start != name.len() {
+        return false;
+    }
+    let mut j = 0;
+    while j < name.len() {
+        if c[start + j] != name[j] {
+            return false;
+        }
+        j += 1;
+    }
+    true
+}
+
+/// The position of column `$name` in the select list `$cols` (a constant),
+/// computed at compile time: see [`position`].
+macro_rules! at {
+    ($cols:expr, $name:literal) => {{
+        const I: usize = $crate::codec::position($cols, $name);
+        I
+    }};
+}
+pub(crate) use at;
+
 /// Reads column `col` of `row`.
 pub(crate) fn get<T: rusqlite::types::FromSql>(row: &Row<'_>, col: impl Col) -> StoreResult<T> {
     let i = col.index(row).map_err(db)?;
@@ -586,6 +651,22 @@ mod columns_tests {
             Err(vault_core::store::StoreError::Corrupt { column, .. }) => assert_eq!(column, "b"),
             other => panic!("expected the column named: {other:?}"),
         }
+    }
+
+    #[test]
+    fn positions_are_found_in_a_select_list() {
+        use super::position;
+        let cols = "id, json_extract(media, '$.a, b') AS thumb, \
+            (CASE WHEN n = 0 THEN 1 ELSE 2 END) AS k,\n  last";
+        assert_eq!(position(cols, "id"), 0);
+        assert_eq!(position(cols, "thumb"), 1);
+        assert_eq!(position(cols, "k"), 2);
+        assert_eq!(position(cols, "last"), 3);
+        assert!(std::panic::catch_unwind(|| position(cols, "media")).is_err());
+        assert!(std::panic::catch_unwind(|| position(cols, "i")).is_err());
+        // At compile time.
+        const K: usize = super::at!("a, b AS c", "c");
+        assert_eq!(K, 1);
     }
 
     #[test]

@@ -36,79 +36,98 @@ macro_rules! purchase_cols {
     };
 }
 
-fn user(row: &Row<'_>, col: &str) -> StoreResult<UserId> {
+fn user(row: &Row<'_>, col: impl Col) -> StoreResult<UserId> {
     parse_with(row, col, UserId::parse)
 }
 
-fn provider(row: &Row<'_>, with_purchase_ids: bool) -> StoreResult<ProviderRefs> {
+/// The provider's references; a purchase's row also holds its checkout
+/// session and payment intent (`checkout`), a membership's does not.
+fn provider<C: Col>(
+    row: &Row<'_>,
+    customer: C,
+    checkout: Option<(C, C)>,
+    subscription: C,
+    price: C,
+) -> StoreResult<ProviderRefs> {
+    let (session, intent) = match checkout {
+        Some((session, intent)) => (get(row, session)?, get(row, intent)?),
+        None => (None, None),
+    };
     Ok(ProviderRefs {
-        customer_id: get(row, "stripe_customer_id")?,
-        checkout_session_id: if with_purchase_ids {
-            get(row, "stripe_checkout_session_id")?
-        } else {
-            None
-        },
-        payment_intent_id: if with_purchase_ids {
-            get(row, "stripe_payment_intent_id")?
-        } else {
-            None
-        },
-        subscription_id: get(row, "stripe_subscription_id")?,
-        price_id: get(row, "stripe_price_id")?,
+        customer_id: get(row, customer)?,
+        checkout_session_id: session,
+        payment_intent_id: intent,
+        subscription_id: get(row, subscription)?,
+        price_id: get(row, price)?,
     })
 }
 
 fn purchase_from_row(row: &Row<'_>) -> StoreResult<Purchase> {
+    // Every statement decoded here selects `purchase_cols!()` first.
+    macro_rules! c {
+        ($name:literal) => {
+            at!(purchase_cols!(), $name)
+        };
+    }
     decode("workflow_purchases", || {
-        let currency: String = get(row, "currency")?;
-        let kind: String = get(row, "purchase_type")?;
+        let currency: String = get(row, c!("currency"))?;
+        let kind: String = get(row, c!("purchase_type"))?;
         let item = match kind.as_str() {
             "one_time" => PurchaseItem::Workflow {
-                workflow_id: parse(row, "workflow_id")?,
+                workflow_id: parse(row, c!("workflow_id"))?,
             },
             "bundle" => PurchaseItem::Bundle {
-                bundle_id: parse(row, "bundle_id")?,
-                members: json_col(row, "item_workflows")?,
+                bundle_id: parse(row, c!("bundle_id"))?,
+                members: json_col(row, c!("item_workflows"))?,
             },
             "membership_included" => PurchaseItem::MembershipIncluded {
-                workflow_id: parse(row, "workflow_id")?,
-                membership_id: parse(row, "membership_id")?,
+                workflow_id: parse(row, c!("workflow_id"))?,
+                membership_id: parse(row, c!("membership_id"))?,
             },
             other => return Err(corrupt("purchase_type", other)),
         };
-        let refund = match get::<Option<i64>>(row, "refunded_minor")? {
+        let refund = match get::<Option<i64>>(row, c!("refunded_minor"))? {
             Some(minor) => Some(RefundState {
                 refunded: money(minor, &currency)?,
-                reason: get(row, "refund_reason")?,
-                refunded_at: time(row, "refunded_at")?,
+                reason: get(row, c!("refund_reason"))?,
+                refunded_at: time(row, c!("refunded_at"))?,
             }),
             None => None,
         };
         Ok(Purchase {
-            id: parse(row, "id")?,
-            user_id: user(row, "user_id")?,
+            id: parse(row, c!("id"))?,
+            user_id: user(row, c!("user_id"))?,
             item,
-            license_type: parse(row, "license_type")?,
-            license_key: parse_with(row, "license_key", LicenseKey::parse)?,
+            license_type: parse(row, c!("license_type"))?,
+            license_key: parse_with(row, c!("license_key"), LicenseKey::parse)?,
             quota: Quota {
-                used: u32_col(row, "downloads_used")?,
-                limit: opt_u32_col(row, "download_limit")?,
+                used: u32_col(row, c!("downloads_used"))?,
+                limit: opt_u32_col(row, c!("download_limit"))?,
             },
-            license_expires_at: opt_time(row, "license_expires_at")?,
-            update_months: opt_u32_col(row, "update_months")?,
-            updates_until: opt_time(row, "updates_until")?,
-            status: parse(row, "payment_status")?,
-            amount: money(get(row, "amount_minor")?, &currency)?,
-            tax: money(get(row, "tax_minor")?, &currency)?,
-            total: money(get(row, "total_minor")?, &currency)?,
+            license_expires_at: opt_time(row, c!("license_expires_at"))?,
+            update_months: opt_u32_col(row, c!("update_months"))?,
+            updates_until: opt_time(row, c!("updates_until"))?,
+            status: parse(row, c!("payment_status"))?,
+            amount: money(get(row, c!("amount_minor"))?, &currency)?,
+            tax: money(get(row, c!("tax_minor"))?, &currency)?,
+            total: money(get(row, c!("total_minor"))?, &currency)?,
             refund,
-            payment_ref: parse_opt_with(row, "payment_ref", PaymentRef::parse)?,
-            provider: provider(row, true)?,
-            created_at: time(row, "created_at")?,
-            completed_at: opt_time(row, "completed_at")?,
-            disputed_at: opt_time(row, "disputed_at")?,
-            dispute_outcome: parse_opt(row, "dispute_outcome")?,
-            updated_at: time(row, "updated_at")?,
+            payment_ref: parse_opt_with(row, c!("payment_ref"), PaymentRef::parse)?,
+            provider: provider(
+                row,
+                c!("stripe_customer_id"),
+                Some((
+                    c!("stripe_checkout_session_id"),
+                    c!("stripe_payment_intent_id"),
+                )),
+                c!("stripe_subscription_id"),
+                c!("stripe_price_id"),
+            )?,
+            created_at: time(row, c!("created_at"))?,
+            completed_at: opt_time(row, c!("completed_at"))?,
+            disputed_at: opt_time(row, c!("disputed_at"))?,
+            dispute_outcome: parse_opt(row, c!("dispute_outcome"))?,
+            updated_at: time(row, c!("updated_at"))?,
         })
     })
 }
@@ -409,13 +428,20 @@ macro_rules! membership_cols {
     stripe_subscription_id, stripe_price_id, provider_sync, created_at, updated_at, revision"
     };
 }
+pub(crate) use membership_cols;
 const MEMBERSHIP_COLS: &str = membership_cols!();
 
 pub(crate) fn membership_from_row(row: &Row<'_>) -> StoreResult<Membership> {
+    // Every statement decoded here selects `membership_cols!()` first.
+    macro_rules! c {
+        ($name:literal) => {
+            at!(membership_cols!(), $name)
+        };
+    }
     decode("memberships", || {
         let period = Period::new(
-            time(row, "current_period_start")?,
-            time(row, "current_period_end")?,
+            time(row, c!("current_period_start"))?,
+            time(row, c!("current_period_end"))?,
         )
         .map_err(|_| {
             corrupt(
@@ -424,31 +450,37 @@ pub(crate) fn membership_from_row(row: &Row<'_>) -> StoreResult<Membership> {
             )
         })?;
         Ok(Membership {
-            id: parse(row, "id")?,
-            user_id: user(row, "user_id")?,
-            tier: parse(row, "tier")?,
-            status: parse(row, "status")?,
-            trial_ends_at: opt_time(row, "trial_ends_at")?,
+            id: parse(row, c!("id"))?,
+            user_id: user(row, c!("user_id"))?,
+            tier: parse(row, c!("tier"))?,
+            status: parse(row, c!("status"))?,
+            trial_ends_at: opt_time(row, c!("trial_ends_at"))?,
             period,
             quota: Quota {
-                used: u32_col(row, "period_downloads_used")?,
-                limit: opt_u32_col(row, "period_download_limit")?,
+                used: u32_col(row, c!("period_downloads_used"))?,
+                limit: opt_u32_col(row, c!("period_download_limit"))?,
             },
-            cancel_at_period_end: bool_col(row, "cancel_at_period_end")?,
-            past_due_since: opt_time(row, "past_due_since")?,
-            grace_ends_at: opt_time(row, "grace_ends_at")?,
-            canceled_at: opt_time(row, "canceled_at")?,
-            ended_at: opt_time(row, "ended_at")?,
-            features: json_col(row, "features")?,
-            enrolled_at: time(row, "enrolled_at")?,
-            provider: provider(row, false)?,
-            provider_sync: get::<Option<String>>(row, "provider_sync")?
+            cancel_at_period_end: bool_col(row, c!("cancel_at_period_end"))?,
+            past_due_since: opt_time(row, c!("past_due_since"))?,
+            grace_ends_at: opt_time(row, c!("grace_ends_at"))?,
+            canceled_at: opt_time(row, c!("canceled_at"))?,
+            ended_at: opt_time(row, c!("ended_at"))?,
+            features: json_col(row, c!("features"))?,
+            enrolled_at: time(row, c!("enrolled_at"))?,
+            provider: provider(
+                row,
+                c!("stripe_customer_id"),
+                None::<(usize, usize)>,
+                c!("stripe_subscription_id"),
+                c!("stripe_price_id"),
+            )?,
+            provider_sync: get::<Option<String>>(row, c!("provider_sync"))?
                 .map(|s| from_json(&s))
                 .transpose()?
                 .unwrap_or_default(),
-            created_at: time(row, "created_at")?,
-            updated_at: time(row, "updated_at")?,
-            revision: u64_col(row, "revision")?,
+            created_at: time(row, c!("created_at"))?,
+            updated_at: time(row, c!("updated_at"))?,
+            revision: u64_col(row, c!("revision"))?,
         })
     })
 }

@@ -21,29 +21,35 @@ macro_rules! file_cols {
 pub(crate) use file_cols;
 
 pub(crate) fn file_from_row(row: &Row<'_>) -> StoreResult<WorkflowFile> {
+    // Every statement decoded here selects `file_cols!()` first.
+    macro_rules! c {
+        ($name:literal) => {
+            at!(file_cols!(), $name)
+        };
+    }
     decode("workflow_files", || {
         Ok(WorkflowFile {
-            id: parse(row, "id")?,
-            workflow_id: parse(row, "workflow_id")?,
-            kind: parse(row, "file_type")?,
-            file_name: get(row, "file_name")?,
-            storage_key: get(row, "storage_key")?,
-            mime_type: get(row, "mime_type")?,
-            version: parse(row, "version")?,
-            is_primary: bool_col(row, "is_primary")?,
-            access: json_col::<FileAccess>(row, "access")?,
-            size_bytes: u64_col(row, "size_bytes")?,
-            checksum: parse_checksum(row)?,
-            download_count: u64_col(row, "download_count")?,
-            created_at: time(row, "created_at")?,
-            updated_at: time(row, "updated_at")?,
-            revision: u64_col(row, "revision")?,
+            id: parse(row, c!("id"))?,
+            workflow_id: parse(row, c!("workflow_id"))?,
+            kind: parse(row, c!("file_type"))?,
+            file_name: get(row, c!("file_name"))?,
+            storage_key: get(row, c!("storage_key"))?,
+            mime_type: get(row, c!("mime_type"))?,
+            version: parse(row, c!("version"))?,
+            is_primary: bool_col(row, c!("is_primary"))?,
+            access: json_col::<FileAccess>(row, c!("access"))?,
+            size_bytes: u64_col(row, c!("size_bytes"))?,
+            checksum: parse_with(
+                row,
+                c!("checksum"),
+                vault_core::catalog::file::Checksum::parse,
+            )?,
+            download_count: u64_col(row, c!("download_count"))?,
+            created_at: time(row, c!("created_at"))?,
+            updated_at: time(row, c!("updated_at"))?,
+            revision: u64_col(row, c!("revision"))?,
         })
     })
-}
-
-pub(super) fn parse_checksum(row: &Row<'_>) -> StoreResult<vault_core::catalog::file::Checksum> {
-    parse_with(row, "checksum", vault_core::catalog::file::Checksum::parse)
 }
 
 pub(super) fn clear_other_primaries(tx: &Tx<'_>, f: &WorkflowFile) -> StoreResult<()> {

@@ -61,15 +61,21 @@ macro_rules! gate_cols {
 }
 pub(crate) use gate_cols;
 
+/// A [`GateFacts`] of a statement that selects `gate_cols!()` first.
 pub(crate) fn gate_from_row(row: &Row<'_>) -> StoreResult<GateFacts> {
+    macro_rules! c {
+        ($name:literal) => {
+            at!(gate_cols!(), $name)
+        };
+    }
     decode("workflows", || {
         Ok(GateFacts {
-            id: parse(row, "id")?,
-            status: parse(row, "status")?,
-            tier: parse(row, "pricing_tier")?,
-            price: price(row)?,
-            archived_at: opt_time(row, "archived_at")?,
-            deleted: get::<Option<String>>(row, "deleted_at")?.is_some(),
+            id: parse(row, c!("id"))?,
+            status: parse(row, c!("status"))?,
+            tier: parse(row, c!("pricing_tier"))?,
+            price: opt_money(row, c!("price_minor"), c!("currency"))?,
+            archived_at: opt_time(row, c!("archived_at"))?,
+            deleted: get::<Option<String>>(row, c!("deleted_at"))?.is_some(),
         })
     })
 }
@@ -164,35 +170,39 @@ pub(crate) fn workflow_from_row(row: &Row<'_>) -> StoreResult<Workflow> {
 
 /// The columns of a [`WorkflowCard`]: a listing's short row, the
 /// thumbnail kept beside the media's JSON (migration 0016), so a card
-/// parses none of it. [`card_from_row`] reads them by position: a change
-/// here is a change there (the contract suite compares every store's
-/// cards with [`WorkflowCard::of`], so a mismatch cannot pass).
+/// parses none of it. [`card_from_row`] reads them by the positions of
+/// their names here, found at compile time ([`at!`]).
 pub(crate) const CARD_COLS: &str = "id, slug, title, short_description, category_id, \
     pricing_tier, price_minor, currency, wedge_score_x10, \
     thumbnail_url, status, download_count, \
     favorite_count, review_count, rating_sum, created_at, published_at";
 
 pub(crate) fn card_from_row(row: &Row<'_>) -> StoreResult<WorkflowCard> {
+    macro_rules! c {
+        ($name:literal) => {
+            at!(CARD_COLS, $name)
+        };
+    }
     decode("workflows", || {
         Ok(WorkflowCard {
-            id: parse(row, 0)?,
-            slug: slug(row, 1)?,
-            title: get(row, 2)?,
-            short_description: get(row, 3)?,
-            category_id: parse(row, 4)?,
-            pricing_tier: parse(row, 5)?,
-            price: opt_money(row, 6, 7)?,
-            wedge_score: score(row, 8, "wedge_score")?,
-            thumbnail_url: get(row, 9)?,
-            status: parse(row, 10)?,
-            download_count: u64_col(row, 11)?,
-            favorite_count: u64_col(row, 12)?,
+            id: parse(row, c!("id"))?,
+            slug: slug(row, c!("slug"))?,
+            title: get(row, c!("title"))?,
+            short_description: get(row, c!("short_description"))?,
+            category_id: parse(row, c!("category_id"))?,
+            pricing_tier: parse(row, c!("pricing_tier"))?,
+            price: opt_money(row, c!("price_minor"), c!("currency"))?,
+            wedge_score: score(row, c!("wedge_score_x10"), "wedge_score")?,
+            thumbnail_url: get(row, c!("thumbnail_url"))?,
+            status: parse(row, c!("status"))?,
+            download_count: u64_col(row, c!("download_count"))?,
+            favorite_count: u64_col(row, c!("favorite_count"))?,
             rating: RatingSummary {
-                count: u64_col(row, 13)?,
-                sum: u64_col(row, 14)?,
+                count: u64_col(row, c!("review_count"))?,
+                sum: u64_col(row, c!("rating_sum"))?,
             },
-            created_at: time(row, 15)?,
-            published_at: opt_time(row, 16)?,
+            created_at: time(row, c!("created_at"))?,
+            published_at: opt_time(row, c!("published_at"))?,
         })
     })
 }

@@ -19,7 +19,7 @@ use vault_core::value::money::Currency;
 use crate::SqliteStore;
 use crate::catalog::{WORKFLOW_COLS, workflow_from_row};
 use crate::codec::*;
-use crate::commerce::membership_from_row;
+use crate::commerce::{membership_cols, membership_from_row};
 use crate::sql::{Id, query_all};
 
 #[async_trait]
@@ -139,7 +139,13 @@ impl AnalyticsStore for SqliteStore {
                 .map_err(db)?;
             let rows = query_all(
                 tx,
-                "SELECT * FROM active_memberships ORDER BY id",
+                // The membership's columns first, as its decoder reads them.
+                concat!(
+                    "SELECT ",
+                    membership_cols!(),
+                    ", computed_status, days_remaining, downloads_remaining \
+                     FROM active_memberships ORDER BY id"
+                ),
                 [],
                 |row| {
                     Ok(ActiveMembershipRow::from_view(
