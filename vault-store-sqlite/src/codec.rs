@@ -313,10 +313,10 @@ impl<'a> Row<'a> {
 /// A column of a result row: a name (`&str`), looked up in the
 /// statement's names, or a position (`usize`) in its select list.
 ///
-/// A decoder reads by position where it owns the select list it reads (a
-/// card's columns are spelled beside its decoder): a name's lookup cost
-/// ~80 instructions a column, 7% of a catalog page (callgrind). Names stay
-/// for decoders whose columns other statements embed or prefix.
+/// A decoder whose statements all select its column list first reads by
+/// position, each found from its name at compile time ([`at!`]): a name's
+/// lookup cost ~80 instructions a column, 7% of a catalog page
+/// (callgrind). The other decoders read by name.
 pub(crate) trait Col: Copy {
     /// The column's position in `row`.
     fn index(self, row: &Row<'_>) -> rusqlite::Result<usize>;
