@@ -97,12 +97,7 @@ fn run_min(op: &str, scale: vault_benches::scale::Scale) {
         .map(|u| MinTarget::new(u, None, None))
         .collect();
     let now = vault_core::testkit::epoch();
-    let iters: Option<usize> = std::env::var("PROFILE_ITERS")
-        .ok()
-        .map(|s| s.parse().unwrap());
-    let (start, mut n) = (Instant::now(), 0usize);
-    while iters.map_or(start.elapsed() < Duration::from_secs(8), |i| n < i) {
-        n += 1;
+    looped(op, |n| {
         let t = &targets[n % spec::TARGETS];
         match op {
             "check_access" => drop(min.check_access(t, now).unwrap().unwrap()),
@@ -111,6 +106,19 @@ fn run_min(op: &str, scale: vault_benches::scale::Scale) {
                 "unknown min operation {other}: check_access, download, list, search, search_rare"
             ),
         }
+    });
+}
+
+/// Runs `step` (given the count so far) for eight seconds or
+/// `PROFILE_ITERS` times, and prints the baseline's time per operation.
+fn looped(op: &str, mut step: impl FnMut(usize)) {
+    let iters: Option<usize> = std::env::var("PROFILE_ITERS")
+        .ok()
+        .map(|s| s.parse().unwrap());
+    let (start, mut n) = (Instant::now(), 0usize);
+    while iters.map_or(start.elapsed() < Duration::from_secs(8), |i| n < i) {
+        n += 1;
+        step(n);
     }
     let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
     println!("min_{op}: {per:.1} µs per operation ({n} in all)");
@@ -172,19 +180,12 @@ fn run_min_page(op: &str, scale: vault_benches::scale::Scale) {
     vault_benches::world::remove_db(path);
     let min = MinCatalogSqlite::create(path, &scale, vault_core::testkit::epoch()).unwrap();
     let (category, tier) = (spec::category(1) as i64, tier_rank(PricingTier::Pro));
-    let iters: Option<usize> = std::env::var("PROFILE_ITERS")
-        .ok()
-        .map(|s| s.parse().unwrap());
-    let (start, mut n) = (Instant::now(), 0usize);
-    while iters.map_or(start.elapsed() < Duration::from_secs(8), |i| n < i) {
-        n += 1;
+    looped(op, |_| {
         let page = match op {
             "search" => min.search(spec::SEARCH).unwrap(),
             "search_rare" => min.search(spec::SEARCH_RARE).unwrap(),
             _ => min.list(category, tier).unwrap(),
         };
         assert!(!page.is_empty());
-    }
-    let per = start.elapsed().as_secs_f64() * 1e6 / n as f64;
-    println!("min_{op}: {per:.1} µs per operation ({n} in all)");
+    });
 }

@@ -597,14 +597,19 @@ mod columns_tests {
 
     use super::{Columns, Row, get};
 
-    fn read(sql: &str, cols: &[&str]) -> Vec<i64> {
+    /// `f` of the first row `sql` returns, on an in-memory database.
+    fn with_row<T>(sql: &str, f: impl FnOnce(&Row<'_>) -> T) -> T {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         let mut stmt = conn.prepare(sql).unwrap();
         let columns = Columns::of(&stmt, sql);
         let mut rows = stmt.query([]).unwrap();
-        let row = rows.next().unwrap().unwrap();
-        let row = Row::new(row, &columns);
-        cols.iter().map(|c| get(&row, *c).unwrap()).collect()
+        f(&Row::new(rows.next().unwrap().unwrap(), &columns))
+    }
+
+    fn read(sql: &str, cols: &[&str]) -> Vec<i64> {
+        with_row(sql, |row| {
+            cols.iter().map(|c| get(row, *c).unwrap()).collect()
+        })
     }
 
     #[test]
@@ -631,26 +636,24 @@ mod columns_tests {
 
     #[test]
     fn positions_read_their_column_and_errors_name_it() {
-        let sql = "SELECT 1 AS a, 'x' AS b";
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        let mut stmt = conn.prepare(sql).unwrap();
-        let columns = Columns::of(&stmt, sql);
-        let mut rows = stmt.query([]).unwrap();
-        let row = Row::new(rows.next().unwrap().unwrap(), &columns);
-        assert_eq!(get::<i64>(&row, 0).unwrap(), 1);
-        assert_eq!(get::<String>(&row, 1).unwrap(), "x");
-        // Read by position after a read by name, and the other way round.
-        assert_eq!(get::<i64>(&row, "a").unwrap(), 1);
-        assert_eq!(get::<String>(&row, 1).unwrap(), "x");
-        assert!(get::<i64>(&row, 2).is_err());
-        match super::u64_col(&row, 1) {
-            Err(e) => assert!(e.to_string().contains('b'), "{e}"),
-            Ok(v) => panic!("text read as a counter: {v}"),
-        }
-        match super::parse::<uuid::Uuid>(&row, 1) {
-            Err(vault_core::store::StoreError::Corrupt { column, .. }) => assert_eq!(column, "b"),
-            other => panic!("expected the column named: {other:?}"),
-        }
+        with_row("SELECT 1 AS a, 'x' AS b", |row| {
+            assert_eq!(get::<i64>(row, 0).unwrap(), 1);
+            assert_eq!(get::<String>(row, 1).unwrap(), "x");
+            // Read by position after a read by name, and the other way round.
+            assert_eq!(get::<i64>(row, "a").unwrap(), 1);
+            assert_eq!(get::<String>(row, 1).unwrap(), "x");
+            assert!(get::<i64>(row, 2).is_err());
+            match super::u64_col(row, 1) {
+                Err(e) => assert!(e.to_string().contains('b'), "{e}"),
+                Ok(v) => panic!("text read as a counter: {v}"),
+            }
+            match super::parse::<uuid::Uuid>(row, 1) {
+                Err(vault_core::store::StoreError::Corrupt { column, .. }) => {
+                    assert_eq!(column, "b");
+                }
+                other => panic!("expected the column named: {other:?}"),
+            }
+        });
     }
 
     #[test]
@@ -671,13 +674,9 @@ mod columns_tests {
 
     #[test]
     fn an_unknown_name_is_an_error() {
-        let sql = "SELECT 1 AS a";
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        let mut stmt = conn.prepare(sql).unwrap();
-        let columns = Columns::of(&stmt, sql);
-        let mut rows = stmt.query([]).unwrap();
-        let row = Row::new(rows.next().unwrap().unwrap(), &columns);
-        assert!(get::<i64>(&row, "nope").is_err());
+        with_row("SELECT 1 AS a", |row| {
+            assert!(get::<i64>(row, "nope").is_err());
+        });
     }
 }
 
