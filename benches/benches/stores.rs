@@ -315,7 +315,7 @@ fn purchase_benches(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &Worl
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
                         let (id, n) = (raw_uuid(), w.next());
-                        let key = LicenseKey::generate(&keys);
+                        let key = LicenseKey::generate(&keys).hash();
                         raw.insert_pending(
                             pending_uuid,
                             id,
@@ -343,7 +343,7 @@ fn purchase_benches(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &Worl
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let (id, n) = (raw_id(), w.next());
-                    let key = LicenseKey::generate(&keys);
+                    let key = LicenseKey::generate(&keys).hash();
                     raw.insert_pending(
                         &pending,
                         &id,
@@ -390,7 +390,7 @@ fn purchase_benches(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &Worl
                     let mut total = Duration::ZERO;
                     for _ in 0..iters {
                         let (id, n) = (raw_uuid(), w.next());
-                        let key = LicenseKey::generate(&keys);
+                        let key = LicenseKey::generate(&keys).hash();
                         raw.insert_pending(
                             pending_uuid,
                             id,
@@ -431,7 +431,7 @@ fn purchase_benches(g: &mut BenchmarkGroup<'_, WallTime>, rt: &Runtime, w: &Worl
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     let (id, n) = (raw_id(), w.next());
-                    let key = LicenseKey::generate(&keys);
+                    let key = LicenseKey::generate(&keys).hash();
                     raw.insert_pending(
                         &pending,
                         &id,

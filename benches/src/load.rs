@@ -188,7 +188,7 @@ pub fn sqlite(
 
         let mut purchase = tx.prepare(
             "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, bundle_id, \
-             membership_id, item_workflows, license_type, license_key, download_limit, \
+             membership_id, item_workflows, license_type, license_key_hash, download_limit, \
              downloads_used, license_expires_at, update_months, updates_until, payment_status, \
              currency, amount_minor, tax_minor, total_minor, refunded_minor, refund_reason, \
              refunded_at, payment_ref, stripe_customer_id, stripe_checkout_session_id, \
@@ -214,7 +214,7 @@ pub fn sqlite(
                 spec::user(spec::buyer(n)),
                 wf,
                 format!("[\"{wf}\"]"),
-                LicenseKey::generate(&keys).as_str(),
+                LicenseKey::generate(&keys).hash().as_str(),
                 spec::purchase_limit(n),
                 format!("pi_bulk_{n}"),
                 at,
@@ -337,7 +337,7 @@ pub async fn memory(
         p.item = PurchaseItem::Workflow {
             workflow_id: spec::workflow_id(spec::purchased_workflow(scale, n)),
         };
-        p.license_key = LicenseKey::generate(&keys);
+        p.license_key_hash = LicenseKey::generate(&keys).hash();
         p.quota = Quota {
             used: 0,
             limit: Some(spec::purchase_limit(n)),
@@ -407,11 +407,11 @@ fn purchased_workflow_sql(n: &str, w: &str) -> String {
     )
 }
 
-/// The license keys of the bulk purchases, in order.
+/// The license keys' digests of the bulk purchases, in order.
 fn bulk_license_keys(purchases: usize) -> Vec<String> {
     let keys = license_keys();
     (0..purchases)
-        .map(|_| LicenseKey::generate(&keys).as_str().to_owned())
+        .map(|_| String::from(LicenseKey::generate(&keys).hash()))
         .collect()
 }
 
@@ -519,7 +519,7 @@ pub async fn postgres(
     let keys = bulk_license_keys(scale.purchases);
     let purchase_sql = format!(
         "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, bundle_id, \
-         membership_id, item_workflows, license_type, license_key, download_limit, \
+         membership_id, item_workflows, license_type, license_key_hash, download_limit, \
          license_expires_at, update_months, updates_until, payment_status, \
          currency, amount, tax, total, refunded_amount, refund_reason, refunded_at, payment_ref, \
          stripe_customer_id, stripe_checkout_session_id, stripe_payment_intent_id, \
@@ -688,7 +688,7 @@ pub async fn verify_postgres(
         p.item = PurchaseItem::Workflow {
             workflow_id: spec::workflow_id(spec::purchased_workflow(scale, n)),
         };
-        p.license_key = key.clone();
+        p.license_key_hash = key.hash();
         p.quota = Quota {
             used: 0,
             limit: Some(spec::purchase_limit(n)),

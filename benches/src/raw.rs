@@ -51,7 +51,7 @@ const FILE_COLS: &str = "id, workflow_id, file_type, file_name, storage_key, mim
     is_primary, access, size_bytes, checksum, download_count, created_at, updated_at";
 
 const PURCHASE_COLS: &str = "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, \
-    item_workflows, license_type, license_key, download_limit, downloads_used, license_expires_at, \
+    item_workflows, license_type, license_key_hash, download_limit, downloads_used, license_expires_at, \
     update_months, updates_until, payment_status, currency, amount_minor, tax_minor, total_minor, \
     refunded_minor, refund_reason, refunded_at, payment_ref, stripe_customer_id, \
     stripe_checkout_session_id, stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, \
@@ -67,7 +67,7 @@ const PURCHASE_WRITE_COLS: [&str; 31] = [
     "membership_id",
     "item_workflows",
     "license_type",
-    "license_key",
+    "license_key_hash",
     "download_limit",
     "license_expires_at",
     "update_months",
@@ -546,7 +546,7 @@ impl RawSqlite {
         self.write(|tx| {
             tx.prepare_cached(
                 "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, bundle_id, \
-                 membership_id, item_workflows, license_type, license_key, download_limit, \
+                 membership_id, item_workflows, license_type, license_key_hash, download_limit, \
                  downloads_used, license_expires_at, update_months, updates_until, payment_status, \
                  currency, amount_minor, tax_minor, total_minor, refunded_minor, refund_reason, \
                  refunded_at, payment_ref, stripe_customer_id, stripe_checkout_session_id, \

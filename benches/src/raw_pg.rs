@@ -75,7 +75,7 @@ macro_rules! file_cols {
 macro_rules! purchase_cols {
     () => {
         "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, item_workflows, \
-         license_type, license_key, download_limit, license_expires_at, update_months, \
+         license_type, license_key_hash, download_limit, license_expires_at, update_months, \
          updates_until, payment_status, currency, amount, tax, total, refunded_amount, \
          refund_reason, refunded_at, payment_ref, stripe_customer_id, stripe_checkout_session_id, \
          stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, created_at, \
@@ -639,7 +639,7 @@ impl RawPg {
         let mut tx = self.conn.begin().await?;
         sqlx::query(
             "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, bundle_id, \
-             membership_id, item_workflows, license_type, license_key, download_limit, \
+             membership_id, item_workflows, license_type, license_key_hash, download_limit, \
              license_expires_at, update_months, updates_until, payment_status, \
              currency, amount, tax, total, refunded_amount, refund_reason, refunded_at, \
              payment_ref, stripe_customer_id, stripe_checkout_session_id, \
@@ -732,7 +732,7 @@ impl RawPg {
             sqlx::query(
                 "UPDATE workflow_purchases SET user_id = $2, purchase_type = $3, workflow_id = $4, \
                  bundle_id = $5, membership_id = $6, item_workflows = $7, license_type = $8, \
-                 license_key = $9, download_limit = $10, license_expires_at = $11, \
+                 license_key_hash = $9, download_limit = $10, license_expires_at = $11, \
                  update_months = $12, updates_until = $13, payment_status = $14, currency = $15, \
                  amount = $16, tax = $17, total = $18, refunded_amount = $19, refund_reason = $20, \
                  refunded_at = $21, payment_ref = $22, stripe_customer_id = $23, \

@@ -102,7 +102,7 @@ async fn main() -> Result<(), AnyError> {
         paid.tax,
         paid.total,
         paid.status,
-        paid.license_key
+        vault.license_key(&paid)
     );
 
     println!("\n== Downloads (license limit 3)");

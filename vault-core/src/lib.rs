@@ -122,6 +122,7 @@ pub use crate::account::email::Email;
 pub use crate::account::profile::{Account, Profile, Role};
 pub use crate::catalog::file::{FileAccess, FileKind, NewFile};
 pub use crate::catalog::workflow::WorkflowContent;
+pub use crate::commerce::license::{LicenseKey, LicenseKeyHash, LicenseSecret};
 pub use crate::delivery::access::AccessDecision;
 pub use crate::delivery::download::{IpSalt, RequestInfo};
 #[cfg(feature = "memory")]

@@ -33,7 +33,7 @@ fn an_unlimited_quota_at_its_maximum_count_does_not_panic() {
         }
         .build(
             vault_core::value::ids::PurchaseId::from_uuid(uuid::Uuid::from_u128(9)),
-            LicenseKey::generate(&SeededEntropy::new(9)),
+            LicenseKey::generate(&SeededEntropy::new(9)).hash(),
             epoch(),
         )
         .unwrap();

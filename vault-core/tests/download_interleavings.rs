@@ -115,7 +115,7 @@ async fn world(limit: u32) -> World {
     }
     .build(
         PurchaseId::from_uuid(uuid::Uuid::from_u128(4)),
-        LicenseKey::generate(&SeededEntropy::new(1)),
+        LicenseKey::generate(&SeededEntropy::new(1)).hash(),
         now(),
     )
     .unwrap();

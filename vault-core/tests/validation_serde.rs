@@ -15,7 +15,7 @@ use vault_core::catalog::file::Checksum;
 use vault_core::catalog::query::WorkflowQuery;
 use vault_core::catalog::wedge::Score;
 use vault_core::catalog::workflow::{Tag, WorkflowContent};
-use vault_core::commerce::license::LicenseKey;
+use vault_core::commerce::license::{LicenseKey, LicenseKeyHash};
 use vault_core::commerce::membership::Period;
 use vault_core::commerce::purchase::{PaymentRef, PurchaseItem};
 use vault_core::community::rating::{BayesianPrior, Rating};
@@ -49,6 +49,7 @@ fn serde_refuses_invalid_values() {
     refuses::<UserId>(r#"" padded""#);
     refuses::<Currency>(r#""XYZ""#);
     refuses::<LicenseKey>(r#""WV-1""#);
+    refuses::<LicenseKeyHash>(r#""WV-00000-00000-00000-00000-00000""#);
     refuses::<Checksum>(r#""abc""#);
     refuses::<IpHash>(r#""abc""#);
     refuses::<Tag>(r#""a/b""#);

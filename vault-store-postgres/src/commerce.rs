@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
-use vault_core::commerce::license::{LicenseKey, Quota};
+use vault_core::commerce::license::{LicenseKeyHash, Quota};
 use vault_core::commerce::membership::{Membership, MembershipStatus, Period, claim_slot};
 use vault_core::commerce::purchase::{
     PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState,
@@ -30,7 +30,7 @@ use crate::{PgStore, write_tx};
 macro_rules! purchase_write_cols {
     () => {
         "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, item_workflows, \
-         license_type, license_key, download_limit, license_expires_at, update_months, \
+         license_type, license_key_hash, download_limit, license_expires_at, update_months, \
          updates_until, payment_status, currency, amount, tax, total, refunded_amount, \
          refund_reason, refunded_at, payment_ref, stripe_customer_id, stripe_checkout_session_id, \
          stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, created_at, \
@@ -109,7 +109,7 @@ pub(crate) fn purchase_from_row(row: &impl Cols) -> StoreResult<Purchase> {
             user_id: user(row, "user_id")?,
             item,
             license_type: parse(row, "license_type")?,
-            license_key: parse_with(row, "license_key", LicenseKey::parse)?,
+            license_key_hash: parse_with(row, "license_key_hash", LicenseKeyHash::parse)?,
             quota: Quota {
                 used: u32_col(row, "downloads_used")?,
                 limit: opt_u32_col(row, "download_limit")?,
@@ -172,7 +172,7 @@ fn bind_purchase<'q>(q: PgQuery<'q>, p: &Purchase) -> StoreResult<PgQuery<'q>> {
         .bind(membership)
         .bind(items)
         .bind(p.license_type.as_str())
-        .bind(p.license_key.as_str().to_owned())
+        .bind(p.license_key_hash.as_str().to_owned())
         .bind(p.quota.limit.map(i64::from))
         .bind(p.license_expires_at)
         .bind(p.update_months.map(i64::from))
@@ -292,8 +292,8 @@ async fn insert_purchase(s: &PgStore, c: &mut PgConnection, p: &Purchase) -> Sto
         return Err(StoreError::exists(Entity::Purchase, payment_key(p)));
     }
     let key_taken: Option<i32> =
-        sqlx::query_scalar("SELECT 1 FROM workflow_purchases WHERE license_key = $1")
-            .bind(p.license_key.as_str())
+        sqlx::query_scalar("SELECT 1 FROM workflow_purchases WHERE license_key_hash = $1")
+            .bind(p.license_key_hash.as_str())
             .fetch_optional(&mut *c)
             .await
             .map_err(db)?;
@@ -364,7 +364,7 @@ async fn settle_purchase(s: &PgStore, c: &mut PgConnection, w: &PurchaseWrite) -
         sqlx::query(
             "UPDATE workflow_purchases SET user_id = $2, purchase_type = $3, workflow_id = $4, \
              bundle_id = $5, membership_id = $6, item_workflows = $7, license_type = $8, \
-             license_key = $9, download_limit = $10, license_expires_at = $11, \
+             license_key_hash = $9, download_limit = $10, license_expires_at = $11, \
              update_months = $12, updates_until = $13, payment_status = $14, currency = $15, \
              amount = $16, tax = $17, total = $18, refunded_amount = $19, refund_reason = $20, \
              refunded_at = $21, payment_ref = $22, stripe_customer_id = $23, \

@@ -65,7 +65,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 15, "every migration, each once");
+    assert_eq!(applied, 16, "every migration, each once");
 
     rollback(&pool).await.unwrap();
     for relation in [
@@ -189,7 +189,7 @@ async fn check_constraints_refuse_what_the_domain_refuses() {
             "total other than amount + tax",
             format!(
                 "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, \
-                 item_workflows, license_type, license_key, payment_status, currency, amount, tax, total) \
+                 item_workflows, license_type, license_key_hash, payment_status, currency, amount, tax, total) \
                  VALUES (gen_random_uuid(), 'u', 'one_time', '{wid}', ARRAY['{wid}'::uuid], \
                  'personal', 'k-1', 'pending', 'USD', 10.00, 1.00, 12.00)"
             ),
@@ -198,7 +198,7 @@ async fn check_constraints_refuse_what_the_domain_refuses() {
             "unknown payment status",
             format!(
                 "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, \
-                 item_workflows, license_type, license_key, payment_status, currency, amount, tax, total) \
+                 item_workflows, license_type, license_key_hash, payment_status, currency, amount, tax, total) \
                  VALUES (gen_random_uuid(), 'u', 'one_time', '{wid}', ARRAY['{wid}'::uuid], \
                  'personal', 'k-2', 'paid', 'USD', 10.00, 1.00, 11.00)"
             ),
@@ -241,7 +241,7 @@ async fn check_constraints_refuse_what_the_domain_refuses() {
     // The control: the same purchase with a consistent total is accepted.
     let ok = format!(
         "INSERT INTO workflow_purchases (id, user_id, purchase_type, workflow_id, \
-         item_workflows, license_type, license_key, payment_status, currency, amount, tax, total) \
+         item_workflows, license_type, license_key_hash, payment_status, currency, amount, tax, total) \
          VALUES (gen_random_uuid(), 'u', 'one_time', '{wid}', ARRAY['{wid}'::uuid], \
          'personal', 'k-3', 'pending', 'USD', 10.00, 1.00, 11.00)"
     );
@@ -332,4 +332,55 @@ async fn the_audit_trail_refuses_update_delete_and_truncate() {
     );
     f.vault.archive_workflow(&f.admin, w.id).await.unwrap();
     assert_eq!(count().await, n + 1);
+}
+
+/// A license key is never stored: after a purchase, no row of any table
+/// holds the key's text, and the row's digest is what migration 0016's SQL
+/// computes from the key (so keys stored before it still match).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_table_holds_a_license_key_in_clear() {
+    let Some(store) = common::fresh_store().await else {
+        return;
+    };
+    let pool = store.pool().clone();
+    let f = Fixture::new(Arc::new(store.clone()) as Arc<dyn Store>).await;
+    let (w, _) = f.workflow("keyed", PricingTier::Pro, Some(1200)).await;
+    let p = f
+        .buy(
+            &Fixture::user("key-holder"),
+            vault_core::vault::CheckoutItem::Workflow(w.id),
+        )
+        .await;
+    let key = f.vault.license_key(&p).expect("derived");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        tables.iter().any(|t| t == "workflow_purchases"),
+        "{tables:?}"
+    );
+    for t in &tables {
+        let sql = format!("SELECT count(*) FROM \"{t}\" AS r WHERE r::text LIKE '%' || $1 || '%'");
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(key.as_str())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{t} holds the license key");
+    }
+    let (stored, by_sql): (String, String) = sqlx::query_as(
+        "SELECT license_key_hash, encode(sha256(convert_to($2, 'UTF8')), 'hex') \
+         FROM workflow_purchases WHERE id = $1",
+    )
+    .bind(p.id.as_uuid())
+    .bind(key.as_str())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, key.hash().as_str());
+    assert_eq!(by_sql, stored, "0016's digest is vault-core's");
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use vault_core::commerce::license::{LicenseKey, Quota};
+use vault_core::commerce::license::{LicenseKey, LicenseKeyHash, Quota};
 use vault_core::commerce::membership::{Membership, MembershipStatus, Period, claim_slot};
 use vault_core::commerce::purchase::{
     PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState,
@@ -23,12 +23,46 @@ use crate::{SqliteStore, Tx};
 
 // --------------------------------------------------------------- purchases
 
+/// Migration 0018's step: each license key stored before it becomes its
+/// digest, as vault-core computes it from the parsed key (a stored key was
+/// canonical, so a buyer's key still finds its purchase). `secure_delete`
+/// overwrites the replaced text in the file instead of leaving it in free
+/// space; the WAL holds only the new pages, and the checkpoint that follows
+/// the migration moves them into the file.
+pub(crate) fn hash_stored_license_keys(tx: &Connection) -> StoreResult<()> {
+    let secure: i64 = tx
+        .pragma_query_value(None, "secure_delete", |r| r.get(0))
+        .map_err(db)?;
+    tx.pragma_update(None, "secure_delete", true).map_err(db)?;
+    let keys: Vec<(String, String)> = query_all(
+        tx,
+        "SELECT id, license_key_hash FROM workflow_purchases",
+        [],
+        |row| Ok((get(row, "id")?, get(row, "license_key_hash")?)),
+    )?;
+    // The old key is not named in the error: it is the secret being hidden.
+    let mut update = tx
+        .prepare("UPDATE workflow_purchases SET license_key_hash = ?2 WHERE id = ?1")
+        .map_err(db)?;
+    for (id, key) in keys {
+        let key = decode("workflow_purchases", || {
+            LicenseKey::parse(&key).map_err(|_| corrupt("license_key", "not a license key"))
+        })?;
+        update
+            .execute(params![id, key.hash().as_str()])
+            .map_err(db)?;
+    }
+    tx.pragma_update(None, "secure_delete", secure)
+        .map_err(db)?;
+    Ok(())
+}
+
 /// The columns read back, as a literal for `concat!`: the statements
 /// are built at compile time, not formatted on every call.
 macro_rules! purchase_cols {
     () => {
         "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, \
-    item_workflows, license_type, license_key, download_limit, downloads_used, license_expires_at, \
+    item_workflows, license_type, license_key_hash, download_limit, downloads_used, license_expires_at, \
     update_months, updates_until, payment_status, currency, amount_minor, tax_minor, total_minor, \
     refunded_minor, refund_reason, refunded_at, payment_ref, stripe_customer_id, \
     stripe_checkout_session_id, stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, \
@@ -99,7 +133,7 @@ fn purchase_from_row(row: &Row<'_>) -> StoreResult<Purchase> {
             user_id: user(row, c!("user_id"))?,
             item,
             license_type: parse(row, c!("license_type"))?,
-            license_key: parse_with(row, c!("license_key"), LicenseKey::parse)?,
+            license_key_hash: parse_with(row, c!("license_key_hash"), LicenseKeyHash::parse)?,
             quota: Quota {
                 used: u32_col(row, c!("downloads_used"))?,
                 limit: opt_u32_col(row, c!("download_limit"))?,
@@ -178,7 +212,7 @@ fn purchase_values(p: &Purchase) -> StoreResult<Vec<Value>> {
         text(membership),
         Value::Text(json(&p.item.workflows())?),
         Value::Text(p.license_type.as_str().into()),
-        Value::Text(p.license_key.as_str().into()),
+        Value::Text(p.license_key_hash.as_str().into()),
         int(p.quota.limit),
         text(opt_ts(&p.license_expires_at)),
         int(p.update_months),
@@ -214,7 +248,7 @@ const PURCHASE_WRITE_COLS: [&str; 32] = [
     "membership_id",
     "item_workflows",
     "license_type",
-    "license_key",
+    "license_key_hash",
     "download_limit",
     "license_expires_at",
     "update_months",
@@ -299,8 +333,8 @@ fn insert_purchase(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
     }
     if exists(
         tx,
-        "SELECT 1 FROM workflow_purchases WHERE license_key = ?1",
-        [p.license_key.as_str()],
+        "SELECT 1 FROM workflow_purchases WHERE license_key_hash = ?1",
+        [p.license_key_hash.as_str()],
     )? {
         return Err(StoreError::exists(Entity::Purchase, "license key"));
     }

@@ -23,12 +23,17 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0015_category_listings.sql"),
     include_str!("../migrations/0016_card_thumbnails.sql"),
     include_str!("../migrations/0017_purchases_by_user_and_item.sql"),
+    include_str!("../migrations/0018_license_keys_hashed.sql"),
 ];
 
 /// Migrations 0013 (the workflows' search words) and 0014 (the full-text
 /// table's tokenizer) are finished in Rust: the words are vault-core's
 /// split, which SQL cannot spell.
 const SEARCH_WORDS: [u32; 2] = [13, 14];
+
+/// Migration 0018 (license keys replaced by their digests) is finished in
+/// Rust: SQLite has no SHA-256 of its own.
+const LICENSE_KEY_DIGESTS: u32 = 18;
 
 /// The schema version this crate writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -94,7 +99,17 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
         if SEARCH_WORDS.contains(&(v + 1)) {
             crate::catalog::search::backfill(&tx)?;
         }
+        if v + 1 == LICENSE_KEY_DIGESTS {
+            crate::commerce::hash_stored_license_keys(&tx)?;
+        }
         tx.pragma_update(None, "user_version", v + 1).map_err(db)?;
         tx.commit().map_err(db)?;
+        if v + 1 == LICENSE_KEY_DIGESTS {
+            // The replaced keys' pages are in the file until a checkpoint
+            // writes the new ones over them: do it now, not at some later
+            // commit. Best effort: a reader of another process may hold
+            // the WAL, and then the next checkpoint does it.
+            let _ = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE");
+        }
     }
 }

@@ -200,6 +200,8 @@ async fn a_database_before_the_thumbnail_column_gets_its_thumbnails() {
             "ALTER TABLE workflows DROP COLUMN thumbnail_url; \
              DROP INDEX idx_workflow_purchases_user_items; \
              CREATE INDEX idx_workflow_purchases_user ON workflow_purchases (user_id, created_at DESC, id); \
+             ALTER TABLE workflow_purchases RENAME COLUMN license_key_hash TO license_key; \
+             UPDATE workflow_purchases SET license_key = printf('WV-00000-00000-00000-00000-%05d', rowid); \
              PRAGMA user_version = 15;",
         )
         .unwrap();
@@ -230,6 +232,75 @@ async fn a_database_before_the_thumbnail_column_gets_its_thumbnails() {
 
 fn file_bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
+}
+
+fn holds(bytes: &[u8], text: &str) -> bool {
+    bytes.windows(text.len()).any(|w| w == text.as_bytes())
+}
+
+/// Migration 0018 replaces each stored license key by its digest: the key
+/// its buyer holds still finds the purchase, and neither the file nor its
+/// WAL keeps any key's text afterwards (sixty purchases: pages whose free
+/// space would keep a replaced key if it were not overwritten).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_before_hashed_license_keys_keeps_none_in_clear() {
+    use vault_core::commerce::license::LicenseKey;
+    use vault_core::commerce::store::CommerceStore;
+    use vault_core::vault::CheckoutItem;
+    let (dir, path) = fresh_path();
+    let mut bought = Vec::new();
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let fx = Fixture::new(Arc::new(store) as Arc<dyn Store>).await;
+        let holder = Actor::user("holder").unwrap();
+        for n in 0..60 {
+            let (w, _) = fx
+                .workflow(&format!("keyed-{n}"), PricingTier::Pro, Some(900))
+                .await;
+            bought.push(fx.buy(&holder, CheckoutItem::Workflow(w.id)).await.id);
+        }
+    }
+    // As schema 17 kept them: the keys themselves, in a column of their name.
+    let key = |n: usize| format!("WV-8M2QK-4T7ZC-0N9XH-RB3WD-{n:05}");
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "ALTER TABLE workflow_purchases RENAME COLUMN license_key_hash TO license_key; \
+             PRAGMA user_version = 17;",
+        )
+        .unwrap();
+        for (n, id) in bought.iter().enumerate() {
+            conn.execute(
+                "UPDATE workflow_purchases SET license_key = ?1 WHERE id = ?2",
+                rusqlite::params![key(n), id.to_string()],
+            )
+            .unwrap();
+        }
+        conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")
+            .unwrap();
+    }
+    assert!(
+        holds(&file_bytes(&path), &key(7)),
+        "the old file holds the keys"
+    );
+    let store = SqliteStore::open(&path).await.unwrap();
+    for (n, id) in bought.iter().enumerate() {
+        let read = store.purchase(*id).await.unwrap().unwrap();
+        assert_eq!(
+            read.license_key_hash,
+            LicenseKey::parse(&key(n)).unwrap().hash()
+        );
+    }
+    assert_eq!(user_version(&raw(&path)), SCHEMA_VERSION);
+    // With the store still open: the file, its WAL and anything else in
+    // the directory.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let entry = entry.unwrap().path();
+        let bytes = file_bytes(&entry);
+        for n in 0..bought.len() {
+            assert!(!holds(&bytes, &key(n)), "{} holds key {n}", entry.display());
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

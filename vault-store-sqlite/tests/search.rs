@@ -50,8 +50,8 @@ async fn an_older_database_gets_its_search_words_on_open() {
     drop(f);
     drop(store);
     // Back to schema 12: no column, the full-text rows as that version
-    // wrote them (the raw text), 0015's indexes, 0016's column and 0017's
-    // index undone.
+    // wrote them (the raw text), 0015's indexes, 0016's column, 0017's
+    // index and 0018's digests (keys again) undone.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
@@ -68,6 +68,8 @@ async fn an_older_database_gets_its_search_words_on_open() {
              DELETE FROM workflows_fts; \
              INSERT INTO workflows_fts (rowid, title, short_description, description, tags) \
              SELECT rowid, title, short_description, description, '' FROM workflows; \
+             ALTER TABLE workflow_purchases RENAME COLUMN license_key_hash TO license_key; \
+             UPDATE workflow_purchases SET license_key = printf('WV-00000-00000-00000-00000-%05d', rowid); \
              PRAGMA user_version = 12;",
         )
         .unwrap();

@@ -7,9 +7,12 @@
 
 use std::fmt;
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::value::clock::Entropy;
+use crate::value::ids::PurchaseId;
 use crate::value::tier::named_enum;
 use crate::value::validation::{Reason, ValidationError};
 
@@ -52,18 +55,7 @@ pub struct LicenseKey(String);
 impl LicenseKey {
     /// Mints a key from the caller's entropy.
     pub fn generate(entropy: &dyn Entropy) -> Self {
-        let bytes = entropy.bytes16();
-        let mut bits = u128::from_le_bytes(bytes);
-        let mut out = String::with_capacity(32);
-        out.push_str("WV");
-        for i in 0..25 {
-            if i % 5 == 0 {
-                out.push('-');
-            }
-            out.push(char::from(ALPHABET[(bits & 31) as usize]));
-            bits >>= 5;
-        }
-        Self(out)
+        Self::from_bits(u128::from_le_bytes(entropy.bytes16()))
     }
 
     /// Parses a key as a customer types it: case-insensitive, and the letters
@@ -101,9 +93,126 @@ impl LicenseKey {
         Ok(Self(out))
     }
 
+    /// The key of a purchase: an HMAC of its id under the app's secret,
+    /// so the key can be shown again whenever its buyer asks, while the
+    /// store keeps only its [`LicenseKeyHash`]. 125 of the MAC's bits, in
+    /// the same form as a generated key.
+    pub fn derive(secret: &LicenseSecret, purchase: PurchaseId) -> Self {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&secret.0)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(b"workflow-vault license key v1\0");
+        mac.update(purchase.as_uuid().as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&tag[..16]);
+        Self::from_bits(u128::from_le_bytes(bytes))
+    }
+
+    fn from_bits(mut bits: u128) -> Self {
+        let mut out = String::with_capacity(32);
+        out.push_str("WV");
+        for i in 0..25 {
+            if i % 5 == 0 {
+                out.push('-');
+            }
+            out.push(char::from(ALPHABET[(bits & 31) as usize]));
+            bits >>= 5;
+        }
+        Self(out)
+    }
+
+    /// What a store keeps instead of the key: its SHA-256. A key carries
+    /// 125 random bits, so no salt or slow hash is needed to keep the
+    /// digest from giving it back.
+    pub fn hash(&self) -> LicenseKeyHash {
+        LicenseKeyHash(const_hex::encode(Sha256::digest(self.0.as_bytes())))
+    }
+
     /// The canonical key text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// The app's secret that purchases' license keys are derived from (at
+/// least 32 bytes). Whoever holds it can compute every key, so it is kept
+/// like a signing key; `Debug` never shows it.
+#[derive(Clone)]
+pub struct LicenseSecret(Vec<u8>);
+
+impl LicenseSecret {
+    /// Wraps a secret of at least 32 bytes.
+    pub fn new(secret: impl Into<Vec<u8>>) -> Result<Self, ValidationError> {
+        let s = secret.into();
+        if s.len() < 32 {
+            return Err(ValidationError::new(
+                "license_secret",
+                Reason::OutOfRange {
+                    min: "32 bytes".into(),
+                    max: "any length".into(),
+                },
+            ));
+        }
+        Ok(Self(s))
+    }
+
+    /// A secret drawn from another one, for a purpose named by `label`: two
+    /// labels give unrelated secrets, and neither gives back the root.
+    pub fn derived_from(root: &[u8], label: &str) -> Self {
+        let mut mac = Hmac::<Sha256>::new_from_slice(root)
+            .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+        mac.update(label.as_bytes());
+        Self(mac.finalize().into_bytes().to_vec())
+    }
+}
+
+impl fmt::Debug for LicenseSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LicenseSecret(<redacted>)")
+    }
+}
+
+/// The SHA-256 of a license key, hex: what is stored instead of the key.
+/// It finds a purchase by the key a buyer presents and tells whether a
+/// derived key is the one a purchase was issued.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct LicenseKeyHash(String);
+
+impl LicenseKeyHash {
+    /// Checks a stored digest (64 lowercase hex characters).
+    pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        if s.len() != 64
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(ValidationError::new(
+                "license_key_hash",
+                Reason::Format {
+                    expected: "64 lowercase hex characters",
+                },
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The hex digest.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for LicenseKeyHash {
+    type Error = ValidationError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<LicenseKeyHash> for String {
+    fn from(h: LicenseKeyHash) -> Self {
+        h.0
     }
 }
 
@@ -134,6 +243,70 @@ mod tests {
     use super::*;
     use crate::value::clock::SeededEntropy;
     use proptest::prelude::*;
+
+    fn secret(b: u8) -> LicenseSecret {
+        LicenseSecret::new(vec![b; 32]).expect("32 bytes")
+    }
+
+    #[test]
+    fn a_derived_key_is_the_purchase_s_alone_and_parses_back() {
+        let id = PurchaseId::from_uuid(uuid::Uuid::from_u128(7));
+        let other = PurchaseId::from_uuid(uuid::Uuid::from_u128(8));
+        let k = LicenseKey::derive(&secret(1), id);
+        assert_eq!(k, LicenseKey::derive(&secret(1), id));
+        assert_ne!(k, LicenseKey::derive(&secret(1), other));
+        assert_ne!(k, LicenseKey::derive(&secret(2), id));
+        assert_eq!(LicenseKey::parse(k.as_str()).expect("canonical"), k);
+        // Pinned (and checked against Python's hmac): a change of
+        // derivation would change every buyer's key.
+        assert_eq!(k.as_str(), "WV-DKVPW-YPSF0-QTSKG-0X7MS-N2H09");
+        assert_eq!(k.as_str().len(), 32);
+    }
+
+    #[test]
+    fn the_stored_digest_is_not_the_key_and_checks_its_form() {
+        let k = LicenseKey::generate(&SeededEntropy::new(4));
+        let h = k.hash();
+        assert_eq!(h.as_str().len(), 64);
+        assert!(!h.as_str().contains(&k.as_str()[3..8].to_ascii_lowercase()));
+        assert_eq!(LicenseKeyHash::parse(h.as_str()).expect("roundtrip"), h);
+        // A key typed loosely hashes as its canonical form.
+        let typed = LicenseKey::parse(&k.as_str().to_ascii_lowercase()).expect("forgiving");
+        assert_eq!(typed.hash(), h);
+        for bad in [
+            "",
+            "ABCDEF",
+            &h.as_str().to_ascii_uppercase(),
+            &h.as_str()[1..],
+        ] {
+            assert_eq!(
+                LicenseKeyHash::parse(bad).expect_err(bad).field(),
+                "license_key_hash"
+            );
+        }
+    }
+
+    #[test]
+    fn a_license_secret_is_long_and_never_shown() {
+        assert_eq!(
+            LicenseSecret::new(vec![0; 31]).expect_err("short").field(),
+            "license_secret"
+        );
+        let s = LicenseSecret::derived_from(b"a root secret of some length", "license keys");
+        assert_eq!(format!("{s:?}"), "LicenseSecret(<redacted>)");
+        let t = LicenseSecret::derived_from(b"a root secret of some length", "other");
+        let id = PurchaseId::from_uuid(uuid::Uuid::from_u128(1));
+        assert_ne!(LicenseKey::derive(&s, id), LicenseKey::derive(&t, id));
+    }
+
+    proptest! {
+        #[test]
+        fn every_derived_key_is_a_valid_key(seed: u128, b: u8) {
+            let k = LicenseKey::derive(&secret(b), PurchaseId::from_uuid(uuid::Uuid::from_u128(seed)));
+            prop_assert_eq!(LicenseKey::parse(k.as_str()).ok(), Some(k.clone()));
+            prop_assert!(LicenseKeyHash::parse(k.hash().as_str()).is_ok());
+        }
+    }
 
     #[test]
     fn keys_are_generated_in_canonical_form() {

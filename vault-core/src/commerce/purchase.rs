@@ -20,7 +20,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::commerce::license::{LicenseKey, LicenseType, Quota};
+use crate::commerce::license::{LicenseKeyHash, LicenseType, Quota};
 use crate::value::actor::UserId;
 use crate::value::clock::check_time;
 use crate::value::error::{Entity, Error};
@@ -173,8 +173,10 @@ pub struct Purchase {
     pub item: PurchaseItem,
     /// License type.
     pub license_type: LicenseType,
-    /// License key (minted at creation; valid once paid).
-    pub license_key: LicenseKey,
+    /// The SHA-256 of the license key, which is never stored: the key is
+    /// derived from the purchase's id under the app's secret
+    /// ([`crate::vault::Vault::license_key`] gives it to its buyer).
+    pub license_key_hash: LicenseKeyHash,
     /// Download quota of the license.
     pub quota: Quota,
     /// After this instant the license no longer allows downloads.
@@ -239,7 +241,7 @@ impl NewPurchase {
     pub fn build(
         self,
         id: PurchaseId,
-        license_key: LicenseKey,
+        license_key_hash: LicenseKeyHash,
         now: DateTime<Utc>,
     ) -> Result<Purchase, Error> {
         if self.amount.is_negative() {
@@ -293,7 +295,7 @@ impl NewPurchase {
             user_id: self.user_id,
             item: self.item,
             license_type: self.license_type,
-            license_key,
+            license_key_hash,
             quota: Quota {
                 used: 0,
                 limit: self.download_limit,
@@ -405,6 +407,7 @@ pub fn owns(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::commerce::license::LicenseKey;
     use crate::value::clock::SeededEntropy;
     use crate::value::money::Currency;
 
@@ -422,7 +425,7 @@ pub(crate) mod tests {
         }
         .build(
             PurchaseId::from_uuid(uuid::Uuid::nil()),
-            LicenseKey::generate(&SeededEntropy::new(3)),
+            LicenseKey::generate(&SeededEntropy::new(3)).hash(),
             DateTime::<Utc>::UNIX_EPOCH,
         )
         .expect("valid")
@@ -474,7 +477,7 @@ pub(crate) mod tests {
         n.provider.checkout_session_id = Some("x".repeat(300));
         let built = n.build(
             PurchaseId::from_uuid(uuid::Uuid::nil()),
-            LicenseKey::generate(&SeededEntropy::new(3)),
+            LicenseKey::generate(&SeededEntropy::new(3)).hash(),
             DateTime::<Utc>::UNIX_EPOCH,
         );
         assert!(
@@ -504,7 +507,7 @@ pub(crate) mod tests {
             }
             .build(
                 PurchaseId::from_uuid(uuid::Uuid::nil()),
-                LicenseKey::generate(&SeededEntropy::new(3)),
+                LicenseKey::generate(&SeededEntropy::new(3)).hash(),
                 DateTime::<Utc>::UNIX_EPOCH,
             )
         };
@@ -543,7 +546,7 @@ pub(crate) mod tests {
             provider: ProviderRefs::default(),
         };
         let id = PurchaseId::from_uuid(uuid::Uuid::nil());
-        let key = LicenseKey::generate(&SeededEntropy::new(1));
+        let key = LicenseKey::generate(&SeededEntropy::new(1)).hash();
         let p = n
             .clone()
             .build(id, key.clone(), DateTime::<Utc>::UNIX_EPOCH)
@@ -577,7 +580,7 @@ pub(crate) mod tests {
         };
         let r = n.build(
             PurchaseId::from_uuid(uuid::Uuid::nil()),
-            LicenseKey::generate(&SeededEntropy::new(1)),
+            LicenseKey::generate(&SeededEntropy::new(1)).hash(),
             DateTime::<Utc>::UNIX_EPOCH,
         );
         assert!(matches!(r, Err(Error::Invalid(e)) if e.field() == "update_months"));
@@ -714,7 +717,7 @@ pub(crate) mod tests {
             }
             .build(
                 PurchaseId::from_uuid(uuid::Uuid::nil()),
-                LicenseKey::generate(&SeededEntropy::new(3)),
+                LicenseKey::generate(&SeededEntropy::new(3)).hash(),
                 now,
             )
         };

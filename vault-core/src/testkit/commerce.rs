@@ -325,6 +325,56 @@ pub async fn concurrent_completion_counts_once(store: Arc<dyn Store>) {
     );
 }
 
+/// A purchase's license key is derived, never stored: the store keeps its
+/// digest, the buyer is shown the key on any later read, and a vault under
+/// another secret cannot show it.
+pub async fn license_keys_are_shown_from_their_digest(store: Arc<dyn Store>) {
+    let f = Fixture::new(Arc::clone(&store)).await;
+    let (w, _) = f.workflow("keyed", PricingTier::Pro, Some(1500)).await;
+    let (v, _) = f.workflow("keyed-too", PricingTier::Pro, Some(900)).await;
+    let ann = Fixture::user("key-ann");
+    let p = f.buy(&ann, CheckoutItem::Workflow(w.id)).await;
+    let q = f.buy(&ann, CheckoutItem::Workflow(v.id)).await;
+    let key = f.vault.license_key(&p).expect("the vault's own key");
+    assert_eq!(key.hash(), p.license_key_hash);
+    assert_ne!(p.license_key_hash.as_str(), key.as_str());
+    // Read back from the store, by id and in the buyer's list: same digest,
+    // same key shown.
+    let read = f.vault.purchase(&ann, p.id).await.unwrap();
+    assert_eq!(read.license_key_hash, p.license_key_hash);
+    assert_eq!(f.vault.license_key(&read), Some(key.clone()));
+    let listed = f
+        .vault
+        .purchases_for_user(&ann, &ann_id(&ann))
+        .await
+        .unwrap();
+    let keys: Vec<_> = listed
+        .iter()
+        .filter_map(|p| f.vault.license_key(p))
+        .collect();
+    assert_eq!(keys.len(), 2);
+    assert_ne!(keys[0], keys[1], "each purchase has its own key");
+    // A vault over the same store under another secret shows no key.
+    let other = crate::vault::Vault::new(
+        store,
+        Arc::new(crate::value::clock::ManualClock::new(super::epoch())),
+        Arc::new(crate::value::clock::SeededEntropy::new(1)),
+        crate::vault::VaultConfig::new(
+            crate::delivery::download::IpSalt::new(b"conformance-salt-0123".to_vec()).unwrap(),
+        )
+        .with_license_secret(crate::commerce::license::LicenseSecret::new(vec![7; 32]).unwrap()),
+    );
+    assert_eq!(other.license_key(&read), None);
+    assert_eq!(
+        other.purchase(&ann, q.id).await.unwrap().license_key_hash,
+        q.license_key_hash
+    );
+}
+
+fn ann_id(actor: &Actor) -> crate::value::actor::UserId {
+    actor.user_id().expect("a user").clone()
+}
+
 pub async fn purchase_failures_and_refusals(store: Arc<dyn Store>) {
     let f = Fixture::new(store).await;
     let (w, _) = f.workflow("failing", PricingTier::Pro, Some(4900)).await;

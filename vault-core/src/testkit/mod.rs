@@ -442,6 +442,7 @@ macro_rules! conformance_tests {
             webhook_lookups,
             concurrent_completion_counts_once,
             purchase_failures_and_refusals,
+            license_keys_are_shown_from_their_digest,
             membership_lifecycle,
             active_memberships_view,
             active_memberships_view_agrees_with_the_rule,

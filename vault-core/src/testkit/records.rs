@@ -310,7 +310,7 @@ pub(super) fn purchase(
     }
     .build(
         purchase_id(n),
-        LicenseKey::generate(&SeededEntropy::new(n as u64)),
+        LicenseKey::generate(&SeededEntropy::new(n as u64)).hash(),
         t(day),
     )
     .unwrap()

@@ -29,6 +29,12 @@ impl IpSalt {
         }
         Ok(Self(s))
     }
+
+    /// The secret's bytes, for deriving other secrets from it (the license
+    /// keys' default, [`crate::vault::VaultConfig::new`]).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
+    }
 }
 
 impl fmt::Debug for IpSalt {

@@ -176,6 +176,9 @@ impl<S: Store + ?Sized> Vault<S> {
                 }
             };
             let tax = req.tax.unwrap_or(Money::zero(amount.currency()));
+            // The key is the id's under the app's secret: only its digest
+            // is stored, and the buyer is shown it again on any later read.
+            let id = PurchaseId::from_uuid(self.uuid());
             let purchase = NewPurchase {
                 user_id: req.user_id,
                 item,
@@ -188,8 +191,8 @@ impl<S: Store + ?Sized> Vault<S> {
                 provider: req.provider,
             }
             .build(
-                PurchaseId::from_uuid(self.uuid()),
-                LicenseKey::generate(self.entropy.as_ref()),
+                id,
+                LicenseKey::derive(&self.config.license_secret, id).hash(),
                 now,
             )?;
             self.writes.insert_purchase(&purchase).await?;
@@ -222,6 +225,18 @@ impl<S: Store + ?Sized> Vault<S> {
             Ok(p)
         })
         .await
+    }
+
+    /// The license key of a purchase its caller has read (through
+    /// [`Vault::purchase`] or [`Vault::purchases_for_user`], which check who
+    /// may see it). The store holds only the key's digest; the key is
+    /// derived again from the purchase's id. `None` when the digest is not
+    /// of the derived key: a key issued under another
+    /// [`VaultConfig::license_secret`](crate::vault::VaultConfig), or before
+    /// keys were derived, which only its buyer still holds.
+    pub fn license_key(&self, purchase: &Purchase) -> Option<LicenseKey> {
+        let key = LicenseKey::derive(&self.config.license_secret, purchase.id);
+        (key.hash() == purchase.license_key_hash).then_some(key)
     }
 
     /// A user's purchases, newest first (the user or staff).

@@ -36,6 +36,7 @@ pub use self::insight::Interaction;
 pub use self::subscription::{Enrollment, Followed};
 pub use self::traced::TracedWrites;
 use crate::audit::entry::{AuditAction, AuditEntry};
+use crate::commerce::license::LicenseSecret;
 use crate::community::rating::BayesianPrior;
 use crate::delivery::access::AccessPolicy;
 use crate::delivery::download::IpSalt;
@@ -58,6 +59,8 @@ pub struct VaultConfig {
     pub rating_prior: BayesianPrior,
     /// Secret salt for IP hashes.
     pub ip_salt: IpSalt,
+    /// The secret license keys are derived from (see [`crate::commerce::license::LicenseKey::derive`]).
+    pub license_secret: LicenseSecret,
     /// How often a download or completion re-decides after losing a race.
     pub conflict_retries: u32,
     /// Kinds of job enqueued in the transaction that completes a purchase
@@ -73,10 +76,16 @@ pub struct VaultConfig {
 
 impl VaultConfig {
     /// Defaults with the app's IP salt (a secret of at least 16 bytes).
+    /// License keys are derived under a secret drawn from the salt, unless
+    /// [`VaultConfig::with_license_secret`] sets one of their own.
     pub fn new(ip_salt: IpSalt) -> Self {
         Self {
             access: AccessPolicy::default(),
             rating_prior: BayesianPrior::default(),
+            license_secret: LicenseSecret::derived_from(
+                ip_salt.bytes(),
+                "workflow-vault license keys v1",
+            ),
             ip_salt,
             conflict_retries: 8,
             purchase_jobs: Vec::new(),
@@ -87,6 +96,14 @@ impl VaultConfig {
     /// The access rule's knobs (the past-due grace period).
     pub fn with_access_policy(mut self, access: AccessPolicy) -> Self {
         self.access = access;
+        self
+    }
+
+    /// The secret license keys are derived from. Changing it changes every
+    /// key the vault shows: keys issued under the old one still hash to
+    /// their purchases, but [`Vault::license_key`] no longer gives them.
+    pub fn with_license_secret(mut self, secret: LicenseSecret) -> Self {
+        self.license_secret = secret;
         self
     }
 
@@ -125,6 +142,7 @@ impl fmt::Debug for VaultConfig {
             .field("access", &self.access)
             .field("rating_prior", &self.rating_prior)
             .field("ip_salt", &self.ip_salt)
+            .field("license_secret", &self.license_secret)
             .field("conflict_retries", &self.conflict_retries)
             .field("purchase_jobs", &self.purchase_jobs)
             .field("account_jobs", &self.account_jobs)

@@ -181,7 +181,7 @@ pub(crate) fn new_purchase() -> NewPurchase {
 pub(crate) fn build_purchase(n: NewPurchase) -> Result<Purchase, Error> {
     n.build(
         PurchaseId::from_uuid(Uuid::nil()),
-        LicenseKey::generate(&SeededEntropy::new(7)),
+        LicenseKey::generate(&SeededEntropy::new(7)).hash(),
         t(0),
     )
 }

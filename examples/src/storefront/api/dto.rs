@@ -537,8 +537,10 @@ pub struct PurchaseDto {
     pub status: String,
     /// `personal`, `team`, `commercial`, `enterprise`.
     pub license_type: String,
-    /// The license key (the buyer's own).
-    pub license_key: String,
+    /// The license key (the buyer's own), derived again on each read: the
+    /// store keeps only its digest. Absent for a key issued under another
+    /// license secret, which only its buyer still holds.
+    pub license_key: Option<String>,
     /// When the license ends; absent: never.
     pub license_expires_at: Option<DateTime<Utc>>,
     /// Updates until; absent: forever.

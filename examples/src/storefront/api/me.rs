@@ -10,6 +10,8 @@ use utoipa::IntoParams;
 use vault_core::PurchaseId;
 use vault_core::commerce::membership::Membership;
 use vault_core::commerce::purchase::{Purchase, PurchaseItem};
+use vault_core::store::Store;
+use vault_core::vault::Vault;
 
 use super::super::AppState;
 use super::ApiError;
@@ -56,7 +58,9 @@ pub async fn purchases(
 ) -> ApiResult<Json<Vec<PurchaseDto>>> {
     let user = caller.user()?.clone();
     let all = app.vault.purchases_for_user(&caller.actor(), &user).await?;
-    Ok(Json(all.iter().map(purchase_dto).collect()))
+    Ok(Json(
+        all.iter().map(|p| purchase_dto(&app.vault, p)).collect(),
+    ))
 }
 
 /// One of the caller's purchases. Another user's purchase is a 404, as
@@ -81,10 +85,10 @@ pub async fn purchase(
         .purchase(&caller.actor(), id)
         .await
         .map_err(ApiError::url)?;
-    Ok(Json(purchase_dto(&p)))
+    Ok(Json(purchase_dto(&app.vault, &p)))
 }
 
-fn purchase_dto(p: &Purchase) -> PurchaseDto {
+fn purchase_dto(vault: &Vault<dyn Store>, p: &Purchase) -> PurchaseDto {
     PurchaseDto {
         id: p.id.as_uuid(),
         purchase_type: p.item.purchase_type().to_string(),
@@ -95,7 +99,7 @@ fn purchase_dto(p: &Purchase) -> PurchaseDto {
         },
         status: p.status.to_string(),
         license_type: p.license_type.to_string(),
-        license_key: p.license_key.as_str().to_owned(),
+        license_key: vault.license_key(p).map(String::from),
         license_expires_at: p.license_expires_at,
         updates_until: p.updates_until,
         quota: QuotaDto::from(p.quota),
