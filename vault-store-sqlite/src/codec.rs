@@ -409,6 +409,25 @@ const fn item_is(c: &[u8], mut start: usize, mut end: usize, name: &[u8]) -> boo
 
 /// The position of column `$name` in the select list `$cols` (a constant),
 /// computed at compile time: see [`position`].
+/// The number of items in the select list `cols` (commas outside
+/// parentheses, plus one): where the next list starts in a row that selects
+/// several side by side.
+pub(crate) const fn width(cols: &str) -> usize {
+    let c = cols.as_bytes();
+    let (mut i, mut n, mut depth) = (0, 1, 0usize);
+    while i < c.len() {
+        if c[i] == b'(' {
+            depth += 1;
+        } else if c[i] == b')' {
+            depth -= 1;
+        } else if c[i] == b',' && depth == 0 {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
 macro_rules! at {
     ($cols:expr, $name:literal) => {{
         const I: usize = $crate::codec::position($cols, $name);
@@ -670,6 +689,10 @@ mod columns_tests {
         // At compile time.
         const K: usize = super::at!("a, b AS c", "c");
         assert_eq!(K, 1);
+        // Its width: where a list selected after it starts.
+        assert_eq!(super::width(cols), 4);
+        assert_eq!(super::width("a"), 1);
+        assert_eq!(super::width(crate::catalog::gate_cols!()), 7);
     }
 
     #[test]

@@ -5,11 +5,16 @@
 //! Each store call costs a trip through tokio's blocking pool (two thread
 //! wake-ups, tens of microseconds on a small machine) on top of SQLite's own
 //! few microseconds; an access read would make five of them. Here every
-//! read runs in one closure on one reader connection, with the same
-//! statements the separate methods use where they fetch the same rows.
+//! read runs in one closure on one reader connection, in three statements:
+//! the one-row facts side by side (`access_facts!`), the covering
+//! purchases and the memberships, the latter two the separate methods' own.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::types::Null;
 use rusqlite::{Connection, OptionalExtension, params};
+use vault_core::catalog::file::WorkflowFile;
+use vault_core::delivery::access::GateFacts;
 use vault_core::delivery::charge::Charged;
 use vault_core::delivery::download::{Download, DownloadSource, IpHash, RequestMeta};
 use vault_core::store::{
@@ -19,7 +24,7 @@ use vault_core::value::actor::{Refusal, UserId};
 use vault_core::value::delta::AnalyticsDelta;
 use vault_core::value::ids::WorkflowId;
 
-use crate::catalog::{file_cols, file_from_row, gate_cols, gate_from_row};
+use crate::catalog::{file_at, file_cols, gate_cols, gate_from_row};
 use crate::codec::*;
 use crate::commerce::{memberships_for_user, purchases_covering};
 use crate::insight::daily::add_counts;
@@ -224,35 +229,6 @@ pub(crate) fn has_downloaded(
     )
 }
 
-/// "Downloaded before" and the account's standing in one statement: the
-/// account check costs the access read no statement of its own. Without an
-/// account the join finds nothing and the user acts as before.
-fn downloaded_and_standing(
-    c: &Connection,
-    user: &UserId,
-    workflow: WorkflowId,
-) -> StoreResult<(bool, Option<Refusal>)> {
-    let row = query_one(
-        c,
-        "SELECT EXISTS (SELECT 1 FROM workflow_downloads WHERE user_id = ?1 AND workflow_id = ?2) \
-         AS downloaded, a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
-         a.erased_at IS NOT NULL AS erased FROM (SELECT 1) AS one \
-         LEFT JOIN accounts a ON a.user_id = ?1",
-        params![Id(user), Id(&workflow)],
-        |row| {
-            Ok((
-                bool_col(row, "downloaded")?,
-                Refusal::of(
-                    bool_col(row, "banned")?,
-                    bool_col(row, "deleted")?,
-                    bool_col(row, "erased")?,
-                ),
-            ))
-        },
-    )?;
-    Ok(row.unwrap_or((false, None)))
-}
-
 #[async_trait]
 impl DeliveryStore for SqliteStore {
     async fn access_read(&self, query: &AccessQuery<'_>) -> StoreResult<Option<AccessRead>> {
@@ -312,75 +288,107 @@ impl DeliveryStore for SqliteStore {
     }
 }
 
+/// The access read's one-row facts in one statement: the gate, the file
+/// wanted and its release instant, "downloaded before" and the account's
+/// standing (`?3` NULL for an anonymous caller: no download, no account).
+/// Each source keeps its own column list and decoder, side by side in the
+/// row; the file's list carries its version's parts for the release.
+macro_rules! access_facts {
+    ($file:literal) => {
+        concat!(
+            "SELECT g.*, f.*, (SELECT u.released_at FROM workflow_updates u \
+             WHERE u.workflow_id = ?1 AND u.version_major = f.v_major \
+             AND u.version_minor = f.v_minor AND u.version_patch = f.v_patch) AS released_at, \
+             EXISTS (SELECT 1 FROM workflow_downloads d WHERE d.user_id = ?3 AND d.workflow_id = ?1) \
+             AS downloaded, a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
+             a.erased_at IS NOT NULL AS erased FROM (SELECT ",
+            gate_cols!(),
+            " FROM workflows WHERE id = ?1) AS g LEFT JOIN (SELECT ",
+            file_cols!(),
+            ", version_major AS v_major, version_minor AS v_minor, version_patch AS v_patch \
+             FROM workflow_files WHERE ",
+            $file,
+            ") AS f LEFT JOIN accounts a ON a.user_id = ?3"
+        )
+    };
+}
+
+/// Where each source's columns start in an [`access_facts!`] row.
+const FILE_AT: usize = width(gate_cols!());
+const TAIL_AT: usize = FILE_AT + width(file_cols!()) + 3;
+
+/// The one-row facts: the gate, the file and its release, "downloaded
+/// before" and the standing; `None` when the workflow does not exist.
+type Facts = (
+    GateFacts,
+    Option<WorkflowFile>,
+    Option<DateTime<Utc>>,
+    bool,
+    Option<Refusal>,
+);
+
+fn facts_from_row(row: &Row<'_>) -> StoreResult<Facts> {
+    let gate = gate_from_row(row)?;
+    let file = match get::<Option<String>>(row, FILE_AT + at!(file_cols!(), "id"))? {
+        Some(_) => Some(file_at(row, FILE_AT)?),
+        None => None,
+    };
+    decode("workflow_updates", || {
+        Ok((
+            gate,
+            file,
+            opt_time(row, TAIL_AT)?,
+            bool_col(row, TAIL_AT + 1)?,
+            Refusal::of(
+                bool_col(row, TAIL_AT + 2)?,
+                bool_col(row, TAIL_AT + 3)?,
+                bool_col(row, TAIL_AT + 4)?,
+            ),
+        ))
+    })
+}
+
 fn read(
     c: &Connection,
     workflow_id: WorkflowId,
     wanted: FileWanted,
     user: Option<&UserId>,
 ) -> StoreResult<Option<AccessRead>> {
-    let Some(workflow) = query_one(
-        c,
-        concat!("SELECT ", gate_cols!(), " FROM workflows WHERE id = ?1"),
-        [Id(&workflow_id)],
-        gate_from_row,
-    )?
-    else {
-        return Ok(None);
-    };
-    let file = match wanted {
-        FileWanted::None => None,
+    let user_text = user.map(UserId::as_str);
+    let facts = match wanted {
+        FileWanted::None => query_one(
+            c,
+            access_facts!("0"),
+            params![Id(&workflow_id), Null, user_text],
+            facts_from_row,
+        )?,
         FileWanted::Id(id) => query_one(
             c,
-            concat!(
-                "SELECT ",
-                file_cols!(),
-                " FROM workflow_files WHERE id = ?1 AND workflow_id = ?2"
-            ),
-            params![Id(&id), Id(&workflow_id)],
-            file_from_row,
+            access_facts!("id = ?2 AND workflow_id = ?1"),
+            params![Id(&workflow_id), Id(&id), user_text],
+            facts_from_row,
         )?,
         FileWanted::Primary => query_one(
             c,
-            concat!(
-                "SELECT ",
-                file_cols!(),
-                " FROM workflow_files WHERE workflow_id = ?1 AND is_primary = 1"
-            ),
-            [Id(&workflow_id)],
-            file_from_row,
+            access_facts!("workflow_id = ?1 AND is_primary = 1"),
+            params![Id(&workflow_id), Null, user_text],
+            facts_from_row,
         )?,
     };
-    let file_released_at = match &file {
-        Some(f) => query_one(
-            c,
-            "SELECT released_at FROM workflow_updates WHERE workflow_id = ?1 \
-             AND version_major = ?2 AND version_minor = ?3 AND version_patch = ?4",
-            params![
-                Id(&workflow_id),
-                f.version.major(),
-                f.version.minor(),
-                f.version.patch()
-            ],
-            |row| decode("workflow_updates", || time(row, "released_at")),
-        )?,
-        None => None,
+    let Some((workflow, file, released_at, downloaded_before, refusal)) = facts else {
+        return Ok(None);
     };
-    let (purchases, memberships, downloaded_before, refusal) = match user {
-        Some(user) => {
-            let downloaded_and_standing = downloaded_and_standing(c, user, workflow_id)?;
-            (
-                purchases_covering(c, user, workflow_id)?,
-                memberships_for_user(c, user)?,
-                downloaded_and_standing.0,
-                downloaded_and_standing.1,
-            )
-        }
-        None => (Vec::new(), Vec::new(), false, None),
+    let (purchases, memberships) = match user {
+        Some(user) => (
+            purchases_covering(c, user, workflow_id)?,
+            memberships_for_user(c, user)?,
+        ),
+        None => (Vec::new(), Vec::new()),
     };
     Ok(Some(AccessRead {
         workflow,
+        file_released_at: released_at,
         file,
-        file_released_at,
         purchases,
         memberships,
         downloaded_before,

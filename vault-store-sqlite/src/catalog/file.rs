@@ -21,10 +21,15 @@ macro_rules! file_cols {
 pub(crate) use file_cols;
 
 pub(crate) fn file_from_row(row: &Row<'_>) -> StoreResult<WorkflowFile> {
-    // Every statement decoded here selects `file_cols!()` first.
+    file_at(row, 0)
+}
+
+/// A file of a statement that selects `file_cols!()` from position `base`
+/// on (the access read selects the gate's columns before them).
+pub(crate) fn file_at(row: &Row<'_>, base: usize) -> StoreResult<WorkflowFile> {
     macro_rules! c {
         ($name:literal) => {
-            at!(file_cols!(), $name)
+            base + at!(file_cols!(), $name)
         };
     }
     decode("workflow_files", || {

@@ -11,7 +11,7 @@ pub(crate) mod search;
 mod update;
 mod workflow;
 
-pub(crate) use self::file::{file_cols, file_from_row};
+pub(crate) use self::file::{file_at, file_cols, file_from_row};
 pub(crate) use self::workflow::{
     WORKFLOW_COLS, gate_cols, gate_from_row, load_workflow, require_workflow, workflow_from_row,
 };
