@@ -388,6 +388,12 @@ impl CommerceStore for Interleaved {
     async fn purchase_by_payment_ref(&self, r: &PaymentRef) -> StoreResult<Option<Purchase>> {
         self.inner.purchase_by_payment_ref(r).await
     }
+    async fn purchase_by_license_key(
+        &self,
+        k: &vault_core::commerce::license::LicenseKeyHash,
+    ) -> StoreResult<Option<Purchase>> {
+        self.inner.purchase_by_license_key(k).await
+    }
     async fn purchases_for_user(&self, u: &UserId) -> StoreResult<Vec<Purchase>> {
         self.inner.purchases_for_user(u).await
     }

@@ -640,6 +640,20 @@ impl CommerceStore for PgStore {
         .transpose()
     }
 
+    async fn purchase_by_license_key(&self, key: &LicenseKeyHash) -> StoreResult<Option<Purchase>> {
+        on_conn!(self, |c| sqlx::query(concat!(
+            "SELECT ",
+            purchase_cols!(),
+            " FROM workflow_purchases WHERE license_key_hash = $1"
+        ))
+        .bind(key.as_str())
+        .fetch_optional(c))
+        .map_err(db)?
+        .as_ref()
+        .map(purchase_from_row)
+        .transpose()
+    }
+
     async fn purchase_by_payment_ref(&self, payment: &PaymentRef) -> StoreResult<Option<Purchase>> {
         on_conn!(self, |c| sqlx::query(concat!(
             "SELECT ",

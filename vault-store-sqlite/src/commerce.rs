@@ -659,6 +659,23 @@ impl CommerceStore for SqliteStore {
         self.read(move |c| load_purchase(c, id)).await
     }
 
+    async fn purchase_by_license_key(&self, key: &LicenseKeyHash) -> StoreResult<Option<Purchase>> {
+        let k = key.as_str().to_owned();
+        self.read(move |c| {
+            query_one(
+                c,
+                concat!(
+                    "SELECT ",
+                    purchase_cols!(),
+                    " FROM workflow_purchases WHERE license_key_hash = ?1"
+                ),
+                [k],
+                purchase_from_row,
+            )
+        })
+        .await
+    }
+
     async fn purchase_by_payment_ref(&self, payment: &PaymentRef) -> StoreResult<Option<Purchase>> {
         let r = payment.as_str().to_owned();
         self.read(move |c| {

@@ -173,9 +173,10 @@ impl fmt::Debug for LicenseSecret {
 }
 
 /// The SHA-256 of a license key, hex: what is stored instead of the key.
-/// It finds a purchase by the key a buyer presents and tells whether a
+/// It finds a purchase by the key a buyer presents
+/// ([`crate::vault::Vault::purchase_by_license_key`]) and tells whether a
 /// derived key is the one a purchase was issued.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct LicenseKeyHash(String);
 

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::audit::entry::AuditEntry;
+use crate::commerce::license::LicenseKeyHash;
 use crate::commerce::membership::{Membership, MembershipStatus};
 use crate::commerce::purchase::{DisputeOutcome, PaymentRef, PaymentStatus, Purchase};
 use crate::commerce::refund::RefundLine;
@@ -97,6 +98,9 @@ pub trait CommerceStore: Send + Sync + Debug {
     async fn purchase(&self, id: PurchaseId) -> StoreResult<Option<Purchase>>;
     /// The purchase settled by `payment`.
     async fn purchase_by_payment_ref(&self, payment: &PaymentRef) -> StoreResult<Option<Purchase>>;
+    /// The purchase whose license key has the digest `key` (unique: an
+    /// insert with a taken digest is `AlreadyExists`).
+    async fn purchase_by_license_key(&self, key: &LicenseKeyHash) -> StoreResult<Option<Purchase>>;
     /// A user's purchases, newest first.
     async fn purchases_for_user(&self, user: &UserId) -> StoreResult<Vec<Purchase>>;
     /// A user's purchases (any status) whose item grants `workflow`, directly

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{MemoryStore, REVISION_MOVED, State, newest_first};
+use crate::commerce::license::LicenseKeyHash;
 use crate::commerce::membership::{Membership, MembershipStatus, claim_slot};
 use crate::commerce::purchase::{PaymentRef, Purchase, PurchaseItem};
 use crate::store::{CommerceStore, PaymentState, PurchaseWrite};
@@ -76,6 +77,9 @@ impl State {
             return Err(StoreError::exists(Entity::Purchase, purchase.id));
         }
         self.check_payment_ref(purchase)?;
+        if self.purchase_with_key(&purchase.license_key_hash).is_some() {
+            return Err(StoreError::exists(Entity::Purchase, "license key"));
+        }
         self.check_item(&purchase.item)?;
         self.put_purchase(purchase.clone());
         Ok(())
@@ -200,6 +204,10 @@ impl CommerceStore for MemoryStore {
 
     async fn purchase_by_payment_ref(&self, payment: &PaymentRef) -> StoreResult<Option<Purchase>> {
         Ok(self.lock().purchase_with_ref(payment).cloned())
+    }
+
+    async fn purchase_by_license_key(&self, key: &LicenseKeyHash) -> StoreResult<Option<Purchase>> {
+        Ok(self.lock().purchase_with_key(key).cloned())
     }
 
     async fn purchases_for_user(&self, user: &UserId) -> StoreResult<Vec<Purchase>> {

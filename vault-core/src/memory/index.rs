@@ -22,6 +22,7 @@ use crate::catalog::file::WorkflowFile;
 use crate::catalog::query::{search_terms, words_of};
 use crate::catalog::update::WorkflowUpdate;
 use crate::catalog::workflow::Workflow;
+use crate::commerce::license::LicenseKeyHash;
 use crate::commerce::membership::Membership;
 use crate::commerce::purchase::{PaymentRef, Purchase};
 use crate::community::review::Review;
@@ -49,6 +50,7 @@ pub(super) struct Index {
     bundle_slugs: BTreeMap<Slug, BundleId>,
     purchases: BTreeMap<UserId, BTreeSet<PurchaseId>>,
     payment_refs: BTreeMap<PaymentRef, PurchaseId>,
+    license_keys: BTreeMap<LicenseKeyHash, PurchaseId>,
     memberships: BTreeMap<UserId, BTreeSet<MembershipId>>,
     /// Not unique: an update may name another membership's subscription.
     subscriptions: BTreeMap<String, BTreeSet<MembershipId>>,
@@ -167,6 +169,7 @@ impl Index {
         if let Some(payment) = &p.payment_ref {
             self.payment_refs.insert(payment.clone(), p.id);
         }
+        self.license_keys.insert(p.license_key_hash.clone(), p.id);
     }
 
     fn remove_purchase(&mut self, p: &Purchase) {
@@ -174,6 +177,7 @@ impl Index {
         if let Some(payment) = &p.payment_ref {
             unlink_unique(&mut self.payment_refs, payment, &p.id);
         }
+        unlink_unique(&mut self.license_keys, &p.license_key_hash, &p.id);
     }
 
     fn add_membership(&mut self, m: &Membership) {
@@ -375,6 +379,13 @@ impl State {
         self.index
             .payment_refs
             .get(payment)
+            .and_then(|id| self.purchases.get(id))
+    }
+
+    pub(super) fn purchase_with_key(&self, key: &LicenseKeyHash) -> Option<&Purchase> {
+        self.index
+            .license_keys
+            .get(key)
             .and_then(|id| self.purchases.get(id))
     }
 

@@ -354,6 +354,39 @@ pub async fn license_keys_are_shown_from_their_digest(store: Arc<dyn Store>) {
         .collect();
     assert_eq!(keys.len(), 2);
     assert_ne!(keys[0], keys[1], "each purchase has its own key");
+    // The key its buyer presents finds the purchase (staff or the service
+    // only); a key no purchase holds finds nothing.
+    let found = f
+        .vault
+        .purchase_by_license_key(&Actor::Service, &key)
+        .await
+        .unwrap()
+        .expect("the purchase of the key");
+    assert_eq!(found.id, p.id);
+    let typed = crate::commerce::license::LicenseKey::parse(&key.as_str().to_ascii_lowercase())
+        .expect("a key as typed");
+    assert_eq!(
+        f.vault
+            .purchase_by_license_key(&f.admin, &typed)
+            .await
+            .unwrap()
+            .map(|p| p.id),
+        Some(p.id)
+    );
+    let unknown = crate::commerce::license::LicenseKey::generate(
+        &crate::value::clock::SeededEntropy::new(99),
+    );
+    assert_eq!(
+        f.vault
+            .purchase_by_license_key(&Actor::Service, &unknown)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(matches!(
+        f.vault.purchase_by_license_key(&ann, &key).await,
+        Err(Error::Forbidden { .. })
+    ));
     // A vault over the same store under another secret shows no key.
     let other = crate::vault::Vault::new(
         store,

@@ -55,6 +55,38 @@ pub async fn store_purchases_are_unique_and_name_existing_items(store: Arc<dyn S
             ..
         }
     );
+    // A license key's digest is unique too, and finds its purchase.
+    let mut twin = purchase(6, "bob", direct(11), None, 6);
+    twin.license_key_hash = p3.license_key_hash.clone();
+    assert_err!(
+        store.insert_purchase(&twin).await,
+        StoreError::AlreadyExists {
+            entity: Entity::Purchase,
+            ..
+        }
+    );
+    assert_eq!(
+        store
+            .purchase_by_license_key(&p2.license_key_hash)
+            .await
+            .unwrap(),
+        Some(p2.clone())
+    );
+    assert_eq!(
+        store
+            .purchase_by_license_key(&twin.license_key_hash)
+            .await
+            .unwrap()
+            .map(|p| p.id),
+        Some(p3.id)
+    );
+    assert_eq!(
+        store
+            .purchase_by_license_key(&purchase(7, "bob", direct(11), None, 7).license_key_hash)
+            .await
+            .unwrap(),
+        None
+    );
     for (item, entity) in [
         (direct(99), Entity::Workflow),
         (of_bundle(9, &[10, 11]), Entity::Bundle),

@@ -249,6 +249,29 @@ impl<S: Store + ?Sized> Vault<S> {
         .await
     }
 
+    /// The purchase a license key was issued for (staff or the service: a
+    /// license server checking the key a customer's copy presents). The key
+    /// is looked up by its digest, so a key issued before keys were derived
+    /// or under another secret is found as well. `None` for a key no
+    /// purchase holds; whether it still licenses anything is the purchase's
+    /// own state (status, quota, expiry).
+    pub async fn purchase_by_license_key(
+        &self,
+        actor: &Actor,
+        key: &LicenseKey,
+    ) -> Result<Option<Purchase>> {
+        let span = tracing::info_span!(
+            "vault.purchase_by_license_key",
+            actor = actor.kind(),
+            outcome = tracing::field::Empty
+        );
+        self.acting(actor, span, async move {
+            require_staff(actor, "purchase_by_license_key")?;
+            Ok(self.store.purchase_by_license_key(&key.hash()).await?)
+        })
+        .await
+    }
+
     /// The purchase settled by a payment (staff; for webhooks).
     pub async fn purchase_by_payment(
         &self,
