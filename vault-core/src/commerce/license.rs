@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::value::clock::Entropy;
 use crate::value::ids::PurchaseId;
 use crate::value::tier::named_enum;
-use crate::value::validation::{Reason, ValidationError};
+use crate::value::validation::{Reason, ValidationError, check_digest};
 
 named_enum!(
     /// What a purchase licenses the buyer to do.
@@ -183,18 +183,7 @@ pub struct LicenseKeyHash(String);
 impl LicenseKeyHash {
     /// Checks a stored digest (64 lowercase hex characters).
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        if s.len() != 64
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(ValidationError::new(
-                "license_key_hash",
-                Reason::Format {
-                    expected: "64 lowercase hex characters",
-                },
-            ));
-        }
+        check_digest("license_key_hash", s)?;
         Ok(Self(s.to_owned()))
     }
 

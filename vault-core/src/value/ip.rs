@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::value::validation::{Reason, ValidationError};
+use crate::value::validation::{Reason, ValidationError, check_digest};
 
 /// The secret salt for IP hashes. At least 16 bytes; redacted in `Debug`.
 #[derive(Clone)]
@@ -67,18 +67,7 @@ impl IpHash {
 
     /// Checks a stored hash (64 lowercase hex characters).
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
-        if s.len() != 64
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
-            return Err(ValidationError::new(
-                "ip_hash",
-                Reason::Format {
-                    expected: "64 lowercase hex characters",
-                },
-            ));
-        }
+        check_digest("ip_hash", s)?;
         Ok(Self(s.to_owned()))
     }
 

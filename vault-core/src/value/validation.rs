@@ -33,6 +33,25 @@ pub(crate) fn check_text(
 
 /// Checks an optional count that must be at least one when set (`None`
 /// means unlimited): download limits and update windows.
+/// Checks a stored SHA-256 digest: 64 lowercase hex characters, the form
+/// every digest the vault keeps instead of a secret is written in (IP
+/// hashes, license keys).
+pub(crate) fn check_digest(field: &'static str, s: &str) -> Result<(), ValidationError> {
+    if s.len() != 64
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(ValidationError::new(
+            field,
+            Reason::Format {
+                expected: "64 lowercase hex characters",
+            },
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_limit(field: &'static str, value: Option<u32>) -> Result<(), ValidationError> {
     if value == Some(0) {
         return Err(ValidationError::new(
