@@ -407,8 +407,6 @@ const fn item_is(c: &[u8], mut start: usize, mut end: usize, name: &[u8]) -> boo
     true
 }
 
-/// The position of column `$name` in the select list `$cols` (a constant),
-/// computed at compile time: see [`position`].
 /// The number of items in the select list `cols` (commas outside
 /// parentheses, plus one): where the next list starts in a row that selects
 /// several side by side.
@@ -428,6 +426,8 @@ pub(crate) const fn width(cols: &str) -> usize {
     n
 }
 
+/// The position of column `$name` in the select list `$cols` (a constant),
+/// computed at compile time: see [`position`].
 macro_rules! at {
     ($cols:expr, $name:literal) => {{
         const I: usize = $crate::codec::position($cols, $name);

@@ -293,6 +293,14 @@ impl DeliveryStore for SqliteStore {
 /// standing (`?3` NULL for an anonymous caller: no download, no account).
 /// Each source keeps its own column list and decoder, side by side in the
 /// row; the file's list carries its version's parts for the release.
+/// The file version's parts, selected after the file's own columns for
+/// the release's lookup.
+macro_rules! version_parts {
+    () => {
+        "version_major AS v_major, version_minor AS v_minor, version_patch AS v_patch"
+    };
+}
+
 macro_rules! access_facts {
     ($file:literal) => {
         concat!(
@@ -305,8 +313,9 @@ macro_rules! access_facts {
             gate_cols!(),
             " FROM workflows WHERE id = ?1) AS g LEFT JOIN (SELECT ",
             file_cols!(),
-            ", version_major AS v_major, version_minor AS v_minor, version_patch AS v_patch \
-             FROM workflow_files WHERE ",
+            ", ",
+            version_parts!(),
+            " FROM workflow_files WHERE ",
             $file,
             ") AS f LEFT JOIN accounts a ON a.user_id = ?3"
         )
@@ -315,7 +324,7 @@ macro_rules! access_facts {
 
 /// Where each source's columns start in an [`access_facts!`] row.
 const FILE_AT: usize = width(gate_cols!());
-const TAIL_AT: usize = FILE_AT + width(file_cols!()) + 3;
+const TAIL_AT: usize = FILE_AT + width(file_cols!()) + width(version_parts!());
 
 /// The one-row facts: the gate, the file and its release, "downloaded
 /// before" and the standing; `None` when the workflow does not exist.

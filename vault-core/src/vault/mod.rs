@@ -135,7 +135,7 @@ impl VaultConfig {
     }
 }
 
-// The salt is secret: Debug shows everything else.
+// The salt and the license secret show redacted (their own Debug).
 impl fmt::Debug for VaultConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VaultConfig")
@@ -183,8 +183,9 @@ impl<S: ?Sized + fmt::Debug> fmt::Debug for Vault<S> {
 }
 
 impl<S: Store + ?Sized> Vault<S> {
-    /// A vault over `store`, reading time from `clock` and minting ids and
-    /// license keys from `entropy`.
+    /// A vault over `store`, reading time from `clock` and minting ids from
+    /// `entropy` (license keys are derived from the ids: see
+    /// [`VaultConfig::license_secret`]).
     pub fn new(
         store: Arc<S>,
         clock: Arc<dyn Clock>,
