@@ -47,15 +47,65 @@ pub const CARD_COLS: &str = "id, slug, title, short_description, category_id, pr
     price_minor, currency, wedge_score_x10, thumbnail_url, \
     status, download_count, favorite_count, review_count, rating_sum, created_at, published_at";
 
-const FILE_COLS: &str = "id, workflow_id, file_type, file_name, storage_key, mime_type, version, \
-    is_primary, access, size_bytes, checksum, download_count, created_at, updated_at";
+// The store's column lists, as literals for the access read's `concat!`.
+macro_rules! file_cols {
+    () => {
+        "id, workflow_id, file_type, file_name, storage_key, mime_type, version, \
+    is_primary, access, size_bytes, checksum, download_count, created_at, updated_at, revision"
+    };
+}
 
-const PURCHASE_COLS: &str = "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, \
+macro_rules! purchase_cols {
+    () => {
+        "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, \
     item_workflows, license_type, license_key_hash, download_limit, downloads_used, license_expires_at, \
     update_months, updates_until, payment_status, currency, amount_minor, tax_minor, total_minor, \
     refunded_minor, refund_reason, refunded_at, payment_ref, stripe_customer_id, \
     stripe_checkout_session_id, stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, \
-    created_at, completed_at, disputed_at, updated_at";
+    created_at, completed_at, disputed_at, dispute_outcome, updated_at"
+    };
+}
+
+macro_rules! membership_cols {
+    () => {
+        "id, user_id, tier, status, trial_ends_at, current_period_start, \
+    current_period_end, period_download_limit, period_downloads_used, cancel_at_period_end, \
+    past_due_since, grace_ends_at, canceled_at, ended_at, features, enrolled_at, stripe_customer_id, \
+    stripe_subscription_id, stripe_price_id, provider_sync, created_at, updated_at, revision"
+    };
+}
+
+const PURCHASE_COLS: &str = purchase_cols!();
+
+/// The store's access read (`vault-store-sqlite/src/delivery.rs`), one
+/// statement: the one-row facts, the covering purchases, the memberships.
+macro_rules! access_read {
+    ($file:literal) => {
+        concat!(
+            "SELECT 0, g.*, f.*, (SELECT u.released_at FROM workflow_updates u \
+             WHERE u.workflow_id = ?1 AND u.version_major = f.v_major \
+             AND u.version_minor = f.v_minor AND u.version_patch = f.v_patch) AS released_at, \
+             EXISTS (SELECT 1 FROM workflow_downloads d WHERE d.user_id = ?3 AND d.workflow_id = ?1) \
+             AS downloaded, a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
+             a.erased_at IS NOT NULL AS erased, NULL, NULL, NULL FROM (SELECT \
+             id, status, pricing_tier, price_minor, currency, archived_at, deleted_at \
+             FROM workflows WHERE id = ?1) AS g LEFT JOIN (SELECT ",
+            file_cols!(),
+            ", version_major AS v_major, version_minor AS v_minor, version_patch AS v_patch \
+             FROM workflow_files WHERE ",
+            $file,
+            ") AS f LEFT JOIN accounts a ON a.user_id = ?3 UNION ALL SELECT 1, ",
+            purchase_cols!(),
+            " FROM workflow_purchases p WHERE p.user_id = ?3 AND CASE WHEN p.purchase_type = 'bundle' \
+             THEN EXISTS (SELECT 1 FROM workflow_purchase_items i \
+             WHERE i.purchase_id = p.id AND i.workflow_id = ?1) ELSE p.workflow_id = ?1 END \
+             UNION ALL SELECT 2, ",
+            membership_cols!(),
+            ", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+             FROM memberships WHERE user_id = ?3"
+        )
+    };
+}
 
 // `PURCHASE_COLS` without `downloads_used` (index 10), as settle writes them.
 const PURCHASE_WRITE_COLS: [&str; 31] = [
@@ -91,11 +141,6 @@ const PURCHASE_WRITE_COLS: [&str; 31] = [
     "disputed_at",
     "updated_at",
 ];
-
-const MEMBERSHIP_COLS: &str = "id, user_id, tier, status, trial_ends_at, current_period_start, \
-    current_period_end, period_download_limit, period_downloads_used, cancel_at_period_end, \
-    past_due_since, canceled_at, ended_at, features, enrolled_at, stripe_customer_id, \
-    stripe_subscription_id, stripe_price_id, created_at, updated_at, revision";
 
 const DOWNLOAD_COLS: &str = "id, user_id, workflow_id, file_id, file_version, download_type, source, \
     purchase_id, membership_id, ip_hash, user_agent, referrer, country_code, downloaded_at";
@@ -259,40 +304,6 @@ fn drain(conn: &Connection, sql: &str, p: impl Params) -> rusqlite::Result<u64> 
     Ok(acc)
 }
 
-/// A version's (major, minor, patch).
-type Parts = (u32, u32, u32);
-
-/// The one file row of a cached statement, its columns folded, and its
-/// version's parts (`FILE_COLS`' `version`, as the store decodes it).
-fn file_row(
-    conn: &Connection,
-    sql: &str,
-    p: impl Params,
-) -> rusqlite::Result<(u64, Option<Parts>)> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let n = stmt.column_count();
-    let mut rows = stmt.query(p)?;
-    let Some(row) = rows.next()? else {
-        return Ok((0, None));
-    };
-    let mut acc = 0u64;
-    for i in 0..n {
-        acc = acc.wrapping_add(fold(row.get_ref(i)?));
-    }
-    let version = match row.get_ref(6)? {
-        ValueRef::Text(v) => {
-            let mut parts = std::str::from_utf8(v)
-                .unwrap_or_default()
-                .split('.')
-                .map(|p| p.parse::<u32>().unwrap_or(0));
-            let mut next = || parts.next().unwrap_or(0);
-            Some((next(), next(), next()))
-        }
-        _ => None,
-    };
-    Ok((acc, version))
-}
-
 /// Reads the first row of a cached statement as owned values.
 fn first_row(conn: &Connection, sql: &str, p: impl Params) -> rusqlite::Result<Option<Vec<Value>>> {
     let mut stmt = conn.prepare_cached(sql)?;
@@ -390,66 +401,22 @@ impl RawSqlite {
         self.access_read(t, false)
     }
 
-    /// The statements of the store's `access_read` (one closure on one
-    /// reader connection in `vault-store-sqlite/src/access.rs`), in its
-    /// order: the workflow's gate columns, the wanted file (`t.file`, or the primary one),
-    /// its version's release instant, the user's covering purchases, their
-    /// memberships and the downloaded-before check.
+    /// The store's `access_read`: its one statement on a reader connection,
+    /// every row's columns folded.
     fn access_read(&self, t: &RawTarget, primary: bool) -> rusqlite::Result<u64> {
-        let c = &self.reader;
-        let mut acc = drain(
-            c,
-            "SELECT id, status, pricing_tier, price_minor, currency, archived_at FROM workflows WHERE id = ?1",
-            [&t.workflow],
-        )?;
-        let (file, version) = if primary {
-            file_row(
-                c,
-                &format!(
-                    "SELECT {FILE_COLS} FROM workflow_files WHERE workflow_id = ?1 AND is_primary = 1"
-                ),
-                [&t.workflow],
-            )?
+        if primary {
+            drain(
+                &self.reader,
+                access_read!("workflow_id = ?1 AND is_primary = 1"),
+                params![t.workflow, rusqlite::types::Null, t.user],
+            )
         } else {
-            file_row(
-                c,
-                &format!(
-                    "SELECT {FILE_COLS} FROM workflow_files WHERE id = ?1 AND workflow_id = ?2"
-                ),
-                params![t.file, t.workflow],
-            )?
-        };
-        acc ^= file;
-        if let Some((major, minor, patch)) = version {
-            acc ^= drain(
-                c,
-                "SELECT released_at FROM workflow_updates WHERE workflow_id = ?1 \
-                 AND version_major = ?2 AND version_minor = ?3 AND version_patch = ?4",
-                params![t.workflow, major, minor, patch],
-            )?;
+            drain(
+                &self.reader,
+                access_read!("id = ?2 AND workflow_id = ?1"),
+                params![t.workflow, t.file, t.user],
+            )
         }
-        acc ^= drain(
-            c,
-            &format!(
-                "SELECT {PURCHASE_COLS} FROM workflow_purchases p WHERE user_id = ?1 AND EXISTS \
-                 (SELECT 1 FROM workflow_purchase_items i WHERE i.purchase_id = p.id AND i.workflow_id = ?2) \
-                 ORDER BY created_at DESC, id"
-            ),
-            params![t.user, t.workflow],
-        )?;
-        acc ^= drain(
-            c,
-            &format!(
-                "SELECT {MEMBERSHIP_COLS} FROM memberships WHERE user_id = ?1 ORDER BY created_at DESC, id"
-            ),
-            [&t.user],
-        )?;
-        acc ^= u64::from(exists(
-            c,
-            "SELECT 1 FROM workflow_downloads WHERE user_id = ?1 AND workflow_id = ?2",
-            params![t.user, t.workflow],
-        )?);
-        Ok(acc)
     }
 
     /// `download` of the primary file, charged to the target's purchase;

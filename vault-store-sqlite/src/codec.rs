@@ -167,8 +167,13 @@ pub(crate) fn from_json<T: DeserializeOwned>(s: &str) -> StoreResult<T> {
 /// workflow row, as much as running its query (callgrind). They depend only
 /// on the SQL text (one schema per crate version), so each blocking thread
 /// keeps them per text, bounded.
-pub(crate) struct Columns {
-    names: Rc<Names>,
+///
+/// Looked up only at a row's first read by name: a statement whose decoders
+/// all read by position ([`at!`]) never hashes its text, which for the
+/// access read's 2 kB statement cost ~5k instructions a call.
+pub(crate) struct Columns<'s> {
+    sql: &'s str,
+    names: std::cell::OnceCell<Rc<Names>>,
 }
 
 struct Names {
@@ -235,9 +240,21 @@ impl std::hash::Hasher for SqlHasher {
     }
 }
 
-impl Columns {
-    pub(crate) fn of(stmt: &rusqlite::Statement<'_>, sql: &str) -> Self {
-        let names = NAMES.with_borrow_mut(|cache| {
+impl<'s> Columns<'s> {
+    /// The column names of the statement prepared from `sql`, when asked.
+    pub(crate) fn of(sql: &'s str) -> Self {
+        Self {
+            sql,
+            names: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn names(&self, stmt: &rusqlite::Statement<'_>) -> &Names {
+        self.names.get_or_init(|| Self::load(stmt, self.sql))
+    }
+
+    fn load(stmt: &rusqlite::Statement<'_>, sql: &str) -> Rc<Names> {
+        NAMES.with_borrow_mut(|cache| {
             if let Some(names) = cache.get(sql) {
                 return Rc::clone(names);
             }
@@ -252,8 +269,7 @@ impl Columns {
             let names = Rc::new(Names { list, distinct });
             cache.insert(sql.to_owned(), Rc::clone(&names));
             names
-        });
-        Self { names }
+        })
     }
 
     /// The first column named `name`, ignoring ASCII case, as rusqlite's
@@ -266,9 +282,15 @@ impl Columns {
     /// per lookup, 14k per download), and fold case only when that finds
     /// nothing. With a repeated name only the first one counts, so the
     /// search starts at column 0.
-    fn index(&self, name: &str, hint: &Cell<usize>) -> rusqlite::Result<usize> {
-        let list = &self.names.list;
-        let found = if self.names.distinct {
+    fn index(
+        &self,
+        stmt: &rusqlite::Statement<'_>,
+        name: &str,
+        hint: &Cell<usize>,
+    ) -> rusqlite::Result<usize> {
+        let names = self.names(stmt);
+        let list = &names.list;
+        let found = if names.distinct {
             let at = hint.get().min(list.len());
             let (before, after) = list.split_at(at);
             after
@@ -276,32 +298,31 @@ impl Columns {
                 .position(|n| **n == *name)
                 .map(|i| at + i)
                 .or_else(|| before.iter().position(|n| **n == *name))
-                .or_else(|| self.first(name))
+                .or_else(|| names.first(name))
         } else {
-            self.first(name)
+            names.first(name)
         };
         let i = found.ok_or_else(|| rusqlite::Error::InvalidColumnName(name.to_owned()))?;
         hint.set(i + 1);
         Ok(i)
     }
+}
 
+impl Names {
     fn first(&self, name: &str) -> Option<usize> {
-        self.names
-            .list
-            .iter()
-            .position(|n| n.eq_ignore_ascii_case(name))
+        self.list.iter().position(|n| n.eq_ignore_ascii_case(name))
     }
 }
 
 /// A result row with its statement's [`Columns`], for lookups by name.
 pub(crate) struct Row<'a> {
     row: &'a rusqlite::Row<'a>,
-    columns: &'a Columns,
+    columns: &'a Columns<'a>,
     hint: Cell<usize>,
 }
 
 impl<'a> Row<'a> {
-    pub(crate) fn new(row: &'a rusqlite::Row<'a>, columns: &'a Columns) -> Self {
+    pub(crate) fn new(row: &'a rusqlite::Row<'a>, columns: &'a Columns<'a>) -> Self {
         Self {
             row,
             columns,
@@ -326,7 +347,7 @@ pub(crate) trait Col: Copy {
 
 impl Col for &str {
     fn index(self, row: &Row<'_>) -> rusqlite::Result<usize> {
-        row.columns.index(self, &row.hint)
+        row.columns.index(row.row.as_ref(), self, &row.hint)
     }
 
     fn name(self, _: &Row<'_>) -> String {
@@ -336,7 +357,7 @@ impl Col for &str {
 
 impl Col for usize {
     fn index(self, row: &Row<'_>) -> rusqlite::Result<usize> {
-        if self < row.columns.names.list.len() {
+        if self < row.row.as_ref().column_count() {
             Ok(self)
         } else {
             Err(rusqlite::Error::InvalidColumnIndex(self))
@@ -345,7 +366,7 @@ impl Col for usize {
 
     fn name(self, row: &Row<'_>) -> String {
         row.columns
-            .names
+            .names(row.row.as_ref())
             .list
             .get(self)
             .map_or_else(|| format!("column {self}"), |n| n.to_string())
@@ -620,7 +641,7 @@ mod columns_tests {
     fn with_row<T>(sql: &str, f: impl FnOnce(&Row<'_>) -> T) -> T {
         let conn = rusqlite::Connection::open_in_memory().unwrap();
         let mut stmt = conn.prepare(sql).unwrap();
-        let columns = Columns::of(&stmt, sql);
+        let columns = Columns::of(sql);
         let mut rows = stmt.query([]).unwrap();
         f(&Row::new(rows.next().unwrap().unwrap(), &columns))
     }

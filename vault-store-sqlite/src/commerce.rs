@@ -69,6 +69,7 @@ macro_rules! purchase_cols {
     created_at, completed_at, disputed_at, dispute_outcome, updated_at"
     };
 }
+pub(crate) use purchase_cols;
 
 fn user(row: &Row<'_>, col: impl Col) -> StoreResult<UserId> {
     parse_with(row, col, UserId::parse)
@@ -97,10 +98,15 @@ fn provider<C: Col>(
 }
 
 fn purchase_from_row(row: &Row<'_>) -> StoreResult<Purchase> {
-    // Every statement decoded here selects `purchase_cols!()` first.
+    purchase_at(row, 0)
+}
+
+/// A purchase of a statement that selects `purchase_cols!()` from
+/// position `base`.
+pub(crate) fn purchase_at(row: &Row<'_>, base: usize) -> StoreResult<Purchase> {
     macro_rules! c {
         ($name:literal) => {
-            at!(purchase_cols!(), $name)
+            base + at!(purchase_cols!(), $name)
         };
     }
     decode("workflow_purchases", || {
@@ -466,10 +472,15 @@ pub(crate) use membership_cols;
 const MEMBERSHIP_COLS: &str = membership_cols!();
 
 pub(crate) fn membership_from_row(row: &Row<'_>) -> StoreResult<Membership> {
-    // Every statement decoded here selects `membership_cols!()` first.
+    membership_at(row, 0)
+}
+
+/// A membership of a statement that selects `membership_cols!()` from
+/// position `base`.
+pub(crate) fn membership_at(row: &Row<'_>, base: usize) -> StoreResult<Membership> {
     macro_rules! c {
         ($name:literal) => {
-            at!(membership_cols!(), $name)
+            base + at!(membership_cols!(), $name)
         };
     }
     decode("memberships", || {
@@ -845,6 +856,25 @@ impl CommerceStore for SqliteStore {
     }
 }
 
+/// The condition on a purchase `p` of user `$user` that it covers workflow
+/// `$workflow` (SQL parameters, e.g. `"?1"`), directly or through a bundle.
+macro_rules! covering {
+    ($user:literal, $workflow:literal) => {
+        concat!(
+            "p.user_id = ",
+            $user,
+            " AND CASE WHEN p.purchase_type = 'bundle' \
+             THEN EXISTS (SELECT 1 FROM workflow_purchase_items i \
+                          WHERE i.purchase_id = p.id AND i.workflow_id = ",
+            $workflow,
+            ") ELSE p.workflow_id = ",
+            $workflow,
+            " END"
+        )
+    };
+}
+pub(crate) use covering;
+
 /// A user's purchases covering a workflow (directly or through a bundle),
 /// newest first. The user's index is walked in its order: `id IN (SELECT
 /// ...)` built the workflow's whole purchaser list in a temporary table on
@@ -862,11 +892,9 @@ pub(crate) fn purchases_covering(
         concat!(
             "SELECT ",
             purchase_cols!(),
-            " FROM workflow_purchases p WHERE user_id = ?1 AND CASE WHEN purchase_type = 'bundle' \
-             THEN EXISTS (SELECT 1 FROM workflow_purchase_items i \
-                          WHERE i.purchase_id = p.id AND i.workflow_id = ?2) \
-             ELSE workflow_id = ?2 END \
-             ORDER BY created_at DESC, id"
+            " FROM workflow_purchases p WHERE ",
+            covering!("?1", "?2"),
+            " ORDER BY created_at DESC, id"
         ),
         params![Id(user), Id(&workflow)],
         purchase_from_row,

@@ -316,31 +316,40 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        self.read_as(Reads::Several, f).await
+    }
+
+    /// [`read`](Self::read), for `f` reading as `reads` says.
+    async fn read_as<T, F>(&self, reads: Reads, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
         let inner = Arc::clone(&self.inner);
         read_in_place(move || {
             if inner.readers.is_empty() {
-                return snapshot(&lock(&inner.writer), f);
+                return reads.run(&lock(&inner.writer), f);
             }
             let n = inner.readers.len();
             let start = inner.next_reader.fetch_add(1, Ordering::Relaxed) % n;
             // Take the first idle reader, else wait for the one in turn.
             for i in 0..n {
                 if let Ok(conn) = inner.readers[(start + i) % n].try_lock() {
-                    return snapshot(&conn, f);
+                    return reads.run(&conn, f);
                 }
             }
-            snapshot(&lock(&inner.readers[start]), f)
+            reads.run(&lock(&inner.readers[start]), f)
         })
         .await
     }
 
-    /// Runs `f` as [`read`](Self::read) does, but on the writer connection
-    /// when it is free: for a read a write follows at once. SQLite drops a
-    /// connection's page cache when another connection has committed since
-    /// its last read, so a reader reads every page again after each
-    /// download; the writer's cache survives its own commits. Busy, the
-    /// writer is not waited for: a reader takes the read.
-    async fn read_before_write<T, F>(&self, f: F) -> StoreResult<T>
+    /// Runs `f` as [`read_as`](Self::read_as) does, but on the writer
+    /// connection when it is free: for a read a write follows at once.
+    /// SQLite drops a connection's page cache when another connection has
+    /// committed since its last read, so a reader reads every page again
+    /// after each download; the writer's cache survives its own commits.
+    /// Busy, the writer is not waited for: a reader takes the read.
+    async fn read_before_write<T, F>(&self, reads: Reads, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
@@ -348,15 +357,15 @@ impl SqliteStore {
         let inner = Arc::clone(&self.inner);
         if in_place_allowed() {
             let attempt = tokio::task::block_in_place(|| match inner.writer.try_lock() {
-                Ok(conn) => Attempt::Done(snapshot(&conn, f)),
+                Ok(conn) => Attempt::Done(reads.run(&conn, f)),
                 Err(_) => Attempt::Busy(f),
             });
             match attempt {
                 Attempt::Done(out) => out,
-                Attempt::Busy(f) => self.read(f).await,
+                Attempt::Busy(f) => self.read_as(reads, f).await,
             }
         } else {
-            self.read(f).await
+            self.read_as(reads, f).await
         }
     }
 
@@ -457,6 +466,30 @@ fn in_place_allowed() -> bool {
 /// closes its own WAL read transaction, two `fcntl` locks on the shared
 /// memory file each time; profiled, that was over a third of an access
 /// read's time (benches/README.md § The limit).
+/// How a read's closure reads, and so whether it needs a transaction.
+#[derive(Clone, Copy)]
+enum Reads {
+    /// Several statements, which must see one snapshot: in a read
+    /// transaction ([`snapshot`]).
+    Several,
+    /// One statement: SQLite reads it from one snapshot on its own, and a
+    /// `BEGIN` and `ROLLBACK` around it would cost ~4k instructions.
+    One,
+}
+
+impl Reads {
+    fn run<T>(
+        self,
+        c: &Connection,
+        f: impl FnOnce(&Connection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        match self {
+            Reads::Several => snapshot(c, f),
+            Reads::One => f(c),
+        }
+    }
+}
+
 fn snapshot<T>(c: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
     /// Ends the transaction however `f` leaves (an error or a panic too),
     /// so the pooled connection is never handed on inside one. Rolling

@@ -20,14 +20,29 @@ pub(crate) fn query_all<T>(
     params: impl rusqlite::Params,
     map: impl Fn(&Row<'_>) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
-    let columns = Columns::of(&stmt, sql);
-    let mut rows = stmt.query(params).map_err(db)?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(db)? {
-        out.push(map(&Row::new(row, &columns))?);
-    }
+    each_row(conn, sql, params, |row| {
+        out.push(map(row)?);
+        Ok(())
+    })?;
     Ok(out)
+}
+
+/// Runs `sql` and hands each row to `visit`, in order: for a statement
+/// whose rows are not all of one kind.
+pub(crate) fn each_row(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    mut visit: impl FnMut(&Row<'_>) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db)?;
+    let columns = Columns::of(sql);
+    let mut rows = stmt.query(params).map_err(db)?;
+    while let Some(row) = rows.next().map_err(db)? {
+        visit(&Row::new(row, &columns))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn query_one<T>(
@@ -37,7 +52,7 @@ pub(crate) fn query_one<T>(
     map: impl Fn(&Row<'_>) -> StoreResult<T>,
 ) -> StoreResult<Option<T>> {
     let mut stmt = conn.prepare_cached(sql).map_err(db)?;
-    let columns = Columns::of(&stmt, sql);
+    let columns = Columns::of(sql);
     let mut rows = stmt.query(params).map_err(db)?;
     match rows.next().map_err(db)? {
         Some(row) => Ok(Some(map(&Row::new(row, &columns))?)),

@@ -61,11 +61,11 @@ pub struct AccessRead {
     /// When the update that carries the file's version was released, if the
     /// workflow has an update with exactly that version.
     pub file_released_at: Option<DateTime<Utc>>,
-    /// The user's purchases covering the workflow, any status, as
-    /// [`CommerceStore::purchases_covering`] orders them.
+    /// The user's purchases covering the workflow, any status, in no
+    /// particular order: the rule orders what it weighs itself, and a
+    /// backend reading everything in one statement need not sort.
     pub purchases: Vec<Purchase>,
-    /// The user's memberships, any status, as
-    /// [`CommerceStore::memberships_for_user`] orders them.
+    /// The user's memberships, any status, in no particular order.
     pub memberships: Vec<Membership>,
     /// The user has a recorded download of the workflow.
     pub downloaded_before: bool,
@@ -80,8 +80,8 @@ pub struct AccessRead {
 /// methods, one call each: correct on any backend, and what the in-memory
 /// store uses. A backend whose calls cost a hand-off (a blocking pool, a
 /// pooled connection) overrides it to do every read in one hand-off; it must
-/// return exactly what the default returns, which the conformance suite
-/// checks case by case. Like the default, the reads need not be one
+/// return what the default returns, up to the order of the purchases and
+/// memberships, which the conformance suite checks case by case. Like the default, the reads need not be one
 /// snapshot: a download's charge is guarded at write time, and a decision
 /// read across a concurrent write is one a moment earlier would have made.
 #[async_trait]

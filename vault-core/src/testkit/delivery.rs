@@ -19,7 +19,7 @@ use crate::delivery::access::{AccessKind, DenyReason, Remedy};
 use crate::delivery::download::{DownloadKind, RequestInfo};
 use crate::insight::analytics::AnalyticsDelta;
 use crate::store::Store;
-use crate::store::{AccessQuery, FileWanted, compose_access_read};
+use crate::store::{AccessQuery, AccessRead, FileWanted, compose_access_read};
 use crate::value::actor::{Actor, UserId};
 use crate::value::error::Error;
 use crate::value::error::StoreError;
@@ -587,8 +587,16 @@ pub async fn concurrent_downloads_respect_membership_limit(store: Arc<dyn Store>
 
 // ------------------------------------------------------------ the one read
 
-/// [`crate::store::DeliveryStore::access_read`] returns exactly what the
-/// separate calls return, for every shape of query: a file by id (its own,
+/// An access read with its purchases and memberships in id order: the
+/// order [`AccessRead`] leaves open.
+fn by_id(mut read: AccessRead) -> AccessRead {
+    read.purchases.sort_by_key(|p| p.id);
+    read.memberships.sort_by_key(|m| m.id);
+    read
+}
+
+/// [`crate::store::DeliveryStore::access_read`] returns what the separate
+/// calls return (up to the order of purchases and memberships), for every shape of query: a file by id (its own,
 /// another workflow's, none), the primary file (present or not), with and
 /// without a user, with and without entitlements, archived and missing
 /// workflows. Plus the facts themselves, so a backend cannot pass by
@@ -723,8 +731,8 @@ pub async fn access_read_matches_separate_reads(store: Arc<dyn Store>) {
                         user,
                         before_download,
                     };
-                    let one = store.access_read(&q).await.unwrap();
-                    let separate = compose_access_read(&*store, &q).await.unwrap();
+                    let one = store.access_read(&q).await.unwrap().map(by_id);
+                    let separate = compose_access_read(&*store, &q).await.unwrap().map(by_id);
                     assert_eq!(one, separate, "{q:?}");
                 }
             }
@@ -755,11 +763,14 @@ pub async fn access_read_matches_separate_reads(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(r.file_released_at, Some(patch.released_at));
     let r = read(w.id, FileWanted::Id(newer.id), &buyer).await.unwrap();
+    let mut covering = vec![bundled.id, purchase.id];
+    covering.sort();
     assert_eq!(
-        r.purchases.iter().map(|p| p.id).collect::<Vec<_>>(),
-        vec![bundled.id, purchase.id],
-        "only the purchases covering this workflow, newest first"
+        by_id(r).purchases.iter().map(|p| p.id).collect::<Vec<_>>(),
+        covering,
+        "only the purchases covering this workflow"
     );
+    let r = read(w.id, FileWanted::Id(newer.id), &buyer).await.unwrap();
     assert_eq!(
         r.memberships.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![membership.id]

@@ -13,7 +13,7 @@ mod workflow;
 
 pub(crate) use self::file::{file_at, file_cols, file_from_row};
 pub(crate) use self::workflow::{
-    WORKFLOW_COLS, gate_cols, gate_from_row, load_workflow, require_workflow, workflow_from_row,
+    WORKFLOW_COLS, gate_at, gate_cols, load_workflow, require_workflow, workflow_from_row,
 };
 
 use async_trait::async_trait;

@@ -61,11 +61,12 @@ macro_rules! gate_cols {
 }
 pub(crate) use gate_cols;
 
-/// A [`GateFacts`] of a statement that selects `gate_cols!()` first.
-pub(crate) fn gate_from_row(row: &Row<'_>) -> StoreResult<GateFacts> {
+/// A [`GateFacts`] of a statement that selects `gate_cols!()` from
+/// position `base`.
+pub(crate) fn gate_at(row: &Row<'_>, base: usize) -> StoreResult<GateFacts> {
     macro_rules! c {
         ($name:literal) => {
-            at!(gate_cols!(), $name)
+            base + at!(gate_cols!(), $name)
         };
     }
     decode("workflows", || {
