@@ -38,15 +38,14 @@ fn access(c: &mut Criterion) {
             .workflow("other-flow", PricingTier::Pro, Some(2900))
             .await;
         let alice = Fixture::user("alice");
-        let mut purchases = vec![
-            fx.buy(&alice, CheckoutItem::Workflow(other.id)).await,
-            fx.buy(&alice, CheckoutItem::Workflow(w.id)).await,
-        ];
-        purchases.reverse();
+        let other_purchase = fx.buy(&alice, CheckoutItem::Workflow(other.id)).await;
+        let purchase = fx.buy(&alice, CheckoutItem::Workflow(w.id)).await;
+        // Newest first, as a store lists them; the rule sorts them itself.
+        let purchases = [purchase.terms(), other_purchase.terms()];
         let memberships = vec![fx.join(&alice, PricingTier::Basic, Some(10), false).await];
         let target = Target::new(&w, Some(FileTarget::new(&f, f.created_at)));
         let grant = Entitlements {
-            purchases,
+            purchases: purchases.to_vec(),
             memberships,
             downloaded_before: false,
         };

@@ -87,22 +87,24 @@ macro_rules! access_read {
              AND u.version_minor = f.v_minor AND u.version_patch = f.v_patch) AS released_at, \
              EXISTS (SELECT 1 FROM workflow_downloads d WHERE d.user_id = ?3 AND d.workflow_id = ?1) \
              AS downloaded, a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
-             a.erased_at IS NOT NULL AS erased, NULL, NULL, NULL FROM (SELECT \
+             a.erased_at IS NOT NULL AS erased FROM (SELECT \
              id, status, pricing_tier, price_minor, currency, archived_at, deleted_at \
              FROM workflows WHERE id = ?1) AS g LEFT JOIN (SELECT ",
             file_cols!(),
             ", version_major AS v_major, version_minor AS v_minor, version_patch AS v_patch \
              FROM workflow_files WHERE ",
             $file,
-            ") AS f LEFT JOIN accounts a ON a.user_id = ?3 UNION ALL SELECT 1, ",
-            purchase_cols!(),
-            " FROM workflow_purchases p WHERE p.user_id = ?3 AND CASE WHEN p.purchase_type = 'bundle' \
+            ") AS f LEFT JOIN accounts a ON a.user_id = ?3 UNION ALL SELECT 1, \
+             id, user_id, purchase_type, workflow_id, bundle_id, membership_id, item_workflows, \
+             payment_status, download_limit, downloads_used, license_expires_at, updates_until, \
+             completed_at, disputed_at, refunded_minor, refunded_at, \
+             NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+             FROM workflow_purchases p WHERE p.user_id = ?3 AND CASE WHEN p.purchase_type = 'bundle' \
              THEN EXISTS (SELECT 1 FROM workflow_purchase_items i \
              WHERE i.purchase_id = p.id AND i.workflow_id = ?1) ELSE p.workflow_id = ?1 END \
              UNION ALL SELECT 2, ",
             membership_cols!(),
-            ", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
-             FROM memberships WHERE user_id = ?3"
+            ", NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM memberships WHERE user_id = ?3"
         )
     };
 }

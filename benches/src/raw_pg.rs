@@ -85,6 +85,17 @@ macro_rules! purchase_cols {
     };
 }
 
+/// The store's access read's purchase columns: a purchase's terms.
+macro_rules! purchase_terms_cols {
+    () => {
+        "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, item_workflows, \
+         payment_status, download_limit, license_expires_at, updates_until, completed_at, \
+         disputed_at, refunded_amount, refunded_at, \
+         (SELECT c.downloads_used FROM workflow_purchase_download_counts c \
+         WHERE c.purchase_id = workflow_purchases.id) AS downloads_used"
+    };
+}
+
 macro_rules! membership_cols {
     () => {
         "id, user_id, tier, status, trial_ends_at, current_period_start, current_period_end, \
@@ -170,19 +181,18 @@ fn access_sql(primary: bool) -> &'static str {
                  LEFT JOIN ((SELECT {purchase_cols} FROM workflow_purchases \
                              WHERE user_id = $2 AND $1 = ANY (item_workflows)) AS p \
                             FULL JOIN (SELECT {membership_cols} FROM memberships \
-                                       WHERE user_id = $2) AS m ON false) ON true \
-                 ORDER BY p.created_at DESC, p.id, m.created_at DESC, m.id",
+                                       WHERE user_id = $2) AS m ON false) ON true",
                 g = prefixed(
                     "g",
                     "id, status, pricing_tier, price, currency, archived_at, deleted",
                     "g_"
                 ),
                 f = prefixed("f", concat!(file_cols!(), ", file_released_at"), "f_"),
-                p = prefixed("p", purchase_cols!(), "p_"),
+                p = prefixed("p", purchase_terms_cols!(), "p_"),
                 m = prefixed("m", membership_cols!(), "m_"),
                 file_cols = file_cols!(),
                 released = file_released_at!(),
-                purchase_cols = purchase_cols!(),
+                purchase_cols = purchase_terms_cols!(),
                 membership_cols = membership_cols!(),
             )
         };

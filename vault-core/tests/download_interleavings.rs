@@ -19,7 +19,9 @@ use vault_core::catalog::category::core_systems;
 use vault_core::catalog::file::{Checksum, FileAccess, FileKind, NewFile};
 use vault_core::catalog::workflow::{Workflow, WorkflowContent, WorkflowStatus};
 use vault_core::commerce::license::{LicenseKey, LicenseType};
-use vault_core::commerce::purchase::{NewPurchase, PaymentRef, ProviderRefs, PurchaseItem};
+use vault_core::commerce::purchase::{
+    NewPurchase, PaymentRef, ProviderRefs, Purchase, PurchaseItem,
+};
 use vault_core::delivery::access::{AccessPolicy, Entitlements, Target, decide};
 use vault_core::delivery::download::{Download, DownloadSource};
 use vault_core::insight::analytics::AnalyticsDelta;
@@ -167,7 +169,7 @@ proptest! {
                         let decision = decide(
                             &actor,
                             &Target::new(&w.workflow, None),
-                            &Entitlements { purchases, ..Default::default() },
+                            &Entitlements { purchases: purchases.iter().map(Purchase::terms).collect(), ..Default::default() },
                             now(),
                             &AccessPolicy::default(),
                         );

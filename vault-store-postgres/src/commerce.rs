@@ -9,7 +9,7 @@ use uuid::Uuid;
 use vault_core::commerce::license::{LicenseKeyHash, Quota};
 use vault_core::commerce::membership::{Membership, MembershipStatus, Period, claim_slot};
 use vault_core::commerce::purchase::{
-    PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState,
+    PaymentRef, ProviderRefs, Purchase, PurchaseItem, PurchaseTerms, RefundState,
 };
 use vault_core::store::{
     CommerceStore, Entity, PaymentState, PurchaseWrite, StoreError, StoreResult,
@@ -51,7 +51,19 @@ macro_rules! purchase_cols {
         )
     };
 }
-pub(crate) use purchase_cols;
+
+/// The columns of a [`PurchaseTerms`] (what the access rule weighs), from
+/// `workflow_purchases` unaliased.
+macro_rules! purchase_terms_cols {
+    () => {
+        "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, item_workflows, \
+         payment_status, download_limit, license_expires_at, updates_until, completed_at, \
+         disputed_at, refunded_amount, refunded_at, \
+         (SELECT c.downloads_used FROM workflow_purchase_download_counts c \
+         WHERE c.purchase_id = workflow_purchases.id) AS downloads_used"
+    };
+}
+pub(crate) use purchase_terms_cols;
 
 fn user(row: &impl Cols, col: &str) -> StoreResult<UserId> {
     parse_with(row, col, UserId::parse)
@@ -75,27 +87,60 @@ fn provider(row: &impl Cols, with_purchase_ids: bool) -> StoreResult<ProviderRef
     })
 }
 
+/// What a purchase's row says was bought.
+fn item(row: &impl Cols) -> StoreResult<PurchaseItem> {
+    let kind: String = get(row, "purchase_type")?;
+    Ok(match kind.as_str() {
+        "one_time" => PurchaseItem::Workflow {
+            workflow_id: id(row, "workflow_id")?,
+        },
+        "bundle" => PurchaseItem::Bundle {
+            bundle_id: id(row, "bundle_id")?,
+            members: get::<Vec<Uuid>>(row, "item_workflows")?
+                .into_iter()
+                .map(WorkflowId::from_uuid)
+                .collect(),
+        },
+        "membership_included" => PurchaseItem::MembershipIncluded {
+            workflow_id: id(row, "workflow_id")?,
+            membership_id: id(row, "membership_id")?,
+        },
+        other => return Err(corrupt("purchase_type", other)),
+    })
+}
+
+/// A purchase's terms, of a row with `purchase_terms_cols!()`: what
+/// [`purchase_from_row`] would decode, then [`Purchase::terms`].
+pub(crate) fn purchase_terms_from_row(row: &impl Cols) -> StoreResult<PurchaseTerms> {
+    decode("workflow_purchases", || {
+        let item = item(row)?;
+        // A refund's instant counts only with its amount, as in a `Purchase`.
+        let refunded_at = match get::<Option<Decimal>>(row, "refunded_amount")? {
+            Some(_) => Some(get(row, "refunded_at")?),
+            None => None,
+        };
+        Ok(PurchaseTerms {
+            id: id(row, "id")?,
+            user_id: user(row, "user_id")?,
+            item,
+            status: parse(row, "payment_status")?,
+            quota: Quota {
+                used: u32_col(row, "downloads_used")?,
+                limit: opt_u32_col(row, "download_limit")?,
+            },
+            license_expires_at: get(row, "license_expires_at")?,
+            updates_until: get(row, "updates_until")?,
+            completed_at: get(row, "completed_at")?,
+            disputed_at: get(row, "disputed_at")?,
+            refunded_at,
+        })
+    })
+}
+
 pub(crate) fn purchase_from_row(row: &impl Cols) -> StoreResult<Purchase> {
     decode("workflow_purchases", || {
         let currency: String = get(row, "currency")?;
-        let kind: String = get(row, "purchase_type")?;
-        let item = match kind.as_str() {
-            "one_time" => PurchaseItem::Workflow {
-                workflow_id: id(row, "workflow_id")?,
-            },
-            "bundle" => PurchaseItem::Bundle {
-                bundle_id: id(row, "bundle_id")?,
-                members: get::<Vec<Uuid>>(row, "item_workflows")?
-                    .into_iter()
-                    .map(WorkflowId::from_uuid)
-                    .collect(),
-            },
-            "membership_included" => PurchaseItem::MembershipIncluded {
-                workflow_id: id(row, "workflow_id")?,
-                membership_id: id(row, "membership_id")?,
-            },
-            other => return Err(corrupt("purchase_type", other)),
-        };
+        let item = item(row)?;
         let refund = match get::<Option<Decimal>>(row, "refunded_amount")? {
             Some(amount) => Some(RefundState {
                 refunded: money(amount, &currency)?,

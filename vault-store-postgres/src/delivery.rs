@@ -25,7 +25,9 @@ use vault_core::value::ids::WorkflowId;
 use crate::PgStore;
 use crate::catalog::{file_cols, file_from_row, file_released_at, gate_cols, gate_from_row};
 use crate::codec::*;
-use crate::commerce::{membership_cols, membership_from_row, purchase_cols, purchase_from_row};
+use crate::commerce::{
+    membership_cols, membership_from_row, purchase_terms_cols, purchase_terms_from_row,
+};
 use crate::lease::on_conn;
 
 // ---------------------------------------------------------------- downloads
@@ -520,16 +522,15 @@ fn access_statement(file: FileWanted) -> &'static str {
                  LEFT JOIN ((SELECT {purchase_cols} FROM workflow_purchases \
                              WHERE user_id = $2 AND $1 = ANY (item_workflows)) AS p \
                             FULL JOIN (SELECT {membership_cols} FROM memberships \
-                                       WHERE user_id = $2) AS m ON false) ON true \
-                 ORDER BY p.created_at DESC, p.id, m.created_at DESC, m.id",
+                                       WHERE user_id = $2) AS m ON false) ON true",
                 g = prefixed_list("g", gate_cols!(), "g_"),
                 f = prefixed_list("f", concat!(file_cols!(), ", ", file_released_at!()), "f_"),
-                p = prefixed_list("p", purchase_cols!(), "p_"),
+                p = prefixed_list("p", purchase_terms_cols!(), "p_"),
                 m = prefixed_list("m", membership_cols!(), "m_"),
                 gate = gate_cols!(),
                 file_cols = file_cols!(),
                 released = file_released_at!(),
-                purchase_cols = purchase_cols!(),
+                purchase_cols = purchase_terms_cols!(),
                 membership_cols = membership_cols!(),
             )
         };
@@ -575,7 +576,7 @@ async fn read(c: &mut PgConnection, query: &AccessQuery<'_>) -> StoreResult<Opti
     let (mut purchases, mut memberships) = (Vec::new(), Vec::new());
     for row in &rows {
         if get::<Option<Uuid>>(row, "p_id")?.is_some() {
-            purchases.push(purchase_from_row(&source(row, "p_"))?);
+            purchases.push(purchase_terms_from_row(&source(row, "p_"))?);
         }
         if get::<Option<Uuid>>(row, "m_id")?.is_some() {
             memberships.push(membership_from_row(&source(row, "m_"))?);

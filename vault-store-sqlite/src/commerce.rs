@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use vault_core::commerce::license::{LicenseKey, LicenseKeyHash, Quota};
 use vault_core::commerce::membership::{Membership, MembershipStatus, Period, claim_slot};
 use vault_core::commerce::purchase::{
-    PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState,
+    PaymentRef, ProviderRefs, Purchase, PurchaseItem, PurchaseTerms, RefundState,
 };
 use vault_core::store::{
     CommerceStore, Entity, PaymentState, PurchaseWrite, StoreError, StoreResult,
@@ -61,15 +61,36 @@ pub(crate) fn hash_stored_license_keys(tx: &Connection) -> StoreResult<()> {
 /// are built at compile time, not formatted on every call.
 macro_rules! purchase_cols {
     () => {
-        "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, \
-    item_workflows, license_type, license_key_hash, download_limit, downloads_used, license_expires_at, \
+        concat!(
+            $crate::commerce::purchase_head_cols!(),
+            ", license_type, license_key_hash, download_limit, downloads_used, license_expires_at, \
     update_months, updates_until, payment_status, currency, amount_minor, tax_minor, total_minor, \
     refunded_minor, refund_reason, refunded_at, payment_ref, stripe_customer_id, \
     stripe_checkout_session_id, stripe_payment_intent_id, stripe_subscription_id, stripe_price_id, \
     created_at, completed_at, disputed_at, dispute_outcome, updated_at"
+        )
     };
 }
-pub(crate) use purchase_cols;
+
+/// The columns both a purchase and its terms begin with: who bought what.
+macro_rules! purchase_head_cols {
+    () => {
+        "id, user_id, purchase_type, workflow_id, bundle_id, membership_id, item_workflows"
+    };
+}
+pub(crate) use purchase_head_cols;
+
+/// The columns of a [`PurchaseTerms`]: what the access rule weighs.
+macro_rules! purchase_terms_cols {
+    () => {
+        concat!(
+            $crate::commerce::purchase_head_cols!(),
+            ", payment_status, download_limit, downloads_used, license_expires_at, updates_until, \
+    completed_at, disputed_at, refunded_minor, refunded_at"
+        )
+    };
+}
+pub(crate) use purchase_terms_cols;
 
 fn user(row: &Row<'_>, col: impl Col) -> StoreResult<UserId> {
     parse_with(row, col, UserId::parse)
@@ -101,31 +122,43 @@ fn purchase_from_row(row: &Row<'_>) -> StoreResult<Purchase> {
     purchase_at(row, 0)
 }
 
+/// The id, buyer and item of a statement that selects
+/// `purchase_head_cols!()` from position `base`.
+fn head_at(row: &Row<'_>, base: usize) -> StoreResult<(PurchaseId, UserId, PurchaseItem)> {
+    macro_rules! c {
+        ($name:literal) => {
+            base + at!(purchase_head_cols!(), $name)
+        };
+    }
+    let kind: String = get(row, c!("purchase_type"))?;
+    let item = match kind.as_str() {
+        "one_time" => PurchaseItem::Workflow {
+            workflow_id: parse(row, c!("workflow_id"))?,
+        },
+        "bundle" => PurchaseItem::Bundle {
+            bundle_id: parse(row, c!("bundle_id"))?,
+            members: json_col(row, c!("item_workflows"))?,
+        },
+        "membership_included" => PurchaseItem::MembershipIncluded {
+            workflow_id: parse(row, c!("workflow_id"))?,
+            membership_id: parse(row, c!("membership_id"))?,
+        },
+        other => return Err(corrupt("purchase_type", other)),
+    };
+    Ok((parse(row, c!("id"))?, user(row, c!("user_id"))?, item))
+}
+
 /// A purchase of a statement that selects `purchase_cols!()` from
 /// position `base`.
-pub(crate) fn purchase_at(row: &Row<'_>, base: usize) -> StoreResult<Purchase> {
+fn purchase_at(row: &Row<'_>, base: usize) -> StoreResult<Purchase> {
     macro_rules! c {
         ($name:literal) => {
             base + at!(purchase_cols!(), $name)
         };
     }
     decode("workflow_purchases", || {
+        let (id, user_id, item) = head_at(row, base)?;
         let currency: String = get(row, c!("currency"))?;
-        let kind: String = get(row, c!("purchase_type"))?;
-        let item = match kind.as_str() {
-            "one_time" => PurchaseItem::Workflow {
-                workflow_id: parse(row, c!("workflow_id"))?,
-            },
-            "bundle" => PurchaseItem::Bundle {
-                bundle_id: parse(row, c!("bundle_id"))?,
-                members: json_col(row, c!("item_workflows"))?,
-            },
-            "membership_included" => PurchaseItem::MembershipIncluded {
-                workflow_id: parse(row, c!("workflow_id"))?,
-                membership_id: parse(row, c!("membership_id"))?,
-            },
-            other => return Err(corrupt("purchase_type", other)),
-        };
         let refund = match get::<Option<i64>>(row, c!("refunded_minor"))? {
             Some(minor) => Some(RefundState {
                 refunded: money(minor, &currency)?,
@@ -135,8 +168,8 @@ pub(crate) fn purchase_at(row: &Row<'_>, base: usize) -> StoreResult<Purchase> {
             None => None,
         };
         Ok(Purchase {
-            id: parse(row, c!("id"))?,
-            user_id: user(row, c!("user_id"))?,
+            id,
+            user_id,
             item,
             license_type: parse(row, c!("license_type"))?,
             license_key_hash: parse_with(row, c!("license_key_hash"), LicenseKeyHash::parse)?,
@@ -168,6 +201,40 @@ pub(crate) fn purchase_at(row: &Row<'_>, base: usize) -> StoreResult<Purchase> {
             disputed_at: opt_time(row, c!("disputed_at"))?,
             dispute_outcome: parse_opt(row, c!("dispute_outcome"))?,
             updated_at: time(row, c!("updated_at"))?,
+        })
+    })
+}
+
+/// A purchase's terms, of a statement that selects `purchase_terms_cols!()`
+/// from position `base`: what [`purchase_at`] would decode, then
+/// [`Purchase::terms`], without reading the rest.
+pub(crate) fn purchase_terms_at(row: &Row<'_>, base: usize) -> StoreResult<PurchaseTerms> {
+    macro_rules! c {
+        ($name:literal) => {
+            base + at!(purchase_terms_cols!(), $name)
+        };
+    }
+    decode("workflow_purchases", || {
+        let (id, user_id, item) = head_at(row, base)?;
+        // A refund's instant counts only with its amount, as in a `Purchase`.
+        let refunded_at = match get::<Option<i64>>(row, c!("refunded_minor"))? {
+            Some(_) => Some(time(row, c!("refunded_at"))?),
+            None => None,
+        };
+        Ok(PurchaseTerms {
+            id,
+            user_id,
+            item,
+            status: parse(row, c!("payment_status"))?,
+            quota: Quota {
+                used: u32_col(row, c!("downloads_used"))?,
+                limit: opt_u32_col(row, c!("download_limit"))?,
+            },
+            license_expires_at: opt_time(row, c!("license_expires_at"))?,
+            updates_until: opt_time(row, c!("updates_until"))?,
+            completed_at: opt_time(row, c!("completed_at"))?,
+            disputed_at: opt_time(row, c!("disputed_at"))?,
+            refunded_at,
         })
     })
 }

@@ -25,7 +25,9 @@ use vault_core::value::ids::WorkflowId;
 
 use crate::catalog::{file_at, file_cols, gate_at, gate_cols};
 use crate::codec::*;
-use crate::commerce::{covering, membership_at, membership_cols, purchase_at, purchase_cols};
+use crate::commerce::{
+    covering, membership_at, membership_cols, purchase_terms_at, purchase_terms_cols,
+};
 use crate::insight::daily::add_counts;
 use crate::sql::{Id, each_row, exists, query_all};
 use crate::{Reads, SqliteStore, Tx};
@@ -326,7 +328,7 @@ macro_rules! access_read {
         concat!(
             "SELECT 0, g.*, f.*, ",
             facts_tail!(),
-            ", NULL, NULL, NULL FROM (SELECT ",
+            " FROM (SELECT ",
             gate_cols!(),
             " FROM workflows WHERE id = ?1) AS g LEFT JOIN (SELECT ",
             file_cols!(),
@@ -336,13 +338,13 @@ macro_rules! access_read {
             $file,
             ") AS f LEFT JOIN accounts a ON a.user_id = ?3 \
              UNION ALL SELECT 1, ",
-            purchase_cols!(),
-            " FROM workflow_purchases p WHERE ",
+            purchase_terms_cols!(),
+            ", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
+             FROM workflow_purchases p WHERE ",
             covering!("?3", "?1"),
             " UNION ALL SELECT 2, ",
             membership_cols!(),
-            ", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL \
-             FROM memberships WHERE user_id = ?3"
+            ", NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM memberships WHERE user_id = ?3"
         )
     };
 }
@@ -357,11 +359,12 @@ const GATE_AT: usize = 1;
 const FILE_AT: usize = GATE_AT + width(gate_cols!());
 const TAIL_AT: usize = FILE_AT + width(file_cols!()) + width(version_parts!());
 
-// Each arm as wide as the widest: the NULLs written in `access_read!` pad
-// the facts by three columns and a membership by ten.
-const WIDEST: usize = width(purchase_cols!());
-const _: () = assert!(TAIL_AT - GATE_AT + width(facts_tail!()) + 3 == WIDEST);
-const _: () = assert!(width(membership_cols!()) + 10 == WIDEST);
+// Each arm as wide as the widest, the facts: the NULLs written in
+// `access_read!` pad a purchase's terms by fourteen columns and a
+// membership by seven.
+const WIDEST: usize = TAIL_AT - GATE_AT + width(facts_tail!());
+const _: () = assert!(width(purchase_terms_cols!()) + 14 == WIDEST);
+const _: () = assert!(width(membership_cols!()) + 7 == WIDEST);
 
 /// The one-row facts: the gate, the file and its release, "downloaded
 /// before" and the standing.
@@ -415,7 +418,7 @@ fn read(
         |row| {
             match get::<i64>(row, 0)? {
                 FACTS => facts = Some(facts_at(row)?),
-                PURCHASE => purchases.push(purchase_at(row, 1)?),
+                PURCHASE => purchases.push(purchase_terms_at(row, 1)?),
                 MEMBERSHIP => memberships.push(membership_at(row, 1)?),
                 other => return Err(corrupt("access read's row tag", other)),
             }

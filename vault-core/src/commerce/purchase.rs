@@ -212,6 +212,51 @@ pub struct Purchase {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What the access rule weighs of a purchase
+/// ([`crate::delivery::access::decide`]): its item, payment state, quota
+/// and dates, without its money, provider references or key digest. A
+/// store's access read decodes only these, a third of a purchase's columns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseTerms {
+    /// Id.
+    pub id: PurchaseId,
+    /// Buyer.
+    pub user_id: UserId,
+    /// What was bought.
+    pub item: PurchaseItem,
+    /// Payment status.
+    pub status: PaymentStatus,
+    /// Download quota of the license.
+    pub quota: Quota,
+    /// After this instant the license no longer allows downloads.
+    pub license_expires_at: Option<DateTime<Utc>>,
+    /// Versions released after this instant are not covered.
+    pub updates_until: Option<DateTime<Utc>>,
+    /// When it was paid.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// When the dispute opened, while disputed.
+    pub disputed_at: Option<DateTime<Utc>>,
+    /// When the latest refund happened, once any.
+    pub refunded_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Purchase> for PurchaseTerms {
+    fn from(p: &Purchase) -> Self {
+        Self {
+            id: p.id,
+            user_id: p.user_id.clone(),
+            item: p.item.clone(),
+            status: p.status,
+            quota: p.quota,
+            license_expires_at: p.license_expires_at,
+            updates_until: p.updates_until,
+            completed_at: p.completed_at,
+            disputed_at: p.disputed_at,
+            refunded_at: p.refund.as_ref().map(|r| r.refunded_at),
+        }
+    }
+}
+
 /// What the service needs to open a purchase (checkout started).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewPurchase {
@@ -326,6 +371,11 @@ pub fn add_months(t: DateTime<Utc>, months: u32) -> Option<DateTime<Utc>> {
 }
 
 impl Purchase {
+    /// What the access rule weighs of it.
+    pub fn terms(&self) -> PurchaseTerms {
+        PurchaseTerms::from(self)
+    }
+
     /// The seed's purchase type.
     pub fn purchase_type(&self) -> PurchaseType {
         self.item.purchase_type()

@@ -52,7 +52,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::file::{FileAccess, WorkflowFile};
 use crate::catalog::workflow::{Workflow, WorkflowStatus};
 use crate::commerce::membership::{Membership, MembershipStatus, Standing};
-use crate::commerce::purchase::{PaymentStatus, Purchase};
+use crate::commerce::purchase::{PaymentStatus, PurchaseTerms};
 use crate::delivery::download::DownloadSource;
 use crate::value::actor::Actor;
 use crate::value::ids::{FileId, WorkflowId};
@@ -194,8 +194,9 @@ impl Target {
 /// irrelevant is ignored, so passing more never hurts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entitlements {
-    /// Purchases (any status).
-    pub purchases: Vec<Purchase>,
+    /// Purchases (any status), as the rule weighs them
+    /// ([`crate::commerce::purchase::Purchase::terms`]).
+    pub purchases: Vec<PurchaseTerms>,
     /// Memberships (any status).
     pub memberships: Vec<Membership>,
     /// The actor downloaded this workflow before (for archived workflows).
@@ -387,7 +388,7 @@ pub fn decide(
     );
 
     // 6. Entitlements, each on its own, in a deterministic order.
-    let mut purchases: Vec<&Purchase> = entitlements
+    let mut purchases: Vec<&PurchaseTerms> = entitlements
         .purchases
         .iter()
         .filter(|p| p.item.covers(target.workflow_id) && Some(&p.user_id) == actor.user_id())
@@ -543,7 +544,7 @@ impl Candidate {
 }
 
 fn check_purchase(
-    p: &Purchase,
+    p: &PurchaseTerms,
     target: &Target,
     now: DateTime<Utc>,
 ) -> Result<Candidate, DenyReason> {
@@ -552,7 +553,7 @@ fn check_purchase(
         PaymentStatus::Refunded => {
             return Err(DenyReason::PurchaseRefunded {
                 purchase_id: p.id,
-                at: p.refund.as_ref().map(|r| r.refunded_at),
+                at: p.refunded_at,
             });
         }
         PaymentStatus::Disputed => {

@@ -10,7 +10,7 @@ use crate::account::store::AccountStore;
 use crate::catalog::file::WorkflowFile;
 use crate::catalog::store::CatalogStore;
 use crate::commerce::membership::Membership;
-use crate::commerce::purchase::Purchase;
+use crate::commerce::purchase::{Purchase, PurchaseTerms};
 use crate::commerce::store::CommerceStore;
 use crate::delivery::access::GateFacts;
 pub use crate::delivery::charge::Charge;
@@ -64,7 +64,7 @@ pub struct AccessRead {
     /// The user's purchases covering the workflow, any status, in no
     /// particular order: the rule orders what it weighs itself, and a
     /// backend reading everything in one statement need not sort.
-    pub purchases: Vec<Purchase>,
+    pub purchases: Vec<PurchaseTerms>,
     /// The user's memberships, any status, in no particular order.
     pub memberships: Vec<Membership>,
     /// The user has a recorded download of the workflow.
@@ -151,7 +151,12 @@ where
     };
     let (purchases, memberships, downloaded_before, refusal) = match query.user {
         Some(user) => (
-            store.purchases_covering(user, query.workflow).await?,
+            store
+                .purchases_covering(user, query.workflow)
+                .await?
+                .iter()
+                .map(Purchase::terms)
+                .collect(),
             store.memberships_for_user(user).await?,
             store.has_downloaded(user, query.workflow).await?,
             store.account_refusal(user).await?,

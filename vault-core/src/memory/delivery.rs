@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use super::commerce::newest_memberships;
 use super::{MemoryStore, State, newest_first};
 use crate::account::profile::Account;
+use crate::commerce::purchase::Purchase;
 use crate::delivery::access::GateFacts;
 use crate::delivery::charge::Charged;
 use crate::delivery::download::Download;
@@ -137,7 +138,10 @@ impl DeliveryStore for MemoryStore {
         });
         let (purchases, memberships, downloaded_before, refusal) = match query.user {
             Some(user) => (
-                s.purchases_of(user, |p| p.item.covers(w.id)),
+                s.purchases_of_user(user)
+                    .filter(|p| p.item.covers(w.id))
+                    .map(Purchase::terms)
+                    .collect(),
                 newest_memberships(s.memberships_of_user(user)),
                 s.has_downloaded(user, w.id),
                 s.accounts.get(user).and_then(Account::refusal),

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::catalog::file::{Checksum, FileKind, NewFile};
 use crate::commerce::membership::{NewMembership, Period};
-use crate::commerce::purchase::{PaymentRef, ProviderRefs, PurchaseItem, RefundState};
+use crate::commerce::purchase::{PaymentRef, ProviderRefs, Purchase, PurchaseItem, RefundState};
 use crate::value::actor::UserId;
 use crate::value::ids::{BundleId, MembershipId, PurchaseId};
 use crate::value::money::Currency;
@@ -193,7 +193,7 @@ fn active(n: u128, tier: PricingTier) -> Membership {
 
 fn ents(purchases: Vec<Purchase>, memberships: Vec<Membership>) -> Entitlements {
     Entitlements {
-        purchases,
+        purchases: purchases.iter().map(Purchase::terms).collect(),
         memberships,
         downloaded_before: false,
     }

@@ -218,7 +218,7 @@ fn scenario() -> impl Strategy<Value = Scenario> {
                     .enumerate()
                     .map(|(i, (r, mut p))| {
                         p.id = purchase_id(r, i);
-                        p
+                        p.terms()
                     })
                     .collect(),
                 memberships: ms
@@ -372,7 +372,7 @@ proptest! {
         let mut more = s.ents.clone();
         let mut p = p;
         p.id = purchase_id(r, 99);
-        more.purchases.push(p);
+        more.purchases.push(p.terms());
         let with_purchase = s.with(more.clone());
         let mut m = m;
         m.id = membership_id(r, 99);
@@ -398,11 +398,11 @@ proptest! {
         match which {
             0 => {
                 p.user_id = someone_else;
-                more.purchases.push(p);
+                more.purchases.push(p.terms());
             }
             1 => {
                 p.item = PurchaseItem::Workflow { workflow_id: other_wf() };
-                more.purchases.push(p);
+                more.purchases.push(p.terms());
             }
             _ => {
                 m.user_id = someone_else;
@@ -500,7 +500,7 @@ proptest! {
         if !matches!(d.decided_by, Rule::Purchase(_) | Rule::Membership(_) | Rule::Entitlements) {
             return Ok(());
         }
-        let alone = |purchases: Vec<Purchase>, memberships: Vec<Membership>| {
+        let alone = |purchases: Vec<PurchaseTerms>, memberships: Vec<Membership>| {
             s.with(Entitlements { purchases, memberships, downloaded_before: s.ents.downloaded_before })
         };
         let mut passing: Vec<DownloadSource> = Vec::new();
