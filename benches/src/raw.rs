@@ -426,12 +426,15 @@ impl RawSqlite {
     pub fn download(&self, t: &RawTarget, id: &str) -> rusqlite::Result<u64> {
         let acc = self.access_read(t, true)?;
         self.write(|tx| {
-            let category: String = tx
+            if tx
                 .prepare_cached(
-                    "UPDATE workflows SET download_count = download_count + 1 WHERE id = ?1 \
-                     RETURNING category_id",
+                    "UPDATE workflows SET download_count = download_count + 1 WHERE id = ?1",
                 )?
-                .query_row([&t.workflow], |r| r.get(0))?;
+                .execute([&t.workflow])?
+                == 0
+            {
+                return Err(rusqlite::Error::QueryReturnedNoRows);
+            }
             if tx
                 .prepare_cached(
                     "UPDATE workflow_files SET download_count = download_count + 1 \
@@ -442,15 +445,18 @@ impl RawSqlite {
             {
                 return Err(rusqlite::Error::QueryReturnedNoRows);
             }
-            let (status, after): (String, i64) = tx
+            let (status, used): (String, i64) = tx
                 .prepare_cached(
-                    "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 WHERE id = ?1 \
-                     RETURNING payment_status, downloads_used",
+                    "SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = ?1",
                 )?
                 .query_row([&t.purchase], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            if status != "completed" || after > i64::from(crate::spec::TARGET_LIMIT) {
+            if status != "completed" || used >= i64::from(crate::spec::TARGET_LIMIT) {
                 return Err(rusqlite::Error::QueryReturnedNoRows);
             }
+            tx.prepare_cached(
+                "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 WHERE id = ?1",
+            )?
+            .execute([&t.purchase])?;
             tx.prepare_cached(&format!(
                 "INSERT INTO workflow_downloads ({DOWNLOAD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             ))?
@@ -470,8 +476,11 @@ impl RawSqlite {
                 None::<String>,
                 t.now,
             ])?;
-            tx.prepare_cached("UPDATE workflow_categories SET total_downloads = total_downloads + 1 WHERE id = ?1")?
-                .execute([&category])?;
+            tx.prepare_cached(
+                "UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
+                 WHERE id = (SELECT category_id FROM workflows WHERE id = ?1)",
+            )?
+            .execute([&t.workflow])?;
             tx.prepare_cached(
                 "INSERT INTO workflow_analytics (workflow_id, date, views, unique_visitors, clicks, \
                  downloads, purchases, revenue_minor, refunds_minor, currency, favorites, shares, \
