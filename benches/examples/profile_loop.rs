@@ -7,7 +7,8 @@
 //! perf report -i perf.data --children --sort symbol
 //! ```
 //!
-//! Operations: `check_access`, `download`, `list`, `search`, `search_rare`,
+//! Operations: `check_access`, `download`, `list` (`list_anonymous`: signed
+//! out), `search`, `search_rare`,
 //! `webhook` (a signed checkout completion, timed apart from making its
 //! pending purchase), and `min_check_access`, `min_download`, `min_list`,
 //! `min_search`, `min_search_rare` (the SQLite `*-min` baselines', on
@@ -143,6 +144,11 @@ async fn run(w: &World, op: &str) {
                     .unwrap(),
             ),
             "list" => drop(v.list_cards(&t.actor, w.list_query()).await.unwrap()),
+            "list_anonymous" => drop(
+                v.list_cards(&vault_core::Actor::Anonymous, w.list_query())
+                    .await
+                    .unwrap(),
+            ),
             "search" => drop(v.list_cards(&t.actor, w.search_query()).await.unwrap()),
             "search_rare" => drop(v.list_cards(&t.actor, w.rare_search_query()).await.unwrap()),
             "check_access" => drop(

@@ -40,7 +40,7 @@ use self::update::{update_cols, update_from_row};
 use self::workflow::{insert_workflow, update_workflow, workflow_cols};
 use crate::codec::*;
 use crate::sql::{Id, SqlId, exists, query_all, query_one};
-use crate::{SqliteStore, Tx};
+use crate::{Reads, SqliteStore, Tx};
 
 /// The guard of an edit: the row exists (`NotFound`) and its stored
 /// revision is the one the edit was made from (`Conflict`).
@@ -80,7 +80,14 @@ impl SqliteStore {
         query.validate()?;
         let (q, viewer) = (query.clone(), viewer.cloned());
         let window = self.inner.search_window;
-        self.read(move |c| {
+        // Without text (a search may walk its window and fall back) and
+        // without a viewer's standing, the listing is one statement.
+        let reads = if q.text.is_none() && viewer.is_none() {
+            Reads::One
+        } else {
+            Reads::Several
+        };
+        self.read_as(reads, move |c| {
             let page = list_workflows(c, &q, window)?;
             let standing = viewer.map(|v| crate::account::refusal(c, &v)).transpose()?;
             Ok((page, standing))
