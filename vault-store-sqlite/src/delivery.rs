@@ -81,8 +81,9 @@ fn download_from_row(row: &Row<'_>) -> StoreResult<Download> {
 /// Inside the immediate transaction nothing else moves the row between
 /// the read and the write. Not one `UPDATE ... RETURNING`: SQLite buffers
 /// a `RETURNING` statement's rows in an ephemeral table it opens and
-/// closes on every call, ~40k instructions, where the read of a row the
-/// write then finds in the page cache is ~3k.
+/// closes on every call (the download's two cost ~34k instructions), where
+/// the read of a row the write then finds in the page cache is a few
+/// thousand.
 fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
     let held = match *c {
         Charge::Nothing => return Ok(()),
