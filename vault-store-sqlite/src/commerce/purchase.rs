@@ -1,27 +1,23 @@
-//! Purchases and memberships, with their guarded writes.
+//! Purchases: their columns and decoders (a whole purchase, or the terms
+//! the access rule weighs), the covering condition, and their guarded writes.
 
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use vault_core::commerce::license::{LicenseKey, LicenseKeyHash, Quota};
-use vault_core::commerce::membership::{Membership, MembershipStatus, Period, claim_slot};
 use vault_core::commerce::purchase::{
-    PaymentRef, ProviderRefs, Purchase, PurchaseItem, PurchaseTerms, RefundState,
+    PaymentRef, Purchase, PurchaseItem, PurchaseTerms, RefundState,
 };
-use vault_core::store::{
-    CommerceStore, Entity, PaymentState, PurchaseWrite, StoreError, StoreResult,
-};
+use vault_core::store::{Entity, PaymentState, PurchaseWrite, StoreError, StoreResult};
 use vault_core::value::actor::UserId;
-use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
+use vault_core::value::ids::{PurchaseId, WorkflowId};
 
+use crate::Tx;
 use crate::catalog::require_workflow;
 use crate::codec::*;
 use crate::insight::daily::apply_delta;
 use crate::sql::{Id, exists, query_all, query_one};
-use crate::{SqliteStore, Tx};
 
-// --------------------------------------------------------------- purchases
+use super::{provider, update_by_id, user};
 
 /// Migration 0018's step: each license key stored before it becomes its
 /// digest, as vault-core computes it from the parsed key (a stored key was
@@ -71,6 +67,7 @@ macro_rules! purchase_cols {
         )
     };
 }
+pub(super) use purchase_cols;
 
 /// The columns both a purchase and its terms begin with: who bought what.
 macro_rules! purchase_head_cols {
@@ -92,33 +89,7 @@ macro_rules! purchase_terms_cols {
 }
 pub(crate) use purchase_terms_cols;
 
-fn user(row: &Row<'_>, col: impl Col) -> StoreResult<UserId> {
-    parse_with(row, col, UserId::parse)
-}
-
-/// The provider's references; a purchase's row also holds its checkout
-/// session and payment intent (`checkout`), a membership's does not.
-fn provider<C: Col>(
-    row: &Row<'_>,
-    customer: C,
-    checkout: Option<(C, C)>,
-    subscription: C,
-    price: C,
-) -> StoreResult<ProviderRefs> {
-    let (session, intent) = match checkout {
-        Some((session, intent)) => (get(row, session)?, get(row, intent)?),
-        None => (None, None),
-    };
-    Ok(ProviderRefs {
-        customer_id: get(row, customer)?,
-        checkout_session_id: session,
-        payment_intent_id: intent,
-        subscription_id: get(row, subscription)?,
-        price_id: get(row, price)?,
-    })
-}
-
-fn purchase_from_row(row: &Row<'_>) -> StoreResult<Purchase> {
+pub(super) fn purchase_from_row(row: &Row<'_>) -> StoreResult<Purchase> {
     purchase_at(row, 0)
 }
 
@@ -239,7 +210,7 @@ pub(crate) fn purchase_terms_at(row: &Row<'_>, base: usize) -> StoreResult<Purch
     })
 }
 
-fn load_purchase(conn: &Connection, id: PurchaseId) -> StoreResult<Option<Purchase>> {
+pub(super) fn load_purchase(conn: &Connection, id: PurchaseId) -> StoreResult<Option<Purchase>> {
     query_one(
         conn,
         concat!(
@@ -390,7 +361,7 @@ fn payment_ref_taken(tx: &Tx<'_>, p: &Purchase) -> StoreResult<bool> {
     }
 }
 
-fn insert_purchase(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
+pub(super) fn insert_purchase(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
     if exists(
         tx,
         "SELECT 1 FROM workflow_purchases WHERE id = ?1",
@@ -436,7 +407,7 @@ fn insert_purchase(tx: &Tx<'_>, p: &Purchase) -> StoreResult<()> {
     Ok(())
 }
 
-fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
+pub(super) fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
     let p = &w.purchase;
     let held: Option<(String, Option<i64>, String, Option<String>)> = tx
         .prepare_cached(
@@ -523,406 +494,6 @@ fn settle_purchase(tx: &Tx<'_>, w: &PurchaseWrite) -> StoreResult<()> {
     tx.step("settle_purchase:after_outbox")
 }
 
-// ------------------------------------------------------------- memberships
-
-/// The columns read back, as a literal for `concat!`: the statements
-/// are built at compile time, not formatted on every call.
-macro_rules! membership_cols {
-    () => {
-        "id, user_id, tier, status, trial_ends_at, current_period_start, \
-    current_period_end, period_download_limit, period_downloads_used, cancel_at_period_end, \
-    past_due_since, grace_ends_at, canceled_at, ended_at, features, enrolled_at, stripe_customer_id, \
-    stripe_subscription_id, stripe_price_id, provider_sync, created_at, updated_at, revision"
-    };
-}
-pub(crate) use membership_cols;
-const MEMBERSHIP_COLS: &str = membership_cols!();
-
-pub(crate) fn membership_from_row(row: &Row<'_>) -> StoreResult<Membership> {
-    membership_at(row, 0)
-}
-
-/// A membership of a statement that selects `membership_cols!()` from
-/// position `base`.
-pub(crate) fn membership_at(row: &Row<'_>, base: usize) -> StoreResult<Membership> {
-    macro_rules! c {
-        ($name:literal) => {
-            base + at!(membership_cols!(), $name)
-        };
-    }
-    decode("memberships", || {
-        let period = Period::new(
-            time(row, c!("current_period_start"))?,
-            time(row, c!("current_period_end"))?,
-        )
-        .map_err(|_| {
-            corrupt(
-                "current_period_start, current_period_end",
-                "an empty period",
-            )
-        })?;
-        Ok(Membership {
-            id: parse(row, c!("id"))?,
-            user_id: user(row, c!("user_id"))?,
-            tier: parse(row, c!("tier"))?,
-            status: parse(row, c!("status"))?,
-            trial_ends_at: opt_time(row, c!("trial_ends_at"))?,
-            period,
-            quota: Quota {
-                used: u32_col(row, c!("period_downloads_used"))?,
-                limit: opt_u32_col(row, c!("period_download_limit"))?,
-            },
-            cancel_at_period_end: bool_col(row, c!("cancel_at_period_end"))?,
-            past_due_since: opt_time(row, c!("past_due_since"))?,
-            grace_ends_at: opt_time(row, c!("grace_ends_at"))?,
-            canceled_at: opt_time(row, c!("canceled_at"))?,
-            ended_at: opt_time(row, c!("ended_at"))?,
-            features: json_col(row, c!("features"))?,
-            enrolled_at: time(row, c!("enrolled_at"))?,
-            provider: provider(
-                row,
-                c!("stripe_customer_id"),
-                None::<(usize, usize)>,
-                c!("stripe_subscription_id"),
-                c!("stripe_price_id"),
-            )?,
-            provider_sync: get::<Option<String>>(row, c!("provider_sync"))?
-                .map(|s| from_json(&s))
-                .transpose()?
-                .unwrap_or_default(),
-            created_at: time(row, c!("created_at"))?,
-            updated_at: time(row, c!("updated_at"))?,
-            revision: u64_col(row, c!("revision"))?,
-        })
-    })
-}
-
-fn membership_values(m: &Membership) -> StoreResult<Vec<Value>> {
-    let text = |s: Option<String>| s.map_or(Value::Null, Value::Text);
-    Ok(vec![
-        Value::Text(m.id.to_string()),
-        Value::Text(m.user_id.to_string()),
-        Value::Text(m.tier.as_str().into()),
-        Value::Text(m.status.as_str().into()),
-        text(opt_ts(&m.trial_ends_at)),
-        Value::Text(ts(&m.period.start)),
-        Value::Text(ts(&m.period.end)),
-        m.quota
-            .limit
-            .map_or(Value::Null, |l| Value::Integer(i64::from(l))),
-        Value::Integer(i64::from(m.cancel_at_period_end)),
-        text(opt_ts(&m.past_due_since)),
-        text(opt_ts(&m.grace_ends_at)),
-        text(opt_ts(&m.canceled_at)),
-        text(opt_ts(&m.ended_at)),
-        Value::Text(json(&m.features)?),
-        Value::Text(ts(&m.enrolled_at)),
-        text(m.provider.customer_id.clone()),
-        text(m.provider.subscription_id.clone()),
-        text(m.provider.price_id.clone()),
-        if m.provider_sync.is_empty() {
-            Value::Null
-        } else {
-            Value::Text(json(&m.provider_sync)?)
-        },
-        Value::Text(ts(&m.created_at)),
-        Value::Text(ts(&m.updated_at)),
-        Value::Integer(i64_of(m.revision)?),
-    ])
-}
-
-const MEMBERSHIP_WRITE_COLS: [&str; 22] = [
-    "id",
-    "user_id",
-    "tier",
-    "status",
-    "trial_ends_at",
-    "current_period_start",
-    "current_period_end",
-    "period_download_limit",
-    "cancel_at_period_end",
-    "past_due_since",
-    "grace_ends_at",
-    "canceled_at",
-    "ended_at",
-    "features",
-    "enrolled_at",
-    "stripe_customer_id",
-    "stripe_subscription_id",
-    "stripe_price_id",
-    "provider_sync",
-    "created_at",
-    "updated_at",
-    "revision",
-];
-
-/// `UPDATE table SET cols[1..] = vals[1..] WHERE id = vals[0]`: the first
-/// column is the id, and `cols` and `vals` pair up one to one.
-fn update_by_id(tx: &Tx<'_>, table: &str, cols: &[&str], vals: Vec<Value>) -> StoreResult<()> {
-    let sets: Vec<String> = cols
-        .iter()
-        .enumerate()
-        .skip(1)
-        .map(|(i, c)| format!("{c} = ?{}", i + 1))
-        .collect();
-    tx.prepare_cached(&format!(
-        "UPDATE {table} SET {} WHERE id = ?1",
-        sets.join(", ")
-    ))
-    .map_err(db)?
-    .execute(params_from_iter(vals))
-    .map_err(db)?;
-    Ok(())
-}
-
-fn insert_membership(
-    tx: &Tx<'_>,
-    m: &Membership,
-    now: DateTime<Utc>,
-    grace: Duration,
-) -> StoreResult<()> {
-    if exists(tx, "SELECT 1 FROM memberships WHERE id = ?1", [Id(&m.id)])? {
-        return Err(StoreError::exists(Entity::Membership, m.id));
-    }
-    if let Some(sub) = &m.provider.subscription_id
-        && exists(
-            tx,
-            "SELECT 1 FROM memberships WHERE stripe_subscription_id = ?1",
-            [sub],
-        )?
-    {
-        return Err(StoreError::exists(Entity::Membership, sub));
-    }
-    let mine = memberships_for_user(tx, &m.user_id)?;
-    let slot = claim_slot(&mine, m, now, grace);
-    // Downloads own the quota's `used`: it is not among the columns written.
-    for lapsed in &slot.lapsed {
-        update_by_id(
-            tx,
-            "memberships",
-            &MEMBERSHIP_WRITE_COLS,
-            membership_values(lapsed)?,
-        )?;
-    }
-    if let Some(holder) = slot.held_by {
-        return Err(StoreError::exists(
-            Entity::Membership,
-            format!("{} holds {holder}", m.user_id),
-        ));
-    }
-    let mut cols = MEMBERSHIP_WRITE_COLS.to_vec();
-    let mut vals = membership_values(m)?;
-    cols.push("period_downloads_used");
-    vals.push(Value::Integer(i64::from(m.quota.used)));
-    let marks: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
-    tx.prepare_cached(&format!(
-        "INSERT INTO memberships ({}) VALUES ({})",
-        cols.join(", "),
-        marks.join(", ")
-    ))
-    .map_err(db)?
-    .execute(params_from_iter(vals))
-    .map_err(db)?;
-    tx.step("insert_membership:after_row")
-}
-
-#[async_trait]
-impl CommerceStore for SqliteStore {
-    async fn insert_purchase(&self, p: &Purchase) -> StoreResult<()> {
-        let p = p.clone();
-        self.write(move |tx| insert_purchase(tx, &p)).await
-    }
-
-    async fn purchase(&self, id: PurchaseId) -> StoreResult<Option<Purchase>> {
-        self.read(move |c| load_purchase(c, id)).await
-    }
-
-    async fn purchase_by_license_key(&self, key: &LicenseKeyHash) -> StoreResult<Option<Purchase>> {
-        let k = key.as_str().to_owned();
-        self.read(move |c| {
-            query_one(
-                c,
-                concat!(
-                    "SELECT ",
-                    purchase_cols!(),
-                    " FROM workflow_purchases WHERE license_key_hash = ?1"
-                ),
-                [k],
-                purchase_from_row,
-            )
-        })
-        .await
-    }
-
-    async fn purchase_by_payment_ref(&self, payment: &PaymentRef) -> StoreResult<Option<Purchase>> {
-        let r = payment.as_str().to_owned();
-        self.read(move |c| {
-            query_one(
-                c,
-                concat!(
-                    "SELECT ",
-                    purchase_cols!(),
-                    " FROM workflow_purchases WHERE payment_ref = ?1"
-                ),
-                [r],
-                purchase_from_row,
-            )
-        })
-        .await
-    }
-
-    async fn purchases_for_user(&self, user: &UserId) -> StoreResult<Vec<Purchase>> {
-        let u = user.to_string();
-        self.read(move |c| {
-            query_all(
-                c,
-                concat!(
-                    "SELECT ",
-                    purchase_cols!(),
-                    " FROM workflow_purchases WHERE user_id = ?1 ORDER BY created_at DESC, id"
-                ),
-                [u],
-                purchase_from_row,
-            )
-        })
-        .await
-    }
-
-    async fn purchases_covering(
-        &self,
-        user: &UserId,
-        workflow: WorkflowId,
-    ) -> StoreResult<Vec<Purchase>> {
-        let u = user.clone();
-        self.read(move |c| purchases_covering(c, &u, workflow))
-            .await
-    }
-
-    async fn settle_purchase(&self, write: &PurchaseWrite) -> StoreResult<()> {
-        let w = write.clone();
-        self.write(move |tx| {
-            settle_purchase(tx, &w)?;
-            crate::account::append_opt(tx, w.audit.as_ref())
-        })
-        .await
-    }
-
-    async fn insert_membership(
-        &self,
-        m: &Membership,
-        now: DateTime<Utc>,
-        grace: Duration,
-    ) -> StoreResult<()> {
-        let m = m.clone();
-        // The rule is read and applied inside one immediate transaction:
-        // concurrent starts for one user, from any process, take turns.
-        self.write(move |tx| insert_membership(tx, &m, now, grace))
-            .await
-    }
-
-    async fn update_membership(&self, m: &Membership, expected_revision: u64) -> StoreResult<()> {
-        let m = m.clone();
-        self.write(move |tx| {
-            let row: Option<(i64, String)> = tx
-                .prepare_cached(
-                    "SELECT revision, current_period_start FROM memberships WHERE id = ?1",
-                )
-                .map_err(db)?
-                .query_row([Id(&m.id)], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()
-                .map_err(db)?;
-            let Some((revision, start)) = row else {
-                return Err(StoreError::not_found(Entity::Membership, m.id));
-            };
-            if revision != i64_of(expected_revision)? {
-                return Err(StoreError::conflict(
-                    Entity::Membership,
-                    m.id,
-                    "the membership changed since it was read",
-                ));
-            }
-            let mut cols = MEMBERSHIP_WRITE_COLS.to_vec();
-            let mut vals = membership_values(&m)?;
-            // Downloads own the quota; only a new period resets it.
-            if start != ts(&m.period.start) {
-                cols.push("period_downloads_used");
-                vals.push(Value::Integer(i64::from(m.quota.used)));
-            }
-            update_by_id(tx, "memberships", &cols, vals)?;
-            tx.step("update_membership:after_row")?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn membership(&self, id: MembershipId) -> StoreResult<Option<Membership>> {
-        self.read(move |c| {
-            query_one(
-                c,
-                concat!(
-                    "SELECT ",
-                    membership_cols!(),
-                    " FROM memberships WHERE id = ?1"
-                ),
-                [Id(&id)],
-                membership_from_row,
-            )
-        })
-        .await
-    }
-
-    async fn membership_by_subscription(
-        &self,
-        subscription_id: &str,
-    ) -> StoreResult<Option<Membership>> {
-        // An id no membership can carry matches none, on every backend.
-        if ProviderRefs::check_id("subscription_id", subscription_id).is_err() {
-            return Ok(None);
-        }
-        let s = subscription_id.to_owned();
-        self.read(move |c| {
-            query_one(
-                c,
-                concat!("SELECT ", membership_cols!(), " FROM memberships WHERE stripe_subscription_id = ?1 ORDER BY created_at DESC, id LIMIT 1"),
-                [s],
-                membership_from_row,
-            )
-        })
-        .await
-    }
-
-    async fn memberships_for_user(&self, user: &UserId) -> StoreResult<Vec<Membership>> {
-        let u = user.clone();
-        self.read(move |c| memberships_for_user(c, &u)).await
-    }
-
-    async fn memberships_with_status(
-        &self,
-        statuses: &[MembershipStatus],
-    ) -> StoreResult<Vec<Membership>> {
-        let statuses: Vec<Value> = statuses
-            .iter()
-            .map(|s| Value::Text(s.as_str().into()))
-            .collect();
-        self.read(move |c| {
-            if statuses.is_empty() {
-                return Ok(vec![]);
-            }
-            let marks: Vec<String> = (1..=statuses.len()).map(|i| format!("?{i}")).collect();
-            query_all(
-                c,
-                &format!(
-                    "SELECT {MEMBERSHIP_COLS} FROM memberships WHERE status IN ({}) ORDER BY id",
-                    marks.join(", ")
-                ),
-                params_from_iter(statuses),
-                membership_from_row,
-            )
-        })
-        .await
-    }
-}
-
 /// The condition on a purchase `p` of user `$user` that it covers workflow
 /// `$workflow` (SQL parameters, e.g. `"?1"`), directly or through a bundle.
 macro_rules! covering {
@@ -965,19 +536,5 @@ pub(crate) fn purchases_covering(
         ),
         params![Id(user), Id(&workflow)],
         purchase_from_row,
-    )
-}
-
-/// A user's memberships, newest first.
-pub(crate) fn memberships_for_user(c: &Connection, user: &UserId) -> StoreResult<Vec<Membership>> {
-    query_all(
-        c,
-        concat!(
-            "SELECT ",
-            membership_cols!(),
-            " FROM memberships WHERE user_id = ?1 ORDER BY created_at DESC, id"
-        ),
-        [Id(user)],
-        membership_from_row,
     )
 }
