@@ -1,30 +1,22 @@
-//! Purchases, memberships and downloads, with their guarded writes.
+//! Purchases: their column lists, row decoders, binds and guarded writes.
 
-use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::PgConnection;
 use uuid::Uuid;
 use vault_core::commerce::license::{LicenseKeyHash, Quota};
-use vault_core::commerce::membership::{Membership, MembershipStatus, Period, claim_slot};
 use vault_core::commerce::purchase::{
-    PaymentRef, ProviderRefs, Purchase, PurchaseItem, PurchaseTerms, RefundState,
+    PaymentRef, Purchase, PurchaseItem, PurchaseTerms, RefundState,
 };
-use vault_core::store::{
-    CommerceStore, Entity, PaymentState, PurchaseWrite, StoreError, StoreResult,
-};
-use vault_core::value::actor::UserId;
-use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
+use vault_core::store::{Entity, PaymentState, PurchaseWrite, StoreError, StoreResult};
+use vault_core::value::ids::WorkflowId;
 use vault_core::value::validation::Reason;
 
+use crate::PgStore;
 use crate::catalog::{PgQuery, require_workflow};
 use crate::codec::*;
 use crate::insight::daily::apply_deltas;
-use crate::lease::on_conn;
-use crate::{PgStore, write_tx};
 
-// --------------------------------------------------------------- purchases
+use super::{provider, user};
 
 /// The columns a purchase is written with ($1..$32 of [`bind_purchase`]).
 macro_rules! purchase_write_cols {
@@ -51,6 +43,7 @@ macro_rules! purchase_cols {
         )
     };
 }
+pub(super) use purchase_cols;
 
 /// The columns of a [`PurchaseTerms`] (what the access rule weighs), from
 /// `workflow_purchases` unaliased.
@@ -64,28 +57,6 @@ macro_rules! purchase_terms_cols {
     };
 }
 pub(crate) use purchase_terms_cols;
-
-fn user(row: &impl Cols, col: &str) -> StoreResult<UserId> {
-    parse_with(row, col, UserId::parse)
-}
-
-fn provider(row: &impl Cols, with_purchase_ids: bool) -> StoreResult<ProviderRefs> {
-    Ok(ProviderRefs {
-        customer_id: get(row, "stripe_customer_id")?,
-        checkout_session_id: if with_purchase_ids {
-            get(row, "stripe_checkout_session_id")?
-        } else {
-            None
-        },
-        payment_intent_id: if with_purchase_ids {
-            get(row, "stripe_payment_intent_id")?
-        } else {
-            None
-        },
-        subscription_id: get(row, "stripe_subscription_id")?,
-        price_id: get(row, "stripe_price_id")?,
-    })
-}
 
 /// What a purchase's row says was bought.
 fn item(row: &impl Cols) -> StoreResult<PurchaseItem> {
@@ -137,7 +108,7 @@ pub(crate) fn purchase_terms_from_row(row: &impl Cols) -> StoreResult<PurchaseTe
     })
 }
 
-pub(crate) fn purchase_from_row(row: &impl Cols) -> StoreResult<Purchase> {
+pub(super) fn purchase_from_row(row: &impl Cols) -> StoreResult<Purchase> {
     decode("workflow_purchases", || {
         let currency: String = get(row, "currency")?;
         let item = item(row)?;
@@ -324,7 +295,11 @@ async fn write_purchase_items(c: &mut PgConnection, p: &Purchase) -> StoreResult
     Ok(())
 }
 
-async fn insert_purchase(s: &PgStore, c: &mut PgConnection, p: &Purchase) -> StoreResult<()> {
+pub(super) async fn insert_purchase(
+    s: &PgStore,
+    c: &mut PgConnection,
+    p: &Purchase,
+) -> StoreResult<()> {
     let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM workflow_purchases WHERE id = $1")
         .bind(p.id.as_uuid())
         .fetch_optional(&mut *c)
@@ -374,7 +349,11 @@ async fn insert_purchase(s: &PgStore, c: &mut PgConnection, p: &Purchase) -> Sto
     write_purchase_items(c, p).await
 }
 
-async fn settle_purchase(s: &PgStore, c: &mut PgConnection, w: &PurchaseWrite) -> StoreResult<()> {
+pub(super) async fn settle_purchase(
+    s: &PgStore,
+    c: &mut PgConnection,
+    w: &PurchaseWrite,
+) -> StoreResult<()> {
     let p = &w.purchase;
     // The row lock makes concurrent settlements of one purchase take turns;
     // each sees the status the previous one committed.
@@ -472,398 +451,4 @@ async fn settle_purchase(s: &PgStore, c: &mut PgConnection, w: &PurchaseWrite) -
         crate::jobs::enqueue(c, job).await?;
     }
     s.step(c, "settle_purchase:after_outbox").await
-}
-
-// ------------------------------------------------------------- memberships
-
-macro_rules! membership_cols {
-    () => {
-        "id, user_id, tier, status, trial_ends_at, current_period_start, current_period_end, \
-         period_download_limit, cancel_at_period_end, past_due_since, canceled_at, ended_at, \
-         features, enrolled_at, stripe_customer_id, stripe_subscription_id, stripe_price_id, \
-         created_at, updated_at, revision, provider_sync, grace_ends_at, period_downloads_used"
-    };
-}
-pub(crate) use membership_cols;
-
-pub(crate) fn membership_from_row(row: &impl Cols) -> StoreResult<Membership> {
-    decode("memberships", || {
-        let period = Period::new(
-            get(row, "current_period_start")?,
-            get(row, "current_period_end")?,
-        )
-        .map_err(|_| {
-            corrupt(
-                "current_period_start, current_period_end",
-                "an empty period",
-            )
-        })?;
-        Ok(Membership {
-            id: id(row, "id")?,
-            user_id: user(row, "user_id")?,
-            tier: parse(row, "tier")?,
-            status: parse(row, "status")?,
-            trial_ends_at: get(row, "trial_ends_at")?,
-            period,
-            quota: Quota {
-                used: u32_col(row, "period_downloads_used")?,
-                limit: opt_u32_col(row, "period_download_limit")?,
-            },
-            cancel_at_period_end: get(row, "cancel_at_period_end")?,
-            past_due_since: get(row, "past_due_since")?,
-            grace_ends_at: get(row, "grace_ends_at")?,
-            canceled_at: get(row, "canceled_at")?,
-            ended_at: get(row, "ended_at")?,
-            features: json_col(row, "features")?,
-            enrolled_at: get(row, "enrolled_at")?,
-            provider: provider(row, false)?,
-            provider_sync: get::<Option<serde_json::Value>>(row, "provider_sync")?
-                .map(|v| Deserialize::deserialize(&v).map_err(|_| corrupt("provider_sync", &v)))
-                .transpose()?
-                .unwrap_or_default(),
-            created_at: get(row, "created_at")?,
-            updated_at: get(row, "updated_at")?,
-            revision: u64_col(row, "revision")?,
-        })
-    })
-}
-
-/// Binds $1..$22 of the membership writes: every column but
-/// `period_downloads_used`, which downloads own.
-fn bind_membership<'q>(q: PgQuery<'q>, m: &Membership) -> StoreResult<PgQuery<'q>> {
-    Ok(q.bind(m.id.as_uuid())
-        .bind(m.user_id.as_str().to_owned())
-        .bind(m.tier.as_str())
-        .bind(m.status.as_str())
-        .bind(m.trial_ends_at)
-        .bind(m.period.start)
-        .bind(m.period.end)
-        .bind(m.quota.limit.map(i64::from))
-        .bind(m.cancel_at_period_end)
-        .bind(m.past_due_since)
-        .bind(m.canceled_at)
-        .bind(m.ended_at)
-        .bind(json(&m.features)?)
-        .bind(m.enrolled_at)
-        .bind(m.provider.customer_id.clone())
-        .bind(m.provider.subscription_id.clone())
-        .bind(m.provider.price_id.clone())
-        .bind(m.created_at)
-        .bind(m.updated_at)
-        .bind(i64_of(m.revision)?)
-        .bind(if m.provider_sync.is_empty() {
-            None
-        } else {
-            Some(json(&m.provider_sync)?)
-        })
-        .bind(m.grace_ends_at))
-}
-
-macro_rules! membership_set {
-    () => {
-        "UPDATE memberships SET user_id = $2, tier = $3, status = $4, trial_ends_at = $5, \
-         current_period_start = $6, current_period_end = $7, period_download_limit = $8, \
-         cancel_at_period_end = $9, past_due_since = $10, canceled_at = $11, ended_at = $12, \
-         features = $13, enrolled_at = $14, stripe_customer_id = $15, \
-         stripe_subscription_id = $16, stripe_price_id = $17, created_at = $18, \
-         updated_at = $19, revision = $20, provider_sync = $21, grace_ends_at = $22"
-    };
-}
-
-async fn insert_membership(
-    c: &mut PgConnection,
-    m: &Membership,
-    now: DateTime<Utc>,
-    grace: Duration,
-) -> StoreResult<()> {
-    // One user's starts take turns: a user with no membership row has
-    // nothing to lock FOR UPDATE, so the lock is on the user id itself,
-    // held to the end of the transaction.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('vault.membership:' || $1, 0))")
-        .bind(m.user_id.as_str())
-        .execute(&mut *c)
-        .await
-        .map_err(db)?;
-    let found: Option<i32> = sqlx::query_scalar(
-        "SELECT 1 FROM memberships WHERE id = $1 OR stripe_subscription_id = $2",
-    )
-    .bind(m.id.as_uuid())
-    .bind(m.provider.subscription_id.as_deref())
-    .fetch_optional(&mut *c)
-    .await
-    .map_err(db)?;
-    if found.is_some() {
-        return Err(StoreError::exists(Entity::Membership, m.id));
-    }
-    let mine = memberships_for_user(&mut *c, &m.user_id).await?;
-    let slot = claim_slot(&mine, m, now, grace);
-    for lapsed in &slot.lapsed {
-        bind_membership(
-            sqlx::query(concat!(membership_set!(), " WHERE id = $1")),
-            lapsed,
-        )?
-        .execute(&mut *c)
-        .await
-        .map_err(db)?;
-    }
-    if let Some(holder) = slot.held_by {
-        return Err(StoreError::exists(
-            Entity::Membership,
-            format!("{} holds {holder}", m.user_id),
-        ));
-    }
-    bind_membership(
-        sqlx::query(concat!(
-            "INSERT INTO memberships (",
-            membership_cols!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23)"
-        )),
-        m,
-    )?
-    .bind(i64::from(m.quota.used))
-    .execute(&mut *c)
-    .await
-    .map_err(unique(Entity::Membership, m.id))?;
-    Ok(())
-}
-
-async fn update_membership(c: &mut PgConnection, m: &Membership, expected: u64) -> StoreResult<()> {
-    // The period comparison happens in SQL, at the stored (microsecond)
-    // precision of both sides.
-    let row = sqlx::query(
-        "SELECT revision, current_period_start = $2 AS same_period FROM memberships \
-         WHERE id = $1 FOR NO KEY UPDATE",
-    )
-    .bind(m.id.as_uuid())
-    .bind(m.period.start)
-    .fetch_optional(&mut *c)
-    .await
-    .map_err(db)?
-    .ok_or_else(|| StoreError::not_found(Entity::Membership, m.id))?;
-    if get::<i64>(&row, "revision")? != i64_of(expected)? {
-        return Err(StoreError::conflict(
-            Entity::Membership,
-            m.id,
-            "the membership changed since it was read",
-        ));
-    }
-    // Downloads own the quota; only a new period resets it (as written).
-    let q = if get::<bool>(&row, "same_period")? {
-        bind_membership(sqlx::query(concat!(membership_set!(), " WHERE id = $1")), m)?
-    } else {
-        bind_membership(
-            sqlx::query(concat!(
-                membership_set!(),
-                ", period_downloads_used = $23 WHERE id = $1"
-            )),
-            m,
-        )?
-        .bind(i64::from(m.quota.used))
-    };
-    q.execute(&mut *c).await.map_err(db)?;
-    Ok(())
-}
-
-#[async_trait]
-impl CommerceStore for PgStore {
-    async fn insert_purchase(&self, purchase: &Purchase) -> StoreResult<()> {
-        write_tx!(self, |c| insert_purchase(self, c, purchase))
-    }
-
-    async fn purchase(&self, id: PurchaseId) -> StoreResult<Option<Purchase>> {
-        on_conn!(self, |c| sqlx::query(concat!(
-            "SELECT ",
-            purchase_cols!(),
-            " FROM workflow_purchases WHERE id = $1"
-        ))
-        .bind(id.as_uuid())
-        .fetch_optional(c))
-        .map_err(db)?
-        .as_ref()
-        .map(purchase_from_row)
-        .transpose()
-    }
-
-    async fn purchase_by_license_key(&self, key: &LicenseKeyHash) -> StoreResult<Option<Purchase>> {
-        on_conn!(self, |c| sqlx::query(concat!(
-            "SELECT ",
-            purchase_cols!(),
-            " FROM workflow_purchases WHERE license_key_hash = $1"
-        ))
-        .bind(key.as_str())
-        .fetch_optional(c))
-        .map_err(db)?
-        .as_ref()
-        .map(purchase_from_row)
-        .transpose()
-    }
-
-    async fn purchase_by_payment_ref(&self, payment: &PaymentRef) -> StoreResult<Option<Purchase>> {
-        on_conn!(self, |c| sqlx::query(concat!(
-            "SELECT ",
-            purchase_cols!(),
-            " FROM workflow_purchases WHERE payment_ref = $1"
-        ))
-        .bind(payment.as_str())
-        .fetch_optional(c))
-        .map_err(db)?
-        .as_ref()
-        .map(purchase_from_row)
-        .transpose()
-    }
-
-    async fn purchases_for_user(&self, user: &UserId) -> StoreResult<Vec<Purchase>> {
-        on_conn!(self, |c| sqlx::query(concat!(
-            "SELECT ",
-            purchase_cols!(),
-            " FROM workflow_purchases WHERE user_id = $1 ORDER BY created_at DESC, id"
-        ))
-        .bind(user.as_str())
-        .fetch_all(c))
-        .map_err(db)?
-        .iter()
-        .map(purchase_from_row)
-        .collect()
-    }
-
-    async fn purchases_covering(
-        &self,
-        user: &UserId,
-        workflow: WorkflowId,
-    ) -> StoreResult<Vec<Purchase>> {
-        on_conn!(self, |c| purchases_covering(c, user, workflow))
-    }
-
-    async fn settle_purchase(&self, write: &PurchaseWrite) -> StoreResult<()> {
-        write_tx!(self, |c| async {
-            settle_purchase(self, &mut *c, write).await?;
-            crate::audit::append_opt(self, c, write.audit.as_ref()).await
-        })
-    }
-
-    async fn insert_membership(
-        &self,
-        membership: &Membership,
-        now: DateTime<Utc>,
-        grace: Duration,
-    ) -> StoreResult<()> {
-        write_tx!(self, |c| insert_membership(c, membership, now, grace))
-    }
-
-    async fn update_membership(
-        &self,
-        membership: &Membership,
-        expected_revision: u64,
-    ) -> StoreResult<()> {
-        write_tx!(self, |c| update_membership(
-            c,
-            membership,
-            expected_revision
-        ))
-    }
-
-    async fn membership(&self, id: MembershipId) -> StoreResult<Option<Membership>> {
-        on_conn!(self, |c| sqlx::query(concat!(
-            "SELECT ",
-            membership_cols!(),
-            " FROM memberships WHERE id = $1"
-        ))
-        .bind(id.as_uuid())
-        .fetch_optional(c))
-        .map_err(db)?
-        .as_ref()
-        .map(membership_from_row)
-        .transpose()
-    }
-
-    async fn membership_by_subscription(
-        &self,
-        subscription_id: &str,
-    ) -> StoreResult<Option<Membership>> {
-        // An id no membership can carry matches none; sent as a parameter,
-        // a NUL in it would fail the query instead.
-        if ProviderRefs::check_id("subscription_id", subscription_id).is_err() {
-            return Ok(None);
-        }
-        on_conn!(self, |c| sqlx::query(concat!(
-            "SELECT ",
-            membership_cols!(),
-            " FROM memberships WHERE stripe_subscription_id = $1 \
-             ORDER BY created_at DESC, id LIMIT 1"
-        ))
-        .bind(subscription_id)
-        .fetch_optional(c))
-        .map_err(db)?
-        .as_ref()
-        .map(membership_from_row)
-        .transpose()
-    }
-
-    async fn memberships_for_user(&self, user: &UserId) -> StoreResult<Vec<Membership>> {
-        on_conn!(self, |c| memberships_for_user(c, user))
-    }
-
-    async fn memberships_with_status(
-        &self,
-        statuses: &[MembershipStatus],
-    ) -> StoreResult<Vec<Membership>> {
-        if statuses.is_empty() {
-            return Ok(vec![]);
-        }
-        let statuses: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
-        on_conn!(self, |c| sqlx::query(concat!(
-            "SELECT ",
-            membership_cols!(),
-            " FROM memberships WHERE status = ANY($1) ORDER BY id"
-        ))
-        .bind(statuses)
-        .fetch_all(c))
-        .map_err(db)?
-        .iter()
-        .map(membership_from_row)
-        .collect()
-    }
-}
-
-/// A user's purchases covering a workflow (directly or through a bundle),
-/// newest first.
-pub(crate) async fn purchases_covering<'e>(
-    e: impl PgExecutor<'e>,
-    user: &UserId,
-    workflow: WorkflowId,
-) -> StoreResult<Vec<Purchase>> {
-    sqlx::query(concat!(
-        "SELECT ",
-        purchase_cols!(),
-        " FROM workflow_purchases WHERE user_id = $1 AND item_workflows @> ARRAY[$2::uuid] \
-         ORDER BY created_at DESC, id"
-    ))
-    .bind(user.as_str())
-    .bind(workflow.as_uuid())
-    .fetch_all(e)
-    .await
-    .map_err(db)?
-    .iter()
-    .map(purchase_from_row)
-    .collect()
-}
-
-/// A user's memberships, newest first.
-pub(crate) async fn memberships_for_user<'e>(
-    e: impl PgExecutor<'e>,
-    user: &UserId,
-) -> StoreResult<Vec<Membership>> {
-    sqlx::query(concat!(
-        "SELECT ",
-        membership_cols!(),
-        " FROM memberships WHERE user_id = $1 ORDER BY created_at DESC, id"
-    ))
-    .bind(user.as_str())
-    .fetch_all(e)
-    .await
-    .map_err(db)?
-    .iter()
-    .map(membership_from_row)
-    .collect()
 }
