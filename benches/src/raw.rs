@@ -110,7 +110,7 @@ macro_rules! access_read {
 }
 
 // `PURCHASE_COLS` without `downloads_used` (index 10), as settle writes them.
-const PURCHASE_WRITE_COLS: [&str; 31] = [
+const PURCHASE_WRITE_COLS: [&str; 32] = [
     "id",
     "user_id",
     "purchase_type",
@@ -141,6 +141,7 @@ const PURCHASE_WRITE_COLS: [&str; 31] = [
     "created_at",
     "completed_at",
     "disputed_at",
+    "dispute_outcome",
     "updated_at",
 ];
 
