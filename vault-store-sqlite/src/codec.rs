@@ -173,8 +173,17 @@ pub(crate) fn from_json<T: DeserializeOwned>(s: &str) -> StoreResult<T> {
 /// here, which for the access read's 2 kB statement cost ~1.3k
 /// instructions a call.
 pub(crate) struct Columns<'s> {
-    sql: &'s str,
+    source: Source<'s>,
     names: std::cell::OnceCell<Rc<Names>>,
+}
+
+/// Where a [`Columns`] finds its names.
+enum Source<'s> {
+    /// The statement prepared from this SQL text.
+    Statement(&'s str),
+    /// A select list: an arm of a compound statement, whose own names
+    /// SQLite does not keep (a compound's columns are its first arm's).
+    Listed(&'static str),
 }
 
 struct Names {
@@ -245,13 +254,26 @@ impl<'s> Columns<'s> {
     /// The column names of the statement prepared from `sql`, when asked.
     pub(crate) fn of(sql: &'s str) -> Self {
         Self {
-            sql,
+            source: Source::Statement(sql),
+            names: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The names of the select list `list` (`name` or `expr AS name`
+    /// items), when asked: for the rows of one arm of a compound
+    /// statement, so an error names that arm's column ([`Row::in_arm`]).
+    pub(crate) fn listed(list: &'static str) -> Self {
+        Self {
+            source: Source::Listed(list),
             names: std::cell::OnceCell::new(),
         }
     }
 
     fn names(&self, stmt: &rusqlite::Statement<'_>) -> &Names {
-        self.names.get_or_init(|| Self::load(stmt, self.sql))
+        self.names.get_or_init(|| match self.source {
+            Source::Statement(sql) => Self::load(stmt, sql),
+            Source::Listed(list) => Rc::new(Names::new(select_list_names(list))),
+        })
     }
 
     fn load(stmt: &rusqlite::Statement<'_>, sql: &str) -> Rc<Names> {
@@ -263,11 +285,7 @@ impl<'s> Columns<'s> {
                 cache.clear();
             }
             let list: Vec<Box<str>> = stmt.column_names().into_iter().map(Box::from).collect();
-            let distinct = list
-                .iter()
-                .enumerate()
-                .all(|(i, a)| list[..i].iter().all(|b| !a.eq_ignore_ascii_case(b)));
-            let names = Rc::new(Names { list, distinct });
+            let names = Rc::new(Names::new(list));
             cache.insert(sql.to_owned(), Rc::clone(&names));
             names
         })
@@ -310,6 +328,14 @@ impl<'s> Columns<'s> {
 }
 
 impl Names {
+    fn new(list: Vec<Box<str>>) -> Self {
+        let distinct = list
+            .iter()
+            .enumerate()
+            .all(|(i, a)| list[..i].iter().all(|b| !a.eq_ignore_ascii_case(b)));
+        Self { list, distinct }
+    }
+
     fn first(&self, name: &str) -> Option<usize> {
         self.list.iter().position(|n| n.eq_ignore_ascii_case(name))
     }
@@ -330,6 +356,36 @@ impl<'a> Row<'a> {
             hint: Cell::new(0),
         }
     }
+
+    /// This row, its columns named by `columns`: a row of a compound
+    /// statement's later arm, whose names are not the statement's.
+    pub(crate) fn in_arm(&self, columns: &'a Columns<'a>) -> Self {
+        Self::new(self.row, columns)
+    }
+}
+
+/// The names of the select list `list`: its items split at the commas
+/// outside parentheses, each `name` or `expr AS name`, as [`position`]
+/// reads them.
+fn select_list_names(list: &str) -> Vec<Box<str>> {
+    let (mut out, mut depth, mut start) = (Vec::new(), 0usize, 0);
+    let item = |s: &str| -> Box<str> {
+        let s = s.trim();
+        Box::from(s.rsplit_once(" AS ").map_or(s, |(_, name)| name.trim()))
+    };
+    for (i, c) in list.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                out.push(item(&list[start..i]));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(item(&list[start..]));
+    out
 }
 
 /// A column of a result row: a name (`&str`), looked up in the

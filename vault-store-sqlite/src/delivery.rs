@@ -154,12 +154,12 @@ fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
     Ok(())
 }
 
-/// The download's writes in six statements, each a counter moved where it
-/// also finds its row: the workflow's count returns its category, the
-/// file's count finds the file of that workflow, the charge returns what
-/// its guard decides on, and a duplicate id is the insert's own key
-/// violation. Any refusal returns an error and the transaction keeps none
-/// of it.
+/// The download's writes in one immediate transaction: the workflow's
+/// count (its row missing is `NotFound`), the file's count where the file
+/// is that workflow's, the charge ([`charge`]: read, verdict, increment),
+/// the download row (a duplicate id is its own key violation), the
+/// category's count found through the workflow, and the day's counts. Any
+/// refusal returns an error and the transaction keeps none of it.
 fn record_download(
     tx: &Tx<'_>,
     d: &Download,
@@ -430,6 +430,10 @@ fn read(
     };
     let mut facts = None;
     let (mut purchases, mut memberships) = (Vec::new(), Vec::new());
+    // A compound's columns bear its first arm's names: the later arms'
+    // rows are named by their own lists, for an error to name the column.
+    let purchase_names = Columns::listed(concat!("tag, ", purchase_terms_cols!()));
+    let membership_names = Columns::listed(concat!("tag, ", membership_cols!()));
     each_row(
         c,
         sql,
@@ -437,8 +441,8 @@ fn read(
         |row| {
             match get::<i64>(row, 0)? {
                 FACTS => facts = Some(facts_at(row)?),
-                PURCHASE => purchases.push(purchase_terms_at(row, 1)?),
-                MEMBERSHIP => memberships.push(membership_at(row, 1)?),
+                PURCHASE => purchases.push(purchase_terms_at(&row.in_arm(&purchase_names), 1)?),
+                MEMBERSHIP => memberships.push(membership_at(&row.in_arm(&membership_names), 1)?),
                 other => return Err(corrupt("access read's row tag", other)),
             }
             Ok(())

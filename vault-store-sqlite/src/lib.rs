@@ -457,15 +457,6 @@ fn in_place_allowed() -> bool {
     )
 }
 
-/// Runs the statements of `f` in one deferred read transaction.
-///
-/// Two reasons. Every statement `f` issues sees the same snapshot, so a read
-/// made of several statements (the access read: workflow, file, purchases,
-/// memberships) cannot mix states from before and after a concurrent
-/// write. And it is cheaper: outside a transaction each statement opens and
-/// closes its own WAL read transaction, two `fcntl` locks on the shared
-/// memory file each time; profiled, that was over a third of an access
-/// read's time (benches/README.md § The limit).
 /// How a read's closure reads, and so whether it needs a transaction.
 #[derive(Clone, Copy)]
 enum Reads {
@@ -490,6 +481,15 @@ impl Reads {
     }
 }
 
+/// Runs the statements of `f` in one deferred read transaction.
+///
+/// Two reasons. Every statement `f` issues sees the same snapshot, so a
+/// read made of several statements (a signed-in viewer's listing and
+/// standing, a search's window and its fallback) cannot mix states from
+/// before and after a concurrent write. And it is cheaper: outside a transaction each statement opens and
+/// closes its own WAL read transaction, two `fcntl` locks on the shared
+/// memory file each time; profiled, that was over a third of the access
+/// read's time when it was six statements (benches/README.md § The limit).
 fn snapshot<T>(c: &Connection, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
     /// Ends the transaction however `f` leaves (an error or a panic too),
     /// so the pooled connection is never handed on inside one. Rolling

@@ -5,9 +5,10 @@
 use std::sync::Arc;
 
 use rusqlite::Connection;
-use vault_core::store::{CatalogStore, Store, StoreError};
+use vault_core::store::{AccessQuery, CatalogStore, DeliveryStore, FileWanted, Store, StoreError};
 use vault_core::testkit::Fixture;
 use vault_core::value::tier::PricingTier;
+use vault_core::vault::CheckoutItem;
 use vault_store_sqlite::{SqliteOptions, SqliteStore};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -41,6 +42,66 @@ async fn an_unknown_status_is_corrupt_and_named() {
     }
     let e = vault_core::Error::from(store.workflow(w.id).await.unwrap_err());
     assert_eq!(e.kind(), "corrupt");
+}
+
+/// The access read is one compound statement, whose columns bear its
+/// first arm's names; a corrupt purchase or membership row it returns is
+/// still named by its own table and column.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_access_read_names_a_corrupt_purchase_or_membership_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let fx = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+    let (w, _) = fx.workflow("planted", PricingTier::Pro, Some(900)).await;
+    let buyer = Fixture::user("planted-buyer");
+    let purchase = fx.buy(&buyer, CheckoutItem::Workflow(w.id)).await;
+    let membership = fx.join(&buyer, PricingTier::Basic, Some(3), false).await;
+    let query = AccessQuery {
+        workflow: w.id,
+        file: FileWanted::None,
+        user: buyer.user_id(),
+        before_download: false,
+    };
+    let read = || store.access_read(&query);
+    assert!(read().await.unwrap().is_some());
+
+    let raw = Connection::open(&path).unwrap();
+    raw.pragma_update(None, "ignore_check_constraints", true)
+        .unwrap();
+    let plant = |table: &str, column: &str, id: String| {
+        raw.execute(
+            &format!("UPDATE {table} SET {column} = 'exploded' WHERE id = ?1"),
+            [id],
+        )
+        .unwrap();
+    };
+    plant("memberships", "status", membership.id.to_string());
+    match read().await {
+        Err(StoreError::Corrupt { table, column, .. }) => {
+            assert_eq!((table, column.as_str()), ("memberships", "status"));
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+    raw.execute(
+        "UPDATE memberships SET status = 'active' WHERE id = ?1",
+        [membership.id.to_string()],
+    )
+    .unwrap();
+    plant(
+        "workflow_purchases",
+        "payment_status",
+        purchase.id.to_string(),
+    );
+    match read().await {
+        Err(StoreError::Corrupt { table, column, .. }) => {
+            assert_eq!(
+                (table, column.as_str()),
+                ("workflow_purchases", "payment_status")
+            );
+        }
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
 }
 
 /// Every read runs in one read transaction; one that fails halfway must
