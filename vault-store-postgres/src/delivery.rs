@@ -519,7 +519,7 @@ fn access_statement(file: FileWanted) -> &'static str {
                              a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
                              a.erased_at IS NOT NULL AS erased \
                              FROM (SELECT 1) AS one LEFT JOIN accounts a ON a.user_id = $2) AS s \
-                 LEFT JOIN ((SELECT {purchase_cols} FROM workflow_purchases \
+                 LEFT JOIN ((SELECT {purchase_terms_cols} FROM workflow_purchases \
                              WHERE user_id = $2 AND $1 = ANY (item_workflows)) AS p \
                             FULL JOIN (SELECT {membership_cols} FROM memberships \
                                        WHERE user_id = $2) AS m ON false) ON true",
@@ -530,7 +530,7 @@ fn access_statement(file: FileWanted) -> &'static str {
                 gate = gate_cols!(),
                 file_cols = file_cols!(),
                 released = file_released_at!(),
-                purchase_cols = purchase_terms_cols!(),
+                purchase_terms_cols = purchase_terms_cols!(),
                 membership_cols = membership_cols!(),
             )
         };

@@ -81,9 +81,10 @@ pub struct AccessRead {
 /// store uses. A backend whose calls cost a hand-off (a blocking pool, a
 /// pooled connection) overrides it to do every read in one hand-off; it must
 /// return what the default returns, up to the order of the purchases and
-/// memberships, which the conformance suite checks case by case. Like the default, the reads need not be one
-/// snapshot: a download's charge is guarded at write time, and a decision
-/// read across a concurrent write is one a moment earlier would have made.
+/// memberships, which the conformance suite checks case by case. Like the
+/// default, the reads need not be one snapshot: a download's charge is
+/// guarded at write time, and a decision read across a concurrent write is
+/// one a moment earlier would have made.
 #[async_trait]
 pub trait DeliveryStore: CatalogStore + CommerceStore + AccountStore {
     /// Records a download, atomically: checks and increments the charge's

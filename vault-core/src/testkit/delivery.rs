@@ -596,10 +596,10 @@ fn by_id(mut read: AccessRead) -> AccessRead {
 }
 
 /// [`crate::store::DeliveryStore::access_read`] returns what the separate
-/// calls return (up to the order of purchases and memberships), for every shape of query: a file by id (its own,
-/// another workflow's, none), the primary file (present or not), with and
-/// without a user, with and without entitlements, archived and missing
-/// workflows. Plus the facts themselves, so a backend cannot pass by
+/// calls return (up to the order of purchases and memberships), for every
+/// shape of query: a file by id (its own, another workflow's, none), the
+/// primary file (present or not), with and without a user, with and
+/// without entitlements, archived and missing workflows. Plus the facts themselves, so a backend cannot pass by
 /// getting both paths wrong the same way.
 pub async fn access_read_matches_separate_reads(store: Arc<dyn Store>) {
     let f = Fixture::new(Arc::clone(&store)).await;
@@ -762,15 +762,14 @@ pub async fn access_read_matches_separate_reads(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(r.file_released_at, Some(patch.released_at));
-    let r = read(w.id, FileWanted::Id(newer.id), &buyer).await.unwrap();
+    let r = by_id(read(w.id, FileWanted::Id(newer.id), &buyer).await.unwrap());
     let mut covering = vec![bundled.id, purchase.id];
     covering.sort();
     assert_eq!(
-        by_id(r).purchases.iter().map(|p| p.id).collect::<Vec<_>>(),
+        r.purchases.iter().map(|p| p.id).collect::<Vec<_>>(),
         covering,
         "only the purchases covering this workflow"
     );
-    let r = read(w.id, FileWanted::Id(newer.id), &buyer).await.unwrap();
     assert_eq!(
         r.memberships.iter().map(|m| m.id).collect::<Vec<_>>(),
         vec![membership.id]
