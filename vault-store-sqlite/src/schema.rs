@@ -24,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0016_card_thumbnails.sql"),
     include_str!("../migrations/0017_purchases_by_user_and_item.sql"),
     include_str!("../migrations/0018_license_keys_hashed.sql"),
+    include_str!("../migrations/0019_downloads_rebuilt_lean.sql"),
 ];
 
 /// Migrations 0013 (the workflows' search words) and 0014 (the full-text
@@ -105,10 +106,18 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.pragma_update(None, "user_version", v + 1).map_err(db)?;
         tx.commit().map_err(db)?;
         if v + 1 == LICENSE_KEY_DIGESTS {
-            // The replaced keys' pages are in the file until a checkpoint
-            // writes the new ones over them: do it now, not at some later
-            // commit. Best effort: a reader of another process may hold
-            // the WAL, and then the next checkpoint does it.
+            // `secure_delete` scrubbed what the digests replaced, but not
+            // the pages the file had free before: a key an older version
+            // moved off a page (a split, a merge) may lie in one, and
+            // only a page reused gets written over. VACUUM writes the
+            // file anew with no free pages. The replaced pages are in the
+            // file until a checkpoint writes the new ones over them: do
+            // it now, not at some later commit. Best effort: a reader of
+            // another process may hold the WAL, and then the next
+            // checkpoint does it; VACUUM fails while another connection
+            // writes or reads, and then the old free pages stay until a
+            // VACUUM of the caller's.
+            let _ = conn.execute_batch("VACUUM");
             let _ = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE");
         }
     }

@@ -100,31 +100,41 @@ async fn a_fresh_file_gets_the_whole_schema() {
 /// Foreign keys are a per-connection setting, so the store's own writer is
 /// checked by what it does: a download naming a purchase that does not
 /// exist (the one reference `record_download` leaves to the database) is
-/// refused, and nothing is written.
+/// refused, and nothing is written. The key is the pair (user, purchase):
+/// an anonymous download naming a purchase is refused by the CHECK that
+/// keeps the pair whole.
 async fn foreign_keys_enforced(store: SqliteStore, path: Option<&Path>) {
     let fx = Fixture::new(Arc::new(store) as Arc<dyn Store>).await;
     let (w, _) = fx.workflow("free", PricingTier::Free, None).await;
+    let reader = Actor::user("reader").unwrap();
     let t = fx
         .vault
-        .download(&Actor::Anonymous, w.id, None, &Default::default())
+        .download(&reader, w.id, None, &Default::default())
         .await
         .unwrap();
-    let mut dangling = t.download.clone();
-    dangling.id = DownloadId::from_uuid(uuid::Uuid::new_v4());
-    dangling.source = DownloadSource::Purchase(PurchaseId::from_uuid(uuid::Uuid::new_v4()));
-    let before = path.map(snapshot);
     let delta =
         vault_core::insight::analytics::AnalyticsDelta::none(w.id, t.download.downloaded_at);
-    let r = fx
-        .store
-        .record_download(&dangling, &vault_core::store::Charge::Nothing, &delta)
-        .await;
-    match r {
-        Err(StoreError::Backend { source, .. }) => assert!(
-            source.to_string().contains("FOREIGN KEY constraint failed"),
-            "{source}"
-        ),
-        other => panic!("a dangling purchase_id must be refused, got {other:?}"),
+    let before = path.map(snapshot);
+    for (signed_in, refusal) in [
+        (true, "FOREIGN KEY constraint failed"),
+        (false, "CHECK constraint failed"),
+    ] {
+        let mut dangling = t.download.clone();
+        dangling.id = DownloadId::from_uuid(uuid::Uuid::new_v4());
+        dangling.source = DownloadSource::Purchase(PurchaseId::from_uuid(uuid::Uuid::new_v4()));
+        if !signed_in {
+            dangling.user_id = None;
+        }
+        let r = fx
+            .store
+            .record_download(&dangling, &vault_core::store::Charge::Nothing, &delta)
+            .await;
+        match r {
+            Err(StoreError::Backend { source, .. }) => {
+                assert!(source.to_string().contains(refusal), "{source}")
+            }
+            other => panic!("a dangling purchase_id must be refused, got {other:?}"),
+        }
     }
     if let (Some(before), Some(path)) = (before, path) {
         assert_same(&before, &snapshot(path), "a refused dangling reference");
@@ -198,6 +208,9 @@ async fn a_database_before_the_thumbnail_column_gets_its_thumbnails() {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "ALTER TABLE workflows DROP COLUMN thumbnail_url; \
+             DROP INDEX idx_workflow_files_workflow_id; \
+             DROP INDEX idx_workflow_purchases_user_id; \
+             DROP INDEX idx_memberships_user_id; \
              DROP INDEX idx_workflow_purchases_user_items; \
              CREATE INDEX idx_workflow_purchases_user ON workflow_purchases (user_id, created_at DESC, id); \
              ALTER TABLE workflow_purchases RENAME COLUMN license_key_hash TO license_key; \
@@ -228,6 +241,80 @@ async fn a_database_before_the_thumbnail_column_gets_its_thumbnails() {
         ]
     );
     assert_eq!(user_version(&raw(&path)), SCHEMA_VERSION);
+}
+
+/// Migration 0019 rebuilds the download rows' table: every row comes
+/// through, and the table keeps only the indexes its reads use.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_database_before_the_lean_download_rows_keeps_its_downloads() {
+    use vault_core::delivery::store::DeliveryStore;
+    use vault_core::vault::CheckoutItem;
+    let (_dir, path) = fresh_path();
+    let buyer = Actor::user("buyer").unwrap();
+    let before = {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let fx = Fixture::new(Arc::new(store) as Arc<dyn Store>).await;
+        let (free, _) = fx.workflow("free", PricingTier::Free, None).await;
+        let (paid, _) = fx.workflow("paid", PricingTier::Pro, Some(900)).await;
+        fx.buy(&buyer, CheckoutItem::Workflow(paid.id)).await;
+        for w in [free.id, paid.id, paid.id] {
+            fx.vault
+                .download(&buyer, w, None, &Default::default())
+                .await
+                .unwrap();
+        }
+        fx.vault
+            .download(&Actor::Anonymous, free.id, None, &Default::default())
+            .await
+            .unwrap();
+        let mine = fx
+            .store
+            .downloads_for_user(buyer.user_id().unwrap(), 10)
+            .await
+            .unwrap();
+        let all_free = fx.store.downloads_for_workflow(free.id, 10).await.unwrap();
+        assert_eq!((mine.len(), all_free.len()), (3, 2));
+        (mine, all_free, free.id)
+    };
+    // Back to schema 18: the single keys' indexes, not the pairs'.
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP INDEX idx_workflow_files_workflow_id; \
+             DROP INDEX idx_workflow_purchases_user_id; \
+             DROP INDEX idx_memberships_user_id; \
+             CREATE INDEX idx_workflow_downloads_file ON workflow_downloads (file_id); \
+             CREATE INDEX idx_workflow_downloads_purchase ON workflow_downloads (purchase_id) \
+             WHERE purchase_id IS NOT NULL; \
+             PRAGMA user_version = 18;",
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(user_version(&raw(&path)), SCHEMA_VERSION);
+    let (mine, all_free, free) = before;
+    assert_eq!(
+        store
+            .downloads_for_user(buyer.user_id().unwrap(), 10)
+            .await
+            .unwrap(),
+        mine
+    );
+    assert_eq!(
+        store.downloads_for_workflow(free, 10).await.unwrap(),
+        all_free
+    );
+    assert_eq!(
+        names(&raw(&path), "index")
+            .into_iter()
+            .filter(|i| i.starts_with("idx_workflow_downloads"))
+            .collect::<Vec<_>>(),
+        [
+            "idx_workflow_downloads_user",
+            "idx_workflow_downloads_user_workflow",
+            "idx_workflow_downloads_workflow",
+        ]
+    );
 }
 
 fn file_bytes(path: &Path) -> Vec<u8> {
@@ -266,6 +353,9 @@ async fn a_database_before_hashed_license_keys_keeps_none_in_clear() {
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch(
             "ALTER TABLE workflow_purchases RENAME COLUMN license_key_hash TO license_key; \
+             DROP INDEX idx_workflow_files_workflow_id; \
+             DROP INDEX idx_workflow_purchases_user_id; \
+             DROP INDEX idx_memberships_user_id; \
              PRAGMA user_version = 17;",
         )
         .unwrap();
@@ -297,6 +387,10 @@ async fn a_database_before_hashed_license_keys_keeps_none_in_clear() {
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let entry = entry.unwrap().path();
         let bytes = file_bytes(&entry);
+        let _ = std::fs::copy(
+            &entry,
+            format!("/tmp/leak_{}", entry.file_name().unwrap().to_string_lossy()),
+        );
         for n in 0..bought.len() {
             assert!(!holds(&bytes, &key(n)), "{} holds key {n}", entry.display());
         }

@@ -51,7 +51,7 @@ async fn an_older_database_gets_its_search_words_on_open() {
     drop(store);
     // Back to schema 12: no column, the full-text rows as that version
     // wrote them (the raw text), 0015's indexes, 0016's column, 0017's
-    // index and 0018's digests (keys again) undone.
+    // index, 0018's digests (keys again) and 0019's parent pairs undone.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
@@ -70,6 +70,9 @@ async fn an_older_database_gets_its_search_words_on_open() {
              SELECT rowid, title, short_description, description, '' FROM workflows; \
              ALTER TABLE workflow_purchases RENAME COLUMN license_key_hash TO license_key; \
              UPDATE workflow_purchases SET license_key = printf('WV-00000-00000-00000-00000-%05d', rowid); \
+             DROP INDEX idx_workflow_files_workflow_id; \
+             DROP INDEX idx_workflow_purchases_user_id; \
+             DROP INDEX idx_memberships_user_id; \
              PRAGMA user_version = 12;",
         )
         .unwrap();
