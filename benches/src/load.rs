@@ -251,19 +251,28 @@ pub fn sqlite(
              SELECT ?1, ?2, ?3, ?4, file_version, download_type, source, ?5, NULL, ip_hash, \
              user_agent, referrer, country_code, ?6 FROM workflow_downloads WHERE id = ?7",
         )?;
+        // The store keeps each (workflow, user) pair's first download
+        // apart (migration 0019): a copied row adds its pair, as a
+        // download through the store would.
+        let mut downloader = tx.prepare(
+            "INSERT INTO workflow_downloaders (workflow_id, user_id) VALUES (?1, ?2) \
+             ON CONFLICT (workflow_id, user_id) DO NOTHING",
+        )?;
         let td = t.download.id.to_string();
         for d in 0..scale.downloads() {
             let n = spec::downloaded_purchase(d);
             let w = spec::purchased_workflow(scale, n);
+            let (user, workflow) = (spec::user(spec::buyer(n)), spec::workflow_id(w).to_string());
             download.execute(params![
                 spec::download_id(d).to_string(),
-                spec::user(spec::buyer(n)),
-                spec::workflow_id(w).to_string(),
+                user,
+                workflow,
                 spec::file_id(w).to_string(),
                 spec::purchase_id(n).to_string(),
                 ts(&spec::purchased_at(epoch, n)),
                 td,
             ])?;
+            downloader.execute(params![workflow, user])?;
         }
     }
     // Every buyer has an account, so the access read's standing check

@@ -85,7 +85,7 @@ macro_rules! access_read {
             "SELECT 0, g.*, f.*, (SELECT u.released_at FROM workflow_updates u \
              WHERE u.workflow_id = ?1 AND u.version_major = f.v_major \
              AND u.version_minor = f.v_minor AND u.version_patch = f.v_patch) AS released_at, \
-             EXISTS (SELECT 1 FROM workflow_downloads d WHERE d.user_id = ?3 AND d.workflow_id = ?1) \
+             EXISTS (SELECT 1 FROM workflow_downloaders d WHERE d.workflow_id = ?1 AND d.user_id = ?3) \
              AS downloaded, a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
              a.erased_at IS NOT NULL AS erased FROM (SELECT \
              id, status, pricing_tier, price_minor, currency, archived_at, deleted_at \
@@ -477,6 +477,11 @@ impl RawSqlite {
                 None::<String>,
                 t.now,
             ])?;
+            tx.prepare_cached(
+                "INSERT INTO workflow_downloaders (workflow_id, user_id) VALUES (?1, ?2) \
+                 ON CONFLICT (workflow_id, user_id) DO NOTHING",
+            )?
+            .execute(params![t.workflow, t.user])?;
             tx.prepare_cached(
                 "UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
                  WHERE id = (SELECT category_id FROM workflows WHERE id = ?1)",

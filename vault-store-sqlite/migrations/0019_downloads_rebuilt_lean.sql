@@ -1,8 +1,9 @@
 -- The download row, the one row every download writes, rebuilt to write
 -- fewer pages. A commit writes each page it dirtied to the WAL (two
 -- writes and a checksum of the whole page each); a download dirtied one
--- leaf in each of the row's seven b-trees. Measured with `PROFILE_SQL`
--- (benches/README.md): 77 -> 65 us a download on the bench's 10k set.
+-- leaf in each of the row's seven b-trees, now four. Measured with
+-- `PROFILE_SQL` (benches/HISTORY.md): 77 -> 65 us a download on the
+-- bench's 10k set without the three indexes and the IN lists.
 --
 -- * Three indexes are gone: the file's, the purchase's and the
 --   membership's. No read used them; they were there for the foreign
@@ -20,10 +21,14 @@
 --   single keys were. Each parent gains the unique pair its key needs. A
 --   pair with a NULL is not checked, so a download charged to a purchase
 --   or membership must name its user (a CHECK).
+-- * "Has this user downloaded this workflow before" (archived workflows
+--   stay open to those who did) is a row per pair in
+--   `workflow_downloaders`, written once, at the pair's first download,
+--   where an index of (user, workflow) over the download rows took an
+--   entry on every download. A repeated download writes nothing there.
 -- * The CHECK lists are spelled as OR chains: SQLite evaluates an `IN`
 --   list of three or more constants through an ephemeral index it builds
 --   and drops on every insert (~12k instructions each here).
-PRAGMA secure_delete = ON;
 CREATE UNIQUE INDEX idx_workflow_files_workflow_id ON workflow_files (workflow_id, id);
 CREATE UNIQUE INDEX idx_workflow_purchases_user_id ON workflow_purchases (user_id, id);
 CREATE UNIQUE INDEX idx_memberships_user_id ON memberships (user_id, id);
@@ -66,4 +71,13 @@ ALTER TABLE workflow_downloads_lean RENAME TO workflow_downloads;
 CREATE INDEX idx_workflow_downloads_user ON workflow_downloads (user_id, downloaded_at DESC, id);
 CREATE INDEX idx_workflow_downloads_workflow
     ON workflow_downloads (workflow_id, downloaded_at DESC, id);
-CREATE INDEX idx_workflow_downloads_user_workflow ON workflow_downloads (user_id, workflow_id);
+
+-- Keyed by the workflow first, so the key also serves the foreign key's
+-- lookup; the access read's probe names both columns.
+CREATE TABLE workflow_downloaders (
+    workflow_id TEXT NOT NULL REFERENCES workflows (id) ON DELETE CASCADE,
+    user_id     TEXT NOT NULL,
+    PRIMARY KEY (workflow_id, user_id)
+) WITHOUT ROWID;
+INSERT INTO workflow_downloaders (workflow_id, user_id)
+SELECT DISTINCT workflow_id, user_id FROM workflow_downloads WHERE user_id IS NOT NULL;

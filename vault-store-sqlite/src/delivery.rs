@@ -158,7 +158,8 @@ fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
 /// count (its row missing is `NotFound`), the file's count where the file
 /// is that workflow's, the charge ([`charge`]: read, verdict, increment),
 /// the download row (a duplicate id is its own key violation), the
-/// category's count found through the workflow, and the day's counts. Any
+/// user's first download of the workflow, the category's count found
+/// through the workflow, and the day's counts. Any
 /// refusal returns an error and the transaction keeps none of it.
 fn record_download(
     tx: &Tx<'_>,
@@ -223,6 +224,16 @@ fn record_download(
         }
         _ => db(e),
     })?;
+    // The pair's first download writes its row; a repeated one, nothing.
+    if let Some(user) = &d.user_id {
+        tx.prepare_cached(
+            "INSERT INTO workflow_downloaders (workflow_id, user_id) VALUES (?1, ?2) \
+             ON CONFLICT (workflow_id, user_id) DO NOTHING",
+        )
+        .map_err(db)?
+        .execute(params![Id(&d.workflow_id), Id(user)])
+        .map_err(db)?;
+    }
     tx.step("record_download:after_insert")?;
     tx.prepare_cached(
         "UPDATE workflow_categories SET total_downloads = total_downloads + 1 \
@@ -244,7 +255,7 @@ pub(crate) fn has_downloaded(
 ) -> StoreResult<bool> {
     exists(
         c,
-        "SELECT 1 FROM workflow_downloads WHERE user_id = ?1 AND workflow_id = ?2",
+        "SELECT 1 FROM workflow_downloaders WHERE user_id = ?1 AND workflow_id = ?2",
         params![Id(user), Id(&workflow)],
     )
 }
@@ -324,7 +335,7 @@ macro_rules! facts_tail {
         "(SELECT u.released_at FROM workflow_updates u \
          WHERE u.workflow_id = ?1 AND u.version_major = f.v_major \
          AND u.version_minor = f.v_minor AND u.version_patch = f.v_patch) AS released_at, \
-         EXISTS (SELECT 1 FROM workflow_downloads d WHERE d.user_id = ?3 AND d.workflow_id = ?1) \
+         EXISTS (SELECT 1 FROM workflow_downloaders d WHERE d.workflow_id = ?1 AND d.user_id = ?3) \
          AS downloaded, a.banned_at IS NOT NULL AS banned, a.deleted_at IS NOT NULL AS deleted, \
          a.erased_at IS NOT NULL AS erased"
     };

@@ -211,6 +211,7 @@ async fn a_database_before_the_thumbnail_column_gets_its_thumbnails() {
              DROP INDEX idx_workflow_files_workflow_id; \
              DROP INDEX idx_workflow_purchases_user_id; \
              DROP INDEX idx_memberships_user_id; \
+             DROP TABLE workflow_downloaders; \
              DROP INDEX idx_workflow_purchases_user_items; \
              CREATE INDEX idx_workflow_purchases_user ON workflow_purchases (user_id, created_at DESC, id); \
              ALTER TABLE workflow_purchases RENAME COLUMN license_key_hash TO license_key; \
@@ -244,7 +245,8 @@ async fn a_database_before_the_thumbnail_column_gets_its_thumbnails() {
 }
 
 /// Migration 0019 rebuilds the download rows' table: every row comes
-/// through, and the table keeps only the indexes its reads use.
+/// through, the table keeps only the indexes its reads use, and each
+/// (workflow, user) pair downloaded before is one, from those rows.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_database_before_the_lean_download_rows_keeps_its_downloads() {
     use vault_core::delivery::store::DeliveryStore;
@@ -274,7 +276,7 @@ async fn a_database_before_the_lean_download_rows_keeps_its_downloads() {
             .unwrap();
         let all_free = fx.store.downloads_for_workflow(free.id, 10).await.unwrap();
         assert_eq!((mine.len(), all_free.len()), (3, 2));
-        (mine, all_free, free.id)
+        (mine, all_free, free.id, paid.id)
     };
     // Back to schema 18: the single keys' indexes, not the pairs'.
     {
@@ -283,16 +285,38 @@ async fn a_database_before_the_lean_download_rows_keeps_its_downloads() {
             "DROP INDEX idx_workflow_files_workflow_id; \
              DROP INDEX idx_workflow_purchases_user_id; \
              DROP INDEX idx_memberships_user_id; \
+             DROP TABLE workflow_downloaders; \
              CREATE INDEX idx_workflow_downloads_file ON workflow_downloads (file_id); \
              CREATE INDEX idx_workflow_downloads_purchase ON workflow_downloads (purchase_id) \
              WHERE purchase_id IS NOT NULL; \
+             CREATE INDEX idx_workflow_downloads_user_workflow \
+             ON workflow_downloads (user_id, workflow_id); \
              PRAGMA user_version = 18;",
         )
         .unwrap();
     }
     let store = SqliteStore::open(&path).await.unwrap();
     assert_eq!(user_version(&raw(&path)), SCHEMA_VERSION);
-    let (mine, all_free, free) = before;
+    let (mine, all_free, free, paid) = before;
+    let buyer_id = buyer.user_id().unwrap();
+    for w in [free, paid] {
+        assert!(store.has_downloaded(buyer_id, w).await.unwrap());
+    }
+    let stranger = Actor::user("stranger").unwrap();
+    assert!(
+        !store
+            .has_downloaded(stranger.user_id().unwrap(), free)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        raw(&path)
+            .query_row("SELECT count(*) FROM workflow_downloaders", [], |r| r
+                .get::<_, i64>(0))
+            .unwrap(),
+        2,
+        "one row per pair: the buyer's two workflows; the anonymous download has none"
+    );
     assert_eq!(
         store
             .downloads_for_user(buyer.user_id().unwrap(), 10)
@@ -311,7 +335,6 @@ async fn a_database_before_the_lean_download_rows_keeps_its_downloads() {
             .collect::<Vec<_>>(),
         [
             "idx_workflow_downloads_user",
-            "idx_workflow_downloads_user_workflow",
             "idx_workflow_downloads_workflow",
         ]
     );
@@ -356,6 +379,7 @@ async fn a_database_before_hashed_license_keys_keeps_none_in_clear() {
              DROP INDEX idx_workflow_files_workflow_id; \
              DROP INDEX idx_workflow_purchases_user_id; \
              DROP INDEX idx_memberships_user_id; \
+             DROP TABLE workflow_downloaders; \
              PRAGMA user_version = 17;",
         )
         .unwrap();

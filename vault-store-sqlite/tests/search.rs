@@ -73,6 +73,7 @@ async fn an_older_database_gets_its_search_words_on_open() {
              DROP INDEX idx_workflow_files_workflow_id; \
              DROP INDEX idx_workflow_purchases_user_id; \
              DROP INDEX idx_memberships_user_id; \
+             DROP TABLE workflow_downloaders; \
              PRAGMA user_version = 12;",
         )
         .unwrap();
