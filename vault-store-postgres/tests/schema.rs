@@ -65,7 +65,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 16, "every migration, each once");
+    assert_eq!(applied, 17, "every migration, each once");
 
     rollback(&pool).await.unwrap();
     for relation in [
@@ -383,4 +383,88 @@ async fn no_table_holds_a_license_key_in_clear() {
     .unwrap();
     assert_eq!(stored, key.hash().as_str());
     assert_eq!(by_sql, stored, "0016's digest is vault-core's");
+}
+
+/// The download row's foreign keys are pairs (migration 0017): a download
+/// naming a purchase that is not its user's is refused as the purchase
+/// not found, one naming a file of another workflow as the file not
+/// found, and an anonymous one naming a purchase by the CHECK that keeps
+/// the pair whole. Nothing of a refused download is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_names_its_workflows_file_and_its_users_purchase() {
+    use vault_core::delivery::download::DownloadSource;
+    use vault_core::insight::analytics::AnalyticsDelta;
+    use vault_core::store::{Charge, Entity, StoreError};
+    use vault_core::value::actor::Actor;
+    use vault_core::value::ids::DownloadId;
+    use vault_core::vault::CheckoutItem;
+    let Some(store) = common::fresh_store().await else {
+        return;
+    };
+    let pool = store.pool().clone();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let fx = Fixture::new(Arc::clone(&store)).await;
+    let (free, _) = fx.workflow("free", PricingTier::Free, None).await;
+    let (paid, paid_file) = fx.workflow("paid", PricingTier::Pro, Some(900)).await;
+    let (reader, buyer) = (
+        Actor::user("reader").unwrap(),
+        Actor::user("buyer").unwrap(),
+    );
+    let bought = fx.buy(&buyer, CheckoutItem::Workflow(paid.id)).await;
+    let t = fx
+        .vault
+        .download(&reader, free.id, None, &Default::default())
+        .await
+        .unwrap();
+    let rows = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM workflow_downloads")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let before = rows().await;
+    let delta = AnalyticsDelta::none(free.id, t.download.downloaded_at);
+    let fresh = || {
+        let mut d = t.download.clone();
+        d.id = DownloadId::from_uuid(uuid::Uuid::new_v4());
+        d
+    };
+    // Another user's purchase.
+    let mut theirs = fresh();
+    theirs.source = DownloadSource::Purchase(bought.id);
+    theirs.kind = vault_core::delivery::download::DownloadKind::Purchased;
+    match store
+        .record_download(&theirs, &Charge::Nothing, &delta)
+        .await
+    {
+        Err(StoreError::NotFound { entity, .. }) => assert_eq!(entity, Entity::Purchase),
+        other => panic!("another user's purchase must be refused, got {other:?}"),
+    }
+    // Anonymous, naming a purchase.
+    let mut nobody = theirs.clone();
+    nobody.id = DownloadId::from_uuid(uuid::Uuid::new_v4());
+    nobody.user_id = None;
+    match store
+        .record_download(&nobody, &Charge::Nothing, &delta)
+        .await
+    {
+        Err(StoreError::Backend { source, .. }) => assert!(
+            source
+                .to_string()
+                .contains("workflow_downloads_charged_user"),
+            "{source}"
+        ),
+        other => panic!("an anonymous charged download must be refused, got {other:?}"),
+    }
+    // Another workflow's file.
+    let mut elsewhere = fresh();
+    elsewhere.file_id = paid_file.id;
+    match store
+        .record_download(&elsewhere, &Charge::Nothing, &delta)
+        .await
+    {
+        Err(StoreError::NotFound { entity, .. }) => assert_eq!(entity, Entity::File),
+        other => panic!("another workflow's file must be refused, got {other:?}"),
+    }
+    assert_eq!(rows().await, before, "a refused download writes no row");
 }
