@@ -68,6 +68,14 @@ fn check_revision(
     }
 }
 
+/// A file's edit, but for its workflow (see `update_file`): `?1` the id,
+/// `?2` the workflow (bound, not set), `?3`... the rest in `file_values`'
+/// order, `?17` the revision.
+pub(crate) const UPDATE_FILE_SQL: &str = "UPDATE workflow_files SET file_type = ?3, file_name = ?4, \
+     storage_key = ?5, mime_type = ?6, version = ?7, version_major = ?8, version_minor = ?9, \
+     version_patch = ?10, is_primary = ?11, access = ?12, size_bytes = ?13, checksum = ?14, \
+     created_at = ?15, updated_at = ?16, revision = ?17 WHERE id = ?1";
+
 impl SqliteStore {
     /// A listing page of whole workflows or cards, with a `viewer`'s
     /// standing read in the same read: one trip off the runtime, one
@@ -273,18 +281,24 @@ impl CatalogStore for SqliteStore {
             clear_other_primaries(tx, &f)?;
             tx.step("update_file:after_clear_primaries")?;
             // download_count is maintained by downloads: not written here.
-            tx.prepare_cached(
-                "UPDATE workflow_files SET workflow_id = ?2, file_type = ?3, file_name = ?4, storage_key = ?5, \
-                 mime_type = ?6, version = ?7, version_major = ?8, version_minor = ?9, version_patch = ?10, \
-                 is_primary = ?11, access = ?12, size_bytes = ?13, checksum = ?14, created_at = ?15, updated_at = ?16, \
-                 revision = ?17 WHERE id = ?1",
-            )
+            // The workflow is set by a statement of its own, only when it
+            // changes: it is half of the download rows' key to the file
+            // (migration 0019), and SQLite walks the workflow's downloads
+            // whenever an `UPDATE` sets it, even to its own value. (`?2`,
+            // the workflow, is bound with the row's values, named below.)
+            tx.prepare_cached(UPDATE_FILE_SQL)
             .map_err(db)?
             .execute(params_from_iter(
                 file_values(&f)?
                     .into_iter()
                     .chain([Value::Integer(i64_of(f.revision)?)]),
             ))
+            .map_err(db)?;
+            tx.prepare_cached(
+                "UPDATE workflow_files SET workflow_id = ?2 WHERE id = ?1 AND workflow_id IS NOT ?2",
+            )
+            .map_err(db)?
+            .execute(params![Id(&f.id), Id(&f.workflow_id)])
             .map_err(db)?;
             Ok(())
         })

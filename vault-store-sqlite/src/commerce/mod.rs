@@ -15,6 +15,7 @@ use vault_core::commerce::purchase::{PaymentRef, ProviderRefs, Purchase};
 use vault_core::store::{CommerceStore, Entity, PurchaseWrite, StoreError, StoreResult};
 use vault_core::value::actor::UserId;
 use vault_core::value::ids::{MembershipId, PurchaseId, WorkflowId};
+use vault_core::value::validation::Reason;
 
 use crate::codec::*;
 use crate::sql::{Id, query_all, query_one};
@@ -60,23 +61,60 @@ fn provider<C: Col>(
     })
 }
 
+/// The column a download row's foreign key pairs with the id (migration
+/// 0019: a download names its user's purchase or membership). SQLite
+/// looks for the child rows of the old pair whenever an `UPDATE` sets a
+/// parent key column, even to its own value: a walk of the user's
+/// downloads, on every settled purchase. So it is written only when it
+/// changes, by a statement of its own.
+pub(crate) const PAIRED_KEY: &str = "user_id";
+
 /// `UPDATE table SET cols[1..] = vals[1..] WHERE id = vals[0]`: the first
-/// column is the id, and `cols` and `vals` pair up one to one.
+/// column is the id, and `cols` and `vals` pair up one to one. The
+/// [`PAIRED_KEY`] column is set apart, and only where it differs.
 fn update_by_id(tx: &Tx<'_>, table: &str, cols: &[&str], vals: Vec<Value>) -> StoreResult<()> {
+    let (sql, keyed) = update_sql(table, cols);
+    let mut vals = vals.into_iter();
+    let id = vals.next().ok_or_else(|| unfit("id", Reason::Empty))?;
+    let (mut plain, mut paired) = (vec![id.clone()], None);
+    for (c, v) in cols.iter().skip(1).zip(vals) {
+        if *c == PAIRED_KEY {
+            paired = Some(v);
+        } else {
+            plain.push(v);
+        }
+    }
+    tx.prepare_cached(&sql)
+        .map_err(db)?
+        .execute(params_from_iter(plain))
+        .map_err(db)?;
+    if let (Some(keyed), Some(v)) = (keyed, paired) {
+        tx.prepare_cached(&keyed)
+            .map_err(db)?
+            .execute(params_from_iter([id, v]))
+            .map_err(db)?;
+    }
+    Ok(())
+}
+
+/// The statements of [`update_by_id`]: every column but the id and the
+/// [`PAIRED_KEY`], numbered in order; then the paired key's own, when
+/// `cols` has it.
+pub(crate) fn update_sql(table: &str, cols: &[&str]) -> (String, Option<String>) {
     let sets: Vec<String> = cols
         .iter()
-        .enumerate()
         .skip(1)
-        .map(|(i, c)| format!("{c} = ?{}", i + 1))
+        .filter(|c| **c != PAIRED_KEY)
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ?{}", i + 2))
         .collect();
-    tx.prepare_cached(&format!(
-        "UPDATE {table} SET {} WHERE id = ?1",
-        sets.join(", ")
-    ))
-    .map_err(db)?
-    .execute(params_from_iter(vals))
-    .map_err(db)?;
-    Ok(())
+    let keyed = cols.contains(&PAIRED_KEY).then(|| {
+        format!("UPDATE {table} SET {PAIRED_KEY} = ?2 WHERE id = ?1 AND {PAIRED_KEY} IS NOT ?2")
+    });
+    (
+        format!("UPDATE {table} SET {} WHERE id = ?1", sets.join(", ")),
+        keyed,
+    )
 }
 
 #[async_trait]
@@ -273,5 +311,79 @@ impl CommerceStore for SqliteStore {
             )
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::SqliteOptions;
+
+    /// The root pages of the download rows' table and its indexes.
+    fn download_roots(c: &Connection) -> Vec<i64> {
+        let mut s = c
+            .prepare("SELECT rootpage FROM sqlite_schema WHERE tbl_name = 'workflow_downloads'")
+            .unwrap();
+        s.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// The root pages a statement's program opens a cursor on.
+    fn opened_roots(c: &Connection, sql: &str) -> Vec<i64> {
+        let mut s = c.prepare(&format!("EXPLAIN {sql}")).unwrap();
+        let mut rows = s.raw_query();
+        let mut roots = Vec::new();
+        while let Some(r) = rows.next().unwrap() {
+            let op: String = r.get(1).unwrap();
+            if op == "OpenRead" || op == "OpenWrite" {
+                roots.push(r.get(3).unwrap());
+            }
+        }
+        roots
+    }
+
+    /// A download row's keys name its user's purchase or membership and
+    /// its workflow's file (migration 0019). Editing one of those rows
+    /// must not set the key's column when it does not change: SQLite walks
+    /// the download rows of the old pair whenever an `UPDATE` sets it.
+    #[test]
+    fn editing_a_downloads_parent_walks_no_download_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.db");
+        SqliteStore::open_blocking(Some(path.clone()), SqliteOptions::default()).unwrap();
+        let c = Connection::open(&path).unwrap();
+        c.pragma_update(None, "foreign_keys", true).unwrap();
+        let roots = download_roots(&c);
+        assert_eq!(roots.len(), 4, "the table, its id's index and two more");
+        let mut edits = vec![crate::catalog::UPDATE_FILE_SQL.to_owned()];
+        let mut keyed = Vec::new();
+        for (table, cols) in [
+            ("workflow_purchases", &purchase::PURCHASE_WRITE_COLS[..]),
+            ("memberships", &membership::MEMBERSHIP_WRITE_COLS[..]),
+        ] {
+            let (edit, key) = update_sql(table, cols);
+            edits.push(edit);
+            keyed.push(key.unwrap());
+        }
+        for sql in &edits {
+            let opened = opened_roots(&c, sql);
+            assert!(
+                opened.iter().all(|r| !roots.contains(r)),
+                "{sql} opens a download b-tree: {opened:?}"
+            );
+        }
+        // The check can fail: a statement that sets the user does walk them.
+        for sql in &keyed {
+            assert!(
+                opened_roots(&c, sql).iter().any(|r| roots.contains(r)),
+                "{sql}"
+            );
+        }
     }
 }

@@ -283,7 +283,7 @@ fn purchase_values(p: &Purchase) -> StoreResult<Vec<Value>> {
     ])
 }
 
-const PURCHASE_WRITE_COLS: [&str; 32] = [
+pub(super) const PURCHASE_WRITE_COLS: [&str; 32] = [
     "id",
     "user_id",
     "purchase_type",
