@@ -7,9 +7,10 @@
 --
 -- * Three indexes are gone: the file's, the purchase's and the
 --   membership's. No read used them; they were there for the foreign
---   keys' lookups on a parent's delete, which the library never does
---   (files, purchases and memberships change state, they are not
---   deleted). The foreign keys stay, widened to pairs whose first column
+--   keys' lookups on a parent's delete or key change, which the library
+--   never does (files, purchases and memberships change state, they are
+--   not deleted, and their edits set the paired column only when it
+--   changes). The foreign keys stay, widened to pairs whose first column
 --   an index the reads need already leads with:
 --   - the file is the download's workflow's: (workflow_id, file_id), led
 --     by the workflow's history index;

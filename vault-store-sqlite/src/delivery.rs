@@ -224,7 +224,9 @@ fn record_download(
         }
         _ => db(e),
     })?;
-    // The pair's first download writes its row; a repeated one, nothing.
+    // What the access read's "downloaded before" reads: a row per pair,
+    // so a repeated download dirties no page here, where an index of the
+    // download rows took an entry on every one.
     if let Some(user) = &d.user_id {
         tx.prepare_cached(
             "INSERT INTO workflow_downloaders (workflow_id, user_id) VALUES (?1, ?2) \

@@ -36,6 +36,12 @@ const SEARCH_WORDS: [u32; 2] = [13, 14];
 /// Rust: SQLite has no SHA-256 of its own.
 const LICENSE_KEY_DIGESTS: u32 = 18;
 
+/// Migration 0019 keys each download row by pairs (its workflow's file, its
+/// user's purchase or membership): rows that break them are found first,
+/// so the migration refuses with their count instead of a bare foreign-key
+/// failure.
+const DOWNLOAD_PAIRS: u32 = 19;
+
 /// The schema version this crate writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
@@ -52,6 +58,19 @@ pub enum SchemaError {
         found: u32,
         /// The newest this crate knows.
         supported: u32,
+    },
+    /// Download rows that migration 0019's keys refuse: each names a file
+    /// of another workflow, or a purchase or membership that is not its
+    /// user's (or names one with no user). The migration left the file as
+    /// it was; fix or delete those rows, then open it again.
+    #[error(
+        "{count} download rows name a file of another workflow, or a purchase or membership not their user's (one is {example}); fix or delete them, then open the database again"
+    )]
+    DownloadsOffTheirKeys {
+        /// How many rows.
+        count: u64,
+        /// One of their ids.
+        example: String,
     },
 }
 
@@ -96,6 +115,9 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
         let Some(sql) = MIGRATIONS.get(v as usize) else {
             return Ok(());
         };
+        if v + 1 == DOWNLOAD_PAIRS {
+            downloads_fit_their_pairs(&tx)?;
+        }
         tx.execute_batch(sql).map_err(db)?;
         if SEARCH_WORDS.contains(&(v + 1)) {
             crate::catalog::search::backfill(&tx)?;
@@ -112,13 +134,44 @@ pub(crate) fn migrate(conn: &mut Connection) -> StoreResult<()> {
             // only a page reused gets written over. VACUUM writes the
             // file anew with no free pages. The replaced pages are in the
             // file until a checkpoint writes the new ones over them: do
-            // it now, not at some later commit. Best effort: a reader of
-            // another process may hold the WAL, and then the next
-            // checkpoint does it; VACUUM fails while another connection
-            // writes or reads, and then the old free pages stay until a
-            // VACUUM of the caller's.
+            // it now, not at some later commit. Best effort: VACUUM waits
+            // for another connection's write (and past the busy timeout
+            // fails, leaving the old free pages until a VACUUM of the
+            // caller's); a reader of another process may hold back the
+            // checkpoint, and then a later one writes the pages over.
             let _ = conn.execute_batch("VACUUM");
             let _ = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE");
         }
+    }
+}
+
+/// Refuses migration 0019 while a download row would break its keys: the
+/// rebuild copies every row under them, and one that does not fit failed
+/// with SQLite's bare "FOREIGN KEY constraint failed".
+fn downloads_fit_their_pairs(tx: &Connection) -> StoreResult<()> {
+    let (count, example): (i64, Option<String>) = tx
+        .query_row(
+            "SELECT count(*), min(d.id) FROM workflow_downloads d \
+             WHERE NOT EXISTS (SELECT 1 FROM workflow_files f \
+                               WHERE f.id = d.file_id AND f.workflow_id = d.workflow_id) \
+             OR (d.purchase_id IS NOT NULL AND (d.user_id IS NULL OR NOT EXISTS \
+                 (SELECT 1 FROM workflow_purchases p \
+                  WHERE p.id = d.purchase_id AND p.user_id = d.user_id))) \
+             OR (d.membership_id IS NOT NULL AND (d.user_id IS NULL OR NOT EXISTS \
+                 (SELECT 1 FROM memberships m \
+                  WHERE m.id = d.membership_id AND m.user_id = d.user_id)))",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(|e| StoreError::backend("sqlite", e))?;
+    match example {
+        Some(example) if count > 0 => Err(StoreError::backend(
+            "sqlite",
+            SchemaError::DownloadsOffTheirKeys {
+                count: u64::try_from(count).unwrap_or(0),
+                example,
+            },
+        )),
+        _ => Ok(()),
     }
 }

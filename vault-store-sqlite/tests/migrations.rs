@@ -18,7 +18,7 @@ use vault_core::value::ids::{DownloadId, PurchaseId};
 use vault_core::value::tier::PricingTier;
 use vault_store_sqlite::{SCHEMA_VERSION, SchemaError, SqliteStore};
 
-use crate::common::{assert_same, snapshot};
+use crate::common::{assert_same, downloads_back_to_18, snapshot};
 
 const TABLES: [&str; 11] = [
     "workflow_categories",
@@ -206,12 +206,9 @@ async fn a_database_before_the_thumbnail_column_gets_its_thumbnails() {
     }
     {
         let conn = Connection::open(&path).unwrap();
+        downloads_back_to_18(&conn);
         conn.execute_batch(
             "ALTER TABLE workflows DROP COLUMN thumbnail_url; \
-             DROP INDEX idx_workflow_files_workflow_id; \
-             DROP INDEX idx_workflow_purchases_user_id; \
-             DROP INDEX idx_memberships_user_id; \
-             DROP TABLE workflow_downloaders; \
              DROP INDEX idx_workflow_purchases_user_items; \
              CREATE INDEX idx_workflow_purchases_user ON workflow_purchases (user_id, created_at DESC, id); \
              ALTER TABLE workflow_purchases RENAME COLUMN license_key_hash TO license_key; \
@@ -278,22 +275,11 @@ async fn a_database_before_the_lean_download_rows_keeps_its_downloads() {
         assert_eq!((mine.len(), all_free.len()), (3, 2));
         (mine, all_free, free.id, paid.id)
     };
-    // Back to schema 18: the single keys' indexes, not the pairs'.
+    // Back to schema 18's download rows.
     {
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(
-            "DROP INDEX idx_workflow_files_workflow_id; \
-             DROP INDEX idx_workflow_purchases_user_id; \
-             DROP INDEX idx_memberships_user_id; \
-             DROP TABLE workflow_downloaders; \
-             CREATE INDEX idx_workflow_downloads_file ON workflow_downloads (file_id); \
-             CREATE INDEX idx_workflow_downloads_purchase ON workflow_downloads (purchase_id) \
-             WHERE purchase_id IS NOT NULL; \
-             CREATE INDEX idx_workflow_downloads_user_workflow \
-             ON workflow_downloads (user_id, workflow_id); \
-             PRAGMA user_version = 18;",
-        )
-        .unwrap();
+        downloads_back_to_18(&conn);
+        conn.pragma_update(None, "user_version", 18).unwrap();
     }
     let store = SqliteStore::open(&path).await.unwrap();
     assert_eq!(user_version(&raw(&path)), SCHEMA_VERSION);
@@ -340,6 +326,73 @@ async fn a_database_before_the_lean_download_rows_keeps_its_downloads() {
     );
 }
 
+/// A download row that migration 0019's keys would refuse (here, one
+/// naming another user's purchase, which older versions wrote when a store
+/// was called with one) stops the migration with the count and an id,
+/// and leaves the file at schema 18; without it, the migration runs.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_download_off_its_keys_stops_the_rebuild_and_says_so() {
+    use vault_core::vault::CheckoutItem;
+    let (_dir, path) = fresh_path();
+    let stray = DownloadId::from_uuid(uuid::Uuid::new_v4());
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let fx = Fixture::new(Arc::new(store) as Arc<dyn Store>).await;
+        let (free, _) = fx.workflow("free", PricingTier::Free, None).await;
+        let (paid, _) = fx.workflow("paid", PricingTier::Pro, Some(900)).await;
+        let bought = fx
+            .buy(
+                &Actor::user("buyer").unwrap(),
+                CheckoutItem::Workflow(paid.id),
+            )
+            .await;
+        let read = fx
+            .vault
+            .download(
+                &Actor::user("reader").unwrap(),
+                free.id,
+                None,
+                &Default::default(),
+            )
+            .await
+            .unwrap();
+        let conn = Connection::open(&path).unwrap();
+        downloads_back_to_18(&conn);
+        conn.pragma_update(None, "user_version", 18).unwrap();
+        conn.execute(
+            "INSERT INTO workflow_downloads (id, user_id, workflow_id, file_id, file_version, \
+             download_type, source, purchase_id, downloaded_at) \
+             SELECT ?1, user_id, workflow_id, file_id, file_version, 'purchased', 'purchase', ?2, \
+             downloaded_at FROM workflow_downloads WHERE id = ?3",
+            rusqlite::params![
+                stray.to_string(),
+                bought.id.to_string(),
+                read.download.id.to_string()
+            ],
+        )
+        .unwrap();
+    }
+    let Err(e) = SqliteStore::open(&path).await else {
+        panic!("the migration must refuse a download off its keys");
+    };
+    match schema_error(&e) {
+        SchemaError::DownloadsOffTheirKeys { count, example } => {
+            assert_eq!((*count, example.as_str()), (1, stray.to_string().as_str()))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(user_version(&raw(&path)), 18, "nothing of 0019 kept");
+    Connection::open(&path)
+        .unwrap()
+        .execute(
+            "DELETE FROM workflow_downloads WHERE id = ?1",
+            [stray.to_string()],
+        )
+        .unwrap();
+    SqliteStore::open(&path).await.unwrap();
+    assert_eq!(user_version(&raw(&path)), SCHEMA_VERSION);
+}
+
 fn file_bytes(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
@@ -374,12 +427,9 @@ async fn a_database_before_hashed_license_keys_keeps_none_in_clear() {
     let key = |n: usize| format!("WV-8M2QK-4T7ZC-0N9XH-RB3WD-{n:05}");
     {
         let conn = Connection::open(&path).unwrap();
+        downloads_back_to_18(&conn);
         conn.execute_batch(
             "ALTER TABLE workflow_purchases RENAME COLUMN license_key_hash TO license_key; \
-             DROP INDEX idx_workflow_files_workflow_id; \
-             DROP INDEX idx_workflow_purchases_user_id; \
-             DROP INDEX idx_memberships_user_id; \
-             DROP TABLE workflow_downloaders; \
              PRAGMA user_version = 17;",
         )
         .unwrap();
@@ -411,10 +461,6 @@ async fn a_database_before_hashed_license_keys_keeps_none_in_clear() {
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let entry = entry.unwrap().path();
         let bytes = file_bytes(&entry);
-        let _ = std::fs::copy(
-            &entry,
-            format!("/tmp/leak_{}", entry.file_name().unwrap().to_string_lossy()),
-        );
         for n in 0..bought.len() {
             assert!(!holds(&bytes, &key(n)), "{} holds key {n}", entry.display());
         }

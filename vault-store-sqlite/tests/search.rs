@@ -1,6 +1,8 @@
 //! Search on SQLite: a window of the listing, then the full-text index.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 
 use vault_core::catalog::query::{WorkflowQuery, run_query};
@@ -51,9 +53,11 @@ async fn an_older_database_gets_its_search_words_on_open() {
     drop(store);
     // Back to schema 12: no column, the full-text rows as that version
     // wrote them (the raw text), 0015's indexes, 0016's column, 0017's
-    // index, 0018's digests (keys again) and 0019's parent pairs undone.
+    // index, 0018's digests (keys again) and 0019's parent pairs and
+    // downloaders' table undone.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
+        common::downloads_back_to_18(&conn);
         conn.execute_batch(
             "DROP INDEX idx_workflows_category_downloads; \
              DROP INDEX idx_workflows_category_newest; \
@@ -70,10 +74,6 @@ async fn an_older_database_gets_its_search_words_on_open() {
              SELECT rowid, title, short_description, description, '' FROM workflows; \
              ALTER TABLE workflow_purchases RENAME COLUMN license_key_hash TO license_key; \
              UPDATE workflow_purchases SET license_key = printf('WV-00000-00000-00000-00000-%05d', rowid); \
-             DROP INDEX idx_workflow_files_workflow_id; \
-             DROP INDEX idx_workflow_purchases_user_id; \
-             DROP INDEX idx_memberships_user_id; \
-             DROP TABLE workflow_downloaders; \
              PRAGMA user_version = 12;",
         )
         .unwrap();

@@ -216,6 +216,27 @@ pub(crate) fn check_invariants(db: &Path) -> Totals {
            (d.purchase_id IS NOT NULL) + (d.membership_id IS NOT NULL) FROM workflow_downloads d",
         b,
     );
+    // "Downloaded before" (migration 0019): a pair's row exactly when a
+    // download row of that user and workflow exists.
+    compare(
+        &conn,
+        "downloaders without a download",
+        "SELECT p.workflow_id || ' ' || p.user_id, 1, \
+           (SELECT COUNT(*) > 0 FROM workflow_downloads d \
+            WHERE d.workflow_id = p.workflow_id AND d.user_id = p.user_id) \
+         FROM workflow_downloaders p",
+        b,
+    );
+    compare(
+        &conn,
+        "downloads without their downloader",
+        "SELECT d.workflow_id || ' ' || d.user_id, 1, \
+           (SELECT COUNT(*) FROM workflow_downloaders p \
+            WHERE p.workflow_id = d.workflow_id AND p.user_id = d.user_id) \
+         FROM workflow_downloads d WHERE d.user_id IS NOT NULL \
+         GROUP BY d.workflow_id, d.user_id",
+        b,
+    );
     compare(
         &conn,
         "analytics downloads per day",

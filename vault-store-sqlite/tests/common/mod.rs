@@ -113,3 +113,41 @@ pub(crate) fn assert_same(before: &Snapshot, after: &Snapshot, what: &str) {
     }
     panic!("{what} left changes behind:\n{report}");
 }
+
+/// Takes a file of this schema back to schema 18's download rows, for the
+/// tests that open an older file: the table and its indexes as migrations
+/// 0001 and 0003 made them (single foreign keys, the `IN` lists), and
+/// neither the parents' pairs nor the downloaders' table of 0019. Every
+/// row is kept. Foreign keys are left off on `conn`.
+pub(crate) fn downloads_back_to_18(conn: &Connection) {
+    let first = include_str!("../../migrations/0001_workflow_vault.sql");
+    let start = first.find("CREATE TABLE workflow_downloads (").unwrap();
+    let end = start + first[start..].find(");").unwrap() + 2;
+    let table = first[start..end].replace(
+        "CREATE TABLE workflow_downloads (",
+        "CREATE TABLE workflow_downloads_18 (",
+    );
+    let indexes: Vec<&str> = first
+        .lines()
+        .filter(|l| l.starts_with("CREATE INDEX idx_workflow_downloads_"))
+        .collect();
+    assert_eq!(indexes.len(), 5, "0001's five indexes of the download rows");
+    let cols = "id, user_id, workflow_id, file_id, file_version, download_type, source, \
+                purchase_id, membership_id, ip_hash, user_agent, referrer, country_code, \
+                downloaded_at";
+    conn.execute_batch(&format!(
+        "PRAGMA foreign_keys = OFF;
+         DROP INDEX idx_workflow_files_workflow_id;
+         DROP INDEX idx_workflow_purchases_user_id;
+         DROP INDEX idx_memberships_user_id;
+         DROP TABLE workflow_downloaders;
+         {table}
+         INSERT INTO workflow_downloads_18 ({cols}) SELECT {cols} FROM workflow_downloads;
+         DROP TABLE workflow_downloads;
+         ALTER TABLE workflow_downloads_18 RENAME TO workflow_downloads;
+         {}
+         CREATE INDEX idx_workflow_downloads_user_workflow ON workflow_downloads (user_id, workflow_id);",
+        indexes.join("\n")
+    ))
+    .unwrap();
+}
