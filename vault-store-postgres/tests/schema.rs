@@ -65,7 +65,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 17, "every migration, each once");
+    assert_eq!(applied, 18, "every migration, each once");
 
     rollback(&pool).await.unwrap();
     for relation in [
@@ -387,9 +387,9 @@ async fn no_table_holds_a_license_key_in_clear() {
 
 /// The download row's foreign keys are pairs (migration 0017): a download
 /// naming a purchase that is not its user's is refused as the purchase
-/// not found, one naming a file of another workflow as the file not
-/// found, and an anonymous one naming a purchase by the CHECK that keeps
-/// the pair whole. Nothing of a refused download is written.
+/// not found, an anonymous one naming a purchase by the CHECK that keeps
+/// the pair whole, and a row naming a file of another workflow by the
+/// key. Nothing of a refused download is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_names_its_workflows_file_and_its_users_purchase() {
     use vault_core::delivery::download::DownloadSource;
@@ -456,15 +456,20 @@ async fn a_download_names_its_workflows_file_and_its_users_purchase() {
         ),
         other => panic!("an anonymous charged download must be refused, got {other:?}"),
     }
-    // Another workflow's file.
-    let mut elsewhere = fresh();
-    elsewhere.file_id = paid_file.id;
-    match store
-        .record_download(&elsewhere, &Charge::Nothing, &delta)
-        .await
-    {
-        Err(StoreError::NotFound { entity, .. }) => assert_eq!(entity, Entity::File),
-        other => panic!("another workflow's file must be refused, got {other:?}"),
-    }
+    // Another workflow's file: the store's write refuses it before the
+    // insert, so the key itself is tried with a row written directly.
+    let code = sqlstate(
+        &pool,
+        format!(
+            "INSERT INTO workflow_downloads (id, user_id, workflow_id, file_id, file_version, \
+             download_type, source, downloaded_at) VALUES ('{}', 'reader', '{}', '{}', '1.0.0', \
+             'free', 'free', now())",
+            uuid::Uuid::new_v4(),
+            free.id,
+            paid_file.id
+        ),
+    )
+    .await;
+    assert_eq!(code.as_deref(), Some("23503"), "the (workflow, file) key");
     assert_eq!(rows().await, before, "a refused download writes no row");
 }
