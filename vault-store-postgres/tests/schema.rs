@@ -386,8 +386,8 @@ async fn no_table_holds_a_license_key_in_clear() {
 }
 
 /// The download row's foreign keys are pairs (migration 0017): a download
-/// naming a purchase that is not its user's is refused as the purchase
-/// not found, an anonymous one naming a purchase by the CHECK that keeps
+/// naming a purchase or membership that is not its user's is refused as
+/// that entity not found, an anonymous one naming a purchase by the CHECK that keeps
 /// the pair whole, and a row naming a file of another workflow by the
 /// key. Nothing of a refused download is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -439,6 +439,18 @@ async fn a_download_names_its_workflows_file_and_its_users_purchase() {
     {
         Err(StoreError::NotFound { entity, .. }) => assert_eq!(entity, Entity::Purchase),
         other => panic!("another user's purchase must be refused, got {other:?}"),
+    }
+    // Another user's membership.
+    let membership = fx.join(&buyer, PricingTier::Pro, None, false).await;
+    let mut joined = fresh();
+    joined.source = DownloadSource::Membership(membership.id);
+    joined.kind = vault_core::delivery::download::DownloadKind::Membership;
+    match store
+        .record_download(&joined, &Charge::Nothing, &delta)
+        .await
+    {
+        Err(StoreError::NotFound { entity, .. }) => assert_eq!(entity, Entity::Membership),
+        other => panic!("another user's membership must be refused, got {other:?}"),
     }
     // Anonymous, naming a purchase.
     let mut nobody = theirs.clone();

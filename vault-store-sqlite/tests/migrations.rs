@@ -100,9 +100,10 @@ async fn a_fresh_file_gets_the_whole_schema() {
 /// Foreign keys are a per-connection setting, so the store's own writer is
 /// checked by what it does: a download naming a purchase that does not
 /// exist (the one reference `record_download` leaves to the database) is
-/// refused, and nothing is written. The key is the pair (user, purchase):
-/// an anonymous download naming a purchase is refused by the CHECK that
-/// keeps the pair whole.
+/// refused, and nothing is written. The keys are pairs (user, purchase or
+/// membership): another user's purchase or membership is refused too, and
+/// an anonymous download naming a purchase by the CHECK that keeps the
+/// pair whole.
 async fn foreign_keys_enforced(store: SqliteStore, path: Option<&Path>) {
     let fx = Fixture::new(Arc::new(store) as Arc<dyn Store>).await;
     let (w, _) = fx.workflow("free", PricingTier::Free, None).await;
@@ -112,16 +113,35 @@ async fn foreign_keys_enforced(store: SqliteStore, path: Option<&Path>) {
         .download(&reader, w.id, None, &Default::default())
         .await
         .unwrap();
+    // Another user's purchase and membership: the single keys of schema
+    // 18 took them, the pairs of 0019 do not.
+    let (paid, _) = fx.workflow("paid", PricingTier::Pro, Some(900)).await;
+    let buyer = Actor::user("buyer").unwrap();
+    let theirs = fx
+        .buy(&buyer, vault_core::vault::CheckoutItem::Workflow(paid.id))
+        .await;
+    let member = fx.join(&buyer, PricingTier::Pro, None, false).await;
     let delta =
         vault_core::insight::analytics::AnalyticsDelta::none(w.id, t.download.downloaded_at);
     let before = path.map(snapshot);
-    for (signed_in, refusal) in [
-        (true, "FOREIGN KEY constraint failed"),
-        (false, "CHECK constraint failed"),
+    let nowhere = DownloadSource::Purchase(PurchaseId::from_uuid(uuid::Uuid::new_v4()));
+    for (source, signed_in, refusal) in [
+        (nowhere, true, "FOREIGN KEY constraint failed"),
+        (nowhere, false, "CHECK constraint failed"),
+        (
+            DownloadSource::Purchase(theirs.id),
+            true,
+            "FOREIGN KEY constraint failed",
+        ),
+        (
+            DownloadSource::Membership(member.id),
+            true,
+            "FOREIGN KEY constraint failed",
+        ),
     ] {
         let mut dangling = t.download.clone();
         dangling.id = DownloadId::from_uuid(uuid::Uuid::new_v4());
-        dangling.source = DownloadSource::Purchase(PurchaseId::from_uuid(uuid::Uuid::new_v4()));
+        dangling.source = source;
         if !signed_in {
             dangling.user_id = None;
         }
@@ -133,7 +153,7 @@ async fn foreign_keys_enforced(store: SqliteStore, path: Option<&Path>) {
             Err(StoreError::Backend { source, .. }) => {
                 assert!(source.to_string().contains(refusal), "{source}")
             }
-            other => panic!("a dangling purchase_id must be refused, got {other:?}"),
+            other => panic!("{source:?} must be refused, got {other:?}"),
         }
     }
     if let (Some(before), Some(path)) = (before, path) {
