@@ -86,11 +86,12 @@ pub(crate) fn analytics_from_row(row: &Row<'_>) -> StoreResult<DailyAnalytics> {
     })
 }
 
-/// Adds a delta to its day's row in one statement, when vault-core says
-/// adding is all its rule does ([`AnalyticsDelta::counts_only`]: the
-/// property test `a_delta_that_only_counts_adds_its_counts` pins that
-/// `DailyAnalytics::apply` of such a delta is plain addition): an insert
-/// of the delta as the day's first row, or an in-place sum. A delta that
+/// Adds a delta to its day's row in place, when vault-core says adding is
+/// all its rule does ([`AnalyticsDelta::counts_only`]: the property test
+/// `a_delta_that_only_counts_adds_its_counts` pins that
+/// `DailyAnalytics::apply` of such a delta is plain addition): an in-place
+/// sum, or, when the day has no row, an insert of the delta as its first.
+/// A delta that
 /// names a visitor, a traffic source or a country (a table or a JSON map
 /// to read), or views (the workflow's counter too), or whose sum would
 /// pass SQLite's integers (the guard leaves the row alone), takes
@@ -105,41 +106,55 @@ pub(crate) fn add_counts(tx: &Tx<'_>, d: &AnalyticsDelta) -> StoreResult<()> {
     {
         return apply_delta(tx, d);
     }
+    let values = params![
+        Id(&d.workflow_id),
+        date(&d.date),
+        i64_of(d.unique_visitors)?,
+        i64_of(d.clicks)?,
+        i64_of(d.downloads)?,
+        i64_of(d.purchases)?,
+        i64_of(d.favorites)?,
+        i64_of(d.shares)?,
+        i64_of(d.reviews)?,
+    ];
+    // The day's row is there for all but a workflow's first count of the
+    // day: adding to it first spares the insert's record, its NOT NULL
+    // and key checks, which an upsert builds before it finds the row.
     let added = tx
         .prepare_cached(
-            "INSERT INTO workflow_analytics (workflow_id, date, views, unique_visitors, clicks, \
-             downloads, purchases, revenue_minor, refunds_minor, currency, favorites, shares, \
-             reviews, traffic_sources, countries) \
-             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, 0, 0, NULL, ?7, ?8, ?9, '{}', '{}') \
-             ON CONFLICT (workflow_id, date) DO UPDATE SET \
-             unique_visitors = unique_visitors + excluded.unique_visitors, \
-             clicks = clicks + excluded.clicks, downloads = downloads + excluded.downloads, \
-             purchases = purchases + excluded.purchases, \
-             favorites = favorites + excluded.favorites, shares = shares + excluded.shares, \
-             reviews = reviews + excluded.reviews \
-             WHERE unique_visitors <= 9223372036854775807 - excluded.unique_visitors \
-             AND clicks <= 9223372036854775807 - excluded.clicks \
-             AND downloads <= 9223372036854775807 - excluded.downloads \
-             AND purchases <= 9223372036854775807 - excluded.purchases \
-             AND favorites <= 9223372036854775807 - excluded.favorites \
-             AND shares <= 9223372036854775807 - excluded.shares \
-             AND reviews <= 9223372036854775807 - excluded.reviews",
+            "UPDATE workflow_analytics SET unique_visitors = unique_visitors + ?3, \
+             clicks = clicks + ?4, downloads = downloads + ?5, purchases = purchases + ?6, \
+             favorites = favorites + ?7, shares = shares + ?8, reviews = reviews + ?9 \
+             WHERE workflow_id = ?1 AND date = ?2 \
+             AND unique_visitors <= 9223372036854775807 - ?3 \
+             AND clicks <= 9223372036854775807 - ?4 \
+             AND downloads <= 9223372036854775807 - ?5 \
+             AND purchases <= 9223372036854775807 - ?6 \
+             AND favorites <= 9223372036854775807 - ?7 \
+             AND shares <= 9223372036854775807 - ?8 \
+             AND reviews <= 9223372036854775807 - ?9",
         )
         .map_err(db)?
-        .execute(params![
-            Id(&d.workflow_id),
-            date(&d.date),
-            i64_of(d.unique_visitors)?,
-            i64_of(d.clicks)?,
-            i64_of(d.downloads)?,
-            i64_of(d.purchases)?,
-            i64_of(d.favorites)?,
-            i64_of(d.shares)?,
-            i64_of(d.reviews)?,
-        ])
+        .execute(values)
         .map_err(db)?;
     if added == 0 {
-        return apply_delta(tx, d);
+        // No row yet, or one whose sum would pass i64 (the guard left it
+        // alone): a first row goes in, and a row that stays is the sum's
+        // own path, which says so.
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO workflow_analytics (workflow_id, date, views, unique_visitors, \
+                 clicks, downloads, purchases, revenue_minor, refunds_minor, currency, favorites, \
+                 shares, reviews, traffic_sources, countries) \
+                 VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, 0, 0, NULL, ?7, ?8, ?9, '{}', '{}') \
+                 ON CONFLICT (workflow_id, date) DO NOTHING",
+            )
+            .map_err(db)?
+            .execute(values)
+            .map_err(db)?;
+        if inserted == 0 {
+            return apply_delta(tx, d);
+        }
     }
     tx.step("apply_delta:after_row")
 }
