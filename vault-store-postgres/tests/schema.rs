@@ -485,3 +485,58 @@ async fn a_download_names_its_workflows_file_and_its_users_purchase() {
     assert_eq!(code.as_deref(), Some("23503"), "the (workflow, file) key");
     assert_eq!(rows().await, before, "a refused download writes no row");
 }
+
+/// Migration 0018 validates 0017's keys over the rows already there: a
+/// row that breaks a pair (here, one naming another user's purchase, which
+/// the single keys before 0017 took) stops it, naming the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validating_the_download_keys_names_a_row_that_breaks_one() {
+    use vault_core::value::actor::Actor;
+    use vault_core::vault::CheckoutItem;
+    let Some(store) = common::fresh_store().await else {
+        return;
+    };
+    let pool = store.pool().clone();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let fx = Fixture::new(Arc::clone(&store)).await;
+    let (free, _) = fx.workflow("free", PricingTier::Free, None).await;
+    let (paid, _) = fx.workflow("paid", PricingTier::Pro, Some(900)).await;
+    let bought = fx
+        .buy(
+            &Actor::user("buyer").unwrap(),
+            CheckoutItem::Workflow(paid.id),
+        )
+        .await;
+    let read = fx
+        .vault
+        .download(
+            &Actor::user("reader").unwrap(),
+            free.id,
+            None,
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    // As a database between 0017 and 0018 could hold it.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "ALTER TABLE workflow_downloads DROP CONSTRAINT workflow_downloads_purchase_id_fkey; \
+         INSERT INTO workflow_downloads (id, user_id, workflow_id, file_id, file_version, \
+         download_type, source, purchase_id, downloaded_at) \
+         SELECT '{}', user_id, workflow_id, file_id, file_version, 'purchased', 'purchase', \
+         '{}', downloaded_at FROM workflow_downloads WHERE id = '{}'; \
+         ALTER TABLE workflow_downloads ADD CONSTRAINT workflow_downloads_purchase_id_fkey \
+         FOREIGN KEY (user_id, purchase_id) REFERENCES workflow_purchases (user_id, id) NOT VALID; \
+         DELETE FROM _sqlx_migrations WHERE version = 18;",
+        uuid::Uuid::new_v4(),
+        bought.id,
+        read.download.id
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let e = migrate(&pool).await.unwrap_err();
+    assert!(
+        format!("{e:?}").contains("workflow_downloads_purchase_id_fkey"),
+        "{e:?}"
+    );
+}
