@@ -385,37 +385,77 @@ async fn no_table_holds_a_license_key_in_clear() {
     assert_eq!(by_sql, stored, "0016's digest is vault-core's");
 }
 
-/// The download row's foreign keys are pairs (migration 0017): a download
-/// naming a purchase or membership that is not its user's is refused as
-/// that entity not found, an anonymous one naming a purchase by the CHECK that keeps
-/// the pair whole, and a row naming a file of another workflow by the
-/// key. Nothing of a refused download is written.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_download_names_its_workflows_file_and_its_users_purchase() {
-    use vault_core::delivery::download::DownloadSource;
-    use vault_core::insight::analytics::AnalyticsDelta;
-    use vault_core::store::{Charge, Entity, StoreError};
+/// The two users the download-key tests cross: a reader with a free
+/// download, and a buyer of a paid workflow.
+struct Crossed {
+    pool: PgPool,
+    store: Arc<dyn Store>,
+    fx: Fixture,
+    free: vault_core::catalog::workflow::Workflow,
+    paid_file: vault_core::catalog::file::WorkflowFile,
+    buyer: vault_core::value::actor::Actor,
+    bought: vault_core::commerce::purchase::Purchase,
+    read: vault_core::delivery::download::Download,
+}
+
+async fn crossed() -> Option<Crossed> {
     use vault_core::value::actor::Actor;
-    use vault_core::value::ids::DownloadId;
     use vault_core::vault::CheckoutItem;
-    let Some(store) = common::fresh_store().await else {
-        return;
-    };
+    let store = common::fresh_store().await?;
     let pool = store.pool().clone();
     let store: Arc<dyn Store> = Arc::new(store);
     let fx = Fixture::new(Arc::clone(&store)).await;
     let (free, _) = fx.workflow("free", PricingTier::Free, None).await;
     let (paid, paid_file) = fx.workflow("paid", PricingTier::Pro, Some(900)).await;
-    let (reader, buyer) = (
-        Actor::user("reader").unwrap(),
-        Actor::user("buyer").unwrap(),
-    );
+    let buyer = Actor::user("buyer").unwrap();
     let bought = fx.buy(&buyer, CheckoutItem::Workflow(paid.id)).await;
-    let t = fx
+    let read = fx
         .vault
-        .download(&reader, free.id, None, &Default::default())
+        .download(
+            &Actor::user("reader").unwrap(),
+            free.id,
+            None,
+            &Default::default(),
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .download;
+    Some(Crossed {
+        pool,
+        store,
+        fx,
+        free,
+        paid_file,
+        buyer,
+        bought,
+        read,
+    })
+}
+
+/// The download row's foreign keys are pairs (migration 0017): a download
+/// naming a purchase or membership that is not its user's is refused as
+/// that entity not found, an anonymous one naming a purchase by the CHECK
+/// that keeps the pair whole, and a row naming a file of another workflow
+/// by the key. Nothing of a refused download is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_names_its_workflows_file_and_its_users_purchase() {
+    use vault_core::delivery::download::DownloadSource;
+    use vault_core::insight::analytics::AnalyticsDelta;
+    use vault_core::store::{Charge, Entity, StoreError};
+    use vault_core::value::ids::DownloadId;
+    let Some(Crossed {
+        pool,
+        store,
+        fx,
+        free,
+        paid_file,
+        buyer,
+        bought,
+        read,
+    }) = crossed().await
+    else {
+        return;
+    };
     let rows = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM workflow_downloads")
             .fetch_one(&pool)
@@ -423,9 +463,9 @@ async fn a_download_names_its_workflows_file_and_its_users_purchase() {
             .unwrap()
     };
     let before = rows().await;
-    let delta = AnalyticsDelta::none(free.id, t.download.downloaded_at);
+    let delta = AnalyticsDelta::none(free.id, read.downloaded_at);
     let fresh = || {
-        let mut d = t.download.clone();
+        let mut d = read.clone();
         d.id = DownloadId::from_uuid(uuid::Uuid::new_v4());
         d
     };
@@ -491,32 +531,12 @@ async fn a_download_names_its_workflows_file_and_its_users_purchase() {
 /// the single keys before 0017 took) stops it, naming the key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validating_the_download_keys_names_a_row_that_breaks_one() {
-    use vault_core::value::actor::Actor;
-    use vault_core::vault::CheckoutItem;
-    let Some(store) = common::fresh_store().await else {
+    let Some(Crossed {
+        pool, bought, read, ..
+    }) = crossed().await
+    else {
         return;
     };
-    let pool = store.pool().clone();
-    let store: Arc<dyn Store> = Arc::new(store);
-    let fx = Fixture::new(Arc::clone(&store)).await;
-    let (free, _) = fx.workflow("free", PricingTier::Free, None).await;
-    let (paid, _) = fx.workflow("paid", PricingTier::Pro, Some(900)).await;
-    let bought = fx
-        .buy(
-            &Actor::user("buyer").unwrap(),
-            CheckoutItem::Workflow(paid.id),
-        )
-        .await;
-    let read = fx
-        .vault
-        .download(
-            &Actor::user("reader").unwrap(),
-            free.id,
-            None,
-            &Default::default(),
-        )
-        .await
-        .unwrap();
     // As a database between 0017 and 0018 could hold it.
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "ALTER TABLE workflow_downloads DROP CONSTRAINT workflow_downloads_purchase_id_fkey; \
@@ -529,7 +549,7 @@ async fn validating_the_download_keys_names_a_row_that_breaks_one() {
          DELETE FROM _sqlx_migrations WHERE version = 18;",
         uuid::Uuid::new_v4(),
         bought.id,
-        read.download.id
+        read.id
     )))
     .execute(&pool)
     .await
