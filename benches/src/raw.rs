@@ -15,7 +15,7 @@
 //! * **download** (the primary file): the same reads with the workflow's
 //!   primary file, then `record_download`'s transaction: the workflow's and
 //!   the file's counters (each finding its row), the purchase charge
-//!   (`UPDATE ... RETURNING`), the download row, the category's counter and
+//!   (one guarded `UPDATE`), the download row, the category's counter and
 //!   the day's analytics row added in place.
 //! * **list** / **search**: the one `SELECT` `list_cards` builds for the
 //!   query.
@@ -446,18 +446,22 @@ impl RawSqlite {
             {
                 return Err(rusqlite::Error::QueryReturnedNoRows);
             }
-            let (status, used): (String, i64) = tx
+            // The store's guarded charge: one compare-and-increment.
+            if tx
                 .prepare_cached(
-                    "SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = ?1",
+                    "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
+                     WHERE id = ?1 AND payment_status = ?2 \
+                     AND (?3 IS NULL OR downloads_used < ?3)",
                 )?
-                .query_row([&t.purchase], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            if status != "completed" || used >= i64::from(crate::spec::TARGET_LIMIT) {
+                .execute(params![
+                    t.purchase,
+                    "completed",
+                    i64::from(crate::spec::TARGET_LIMIT)
+                ])?
+                == 0
+            {
                 return Err(rusqlite::Error::QueryReturnedNoRows);
             }
-            tx.prepare_cached(
-                "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 WHERE id = ?1",
-            )?
-            .execute([&t.purchase])?;
             tx.prepare_cached(&format!(
                 "INSERT INTO workflow_downloads ({DOWNLOAD_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             ))?

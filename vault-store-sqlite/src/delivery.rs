@@ -76,17 +76,70 @@ fn download_from_row(row: &Row<'_>) -> StoreResult<Download> {
     })
 }
 
-/// Checks the charge's guard with vault-core's verdict over what its row
-/// holds, then takes one from its quota; a refused verdict writes nothing.
-/// Inside the immediate transaction nothing else moves the row between
-/// the read and the write. Not one `UPDATE ... RETURNING`: SQLite buffers
-/// a `RETURNING` statement's rows in an ephemeral table it opens and
-/// closes on every call (the download's two cost ~34k instructions), where
-/// the read of a row the write then finds in the page cache is a few
-/// thousand.
+/// Takes one from the charge's quota with the guard in the statement, as
+/// [`Charge`] describes it: one compare-and-increment whose parameters
+/// come from the decision (the status it saw, its limit, the membership's
+/// period). A miss reads what the row holds and returns vault-core's
+/// verdict over it. Inside the immediate transaction nothing moves the row
+/// between the two, so a verdict that passes means the guard's text
+/// comparison missed what the parsed values match (a timestamp the
+/// store wrote in another form): then the row is charged by id.
+///
+/// The read it replaced ran before every increment (the same two seeks
+/// of the purchase's text key again, ~10k instructions a download); not
+/// `UPDATE ... RETURNING` either: SQLite buffers a `RETURNING` statement's
+/// rows in an ephemeral table it opens and closes on every call.
 fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
-    let held = match *c {
+    let hit = match *c {
         Charge::Nothing => return Ok(()),
+        Charge::Purchase {
+            id,
+            expected_status,
+            limit,
+        } => tx
+            .prepare_cached(
+                "UPDATE workflow_purchases SET downloads_used = downloads_used + 1 \
+                 WHERE id = ?1 AND payment_status = ?2 \
+                 AND (?3 IS NULL OR downloads_used < ?3)",
+            )
+            .map_err(db)?
+            .execute(params![
+                Id(&id),
+                expected_status.as_str(),
+                limit.map(i64::from)
+            ])
+            .map_err(db)?,
+        Charge::Membership {
+            id,
+            expected_status,
+            period_start,
+            limit,
+        } => tx
+            .prepare_cached(
+                "UPDATE memberships SET period_downloads_used = period_downloads_used + 1 \
+                 WHERE id = ?1 AND status = ?2 AND current_period_start = ?3 \
+                 AND (?4 IS NULL OR period_downloads_used < ?4)",
+            )
+            .map_err(db)?
+            .execute(params![
+                Id(&id),
+                expected_status.as_str(),
+                ts(&period_start),
+                limit.map(i64::from)
+            ])
+            .map_err(db)?,
+    };
+    if hit == 1 {
+        return Ok(());
+    }
+    c.verdict(held(tx, c)?)?;
+    charge_by_id(tx, c)
+}
+
+/// What the row a charge names holds, `None` when there is no such row.
+fn held(tx: &Tx<'_>, c: &Charge) -> StoreResult<Option<Charged>> {
+    match *c {
+        Charge::Nothing => Ok(None),
         Charge::Purchase { id, .. } => tx
             .prepare_cached(
                 "SELECT payment_status, downloads_used FROM workflow_purchases WHERE id = ?1",
@@ -105,7 +158,7 @@ fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
                     })
                 })
             })
-            .transpose()?,
+            .transpose(),
         Charge::Membership { id, .. } => tx
             .prepare_cached(
                 "SELECT status, current_period_start, period_downloads_used FROM memberships \
@@ -130,9 +183,12 @@ fn charge(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
                     })
                 })
             })
-            .transpose()?,
-    };
-    c.verdict(held)?;
+            .transpose(),
+    }
+}
+
+/// The increment alone, once the verdict has passed.
+fn charge_by_id(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
     match *c {
         Charge::Nothing => 0,
         Charge::Purchase { id, .. } => tx

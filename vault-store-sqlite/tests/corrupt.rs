@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use rusqlite::Connection;
+use vault_core::RequestInfo;
 use vault_core::store::{AccessQuery, CatalogStore, DeliveryStore, FileWanted, Store, StoreError};
 use vault_core::testkit::Fixture;
 use vault_core::value::tier::PricingTier;
@@ -137,4 +138,49 @@ async fn a_failed_read_leaves_its_connection_reading_the_present() {
     let (good, _) = fx.workflow("written-after", PricingTier::Free, None).await;
     let read = store.workflow(good.id).await.unwrap();
     assert_eq!(read.map(|w| w.id), Some(good.id));
+}
+
+/// A download's charge is one guarded `UPDATE` comparing the stored text
+/// of the membership's period start with the one the decision saw. A row
+/// whose instant is written in another RFC 3339 form (another program, an
+/// offset instead of `Z`) decodes to the same instant, so the guard's miss
+/// is not a refusal: the download is charged once, by id.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_period_start_in_another_form_is_charged_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("vault.db");
+    let store = Arc::new(SqliteStore::open(&path).await.unwrap());
+    let fx = Fixture::new(Arc::clone(&store) as Arc<dyn Store>).await;
+    let (w, _) = fx.workflow("members", PricingTier::Pro, Some(900)).await;
+    let member = Fixture::user("member");
+    let m = fx.join(&member, PricingTier::Pro, Some(3), false).await;
+
+    let raw = Connection::open(&path).unwrap();
+    let stored: String = raw
+        .query_row(
+            "SELECT current_period_start FROM memberships WHERE id = ?1",
+            [m.id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let other = stored.replace('Z', "+00:00");
+    assert_ne!(other, stored, "the store writes instants with a Z");
+    raw.execute(
+        "UPDATE memberships SET current_period_start = ?2 WHERE id = ?1",
+        [m.id.to_string(), other],
+    )
+    .unwrap();
+
+    fx.vault
+        .download(&member, w.id, None, &RequestInfo::default())
+        .await
+        .unwrap();
+    let used: i64 = raw
+        .query_row(
+            "SELECT period_downloads_used FROM memberships WHERE id = ?1",
+            [m.id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(used, 1);
 }
