@@ -1,4 +1,4 @@
--- Rolls back migrations 0001 to 0015 (the seed's rollback, plus the tables
+-- Rolls back migrations 0001 to 0019 (the seed's rollback, plus the tables
 -- this backend adds). Destroys every Workflow Vault row.
 --
 -- Not in the migrations directory on purpose: sqlx::migrate! must never run
@@ -47,12 +47,15 @@ DROP TABLE IF EXISTS workflow_files CASCADE;
 DROP TABLE IF EXISTS workflows CASCADE;
 DROP TABLE IF EXISTS workflow_categories CASCADE;
 DROP FUNCTION IF EXISTS vault_current_user_id() CASCADE;
+-- Migration 0019's domains, once no column uses them.
+DROP DOMAIN IF EXISTS vault_count, vault_version, vault_download_type, vault_download_source,
+    vault_country_code, vault_json_object;
 
 -- Forget the migration so migrate() applies it again.
 DO $$
 BEGIN
     IF to_regclass('_sqlx_migrations') IS NOT NULL THEN
-        DELETE FROM _sqlx_migrations WHERE version IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        DELETE FROM _sqlx_migrations WHERE version IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19);
     END IF;
 END
 $$;

@@ -65,9 +65,16 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 18, "every migration, each once");
+    assert_eq!(applied, 19, "every migration, each once");
 
     rollback(&pool).await.unwrap();
+    // Every migration forgotten, so the next run applies each again (the
+    // script once listed only the first fifteen).
+    let recorded: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(recorded, 0, "a migration the rollback still records");
     for relation in [
         "accounts",
         "user_settings",
@@ -114,6 +121,13 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
             .await
             .unwrap();
     assert!(function_gone, "vault_fail survived the rollback");
+    let domains_left: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_type WHERE typtype = 'd' AND typname LIKE 'vault\\_%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(domains_left, 0, "a domain survived the rollback");
 
     // And it can be applied again, seed rows included.
     migrate(&pool).await.unwrap();
@@ -142,6 +156,15 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
             .await
             .unwrap();
     assert!(function_back, "vault_fail is back");
+    let domains: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_type WHERE typtype = 'd' AND typname IN \
+         ('vault_count', 'vault_version', 'vault_download_type', 'vault_download_source', \
+          'vault_country_code', 'vault_json_object')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(domains, 6, "migration 0019's domains are back");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,6 +245,53 @@ async fn check_constraints_refuse_what_the_domain_refuses() {
             "INSERT INTO workflow_purchase_download_counts (purchase_id, downloads_used) \
              VALUES (gen_random_uuid(), -1)"
                 .to_owned(),
+        ),
+        // Migration 0019's domains, one case each.
+        (
+            "a download's version that is not x.y.z",
+            format!(
+                "INSERT INTO workflow_downloads (id, workflow_id, file_id, file_version, \
+                 download_type, source, downloaded_at) \
+                 VALUES (gen_random_uuid(), '{wid}', gen_random_uuid(), '1.0', 'free', 'free', now())"
+            ),
+        ),
+        (
+            "an unknown download type",
+            format!(
+                "INSERT INTO workflow_downloads (id, workflow_id, file_id, file_version, \
+                 download_type, source, downloaded_at) \
+                 VALUES (gen_random_uuid(), '{wid}', gen_random_uuid(), '1.0.0', 'pirated', 'free', now())"
+            ),
+        ),
+        (
+            "an unknown download source",
+            format!(
+                "INSERT INTO workflow_downloads (id, workflow_id, file_id, file_version, \
+                 download_type, source, downloaded_at) \
+                 VALUES (gen_random_uuid(), '{wid}', gen_random_uuid(), '1.0.0', 'free', 'gift', now())"
+            ),
+        ),
+        (
+            "a download's country that is not two capitals",
+            format!(
+                "INSERT INTO workflow_downloads (id, workflow_id, file_id, file_version, \
+                 download_type, source, country_code, downloaded_at) \
+                 VALUES (gen_random_uuid(), '{wid}', gen_random_uuid(), '1.0.0', 'free', 'free', 'usa', now())"
+            ),
+        ),
+        (
+            "a negative count of the day's views",
+            format!(
+                "INSERT INTO workflow_analytics (workflow_id, date, views) \
+                 VALUES ('{wid}', '2026-01-01', -1)"
+            ),
+        ),
+        (
+            "the day's traffic sources not an object",
+            format!(
+                "INSERT INTO workflow_analytics (workflow_id, date, traffic_sources) \
+                 VALUES ('{wid}', '2026-01-02', '[]')"
+            ),
         ),
         (
             "negative category download total",
