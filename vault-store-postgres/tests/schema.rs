@@ -65,7 +65,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 19, "every migration, each once");
+    assert_eq!(applied, 20, "every migration, each once");
 
     rollback(&pool).await.unwrap();
     // Every migration forgotten, so the next run applies each again (the
@@ -593,7 +593,47 @@ async fn a_download_names_its_workflows_file_and_its_users_purchase() {
     )
     .await;
     assert_eq!(code.as_deref(), Some("23503"), "the (workflow, file) key");
+    // A workflow that does not exist, with a file that does: the same pair
+    // refuses it, the row's own key to its workflow gone (migration 0020).
+    let code = sqlstate(
+        &pool,
+        format!(
+            "INSERT INTO workflow_downloads (id, user_id, workflow_id, file_id, file_version, \
+             download_type, source, downloaded_at) VALUES ('{}', 'reader', '{}', '{}', '1.0.0', \
+             'free', 'free', now())",
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            paid_file.id
+        ),
+    )
+    .await;
+    assert_eq!(
+        code.as_deref(),
+        Some("23503"),
+        "a workflow that does not exist"
+    );
     assert_eq!(rows().await, before, "a refused download writes no row");
+    // Deleting a workflow still takes its downloads, through its files.
+    let of_free = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM workflow_downloads WHERE workflow_id = $1",
+        )
+        .bind(free.id.as_uuid())
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert!(of_free().await > 0, "the reader's download is there");
+    sqlx::query("DELETE FROM workflows WHERE id = $1")
+        .bind(free.id.as_uuid())
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        of_free().await,
+        0,
+        "a deleted workflow's downloads go with it"
+    );
 }
 
 /// Migration 0018 validates 0017's keys over the rows already there: a
