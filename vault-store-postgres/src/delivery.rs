@@ -169,7 +169,26 @@ macro_rules! counted {
 /// gates the insert; `counted` is [`viewed_and_counted!`] or
 /// [`counted!`]. The row says what was found and charged.
 macro_rules! download_write {
-    ($charged:expr, $counted:expr) => {
+    // A delta that names a visitor: its row for the day, and the unique
+    // visitor counted when that row is new.
+    ($charged:expr, $counted:expr, visitor) => {
+        download_write!(
+            @ $charged,
+            $counted,
+            "vis AS (INSERT INTO workflow_analytics_visitors (workflow_id, date, visitor) \
+                     SELECT workflow_id, $16, $26::text FROM ins \
+                     WHERE EXISTS (SELECT 1 FROM cat) \
+                     ON CONFLICT DO NOTHING RETURNING 1), ",
+            "(SELECT count(*) FROM vis)"
+        )
+    };
+    // One that names none (every download the vault records): no step
+    // names the visitors' table, which a statement would open and lock
+    // with its index even when it writes no row there.
+    ($charged:expr, $counted:expr, no_visitor) => {
+        download_write!(@ $charged, $counted, "", "$17::bigint")
+    };
+    (@ $charged:expr, $counted:expr, $visited:expr, $unique_visitors:expr) => {
         concat!(
             "WITH found AS (SELECT EXISTS (SELECT 1 FROM workflows WHERE id = $3) AS w, \
              EXISTS (SELECT 1 FROM workflow_files WHERE id = $4 AND workflow_id = $3) AS f), ",
@@ -188,16 +207,14 @@ macro_rules! download_write {
                      WHERE category_id = (SELECT category_id FROM workflows \
                                           WHERE id = (SELECT workflow_id FROM w)) \
                      AND EXISTS (SELECT 1 FROM f) RETURNING 1), \
-             vis AS (INSERT INTO workflow_analytics_visitors (workflow_id, date, visitor) \
-                     SELECT workflow_id, $16, $26::text FROM ins \
-                     WHERE $26::text IS NOT NULL AND EXISTS (SELECT 1 FROM cat) \
-                     ON CONFLICT DO NOTHING RETURNING 1), \
-             day AS (INSERT INTO workflow_analytics AS a (workflow_id, date, views, \
+             ",
+            $visited,
+            "day AS (INSERT INTO workflow_analytics AS a (workflow_id, date, views, \
                        unique_visitors, clicks, downloads, purchases, favorites, shares, \
                        reviews, traffic_sources, countries) \
-                     SELECT workflow_id, $16, $15, \
-                       CASE WHEN $26::text IS NULL THEN $17::bigint \
-                            ELSE (SELECT count(*) FROM vis) END, \
+                     SELECT workflow_id, $16, $15, ",
+            $unique_visitors,
+            ", \
                        $18, $19, $20, $21, $22, $23, \
                        CASE WHEN $24::text IS NULL THEN '{}'::jsonb \
                             ELSE jsonb_build_object($24::text, 1) END, \
@@ -281,15 +298,22 @@ async fn record_download(
              AND (SELECT w AND f FROM found) RETURNING 1),"
         };
     }
-    let sql = match (ch, delta.views > 0) {
-        (Charge::Nothing, false) => download_write!(free!(), counted!()),
-        (Charge::Nothing, true) => download_write!(free!(), viewed_and_counted!()),
-        (Charge::Purchase { .. }, false) => download_write!(purchase!(), counted!()),
-        (Charge::Purchase { .. }, true) => download_write!(purchase!(), viewed_and_counted!()),
-        (Charge::Membership { .. }, false) => download_write!(membership!(), counted!()),
-        (Charge::Membership { .. }, true) => {
-            download_write!(membership!(), viewed_and_counted!())
-        }
+    macro_rules! variant {
+        ($charged:expr, $visitor:tt) => {
+            if delta.views > 0 {
+                download_write!($charged, viewed_and_counted!(), $visitor)
+            } else {
+                download_write!($charged, counted!(), $visitor)
+            }
+        };
+    }
+    let sql = match (ch, delta.visitor.is_some()) {
+        (Charge::Nothing, true) => variant!(free!(), visitor),
+        (Charge::Nothing, false) => variant!(free!(), no_visitor),
+        (Charge::Purchase { .. }, true) => variant!(purchase!(), visitor),
+        (Charge::Purchase { .. }, false) => variant!(purchase!(), no_visitor),
+        (Charge::Membership { .. }, true) => variant!(membership!(), visitor),
+        (Charge::Membership { .. }, false) => variant!(membership!(), no_visitor),
     };
     let mut q = sqlx::query(sql)
         .bind(d.id.as_uuid())
