@@ -21,8 +21,18 @@
 --
 -- The domains are created bare, the columns moved onto them (a change to a
 -- domain without constraints rewrites nothing), then each domain takes its
--- constraint, which checks the rows already there, and the table CHECKs
--- go. All in this migration's one transaction.
+-- constraint NOT VALID and the table CHECKs go: catalog changes only, so
+-- the ACCESS EXCLUSIVE locks this migration takes last no longer than
+-- they. A NOT VALID constraint holds for every row written from here on;
+-- migration 0021 checks the rows already there, under locks that let
+-- reads go on.
+--
+-- Deploying: the columns' types change, and PostgreSQL refuses a
+-- statement prepared before that which returns one of them ("cached plan
+-- must not change result type", SQLSTATE 0A000). Connections of instances
+-- still running an older version hold such statements (sqlx keeps them
+-- per connection): restart or recycle those instances' pools once this
+-- has run.
 
 CREATE DOMAIN vault_count AS BIGINT;
 CREATE DOMAIN vault_version AS TEXT;
@@ -51,17 +61,17 @@ ALTER TABLE workflow_file_download_counts ALTER COLUMN download_count TYPE vault
 ALTER TABLE workflow_category_download_counts ALTER COLUMN total_downloads TYPE vault_count;
 ALTER TABLE workflow_purchase_download_counts ALTER COLUMN downloads_used TYPE vault_count;
 
-ALTER DOMAIN vault_count ADD CONSTRAINT vault_count_not_negative CHECK (VALUE >= 0);
+ALTER DOMAIN vault_count ADD CONSTRAINT vault_count_not_negative CHECK (VALUE >= 0) NOT VALID;
 ALTER DOMAIN vault_version ADD CONSTRAINT vault_version_semver
-    CHECK (VALUE ~ '^[0-9]+\.[0-9]+\.[0-9]+$');
+    CHECK (VALUE ~ '^[0-9]+\.[0-9]+\.[0-9]+$') NOT VALID;
 ALTER DOMAIN vault_download_type ADD CONSTRAINT vault_download_type_known
-    CHECK (VALUE IN ('free', 'purchased', 'membership', 'trial'));
+    CHECK (VALUE IN ('free', 'purchased', 'membership', 'trial')) NOT VALID;
 ALTER DOMAIN vault_download_source ADD CONSTRAINT vault_download_source_known
-    CHECK (VALUE IN ('free', 'purchase', 'membership', 'staff'));
+    CHECK (VALUE IN ('free', 'purchase', 'membership', 'staff')) NOT VALID;
 ALTER DOMAIN vault_country_code ADD CONSTRAINT vault_country_code_alpha2
-    CHECK (VALUE ~ '^[A-Z]{2}$');
+    CHECK (VALUE ~ '^[A-Z]{2}$') NOT VALID;
 ALTER DOMAIN vault_json_object ADD CONSTRAINT vault_json_object_is_object
-    CHECK (jsonb_typeof(VALUE) = 'object');
+    CHECK (jsonb_typeof(VALUE) = 'object') NOT VALID;
 
 ALTER TABLE workflow_downloads
     DROP CONSTRAINT workflow_downloads_file_version_check,

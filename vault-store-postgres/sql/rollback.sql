@@ -1,4 +1,4 @@
--- Rolls back migrations 0001 to 0020 (the seed's rollback, plus the tables
+-- Rolls back migrations 0001 to 0021 (the seed's rollback, plus the tables
 -- this backend adds). Destroys every Workflow Vault row.
 --
 -- Not in the migrations directory on purpose: sqlx::migrate! must never run
@@ -55,7 +55,7 @@ DROP DOMAIN IF EXISTS vault_count, vault_version, vault_download_type, vault_dow
 DO $$
 BEGIN
     IF to_regclass('_sqlx_migrations') IS NOT NULL THEN
-        DELETE FROM _sqlx_migrations WHERE version IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20);
+        DELETE FROM _sqlx_migrations WHERE version IN (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21);
     END IF;
 END
 $$;

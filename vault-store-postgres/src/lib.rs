@@ -34,7 +34,11 @@
 //!   value and range, the seed's views `active_memberships` and
 //!   `workflow_stats`, and the nine core categories as seed rows.
 //!   [`ROLLBACK_SQL`] undoes it; [`ROW_LEVEL_SECURITY_SQL`] adds optional
-//!   policies for apps that expose the database directly.
+//!   policies for apps that expose the database directly. Migration 0019
+//!   changes column types (one-column checks as domains, which PostgreSQL
+//!   does not re-read on every write): PostgreSQL then refuses statements
+//!   prepared before it that return those columns, so instances of an
+//!   older version still running need their pools recycled after it.
 //! * **One transaction per write.** Each trait method that writes is one
 //!   transaction at the server's default isolation (READ COMMITTED). Its
 //!   preconditions are checked inside it on locked rows: a conditional

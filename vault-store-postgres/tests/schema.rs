@@ -65,7 +65,7 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(applied, 20, "every migration, each once");
+    assert_eq!(applied, 21, "every migration, each once");
 
     rollback(&pool).await.unwrap();
     // Every migration forgotten, so the next run applies each again (the
@@ -165,6 +165,19 @@ async fn migrating_twice_is_a_no_op_and_the_rollback_undoes_it() {
     .await
     .unwrap();
     assert_eq!(domains, 6, "migration 0019's domains are back");
+    // Each with its constraint, validated over the rows by 0021.
+    let validated: Vec<bool> = sqlx::query_scalar(
+        "SELECT c.convalidated FROM pg_constraint c JOIN pg_type t ON t.oid = c.contypid \
+         WHERE t.typname LIKE 'vault\\_%' AND c.contype = 'c'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        validated,
+        vec![true; 6],
+        "0021 validates 0019's constraints"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -212,7 +212,7 @@ fn charge_by_id(tx: &Tx<'_>, c: &Charge) -> StoreResult<()> {
 
 /// The download's writes in one immediate transaction: the workflow's
 /// count (its row missing is `NotFound`), the file's count where the file
-/// is that workflow's, the charge ([`charge`]: read, verdict, increment),
+/// is that workflow's, the charge ([`charge`]: one guarded increment),
 /// the download row (a duplicate id is its own key violation), the
 /// user's first download of the workflow, the category's count found
 /// through the workflow, and the day's counts. Any
