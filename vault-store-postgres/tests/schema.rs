@@ -190,6 +190,14 @@ async fn check_constraints_refuse_what_the_domain_refuses() {
     let pool = store.pool();
     // Statements whose only fault is the value under test.
     let wid = w.id.as_uuid();
+    // A download row of `w` with these version, type, source and country.
+    let download = |values: &str| {
+        format!(
+            "INSERT INTO workflow_downloads (id, workflow_id, file_id, file_version, \
+             download_type, source, country_code, downloaded_at) \
+             VALUES (gen_random_uuid(), '{wid}', gen_random_uuid(), {values}, now())"
+        )
+    };
     let cases: Vec<(&str, String)> = vec![
         (
             "rating above 5",
@@ -262,35 +270,19 @@ async fn check_constraints_refuse_what_the_domain_refuses() {
         // Migration 0019's domains, one case each.
         (
             "a download's version that is not x.y.z",
-            format!(
-                "INSERT INTO workflow_downloads (id, workflow_id, file_id, file_version, \
-                 download_type, source, downloaded_at) \
-                 VALUES (gen_random_uuid(), '{wid}', gen_random_uuid(), '1.0', 'free', 'free', now())"
-            ),
+            download("'1.0', 'free', 'free', NULL"),
         ),
         (
             "an unknown download type",
-            format!(
-                "INSERT INTO workflow_downloads (id, workflow_id, file_id, file_version, \
-                 download_type, source, downloaded_at) \
-                 VALUES (gen_random_uuid(), '{wid}', gen_random_uuid(), '1.0.0', 'pirated', 'free', now())"
-            ),
+            download("'1.0.0', 'pirated', 'free', NULL"),
         ),
         (
             "an unknown download source",
-            format!(
-                "INSERT INTO workflow_downloads (id, workflow_id, file_id, file_version, \
-                 download_type, source, downloaded_at) \
-                 VALUES (gen_random_uuid(), '{wid}', gen_random_uuid(), '1.0.0', 'free', 'gift', now())"
-            ),
+            download("'1.0.0', 'free', 'gift', NULL"),
         ),
         (
             "a download's country that is not two capitals",
-            format!(
-                "INSERT INTO workflow_downloads (id, workflow_id, file_id, file_version, \
-                 download_type, source, country_code, downloaded_at) \
-                 VALUES (gen_random_uuid(), '{wid}', gen_random_uuid(), '1.0.0', 'free', 'free', 'usa', now())"
-            ),
+            download("'1.0.0', 'free', 'free', 'usa'"),
         ),
         (
             "a negative count of the day's views",
