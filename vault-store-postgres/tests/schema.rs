@@ -544,29 +544,26 @@ async fn a_download_names_its_workflows_file_and_its_users_purchase() {
         d.id = DownloadId::from_uuid(uuid::Uuid::new_v4());
         d
     };
+    // `d` is refused as `expected` not found.
+    let not_found =
+        async |d: &vault_core::delivery::download::Download, expected: Entity| match store
+            .record_download(d, &Charge::Nothing, &delta)
+            .await
+        {
+            Err(StoreError::NotFound { entity, .. }) => assert_eq!(entity, expected),
+            other => panic!("another user's {expected:?} must be refused, got {other:?}"),
+        };
     // Another user's purchase.
     let mut theirs = fresh();
     theirs.source = DownloadSource::Purchase(bought.id);
     theirs.kind = vault_core::delivery::download::DownloadKind::Purchased;
-    match store
-        .record_download(&theirs, &Charge::Nothing, &delta)
-        .await
-    {
-        Err(StoreError::NotFound { entity, .. }) => assert_eq!(entity, Entity::Purchase),
-        other => panic!("another user's purchase must be refused, got {other:?}"),
-    }
+    not_found(&theirs, Entity::Purchase).await;
     // Another user's membership.
     let membership = fx.join(&buyer, PricingTier::Pro, None, false).await;
     let mut joined = fresh();
     joined.source = DownloadSource::Membership(membership.id);
     joined.kind = vault_core::delivery::download::DownloadKind::Membership;
-    match store
-        .record_download(&joined, &Charge::Nothing, &delta)
-        .await
-    {
-        Err(StoreError::NotFound { entity, .. }) => assert_eq!(entity, Entity::Membership),
-        other => panic!("another user's membership must be refused, got {other:?}"),
-    }
+    not_found(&joined, Entity::Membership).await;
     // Anonymous, naming a purchase.
     let mut nobody = theirs.clone();
     nobody.id = DownloadId::from_uuid(uuid::Uuid::new_v4());
